@@ -1,0 +1,126 @@
+// Package transform turns Dialpad call legs into the rows of the
+// warehouse, following the project's call model (README, "How calls are
+// counted"): one row per leg per target with its conversation, agent,
+// status and reporting day.
+//
+// Conversations and agent days are aggregates over many legs, some loaded
+// by earlier runs; the warehouse recomputes them from its deduplicated
+// legs, so this package only shapes single legs.
+package transform
+
+import (
+	"math"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// Statuses of a leg. They are exclusive and cover every leg.
+const (
+	StatusCompleted = "completed" // connected
+	StatusVoicemail = "voicemail" // not connected, left a voicemail
+	StatusMissed    = "missed"    // inbound, not connected, no voicemail
+	StatusCancelled = "cancelled" // outbound, never connected
+)
+
+// Leg is one row of the calls table.
+type Leg struct {
+	Target         dialpad.Target
+	CallID         uint64
+	ConversationID uint64
+	IsEntryLeg     bool
+	Direction      string
+	Status         string
+	AgentID        uint64
+	AgentName      string
+	StartedMs      int64
+	Day            time.Time // midnight UTC of the reporting-zone date
+	DurationMs     uint64
+	TotalDuration  uint64
+	RangMs         int64 // 0 when absent, like ConnectedMs and EndedMs
+	ConnectedMs    int64
+	EndedMs        int64
+	HasVoicemail   bool
+
+	Call *dialpad.Call // the decoded leg, for its raw fields
+}
+
+// Names looks up an agent's display name; ok is false when unknown.
+type Names func(agentID int64) (name string, ok bool)
+
+// NewLeg shapes call, listed under target, into a row. loc is the
+// reporting time zone; names, if not nil, gives agents' display names,
+// falling back to the leg's target name.
+func NewLeg(target dialpad.Target, c *dialpad.Call, loc *time.Location, names Names) Leg {
+	l := Leg{
+		Target:         target,
+		CallID:         uint64(c.CallID),
+		ConversationID: uint64(ConversationID(c)),
+		Direction:      c.Direction,
+		Status:         Status(c),
+		StartedMs:      int64(c.DateStarted),
+		Day:            Day(int64(c.DateStarted), loc),
+		DurationMs:     millis(c.Duration),
+		TotalDuration:  millis(c.TotalDuration),
+		RangMs:         int64(c.DateRang),
+		ConnectedMs:    int64(c.DateConnected),
+		EndedMs:        int64(c.DateEnded),
+		HasVoicemail:   c.HasVoicemail(),
+		Call:           c,
+	}
+	l.IsEntryLeg = l.CallID == l.ConversationID
+	if c.Target.Type == "user" && c.Target.ID != 0 {
+		l.AgentID = uint64(c.Target.ID)
+		l.AgentName = c.Target.Name
+		if names != nil {
+			if n, ok := names(int64(c.Target.ID)); ok && n != "" {
+				l.AgentName = n
+			}
+		}
+	}
+	return l
+}
+
+// ConversationID is the id shared by every leg of one customer call: the
+// entry point's call id, else the master call id, else the leg's own.
+func ConversationID(c *dialpad.Call) dialpad.ID {
+	switch {
+	case c.EntryPointCallID > 0:
+		return c.EntryPointCallID
+	case c.MasterCallID > 0:
+		return c.MasterCallID
+	}
+	return c.CallID
+}
+
+// Status is completed when the leg connected; else voicemail when it shows
+// a voicemail; else missed (inbound) or cancelled (outbound).
+func Status(c *dialpad.Call) string {
+	switch {
+	case c.DateConnected > 0:
+		return StatusCompleted
+	case c.HasVoicemail():
+		return StatusVoicemail
+	case c.Direction == "inbound":
+		return StatusMissed
+	}
+	return StatusCancelled
+}
+
+// Day is the calendar date of the instant ms in loc, as midnight UTC (the
+// form a ClickHouse Date column stores).
+func Day(ms int64, loc *time.Location) time.Time {
+	y, m, d := time.UnixMilli(ms).In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// millis rounds a duration in ms to a whole, non-negative number.
+func millis(f dialpad.Float) uint64 {
+	if f <= 0 || math.IsNaN(float64(f)) {
+		return 0
+	}
+	if f >= math.MaxUint64/2 {
+		return math.MaxUint64 / 2
+	}
+	return uint64(math.Round(float64(f)))
+}

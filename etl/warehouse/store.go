@@ -1,0 +1,162 @@
+// Package warehouse loads the call model into ClickHouse: it applies the
+// schema, writes legs in batches, recomputes agent days and conversations
+// from the deduplicated legs, and keeps the high-water marks and the
+// record of runs.
+//
+// Every statement here runs on ClickHouse 18.16 and on current releases.
+// Loads are idempotent: tables are ReplacingMergeTree keyed on what never
+// changes for a leg, day or conversation, and are read with FINAL.
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Options say where the warehouse is.
+type Options struct {
+	Addr     string // host:port of the native protocol, e.g. 127.0.0.1:9000
+	Database string // created when missing
+	Username string // default "default"
+	Password string
+	// Location is the reporting time zone of every day column.
+	Location *time.Location
+	// BatchSize is the most legs sent in one INSERT (default 10,000).
+	BatchSize int
+	// SendAttempts bounds the tries of one batch (default 4).
+	SendAttempts int
+	Logger       *slog.Logger
+}
+
+// Store is a connection to the warehouse. It is safe for concurrent use.
+type Store struct {
+	conn driver.Conn
+	opt  Options
+	log  *slog.Logger
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Open connects to the warehouse and creates its database when missing.
+// It does not apply the schema: call Migrate.
+func Open(ctx context.Context, opt Options) (*Store, error) {
+	if opt.Username == "" {
+		opt.Username = "default"
+	}
+	if opt.Location == nil {
+		opt.Location = time.UTC
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 10000
+	}
+	if opt.SendAttempts <= 0 {
+		opt.SendAttempts = 4
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if !validName.MatchString(opt.Database) {
+		return nil, fmt.Errorf("database name %q: use letters, digits and underscores (CLICKHOUSE_DATABASE)", opt.Database)
+	}
+	conn, err := connect(ctx, opt, opt.Database)
+	if isException(err, codeUnknownDatabase) {
+		err = createDatabase(ctx, opt)
+		if err == nil {
+			conn, err = connect(ctx, opt, opt.Database)
+		}
+	}
+	if err != nil {
+		return nil, explain(err, opt)
+	}
+	return &Store{conn: conn, opt: opt, log: opt.Logger}, nil
+}
+
+// Close closes the connection.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// Conn is the underlying connection, for queries of the caller's own.
+func (s *Store) Conn() driver.Conn { return s.conn }
+
+// Location is the reporting time zone.
+func (s *Store) Location() *time.Location { return s.opt.Location }
+
+func connect(ctx context.Context, opt Options, database string) (driver.Conn, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:             []string{opt.Addr},
+		Auth:             clickhouse.Auth{Database: database, Username: opt.Username, Password: opt.Password},
+		DialTimeout:      10 * time.Second,
+		MaxOpenConns:     16,
+		MaxIdleConns:     8,
+		ConnMaxLifetime:  time.Hour,
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func createDatabase(ctx context.Context, opt Options) error {
+	conn, err := connect(ctx, opt, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+opt.Database); err != nil {
+		return fmt.Errorf("create database %s: %w", opt.Database, err)
+	}
+	return nil
+}
+
+// ClickHouse error codes the store explains or tolerates.
+const (
+	codeUnknownTable       = 60
+	codeTableExists        = 57
+	codeUnknownDatabase    = 81
+	codeUnknownUser        = 192
+	codeWrongPassword      = 193
+	codeRequiredPassword   = 194
+	codeAuthFailed         = 516
+	codeDatabaseAccessDeny = 291
+)
+
+func isException(err error, codes ...int32) bool {
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) {
+		return false
+	}
+	for _, c := range codes {
+		if ex.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// explain turns a connection error into one that names the address and the
+// fix. It never includes the password.
+func explain(err error, opt Options) error {
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case isException(err, codeUnknownUser, codeWrongPassword, codeRequiredPassword, codeAuthFailed):
+		return fmt.Errorf("ClickHouse at %s refused user %q: check CLICKHOUSE_USERNAME and CLICKHOUSE_PASSWORD: %w", opt.Addr, opt.Username, err)
+	case isException(err, codeUnknownDatabase, codeDatabaseAccessDeny):
+		return fmt.Errorf("ClickHouse at %s: database %q is missing and could not be created, or user %q may not use it (CLICKHOUSE_DATABASE): %w", opt.Addr, opt.Database, opt.Username, err)
+	case errors.As(err, &opErr), errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("cannot reach ClickHouse at %s: is the server running and CLICKHOUSE_ADDR its native (TCP, usually 9000) port? %w", opt.Addr, err)
+	}
+	return fmt.Errorf("ClickHouse at %s: %w", opt.Addr, err)
+}

@@ -1,0 +1,138 @@
+package warehouse_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+// open returns a migrated store on a fresh database in zone loc.
+func open(t *testing.T, loc *time.Location) *warehouse.Store {
+	t.Helper()
+	addr, db := chtest.Database(t)
+	s, err := warehouse.Open(context.Background(), warehouse.Options{Addr: addr, Database: db, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMigrateFromEmptyThenNoOp(t *testing.T) {
+	ctx := context.Background()
+	addr, db := chtest.Database(t)
+	// The database is created when missing.
+	db += "_new"
+	s, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+
+	migs, err := warehouse.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != len(migs) || len(migs) == 0 {
+		t.Fatalf("first migrate applied %v, want all %d files", applied, len(migs))
+	}
+	for _, table := range []string{"calls", "agent_daily", "conversations", "agents", "etl_runs", "etl_state", "rejected_calls", "etl_windows"} {
+		var n uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("table %s: found %d, %v", table, n, err)
+		}
+	}
+	again, err := s.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
+	}
+	var recorded uint64
+	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&recorded); err != nil || int(recorded) != len(migs) {
+		t.Fatalf("schema_migrations has %d rows, %v; want %d", recorded, err, len(migs))
+	}
+}
+
+func TestMigrateConcurrentProcessesApplyEachOnce(t *testing.T) {
+	ctx := context.Background()
+	addr, db := chtest.Database(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	total := make([]int, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			applied, err := s.Migrate(ctx)
+			total[i], errs[i] = len(applied), err
+		}(i)
+	}
+	wg.Wait()
+	sum := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+		sum += total[i]
+	}
+	migs, _ := warehouse.Migrations()
+	if sum != len(migs) {
+		t.Fatalf("the processes applied %d migrations between them, want each of %d once", sum, len(migs))
+	}
+}
+
+func TestOpenNamesAddressAndFixWhenUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := warehouse.Open(ctx, warehouse.Options{Addr: "127.0.0.1:1", Database: "dialpad", Password: "s3cret-pw"})
+	if err == nil {
+		t.Fatal("Open of a closed port succeeded")
+	}
+	msg := err.Error()
+	for _, want := range []string{"127.0.0.1:1", "CLICKHOUSE_ADDR", "running"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "s3cret-pw") {
+		t.Errorf("error reveals the password: %q", msg)
+	}
+}
+
+func TestOpenNamesCredentialsWhenRefused(t *testing.T) {
+	addr, db := chtest.Database(t)
+	_, err := warehouse.Open(context.Background(), warehouse.Options{Addr: addr, Database: db, Username: "nobody", Password: "s3cret-pw"})
+	if err == nil {
+		t.Fatal("Open as an unknown user succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "CLICKHOUSE_PASSWORD") || !strings.Contains(msg, "nobody") || strings.Contains(msg, "s3cret-pw") {
+		t.Errorf("error %q should name the user and CLICKHOUSE_PASSWORD, never the password", msg)
+	}
+}
+
+func TestOpenRejectsBadDatabaseName(t *testing.T) {
+	_, err := warehouse.Open(context.Background(), warehouse.Options{Addr: "127.0.0.1:1", Database: "x; DROP"})
+	if err == nil || !strings.Contains(err.Error(), "CLICKHOUSE_DATABASE") {
+		t.Fatalf("got %v, want an error naming CLICKHOUSE_DATABASE", err)
+	}
+}
