@@ -155,11 +155,10 @@ func (s *Store) lock(ctx context.Context) error {
 		if firstSeen.IsZero() {
 			firstSeen = time.Now()
 		}
+		// The lock may be mid-creation or just dropped: a failed read means
+		// only that its age is unknown.
 		var takenAt time.Time
-		row := s.conn.QueryRow(ctx, "SELECT max(taken_at) FROM "+lockTable)
-		if err := row.Scan(&takenAt); err != nil && !isException(err, codeUnknownTable) {
-			return fmt.Errorf("read schema lock: %w", err)
-		}
+		_ = s.conn.QueryRow(ctx, "SELECT max(taken_at) FROM "+lockTable).Scan(&takenAt)
 		if takenAt.Unix() <= 0 {
 			takenAt = firstSeen // created but not yet written: age it from when we first saw it
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -28,17 +29,17 @@ SELECT target_type, target_id, day, agent_id,
 	toUInt32(countIf(status = 'voicemail')),
 	toUInt32(countIf(status = 'cancelled')),
 	sum(duration_ms) AS sum_duration,
-	if(n_completed = 0, toUInt64(0), intDiv(sum_duration, n_completed)),
+	toUInt64(intDivOrZero(sum_duration, n_completed)),
 	toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND day IN (?)
+WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND day IN (%[1]s)
 GROUP BY target_type, target_id, day, agent_id`
 
 const recomputeConversations = `INSERT INTO conversations (target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version)
 SELECT target_type, target_id, conversation_id,
-	if(countIf(is_entry_leg = 1) > 0, argMinIf(direction, started_ms, is_entry_leg = 1), argMin(direction, started_ms)) AS c_direction,
+	if(countIf(is_entry_leg = 1) > 0, argMinIf(toString(direction), started_ms, is_entry_leg = 1), argMin(toString(direction), started_ms)) AS c_direction,
 	min(started_at) AS c_started,
 	toDate(c_started, ?),
 	toUInt8(countIf(connected_ms > 0) > 0) AS c_answered,
@@ -54,7 +55,7 @@ SELECT target_type, target_id, conversation_id,
 FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND conversation_id IN (
 	SELECT conversation_id FROM calls
-	WHERE target_type = ? AND target_id = ? AND day IN (?))
+	WHERE target_type = ? AND target_id = ? AND day IN (%[1]s))
 GROUP BY target_type, target_id, conversation_id`
 
 // Recompute rebuilds the agent days of target on days, and every
@@ -67,28 +68,29 @@ func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []tim
 	list := dayList(days)
 	version := Version(time.Now())
 	id := uint64(target.ID)
-	if err := s.conn.Exec(ctx, recomputeAgentDays, version, target.Type, id, list); err != nil {
+	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeAgentDays, list), version, target.Type, id); err != nil {
 		return fmt.Errorf("recompute agent days of %s: %w", target, err)
 	}
-	if err := s.conn.Exec(ctx, recomputeConversations, s.opt.Location.String(), version,
-		target.Type, id, target.Type, id, list); err != nil {
+	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeConversations, list), s.opt.Location.String(), version,
+		target.Type, id, target.Type, id); err != nil {
 		return fmt.Errorf("recompute conversations of %s: %w", target, err)
 	}
 	return nil
 }
 
-// dayList formats days as sorted, distinct 'YYYY-MM-DD' strings, which a
-// Date column compares with on every server version.
-func dayList(days []time.Time) []string {
+// dayList formats days as a sorted, distinct list of 'YYYY-MM-DD' literals,
+// which a Date column compares with on every server version (a bound slice
+// becomes an array, which 18.16 will not compare with a Date).
+func dayList(days []time.Time) string {
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range days {
-		s := d.Format(time.DateOnly)
+		s := "'" + d.Format(time.DateOnly) + "'"
 		if !seen[s] {
 			seen[s] = true
 			out = append(out, s)
 		}
 	}
 	sort.Strings(out)
-	return out
+	return strings.Join(out, ", ")
 }

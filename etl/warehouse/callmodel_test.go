@@ -1,0 +1,294 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+)
+
+// The hand-built legs of department 100, reported in America/Chicago
+// (UTC-6 in January). Every expected figure below was worked out by hand
+// from the call model, not read back from the code.
+var dept = dialpad.Target{Type: "department", ID: 100}
+
+const (
+	ana = 501
+	ben = 502
+	cy  = 503
+)
+
+func ms(s string) dialpad.Millis {
+	t, err := time.Parse("2006-01-02T15:04:05.000Z", s)
+	if err != nil {
+		panic(err)
+	}
+	return dialpad.Millis(t.UnixMilli())
+}
+
+func agent(id int64) dialpad.Party {
+	return dialpad.Party{ID: dialpad.ID(id), Type: "user", Name: map[int64]string{ana: "Ana", ben: "Ben", cy: "Cy"}[id]}
+}
+
+var deptParty = dialpad.Party{ID: 100, Type: "department", Name: "Sales"}
+
+// handBuiltLegs covers every status, a transfer, a voicemail, a call across
+// midnight in Chicago, master-call linking, and (leg 3001) an entry leg that
+// arrives in a later load than its agent leg.
+func handBuiltLegs() []dialpad.Call {
+	return []dialpad.Call{
+		// A: inbound, Ana rang and missed, Ben answered and transferred to Cy.
+		{CallID: 1001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-14T21:00:00.000Z"),
+			DateConnected: ms("2026-01-14T21:00:05.000Z"), Duration: 300000, State: "hangup"},
+		{CallID: 1002, Direction: "inbound", Target: agent(ana), EntryPointCallID: 1001, EntryPointTarget: deptParty,
+			DateStarted: ms("2026-01-14T21:00:01.000Z"), DateRang: ms("2026-01-14T21:00:01.000Z")},
+		{CallID: 1003, Direction: "inbound", Target: agent(ben), EntryPointCallID: 1001, EntryPointTarget: deptParty,
+			DateStarted: ms("2026-01-14T21:00:01.500Z"), DateConnected: ms("2026-01-14T21:00:05.000Z"), Duration: 120000.4,
+			IsTransferred: true, Labels: []string{"first"}},
+		{CallID: 1004, Direction: "inbound", Target: agent(cy), EntryPointCallID: 1001, EntryPointTarget: deptParty,
+			DateStarted: ms("2026-01-14T21:02:10.000Z"), DateConnected: ms("2026-01-14T21:02:12.000Z"), Duration: 180000},
+		// B: inbound at 23:59:59.5 Chicago (05:59:59.5 UTC on the 15th), to voicemail; Ana rang after midnight.
+		{CallID: 2001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T05:59:59.500Z"),
+			VoicemailLink: "https://example.invalid/vm/2001"},
+		{CallID: 2002, Direction: "inbound", Target: agent(ana), EntryPointCallID: 2001, EntryPointTarget: deptParty,
+			DateStarted: ms("2026-01-15T06:00:00.500Z")},
+		// C: inbound, missed, no voicemail.
+		{CallID: 3001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T15:59:59.000Z")},
+		{CallID: 3002, Direction: "inbound", Target: agent(ben), EntryPointCallID: 3001, EntryPointTarget: deptParty,
+			DateStarted: ms("2026-01-15T16:00:01.000Z")},
+		// D: outbound by Ana, connected after 8 s.
+		{CallID: 4001, Direction: "outbound", Target: agent(ana), DateStarted: ms("2026-01-15T17:00:00.000Z"),
+			DateConnected: ms("2026-01-15T17:00:08.000Z"), Duration: 60000},
+		// E: outbound by Cy, never connected.
+		{CallID: 5001, Direction: "outbound", Target: agent(cy), DateStarted: ms("2026-01-15T18:00:00.000Z")},
+		// F: inbound linked by master_call_id only, answered by Ben.
+		{CallID: 6001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T19:00:00.000Z")},
+		{CallID: 6002, Direction: "inbound", Target: agent(ben), MasterCallID: 6001, DateStarted: ms("2026-01-15T19:00:02.000Z"),
+			DateConnected: ms("2026-01-15T19:00:10.000Z"), Duration: 30000},
+		// G: outbound by Cy that left a voicemail.
+		{CallID: 7001, Direction: "outbound", Target: agent(cy), DateStarted: ms("2026-01-15T20:00:00.000Z"),
+			Recordings: []dialpad.Recording{{ID: "r1", RecordingType: "voicemail"}}},
+	}
+}
+
+func load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
+	t.Helper()
+	ctx := context.Background()
+	var legs []transform.Leg
+	var days []time.Time
+	for i := range calls {
+		calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d"}`, calls[i].CallID))
+		l := transform.NewLeg(dept, &calls[i], s.Location(), nil)
+		legs = append(legs, l)
+		days = append(days, l.Day)
+	}
+	if err := s.WriteLegs(ctx, legs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recompute(ctx, dept, days); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type agentDay struct {
+	Day                                                     string
+	Agent                                                   uint64
+	Name                                                    string
+	Total, In, Out, Completed, Missed, Voicemail, Cancelled uint32
+	TotalMs, AvgMs                                          uint64
+}
+
+type conversation struct {
+	ID         uint64
+	Direction  string
+	Started    string
+	Day        string
+	Answered   uint8
+	AnsweredBy uint64
+	Outcome    string
+	WaitMs     uint64
+	TalkMs     uint64
+	Legs       uint32
+}
+
+func agentDays(t *testing.T, s *warehouse.Store) []agentDay {
+	t.Helper()
+	rows, err := s.Conn().Query(context.Background(), `SELECT toString(day), agent_id, agent_name, total_calls, inbound_calls,
+		outbound_calls, completed_calls, missed_calls, voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms
+		FROM agent_daily FINAL ORDER BY day, agent_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []agentDay
+	for rows.Next() {
+		var r agentDay
+		if err := rows.Scan(&r.Day, &r.Agent, &r.Name, &r.Total, &r.In, &r.Out, &r.Completed, &r.Missed, &r.Voicemail,
+			&r.Cancelled, &r.TotalMs, &r.AvgMs); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func conversations(t *testing.T, s *warehouse.Store) []conversation {
+	t.Helper()
+	rows, err := s.Conn().Query(context.Background(), `SELECT conversation_id, toString(direction), toString(started_at),
+		toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
+		FROM conversations FINAL ORDER BY conversation_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []conversation
+	for rows.Next() {
+		var r conversation
+		if err := rows.Scan(&r.ID, &r.Direction, &r.Started, &r.Day, &r.Answered, &r.AnsweredBy, &r.Outcome,
+			&r.WaitMs, &r.TalkMs, &r.Legs); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestCallModelOnHandBuiltLegs(t *testing.T) {
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, chicago)
+	ctx := context.Background()
+
+	// First load: everything but C's entry leg, which Dialpad lists later.
+	var first []dialpad.Call
+	for _, c := range handBuiltLegs() {
+		if c.CallID != 3001 {
+			first = append(first, c)
+		}
+	}
+	load(t, s, first)
+	for _, c := range conversations(t, s) {
+		if c.ID == 3001 && (c.Started != "2026-01-15 16:00:01" || c.Legs != 1) {
+			t.Errorf("before its entry leg, conversation 3001 = %+v; want started at its agent leg, 1 leg", c)
+		}
+	}
+
+	// Second load: the whole window, with a label changed since; then the
+	// same batch once more, as after a send that may or may not have landed.
+	all := handBuiltLegs()
+	all[2].Labels = []string{"second"}
+	load(t, s, all)
+	load(t, s, handBuiltLegs()[:0])
+	again := handBuiltLegs()
+	again[2].Labels = []string{"second"}
+	load(t, s, again)
+
+	var legs, distinct uint64
+	if err := s.Conn().QueryRow(ctx, "SELECT count(), uniqExact(call_id) FROM calls FINAL").Scan(&legs, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if legs != 13 || distinct != 13 {
+		t.Fatalf("calls FINAL has %d rows of %d legs, want 13 of 13", legs, distinct)
+	}
+	var labels []string
+	if err := s.Conn().QueryRow(ctx, "SELECT labels FROM calls FINAL WHERE call_id = 1003").Scan(&labels); err != nil {
+		t.Fatal(err)
+	}
+	if len(labels) != 1 || labels[0] != "second" {
+		t.Errorf("leg 1003 labels = %v, want the latest load's [second]", labels)
+	}
+
+	wantStatus := map[uint64]string{1001: "completed", 1002: "missed", 1003: "completed", 1004: "completed",
+		2001: "voicemail", 2002: "missed", 3001: "missed", 3002: "missed", 4001: "completed", 5001: "cancelled",
+		6001: "missed", 6002: "completed", 7001: "voicemail"}
+	wantDay := map[uint64]string{1001: "2026-01-14", 1002: "2026-01-14", 1003: "2026-01-14", 1004: "2026-01-14",
+		2001: "2026-01-14", 2002: "2026-01-15"}
+	rows, err := s.Conn().Query(ctx, "SELECT call_id, toString(status), toString(day), conversation_id, is_entry_leg, agent_id FROM calls FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, conv, agentID uint64
+		var status, day string
+		var entry uint8
+		if err := rows.Scan(&id, &status, &day, &conv, &entry, &agentID); err != nil {
+			t.Fatal(err)
+		}
+		if status != wantStatus[id] {
+			t.Errorf("leg %d status %s, want %s", id, status, wantStatus[id])
+		}
+		if d, ok := wantDay[id]; ok && day != d {
+			t.Errorf("leg %d day %s, want %s (Chicago)", id, day, d)
+		}
+		wantConv := id / 1000 * 1000
+		wantConv++
+		if conv != wantConv || (entry == 1) != (id == wantConv) {
+			t.Errorf("leg %d: conversation %d entry %d, want conversation %d", id, conv, entry, wantConv)
+		}
+		if (agentID != 0) != map[uint64]bool{1002: true, 1003: true, 1004: true, 2002: true, 3002: true, 4001: true, 5001: true, 6002: true, 7001: true}[id] {
+			t.Errorf("leg %d agent %d: only legs whose target is a user have an agent", id, agentID)
+		}
+	}
+	rows.Close()
+
+	wantDays := []agentDay{
+		{"2026-01-14", ana, "Ana", 1, 1, 0, 0, 1, 0, 0, 0, 0},
+		{"2026-01-14", ben, "Ben", 1, 1, 0, 1, 0, 0, 0, 120000, 120000},
+		{"2026-01-14", cy, "Cy", 1, 1, 0, 1, 0, 0, 0, 180000, 180000},
+		{"2026-01-15", ana, "Ana", 2, 1, 1, 1, 1, 0, 0, 60000, 60000},
+		{"2026-01-15", ben, "Ben", 2, 2, 0, 1, 1, 0, 0, 30000, 30000},
+		{"2026-01-15", cy, "Cy", 2, 0, 2, 0, 0, 1, 1, 0, 0},
+	}
+	gotDays := agentDays(t, s)
+	if fmt.Sprint(gotDays) != fmt.Sprint(wantDays) {
+		t.Errorf("agent_daily:\n got %+v\nwant %+v", gotDays, wantDays)
+	}
+
+	wantConvs := []conversation{
+		{1001, "inbound", "2026-01-14 21:00:00", "2026-01-14", 1, ben, "answered", 5000, 300000, 4},
+		{2001, "inbound", "2026-01-15 05:59:59", "2026-01-14", 0, 0, "voicemail", 0, 0, 2},
+		{3001, "inbound", "2026-01-15 15:59:59", "2026-01-15", 0, 0, "missed", 0, 0, 2},
+		{4001, "outbound", "2026-01-15 17:00:00", "2026-01-15", 1, ana, "answered", 8000, 60000, 1},
+		{5001, "outbound", "2026-01-15 18:00:00", "2026-01-15", 0, 0, "cancelled", 0, 0, 1},
+		{6001, "inbound", "2026-01-15 19:00:00", "2026-01-15", 1, ben, "answered", 10000, 30000, 2},
+		{7001, "outbound", "2026-01-15 20:00:00", "2026-01-15", 0, 0, "voicemail", 0, 0, 1},
+	}
+	gotConvs := conversations(t, s)
+	if fmt.Sprint(gotConvs) != fmt.Sprint(wantConvs) {
+		t.Errorf("conversations:\n got %+v\nwant %+v", gotConvs, wantConvs)
+	}
+
+	// The department cards: conversations, never legs.
+	var in, out, missed, total uint64
+	if err := s.Conn().QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
+		countIf(direction = 'inbound' AND outcome IN ('missed', 'voicemail')), count() FROM conversations FINAL`).Scan(&in, &out, &missed, &total); err != nil {
+		t.Fatal(err)
+	}
+	if in != 4 || out != 3 || missed != 2 || total != 7 {
+		t.Errorf("cards inbound %d outbound %d missed %d total %d; want 4 3 2 7", in, out, missed, total)
+	}
+}
+
+func TestHighWaterNeverMovesBackwards(t *testing.T) {
+	s := open(t, time.UTC)
+	ctx := context.Background()
+	if _, ok, err := s.HighWater(ctx, dept); err != nil || ok {
+		t.Fatalf("fresh target has a mark (ok=%v, err=%v)", ok, err)
+	}
+	later := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	for _, m := range []time.Time{later.Add(-time.Hour), later, later.Add(-48 * time.Hour)} {
+		if err := s.AdvanceHighWater(ctx, dept, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, ok, err := s.HighWater(ctx, dept)
+	if err != nil || !ok || !got.Equal(later) {
+		t.Fatalf("mark = %v (ok=%v, err=%v), want the highest written, %v", got, ok, err, later)
+	}
+}
