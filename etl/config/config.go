@@ -1,0 +1,271 @@
+// Package config reads the job's settings from flags, the environment and
+// a .env file (in that order of precedence) and checks them once, naming
+// the variable in every message.
+package config
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// Config holds every setting and what Validate derives from them.
+type Config struct {
+	Env
+
+	// Derived by Validate.
+	Targets  []dialpad.Target
+	Location *time.Location
+	Start    time.Time
+}
+
+// Env holds the settings as given. Each field's env tag names its variable
+// and default; .env.example documents them.
+type Env struct {
+	Token        string        `env:"DIALPAD_API_TOKEN"`
+	BaseURL      string        `env:"DIALPAD_BASE_URL, default=https://dialpad.com"`
+	TargetList   string        `env:"DIALPAD_TARGETS"`
+	RateLimit    float64       `env:"DIALPAD_RATE_LIMIT, default=15"`
+	Timeout      time.Duration `env:"DIALPAD_TIMEOUT, default=60s"`
+	MaxPages     int           `env:"DIALPAD_MAX_PAGES, default=0"`
+	OperatorsTTL time.Duration `env:"DIALPAD_OPERATORS_TTL, default=1h"`
+
+	ClickHouseAddr     string `env:"CLICKHOUSE_ADDR, default=127.0.0.1:9000"`
+	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`
+	ClickHouseUsername string `env:"CLICKHOUSE_USERNAME, default=default"`
+	ClickHousePassword string `env:"CLICKHOUSE_PASSWORD"`
+
+	Timezone        string        `env:"ETL_TIMEZONE, default=UTC"`
+	Lookback        time.Duration `env:"ETL_LOOKBACK, default=24h"`
+	StartText       string        `env:"ETL_START, default=336h"`
+	HourlySchedule  string        `env:"ETL_HOURLY_SCHEDULE, default=5 * * * *"`
+	NightlySchedule string        `env:"ETL_NIGHTLY_SCHEDULE, default=30 2 * * *"`
+	NightlyLookback time.Duration `env:"ETL_NIGHTLY_LOOKBACK, default=72h"`
+	Concurrency     int           `env:"ETL_CONCURRENCY, default=8"`
+	WindowTimeout   time.Duration `env:"ETL_WINDOW_TIMEOUT, default=10m"`
+	HTTPAddr        string        `env:"ETL_HTTP_ADDR, default=:9108"`
+
+	LogLevel  string `env:"LOG_LEVEL, default=info"`
+	LogFormat string `env:"LOG_FORMAT, default=text"`
+}
+
+// SimulatorToken is the token used against a plain-HTTP base URL when none
+// is set: the simulator's default.
+const SimulatorToken = "sim-token"
+
+// Load reads the settings: flags set in fs win over the environment
+// (getenv), which wins over the .env file's values (dotenv, may be nil).
+// Then it validates them, with now as the present.
+func Load(ctx context.Context, fs *flag.FlagSet, getenv func(string) (string, bool), dotenv map[string]string, now time.Time) (*Config, error) {
+	flags := map[string]string{}
+	if fs != nil {
+		fs.Visit(func(f *flag.Flag) {
+			if env, ok := flagEnv[f.Name]; ok {
+				flags[env] = f.Value.String()
+			}
+		})
+	}
+	var c Config
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{
+		Target: &c.Env,
+		Lookuper: envconfig.MultiLookuper(
+			envconfig.MapLookuper(flags),
+			envconfig.LookuperFunc(getenv),
+			envconfig.MapLookuper(dotenv),
+		),
+	})
+	if err != nil {
+		return nil, nameVariable(err)
+	}
+	if err := c.Validate(now); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// flagEnv maps each flag name to its variable: --clickhouse-addr sets
+// CLICKHOUSE_ADDR.
+var flagEnv = map[string]string{}
+
+// RegisterFlags adds a flag for every variable to fs, so that any setting
+// can be given on the command line.
+func RegisterFlags(fs *flag.FlagSet) {
+	t := reflect.TypeOf(Env{})
+	for i := 0; i < t.NumField(); i++ {
+		env, def := envTag(t.Field(i))
+		if env == "" {
+			continue
+		}
+		name := strings.ToLower(strings.ReplaceAll(env, "_", "-"))
+		flagEnv[name] = env
+		help := "sets " + env
+		if def != "" {
+			help += " (default " + def + ")"
+		}
+		fs.String(name, "", help)
+	}
+}
+
+func envTag(f reflect.StructField) (env, def string) {
+	tag := f.Tag.Get("env")
+	if tag == "" || tag == "-" {
+		return "", ""
+	}
+	parts := strings.Split(tag, ",")
+	for _, p := range parts[1:] {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(p), "default="); ok {
+			def = v
+		}
+	}
+	return strings.TrimSpace(parts[0]), def
+}
+
+// nameVariable rewrites envconfig's "Field: problem" into "VARIABLE: problem".
+func nameVariable(err error) error {
+	msg := err.Error()
+	field, rest, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return err
+	}
+	if f, found := reflect.TypeOf(Env{}).FieldByName(field); found {
+		if env, _ := envTag(f); env != "" {
+			return fmt.Errorf("%s: %s", env, rest)
+		}
+	}
+	return err
+}
+
+// Validate checks ranges and cross-field rules and derives Targets,
+// Location and Start.
+func (c *Config) Validate(now time.Time) error {
+	var errs []error
+	bad := func(env, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
+	}
+	u, err := url.Parse(c.BaseURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		bad("DIALPAD_BASE_URL", "%q is not an http(s) URL", c.BaseURL)
+	case u.User != nil || u.RawQuery != "":
+		bad("DIALPAD_BASE_URL", "must carry no credentials or query; the token goes in DIALPAD_API_TOKEN")
+	case c.Token == "" && u.Scheme == "https":
+		bad("DIALPAD_API_TOKEN", "is required: a Dialpad company-admin API key with the calls:list scope")
+	case c.Token == "":
+		c.Token = SimulatorToken
+	}
+	if c.Targets, err = dialpad.ParseTargets(c.TargetList); err != nil {
+		bad("DIALPAD_TARGETS", "%v", err)
+	} else if len(c.Targets) == 0 {
+		bad("DIALPAD_TARGETS", "is required: a comma list such as department:4869792674824192,callcenter:123")
+	}
+	if c.RateLimit <= 0 || c.RateLimit > 20 {
+		bad("DIALPAD_RATE_LIMIT", "%v requests/s is outside (0, 20]: Dialpad allows 20/s per company, shared with its other integrations", c.RateLimit)
+	}
+	if c.Timeout <= 0 {
+		bad("DIALPAD_TIMEOUT", "must be positive, got %s", c.Timeout)
+	}
+	if c.MaxPages < 0 {
+		bad("DIALPAD_MAX_PAGES", "must be 0 (no cap) or more, got %d", c.MaxPages)
+	}
+	if c.OperatorsTTL <= 0 {
+		bad("DIALPAD_OPERATORS_TTL", "must be positive, got %s", c.OperatorsTTL)
+	}
+	if c.ClickHouseAddr == "" || !strings.Contains(c.ClickHouseAddr, ":") {
+		bad("CLICKHOUSE_ADDR", "%q is not host:port", c.ClickHouseAddr)
+	}
+	if c.ClickHouseDatabase == "" {
+		bad("CLICKHOUSE_DATABASE", "must not be empty")
+	}
+	if c.Location, err = time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
+		bad("ETL_TIMEZONE", "%q is not an IANA time zone name such as America/Chicago", c.Timezone)
+		c.Location = time.UTC
+	}
+	if c.Lookback < 0 {
+		bad("ETL_LOOKBACK", "must not be negative, got %s", c.Lookback)
+	}
+	if c.NightlyLookback <= 0 {
+		bad("ETL_NIGHTLY_LOOKBACK", "must be positive, got %s", c.NightlyLookback)
+	}
+	if c.Start, err = ParseInstant(c.StartText, c.Location, now); err != nil {
+		bad("ETL_START", "%v", err)
+	} else if !c.Start.Before(now) {
+		bad("ETL_START", "%s is not in the past", c.Start.Format(time.RFC3339))
+	}
+	for env, spec := range map[string]string{"ETL_HOURLY_SCHEDULE": c.HourlySchedule, "ETL_NIGHTLY_SCHEDULE": c.NightlySchedule} {
+		if _, err := cron.ParseStandard(spec); err != nil {
+			bad(env, "%q is not a cron schedule (minute hour day month weekday): %v", spec, err)
+		}
+	}
+	if c.Concurrency < 1 || c.Concurrency > 64 {
+		bad("ETL_CONCURRENCY", "must be 1 to 64, got %d", c.Concurrency)
+	}
+	if c.WindowTimeout <= 0 {
+		bad("ETL_WINDOW_TIMEOUT", "must be positive, got %s", c.WindowTimeout)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseInstant reads a date (YYYY-MM-DD, midnight in loc), an RFC 3339
+// instant, or a duration meaning that long before now (e.g. 336h).
+func ParseInstant(s string, loc *time.Location, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (2026-01-31), an RFC 3339 time or a duration ago (336h)", s)
+}
+
+// String describes the settings without secrets.
+func (c *Config) String() string {
+	return fmt.Sprintf("targets=%v base_url=%s clickhouse=%s/%s zone=%s", c.Targets, c.BaseURL, c.ClickHouseAddr, c.ClickHouseDatabase, c.Timezone)
+}
+
+// ParseDotenv reads KEY=VALUE lines; blank lines and lines starting with #
+// are skipped, "export " is allowed, and a value may be quoted.
+func ParseDotenv(text string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf(".env line %d: want KEY=VALUE", i+1)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		} else if j := strings.Index(v, " #"); j >= 0 {
+			v = strings.TrimSpace(v[:j])
+		}
+		out[k] = v
+	}
+	return out, nil
+}

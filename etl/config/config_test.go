@@ -1,0 +1,131 @@
+package config
+
+import (
+	"context"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func load(t *testing.T, env map[string]string, dotenv map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	return Load(context.Background(), fs, getenv, dotenv, now)
+}
+
+var good = map[string]string{
+	"DIALPAD_API_TOKEN": "tok-123",
+	"DIALPAD_TARGETS":   "department:4869792674824192, callcenter:123",
+}
+
+func with(kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range good {
+		m[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, good, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 15 || c.Timeout != 60*time.Second || c.ClickHouseDatabase != "dialpad" || c.Location != time.UTC ||
+		c.Lookback != 24*time.Hour || c.NightlyLookback != 72*time.Hour || c.HTTPAddr != ":9108" || c.Concurrency != 8 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if !c.Start.Equal(now.Add(-14 * 24 * time.Hour)) {
+		t.Errorf("ETL_START default %v, want 14 days before now", c.Start)
+	}
+	if len(c.Targets) != 2 || c.Targets[1].Type != "callcenter" || c.Targets[1].ID != 123 {
+		t.Errorf("targets %v", c.Targets)
+	}
+}
+
+func TestBadSettingsNameTheirVariable(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{with("DIALPAD_TARGETS", "team:5"), "DIALPAD_TARGETS"},
+		{with("DIALPAD_TARGETS", ""), "DIALPAD_TARGETS"},
+		{with("ETL_TIMEZONE", "Mars/Olympus"), "ETL_TIMEZONE"},
+		{with("ETL_LOOKBACK", "-2h"), "ETL_LOOKBACK"},
+		{with("ETL_LOOKBACK", "soon"), "ETL_LOOKBACK"},
+		{with("DIALPAD_RATE_LIMIT", "25"), "DIALPAD_RATE_LIMIT"},
+		{with("DIALPAD_RATE_LIMIT", "fast"), "DIALPAD_RATE_LIMIT"},
+		{with("DIALPAD_API_TOKEN", ""), "DIALPAD_API_TOKEN"},
+		{with("DIALPAD_BASE_URL", "https://u:p@dialpad.com"), "DIALPAD_BASE_URL"},
+		{with("ETL_START", "last tuesday"), "ETL_START"},
+		{with("ETL_HOURLY_SCHEDULE", "every hour"), "ETL_HOURLY_SCHEDULE"},
+		{with("LOG_FORMAT", "xml"), "LOG_FORMAT"},
+		{with("CLICKHOUSE_ADDR", "localhost"), "CLICKHOUSE_ADDR"},
+	}
+	for _, c := range cases {
+		_, err := load(t, c.env, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want+":") {
+			t.Errorf("want an error starting %q, got %v", c.want, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "tok-123") {
+			t.Errorf("error reveals the token: %v", err)
+		}
+	}
+}
+
+func TestFlagsWinOverEnvironmentOverDotenv(t *testing.T) {
+	dotenv := map[string]string{"ETL_TIMEZONE": "Asia/Tokyo", "CLICKHOUSE_DATABASE": "from_dotenv", "CLICKHOUSE_ADDR": "dotenv:9000"}
+	env := with("ETL_TIMEZONE", "America/Chicago", "CLICKHOUSE_ADDR", "env:9000")
+	c, err := load(t, env, dotenv, "--clickhouse-addr", "flag:9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClickHouseAddr != "flag:9000" || c.Timezone != "America/Chicago" || c.ClickHouseDatabase != "from_dotenv" {
+		t.Errorf("addr %s zone %s db %s", c.ClickHouseAddr, c.Timezone, c.ClickHouseDatabase)
+	}
+}
+
+func TestSimulatorNeedsNoToken(t *testing.T) {
+	c, err := load(t, with("DIALPAD_API_TOKEN", "", "DIALPAD_BASE_URL", "http://127.0.0.1:8089"), nil)
+	if err != nil || c.Token != SimulatorToken {
+		t.Fatalf("token %q, %v", c.Token, err)
+	}
+}
+
+func TestStartAcceptsDateInstantOrDurationAgo(t *testing.T) {
+	chicago, _ := time.LoadLocation("America/Chicago")
+	for in, want := range map[string]time.Time{
+		"2026-11-01":           time.Date(2026, 11, 1, 0, 0, 0, 0, chicago),
+		"2026-11-01T06:00:00Z": time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC),
+		"48h":                  now.Add(-48 * time.Hour),
+	} {
+		got, err := ParseInstant(in, chicago, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("%s: %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
+
+func TestParseDotenv(t *testing.T) {
+	m, err := ParseDotenv("# comment\nexport A=1\nB = \"two words\"\nC=x # trailing\n\nD='q'\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m["A"] != "1" || m["B"] != "two words" || m["C"] != "x" || m["D"] != "q" {
+		t.Errorf("%v", m)
+	}
+	if _, err := ParseDotenv("novalue\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad line: %v", err)
+	}
+}
