@@ -1,0 +1,74 @@
+package simulator
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// serveControl answers the simulator's own endpoints, for processes that
+// run it separately. They bypass the rate limit and the faults.
+//
+//	GET /_sim/healthz  {"status":"ok","legs":N}, no key needed
+//	GET /_sim/legs?target_type=&target_id=&from=&to=  the ground truth of
+//	    Legs as {"items":[...]}; from and to in ms, half-open, optional;
+//	    no target means every leg
+func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/_sim/healthz":
+		writeJSON(w, http.StatusOK, fmt.Appendf(nil, `{"status":"ok","legs":%d}`, s.NumLegs()))
+	case "/_sim/legs":
+		if s.authorize(w, r) == "" {
+			return
+		}
+		s.serveTruth(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+	}
+}
+
+func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ix := s.all
+	if typ, id := q.Get("target_type"), q.Get("target_id"); typ != "" || id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || typ == "" {
+			writeError(w, http.StatusBadRequest, "target_type and target_id (an integer) must be given together")
+			return
+		}
+		var ok bool
+		if ix, ok = s.index[dialpad.Target{Type: typ, ID: n}]; !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", typ, n))
+			return
+		}
+	}
+	var win window
+	for _, p := range []struct {
+		name string
+		v    *int64
+		ok   *bool
+	}{{"from", &win.after, &win.hasAfter}, {"to", &win.before, &win.hasBefore}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, p.name+" must be a UTC timestamp in milliseconds")
+				return
+			}
+			*p.v, *p.ok = n, true
+		}
+	}
+	win.after-- // from is inclusive; the window's bound is strict
+	b := []byte(`{"items":[`)
+	first := true
+	s.scan(ix, win, s.now().UnixMilli(), func(l *leg) bool {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = s.appendLeg(b, l)
+		return true
+	})
+	writeJSON(w, http.StatusOK, append(b, "]}"...))
+}

@@ -1,0 +1,346 @@
+// Package simulator serves a simulated Dialpad API (v2): a company with
+// departments, a call center, operators and weeks of realistic call
+// traffic, with the wire quirks of the real service (64-bit integers as
+// strings, omitted unset fields, several legs per customer call, newest
+// first paging with a cursor) and switchable faults (rate limiting,
+// errors, latency, malformed items, dropped and truncated responses).
+//
+// Everything is deterministic from Config.Seed: each UTC day's traffic
+// comes from its own random source, so a day is the same whatever range
+// is simulated. Tests and the demo compare what a client loaded with the
+// ground truth from Legs.
+package simulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	_ "time/tzdata" // the business hours' time zone, even without a system zoneinfo
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// Config configures a simulator. The zero value is usable: see the
+// defaults on each field.
+type Config struct {
+	Seed         int64            // everything is deterministic from it (default 1; 0 means 1)
+	Start, End   time.Time        // calls start within [Start, End) (default End: Now rounded up to the next UTC midnight; Start: End-14 days)
+	CallsPerDay  int              // mean customer calls per group per weekday (default 120; weekends much fewer)
+	Now          func() time.Time // the simulator's clock (nil = time.Now); only calls that have ended by Now are listed
+	Token        string           // the accepted API key (default "sim-token"), as Bearer or ?apikey=
+	LimitedToken string           // a valid key that lacks calls:list: 403 on /api/v2/call (default "sim-limited")
+	RateLimit    float64          // token bucket, requests/s across all requests (default 20; <0 = unlimited)
+	Burst        int              // bucket size (default ceil(RateLimit))
+	RetryAfter   bool             // send Retry-After on 429
+	PageSize     int              // items per page of /api/v2/call (default 25)
+	Faults       Faults
+
+	// Location is the company's time zone: business hours, weekends and
+	// the users' timezone follow it (default America/New_York).
+	Location *time.Location
+}
+
+// Faults are failures the simulator injects, each off by default. Which
+// request fails is drawn from a random source seeded by Config.Seed.
+type Faults struct {
+	Latency, Jitter time.Duration // added to every response (jitter uniform in [0, Jitter))
+	ErrorRate       float64       // share of requests answered 500/502/503 (rotating) with {"error":{...}}
+	SlowRate        float64       // share of requests that sleep SlowDelay before answering
+	SlowDelay       time.Duration
+	MalformedRate   float64 // share of call pages that carry one extra malformed item (not a real leg)
+	RepeatCursor    bool    // the second page's cursor repeats the first's
+	DropRate        float64 // share of requests whose connection is closed with no response
+	TruncateRate    float64 // share of call pages whose body is cut off mid-JSON
+}
+
+// Stats counts what the simulator served.
+type Stats struct {
+	Requests     int64 // requests to /api/v2/ (the /_sim/ endpoints are not counted)
+	RateLimited  int64 // answered 429
+	ServerErrors int64 // answered 5xx (ErrorRate)
+	Drops        int64 // connections closed without a response (DropRate)
+	Truncated    int64 // call pages cut off mid-body (TruncateRate)
+	Malformed    int64 // malformed items served (MalformedRate)
+	Pages        int64 // call pages answered 200 (truncated ones included)
+	Legs         int64 // legs on those pages
+}
+
+// Sim is a simulated Dialpad API; it is an http.Handler, safe for
+// concurrent use.
+type Sim struct {
+	cfg   Config
+	now   func() time.Time
+	salt  uint64
+	co    *company
+	legs  []leg                      // newest first by date_started, then call_id
+	index map[dialpad.Target][]int32 // per target: positions in legs, in list order
+	all   []int32                    // every leg (no target filter)
+	dir   directory
+
+	faults  atomic.Pointer[Faults]
+	limiter *bucket
+	reqSeq  atomic.Uint64
+	errSeq  atomic.Uint64
+	stats   struct {
+		requests, rateLimited, serverErrors, drops, truncated, malformed, pages, legs atomic.Int64
+	}
+	bufs sync.Pool
+}
+
+// New generates the company and its traffic and returns the simulator.
+// A million legs take about a second to generate and under 100 MB to
+// hold (about 200 MB at the peak of generation).
+func New(cfg Config) (*Sim, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{cfg: cfg, now: cfg.Now, salt: mix64(uint64(cfg.Seed))}
+	s.faults.Store(&cfg.Faults)
+	if cfg.RateLimit > 0 {
+		s.limiter = newBucket(cfg.RateLimit, cfg.Burst, time.Now)
+	}
+	pool := min(max(cfg.CallsPerDay*25, 2000), 50_000)
+	s.co = newCompany(cfg.Seed, s.salt, cfg.Location.String(), pool)
+	s.legs = s.generate()
+	s.buildIndex()
+	s.dir = s.renderDirectory()
+	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	return s, nil
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.End.IsZero() {
+		c.End = c.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	}
+	if c.Start.IsZero() {
+		c.Start = c.End.Add(-14 * 24 * time.Hour)
+	}
+	if c.CallsPerDay == 0 {
+		c.CallsPerDay = 120
+	}
+	if c.Token == "" {
+		c.Token = "sim-token"
+	}
+	if c.LimitedToken == "" {
+		c.LimitedToken = "sim-limited"
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = 20
+	}
+	if c.Burst == 0 && c.RateLimit > 0 {
+		c.Burst = int(math.Ceil(c.RateLimit))
+	}
+	if c.PageSize == 0 {
+		c.PageSize = 25
+	}
+	if c.Location == nil {
+		loc, err := time.LoadLocation("America/New_York")
+		if err != nil {
+			return c, fmt.Errorf("simulator: load time zone: %w", err)
+		}
+		c.Location = loc
+	}
+	switch {
+	case !c.End.After(c.Start):
+		return c, fmt.Errorf("simulator: end %s must be after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339))
+	case c.Start.Year() < 2000 || c.End.Year() > 2200:
+		return c, errors.New("simulator: start and end must lie between the years 2000 and 2200")
+	case c.End.Sub(c.Start) > 3*366*24*time.Hour:
+		return c, errors.New("simulator: the range may span at most 3 years")
+	case c.CallsPerDay < 0 || c.CallsPerDay > 1_000_000:
+		return c, fmt.Errorf("simulator: calls per day %d out of range [0, 1000000]", c.CallsPerDay)
+	case c.Token == c.LimitedToken:
+		return c, errors.New("simulator: token and limited token must differ")
+	case c.PageSize < 1 || c.PageSize > 10_000:
+		return c, fmt.Errorf("simulator: page size %d out of range [1, 10000]", c.PageSize)
+	case c.Burst < 0:
+		return c, fmt.Errorf("simulator: burst %d must not be negative", c.Burst)
+	}
+	return c, c.Faults.validate()
+}
+
+func (f Faults) validate() error {
+	for name, v := range map[string]float64{"error rate": f.ErrorRate, "slow rate": f.SlowRate,
+		"malformed rate": f.MalformedRate, "drop rate": f.DropRate, "truncate rate": f.TruncateRate} {
+		if v < 0 || v > 1 || math.IsNaN(v) {
+			return fmt.Errorf("simulator: %s %v out of range [0, 1]", name, v)
+		}
+	}
+	if f.Latency < 0 || f.Jitter < 0 || f.SlowDelay < 0 {
+		return errors.New("simulator: latency, jitter and slow delay must not be negative")
+	}
+	return nil
+}
+
+// generate builds every day's legs, days in parallel, and sorts them
+// into list order.
+func (s *Sim) generate() []leg {
+	from, to := s.cfg.Start.UnixMilli(), s.cfg.End.UnixMilli()
+	first, last := floorDiv(from, msPerDay), floorDiv(to-1, msPerDay)
+	days := make([][]leg, last-first+1)
+	spills := make([][]leg, len(days))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(days)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(days)); i = next.Add(1) - 1 {
+				g := dayGen{c: s.co, day: first + i, salt: s.salt, from: from, to: to, loc: s.cfg.Location,
+					perGroupWD: float64(s.cfg.CallsPerDay), rng: newDayRand(s.cfg.Seed, first+i)}
+				g.out = make([]leg, 0, s.cfg.CallsPerDay*len(s.co.groups)*3)
+				g.generate()
+				days[i], spills[i] = splitSpill(g.out, (first+i+1)*msPerDay)
+			}
+		})
+	}
+	wg.Wait()
+	var n, nSpill int
+	for i := range days {
+		n += len(days[i]) + len(spills[i])
+		nSpill += len(spills[i])
+	}
+	// Each day's own legs sort within the day, so the days concatenate
+	// newest first; the legs that started after their call's day (agent
+	// legs past midnight, late transfers) are few: sort them apart and
+	// merge them in.
+	legs := make([]leg, nSpill, n)
+	for i := len(days) - 1; i >= 0; i-- {
+		legs = append(legs, days[i]...)
+		days[i] = nil
+	}
+	spill := make([]leg, 0, nSpill)
+	for _, sp := range spills {
+		spill = append(spill, sp...)
+	}
+	slices.SortFunc(spill, cmpLegs)
+	w, j := 0, 0
+	for i := nSpill; i < n || j < nSpill; w++ {
+		if j < nSpill && (i == n || spill[j].before(&legs[i])) {
+			legs[w] = spill[j]
+			j++
+		} else {
+			legs[w] = legs[i]
+			i++
+		}
+	}
+	return legs
+}
+
+// splitSpill sorts a day's legs into list order and moves those starting
+// at or after dayEnd into a second slice.
+func splitSpill(out []leg, dayEnd int64) (day, spill []leg) {
+	slices.SortFunc(out, cmpLegs)
+	k := 0
+	for k < len(out) && out[k].started >= dayEnd {
+		k++
+	}
+	return slices.Clip(out[k:]), slices.Clone(out[:k])
+}
+
+func newDayRand(seed, day int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(day)^0xDA7A_0000_0000_0000))
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func (s *Sim) buildIndex() {
+	co := s.co
+	counts := make([]int, len(co.parties))
+	for i := range s.legs {
+		l := &s.legs[i]
+		counts[l.group]++
+		if int(l.target) >= len(co.groups) {
+			counts[l.target]++
+		}
+	}
+	byParty := make([][]int32, len(co.parties))
+	for pi := range byParty {
+		byParty[pi] = make([]int32, 0, counts[pi])
+	}
+	s.all = make([]int32, len(s.legs))
+	for i := range s.legs {
+		l := &s.legs[i]
+		s.all[i] = int32(i)
+		byParty[l.group] = append(byParty[l.group], int32(i))
+		if int(l.target) >= len(co.groups) {
+			byParty[l.target] = append(byParty[l.target], int32(i))
+		}
+	}
+	s.index = make(map[dialpad.Target][]int32, len(co.parties)+1)
+	for pi := range co.parties {
+		s.index[co.target(pi)] = byParty[pi]
+	}
+	// The office is known, but no call in the simulation went through its
+	// main line.
+	s.index[dialpad.Target{Type: "office", ID: co.officeID}] = []int32{}
+}
+
+// SetFaults replaces the injected faults; safe while serving.
+func (s *Sim) SetFaults(f Faults) { s.faults.Store(&f) }
+
+// Targets returns the company's groups: its departments, then its call
+// center.
+func (s *Sim) Targets() []dialpad.Target {
+	out := make([]dialpad.Target, len(s.co.groups))
+	for gi := range s.co.groups {
+		out[gi] = s.co.target(gi)
+	}
+	return out
+}
+
+// Legs is the ground truth: exactly the items GET /api/v2/call returns for
+// t (over all its pages) with from <= date_started < to, ended by the
+// simulator's Now, newest first, byte-identical to what is served. It
+// returns nil for an unknown target.
+func (s *Sim) Legs(t dialpad.Target, from, to time.Time) []json.RawMessage {
+	ix, ok := s.index[t]
+	if !ok {
+		return nil
+	}
+	out := []json.RawMessage{}
+	s.scan(ix, window{after: from.UnixMilli() - 1, hasAfter: true, before: to.UnixMilli(), hasBefore: true},
+		s.now().UnixMilli(), func(l *leg) bool {
+			out = append(out, s.appendLeg(nil, l))
+			return true
+		})
+	return out
+}
+
+// NumLegs returns how many legs have ended by the simulator's Now: the
+// legs a full read of every group would see (agent legs counted once).
+func (s *Sim) NumLegs() int {
+	now, n := s.now().UnixMilli(), 0
+	for i := range s.legs {
+		if s.legs[i].ended <= now {
+			n++
+		}
+	}
+	return n
+}
+
+// Stats returns counts of what has been served so far.
+func (s *Sim) Stats() Stats {
+	st := &s.stats
+	return Stats{Requests: st.requests.Load(), RateLimited: st.rateLimited.Load(),
+		ServerErrors: st.serverErrors.Load(), Drops: st.drops.Load(), Truncated: st.truncated.Load(),
+		Malformed: st.malformed.Load(), Pages: st.pages.Load(), Legs: st.legs.Load()}
+}
