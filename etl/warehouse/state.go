@@ -38,17 +38,10 @@ func (s *Store) AdvanceHighWater(ctx context.Context, target dialpad.Target, mar
 	return nil
 }
 
-// Window is a half-open range of call start times.
-type Window struct{ From, To time.Time }
-
-func (w Window) String() string {
-	return w.From.UTC().Format(time.RFC3339) + "/" + w.To.UTC().Format(time.RFC3339)
-}
-
 // MarkWindowLoaded records that every call of target starting in w was
 // loaded after all of them had ended, so a backfill need not fetch it
 // again.
-func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w Window, legs int) error {
+func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int) error {
 	now := time.Now().UTC()
 	err := s.insertRow(ctx, "etl_windows", `INSERT INTO etl_windows (target_type, target_id, window_from, window_to, legs, loaded_at, version)`,
 		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC(), uint64(legs), now, Version(now))
@@ -60,7 +53,7 @@ func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w W
 
 // LoadedWindows returns the windows of target recorded as loaded that lie
 // within w.
-func (s *Store) LoadedWindows(ctx context.Context, target dialpad.Target, w Window) (map[Window]bool, error) {
+func (s *Store) LoadedWindows(ctx context.Context, target dialpad.Target, w dialpad.Window) (map[dialpad.Window]bool, error) {
 	rows, err := s.conn.Query(ctx, `SELECT window_from, window_to FROM etl_windows FINAL
 		WHERE target_type = ? AND target_id = ? AND window_from >= ? AND window_to <= ?`,
 		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC())
@@ -68,13 +61,13 @@ func (s *Store) LoadedWindows(ctx context.Context, target dialpad.Target, w Wind
 		return nil, fmt.Errorf("read loaded windows of %s: %w", target, err)
 	}
 	defer rows.Close()
-	out := map[Window]bool{}
+	out := map[dialpad.Window]bool{}
 	for rows.Next() {
-		var lw Window
+		var lw dialpad.Window
 		if err := rows.Scan(&lw.From, &lw.To); err != nil {
 			return nil, err
 		}
-		out[Window{lw.From.UTC(), lw.To.UTC()}] = true
+		out[dialpad.Window{From: lw.From.UTC(), To: lw.To.UTC()}] = true
 	}
 	return out, rows.Err()
 }
@@ -84,7 +77,7 @@ type Run struct {
 	ID          string
 	Target      dialpad.Target
 	Kind        string // incremental, backfill or nightly
-	Window      Window
+	Window      dialpad.Window
 	Started     time.Time
 	Finished    time.Time
 	Status      string // succeeded, failed or cancelled

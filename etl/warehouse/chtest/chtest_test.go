@@ -9,7 +9,7 @@ func TestMain(m *testing.M) { Main(m) }
 
 func TestServerAnswersQueries(t *testing.T) {
 	addr, db := Database(t)
-	conn := Get(t).Conn(t, db)
+	conn := Conn(t, db)
 	var one uint8
 	if err := conn.QueryRow(context.Background(), "SELECT toUInt8(1)").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("SELECT 1 on %s: got %d, %v", addr, one, err)
