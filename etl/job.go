@@ -1,0 +1,494 @@
+// Package etl is the pipeline: it splits a range of call start times into
+// windows, fetches each window's legs from a Source (Dialpad), shapes them
+// with transform, loads them into the warehouse, recomputes the aggregates
+// they touch, and records every run and high-water mark.
+package etl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+)
+
+// Source is where calls come from: the Dialpad client, or a wrapper of
+// it. It must be safe for concurrent use. ListCalls calls fn for each page
+// of target's legs that started in w, in order; an error means the window
+// was not read completely and its high-water mark must not move.
+type Source interface {
+	ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error
+	Operators(ctx context.Context, target dialpad.Target) ([]dialpad.Operator, error)
+}
+
+// Kinds of run, as recorded in etl_runs.
+const (
+	KindIncremental = "incremental"
+	KindBackfill    = "backfill"
+	KindNightly     = "nightly"
+)
+
+// Job loads calls from Source into Store. Its fields are read-only once a
+// run starts; one Job may run several loads at once.
+type Job struct {
+	Source   Source
+	Store    *warehouse.Store
+	Targets  []dialpad.Target
+	Location *time.Location // reporting zone; windows split at its midnights
+	// Lookback is how far before the high-water mark an incremental load
+	// starts, since Dialpad lists a call only once it has ended. A window
+	// is final (a backfill need not fetch it again) once it ended this long
+	// before it was fetched.
+	Lookback time.Duration
+	// Start is where the first incremental load of a target begins.
+	Start time.Time
+	// Concurrency is how many windows are fetched at once (default 8).
+	Concurrency int
+	// WindowTimeout bounds the load of one window (default 10m).
+	WindowTimeout time.Duration
+	// BatchSize is how many legs are written at a time (default 10,000).
+	BatchSize int
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Progress, if set, is called after every window (from several
+	// goroutines, never at once).
+	Progress func(Progress)
+}
+
+// Progress tells how far a load has come.
+type Progress struct {
+	WindowsDone, WindowsTotal int
+	Legs                      int64
+	Elapsed                   time.Duration
+}
+
+// Result is the outcome of one load of one target, as recorded in
+// etl_runs; Err is nil when it succeeded.
+type Result struct {
+	Run warehouse.Run
+	Err error
+}
+
+// Incremental loads every target from its high-water mark less Lookback
+// (or from Start, the first time) up to now.
+func (j *Job) Incremental(ctx context.Context) []Result {
+	now := j.now()
+	var plans []plan
+	var failed []Result
+	for _, t := range j.Targets {
+		from := j.Start
+		mark, ok, err := j.Store.HighWater(ctx, t)
+		if err != nil {
+			failed = append(failed, j.failedBeforeStart(ctx, t, KindIncremental, now, err))
+			continue
+		}
+		if ok {
+			from = mark.Add(-j.Lookback)
+		}
+		plans = append(plans, plan{target: t, kind: KindIncremental, window: dialpad.Window{From: from, To: now}})
+	}
+	return append(failed, j.load(ctx, plans)...)
+}
+
+// Reload loads the last span of every target again, to pick up what
+// changed on calls already loaded (labels, CSAT, recordings).
+func (j *Job) Reload(ctx context.Context, span time.Duration) []Result {
+	now := j.now()
+	var plans []plan
+	for _, t := range j.Targets {
+		plans = append(plans, plan{target: t, kind: KindNightly, window: dialpad.Window{From: now.Add(-span), To: now}})
+	}
+	return j.load(ctx, plans)
+}
+
+// Backfill loads [from, to) for targets (all the Job's when nil), one
+// window per reporting day. Windows loaded before, after all their calls
+// had ended, are skipped unless force is set.
+func (j *Job) Backfill(ctx context.Context, from, to time.Time, targets []dialpad.Target, force bool) []Result {
+	if targets == nil {
+		targets = j.Targets
+	}
+	if to.After(j.now()) {
+		to = j.now()
+	}
+	var plans []plan
+	for _, t := range targets {
+		plans = append(plans, plan{target: t, kind: KindBackfill, window: dialpad.Window{From: from, To: to}, skipLoaded: !force})
+	}
+	return j.load(ctx, plans)
+}
+
+// plan is one target's part of a load.
+type plan struct {
+	target     dialpad.Target
+	kind       string
+	window     dialpad.Window
+	skipLoaded bool
+}
+
+// targetRun gathers what one target's windows did.
+type targetRun struct {
+	plan
+	run      warehouse.Run
+	names    transform.Names
+	counters dialpad.Counters
+	windows  []dialpad.Window
+
+	mu     sync.Mutex
+	done   map[dialpad.Window]bool
+	errs   []error
+	legs   int64
+	reject int64
+	pages  int64
+}
+
+type task struct {
+	t *targetRun
+	w dialpad.Window
+}
+
+func (j *Job) load(ctx context.Context, plans []plan) []Result {
+	started := j.now()
+	var runs []*targetRun
+	var tasks []task
+	var results []Result
+	for _, p := range plans {
+		tr, err := j.prepare(ctx, p, started)
+		if err != nil {
+			results = append(results, j.failedBeforeStart(ctx, p.target, p.kind, started, err))
+			continue
+		}
+		runs = append(runs, tr)
+		for _, w := range tr.windows {
+			if !tr.done[w] {
+				tasks = append(tasks, task{tr, w})
+			}
+		}
+	}
+
+	var (
+		mu       sync.Mutex
+		finished int
+		legs     int64
+	)
+	j.report(Progress{WindowsTotal: len(tasks)})
+	queue := make(chan task)
+	var wg sync.WaitGroup
+	for range min(j.concurrency(), max(len(tasks), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for tk := range queue {
+				n, err := j.loadWindow(ctx, tk.t, tk.w)
+				tk.t.mu.Lock()
+				if err != nil {
+					tk.t.errs = append(tk.t.errs, err)
+				} else {
+					tk.t.done[tk.w] = true
+				}
+				tk.t.mu.Unlock()
+				mu.Lock()
+				finished++
+				legs += int64(n)
+				j.report(Progress{WindowsDone: finished, WindowsTotal: len(tasks), Legs: legs, Elapsed: j.now().Sub(started)})
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, tk := range tasks {
+		if ctx.Err() != nil {
+			tk.t.mu.Lock()
+			tk.t.errs = append(tk.t.errs, fmt.Errorf("window %s not started: %w", tk.w, ctx.Err()))
+			tk.t.mu.Unlock()
+			continue
+		}
+		queue <- tk
+	}
+	close(queue)
+	wg.Wait()
+
+	for _, tr := range runs {
+		results = append(results, j.finish(ctx, tr))
+	}
+	return results
+}
+
+// prepare splits p's range into windows, finds those already loaded, and
+// reads the target's operators for agent names.
+func (j *Job) prepare(ctx context.Context, p plan, started time.Time) (*targetRun, error) {
+	tr := &targetRun{plan: p, done: map[dialpad.Window]bool{}}
+	tr.run = warehouse.Run{ID: newRunID(), Target: p.target, Kind: p.kind, Window: p.window, Started: started, Host: hostname()}
+	tr.windows = SplitDays(p.window, j.Location)
+	if p.skipLoaded {
+		loaded, err := j.Store.LoadedWindows(ctx, p.target, p.window)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range tr.windows {
+			if loaded[w] {
+				tr.done[w] = true
+			}
+		}
+	}
+	tr.names = j.operators(ctx, p.target)
+	return tr, nil
+}
+
+// operators records the target's operators and returns their names. A
+// failure costs only the names: legs fall back to their own target name.
+func (j *Job) operators(ctx context.Context, t dialpad.Target) transform.Names {
+	ops, err := j.Source.Operators(ctx, t)
+	if err != nil {
+		j.log().Warn("operators unavailable; agent names come from the legs", "target", t, "err", err)
+		return nil
+	}
+	names := make(map[int64]string, len(ops))
+	agents := make([]warehouse.Agent, 0, len(ops))
+	for _, o := range ops {
+		names[o.ID] = o.DisplayName
+		agents = append(agents, warehouse.Agent{ID: o.ID, Kind: o.Kind, DisplayName: o.DisplayName, FirstName: o.FirstName,
+			LastName: o.LastName, Emails: o.Emails, PhoneNumbers: o.PhoneNumbers, Role: o.Role, State: o.State})
+	}
+	if err := j.Store.WriteAgents(ctx, t, agents); err != nil {
+		j.log().Warn("could not record operators", "target", t, "err", err)
+	}
+	return func(id int64) (string, bool) { n, ok := names[id]; return n, ok }
+}
+
+// loadWindow fetches one window, writes its legs in batches as pages
+// arrive, and recomputes the aggregates of the days it touched. It
+// returns the number of legs written.
+func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, j.windowTimeout())
+	defer cancel()
+	began := j.now()
+	batch := j.batchSize()
+	buf := make([]transform.Leg, 0, batch)
+	days := map[time.Time]bool{}
+	var rejected []warehouse.Rejected
+	var legs, pages int
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		if err := j.Store.WriteLegs(ctx, buf); err != nil {
+			return err
+		}
+		legs += len(buf)
+		buf = buf[:0]
+		return nil
+	}
+	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *dialpad.Page) error {
+		pages++
+		for i := range p.Calls {
+			l := transform.NewLeg(tr.target, &p.Calls[i], j.Location, tr.names)
+			days[l.Day] = true
+			buf = append(buf, l)
+		}
+		for _, r := range p.Rejected {
+			rejected = append(rejected, warehouse.Rejected{Target: tr.target, CallID: int64(r.CallID),
+				Reason: r.Reason, Raw: r.Raw, RunID: tr.run.ID})
+		}
+		if len(buf) >= batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	// Rejected items are kept even when the window failed: they are what
+	// the operator needs to see.
+	if rerr := j.Store.WriteRejected(ctx, rejected); rerr != nil && err == nil {
+		err = rerr
+	}
+	if err == nil {
+		err = j.Store.Recompute(ctx, tr.target, sortedDays(days))
+	}
+	if err == nil && !w.To.Add(j.Lookback).After(began) {
+		err = j.Store.MarkWindowLoaded(ctx, tr.target, w, legs)
+	}
+	tr.mu.Lock()
+	tr.legs += int64(legs)
+	tr.reject += int64(len(rejected))
+	tr.pages += int64(pages)
+	tr.mu.Unlock()
+	attrs := []any{"target", tr.target, "window", w, "pages", pages, "legs", legs, "rejected", len(rejected),
+		"duration", j.now().Sub(began).Round(time.Millisecond)}
+	if err != nil {
+		err = fmt.Errorf("window %s: %w", w, err)
+		j.log().Error("window failed", append(attrs, "err", err)...)
+		return legs, err
+	}
+	j.log().Info("window loaded", attrs...)
+	return legs, nil
+}
+
+// finish moves the high-water mark as far as the loaded windows allow and
+// records the run.
+func (j *Job) finish(ctx context.Context, tr *targetRun) Result {
+	// The record and the mark must be written even when ctx has ended.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var err error = errors.Join(tr.errs...)
+	if mark, ok := j.markAfter(wctx, tr); ok {
+		if merr := j.Store.AdvanceHighWater(wctx, tr.target, mark); merr != nil {
+			err = errors.Join(err, merr)
+		}
+	}
+	st := tr.counters.Snapshot()
+	r := tr.run
+	r.Finished = j.now()
+	r.Windows = len(tr.windows)
+	r.Pages, r.Requests, r.Retries, r.RateLimited = tr.pages, st.Requests, st.Retries, st.RateLimited
+	r.Legs, r.Rejected = tr.legs, tr.reject
+	r.Status = "succeeded"
+	if err != nil {
+		r.Status = "failed"
+		if ctx.Err() != nil {
+			r.Status = "cancelled"
+		}
+		r.Error = firstLine(err)
+	}
+	if rerr := j.Store.RecordRun(wctx, r); rerr != nil {
+		j.log().Error("could not record the run", "target", tr.target, "run", r.ID, "err", rerr)
+		err = errors.Join(err, rerr)
+	}
+	return Result{Run: r, Err: err}
+}
+
+// markAfter is the new high-water mark: the end of the loaded windows that
+// run without a gap from the plan's start. Only a load that starts at or
+// before the present mark (or, with none, at or before Start) may move it,
+// so no later load can leave a gap behind the mark.
+func (j *Job) markAfter(ctx context.Context, tr *targetRun) (time.Time, bool) {
+	if tr.kind != KindIncremental {
+		current, ok, err := j.Store.HighWater(ctx, tr.target)
+		if err != nil {
+			return time.Time{}, false
+		}
+		if !ok {
+			current = j.Start
+		}
+		if tr.window.From.After(current) {
+			return time.Time{}, false
+		}
+	}
+	var mark time.Time
+	for _, w := range tr.windows {
+		if !tr.done[w] {
+			break
+		}
+		mark = w.To
+	}
+	return mark, !mark.IsZero()
+}
+
+func (j *Job) failedBeforeStart(ctx context.Context, t dialpad.Target, kind string, at time.Time, err error) Result {
+	r := warehouse.Run{ID: newRunID(), Target: t, Kind: kind, Started: at, Finished: j.now(), Status: "failed",
+		Error: firstLine(err), Host: hostname()}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := j.Store.RecordRun(wctx, r); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return Result{Run: r, Err: err}
+}
+
+// SplitDays cuts w at every midnight of loc.
+func SplitDays(w dialpad.Window, loc *time.Location) []dialpad.Window {
+	var out []dialpad.Window
+	from := w.From
+	for from.Before(w.To) {
+		y, m, d := from.In(loc).Date()
+		next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		if next.After(w.To) {
+			next = w.To
+		}
+		out = append(out, dialpad.Window{From: from.UTC(), To: next.UTC()})
+		from = next
+	}
+	return out
+}
+
+func sortedDays(days map[time.Time]bool) []time.Time {
+	out := make([]time.Time, 0, len(days))
+	for d := range days {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Before(out[k]) })
+	return out
+}
+
+func (j *Job) report(p Progress) {
+	if j.Progress != nil {
+		j.Progress(p)
+	}
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now().UTC().Truncate(time.Millisecond)
+	}
+	return time.Now().UTC().Truncate(time.Millisecond)
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Log != nil {
+		return j.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (j *Job) concurrency() int {
+	if j.Concurrency > 0 {
+		return j.Concurrency
+	}
+	return 8
+}
+
+func (j *Job) windowTimeout() time.Duration {
+	if j.WindowTimeout > 0 {
+		return j.WindowTimeout
+	}
+	return 10 * time.Minute
+}
+
+func (j *Job) batchSize() int {
+	if j.BatchSize > 0 {
+		return j.BatchSize
+	}
+	return 10000
+}
+
+func newRunID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// firstLine is err's message up to its first line break: the reason
+// recorded for a failed run.
+func firstLine(err error) string {
+	msg := err.Error()
+	for i, r := range msg {
+		if r == '\n' {
+			return msg[:i] + " (and more)"
+		}
+	}
+	return msg
+}
