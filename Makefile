@@ -6,11 +6,12 @@
 #               14 days and print the department cards and agent activity
 #   make bench  measure API budget use, throughput, memory and dashboards
 
+SHELL     := /bin/bash
 GO        ?= go
 BIN       := bin/dialpad-etl
 FUZZTIME  ?= 5s
 
-.PHONY: all build test vet deps fuzz demo bench clean
+.PHONY: all build test vet deps fuzz demo demo-stop bench clean
 
 all: build
 
@@ -45,6 +46,42 @@ fuzz:
 	    $(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The demo: a private ClickHouse and a live simulated Dialpad in .demo/,
+# left running so that the tables can be queried afterwards (make
+# demo-stop ends them). Running it again reuses them and loads only what
+# is new.
+DEMO_DIR      := .demo
+DEMO_CH_PORT  ?= 19000
+DEMO_SIM_ADDR ?= 127.0.0.1:18089
+DEMO_ZONE     ?= America/New_York
+DEMO_ENV = DIALPAD_BASE_URL=http://$(DEMO_SIM_ADDR) \
+	DIALPAD_TARGETS=department:4869792674824192,department:5506572454860966 \
+	DIALPAD_RATE_LIMIT=20 CLICKHOUSE_ADDR=127.0.0.1:$(DEMO_CH_PORT) \
+	CLICKHOUSE_DATABASE=dialpad ETL_TIMEZONE=$(DEMO_ZONE)
+
+demo: deps build
+	@mkdir -p $(DEMO_DIR)
+	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
+	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
+	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  echo $$! > $(DEMO_DIR)/simulator.pid; \
+	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
+	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \
+	else echo "simulated Dialpad already answers at http://$(DEMO_SIM_ADDR)"; fi
+	@$(DEMO_ENV) $(BIN) migrate
+	@$(DEMO_ENV) $(BIN) backfill --from "$$(TZ=$(DEMO_ZONE) date -d '13 days ago' +%F)"
+	@$(DEMO_ENV) $(BIN) report
+	@echo
+	@echo "Query further:  clickhouse-client --port $(DEMO_CH_PORT) --database dialpad"
+	@echo "  e.g. SELECT day, agent_name, total_calls, completed_calls FROM agent_daily FINAL ORDER BY day DESC LIMIT 20"
+	@echo "Keep loading:   $(DEMO_ENV) $(BIN) schedule"
+	@echo "Stop the demo:  make demo-stop"
+
+demo-stop:
+	@if [ -f $(DEMO_DIR)/simulator.pid ]; then kill $$(cat $(DEMO_DIR)/simulator.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/simulator.pid; echo "simulator stopped"; fi
+	@$(GO) run ./cmd/clickhouse-dev stop --dir $(DEMO_DIR)/clickhouse
 
 clean:
 	rm -rf bin

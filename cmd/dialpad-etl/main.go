@@ -25,6 +25,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "load every target from its high-water mark (less ETL_LOOKBACK) up to now", runRun},
+		{"backfill", "load a past range, day by day, resuming where a crashed backfill stopped", runBackfill},
+		{"schedule", "stay up: hourly and nightly loads, /healthz and /metrics", runSchedule},
+		{"migrate", "apply the ClickHouse schema", runMigrate},
+		{"report", "print the department cards and agent activity of a range of days", runReport},
+		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
+		{"simulate", "serve a simulated Dialpad API for demos and tests", runSimulate},
 		{"version", "print the version", runVersion},
 	}
 }

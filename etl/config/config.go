@@ -97,13 +97,17 @@ func Load(ctx context.Context, fs *flag.FlagSet, getenv func(string) (string, bo
 // CLICKHOUSE_ADDR.
 var flagEnv = map[string]string{}
 
-// RegisterFlags adds a flag for every variable to fs, so that any setting
-// can be given on the command line.
+// secret are the variables that have no flag: a command line is visible
+// to every user of the machine.
+var secret = map[string]bool{"DIALPAD_API_TOKEN": true, "CLICKHOUSE_PASSWORD": true}
+
+// RegisterFlags adds a flag for every variable but the secrets to fs, so
+// that any other setting can be given on the command line.
 func RegisterFlags(fs *flag.FlagSet) {
 	t := reflect.TypeOf(Env{})
 	for i := 0; i < t.NumField(); i++ {
 		env, def := envTag(t.Field(i))
-		if env == "" {
+		if env == "" || secret[env] {
 			continue
 		}
 		name := strings.ToLower(strings.ReplaceAll(env, "_", "-"))

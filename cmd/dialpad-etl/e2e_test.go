@@ -1,0 +1,325 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+// binary is the dialpad-etl built for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dialpad-etl-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "dialpad-etl")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build dialpad-etl: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	chtest.Main(m)
+}
+
+// world is a simulated Dialpad whose clock the test moves, and a fresh
+// ClickHouse database.
+type world struct {
+	sim    *simulator.Sim
+	srv    *httptest.Server
+	clock  atomic.Int64 // the simulator's now, unix ms
+	addr   string
+	db     string
+	env    []string
+	dir    string
+	output bytes.Buffer // everything the binary printed
+}
+
+func newWorld(t *testing.T, cfg simulator.Config, zone string) *world {
+	t.Helper()
+	w := &world{dir: t.TempDir()}
+	cfg.Now = func() time.Time { return time.UnixMilli(w.clock.Load()) }
+	w.clock.Store(cfg.End.UnixMilli())
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sim = sim
+	w.srv = httptest.NewServer(sim)
+	t.Cleanup(w.srv.Close)
+	w.addr, w.db = chtest.Database(t)
+	w.env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"DIALPAD_BASE_URL=" + w.srv.URL,
+		"DIALPAD_API_TOKEN=" + cfg.Token,
+		"DIALPAD_RATE_LIMIT=20",
+		"CLICKHOUSE_ADDR=" + w.addr,
+		"CLICKHOUSE_DATABASE=" + w.db,
+		"ETL_TIMEZONE=" + zone,
+		"LOG_LEVEL=debug",
+	}
+	return w
+}
+
+func (w *world) setClock(t time.Time) { w.clock.Store(t.UnixMilli()) }
+
+// run runs the binary and returns its exit code.
+func (w *world) run(t *testing.T, env []string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(append([]string{}, w.env...), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	w.output.Write(out.Bytes())
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("dialpad-etl %s exited %d:\n%s", strings.Join(args, " "), code, lastLines(out.String(), 15))
+	}
+	return code
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// truth is what the warehouse must hold for targets: the simulator's legs
+// that started in [from, to), shaped per leg, and the aggregates reckoned
+// from them in plain Go.
+func (w *world) truth(t *testing.T, targets []dialpad.Target, from, to time.Time, loc *time.Location) []transform.Leg {
+	t.Helper()
+	var legs []transform.Leg
+	for _, tg := range targets {
+		for _, raw := range w.sim.Legs(tg, from, to) {
+			c, err := dialpad.DecodeCall(raw)
+			if err != nil {
+				t.Fatalf("the simulator's own leg does not decode: %v", err)
+			}
+			legs = append(legs, transform.NewLeg(tg, &c, loc, nil))
+		}
+	}
+	return legs
+}
+
+// checkTables compares calls, agent_daily and conversations with the truth.
+func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Location) {
+	t.Helper()
+	ctx := context.Background()
+	conn := chtest.Conn(t, w.db)
+
+	type legKey struct {
+		target string
+		id     uint64
+	}
+	wantLegs := map[legKey]transform.Leg{}
+	for _, l := range want {
+		wantLegs[legKey{l.Target.String(), l.CallID}] = l
+	}
+	var rows, distinct uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(target_type, target_id, call_id) FROM calls FINAL").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != distinct {
+		t.Errorf("calls FINAL has %d rows for %d legs: duplicates", rows, distinct)
+	}
+	got, err := conn.Query(ctx, `SELECT concat(toString(target_type), ':', toString(target_id)), call_id, conversation_id,
+		toString(status), toString(day), agent_id FROM calls FINAL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[legKey]bool{}
+	bad := 0
+	for got.Next() {
+		var k legKey
+		var conv, agent uint64
+		var status, day string
+		if err := got.Scan(&k.target, &k.id, &conv, &status, &day, &agent); err != nil {
+			t.Fatal(err)
+		}
+		seen[k] = true
+		l, ok := wantLegs[k]
+		switch {
+		case !ok:
+			bad++
+			if bad < 5 {
+				t.Errorf("leg %v is in calls but not in the simulator's window", k)
+			}
+		case l.ConversationID != conv || l.Status != status || l.Day.Format(time.DateOnly) != day || l.AgentID != agent:
+			bad++
+			if bad < 5 {
+				t.Errorf("leg %v: got conversation %d status %s day %s agent %d; want %d %s %s %d",
+					k, conv, status, day, agent, l.ConversationID, l.Status, l.Day.Format(time.DateOnly), l.AgentID)
+			}
+		}
+	}
+	got.Close()
+	for k := range wantLegs {
+		if !seen[k] {
+			bad++
+			if bad < 10 {
+				t.Errorf("leg %v is missing from calls", k)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d legs differ of %d expected", bad, len(wantLegs))
+	}
+
+	var gotDays []transformtest.AgentDay
+	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, toString(day), agent_id, total_calls, inbound_calls,
+		outbound_calls, completed_calls, missed_calls, voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms
+		FROM agent_daily FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), day, agent_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var d transformtest.AgentDay
+		var id uint64
+		var total, in, out, completed, missed, vm, cancelled uint32
+		if err := r.Scan(&d.Target.Type, &id, &d.Day, &d.AgentID, &total, &in, &out, &completed, &missed, &vm, &cancelled,
+			&d.TotalDurationMs, &d.AvgDurationMs); err != nil {
+			t.Fatal(err)
+		}
+		d.Target.ID = int64(id)
+		d.Total, d.Inbound, d.Outbound, d.Completed = int(total), int(in), int(out), int(completed)
+		d.Missed, d.Voicemail, d.Cancelled = int(missed), int(vm), int(cancelled)
+		gotDays = append(gotDays, d)
+	}
+	r.Close()
+	wantDays := transformtest.AgentDays(want)
+	if diff := firstDiff(gotDays, wantDays); diff != "" {
+		t.Errorf("agent_daily differs from the call model (%d rows, want %d): %s", len(gotDays), len(wantDays), diff)
+	}
+
+	var gotConvs []transformtest.Conversation
+	r, err = conn.Query(ctx, `SELECT toString(target_type), target_id, conversation_id, toString(direction),
+		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
+		FROM conversations FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), conversation_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var c transformtest.Conversation
+		var id uint64
+		var answered uint8
+		var legs uint32
+		if err := r.Scan(&c.Target.Type, &id, &c.ID, &c.Direction, &c.StartedMs, &c.Day, &answered, &c.AnsweredBy,
+			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs); err != nil {
+			t.Fatal(err)
+		}
+		c.Target.ID, c.Answered, c.Legs = int64(id), answered == 1, int(legs)
+		c.StartedMs *= 1000
+		gotConvs = append(gotConvs, c)
+	}
+	r.Close()
+	wantConvs := transformtest.Conversations(want, loc)
+	for i := range wantConvs {
+		wantConvs[i].StartedMs = wantConvs[i].StartedMs / 1000 * 1000 // stored to the second
+	}
+	if diff := firstDiff(gotConvs, wantConvs); diff != "" {
+		t.Errorf("conversations differ from the call model (%d rows, want %d): %s", len(gotConvs), len(wantConvs), diff)
+	}
+}
+
+func firstDiff[T any](got, want []T) string {
+	for i := 0; i < len(got) && i < len(want); i++ {
+		if g, w := fmt.Sprintf("%+v", got[i]), fmt.Sprintf("%+v", want[i]); g != w {
+			return fmt.Sprintf("row %d:\n got %s\nwant %s", i, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d rows, want %d", len(got), len(want))
+	}
+	return ""
+}
+
+// TestBackfillRunsAndRerunEqualTheSimulator is the whole job end to end:
+// a backfill, two incremental runs with calls ending in between, and the
+// same backfill again, in a reporting zone that is not UTC.
+func TestBackfillRunsAndRerunEqualTheSimulator(t *testing.T) {
+	chicago, _ := time.LoadLocation("America/Chicago")
+	// The traffic ends a little before now, so every load ends after it.
+	end := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Minute)
+	start := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, chicago).AddDate(0, 0, -5)
+	w := newWorld(t, simulator.Config{Seed: 11, Start: start, End: end, CallsPerDay: 60, Token: "e2e-token", RateLimit: -1}, "America/Chicago")
+
+	// One agent of the first department is a target too: its legs are kept
+	// under it as well as under the department.
+	client, err := dialpad.New(w.srv.URL, "e2e-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := w.sim.Targets()
+	ops, err := client.Operators(context.Background(), groups[0])
+	if err != nil || len(ops) == 0 {
+		t.Fatalf("operators of %s: %v", groups[0], err)
+	}
+	targets := append(append([]dialpad.Target{}, groups...), dialpad.Target{Type: "user", ID: ops[0].ID})
+	var list []string
+	for _, tg := range targets {
+		list = append(list, tg.String())
+	}
+	env := []string{"DIALPAD_TARGETS=" + strings.Join(list, ","), "ETL_START=" + start.Format(time.RFC3339)}
+
+	// The backfill sees only what had ended two hours before the traffic
+	// stopped; each run sees more.
+	w.setClock(end.Add(-2 * time.Hour))
+	if code := w.run(t, env, "backfill", "--from", start.In(chicago).Format(time.DateOnly)); code != 0 {
+		t.Fatalf("backfill exited %d", code)
+	}
+	w.setClock(end.Add(-1 * time.Hour))
+	if code := w.run(t, env, "run"); code != 0 {
+		t.Fatalf("first run exited %d", code)
+	}
+	w.setClock(end.Add(24 * time.Hour)) // every call has ended
+	if code := w.run(t, env, "run"); code != 0 {
+		t.Fatalf("second run exited %d", code)
+	}
+	if code := w.run(t, env, "backfill", "--from", start.In(chicago).Format(time.DateOnly)); code != 0 {
+		t.Fatalf("backfill again exited %d", code)
+	}
+
+	want := w.truth(t, targets, start, end, chicago)
+	if len(want) < 500 {
+		t.Fatalf("the simulator made only %d legs; the test needs more to mean something", len(want))
+	}
+	w.checkTables(t, want, chicago)
+
+	conn := chtest.Conn(t, w.db)
+	var runs, failed uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count(), countIf(status != 'succeeded') FROM etl_runs").Scan(&runs, &failed); err != nil {
+		t.Fatal(err)
+	}
+	if runs != uint64(4*len(targets)) || failed != 0 {
+		t.Errorf("etl_runs has %d runs (%d not succeeded), want %d succeeded", runs, failed, 4*len(targets))
+	}
+	if strings.Contains(w.output.String(), "e2e-token") {
+		t.Error("the token appears in the job's output")
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl"
+)
+
+// progress shows how a backfill advances: a bar redrawn in place on a
+// terminal, else a log line at most every few seconds.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	log      *slog.Logger
+	mu       sync.Mutex
+	last     etl.Progress
+	lastLine time.Time
+}
+
+func newProgress(w io.Writer, jsonLogs bool, log *slog.Logger) *progress {
+	return &progress{w: w, tty: !jsonLogs && isTerminal(w), log: log}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (p *progress) update(pr etl.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = pr
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s", bar(pr))
+		return
+	}
+	if pr.WindowsDone == pr.WindowsTotal || time.Since(p.lastLine) >= 5*time.Second {
+		p.lastLine = time.Now()
+		p.log.Info("backfill progress", "days_done", pr.WindowsDone, "days", pr.WindowsTotal, "legs", pr.Legs,
+			"legs_per_s", int(legsPerSecond(pr)), "eta", eta(pr).String())
+	}
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+}
+
+func bar(pr etl.Progress) string {
+	const width = 30
+	filled := 0
+	if pr.WindowsTotal > 0 {
+		filled = width * pr.WindowsDone / pr.WindowsTotal
+	}
+	return fmt.Sprintf("[%s%s] %d/%d days  %d legs  %d legs/s  ETA %s   ",
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		pr.WindowsDone, pr.WindowsTotal, pr.Legs, int(legsPerSecond(pr)), eta(pr))
+}
+
+func legsPerSecond(pr etl.Progress) float64 {
+	if pr.Elapsed <= 0 {
+		return 0
+	}
+	return float64(pr.Legs) / pr.Elapsed.Seconds()
+}
+
+func eta(pr etl.Progress) time.Duration {
+	if pr.WindowsDone == 0 || pr.WindowsDone >= pr.WindowsTotal {
+		return 0
+	}
+	per := pr.Elapsed / time.Duration(pr.WindowsDone)
+	return (per * time.Duration(pr.WindowsTotal-pr.WindowsDone)).Round(time.Second)
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
+)
+
+func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := configFlags("schedule", "schedule [flags]", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	e, err := setup(ctx, fs, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	metrics := schedule.NewMetrics(nil)
+	for _, t := range e.cfg.Targets {
+		metrics.Known(t.String())
+	}
+	s := &schedule.Scheduler{
+		Loads:           e.job(),
+		Hourly:          e.cfg.HourlySchedule,
+		Nightly:         e.cfg.NightlySchedule,
+		NightlyLookback: e.cfg.NightlyLookback,
+		Location:        e.cfg.Location,
+		Metrics:         metrics,
+		Health:          func(ctx context.Context) error { return e.store.Conn().Ping(ctx) },
+		Log:             e.log,
+	}
+	return s.Run(ctx, e.cfg.HTTPAddr)
+}

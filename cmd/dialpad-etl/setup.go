@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+)
+
+// env is everything a command needs, wired from the configuration.
+type env struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *warehouse.Store
+	client *dialpad.Client
+}
+
+// loadConfig reads .env (when present in the working directory), the
+// environment and the flags already parsed into fs.
+func loadConfig(ctx context.Context, fs *flag.FlagSet) (*config.Config, error) {
+	var dotenv map[string]string
+	text, err := os.ReadFile(".env")
+	switch {
+	case err == nil:
+		if dotenv, err = config.ParseDotenv(string(text)); err != nil {
+			return nil, err
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("read .env: %w", err)
+	}
+	return config.Load(ctx, fs, os.LookupEnv, dotenv, time.Now())
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// setup reads the configuration, connects to ClickHouse, applies the
+// schema and makes the Dialpad client. The caller closes env.store.
+func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
+	cfg, err := loadConfig(ctx, fs)
+	if err != nil {
+		return nil, err
+	}
+	e := &env{cfg: cfg, log: newLogger(cfg, stderr)}
+	if e.store, err = openStore(ctx, cfg, e.log); err != nil {
+		return nil, err
+	}
+	if _, err := e.store.Migrate(ctx); err != nil {
+		e.store.Close()
+		return nil, err
+	}
+	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token,
+		dialpad.WithLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)),
+		dialpad.WithTimeout(cfg.Timeout),
+		dialpad.WithMaxPages(cfg.MaxPages),
+		dialpad.WithOperatorsTTL(cfg.OperatorsTTL),
+		dialpad.WithLogger(e.log),
+	)
+	if err != nil {
+		e.store.Close()
+		return nil, err // it names the variable
+	}
+	return e, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*warehouse.Store, error) {
+	return warehouse.Open(ctx, warehouse.Options{
+		Addr:     cfg.ClickHouseAddr,
+		Database: cfg.ClickHouseDatabase,
+		Username: cfg.ClickHouseUsername,
+		Password: cfg.ClickHousePassword,
+		Location: cfg.Location,
+		Logger:   log,
+	})
+}
+
+func (e *env) job() *etl.Job {
+	return &etl.Job{
+		Source:        e.client,
+		Store:         e.store,
+		Targets:       e.cfg.Targets,
+		Location:      e.cfg.Location,
+		Lookback:      e.cfg.Lookback,
+		Start:         e.cfg.Start,
+		Concurrency:   e.cfg.Concurrency,
+		WindowTimeout: e.cfg.WindowTimeout,
+		Log:           e.log,
+	}
+}
+
+// configFlags is a flag set with a flag for every setting.
+func configFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := newFlags(name, synopsis, stderr)
+	config.RegisterFlags(fs)
+	return fs
+}
+
+// summarize prints one line per failed target and returns an error when
+// any failed.
+func summarize(results []etl.Result, stderr io.Writer) error {
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+			fmt.Fprintf(stderr, "%s: %s\n", r.Run.Target, r.Run.Error)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d targets failed", failed, len(results))
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+)
+
+// runSimulate serves a simulated Dialpad API until ctx is done.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("simulate", "simulate [flags]\n\nServes a simulated Dialpad API (GET /api/v2/call, operators, users,\ndepartments, call centers) with deterministic traffic, plus the ground\ntruth at /_sim/legs and a health check at /_sim/healthz.", stderr)
+	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
+	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same company and calls")
+	days := fs.Int("days", 14, "days of traffic, ending at the end of today (UTC)")
+	start := fs.String("start", "", "first instant of traffic: a date (2006-01-02, UTC) or RFC3339; overrides --days")
+	end := fs.String("end", "", "end of traffic, exclusive: a date (its midnight, UTC) or RFC3339; overrides --days")
+	perDay := fs.Int("calls-per-day", 120, "mean customer calls per group on a weekday (weekends get far fewer)")
+	token := fs.String("token", "sim-token", "the API key the simulator accepts (Bearer or ?apikey=)")
+	limited := fs.String("limited-token", "sim-limited", "a valid API key without the calls:list scope (403 on /api/v2/call)")
+	rate := fs.Float64("rate-limit", 20, "requests per second across all requests before 429s; negative = unlimited")
+	burst := fs.Int("burst", 0, "requests allowed at once (token bucket size); 0 = ceil(--rate-limit)")
+	retryAfter := fs.Bool("retry-after", false, "send a Retry-After header (whole seconds) with 429s")
+	pageSize := fs.Int("page-size", 25, "legs per page of /api/v2/call")
+	latency := fs.Duration("latency", 0, "latency added to every response")
+	jitter := fs.Duration("jitter", 0, "extra latency, uniform in [0, jitter)")
+	errRate := fs.Float64("error-rate", 0, "share of requests answered 500/502/503")
+	slowRate := fs.Float64("slow-rate", 0, "share of requests delayed by --slow-delay")
+	slowDelay := fs.Duration("slow-delay", 5*time.Second, "delay of a slow request")
+	malformed := fs.Float64("malformed-rate", 0, "share of call pages carrying one extra malformed item")
+	repeat := fs.Bool("repeat-cursor", false, "the second page of a listing repeats the first page's cursor")
+	dropRate := fs.Float64("drop-rate", 0, "share of requests whose connection is closed without a response")
+	truncRate := fs.Float64("truncate-rate", 0, "share of call pages cut off mid-body")
+	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
+	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+
+	cfg := simulator.Config{
+		Seed: *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
+		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
+		Faults: simulator.Faults{
+			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, SlowRate: *slowRate,
+			SlowDelay: *slowDelay, MalformedRate: *malformed, RepeatCursor: *repeat,
+			DropRate: *dropRate, TruncateRate: *truncRate,
+		},
+	}
+	if *perDay == 0 {
+		return errors.New("--calls-per-day must be positive")
+	}
+	if *rate == 0 {
+		return errors.New("--rate-limit must not be 0 (negative = unlimited)")
+	}
+	var err error
+	if cfg.Location, err = time.LoadLocation(*tz); err != nil {
+		return fmt.Errorf("--timezone: %w", err)
+	}
+	endOfToday := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	cfg.End = endOfToday
+	if *live {
+		cfg.End = endOfToday.Add(7 * 24 * time.Hour)
+	}
+	cfg.Start = endOfToday.Add(-time.Duration(*days) * 24 * time.Hour)
+	if *start != "" {
+		if cfg.Start, err = parseTime(*start); err != nil {
+			return fmt.Errorf("--start: %w", err)
+		}
+	}
+	if *end != "" {
+		if cfg.End, err = parseTime(*end); err != nil {
+			return fmt.Errorf("--end: %w", err)
+		}
+	}
+	clock := "clock fixed at the end of the range"
+	if *live {
+		cfg.Now = time.Now
+		clock = "live clock"
+	} else {
+		fixed := cfg.End
+		cfg.Now = func() time.Time { return fixed }
+	}
+
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	targets := make([]string, 0, 3)
+	for _, t := range sim.Targets() {
+		targets = append(targets, t.String())
+	}
+	fmt.Fprintf(stdout, "dialpad simulator on http://%s token=%s targets=%s legs=%d (%s to %s, %s)\n",
+		ln.Addr(), cfg.Token, strings.Join(targets, ","), sim.NumLegs(),
+		cfg.Start.UTC().Format(time.RFC3339), cfg.End.UTC().Format(time.RFC3339), clock)
+
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// parseTime reads a date (midnight UTC) or an RFC3339 time.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor RFC3339", s)
+	}
+	return t, nil
+}
