@@ -1,0 +1,114 @@
+package grafana
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+// reportingZone is the job's ETL_TIMEZONE in these tests and the
+// dashboards' tz: not UTC, so that a panel grouping by UTC days shows.
+const reportingZone = "America/Chicago"
+
+// fixture is a warehouse loaded with 14 days of a simulated company.
+type fixture struct {
+	store      *warehouse.Store
+	loc        *time.Location
+	start, end time.Time // the simulated traffic: [start, end)
+	targets    []dialpad.Target
+	legs       map[dialpad.Target][]transform.Leg
+}
+
+// loadFixture loads the simulator's legs for every group through the
+// decoder, the transform and the warehouse, as the job does, and records a
+// few runs, high-water marks and rejected items for the health dashboard.
+func loadFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	loc, err := time.LoadLocation(reportingZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, db := chtest.Database(t)
+	store, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Relative to today, so that the runs and rejected items written now
+	// fall in the health dashboard's ranges.
+	end := time.Now().UTC().Truncate(24 * time.Hour)
+	start := end.Add(-14 * 24 * time.Hour)
+	sim, err := simulator.New(simulator.Config{Seed: 1, Start: start, End: end, Now: func() time.Time { return end }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: store, loc: loc, start: start, end: end, targets: sim.Targets(),
+		legs: map[dialpad.Target][]transform.Leg{}}
+	for _, target := range f.targets {
+		raws := sim.Legs(target, start, end)
+		if len(raws) == 0 {
+			t.Fatalf("the simulator has no legs for %s", target)
+		}
+		legs := make([]transform.Leg, 0, len(raws))
+		seenDay := map[time.Time]bool{}
+		var days []time.Time
+		for _, raw := range raws {
+			call, err := dialpad.DecodeCall(raw)
+			if err != nil {
+				t.Fatalf("decode a leg of %s: %v\n%s", target, err, raw)
+			}
+			l := transform.NewLeg(target, &call, loc, nil)
+			legs = append(legs, l)
+			if !seenDay[l.Day] {
+				seenDay[l.Day] = true
+				days = append(days, l.Day)
+			}
+		}
+		if err := store.WriteLegs(ctx, legs); err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
+		if err := store.Recompute(ctx, target, days); err != nil {
+			t.Fatal(err)
+		}
+		f.legs[target] = legs
+
+		now := time.Now().UTC()
+		run := warehouse.Run{ID: "run-" + target.String(), Target: target, Kind: "backfill",
+			Window: dialpad.Window{From: start, To: end}, Started: now.Add(-2 * time.Minute), Finished: now.Add(-time.Minute),
+			Status: "succeeded", Windows: 14, Pages: int64(len(raws)/25 + 1), Requests: int64(len(raws)/25 + 3),
+			Retries: 2, RateLimited: 1, Legs: int64(len(raws)), Rejected: 1, Host: "test"}
+		if err := store.RecordRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.AdvanceHighWater(ctx, target, end); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.WriteRejected(ctx, []warehouse.Rejected{{Target: target, Reason: "no call_id",
+			Raw: []byte(`{"direction":"inbound","date_started":"x"}`), RunID: run.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := warehouse.Run{ID: "run-failed", Target: f.targets[0], Kind: "incremental",
+		Window: dialpad.Window{From: end, To: end.Add(time.Hour)}, Started: time.Now().UTC().Add(-30 * time.Second),
+		Finished: time.Now().UTC(), Status: "failed", Requests: 5, Retries: 4, RateLimited: 4,
+		Error: "list calls for " + f.targets[0].String() + ": page 1: 429 Too Many Requests", Host: "test"}
+	if err := store.RecordRun(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}

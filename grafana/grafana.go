@@ -1,0 +1,27 @@
+// Package grafana holds the Grafana side of dialpad-etl: the provisioning
+// of the ClickHouse data source and of the dashboards folder, and the
+// dashboards themselves (JSON, one file per dashboard). docker-compose.yml
+// mounts the folders into the grafana service; Files gives them to Go code
+// and tests.
+//
+// Every panel queries the data source whose uid is DatasourceUID, in SQL
+// that runs on ClickHouse 18.16 as well as on current releases, with only
+// the plugin macros both understand ($__timeFilter, $__fromTime,
+// $__toTime, $__dateFilter, $__interval_s, $__conditionalAll). Days and
+// hours are counted in the dashboards' tz variable, which must equal the
+// job's ETL_TIMEZONE.
+package grafana
+
+import "embed"
+
+// Files holds dashboards/*.json and provisioning/**.
+//
+//go:embed dashboards/*.json provisioning
+var Files embed.FS
+
+// DatasourceUID is the uid of the provisioned ClickHouse data source, which
+// every panel and variable refers to.
+const DatasourceUID = "dialpad-clickhouse"
+
+// DatasourceType is the id of Grafana's ClickHouse data source plugin.
+const DatasourceType = "grafana-clickhouse-datasource"

@@ -1,0 +1,480 @@
+package grafana
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+)
+
+// result is what a query returned.
+type result struct {
+	cols  []string
+	types []string
+	rows  [][]any
+}
+
+func (r result) has(col string) bool { return slices.Contains(r.cols, col) }
+
+// number returns the value of col in row i as a float.
+func (r result) number(i int, col string) (float64, bool) {
+	j := slices.Index(r.cols, col)
+	if j < 0 || i >= len(r.rows) {
+		return 0, false
+	}
+	return toFloat(r.rows[i][j])
+}
+
+func toFloat(v any) (float64, bool) {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	}
+	return 0, false
+}
+
+func isNumeric(typ string) bool {
+	typ = strings.TrimSuffix(strings.TrimPrefix(typ, "Nullable("), ")")
+	return regexp.MustCompile(`^(U?Int\d+|Float\d+)$`).MatchString(typ)
+}
+
+func query(ctx context.Context, conn driver.Conn, sql string) (result, error) {
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		return result{}, err
+	}
+	defer rows.Close()
+	var r result
+	for _, ct := range rows.ColumnTypes() {
+		r.cols = append(r.cols, ct.Name())
+		r.types = append(r.types, ct.DatabaseTypeName())
+	}
+	for rows.Next() {
+		dest := make([]any, len(r.cols))
+		for i, ct := range rows.ColumnTypes() {
+			dest[i] = reflect.New(ct.ScanType()).Interface()
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return r, err
+		}
+		row := make([]any, len(dest))
+		for i, d := range dest {
+			row[i] = reflect.ValueOf(d).Elem().Interface()
+		}
+		r.rows = append(r.rows, row)
+	}
+	return r, rows.Err()
+}
+
+// span is a dashboard time range.
+type span struct {
+	name     string
+	from, to time.Time
+}
+
+func (s span) intervalS() int64 {
+	// About 1,000 points, rounded to whole minutes, as Grafana would pick.
+	n := int64(s.to.Sub(s.from).Seconds()) / 1000
+	return max(60, n/60*60)
+}
+
+// mode is a way of setting the variables.
+type mode struct {
+	name       string
+	multiAll   bool   // multi-value variables: All, else their first value
+	search     string // the search box
+	searchOnly bool   // only for dashboards with a search box
+}
+
+// queryVars sets d's variables for target, the way Grafana would: a query
+// variable's values come from running its own query.
+func (f *fixture) queryVars(t *testing.T, ctx context.Context, d *dashboard, target dialpad.Target, s span, m mode) *expansion {
+	t.Helper()
+	e := &expansion{from: s.from, to: s.to, intervalS: s.intervalS(), vars: map[string]selection{}, defs: map[string]variable{}}
+	for _, v := range d.Templating.List {
+		e.defs[v.Name] = v
+		var values []string
+		switch v.Type {
+		case "textbox":
+			e.vars[v.Name] = selection{values: []string{m.search}}
+			continue
+		case "constant":
+			e.vars[v.Name] = selection{values: []string{v.SQL()}}
+			continue
+		case "custom":
+			values = v.customValues()
+		case "query":
+			sql, err := e.expand(v.SQL())
+			if err != nil {
+				t.Fatalf("variable %s: %v", v.Name, err)
+			}
+			res, err := query(ctx, f.store.Conn(), sql)
+			if err != nil {
+				t.Fatalf("variable %s: %v\n%s", v.Name, err, sql)
+			}
+			if len(res.cols) < 1 || len(res.cols) > 2 {
+				t.Fatalf("variable %s returns %d columns, want value[, text]", v.Name, len(res.cols))
+			}
+			for _, row := range res.rows {
+				values = append(values, fmt.Sprint(row[0]))
+			}
+		}
+		if len(values) == 0 {
+			t.Fatalf("variable %s has no values", v.Name)
+		}
+		switch {
+		case v.Name == "tz":
+			if !slices.Contains(values, reportingZone) {
+				t.Fatalf("tz variable does not offer %s", reportingZone)
+			}
+			e.vars[v.Name] = selection{values: []string{reportingZone}}
+		case v.Name == "target":
+			if !slices.Contains(values, target.String()) {
+				t.Fatalf("target variable offers %v, not %s", values, target)
+			}
+			if v.Multi && m.multiAll {
+				e.vars[v.Name] = selection{all: true, values: values}
+			} else {
+				e.vars[v.Name] = selection{values: []string{target.String()}}
+			}
+		case v.Multi && m.multiAll:
+			if !v.IncludeAll {
+				t.Fatalf("multi-value variable %s has no All", v.Name)
+			}
+			e.vars[v.Name] = selection{all: true, values: values}
+		default:
+			e.vars[v.Name] = selection{values: values[:1]}
+		}
+	}
+	return e
+}
+
+// requiredColumns returns the fields the panel's config refers to by name:
+// field overrides, data links and transformations.
+func requiredColumns(p panel) []string {
+	var out []string
+	for _, o := range p.FieldConfig.Overrides {
+		if o.Matcher.ID == "byName" {
+			if s, ok := o.Matcher.Options.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, l := range panelLinks(p) {
+		for _, m := range regexp.MustCompile(`\$\{__data\.fields\.([^}:]+)\}`).FindAllStringSubmatch(l.URL+" "+l.Title, -1) {
+			out = append(out, strings.Trim(m[1], `"[]`))
+		}
+	}
+	for _, tr := range p.Transformations {
+		for _, key := range []string{"renameByName", "indexByName", "excludeByName"} {
+			if m, ok := tr.Options[key].(map[string]any); ok {
+				for name := range m {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mayBeEmpty are panels that return no rows for some ranges by design.
+var mayBeEmpty = map[string]bool{
+	"Calls per hour (ranges up to 4 days)": true,
+}
+
+func TestPanelQueriesRunOnLoadedData(t *testing.T) {
+	f := loadFixture(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	spans := []span{
+		{"14 days", f.start, now.Add(time.Hour)},
+		{"last day", f.end.Add(-24 * time.Hour), f.end.Add(-time.Second)},
+		{"odd window", f.start.Add(3*24*time.Hour + 5*time.Hour + 17*time.Minute + 23*time.Second), f.start.Add(9*24*time.Hour + 2*time.Hour)},
+	}
+	term := searchTerm(t, f.legs[f.targets[0]])
+	modes := []mode{
+		{name: "all"},
+		{name: "one value each", search: term},
+		{name: "search", multiAll: true, search: term, searchOnly: true},
+		{name: "quote in search", multiAll: true, search: "O'Br", searchOnly: true},
+	}
+	modes[0].multiAll = true
+
+	var slowest time.Duration
+	var slowestWhat string
+	queries := 0
+	for _, d := range loadDashboards(t) {
+		for _, s := range spans {
+			for _, m := range modes {
+				if m.searchOnly && !hasVariable(d, "search") {
+					continue
+				}
+				e := f.queryVars(t, ctx, d, f.targets[0], s, m)
+				for _, p := range d.leaves() {
+					for _, q := range p.Targets {
+						what := fmt.Sprintf("%s / %q / %s / %s", d.UID, p.Title, s.name, m.name)
+						sql, err := e.expand(q.RawSQL)
+						if err != nil {
+							t.Errorf("%s: %v", what, err)
+							continue
+						}
+						began := time.Now()
+						res, err := query(ctx, f.store.Conn(), sql)
+						if took := time.Since(began); took > slowest {
+							slowest, slowestWhat = took, what
+						}
+						queries++
+						if err != nil {
+							t.Errorf("%s: %v\n%s", what, err, sql)
+							continue
+						}
+						checkResult(t, what, p, *q.Format, res, m.name == "all" && s.name == "14 days")
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d panel queries; slowest %s (%s)", queries, slowest.Round(time.Millisecond), slowestWhat)
+
+	t.Run("overview cards count conversations", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-overview")
+		for _, target := range f.targets {
+			for _, s := range spans {
+				want := referenceCards(f.legs[target], f.loc, s)
+				if want["Total calls"] == 0 {
+					t.Fatalf("%s, %s: no conversations in the reference", target, s.name)
+				}
+				e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+				for title, n := range want {
+					got := singleValue(t, ctx, f, e, d, title)
+					if got != float64(n) {
+						t.Errorf("%s, %s: %q shows %v, the call model counts %d", target, s.name, title, got, n)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("days are counted in the tz variable", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-overview")
+		target, s := f.targets[0], spans[0]
+		e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+		res := panelResult(t, ctx, f, e, d, "Calls by direction")
+		want := map[string]int{}
+		for _, c := range transformtest.Conversations(transformtest.Dedup(f.legs[target]), f.loc) {
+			if inSpan(c.StartedMs, s) {
+				want[c.Day]++
+			}
+		}
+		got := map[string]int{}
+		for i, row := range res.rows {
+			ts, ok := row[slices.Index(res.cols, "time")].(time.Time)
+			local := ts.In(f.loc)
+			if !ok || local.Hour() != 0 || local.Minute() != 0 {
+				t.Fatalf("bucket %v is not a midnight in %s", row[0], reportingZone)
+			}
+			in, _ := res.number(i, "inbound")
+			out, _ := res.number(i, "outbound")
+			got[local.Format(time.DateOnly)] = int(in + out)
+		}
+		if len(got) < 14 || !reflect.DeepEqual(got, want) {
+			t.Errorf("calls per day %v, the call model's days in %s give %v", got, reportingZone, want)
+		}
+	})
+
+	t.Run("leaderboard sums the agents' legs", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-overview")
+		for _, target := range f.targets {
+			s := spans[2]
+			e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+			res := panelResult(t, ctx, f, e, d, "Agent leaderboard")
+			var got float64
+			for i := range res.rows {
+				n, _ := res.number(i, "Total")
+				got += n
+			}
+			fromDay := transform.Day(s.from.UnixMilli(), f.loc).Format(time.DateOnly)
+			toDay := transform.Day(s.to.UnixMilli(), f.loc).Format(time.DateOnly)
+			want := 0
+			for _, a := range transformtest.AgentDays(transformtest.Dedup(f.legs[target])) {
+				if a.Day >= fromDay && a.Day <= toDay {
+					want += a.Total
+				}
+			}
+			if got != float64(want) || want == 0 {
+				t.Errorf("%s: the leaderboard's totals add up to %v, the agents' legs on %s..%s are %d", target, got, fromDay, toDay, want)
+			}
+		}
+	})
+
+	t.Run("search finds names and numbers", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-calls")
+		target := f.targets[0]
+		s := spans[0]
+		for _, term := range []string{term, strings.ToUpper(term), phoneTerm(t, f.legs[target])} {
+			e := f.queryVars(t, ctx, d, target, s, mode{name: "search", multiAll: true, search: term})
+			got := singleValue(t, ctx, f, e, d, "Calls found")
+			want := 0
+			for _, l := range transformtest.Dedup(f.legs[target]) {
+				if inSpan(l.StartedMs, s) && matchesSearch(l, term) {
+					want++
+				}
+			}
+			if got != float64(want) || want == 0 {
+				t.Errorf("search %q: %v calls found, want %d", term, got, want)
+			}
+		}
+	})
+}
+
+func hasVariable(d *dashboard, name string) bool {
+	_, ok := d.variable(name)
+	return ok
+}
+
+func checkResult(t *testing.T, what string, p panel, format int, res result, wantRows bool) {
+	t.Helper()
+	for _, col := range requiredColumns(p) {
+		if !res.has(col) {
+			t.Errorf("%s: the panel refers to field %q, the query returns %v", what, col, res.cols)
+		}
+	}
+	numeric := 0
+	for _, typ := range res.types {
+		if isNumeric(typ) {
+			numeric++
+		}
+	}
+	switch {
+	case format == formatTimeSeries:
+		hasTime := false
+		for _, typ := range res.types {
+			hasTime = hasTime || strings.HasPrefix(typ, "DateTime")
+		}
+		if !hasTime || numeric == 0 {
+			t.Errorf("%s: a time series needs a DateTime and a number column, got %v %v", what, res.cols, res.types)
+		}
+	case p.Type == "stat" || p.Type == "piechart":
+		if len(res.rows) != 1 || numeric != len(res.cols) {
+			t.Errorf("%s: want one row of numbers, got %d rows of %v", what, len(res.rows), res.types)
+		}
+	}
+	if wantRows && len(res.rows) == 0 && !mayBeEmpty[p.Title] {
+		t.Errorf("%s: no rows over the whole loaded range", what)
+	}
+}
+
+// panelResult runs the query of the panel titled title.
+func panelResult(t *testing.T, ctx context.Context, f *fixture, e *expansion, d *dashboard, title string) result {
+	t.Helper()
+	for _, p := range d.leaves() {
+		if p.Title != title {
+			continue
+		}
+		sql, err := e.expand(p.Targets[0].RawSQL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := query(ctx, f.store.Conn(), sql)
+		if err != nil {
+			t.Fatalf("%s: %v", title, err)
+		}
+		return res
+	}
+	t.Fatalf("%s has no panel %q", d.UID, title)
+	return result{}
+}
+
+// singleValue returns the one number a stat panel shows.
+func singleValue(t *testing.T, ctx context.Context, f *fixture, e *expansion, d *dashboard, title string) float64 {
+	t.Helper()
+	res := panelResult(t, ctx, f, e, d, title)
+	if len(res.rows) != 1 || len(res.cols) != 1 {
+		t.Fatalf("%q: want one value, got %d rows of %v", title, len(res.rows), res.cols)
+	}
+	v, ok := res.number(0, res.cols[0])
+	if !ok {
+		t.Fatalf("%q: %v is not a number", title, res.rows[0][0])
+	}
+	return v
+}
+
+func inSpan(ms int64, s span) bool {
+	sec := ms / 1000 // started_at is a DateTime: whole seconds
+	return sec >= s.from.Unix() && sec <= s.to.Unix()
+}
+
+// referenceCards counts the department cards from the call model's own
+// reckoning of the legs: conversations that started in s.
+func referenceCards(legs []transform.Leg, loc *time.Location, s span) map[string]int {
+	out := map[string]int{"Inbound calls": 0, "Outbound calls": 0, "Missed calls": 0, "Total calls": 0}
+	for _, c := range transformtest.Conversations(transformtest.Dedup(legs), loc) {
+		if !inSpan(c.StartedMs, s) {
+			continue
+		}
+		out["Total calls"]++
+		switch c.Direction {
+		case "inbound":
+			out["Inbound calls"]++
+			if c.Outcome == "missed" || c.Outcome == "voicemail" {
+				out["Missed calls"]++
+			}
+		case "outbound":
+			out["Outbound calls"]++
+		}
+	}
+	return out
+}
+
+// searchTerm picks part of a customer's surname, lower case.
+func searchTerm(t *testing.T, legs []transform.Leg) string {
+	for _, l := range legs {
+		parts := strings.Fields(l.Call.Contact.Name)
+		if len(parts) >= 2 && len(parts[len(parts)-1]) >= 5 {
+			return strings.ToLower(parts[len(parts)-1][:4])
+		}
+	}
+	t.Fatal("no contact with a surname to search for")
+	return ""
+}
+
+// phoneTerm picks digits of a customer's number, written with punctuation.
+func phoneTerm(t *testing.T, legs []transform.Leg) string {
+	for _, l := range legs {
+		p := l.Call.Contact.Phone
+		if strings.HasPrefix(p, "+1") && len(p) == 12 {
+			return "(" + p[2:5] + ") " + p[5:8]
+		}
+	}
+	t.Fatal("no contact with a +1 number to search for")
+	return ""
+}
+
+// matchesSearch is the call explorer's search in Go: part of the contact's
+// name or number or of the agent's name, in any case; a term of 3 or more
+// digits also matches the number's digits.
+func matchesSearch(l transform.Leg, term string) bool {
+	lower := strings.ToLower(term)
+	c := l.Call
+	if strings.Contains(strings.ToLower(c.Contact.Name), lower) || strings.Contains(strings.ToLower(l.AgentName), lower) ||
+		strings.Contains(c.Contact.Phone, term) {
+		return true
+	}
+	digits := regexp.MustCompile(`[^0-9]`).ReplaceAllString(term, "")
+	return len(digits) >= 3 && strings.Contains(regexp.MustCompile(`[^0-9]`).ReplaceAllString(c.Contact.Phone, ""), digits)
+}
