@@ -311,6 +311,39 @@ func TestBackfillRunsAndRerunEqualTheSimulator(t *testing.T) {
 	}
 	w.checkTables(t, want, chicago)
 
+	// The terminal report shows the same cards as the call model.
+	before := w.output.Len()
+	if code := w.run(t, env, "report", "--from", start.In(chicago).Format(time.DateOnly), "--to", end.In(chicago).Format(time.DateOnly)); code != 0 {
+		t.Fatalf("report exited %d", code)
+	}
+	report := w.output.String()[before:]
+	for _, tg := range groups {
+		var in, out, missed, total int
+		for _, c := range transformtest.Conversations(want, chicago) {
+			if c.Target != tg {
+				continue
+			}
+			total++
+			if c.Direction == "inbound" {
+				in++
+				if c.Outcome == "missed" || c.Outcome == "voicemail" {
+					missed++
+				}
+			} else {
+				out++
+			}
+		}
+		card := fmt.Sprintf("Inbound %d   Outbound %d   Missed %d   Total %d", in, out, missed, total)
+		at := strings.Index(report, tg.String()+",")
+		if at < 0 {
+			t.Errorf("report has no section for %s:\n%s", tg, lastLines(report, 20))
+			continue
+		}
+		if section := report[at:]; !strings.Contains(section, card) {
+			t.Errorf("report for %s lacks %q:\n%s", tg, card, lastLines(section, 20))
+		}
+	}
+
 	conn := chtest.Conn(t, w.db)
 	var runs, failed uint64
 	if err := conn.QueryRow(context.Background(), "SELECT count(), countIf(status != 'succeeded') FROM etl_runs").Scan(&runs, &failed); err != nil {
