@@ -205,29 +205,7 @@ var (
 
 // call decodes a leg (an object or null) into c.
 func (s *scanner) call(c *Call) error {
-	switch s.peek() {
-	case 'n':
-		return s.lit("null")
-	case '{':
-	default:
-		return s.typeError("", "an object")
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	for more := !s.empty('}'); more; {
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		if err := s.callField(c, key); err != nil {
-			return err
-		}
-		if more, err = s.more('}'); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.object(func(key []byte) error { return s.callField(c, key) })
 }
 
 func (s *scanner) callField(c *Call, key []byte) error {
@@ -293,29 +271,7 @@ func (s *scanner) callField(c *Call, key []byte) error {
 
 // party decodes a participant; {} and null leave p as it is.
 func (s *scanner) party(p *Party) error {
-	switch s.peek() {
-	case 'n':
-		return s.lit("null")
-	case '{':
-	default:
-		return s.typeError("", "an object")
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	for more := !s.empty('}'); more; {
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		if err := s.partyField(p, key); err != nil {
-			return err
-		}
-		if more, err = s.more('}'); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.object(func(key []byte) error { return s.partyField(p, key) })
 }
 
 func (s *scanner) partyField(p *Party, key []byte) error {
@@ -338,29 +294,7 @@ func (s *scanner) partyField(p *Party, key []byte) error {
 }
 
 func (s *scanner) recording(r *Recording) error {
-	switch s.peek() {
-	case 'n':
-		return s.lit("null")
-	case '{':
-	default:
-		return s.typeError("", "an object")
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	for more := !s.empty('}'); more; {
-		key, err := s.key()
-		if err != nil {
-			return err
-		}
-		if err := s.recordingField(r, key); err != nil {
-			return err
-		}
-		if more, err = s.more('}'); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.object(func(key []byte) error { return s.recordingField(r, key) })
 }
 
 func (s *scanner) recordingField(r *Recording, key []byte) error {
@@ -474,36 +408,47 @@ func (s *scanner) floatPtr(path string, dst **Float) error {
 	return s.float(path, *dst)
 }
 
-// stringList decodes a []string the way encoding/json does: null sets nil,
-// [] an empty slice, and elements are decoded in place over the old ones.
+// stringList and recordingList decode arrays as list does.
 func (s *scanner) stringList(dst *[]string) error {
-	switch s.peek() {
-	case 'n':
-		*dst = nil
-		return s.lit("null")
-	case '[':
-	default:
-		return s.typeError("", "an array")
-	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	v, i := *dst, 0
-	for more := !s.empty(']'); more; i++ {
-		v = extend(v, i)
-		if err := s.str("", &v[i]); err != nil {
-			return within(fmt.Sprintf("[%d]", i), err)
-		}
-		var err error
-		if more, err = s.more(']'); err != nil {
-			return err
-		}
-	}
-	*dst = truncate(v, i)
-	return nil
+	return list(s, dst, func(v *string) error { return s.str("", v) })
 }
 
 func (s *scanner) recordingList(dst *[]Recording) error {
+	return list(s, dst, s.recording)
+}
+
+// object decodes an object, calling field for each key; null leaves the
+// destination as it is, as encoding/json does.
+func (s *scanner) object(field func(key []byte) error) error {
+	switch s.peek() {
+	case 'n':
+		return s.lit("null")
+	case '{':
+	default:
+		return s.typeError("", "an object")
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	for more := !s.empty('}'); more; {
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := field(key); err != nil {
+			return err
+		}
+		if more, err = s.more('}'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// list decodes an array into *dst the way encoding/json does: null sets
+// nil, [] an empty slice, and elements are decoded in place over the old
+// ones by elem.
+func list[T any](s *scanner, dst *[]T, elem func(*T) error) error {
 	switch s.peek() {
 	case 'n':
 		*dst = nil
@@ -518,7 +463,7 @@ func (s *scanner) recordingList(dst *[]Recording) error {
 	v, i := *dst, 0
 	for more := !s.empty(']'); more; i++ {
 		v = extend(v, i)
-		if err := s.recording(&v[i]); err != nil {
+		if err := elem(&v[i]); err != nil {
 			return within(fmt.Sprintf("[%d]", i), err)
 		}
 		var err error
