@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
 
@@ -41,19 +46,29 @@ func TestMain(m *testing.M) {
 // world is a simulated Dialpad whose clock the test moves, and a fresh
 // ClickHouse database.
 type world struct {
-	sim    *simulator.Sim
-	srv    *httptest.Server
-	clock  atomic.Int64 // the simulator's now, unix ms
-	addr   string
-	db     string
-	env    []string
-	dir    string
+	sim   *simulator.Sim
+	srv   *httptest.Server
+	clock atomic.Int64 // the simulator's now, unix ms
+	addr  string
+	db    string
+	env   []string
+	dir   string
+	ch    *chserver.Server // a dedicated server; nil for chtest's shared one
+	// hook, when set, sees every request before the simulator does.
+	hook atomic.Pointer[func(*http.Request)]
+
+	mu     sync.Mutex
 	output bytes.Buffer // everything the binary printed
 }
 
 func newWorld(t *testing.T, cfg simulator.Config, zone string) *world {
+	return newWorldOn(t, cfg, zone, nil)
+}
+
+// newWorldOn is newWorld with its database on ch (chtest's server when nil).
+func newWorldOn(t *testing.T, cfg simulator.Config, zone string, ch *chserver.Server) *world {
 	t.Helper()
-	w := &world{dir: t.TempDir()}
+	w := &world{dir: t.TempDir(), ch: ch}
 	cfg.Now = func() time.Time { return time.UnixMilli(w.clock.Load()) }
 	w.clock.Store(cfg.End.UnixMilli())
 	sim, err := simulator.New(cfg)
@@ -61,9 +76,18 @@ func newWorld(t *testing.T, cfg simulator.Config, zone string) *world {
 		t.Fatal(err)
 	}
 	w.sim = sim
-	w.srv = httptest.NewServer(sim)
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if h := w.hook.Load(); h != nil {
+			(*h)(r)
+		}
+		sim.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(w.srv.Close)
-	w.addr, w.db = chtest.Database(t)
+	if ch == nil {
+		w.addr, w.db = chtest.Database(t)
+	} else {
+		w.addr, w.db = ch.Addr, "t_"+nonWordRe.ReplaceAllString(t.Name(), "_")
+	}
 	w.env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"DIALPAD_BASE_URL=" + w.srv.URL,
@@ -88,7 +112,7 @@ func (w *world) run(t *testing.T, env []string, args ...string) int {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	w.output.Write(out.Bytes())
+	w.record(out.Bytes())
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -99,6 +123,34 @@ func (w *world) run(t *testing.T, env []string, args ...string) int {
 		t.Logf("dialpad-etl %s exited %d:\n%s", strings.Join(args, " "), code, lastLines(out.String(), 15))
 	}
 	return code
+}
+
+// record adds what a process printed to the world's output.
+func (w *world) record(b []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.output.Write(b)
+}
+
+// printed is everything the binary printed so far.
+func (w *world) printed() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.output.String()
+}
+
+// conn is a connection to the world's database, closed when the test ends.
+func (w *world) conn(t *testing.T) clickhouse.Conn {
+	t.Helper()
+	if w.ch == nil {
+		return chtest.Conn(t, w.db)
+	}
+	conn, err := w.ch.Open(w.db)
+	if err != nil {
+		t.Fatalf("connect to ClickHouse at %s: %v", w.ch.Addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 func lastLines(s string, n int) string {
@@ -131,7 +183,7 @@ func (w *world) truth(t *testing.T, targets []dialpad.Target, from, to time.Time
 func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Location) {
 	t.Helper()
 	ctx := context.Background()
-	conn := chtest.Conn(t, w.db)
+	conn := w.conn(t)
 
 	type legKey struct {
 		target string
@@ -352,7 +404,7 @@ func TestBackfillRunsAndRerunEqualTheSimulator(t *testing.T) {
 	if runs != uint64(4*len(targets)) || failed != 0 {
 		t.Errorf("etl_runs has %d runs (%d not succeeded), want %d succeeded", runs, failed, 4*len(targets))
 	}
-	if strings.Contains(w.output.String(), "e2e-token") {
+	if strings.Contains(w.printed(), "e2e-token") {
 		t.Error("the token appears in the job's output")
 	}
 }

@@ -15,15 +15,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(ctx, fs)
+	e, err := connect(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, newLogger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer e.store.Close()
+	cfg, store := e.cfg, e.store
 	to := time.Now().In(cfg.Location)
 	if *toText != "" {
 		if to, err = time.ParseInLocation(time.DateOnly, *toText, cfg.Location); err != nil {

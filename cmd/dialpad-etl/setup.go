@@ -53,9 +53,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// setup reads the configuration, connects to ClickHouse, applies the
-// schema and makes the Dialpad client. The caller closes env.store.
-func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
+// connect reads the configuration and connects to ClickHouse, without
+// touching the schema. The caller closes env.store.
+func connect(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
 	cfg, err := loadConfig(ctx, fs)
 	if err != nil {
 		return nil, err
@@ -64,13 +64,26 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error
 	if e.store, err = openStore(ctx, cfg, e.log); err != nil {
 		return nil, err
 	}
+	return e, nil
+}
+
+// setup reads the configuration, connects to ClickHouse, applies the
+// schema and makes the Dialpad client. The caller closes env.store.
+func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
+	e, err := connect(ctx, fs, stderr)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := e.store.Migrate(ctx); err != nil {
 		e.store.Close()
 		return nil, err
 	}
+	cfg := e.cfg
 	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token,
 		dialpad.WithLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)),
 		dialpad.WithTimeout(cfg.Timeout),
+		dialpad.WithMaxAttempts(cfg.MaxAttempts),
+		dialpad.WithBackoff(cfg.BackoffMin, cfg.BackoffMax),
 		dialpad.WithMaxPages(cfg.MaxPages),
 		dialpad.WithOperatorsTTL(cfg.OperatorsTTL),
 		dialpad.WithLogger(e.log),
@@ -79,7 +92,26 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error
 		e.store.Close()
 		return nil, err // it names the variable
 	}
+	if err := checkToken(ctx, e.client, cfg.Targets); err != nil {
+		e.store.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// checkToken asks Dialpad for the first target's operators (which the
+// load reads anyway, from the client's cache) so that a token Dialpad
+// refuses stops the command at start with one line, rather than failing
+// every window of every target. Any other failure is left to the load,
+// which retries, records and reports it per target.
+func checkToken(ctx context.Context, client *dialpad.Client, targets []dialpad.Target) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	if _, err := client.Operators(ctx, targets[0]); errors.Is(err, dialpad.ErrUnauthorized) {
+		return err
+	}
+	return nil
 }
 
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*warehouse.Store, error) {

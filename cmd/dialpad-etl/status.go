@@ -14,15 +14,12 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(ctx, fs)
+	e, err := connect(ctx, fs, stderr)
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, newLogger(cfg, stderr))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer e.store.Close()
+	cfg, store := e.cfg, e.store
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}

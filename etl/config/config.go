@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net/url"
 	"reflect"
 	"strings"
@@ -37,6 +38,9 @@ type Env struct {
 	TargetList   string        `env:"DIALPAD_TARGETS"`
 	RateLimit    float64       `env:"DIALPAD_RATE_LIMIT, default=15"`
 	Timeout      time.Duration `env:"DIALPAD_TIMEOUT, default=60s"`
+	MaxAttempts  int           `env:"DIALPAD_MAX_ATTEMPTS, default=8"`
+	BackoffMin   time.Duration `env:"DIALPAD_BACKOFF_MIN, default=500ms"`
+	BackoffMax   time.Duration `env:"DIALPAD_BACKOFF_MAX, default=30s"`
 	MaxPages     int           `env:"DIALPAD_MAX_PAGES, default=0"`
 	OperatorsTTL time.Duration `env:"DIALPAD_OPERATORS_TTL, default=1h"`
 
@@ -157,6 +161,7 @@ func (c *Config) Validate(now time.Time) error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
 	}
 	u, err := url.Parse(c.BaseURL)
+	plainHTTP := err == nil && u.Scheme == "http"
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		bad("DIALPAD_BASE_URL", "%q is not an http(s) URL", c.BaseURL)
@@ -172,11 +177,25 @@ func (c *Config) Validate(now time.Time) error {
 	} else if len(c.Targets) == 0 {
 		bad("DIALPAD_TARGETS", "is required: a comma list such as department:4869792674824192,callcenter:123")
 	}
-	if c.RateLimit <= 0 || c.RateLimit > 20 {
+	// Above 20/s only against a plain-http base URL (a simulator, for
+	// benchmarks): Dialpad itself is https and allows 20/s per company.
+	switch {
+	case !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0):
+		bad("DIALPAD_RATE_LIMIT", "%v requests/s is not a positive number", c.RateLimit)
+	case c.RateLimit > 20 && !plainHTTP:
 		bad("DIALPAD_RATE_LIMIT", "%v requests/s is outside (0, 20]: Dialpad allows 20/s per company, shared with its other integrations", c.RateLimit)
 	}
 	if c.Timeout <= 0 {
 		bad("DIALPAD_TIMEOUT", "must be positive, got %s", c.Timeout)
+	}
+	if c.MaxAttempts < 1 || c.MaxAttempts > 100 {
+		bad("DIALPAD_MAX_ATTEMPTS", "must be 1 to 100 (the first attempt included), got %d", c.MaxAttempts)
+	}
+	if c.BackoffMin < 0 {
+		bad("DIALPAD_BACKOFF_MIN", "must not be negative, got %s", c.BackoffMin)
+	}
+	if c.BackoffMax < c.BackoffMin {
+		bad("DIALPAD_BACKOFF_MAX", "must be at least DIALPAD_BACKOFF_MIN (%s), got %s", c.BackoffMin, c.BackoffMax)
 	}
 	if c.MaxPages < 0 {
 		bad("DIALPAD_MAX_PAGES", "must be 0 (no cap) or more, got %d", c.MaxPages)

@@ -103,6 +103,19 @@ func TestSimulatorNeedsNoToken(t *testing.T) {
 	}
 }
 
+// Rates above Dialpad's 20/s are for a simulator only (benchmarks): a
+// plain-http base URL.
+func TestRateAboveDialpadsLimitOnlyAgainstPlainHTTP(t *testing.T) {
+	c, err := load(t, with("DIALPAD_RATE_LIMIT", "100000", "DIALPAD_BASE_URL", "http://127.0.0.1:8089"), nil)
+	if err != nil || c.RateLimit != 100000 {
+		t.Fatalf("rate %v, %v", c, err)
+	}
+	_, err = load(t, with("DIALPAD_RATE_LIMIT", "21", "DIALPAD_BASE_URL", "https://dialpad.com"), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "DIALPAD_RATE_LIMIT:") || !strings.Contains(err.Error(), "(0, 20]") {
+		t.Errorf("21/s against https: %v", err)
+	}
+}
+
 func TestStartAcceptsDateInstantOrDurationAgo(t *testing.T) {
 	chicago, _ := time.LoadLocation("America/Chicago")
 	for in, want := range map[string]time.Time{
