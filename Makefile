@@ -79,6 +79,12 @@ demo: deps build
 	@echo "Keep loading:   $(DEMO_ENV) $(BIN) schedule"
 	@echo "Stop the demo:  make demo-stop"
 
+# The benchmarks: a simulated Dialpad in a process of its own and a private
+# ClickHouse (data in .bench/, removed afterwards); prints one markdown
+# table (README, "Benchmarks"). Takes 6 to 10 minutes.
+bench: deps build
+	$(GO) run ./cmd/bench
+
 demo-stop:
 	@if [ -f $(DEMO_DIR)/simulator.pid ]; then kill $$(cat $(DEMO_DIR)/simulator.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/simulator.pid; echo "simulator stopped"; fi
 	@$(GO) run ./cmd/clickhouse-dev stop --dir $(DEMO_DIR)/clickhouse

@@ -55,10 +55,16 @@ type Job struct {
 	Concurrency int
 	// WindowTimeout bounds the load of one window (default 10m).
 	WindowTimeout time.Duration
-	// BatchSize is how many legs are written at a time (default 10,000).
+	// BatchSize is how many legs are written at a time (default 5,000;
+	// the memory a load needs grows with it).
 	BatchSize int
-	Now       func() time.Time
-	Log       *slog.Logger
+	// MaxBuffered bounds the legs held in memory by all the windows
+	// loading at once (default BatchSize): a window whose next page does
+	// not fit writes what it holds first. It keeps memory flat however
+	// large the load.
+	MaxBuffered int
+	Now         func() time.Time
+	Log         *slog.Logger
 	// Progress, if set, is called after every window (from several
 	// goroutines, never at once).
 	Progress func(Progress)
@@ -182,13 +188,14 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	)
 	j.report(Progress{WindowsTotal: len(tasks)})
 	queue := make(chan task)
+	budget := newLegBudget(j.maxBuffered())
 	var wg sync.WaitGroup
 	for range min(j.concurrency(), max(len(tasks), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for tk := range queue {
-				n, err := j.loadWindow(ctx, tk.t, tk.w)
+				n, err := j.loadWindow(ctx, tk.t, tk.w, budget)
 				tk.t.mu.Lock()
 				if err != nil {
 					tk.t.errs = append(tk.t.errs, err)
@@ -267,7 +274,7 @@ func (j *Job) operators(ctx context.Context, t dialpad.Target) transform.Names {
 // loadWindow fetches one window, writes its legs in batches as pages
 // arrive, and recomputes the aggregates of the days it touched. It
 // returns the number of legs written.
-func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window) (int, error) {
+func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, budget *legBudget) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, j.windowTimeout())
 	defer cancel()
 	began := j.now()
@@ -275,20 +282,33 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window) (
 	buf := make([]transform.Leg, 0, batch)
 	days := map[time.Time]bool{}
 	var rejected []warehouse.Rejected
-	var legs, pages int
+	var legs, pages, held int
+	defer func() { budget.give(held) }()
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
 		}
-		if err := j.Store.WriteLegs(ctx, buf); err != nil {
+		err := j.Store.WriteLegs(ctx, buf)
+		budget.give(held)
+		held = 0
+		if err != nil {
 			return err
 		}
 		legs += len(buf)
+		clear(buf) // let the pages go
 		buf = buf[:0]
 		return nil
 	}
 	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *dialpad.Page) error {
 		pages++
+		n := budget.fit(len(p.Calls))
+		if !budget.take(n, false) {
+			if err := flush(); err != nil {
+				return err
+			}
+			budget.take(n, true)
+		}
+		held += n
 		for i := range p.Calls {
 			l := transform.NewLeg(tr.target, &p.Calls[i], j.Location, tr.names)
 			days[l.Day] = true
@@ -362,6 +382,11 @@ func (j *Job) finish(ctx context.Context, tr *targetRun) Result {
 	if rerr := j.Store.RecordRun(wctx, r); rerr != nil {
 		j.log().Error("could not record the run", "target", tr.target, "run", r.ID, "err", rerr)
 		err = errors.Join(err, rerr)
+		if r.Error == "" {
+			// Every window loaded, but the run is not on record: that is
+			// the failure to report.
+			r.Error = firstLine(rerr)
+		}
 	}
 	return Result{Run: r, Err: err}
 }
@@ -463,11 +488,18 @@ func (j *Job) windowTimeout() time.Duration {
 	return 10 * time.Minute
 }
 
+func (j *Job) maxBuffered() int {
+	if j.MaxBuffered > 0 {
+		return j.MaxBuffered
+	}
+	return j.batchSize()
+}
+
 func (j *Job) batchSize() int {
 	if j.BatchSize > 0 {
 		return j.BatchSize
 	}
-	return 10000
+	return 5000
 }
 
 func newRunID() string {

@@ -32,7 +32,7 @@ SELECT target_type, target_id, day, agent_id,
 	toUInt64(intDivOrZero(sum_duration, n_completed)),
 	toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND day IN (%[1]s)
+WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND day IN (%[1]s) AND %[2]s
 GROUP BY target_type, target_id, day, agent_id`
 
 const recomputeConversations = `INSERT INTO conversations (target_type, target_id, conversation_id,
@@ -53,10 +53,16 @@ SELECT target_type, target_id, conversation_id,
 	argMin(contact_phone, started_ms),
 	toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND conversation_id IN (
-	SELECT conversation_id FROM calls
-	WHERE target_type = ? AND target_id = ? AND day IN (%[1]s))
+WHERE target_type = ? AND target_id = ? AND %[2]s AND conversation_id IN (%[1]s)
 GROUP BY target_type, target_id, conversation_id`
+
+// conversationsOnDays are the conversations with a leg on the days.
+const conversationsOnDays = `SELECT conversation_id FROM calls
+	WHERE target_type = ? AND target_id = ? AND day IN (%[1]s) AND %[2]s`
+
+// conversationsSpan is when the legs of conversationsOnDays started.
+const conversationsSpan = `SELECT toUInt32(min(started_at)), toUInt32(max(started_at)), count() FROM calls
+WHERE target_type = ? AND target_id = ? AND conversation_id IN (%s)`
 
 // Recompute rebuilds the agent days of target on days, and every
 // conversation of target that has a leg on one of days, from the
@@ -66,16 +72,50 @@ func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []tim
 		return nil
 	}
 	list := dayList(days)
+	// The legs of the days started within these bounds (with a day to
+	// spare): they let the server read only that part of the sorting key
+	// (target, started_at) instead of every leg of the target.
+	onDays := startedBetween(days, s.opt.Location)
 	version := Version(time.Now())
 	id := uint64(target.ID)
-	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeAgentDays, list), version, target.Type, id); err != nil {
+	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeAgentDays, list, onDays), version, target.Type, id); err != nil {
 		return fmt.Errorf("recompute agent days of %s: %w", target, err)
 	}
-	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeConversations, list), s.opt.Location.String(), version,
+	// A conversation's legs may start on other days: bound the read by
+	// the span of all the legs of the conversations concerned.
+	convs := fmt.Sprintf(conversationsOnDays, list, onDays)
+	var first, last uint32
+	var n uint64
+	if err := s.conn.QueryRow(ctx, fmt.Sprintf(conversationsSpan, convs), target.Type, id, target.Type, id).
+		Scan(&first, &last, &n); err != nil {
+		return fmt.Errorf("recompute conversations of %s: %w", target, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	span := fmt.Sprintf("started_at >= toDateTime(%d) AND started_at <= toDateTime(%d)", first, last)
+	if err := s.conn.Exec(ctx, fmt.Sprintf(recomputeConversations, convs, span), s.opt.Location.String(), version,
 		target.Type, id, target.Type, id); err != nil {
 		return fmt.Errorf("recompute conversations of %s: %w", target, err)
 	}
 	return nil
+}
+
+// startedBetween is a condition on started_at that holds for every leg
+// whose day (in loc) is one of days, with a day to spare each side.
+func startedBetween(days []time.Time, loc *time.Location) string {
+	first, last := days[0], days[0]
+	for _, d := range days {
+		if d.Before(first) {
+			first = d
+		}
+		if d.After(last) {
+			last = d
+		}
+	}
+	from := time.Date(first.Year(), first.Month(), first.Day()-1, 0, 0, 0, 0, loc)
+	to := time.Date(last.Year(), last.Month(), last.Day()+2, 0, 0, 0, 0, loc)
+	return fmt.Sprintf("started_at >= toDateTime(%d) AND started_at < toDateTime(%d)", from.Unix(), to.Unix())
 }
 
 // dayList formats days as a sorted, distinct list of 'YYYY-MM-DD' literals,

@@ -97,6 +97,10 @@ func connect(ctx context.Context, opt Options, database string) (driver.Conn, er
 		MaxIdleConns:     8,
 		ConnMaxLifetime:  time.Hour,
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+		// A batch of thousands of legs grows a connection's buffer to megabytes;
+		// keeping one per pooled connection would make memory grow with the
+		// number of connections a long load has used.
+		FreeBufOnConnRelease: true,
 	})
 	if err != nil {
 		return nil, err

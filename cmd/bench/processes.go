@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// simProcess is a "dialpad-etl simulate" process.
+type simProcess struct {
+	url     string
+	targets string // DIALPAD_TARGETS
+	legs    int
+	cmd     *exec.Cmd
+}
+
+// simConfig is how a simulator is started.
+type simConfig struct {
+	start, end  time.Time
+	callsPerDay int
+	rateLimit   float64 // <0 = unlimited
+	latency     time.Duration
+	pageSize    int
+}
+
+var simBanner = regexp.MustCompile(`on (http://\S+) token=\S+ targets=(\S+) legs=(\d+)`)
+
+// startSimulator runs the simulator on a free loopback port and waits for
+// its banner, printed once its traffic is generated and it listens.
+func (b *bench) startSimulator(ctx context.Context, c simConfig) (*simProcess, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"simulate", "--addr", fmt.Sprintf("127.0.0.1:%d", port),
+		"--start", c.start.Format(time.RFC3339), "--end", c.end.Format(time.RFC3339),
+		"--calls-per-day", strconv.Itoa(c.callsPerDay), "--rate-limit", strconv.FormatFloat(c.rateLimit, 'f', -1, 64),
+		"--latency", c.latency.String(), "--page-size", strconv.Itoa(max(c.pageSize, 25))}
+	cmd := exec.CommandContext(ctx, b.opt.bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = os.Stderr
+	for _, kv := range os.Environ() { // profiles are the job's, not the simulator's
+		if !strings.HasPrefix(kv, "DIALPAD_ETL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case l := <-line:
+		m := simBanner.FindStringSubmatch(l)
+		if m == nil {
+			stop(cmd)
+			return nil, fmt.Errorf("simulator: unexpected banner %q", l)
+		}
+		n, _ := strconv.Atoi(m[3])
+		return &simProcess{url: m[1], targets: m[2], legs: n, cmd: cmd}, nil
+	case <-time.After(2 * time.Minute):
+		stop(cmd)
+		return nil, fmt.Errorf("simulator did not start within 2 minutes")
+	}
+}
+
+func (s *simProcess) stop() { stop(s.cmd) }
+
+func stop(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+}
+
+// loadRun is one backfill process and what it did.
+type loadRun struct {
+	database string
+	wall     time.Duration
+	span     time.Duration // from the first window's start to the last's end
+	maxRSS   int64         // bytes
+	runs     runTotals
+	err      error
+}
+
+// backfill runs "dialpad-etl backfill" over the simulator's whole range
+// into a fresh database, with extra environment, and measures it.
+func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, database string, env ...string) (*loadRun, error) {
+	work := filepath.Join(b.opt.dir, database)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(work, "backfill.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, b.opt.bin, "backfill",
+		"--from", c.start.Format(time.RFC3339), "--to", c.end.Format(time.RFC3339))
+	cmd.Dir = work // no .env of the developer's
+	cmd.Env = append(os.Environ(),
+		"DIALPAD_BASE_URL="+sim.url, "DIALPAD_TARGETS="+sim.targets, "DIALPAD_API_TOKEN=sim-token",
+		"CLICKHOUSE_ADDR="+b.ch.Addr, "CLICKHOUSE_DATABASE="+database,
+		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json", "ETL_START="+c.start.Format(time.RFC3339))
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	began := time.Now()
+	err = cmd.Run()
+	r := &loadRun{database: database, wall: time.Since(began)}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSS = ru.Maxrss * 1024 // kB on Linux
+		}
+	}
+	if err != nil {
+		return r, fmt.Errorf("backfill into %s: %w (log: %s)", database, err, logf.Name())
+	}
+	if r.span, err = windowSpan(logf.Name()); err != nil {
+		return r, err
+	}
+	r.runs, err = b.runTotals(ctx, database)
+	return r, err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

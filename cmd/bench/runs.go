@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// runTotals sums what a backfill recorded in etl_runs (one run per target).
+type runTotals struct {
+	runs, failed                      uint64
+	requests, rateLimited, legs, rows uint64
+	pages, retries                    uint64
+}
+
+func (b *bench) runTotals(ctx context.Context, database string) (runTotals, error) {
+	conn, err := b.ch.Open(database)
+	if err != nil {
+		return runTotals{}, err
+	}
+	defer conn.Close()
+	var t runTotals
+	err = conn.QueryRow(ctx, `SELECT count(), countIf(status != 'succeeded'), sum(requests), sum(rate_limited),
+		sum(legs), sum(pages), sum(retries) FROM etl_runs`).
+		Scan(&t.runs, &t.failed, &t.requests, &t.rateLimited, &t.legs, &t.pages, &t.retries)
+	if err != nil {
+		return t, fmt.Errorf("read etl_runs of %s: %w", database, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&t.rows); err != nil {
+		return t, fmt.Errorf("count calls of %s: %w", database, err)
+	}
+	if t.failed > 0 {
+		return t, fmt.Errorf("%d of %d runs in %s did not succeed", t.failed, t.runs, database)
+	}
+	return t, nil
+}
+
+// windowSpan is the time from the start of the first window to the end of
+// the last, read from a backfill's JSON log ("window loaded" lines): the
+// time the job was fetching, without its start-up and its records.
+func windowSpan(logPath string) (time.Duration, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var first, last time.Time
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Time     time.Time     `json:"time"`
+			Msg      string        `json:"msg"`
+			Duration time.Duration `json:"duration"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "window loaded" {
+			continue
+		}
+		if began := l.Time.Add(-l.Duration); first.IsZero() || began.Before(first) {
+			first = began
+		}
+		if l.Time.After(last) {
+			last = l.Time
+		}
+	}
+	if first.IsZero() {
+		return 0, fmt.Errorf("%s: no windows loaded", logPath)
+	}
+	return last.Sub(first), sc.Err()
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// row is one measurement with its target.
+type row struct {
+	what     string // what was measured, and how
+	measured string
+	target   string
+	met      bool
+	noTarget bool // informational: no target applies
+}
+
+// table is the benchmark's output.
+type table struct {
+	machine machine
+	rows    []row
+	notes   []string
+	elapsed time.Duration
+}
+
+func (t *table) add(r row) { t.rows = append(t.rows, r) }
+
+func (t *table) allMet() bool {
+	for _, r := range t.rows {
+		if !r.noTarget && !r.met {
+			return false
+		}
+	}
+	return len(t.notes) == 0
+}
+
+func (t *table) print(w io.Writer) {
+	m := t.machine
+	fmt.Fprintf(w, "\nMachine: %d CPUs (%s), %.1f GiB memory, load average %s at the start and %s at the end, ClickHouse %s, %s; the whole run took %s.\n\n",
+		m.cpus, m.cpuModel, m.memGiB, m.loadBefore, m.loadAfter, m.clickhouse, m.goVersion, t.elapsed.Round(time.Second))
+	fmt.Fprintln(w, "| # | measurement | measured | target | met |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for i, r := range t.rows {
+		met := "no"
+		switch {
+		case r.noTarget:
+			met = "-"
+		case r.met:
+			met = "yes"
+		}
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", i+1, cell(r.what), cell(r.measured), cell(r.target), met)
+	}
+	for _, n := range t.notes {
+		fmt.Fprintf(w, "\n%s\n", n)
+	}
+}
+
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// thousands formats n with commas.
+func thousands(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
