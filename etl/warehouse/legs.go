@@ -66,7 +66,7 @@ func (s *Store) send(ctx context.Context, table, insert string, fill func(driver
 			s.log.Warn("retrying insert", "table", table, "attempt", attempt, "err", err)
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("write %s: %w (after: %v)", table, ctx.Err(), err)
+				return fmt.Errorf("write %s to ClickHouse at %s: %w (after: %v)", table, s.opt.Addr, ctx.Err(), err)
 			case <-time.After(wait):
 			}
 		}
@@ -76,7 +76,7 @@ func (s *Store) send(ctx context.Context, table, insert string, fill func(driver
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w", table, err)
+		return fmt.Errorf("write %s to ClickHouse at %s: %w", table, s.opt.Addr, err)
 	}
 	return nil
 }
