@@ -1,7 +1,8 @@
 # dialpad-etl: Dialpad call history into ClickHouse and Grafana.
 #
-#   make test   install what the tests need (ClickHouse, on Debian/Ubuntu as
-#               root), then vet and run every test with the race detector
+#   make test   install what the tests need (ClickHouse 18.16 on Debian/Ubuntu
+#               as root, and a current ClickHouse from npm), then vet and run
+#               every test with the race detector
 #   make demo   run a simulated Dialpad and a private ClickHouse, backfill
 #               14 days and print the department cards and agent activity
 #   make bench  measure API budget use, throughput, memory and dashboards
@@ -11,7 +12,7 @@ GO        ?= go
 BIN       := bin/dialpad-etl
 FUZZTIME  ?= 5s
 
-.PHONY: all build test vet deps fuzz demo demo-stop bench clean
+.PHONY: all build test vet deps deps-current fuzz demo demo-stop bench clean
 
 all: build
 
@@ -31,10 +32,26 @@ deps:
 	  fi; \
 	fi
 
+# The current ClickHouse the tests also run every statement on: chdb
+# (ClickHouse 26.7 as a library) from the npm registry, in a cache folder
+# outside the repository; etl/warehouse/chdb finds it there.
+CHDB_VERSION := 3.4.0
+CHDB_CACHE   := $${XDG_CACHE_HOME:-$$HOME/.cache}/dialpad-etl/chdb
+
+deps-current:
+	@dir="$(CHDB_CACHE)"; \
+	if [ -z "$$CHDB_MODULES" ] && ! grep -qs '"version": "$(CHDB_VERSION)"' "$$dir/node_modules/chdb/package.json"; then \
+	  if ! command -v npm >/dev/null 2>&1; then \
+	    echo "npm is missing: install Node.js 20 (apt-get install nodejs npm) for the current ClickHouse of the tests" >&2; exit 1; \
+	  fi; \
+	  echo "installing chdb $(CHDB_VERSION), ClickHouse 26.7 (npm, into $$dir)"; \
+	  mkdir -p "$$dir" && npm install --prefix "$$dir" --no-audit --no-fund --loglevel=error chdb@$(CHDB_VERSION) >/dev/null; \
+	fi
+
 vet:
 	$(GO) vet ./...
 
-test: deps vet
+test: deps deps-current vet
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 

@@ -46,7 +46,7 @@ func main() {
 
 func start(dir string, port int) error {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	if _, err := chserver.External(addr, time.Second); err == nil {
+	if _, err := chserver.External(addr, "", time.Second); err == nil {
 		fmt.Printf("ClickHouse already answers at %s\n", addr)
 		return nil
 	}

@@ -33,48 +33,29 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("--from: %q is not a date (2026-01-31)", *fromText)
 		}
 	}
-	first, last := from.Format(time.DateOnly), to.Format(time.DateOnly)
-	conn := store.Conn()
 	for _, t := range cfg.Targets {
-		fmt.Fprintf(stdout, "\n%s, %s to %s (%s)\n\n", t, first, last, cfg.Location)
-		var in, out, missed, total uint64
-		err := conn.QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
-			countIf(direction = 'inbound' AND outcome IN ('missed', 'voicemail')), count()
-			FROM conversations FINAL
-			WHERE target_type = ? AND target_id = ? AND day >= toDate(?) AND day <= toDate(?)`,
-			t.Type, uint64(t.ID), first, last).Scan(&in, &out, &missed, &total)
+		fmt.Fprintf(stdout, "\n%s, %s to %s (%s)\n\n", t, from.Format(time.DateOnly), to.Format(time.DateOnly), cfg.Location)
+		c, err := store.Cards(ctx, t, from, to)
 		if err != nil {
-			return fmt.Errorf("read the cards of %s: %w", t, err)
+			return err
 		}
-		fmt.Fprintf(stdout, "  Inbound %d   Outbound %d   Missed %d   Total %d   (customer calls)\n\n", in, out, missed, total)
-
-		rows, err := conn.Query(ctx, `SELECT argMax(agent_name, day), sum(total_calls) AS n, sum(completed_calls),
-			sum(inbound_calls), sum(outbound_calls), sum(total_duration_ms)
-			FROM agent_daily FINAL
-			WHERE target_type = ? AND target_id = ? AND day >= toDate(?) AND day <= toDate(?)
-			GROUP BY agent_id ORDER BY n DESC, agent_id`, t.Type, uint64(t.ID), first, last)
+		fmt.Fprintf(stdout, "  Inbound %d   Outbound %d   Missed %d   Total %d   (customer calls)\n\n", c.Inbound, c.Outbound, c.Missed, c.Total)
+		agents, err := store.AgentActivity(ctx, t, from, to)
 		if err != nil {
-			return fmt.Errorf("read agent activity of %s: %w", t, err)
+			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "  Agent\tTotal\tEfficiency\tInbound\tOutbound\tAvg duration\t")
-		for rows.Next() {
-			var name string
-			var n, completed, inbound, outbound, ms uint64
-			if err := rows.Scan(&name, &n, &completed, &inbound, &outbound, &ms); err != nil {
-				rows.Close()
-				return err
-			}
+		for _, a := range agents {
 			eff, avg := 0.0, time.Duration(0)
-			if n > 0 {
-				eff = 100 * float64(completed) / float64(n)
+			if a.Total > 0 {
+				eff = 100 * float64(a.Completed) / float64(a.Total)
 			}
-			if completed > 0 {
-				avg = time.Duration(ms/completed) * time.Millisecond
+			if a.Completed > 0 {
+				avg = time.Duration(a.DurationMs/a.Completed) * time.Millisecond
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%.0f%%\t%d\t%d\t%s\t\n", name, n, eff, inbound, outbound, clock(avg))
+			fmt.Fprintf(tw, "  %s\t%d\t%.0f%%\t%d\t%d\t%s\t\n", a.Name, a.Total, eff, a.Inbound, a.Outbound, clock(avg))
 		}
-		rows.Close()
 		if err := tw.Flush(); err != nil {
 			return err
 		}

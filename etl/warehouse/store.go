@@ -48,6 +48,31 @@ var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Open connects to the warehouse and creates its database when missing.
 // It does not apply the schema: call Migrate.
 func Open(ctx context.Context, opt Options) (*Store, error) {
+	opt = opt.withDefaults()
+	if !validName.MatchString(opt.Database) {
+		return nil, fmt.Errorf("database name %q: use letters, digits and underscores (CLICKHOUSE_DATABASE)", opt.Database)
+	}
+	conn, err := connect(ctx, opt, opt.Database)
+	if isException(err, codeUnknownDatabase) {
+		err = createDatabase(ctx, opt)
+		if err == nil {
+			conn, err = connect(ctx, opt, opt.Database)
+		}
+	}
+	if err != nil {
+		return nil, explain(err, opt)
+	}
+	return &Store{conn: conn, opt: opt, log: opt.Logger}, nil
+}
+
+// New is a store on a connection the caller opened to opt.Database, for
+// example one that also sends every statement elsewhere. Close closes conn.
+func New(conn driver.Conn, opt Options) *Store {
+	opt = opt.withDefaults()
+	return &Store{conn: conn, opt: opt, log: opt.Logger}
+}
+
+func (opt Options) withDefaults() Options {
 	if opt.Username == "" {
 		opt.Username = "default"
 	}
@@ -63,20 +88,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	if !validName.MatchString(opt.Database) {
-		return nil, fmt.Errorf("database name %q: use letters, digits and underscores (CLICKHOUSE_DATABASE)", opt.Database)
-	}
-	conn, err := connect(ctx, opt, opt.Database)
-	if isException(err, codeUnknownDatabase) {
-		err = createDatabase(ctx, opt)
-		if err == nil {
-			conn, err = connect(ctx, opt, opt.Database)
-		}
-	}
-	if err != nil {
-		return nil, explain(err, opt)
-	}
-	return &Store{conn: conn, opt: opt, log: opt.Logger}, nil
+	return opt
 }
 
 // Close closes the connection.

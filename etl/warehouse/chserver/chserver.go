@@ -24,7 +24,7 @@ import (
 // Server is a running ClickHouse server.
 type Server struct {
 	Addr    string // host:port of the native protocol
-	HTTP    string // host:port of the HTTP interface ("" for an external server)
+	HTTP    string // host:port of the HTTP interface
 	Dir     string // data directory of a private server
 	cmd     *exec.Cmd
 	private bool
@@ -43,9 +43,14 @@ func Find() (string, error) {
 }
 
 // External is a server someone else runs at addr; it waits until it
-// answers.
-func External(addr string, limit time.Duration) (*Server, error) {
-	s := &Server{Addr: addr}
+// answers. Its HTTP interface is taken to be httpAddr, or port 8123 of
+// the same host when httpAddr is "".
+func External(addr, httpAddr string, limit time.Duration) (*Server, error) {
+	if httpAddr == "" {
+		host, _, _ := net.SplitHostPort(addr)
+		httpAddr = net.JoinHostPort(host, "8123")
+	}
+	s := &Server{Addr: addr, HTTP: httpAddr}
 	return s, s.wait(limit)
 }
 

@@ -1,6 +1,7 @@
 // Package chtest gives tests a real ClickHouse server.
 //
-// With CLICKHOUSE_ADDR set, tests use that server. Otherwise the first test
+// With CLICKHOUSE_ADDR set, tests use that server (and its HTTP interface
+// at CLICKHOUSE_HTTP_ADDR, else port 8123 of the same host). Otherwise the first test
 // that asks starts a private clickhouse-server (see chserver) on free
 // loopback ports, with its data in a temporary directory; [Main] stops it
 // and removes the data when the package's tests end (CHTEST_KEEP=1 keeps
@@ -35,10 +36,14 @@ var (
 	seq     atomic.Int64
 )
 
-// Main runs the package's tests and stops the private server afterwards.
+// Main runs the package's tests and stops the private server and the
+// current engine (see Twin) afterwards.
 // Call it from TestMain: func TestMain(m *testing.M) { chtest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	if current != nil {
+		current.Close()
+	}
 	if shared != nil {
 		shared.Stop()
 		if shared.Dir != "" && os.Getenv("CHTEST_KEEP") == "" {
@@ -54,7 +59,7 @@ func Get(tb testing.TB) *chserver.Server {
 	tb.Helper()
 	once.Do(func() {
 		if addr := os.Getenv("CLICKHOUSE_ADDR"); addr != "" {
-			shared, errOnce = chserver.External(addr, 10*time.Second)
+			shared, errOnce = chserver.External(addr, os.Getenv("CLICKHOUSE_HTTP_ADDR"), 10*time.Second)
 			return
 		}
 		shared, errOnce = chserver.Start(chserver.Options{})
