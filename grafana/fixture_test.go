@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -19,9 +21,12 @@ func TestMain(m *testing.M) { chtest.Main(m) }
 // dashboards' tz: not UTC, so that a panel grouping by UTC days shows.
 const reportingZone = "America/Chicago"
 
-// fixture is a warehouse loaded with 14 days of a simulated company.
+// fixture is a warehouse loaded with 14 days of a simulated company, the
+// same rows on ClickHouse 18.16 and on the current release.
 type fixture struct {
 	store      *warehouse.Store
+	twin       *chtest.Twin
+	native     driver.Conn // to 18.16 alone
 	loc        *time.Location
 	start, end time.Time // the simulated traffic: [start, end)
 	targets    []dialpad.Target
@@ -38,12 +43,8 @@ func loadFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, db := chtest.Database(t)
-	store, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db, Location: loc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	twin := chtest.NewTwin(t)
+	store := twin.Store(warehouse.Options{Location: loc})
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func loadFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store, loc: loc, start: start, end: end, targets: sim.Targets(),
+	f := &fixture{store: store, twin: twin, native: chtest.Conn(t, twin.Database), loc: loc, start: start, end: end, targets: sim.Targets(),
 		legs: map[dialpad.Target][]transform.Leg{}}
 	for _, target := range f.targets {
 		raws := sim.Legs(target, start, end)
@@ -111,4 +112,15 @@ func loadFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// query runs sql as the plugin sends it: on 18.16, whose typed result it
+// returns, and on the current release, which must accept it and return
+// the same columns and rows (t fails, naming the query and both answers).
+func (f *fixture) query(t *testing.T, ctx context.Context, what, sql string) (result, error) {
+	t.Helper()
+	if err := f.twin.Compare(ctx, sql); err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+	return query(ctx, f.native, sql)
 }

@@ -123,7 +123,7 @@ func (f *fixture) queryVars(t *testing.T, ctx context.Context, d *dashboard, tar
 			if err != nil {
 				t.Fatalf("variable %s: %v", v.Name, err)
 			}
-			res, err := query(ctx, f.store.Conn(), sql)
+			res, err := f.query(t, ctx, "variable "+v.Name, sql)
 			if err != nil {
 				t.Fatalf("variable %s: %v\n%s", v.Name, err, sql)
 			}
@@ -234,7 +234,7 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 							continue
 						}
 						began := time.Now()
-						res, err := query(ctx, f.store.Conn(), sql)
+						res, err := f.query(t, ctx, what, sql)
 						if took := time.Since(began); took > slowest {
 							slowest, slowestWhat = took, what
 						}
@@ -390,7 +390,7 @@ func panelResult(t *testing.T, ctx context.Context, f *fixture, e *expansion, d 
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := query(ctx, f.store.Conn(), sql)
+		res, err := f.query(t, ctx, title, sql)
 		if err != nil {
 			t.Fatalf("%s: %v", title, err)
 		}
