@@ -41,10 +41,17 @@ type Rejected struct {
 // body is not valid JSON or not that envelope; a leg that is valid JSON but
 // not a usable Call becomes a Rejected entry instead. The page does not
 // retain body.
+//
+// A page without items is empty only when it has nothing else either ({}
+// or {"cursor": ...}): an object of other keys, such as {"error": {...}}
+// or {"data": [...]}, is an answer that is not a call page, and taking it
+// for an empty last page would lose the window's calls.
 func DecodePage(body []byte) (*Page, string, error) {
 	s := scanner{data: body}
 	page := &Page{Bytes: len(body)}
 	var cursor string
+	var items bool
+	var other []string
 	if s.peek() != '{' {
 		return nil, "", fmt.Errorf("response is not a JSON object: %w", s.unexpected("'{'"))
 	}
@@ -58,6 +65,7 @@ func DecodePage(body []byte) (*Page, string, error) {
 		}
 		switch string(key) {
 		case "items":
+			items = true
 			page.Calls, page.Rejected = page.Calls[:0], page.Rejected[:0]
 			if err := s.items(page); err != nil {
 				return nil, "", err
@@ -73,6 +81,9 @@ func DecodePage(body []byte) (*Page, string, error) {
 				err = s.typeError("cursor", "a string")
 			}
 		default:
+			if len(other) < 5 {
+				other = append(other, string(key))
+			}
 			err = s.skip()
 		}
 		if err != nil {
@@ -84,6 +95,9 @@ func DecodePage(body []byte) (*Page, string, error) {
 	}
 	if err := s.end(); err != nil {
 		return nil, "", err
+	}
+	if !items && len(other) > 0 {
+		return nil, "", fmt.Errorf("response is not a call page: no items, but %q", other)
 	}
 	return page, cursor, nil
 }

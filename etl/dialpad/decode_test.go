@@ -257,6 +257,8 @@ func TestDecodePageEnvelope(t *testing.T) {
 		{`{"items":null,"cursor":""}`, "", 0},
 		{`{"cursor":"abc","items":[{"call_id":1,"date_started":1,"direction":"inbound"}],"unknown":{"x":[1]}}`, "abc", 1},
 		{` {"items":[] , "cursor" : "a\u0062c"} ` + "\n", "abc", 0},
+		{`{}`, "", 0},
+		{`{"cursor":"next"}`, "next", 0},
 	} {
 		page, cursor, err := DecodePage([]byte(tt.body))
 		if err != nil {
@@ -271,6 +273,9 @@ func TestDecodePageEnvelope(t *testing.T) {
 		``, `null`, `[]`, `{"items":[{"call_id":1}`, `{"items":[{"call_id":1}]`, `{"items":{}}`,
 		`{"items":[],"cursor":5}`, `{"items":[]}{}`, `<html>502 Bad Gateway</html>`,
 		`{"items":[{"call_id":"1","date_started":"1","direction":"inbound","target":{"id":"1",}}]}`,
+		// 2xx answers that are not a call page: never an empty last page.
+		`{"error":{"code":500,"message":"backend unavailable"}}`, `{"data":[{"call_id":"1"}]}`,
+		`{"cursor":"abc","calls":[]}`, `[{"call_id":"1"}]`, `"ok"`, `true`,
 	} {
 		if _, _, err := DecodePage([]byte(body)); err == nil {
 			t.Errorf("DecodePage(%s) accepted", body)

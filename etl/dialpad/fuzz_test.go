@@ -77,7 +77,7 @@ func FuzzDecodeCall(f *testing.F) {
 }
 
 // FuzzDecodePage checks that DecodePage never panics, accepts only valid
-// JSON, and that each leg it returns or rejects gets the same verdict from
+// JSON objects with items or nothing but a cursor, and that each leg it returns or rejects gets the same verdict from
 // DecodeCall.
 func FuzzDecodePage(f *testing.F) {
 	// Two legs of the sample page: a whole page makes each new input slow
@@ -99,6 +99,16 @@ func FuzzDecodePage(f *testing.F) {
 		}
 		if err != nil {
 			return
+		}
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(body, &keys); err != nil {
+			t.Fatalf("accepted %q, which is not a JSON object: %v", body, err)
+		}
+		if _, ok := keys["items"]; !ok {
+			delete(keys, "cursor")
+			if len(keys) > 0 {
+				t.Fatalf("accepted %q as an empty page, but it has other keys than a cursor", body)
+			}
 		}
 		for _, c := range page.Calls {
 			again, err := DecodeCall(c.Raw)

@@ -94,6 +94,12 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		{"429", func(w http.ResponseWriter) { writeJSON(w, 429, ``) }, ErrRateLimited, "HTTP 429 Too Many Requests: Dialpad's rate limit"},
 		{"bad body", func(w http.ResponseWriter) { writeJSON(w, 200, `{"items":[`) }, ErrBadResponse, "gave up after 4 attempts"},
 		{"dropped", drop, nil, "gave up after 4 attempts: Get"},
+		// 2xx answers that are not a call page fail the window, whose mark
+		// then stays, instead of passing for an empty last page.
+		{"200 error object", func(w http.ResponseWriter) { writeJSON(w, 200, `{"error":{"code":500,"message":"x"}}`) }, ErrBadResponse, `not a call page: no items, but ["error"]`},
+		{"200 data array", func(w http.ResponseWriter) { writeJSON(w, 200, `{"data":[{"call_id":"1"}]}`) }, ErrBadResponse, "gave up after 4 attempts"},
+		{"200 JSON array", func(w http.ResponseWriter) { writeJSON(w, 200, `[{"call_id":"1"}]`) }, ErrBadResponse, "not a JSON object"},
+		{"200 string", func(w http.ResponseWriter) { writeJSON(w, 200, `"ok"`) }, ErrBadResponse, "not a JSON object"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t, 10)
