@@ -201,7 +201,7 @@ func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Locati
 		t.Errorf("calls FINAL has %d rows for %d legs: duplicates", rows, distinct)
 	}
 	got, err := conn.Query(ctx, `SELECT concat(toString(target_type), ':', toString(target_id)), call_id, conversation_id,
-		toString(status), toString(day), agent_id FROM calls FINAL`)
+		toString(status), toString(day), agent_id, started_ms FROM calls FINAL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,8 @@ func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Locati
 		var k legKey
 		var conv, agent uint64
 		var status, day string
-		if err := got.Scan(&k.target, &k.id, &conv, &status, &day, &agent); err != nil {
+		var started int64
+		if err := got.Scan(&k.target, &k.id, &conv, &status, &day, &agent, &started); err != nil {
 			t.Fatal(err)
 		}
 		seen[k] = true
@@ -220,7 +221,7 @@ func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Locati
 		case !ok:
 			bad++
 			if bad < 5 {
-				t.Errorf("leg %v is in calls but not in the simulator's window", k)
+				t.Errorf("leg %v, started %s, is in calls but not in the simulator's window", k, time.UnixMilli(started).UTC().Format(time.RFC3339))
 			}
 		case l.ConversationID != conv || l.Status != status || l.Day.Format(time.DateOnly) != day || l.AgentID != agent:
 			bad++

@@ -367,7 +367,8 @@ func TestBadConfigurationFailsAtStart(t *testing.T) {
 	}{
 		{"unknown target type", []string{"DIALPAD_TARGETS=team:123"}, []string{"DIALPAD_TARGETS", "team"}},
 		{"bad time zone", []string{"ETL_TIMEZONE=Mars/Olympus_Mons"}, []string{"ETL_TIMEZONE", "Mars/Olympus_Mons"}},
-		{"negative lookback", []string{"ETL_LOOKBACK=-1h"}, []string{"ETL_LOOKBACK", "negative"}},
+		{"lookback under an hour", []string{"ETL_LOOKBACK=30m"}, []string{"ETL_LOOKBACK", "at least 1h"}},
+		{"token over plain http", []string{"DIALPAD_BASE_URL=http://dialpad.com"}, []string{"DIALPAD_BASE_URL", "unencrypted"}},
 		{"unreachable ClickHouse", []string{"CLICKHOUSE_ADDR=127.0.0.1:1"}, []string{"cannot reach ClickHouse at 127.0.0.1:1", "CLICKHOUSE_ADDR"}},
 		{"wrong token", []string{"DIALPAD_API_TOKEN=" + wrongToken}, []string{"DIALPAD_API_TOKEN", "wrong or expired"}},
 		{"bad retries", []string{"DIALPAD_MAX_ATTEMPTS=0"}, []string{"DIALPAD_MAX_ATTEMPTS"}},

@@ -34,7 +34,7 @@ func loadConfig(ctx context.Context, fs *flag.FlagSet) (*config.Config, error) {
 	text, err := os.ReadFile(".env")
 	switch {
 	case err == nil:
-		if dotenv, err = config.ParseDotenv(string(text)); err != nil {
+		if dotenv, err = config.ParseDotenv(string(text), os.LookupEnv); err != nil {
 			return nil, err
 		}
 	case !errors.Is(err, os.ErrNotExist):

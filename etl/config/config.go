@@ -9,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"reflect"
 	"strings"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/robfig/cron/v3"
 	"github.com/sethvargo/go-envconfig"
 
@@ -35,6 +37,7 @@ type Config struct {
 type Env struct {
 	Token        string        `env:"DIALPAD_API_TOKEN"`
 	BaseURL      string        `env:"DIALPAD_BASE_URL, default=https://dialpad.com"`
+	InsecureText string        `env:"DIALPAD_INSECURE_HOSTS"`
 	TargetList   string        `env:"DIALPAD_TARGETS"`
 	RateLimit    float64       `env:"DIALPAD_RATE_LIMIT, default=15"`
 	Timeout      time.Duration `env:"DIALPAD_TIMEOUT, default=60s"`
@@ -63,8 +66,28 @@ type Env struct {
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
 
-// SimulatorToken is the token used against a plain-HTTP base URL when none
-// is set: the simulator's default.
+// MinLookback is the shortest ETL_LOOKBACK accepted.
+const MinLookback = time.Hour
+
+// insecureOK reports whether host may be sent the token over plain http:
+// a loopback address, or a host in the comma list named.
+func insecureOK(host, named string) bool {
+	if host == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, h := range strings.Split(named, ",") {
+		if h = strings.TrimSpace(h); h != "" && strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// SimulatorToken is the token used against a simulator (a plain-http base
+// URL that may have one) when none is set: the simulator's default.
 const SimulatorToken = "sim-token"
 
 // Load reads the settings: flags set in fs win over the environment
@@ -161,12 +184,18 @@ func (c *Config) Validate(now time.Time) error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{env}, args...)...))
 	}
 	u, err := url.Parse(c.BaseURL)
-	plainHTTP := err == nil && u.Scheme == "http"
+	// A simulator: plain http, which only a loopback address or a host
+	// named in DIALPAD_INSECURE_HOSTS may use, since the token would cross
+	// the network unencrypted.
+	simulator := err == nil && u.Scheme == "http" && insecureOK(u.Hostname(), c.InsecureText)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 		bad("DIALPAD_BASE_URL", "%q is not an http(s) URL", c.BaseURL)
 	case u.User != nil || u.RawQuery != "":
 		bad("DIALPAD_BASE_URL", "must carry no credentials or query; the token goes in DIALPAD_API_TOKEN")
+	case u.Scheme == "http" && !simulator:
+		bad("DIALPAD_BASE_URL", "%q is plain http, which would send the API token unencrypted: use https, "+
+			"or, for a simulator, name its host %q in DIALPAD_INSECURE_HOSTS", c.BaseURL, u.Hostname())
 	case c.Token == "" && u.Scheme == "https":
 		bad("DIALPAD_API_TOKEN", "is required: a Dialpad company-admin API key with the calls:list scope")
 	case c.Token == "":
@@ -177,12 +206,12 @@ func (c *Config) Validate(now time.Time) error {
 	} else if len(c.Targets) == 0 {
 		bad("DIALPAD_TARGETS", "is required: a comma list such as department:4869792674824192,callcenter:123")
 	}
-	// Above 20/s only against a plain-http base URL (a simulator, for
-	// benchmarks): Dialpad itself is https and allows 20/s per company.
+	// Above 20/s only against a simulator (benchmarks): Dialpad allows
+	// 20/s per company.
 	switch {
 	case !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0):
 		bad("DIALPAD_RATE_LIMIT", "%v requests/s is not a positive number", c.RateLimit)
-	case c.RateLimit > 20 && !plainHTTP:
+	case c.RateLimit > 20 && !simulator:
 		bad("DIALPAD_RATE_LIMIT", "%v requests/s is outside (0, 20]: Dialpad allows 20/s per company, shared with its other integrations", c.RateLimit)
 	}
 	if c.Timeout <= 0 {
@@ -213,8 +242,9 @@ func (c *Config) Validate(now time.Time) error {
 		bad("ETL_TIMEZONE", "%q is not an IANA time zone name such as America/Chicago", c.Timezone)
 		c.Location = time.UTC
 	}
-	if c.Lookback < 0 {
-		bad("ETL_LOOKBACK", "must not be negative, got %s", c.Lookback)
+	if c.Lookback < MinLookback {
+		bad("ETL_LOOKBACK", "must be at least %s, got %s: Dialpad lists a call only once it has ended, "+
+			"so a call still running at a load must be read again by a later one", MinLookback, c.Lookback)
 	}
 	if c.NightlyLookback <= 0 {
 		bad("ETL_NIGHTLY_LOOKBACK", "must be positive, got %s", c.NightlyLookback)
@@ -267,28 +297,16 @@ func (c *Config) String() string {
 	return fmt.Sprintf("targets=%v base_url=%s clickhouse=%s/%s zone=%s", c.Targets, c.BaseURL, c.ClickHouseAddr, c.ClickHouseDatabase, c.Timezone)
 }
 
-// ParseDotenv reads KEY=VALUE lines; blank lines and lines starting with #
-// are skipped, "export " is allowed, and a value may be quoted.
-func ParseDotenv(text string) (map[string]string, error) {
-	out := map[string]string{}
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf(".env line %d: want KEY=VALUE", i+1)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		} else if j := strings.Index(v, " #"); j >= 0 {
-			v = strings.TrimSpace(v[:j])
-		}
-		out[k] = v
+// ParseDotenv reads a .env file exactly as Docker Compose reads it (its
+// own parser): quotes, escapes, inline # comments, "export ", and ${VAR}
+// taken from lookup (which may be nil) or from the file's earlier lines.
+func ParseDotenv(text string, lookup func(string) (string, bool)) (map[string]string, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
 	}
-	return out, nil
+	m, err := dotenv.UnmarshalWithLookup(text, dotenv.LookupFn(lookup))
+	if err != nil {
+		return nil, fmt.Errorf(".env: %w", err)
+	}
+	return m, nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"flag"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -103,8 +104,46 @@ func TestSimulatorNeedsNoToken(t *testing.T) {
 	}
 }
 
-// Rates above Dialpad's 20/s are for a simulator only (benchmarks): a
-// plain-http base URL.
+// The token crosses plain http only to a loopback address or a host named
+// as a simulator; the rest is refused at start, naming DIALPAD_BASE_URL.
+func TestTokenNeverCrossesTheNetworkUnencrypted(t *testing.T) {
+	for _, ok := range []struct{ url, insecure string }{
+		{"http://127.0.0.1:8089", ""}, {"http://localhost:8089", ""}, {"http://[::1]:8089", ""},
+		{"http://simulator:8089", "simulator"}, {"http://Simulator:8089", "other, simulator"},
+	} {
+		if _, err := load(t, with("DIALPAD_BASE_URL", ok.url, "DIALPAD_INSECURE_HOSTS", ok.insecure), nil); err != nil {
+			t.Errorf("%s with DIALPAD_INSECURE_HOSTS=%q: %v", ok.url, ok.insecure, err)
+		}
+	}
+	for _, refused := range []struct{ url, insecure string }{
+		{"http://dialpad.com", ""}, {"http://10.0.0.5:8089", ""}, {"http://simulator:8089", ""},
+		{"http://simulator.evil.com:8089", "simulator"},
+	} {
+		_, err := load(t, with("DIALPAD_BASE_URL", refused.url, "DIALPAD_INSECURE_HOSTS", refused.insecure), nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "DIALPAD_BASE_URL:") || !strings.Contains(err.Error(), "DIALPAD_INSECURE_HOSTS") {
+			t.Errorf("%s with DIALPAD_INSECURE_HOSTS=%q: %v, want a refusal naming DIALPAD_BASE_URL", refused.url, refused.insecure, err)
+		}
+	}
+	_, err := load(t, with("DIALPAD_BASE_URL", "http://dialpad.com", "DIALPAD_RATE_LIMIT", "100"), nil)
+	if err == nil || !strings.Contains(err.Error(), "DIALPAD_RATE_LIMIT:") {
+		t.Errorf("100/s to http://dialpad.com: %v, want DIALPAD_RATE_LIMIT refused too", err)
+	}
+}
+
+// A lookback under an hour would miss calls still running at a load.
+func TestLookbackOfAtLeastAnHour(t *testing.T) {
+	for _, v := range []string{"0s", "59m", "-1h"} {
+		_, err := load(t, with("ETL_LOOKBACK", v), nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "ETL_LOOKBACK:") || !strings.Contains(err.Error(), "1h") {
+			t.Errorf("ETL_LOOKBACK=%s: %v, want a refusal naming it and the 1h minimum", v, err)
+		}
+	}
+	if c, err := load(t, with("ETL_LOOKBACK", "1h"), nil); err != nil || c.Lookback != time.Hour {
+		t.Errorf("ETL_LOOKBACK=1h: %v", err)
+	}
+}
+
+// Rates above Dialpad's 20/s are for a simulator only (benchmarks).
 func TestRateAboveDialpadsLimitOnlyAgainstPlainHTTP(t *testing.T) {
 	c, err := load(t, with("DIALPAD_RATE_LIMIT", "100000", "DIALPAD_BASE_URL", "http://127.0.0.1:8089"), nil)
 	if err != nil || c.RateLimit != 100000 {
@@ -131,14 +170,19 @@ func TestStartAcceptsDateInstantOrDurationAgo(t *testing.T) {
 }
 
 func TestParseDotenv(t *testing.T) {
-	m, err := ParseDotenv("# comment\nexport A=1\nB = \"two words\"\nC=x # trailing\n\nD='q'\n")
+	text := "# comment\nexport A=1\nB = \"two words\"\nC=x # trailing\n\nD='q'\n" +
+		`CLICKHOUSE_PASSWORD="s3cr#t" # prod` + "\n" +
+		`E="tab\tand \"quote\""` + "\n" + `F='lit\t$A'` + "\n" + "G=${A}-${FROM_ENV}\n"
+	m, err := ParseDotenv(text, func(k string) (string, bool) { return map[string]string{"FROM_ENV": "env"}[k], k == "FROM_ENV" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m["A"] != "1" || m["B"] != "two words" || m["C"] != "x" || m["D"] != "q" {
-		t.Errorf("%v", m)
+	want := map[string]string{"A": "1", "B": "two words", "C": "x", "D": "q", "CLICKHOUSE_PASSWORD": "s3cr#t",
+		"E": "tab\tand \"quote\"", "F": `lit\t$A`, "G": "1-env"}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("got  %q\nwant %q (as Docker Compose reads it)", m, want)
 	}
-	if _, err := ParseDotenv("novalue\n"); err == nil || !strings.Contains(err.Error(), "line 1") {
-		t.Errorf("bad line: %v", err)
+	if _, err := ParseDotenv("A='unclosed\n", nil); err == nil || !strings.Contains(err.Error(), ".env") {
+		t.Errorf("an unclosed quote: %v, want an error about .env", err)
 	}
 }

@@ -13,7 +13,7 @@ func TestEnvExampleDocumentsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals, err := ParseDotenv(string(text))
+	vals, err := ParseDotenv(string(text), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,9 @@ import (
 )
 
 // HighWater returns target's incremental high-water mark: every call that
-// started before it has been loaded. ok is false when nothing was loaded.
+// started before it, and had ended when its window was read, has been
+// loaded (a call still running then comes with a later load, which starts
+// a lookback before the mark). ok is false when nothing was loaded.
 func (s *Store) HighWater(ctx context.Context, target dialpad.Target) (mark time.Time, ok bool, err error) {
 	rows, err := s.conn.Query(ctx, `SELECT high_water FROM etl_state FINAL
 		WHERE target_type = ? AND target_id = ?`, target.Type, uint64(target.ID))
