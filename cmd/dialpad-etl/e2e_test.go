@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,72 +245,22 @@ func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Locati
 		t.Errorf("%d legs differ of %d expected", bad, len(wantLegs))
 	}
 
-	var gotDays []transformtest.AgentDay
-	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, toString(day), agent_id, total_calls, inbound_calls,
-		outbound_calls, completed_calls, missed_calls, voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms
-		FROM agent_daily FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), day, agent_id`)
+	gotDays, err := transformtest.StoredAgentDays(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
-		var d transformtest.AgentDay
-		var id uint64
-		var total, in, out, completed, missed, vm, cancelled uint32
-		if err := r.Scan(&d.Target.Type, &id, &d.Day, &d.AgentID, &total, &in, &out, &completed, &missed, &vm, &cancelled,
-			&d.TotalDurationMs, &d.AvgDurationMs); err != nil {
-			t.Fatal(err)
-		}
-		d.Target.ID = int64(id)
-		d.Total, d.Inbound, d.Outbound, d.Completed = int(total), int(in), int(out), int(completed)
-		d.Missed, d.Voicemail, d.Cancelled = int(missed), int(vm), int(cancelled)
-		gotDays = append(gotDays, d)
-	}
-	r.Close()
 	wantDays := transformtest.AgentDays(want)
-	if diff := firstDiff(gotDays, wantDays); diff != "" {
+	if diff := transformtest.FirstDiff(gotDays, wantDays); diff != "" {
 		t.Errorf("agent_daily differs from the call model (%d rows, want %d): %s", len(gotDays), len(wantDays), diff)
 	}
-
-	var gotConvs []transformtest.Conversation
-	r, err = conn.Query(ctx, `SELECT toString(target_type), target_id, conversation_id, toString(direction),
-		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
-		FROM conversations FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), conversation_id`)
+	gotConvs, err := transformtest.StoredConversations(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for r.Next() {
-		var c transformtest.Conversation
-		var id uint64
-		var answered uint8
-		var legs uint32
-		if err := r.Scan(&c.Target.Type, &id, &c.ID, &c.Direction, &c.StartedMs, &c.Day, &answered, &c.AnsweredBy,
-			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs); err != nil {
-			t.Fatal(err)
-		}
-		c.Target.ID, c.Answered, c.Legs = int64(id), answered == 1, int(legs)
-		c.StartedMs *= 1000
-		gotConvs = append(gotConvs, c)
-	}
-	r.Close()
-	wantConvs := transformtest.Conversations(want, loc)
-	for i := range wantConvs {
-		wantConvs[i].StartedMs = wantConvs[i].StartedMs / 1000 * 1000 // stored to the second
-	}
-	if diff := firstDiff(gotConvs, wantConvs); diff != "" {
+	wantConvs := transformtest.Seconds(transformtest.Conversations(want, loc))
+	if diff := transformtest.FirstDiff(gotConvs, wantConvs); diff != "" {
 		t.Errorf("conversations differ from the call model (%d rows, want %d): %s", len(gotConvs), len(wantConvs), diff)
 	}
-}
-
-func firstDiff[T any](got, want []T) string {
-	for i := 0; i < len(got) && i < len(want); i++ {
-		if g, w := fmt.Sprintf("%+v", got[i]), fmt.Sprintf("%+v", want[i]); g != w {
-			return fmt.Sprintf("row %d:\n got %s\nwant %s", i, g, w)
-		}
-	}
-	if len(got) != len(want) {
-		return fmt.Sprintf("%d rows, want %d", len(got), len(want))
-	}
-	return ""
 }
 
 // TestBackfillRunsAndRerunEqualTheSimulator is the whole job end to end:
@@ -404,6 +355,27 @@ func TestBackfillRunsAndRerunEqualTheSimulator(t *testing.T) {
 	}
 	if runs != uint64(4*len(targets)) || failed != 0 {
 		t.Errorf("etl_runs has %d runs (%d not succeeded), want %d succeeded", runs, failed, 4*len(targets))
+	}
+
+	// ETL_TIMEZONE changes: loads refuse to start until rebuild has
+	// counted the days again, which asks nothing of Dialpad.
+	inUTC := append(append([]string{}, env...), "ETL_TIMEZONE=UTC")
+	code, out := w.runOut(t, inUTC, "run")
+	if code == 0 || !strings.Contains(out, "ETL_TIMEZONE is UTC, but the warehouse's days were counted in America/Chicago") ||
+		!strings.Contains(out, "run 'dialpad-etl rebuild'") {
+		t.Errorf("run after a zone change exited %d:\n%s\nwant a refusal naming ETL_TIMEZONE and dialpad-etl rebuild", code, lastLines(out, 5))
+	}
+	requests := w.sim.Stats().Requests
+	code, out = w.runOut(t, inUTC, "rebuild")
+	if code != 0 || !regexp.MustCompile(`rebuild: aggregates (\d+)/(\d+) `).MatchString(out) || !strings.Contains(out, "now counted in UTC") {
+		t.Errorf("rebuild exited %d:\n%s", code, lastLines(out, 5))
+	}
+	if n := w.sim.Stats().Requests; n != requests {
+		t.Errorf("rebuild sent %d requests to Dialpad, want none", n-requests)
+	}
+	w.checkTables(t, w.truth(t, targets, start, end, time.UTC), time.UTC)
+	if code := w.run(t, inUTC, "run"); code != 0 {
+		t.Errorf("run in UTC after the rebuild exited %d", code)
 	}
 	if strings.Contains(w.printed(), "e2e-token") {
 		t.Error("the token appears in the job's output")

@@ -29,6 +29,7 @@ func commands() []command {
 		{"backfill", "load a past range, day by day, resuming where a crashed backfill stopped", runBackfill},
 		{"schedule", "stay up: hourly and nightly loads, /healthz and /metrics", runSchedule},
 		{"migrate", "apply the ClickHouse schema", runMigrate},
+		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
 		{"report", "print the department cards and agent activity of a range of days", runReport},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
 		{"simulate", "serve a simulated Dialpad API for demos and tests", runSimulate},

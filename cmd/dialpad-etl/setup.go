@@ -68,13 +68,20 @@ func connect(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, err
 }
 
 // setup reads the configuration, connects to ClickHouse, applies the
-// schema and makes the Dialpad client. The caller closes env.store.
+// schema, checks that the warehouse's days are of ETL_TIMEZONE and makes
+// the Dialpad client. The caller closes env.store.
 func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
 	e, err := connect(ctx, fs, stderr)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := e.store.Migrate(ctx); err != nil {
+		e.store.Close()
+		return nil, err
+	}
+	// Days counted in two zones would mix: a changed ETL_TIMEZONE waits
+	// for 'dialpad-etl rebuild'.
+	if err := e.store.CheckZone(ctx); err != nil {
 		e.store.Close()
 		return nil, err
 	}

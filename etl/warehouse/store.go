@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -38,9 +39,10 @@ type Options struct {
 
 // Store is a connection to the warehouse. It is safe for concurrent use.
 type Store struct {
-	conn driver.Conn
-	opt  Options
-	log  *slog.Logger
+	conn   driver.Conn
+	opt    Options
+	log    *slog.Logger
+	months sync.Map // target/month -> *sync.Mutex: see monthLock
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -1,0 +1,85 @@
+package transformtest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// StoredAgentDays reads agent_daily FINAL in the order of AgentDays.
+func StoredAgentDays(ctx context.Context, conn driver.Conn) ([]AgentDay, error) {
+	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, toString(day), agent_id, total_calls, inbound_calls,
+		outbound_calls, completed_calls, missed_calls, voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms
+		FROM agent_daily FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), day, agent_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []AgentDay
+	for r.Next() {
+		var d AgentDay
+		var id uint64
+		var total, in, outb, completed, missed, vm, cancelled uint32
+		if err := r.Scan(&d.Target.Type, &id, &d.Day, &d.AgentID, &total, &in, &outb, &completed, &missed, &vm, &cancelled,
+			&d.TotalDurationMs, &d.AvgDurationMs); err != nil {
+			return nil, err
+		}
+		d.Target.ID = int64(id)
+		d.Total, d.Inbound, d.Outbound, d.Completed = int(total), int(in), int(outb), int(completed)
+		d.Missed, d.Voicemail, d.Cancelled = int(missed), int(vm), int(cancelled)
+		out = append(out, d)
+	}
+	return out, r.Err()
+}
+
+// StoredConversations reads conversations FINAL in the order of
+// Conversations. StartedMs is whole seconds, as stored: compare with
+// Seconds of the reference.
+func StoredConversations(ctx context.Context, conn driver.Conn) ([]Conversation, error) {
+	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, conversation_id, toString(direction),
+		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
+		FROM conversations FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), conversation_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []Conversation
+	for r.Next() {
+		var c Conversation
+		var id uint64
+		var answered uint8
+		var legs uint32
+		if err := r.Scan(&c.Target.Type, &id, &c.ID, &c.Direction, &c.StartedMs, &c.Day, &answered, &c.AnsweredBy,
+			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs); err != nil {
+			return nil, err
+		}
+		c.Target.ID, c.Answered, c.Legs = int64(id), answered == 1, int(legs)
+		c.StartedMs *= 1000
+		out = append(out, c)
+	}
+	return out, r.Err()
+}
+
+// Seconds truncates the conversations' starts to whole seconds, as the
+// conversations table stores them.
+func Seconds(convs []Conversation) []Conversation {
+	for i := range convs {
+		convs[i].StartedMs = convs[i].StartedMs / 1000 * 1000
+	}
+	return convs
+}
+
+// FirstDiff describes the first row where got and want differ, or their
+// lengths; "" when they are equal.
+func FirstDiff[T any](got, want []T) string {
+	for i := 0; i < len(got) && i < len(want); i++ {
+		if g, w := fmt.Sprintf("%+v", got[i]), fmt.Sprintf("%+v", want[i]); g != w {
+			return fmt.Sprintf("row %d:\n got %s\nwant %s", i, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d rows, want %d", len(got), len(want))
+	}
+	return ""
+}

@@ -1,0 +1,145 @@
+package warehouse_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+// After loads, re-loads that link a leg to another conversation or move a
+// conversation's start into the month before, and changes of zone, the
+// derived tables hold exactly what the call model computes from the legs
+// as last read: no row outlives its legs.
+func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
+	ctx := context.Background()
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := chtest.NewTwin(t)
+	utc := twin.Store(warehouse.Options{Location: time.UTC})
+	if _, err := utc.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := utc.CheckZone(ctx); err != nil {
+		t.Fatalf("a new warehouse: %v", err)
+	}
+	latest := map[int64]dialpad.Call{} // the last read of each leg
+	var order []int64
+	read := func(s *warehouse.Store, calls ...dialpad.Call) {
+		t.Helper()
+		for _, c := range calls {
+			if _, ok := latest[int64(c.CallID)]; !ok {
+				order = append(order, int64(c.CallID))
+			}
+			latest[int64(c.CallID)] = c
+		}
+		load(t, s, calls)
+	}
+	check := func(stage string, loc *time.Location) {
+		t.Helper()
+		var legs []transform.Leg
+		for _, id := range order {
+			c := latest[id]
+			legs = append(legs, transform.NewLeg(dept, &c, loc, nil))
+		}
+		gotDays, err := transformtest.StoredAgentDays(ctx, utc.Conn())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := transformtest.FirstDiff(gotDays, transformtest.AgentDays(legs)); diff != "" {
+			t.Errorf("%s: agent_daily is not a recompute from scratch: %s", stage, diff)
+		}
+		gotConvs, err := transformtest.StoredConversations(ctx, utc.Conn())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := transformtest.FirstDiff(gotConvs, transformtest.Seconds(transformtest.Conversations(legs, loc))); diff != "" {
+			t.Errorf("%s: conversations is not a recompute from scratch: %s", stage, diff)
+		}
+	}
+
+	read(utc, handBuiltLegs()...)
+	check("first load", time.UTC)
+
+	// A leg read first with only master_call_id, later with
+	// entry_point_call_id: it moves from conversation 9001 to 9000.
+	relinked := dialpad.Call{CallID: 9002, Direction: "inbound", Target: agent(ana), MasterCallID: 9001,
+		DateStarted: ms("2026-01-20T10:00:00.000Z"), DateConnected: ms("2026-01-20T10:00:05.000Z"), Duration: 40000}
+	read(utc, relinked)
+	relinked.EntryPointCallID = 9000
+	read(utc, relinked)
+	check("a leg linked to another conversation", time.UTC)
+
+	// An agent leg on the 1st of February whose entry leg, read later,
+	// started on the 31st of January: the conversation moves a month back.
+	read(utc, dialpad.Call{CallID: 8002, Direction: "inbound", Target: agent(ben), EntryPointCallID: 8001,
+		EntryPointTarget: deptParty, DateStarted: ms("2026-02-01T00:00:10.000Z")})
+	read(utc, dialpad.Call{CallID: 8001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-31T23:59:50.000Z")})
+	check("a conversation whose start moved to the month before", time.UTC)
+
+	// The zone changes: the job refuses to load until the days are
+	// counted again, which needs nothing but ClickHouse.
+	inChicago := twin.Store(warehouse.Options{Location: chicago})
+	var ze *warehouse.ZoneError
+	err = inChicago.CheckZone(ctx)
+	if !errors.As(err, &ze) || ze.Recorded != "UTC" || !strings.Contains(err.Error(), "ETL_TIMEZONE") || !strings.Contains(err.Error(), "dialpad-etl rebuild") {
+		t.Fatalf("zone changed to Chicago: %v, want an error naming ETL_TIMEZONE, UTC and dialpad-etl rebuild", err)
+	}
+	var steps []warehouse.RebuildStep
+	if err := inChicago.Rebuild(ctx, func(s warehouse.RebuildStep) { steps = append(steps, s) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) == 0 || steps[len(steps)-1].Done != steps[len(steps)-1].Total || steps[len(steps)-1].Stage != "aggregates" {
+		t.Errorf("rebuild reported %+v, want steps ending with the last aggregate", steps)
+	}
+	check("rebuilt in America/Chicago", chicago)
+	if err := inChicago.CheckZone(ctx); err != nil {
+		t.Errorf("after the rebuild: %v", err)
+	}
+	if err := utc.CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "America/Chicago" {
+		t.Errorf("UTC after a rebuild in Chicago: %v, want a ZoneError naming America/Chicago", err)
+	}
+
+	// And back, with a load in between that re-reads a leg.
+	read(inChicago, latest[1003])
+	if err := utc.Rebuild(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	check("rebuilt in UTC again", time.UTC)
+	var legs uint64
+	if err := utc.Conn().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&legs); err != nil || int(legs) != len(order) {
+		t.Errorf("calls FINAL holds %d legs, %v; want %d: a rebuild adds no leg", legs, err, len(order))
+	}
+}
+
+// A warehouse from before the zone was recorded: its zone is recorded if
+// every day fits it, and refused otherwise.
+func TestZoneOfAnOlderWarehouse(t *testing.T) {
+	ctx := context.Background()
+	chicago, _ := time.LoadLocation("America/Chicago")
+	twin := chtest.NewTwin(t)
+	s := twin.Store(warehouse.Options{Location: chicago})
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load(t, s, handBuiltLegs()) // legs, and no zone on record
+	var ze *warehouse.ZoneError
+	if err := twin.Store(warehouse.Options{Location: time.UTC}).CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "" {
+		t.Errorf("UTC over Chicago's days: %v, want a ZoneError", err)
+	}
+	if err := s.CheckZone(ctx); err != nil {
+		t.Errorf("Chicago over Chicago's days: %v", err)
+	}
+	if zone, ok, err := s.RecordedZone(ctx); err != nil || !ok || zone != "America/Chicago" {
+		t.Errorf("recorded %q, %v, %v; want America/Chicago", zone, ok, err)
+	}
+}

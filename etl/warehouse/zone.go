@@ -1,0 +1,214 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// Every day column (calls, agent_daily, conversations) is a day of one
+// reporting zone, recorded in etl_settings. A store whose Location is
+// another zone must not load: its days would mix with the recorded ones.
+// Rebuild counts the stored rows' days again in the store's zone, inside
+// ClickHouse, without Dialpad.
+
+const zoneSetting = "timezone"
+
+// ZoneError is a store whose zone is not the one the warehouse's days were
+// counted in.
+type ZoneError struct {
+	Configured string
+	Recorded   string // "" when no zone was recorded and the days fit another
+}
+
+func (e *ZoneError) Error() string {
+	was := "another zone"
+	if e.Recorded != "" {
+		was = e.Recorded
+	}
+	msg := fmt.Sprintf("ETL_TIMEZONE is %s, but the warehouse's days were counted in %s: run 'dialpad-etl rebuild' "+
+		"to count them again in %s (it reads nothing from Dialpad)", e.Configured, was, e.Configured)
+	if e.Recorded != "" {
+		msg += ", or set ETL_TIMEZONE=" + e.Recorded
+	}
+	return msg
+}
+
+// RecordedZone is the zone the warehouse's days were counted in; ok is
+// false when none is recorded.
+func (s *Store) RecordedZone(ctx context.Context) (zone string, ok bool, err error) {
+	rows, err := s.conn.Query(ctx, "SELECT value FROM etl_settings FINAL WHERE name = ?", zoneSetting)
+	if err != nil {
+		return "", false, fmt.Errorf("read the recorded time zone: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&zone); err != nil {
+			return "", false, err
+		}
+		ok = true
+	}
+	return zone, ok, rows.Err()
+}
+
+// CheckZone returns a *ZoneError when the store's zone is not the
+// recorded one. With none recorded (a new warehouse, or one from before
+// the zone was recorded), it records the store's zone if every stored
+// leg's day is a day of it, and returns a *ZoneError otherwise.
+func (s *Store) CheckZone(ctx context.Context) error {
+	zone := s.opt.Location.String()
+	recorded, ok, err := s.RecordedZone(ctx)
+	switch {
+	case err != nil:
+		return err
+	case ok && recorded == zone:
+		return nil
+	case ok:
+		return &ZoneError{Configured: zone, Recorded: recorded}
+	}
+	var other uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM calls WHERE day != toDate(started_at, ?)", zone).Scan(&other); err != nil {
+		return fmt.Errorf("check the days of calls against %s: %w", zone, err)
+	}
+	if other > 0 {
+		return &ZoneError{Configured: zone}
+	}
+	return s.recordZone(ctx, zone)
+}
+
+func (s *Store) recordZone(ctx context.Context, zone string) error {
+	now := time.Now().UTC()
+	err := s.insertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
+		zoneSetting, zone, now, Version(now))
+	if err != nil {
+		return fmt.Errorf("record the time zone: %w", err)
+	}
+	return nil
+}
+
+// RebuildStep is how far Rebuild has come: Done of Total steps of its
+// stage, the legs' days ("calls") or the derived tables ("aggregates").
+type RebuildStep struct {
+	Stage       string
+	Done, Total int
+	What        string // the step just done: "202601" or "department:123 202601"
+}
+
+// Rebuild counts every stored leg's day again in the store's zone, then
+// rebuilds every target-month of agent days and conversations from the
+// legs (dropping those left with none), and records the zone. It reads
+// nothing from Dialpad, and may run again after it stopped part-way. No
+// load may run meanwhile: the caller holds every target's lease.
+func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
+	zone := s.opt.Location.String()
+	report := func(stage string, done, total int, what string) {
+		if progress != nil {
+			progress(RebuildStep{Stage: stage, Done: done, Total: total, What: what})
+		}
+	}
+	// The legs: a newer version of each leg whose day is not one of zone,
+	// a partition (month of started_at) at a time. (No alias in the list:
+	// an alias "day" would be what the WHERE clause compares.)
+	months, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMM(started_at) FROM calls")
+	if err != nil {
+		return fmt.Errorf("rebuild: list the months of calls: %w", err)
+	}
+	var cols []string
+	for _, c := range callColumns {
+		switch c {
+		case "day":
+			cols = append(cols, "toDate(started_at, ?)")
+		case "version":
+			cols = append(cols, "version + 1")
+		default:
+			cols = append(cols, c)
+		}
+	}
+	recount := insertCalls + " SELECT " + strings.Join(cols, ", ") +
+		" FROM calls FINAL WHERE toYYYYMM(started_at) = ? AND day != toDate(started_at, ?)"
+	for i, m := range months {
+		if err := s.conn.Exec(ctx, recount, zone, m, zone); err != nil {
+			return fmt.Errorf("rebuild: count the days of calls started in %d in %s: %w", m, zone, err)
+		}
+		report("calls", i+1, len(months), strconv.Itoa(m))
+	}
+	// Then every target-month that the legs now have, or that the derived
+	// tables still hold.
+	parts, err := s.derivedMonths(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	for i, p := range parts {
+		if err := s.RebuildMonth(ctx, p.target, p.month); err != nil {
+			return fmt.Errorf("rebuild: %w", err)
+		}
+		report("aggregates", i+1, len(parts), fmt.Sprintf("%s %d", p.target, p.month))
+	}
+	return s.recordZone(ctx, zone)
+}
+
+type targetMonth struct {
+	target dialpad.Target
+	month  int
+}
+
+// derivedMonths are the target-months that the legs or the derived
+// tables have, sorted.
+func (s *Store) derivedMonths(ctx context.Context) ([]targetMonth, error) {
+	seen := map[targetMonth]bool{}
+	var out []targetMonth
+	for _, table := range []string{"calls", "agent_daily", "conversations"} {
+		rows, err := s.conn.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
+		if err != nil {
+			return nil, fmt.Errorf("list the months of %s: %w", table, err)
+		}
+		for rows.Next() {
+			var tm targetMonth
+			var id uint64
+			var m uint32
+			if err := rows.Scan(&tm.target.Type, &id, &m); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			tm.target.ID, tm.month = int64(id), int(m)
+			if !seen[tm] {
+				seen[tm] = true
+				out = append(out, tm)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].target != out[j].target {
+			return out[i].target.String() < out[j].target.String()
+		}
+		return out[i].month < out[j].month
+	})
+	return out, nil
+}
+
+func (s *Store) distinctInts(ctx context.Context, q string) ([]int, error) {
+	rows, err := s.conn.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, int(v))
+	}
+	sort.Ints(out)
+	return out, rows.Err()
+}
