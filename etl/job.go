@@ -58,8 +58,14 @@ type Job struct {
 	// not fit writes what it holds first. It keeps memory flat however
 	// large the load.
 	MaxBuffered int
-	Now         func() time.Time
-	Log         *slog.Logger
+	// LeaseTTL is how long a target's lease lasts unrenewed (default 2m):
+	// a process that finds another's live lease on a target skips it. The
+	// lease is renewed every LeaseTTL/3 while loading.
+	LeaseTTL time.Duration
+	// Owner names this process in leases (default warehouse.NewOwner()).
+	Owner string
+	Now   func() time.Time
+	Log   *slog.Logger
 	// Progress, if set, is called after every window (from several
 	// goroutines, never at once).
 	Progress func(Progress)
@@ -157,11 +163,20 @@ type task struct {
 	w dialpad.Window
 }
 
+// Status of a run skipped because another process held its target.
+const StatusSkipped = "skipped"
+
+// LeaseName is the name of target's lease.
+func LeaseName(t dialpad.Target) string { return "load " + t.String() }
+
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	started := j.now()
 	var runs []*targetRun
 	var tasks []task
 	var results []Result
+	plans, skipped, release := j.lease(ctx, plans, started)
+	defer release()
+	results = append(results, skipped...)
 	for _, p := range plans {
 		tr, err := j.prepare(ctx, p, started)
 		if err != nil {
@@ -222,6 +237,47 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 		results = append(results, j.finish(ctx, tr))
 	}
 	return results
+}
+
+// lease takes the targets' leases for the load and returns the plans
+// whose target it holds, a skipped run for each of the others (recorded),
+// and a function that gives the leases back. The leases are renewed
+// until then.
+func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) ([]plan, []Result, func()) {
+	owner, ttl := j.owner(), j.leaseTTL()
+	var names []string
+	for _, p := range plans {
+		names = append(names, LeaseName(p.target))
+	}
+	got, held, err := j.Store.Acquire(ctx, owner, ttl, names...)
+	if err != nil {
+		var failed []Result
+		for _, p := range plans {
+			failed = append(failed, j.failedBeforeStart(ctx, p.target, p.kind, started, err))
+		}
+		return nil, failed, func() {}
+	}
+	var mine []plan
+	var skipped []Result
+	for _, p := range plans {
+		h, ok := held[LeaseName(p.target)]
+		if !ok {
+			mine = append(mine, p)
+			continue
+		}
+		j.log().Warn("skipping a target that another process is loading", "target", p.target, "holder", h.Owner,
+			"until", h.Until)
+		skipped = append(skipped, j.skippedRun(ctx, p, started, h))
+	}
+	stop := j.Store.KeepLeases(ctx, owner, ttl, got...)
+	return mine, skipped, func() {
+		stop()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := j.Store.Release(rctx, owner, got...); err != nil {
+			j.log().Warn("could not release leases; they expire by themselves", "err", err)
+		}
+	}
 }
 
 // prepare splits p's range into windows, finds those already loaded, and
@@ -306,6 +362,23 @@ func (j *Job) maxBuffered() int {
 	}
 	return j.batchSize()
 }
+
+func (j *Job) leaseTTL() time.Duration {
+	if j.LeaseTTL > 0 {
+		return j.LeaseTTL
+	}
+	return 2 * time.Minute
+}
+
+func (j *Job) owner() string {
+	if j.Owner != "" {
+		return j.Owner
+	}
+	return ownerOnce()
+}
+
+// ownerOnce is this process's name in leases.
+var ownerOnce = sync.OnceValue(warehouse.NewOwner)
 
 func (j *Job) batchSize() int {
 	if j.BatchSize > 0 {

@@ -88,6 +88,19 @@ func (j *Job) failedBeforeStart(ctx context.Context, t dialpad.Target, kind stri
 	return Result{Run: r, Err: err}
 }
 
+// skippedRun records that p was not loaded because h held its target.
+func (j *Job) skippedRun(ctx context.Context, p plan, at time.Time, h *warehouse.Held) Result {
+	r := warehouse.Run{ID: newRunID(), Target: p.target, Kind: p.kind, Window: p.window, Started: at, Finished: j.now(),
+		Status: StatusSkipped, Error: "another process is loading it: " + h.Error(), Host: hostname()}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	if rerr := j.Store.RecordRun(wctx, r); rerr != nil {
+		err = rerr
+	}
+	return Result{Run: r, Err: err}
+}
+
 func newRunID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)

@@ -50,6 +50,7 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 		held += n
 		for i := range p.Calls {
 			l := transform.NewLeg(tr.target, &p.Calls[i], j.Location, tr.names)
+			l.Read = p.Received
 			days[l.Day] = true
 			buf = append(buf, l)
 		}

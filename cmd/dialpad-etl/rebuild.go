@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -25,6 +26,23 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	// No load may write meanwhile: hold every target's lease.
+	var names []string
+	for _, t := range cfg.Targets {
+		names = append(names, etl.LeaseName(t))
+	}
+	owner, ttl := warehouse.NewOwner(), 2*time.Minute
+	got, held, err := store.Acquire(ctx, owner, ttl, names...)
+	if err != nil {
+		return err
+	}
+	defer store.Release(context.WithoutCancel(ctx), owner, got...)
+	for _, n := range names {
+		if h := held[n]; h != nil {
+			return fmt.Errorf("%v: stop the loads (schedule) and run rebuild again", h)
+		}
+	}
+	defer store.KeepLeases(ctx, owner, ttl, got...)()
 	began := time.Now()
 	err = store.Rebuild(ctx, func(s warehouse.RebuildStep) {
 		fmt.Fprintf(stderr, "rebuild: %s %d/%d (%s) %s\n", s.Stage, s.Done, s.Total, s.What,

@@ -18,6 +18,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Page is one page of GET /api/v2/call.
@@ -26,6 +27,9 @@ type Page struct {
 	Calls    []Call     // the legs that decoded and hold their invariants
 	Rejected []Rejected // the legs that did not, in page order
 	Bytes    int        // size of the response body
+	// Received is when the response arrived (set by ListCalls): a leg read
+	// later is newer, whenever each copy is written.
+	Received time.Time
 }
 
 // Rejected is a leg that could not be used: it failed to decode or broke an

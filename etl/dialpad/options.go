@@ -130,6 +130,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // of WithTimeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
 
-// WithClock sets the clock used for the operators cache and for Retry-After
+// WithClock sets the clock used for the operators cache, for pages'
+// Received and for Retry-After
 // dates, for tests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

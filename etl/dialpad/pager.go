@@ -56,7 +56,7 @@ func (c *Client) ListCalls(ctx context.Context, target Target, w Window, fn func
 		if err != nil {
 			return fmt.Errorf("list calls for %s: page %d: %w", target, n, err)
 		}
-		page.Number = n
+		page.Number, page.Received = n, c.cfg.now().UTC()
 		tl.add(cPages, 1)
 		tl.add(cItems, int64(len(page.Calls)+len(page.Rejected)))
 		tl.add(cRejected, int64(len(page.Rejected)))

@@ -24,8 +24,11 @@ func TestListCallsReadsEveryPageOnce(t *testing.T) {
 
 	var ids []int64
 	var pages []int
+	var received []time.Time
+	began := time.Now()
 	err := c.ListCalls(ctx, dept, dayWindow, func(p *Page) error {
 		pages = append(pages, p.Number)
+		received = append(received, p.Received)
 		for _, call := range p.Calls {
 			ids = append(ids, int64(call.CallID))
 		}
@@ -39,6 +42,10 @@ func TestListCallsReadsEveryPageOnce(t *testing.T) {
 	}
 	if len(pages) != 40 || pages[0] != 1 || pages[39] != 40 {
 		t.Errorf("pages %v, want 1..40", pages)
+	}
+	// When each page arrived: the version of its legs.
+	if !slices.IsSortedFunc(received, time.Time.Compare) || received[0].Before(began) || received[39].After(time.Now()) {
+		t.Errorf("pages received at %v .. %v, want in order within the read", received[0], received[len(received)-1])
 	}
 	want := Stats{Requests: 40, Pages: 40, Items: 1000}
 	for name, got := range map[string]Stats{"client": c.Stats(), "ctx": run.Snapshot()} {

@@ -35,7 +35,17 @@ type Scheduler struct {
 	Health func(context.Context) error
 	Log    *slog.Logger
 
-	busy sync.Mutex
+	mu      sync.Mutex
+	running bool
+	next    *due           // the nightly load that came due during another
+	loads   sync.WaitGroup // the loads under way
+}
+
+// due is a load to run.
+type due struct {
+	name string
+	load func(context.Context) []etl.Result
+	wait bool // if another load is under way, run after it instead of skipping
 }
 
 // Run serves HTTP on addr and runs the schedules until ctx ends. A load
@@ -59,50 +69,84 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 		cron.WithLocation(s.Location),
 		cron.WithChain(cron.Recover(cronLogger{s.Log})),
 	)
-	if _, err := c.AddFunc(s.Hourly, func() { s.once(ctx, "incremental", s.Loads.Incremental) }); err != nil {
+	hourly := due{name: "incremental", load: s.Loads.Incremental}
+	if _, err := c.AddFunc(s.Hourly, func() { s.once(ctx, hourly) }); err != nil {
 		return fmt.Errorf("ETL_HOURLY_SCHEDULE %q: %w", s.Hourly, err)
 	}
-	reload := func(ctx context.Context) []etl.Result { return s.Loads.Reload(ctx, s.NightlyLookback) }
-	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, "nightly", reload) }); err != nil {
+	// The nightly re-load is the one that picks up late changes: one that
+	// comes due during another load runs after it. An hourly one is
+	// skipped: the next hour reads the same.
+	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result { return s.Loads.Reload(ctx, s.NightlyLookback) }, wait: true}
+	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}
 	s.Log.Info("scheduler started", "http", ln.Addr().String(), "hourly", s.Hourly, "nightly", s.Nightly, "zone", s.Location.String())
 	c.Start()
 	// A first incremental load at once, so a fresh start shows data.
-	go s.once(ctx, "incremental", s.Loads.Incremental)
+	go s.once(ctx, hourly)
 	<-ctx.Done()
 	s.Log.Info("stopping: abandoning the load under way, if any")
 	<-c.Stop().Done()
-	s.busy.Lock() // wait for the start-up load too
-	s.busy.Unlock()
+	s.mu.Lock() // no load starts after this
+	s.next = nil
+	s.mu.Unlock()
+	s.loads.Wait() // the start-up load too
 	return nil
 }
 
-// once runs load unless another load is still under way, and recovers
-// from a panic in it.
-func (s *Scheduler) once(ctx context.Context, name string, load func(context.Context) []etl.Result) {
-	if !s.busy.TryLock() {
-		s.Log.Warn("skipping a scheduled load: the previous one is still running", "load", name)
+// once runs d, then any load that came due meanwhile and waits. If
+// another load is under way, d is skipped, or queued when d.wait (the
+// latest one queued wins).
+func (s *Scheduler) once(ctx context.Context, d due) {
+	s.mu.Lock()
+	if s.running {
+		if d.wait {
+			s.next = &d
+			s.Log.Info("a scheduled load will run when the one under way ends", "load", d.name)
+		} else {
+			s.Log.Warn("skipping a scheduled load: the previous one is still running", "load", d.name)
+		}
+		s.mu.Unlock()
 		return
 	}
-	defer s.busy.Unlock()
 	if ctx.Err() != nil {
+		s.mu.Unlock()
 		return
 	}
+	s.running = true
+	s.loads.Add(1)
+	s.mu.Unlock()
+	defer s.loads.Done()
+	for next := &d; next != nil; {
+		s.run(ctx, *next)
+		s.mu.Lock()
+		next, s.next = s.next, nil
+		if next == nil || ctx.Err() != nil {
+			next, s.running = nil, false
+		}
+		s.mu.Unlock()
+	}
+}
+
+// run runs one load and recovers from a panic in it.
+func (s *Scheduler) run(ctx context.Context, d due) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.Log.Error("load panicked", "load", name, "panic", fmt.Sprint(r))
+			s.Log.Error("load panicked", "load", d.name, "panic", fmt.Sprint(r))
 		}
 	}()
 	s.Metrics.Running(true)
 	defer s.Metrics.Running(false)
-	results := load(ctx)
+	results := d.load(ctx)
 	s.Metrics.Observe(results)
 	for _, r := range results {
-		if r.Err != nil {
-			s.Log.Error("load failed", "load", name, "target", r.Run.Target, "err", r.Run.Error)
-		} else {
-			s.Log.Info("load done", "load", name, "target", r.Run.Target, "legs", r.Run.Legs, "rejected", r.Run.Rejected)
+		switch {
+		case r.Err != nil:
+			s.Log.Error("load failed", "load", d.name, "target", r.Run.Target, "err", r.Run.Error)
+		case r.Run.Status == etl.StatusSkipped:
+			s.Log.Warn("load skipped", "load", d.name, "target", r.Run.Target, "reason", r.Run.Error)
+		default:
+			s.Log.Info("load done", "load", d.name, "target", r.Run.Target, "legs", r.Run.Legs, "rejected", r.Run.Rejected)
 		}
 	}
 }

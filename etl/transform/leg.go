@@ -41,6 +41,9 @@ type Leg struct {
 	ConnectedMs    int64
 	EndedMs        int64
 	HasVoicemail   bool
+	// Read is when the leg was received from Dialpad; the copy read last
+	// wins, however late it is written. Zero means when it is written.
+	Read time.Time
 
 	Call *dialpad.Call // the decoded leg, for its raw fields
 }

@@ -33,15 +33,20 @@ func Version(t time.Time) uint64 { return uint64(t.UnixNano()) }
 // WriteLegs writes legs in batches of Options.BatchSize. A batch whose
 // send fails is rebuilt and sent again, up to Options.SendAttempts times:
 // a failed send may or may not have landed, and a second copy of a leg is
-// harmless because the newer version of its key replaces the older.
+// harmless because the newer version of its key replaces the older. A
+// leg's version is when it was read (Leg.Read, else now), so a copy read
+// earlier but written later, by a slower process, never wins.
 func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) error {
 	now := time.Now().UTC()
-	version := Version(now)
 	for len(legs) > 0 {
 		n := min(len(legs), s.opt.BatchSize)
 		chunk := legs[:n]
 		err := s.send(ctx, "calls", insertCalls, func(b driver.Batch) error {
 			for i := range chunk {
+				version := Version(now)
+				if !chunk[i].Read.IsZero() {
+					version = Version(chunk[i].Read)
+				}
 				if err := appendLeg(b, &chunk[i], now, version); err != nil {
 					return fmt.Errorf("leg %d: %w", chunk[i].CallID, err)
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,16 +69,18 @@ func splitStatements(sql string) []string {
 	return out
 }
 
-const lockTable = "schema_migrations_lock"
-
-// lockStale is how long a lock may be held before another process takes
-// it over: far longer than the schema takes to apply.
-const lockStale = 2 * time.Minute
+// schemaLease is the lease of whoever applies migrations; lockTTL is how
+// long it lasts unrenewed, after its holder died, say.
+const (
+	schemaLease = "schema"
+	lockTTL     = time.Minute
+)
 
 // Migrate applies the migrations not yet recorded in schema_migrations, in
-// order, each once. Processes that start together take turns through a
-// lock table; a lock left by a process that died is taken over after
-// lockStale. It returns the names of the files it applied.
+// order, each once. Processes that start together take turns through the
+// schema lease, which its holder renews while it works and releases at the
+// end; a lease left by a process that died expires after lockTTL. It
+// returns the names of the files it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	migs, err := Migrations()
 	if err != nil {
@@ -90,37 +91,27 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		ENGINE = MergeTree ORDER BY version`); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	if err := s.lock(ctx); err != nil {
+	if pending, err := s.pending(ctx, migs); err != nil || len(pending) == 0 {
+		return nil, err // up to date: no lease needed
+	}
+	owner := NewOwner()
+	if err := s.lock(ctx, owner); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	// The lock must go even when ctx has ended.
-	defer s.unlock(context.WithoutCancel(ctx))
+	// The lease must go even when ctx has ended.
+	defer s.unlock(context.WithoutCancel(ctx), owner)
+	stop := s.KeepLeases(ctx, owner, lockTTL, schemaLease)
+	defer stop()
 
-	done := map[uint32]bool{}
-	rows, err := s.conn.Query(ctx, "SELECT version FROM schema_migrations")
+	pending, err := s.pending(ctx, migs) // another process may have applied some meanwhile
 	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
-	}
-	for rows.Next() {
-		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		done[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-
 	var applied []string
-	for _, m := range migs {
-		if done[m.Version] {
-			continue
-		}
+	for _, m := range pending {
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			// A column added before a crash part-way is there already.
+			if err := s.conn.Exec(ctx, stmt); err != nil && !isException(err, codeDuplicateColumn) {
 				return applied, fmt.Errorf("migrate: %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
@@ -134,51 +125,56 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return applied, nil
 }
 
-// lock creates the lock table, which only one process can do; unlock drops
-// it.
-func (s *Store) lock(ctx context.Context) error {
-	host, _ := os.Hostname()
-	owner := fmt.Sprintf("%s/%d", host, os.Getpid())
-	firstSeen := time.Time{}
+// pending are the migrations not recorded as applied.
+func (s *Store) pending(ctx context.Context, migs []Migration) ([]Migration, error) {
+	done := map[uint32]bool{}
+	rows, err := s.conn.Query(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		done[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, m := range migs {
+		if !done[m.Version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// lock waits for the schema lease.
+func (s *Store) lock(ctx context.Context, owner string) error {
 	for {
-		err := s.conn.Exec(ctx, "CREATE TABLE "+lockTable+" (owner String, taken_at DateTime('UTC')) ENGINE = TinyLog")
-		if err == nil {
-			if err := s.insertRow(ctx, lockTable, "INSERT INTO "+lockTable+" (owner, taken_at)", owner, time.Now().UTC()); err != nil {
-				s.unlock(ctx)
-				return fmt.Errorf("take schema lock: %w", err)
-			}
+		got, held, err := s.Acquire(ctx, owner, lockTTL, schemaLease)
+		if err != nil {
+			return fmt.Errorf("take the schema lease: %w", err)
+		}
+		if len(got) == 1 {
 			return nil
 		}
-		if !isException(err, codeTableExists) {
-			return fmt.Errorf("take schema lock: %w", err)
-		}
-		if firstSeen.IsZero() {
-			firstSeen = time.Now()
-		}
-		// The lock may be mid-creation or just dropped: a failed read means
-		// only that its age is unknown.
-		var takenAt time.Time
-		_ = s.conn.QueryRow(ctx, "SELECT max(taken_at) FROM "+lockTable).Scan(&takenAt)
-		if takenAt.Unix() <= 0 {
-			takenAt = firstSeen // created but not yet written: age it from when we first saw it
-		}
-		if time.Since(takenAt) > lockStale {
-			s.log.Warn("taking over a stale schema lock", "since", takenAt)
-			s.unlock(ctx)
-			continue
-		}
+		s.log.Info("waiting for another process to apply the schema", "holder", held[schemaLease].Owner)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }
 
-func (s *Store) unlock(ctx context.Context) {
+func (s *Store) unlock(ctx context.Context, owner string) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.conn.Exec(ctx, "DROP TABLE IF EXISTS "+lockTable); err != nil {
-		s.log.Error("drop schema lock", "err", err)
+	if err := s.Release(ctx, owner, schemaLease); err != nil {
+		s.log.Error("release the schema lease", "err", err)
 	}
 }

@@ -142,6 +142,7 @@ func createDatabase(ctx context.Context, opt Options) error {
 const (
 	codeUnknownTable       = 60
 	codeTableExists        = 57
+	codeDuplicateColumn    = 44
 	codeUnknownDatabase    = 81
 	codeUnknownUser        = 192
 	codeWrongPassword      = 193

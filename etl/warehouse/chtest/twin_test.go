@@ -8,7 +8,6 @@ import (
 	"time"
 )
 
-
 // twin is a Twin that collects what differs instead of failing the test.
 func twin(t *testing.T) (*Twin, *[]error) {
 	w := NewTwin(t)

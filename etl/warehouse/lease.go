@@ -1,0 +1,250 @@
+package warehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Leases keep two processes, on one host or several, from doing the same
+// work at once: loading one target (which would double the company's
+// request rate) or applying the schema. ClickHouse has no compare-and-set,
+// so a lease is taken by claiming it and then reading who won: every
+// claimant writes a row stamped with the server's clock, waits until every
+// claim of that second or earlier has landed, and the earliest live claim
+// (then the smallest owner) wins, for every reader alike. A later claim
+// can never displace a live one. A holder renews its own row while it
+// works and expires it when done; nobody else ever writes it, and a
+// claim whose holder died simply expires (at once for the processes of
+// its own host, which can see that it died).
+
+const createLeases = `CREATE TABLE IF NOT EXISTS etl_leases
+	(name String, owner String, claimed_at DateTime('UTC'), expires_at DateTime('UTC'), version UInt64)
+	ENGINE = ReplacingMergeTree(version) PARTITION BY tuple() ORDER BY (name, owner)`
+
+// leaseSettle is how long after its claim's second a claimant reads the
+// claims: every claim stamped that second or before has landed by then.
+const leaseSettle = 2 * time.Second
+
+// Held is a lease that someone else holds.
+type Held struct {
+	Name, Owner string
+	Until       time.Time
+}
+
+func (h *Held) Error() string {
+	return fmt.Sprintf("%s is leased by %s until %s", h.Name, h.Owner, h.Until.UTC().Format(time.RFC3339))
+}
+
+// NewOwner names a lease holder: this host and process, and a random part
+// that tells two stores of one process apart.
+func NewOwner() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Acquire claims the leases names for owner, for ttl from when it
+// returns, and returns those it holds now; for each other one, held[name] says who has it. Renew the
+// held ones well within ttl, and Release them when done.
+func (s *Store) Acquire(ctx context.Context, owner string, ttl time.Duration, names ...string) (got []string, held map[string]*Held, err error) {
+	if err := s.conn.Exec(ctx, createLeases); err != nil {
+		return nil, nil, fmt.Errorf("leases: %w", err)
+	}
+	held = map[string]*Held{}
+	// A lease someone holds is not claimed at all. (A claim younger than
+	// leaseSettle may yet lose to one of the same second: it is not held
+	// until it has settled.)
+	live, err := s.liveLeases(ctx, names, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	var claim []string
+	for _, n := range names {
+		if h, ok := live[n]; ok && h.Owner != owner {
+			held[n] = h
+			continue
+		}
+		claim = append(claim, n)
+	}
+	if len(claim) == 0 {
+		return nil, held, nil
+	}
+	for _, n := range claim {
+		if err := s.conn.Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+			SELECT ?, ?, now(), now() + ?, toUInt64(?)`, n, owner, int64((ttl + leaseSettle).Seconds()), Version(time.Now())); err != nil {
+			return nil, nil, fmt.Errorf("claim lease %s: %w", n, err)
+		}
+	}
+	if err := s.settle(ctx); err != nil {
+		return nil, nil, err
+	}
+	if live, err = s.liveLeases(ctx, claim, false); err != nil {
+		return nil, nil, err
+	}
+	var lost []string
+	for _, n := range claim {
+		switch h, ok := live[n]; {
+		case ok && h.Owner == owner:
+			got = append(got, n)
+		case ok:
+			held[n] = h
+			lost = append(lost, n)
+		default: // expired while settling: ttl is far too short
+			lost = append(lost, n)
+			held[n] = &Held{Name: n, Owner: "nobody (the claim expired at once)"}
+		}
+	}
+	if err := s.Release(ctx, owner, lost...); err != nil {
+		return nil, nil, err
+	}
+	return got, held, nil
+}
+
+// settle waits until the server's clock is leaseSettle past the second it
+// had when called.
+func (s *Store) settle(ctx context.Context) error {
+	var start time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&start); err != nil {
+		return fmt.Errorf("leases: read the server's clock: %w", err)
+	}
+	for {
+		var now time.Time
+		if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+			return fmt.Errorf("leases: read the server's clock: %w", err)
+		}
+		if !now.Before(start.Add(leaseSettle)) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// liveLeases returns the winning live claim of each of names that has one
+// (of the settled claims only, if settled). A claim of a process of this
+// host that is no longer running does not count: it would otherwise keep
+// the next run after a crash waiting for its expiry.
+func (s *Store) liveLeases(ctx context.Context, names []string, settled bool) (map[string]*Held, error) {
+	out := map[string]*Held{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	young := int64(0)
+	if settled {
+		young = int64(leaseSettle.Seconds())
+	}
+	rows, err := s.conn.Query(ctx, `SELECT name, owner, expires_at FROM etl_leases FINAL
+		WHERE has(?, name) AND expires_at > now() AND claimed_at <= now() - ?
+		ORDER BY name, claimed_at, owner`, names, young)
+	if err != nil {
+		return nil, fmt.Errorf("read leases: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h Held
+		if err := rows.Scan(&h.Name, &h.Owner, &h.Until); err != nil {
+			return nil, err
+		}
+		if _, ok := out[h.Name]; !ok && !deadHere(h.Owner) {
+			out[h.Name] = &h
+		}
+	}
+	return out, rows.Err()
+}
+
+// deadHere reports whether owner (see NewOwner) is a process of this host
+// that is not running.
+func deadHere(owner string) bool {
+	host, _ := os.Hostname()
+	rest, ok := strings.CutPrefix(owner, host+"/")
+	if !ok {
+		return false
+	}
+	pidText, _, _ := strings.Cut(rest, "/")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// Renew extends owner's live claims of names by ttl from now. It returns
+// the names whose claim had already expired (and so may be someone
+// else's now): those must be given up.
+func (s *Store) Renew(ctx context.Context, owner string, ttl time.Duration, names ...string) (lost []string, err error) {
+	for _, n := range names {
+		// Only a claim that is still live is extended: one that expired
+		// may have been won by another since.
+		if err := s.conn.Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+			SELECT name, owner, claimed_at, now() + ?, toUInt64(?) FROM etl_leases FINAL
+			WHERE name = ? AND owner = ? AND expires_at > now()`, int64(ttl.Seconds()), Version(time.Now()), n, owner); err != nil {
+			return nil, fmt.Errorf("renew lease %s: %w", n, err)
+		}
+	}
+	live, err := s.liveLeases(ctx, names, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if h, ok := live[n]; !ok || h.Owner != owner {
+			lost = append(lost, n)
+		}
+	}
+	sort.Strings(lost)
+	return lost, nil
+}
+
+// Release expires owner's claims of names (they expire when they were
+// claimed).
+func (s *Store) Release(ctx context.Context, owner string, names ...string) error {
+	for _, n := range names {
+		if err := s.conn.Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+			SELECT name, owner, claimed_at, claimed_at, toUInt64(?) FROM etl_leases FINAL
+			WHERE name = ? AND owner = ?`, Version(time.Now()), n, owner); err != nil {
+			return fmt.Errorf("release lease %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// KeepLeases renews owner's leases names every ttl/3 until the returned
+// stop is called, and logs a lease lost meanwhile.
+func (s *Store) KeepLeases(ctx context.Context, owner string, ttl time.Duration, names ...string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			lost, err := s.Renew(ctx, owner, ttl, names...)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				s.log.Warn("could not renew leases", "leases", names, "err", err)
+			case len(lost) > 0:
+				s.log.Error("leases lost: another process may be doing the same work", "leases", lost)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

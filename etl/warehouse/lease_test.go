@@ -1,0 +1,154 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+// processes opens n stores of one database, each on its own connection,
+// as n processes would.
+func processes(t *testing.T, n int) []*warehouse.Store {
+	t.Helper()
+	addr, db := chtest.Database(t)
+	var out []*warehouse.Store
+	for range n {
+		s, err := warehouse.Open(context.Background(), warehouse.Options{Addr: addr, Database: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out = append(out, s)
+	}
+	return out
+}
+
+// Processes that claim a lease at the same moment agree on one holder,
+// and the others are told who it is.
+func TestALeaseHasOneHolderAtATime(t *testing.T) {
+	ctx := context.Background()
+	stores := processes(t, 5)
+	var wg sync.WaitGroup
+	got := make([][]string, len(stores))
+	held := make([]map[string]*warehouse.Held, len(stores))
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], held[i], errs[i] = s.Acquire(ctx, fmt.Sprintf("p%d", i), time.Minute, "load department:1", "load department:2")
+		}()
+	}
+	wg.Wait()
+	for _, name := range []string{"load department:1", "load department:2"} {
+		var holders []string
+		for i := range stores {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			for _, n := range got[i] {
+				if n == name {
+					holders = append(holders, fmt.Sprintf("p%d", i))
+				}
+			}
+		}
+		if len(holders) != 1 {
+			t.Fatalf("%s is held by %v, want exactly one process", name, holders)
+		}
+		for i := range stores {
+			if h := held[i][name]; fmt.Sprintf("p%d", i) != holders[0] && (h == nil || h.Owner != holders[0]) {
+				t.Errorf("p%d is told %v holds %s, want %s", i, h, name, holders[0])
+			}
+		}
+	}
+}
+
+// A holder renews its lease past its ttl; a lease nobody renews expires
+// and goes to the next claimant, and its old holder learns it lost it.
+// Only the holder releases a lease.
+func TestLeasesRenewExpireAndRelease(t *testing.T) {
+	ctx := context.Background()
+	stores := processes(t, 2)
+	a, b := stores[0], stores[1]
+	const name = "load department:1"
+	ttl := 3 * time.Second
+	if got, _, err := a.Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
+		t.Fatalf("a: %v, %v", got, err)
+	}
+	stop := a.KeepLeases(ctx, "a", ttl, name)
+	time.Sleep(ttl + time.Second)
+	got, held, err := b.Acquire(ctx, "b", ttl, name)
+	if h := held[name]; err != nil || h == nil || h.Owner != "a" {
+		t.Fatalf("b, past a's first ttl while a renews: got %v, held %v, %v; want a's", got, held, err)
+	}
+	if err := b.Release(ctx, "b", name); err != nil { // b's release is of b's claim only
+		t.Fatal(err)
+	}
+	if _, held, _ := b.Acquire(ctx, "b", ttl, name); held[name] == nil || held[name].Owner != "a" {
+		t.Fatalf("after b released: %v, want a still holding", held)
+	}
+	stop()
+	time.Sleep(ttl + time.Second)
+	if got, _, err := b.Acquire(ctx, "b", ttl, name); err != nil || len(got) != 1 {
+		t.Fatalf("b, after a's lease expired: %v, %v; want it", got, err)
+	}
+	if lost, err := a.Renew(ctx, "a", ttl, name); err != nil || len(lost) != 1 {
+		t.Errorf("a renewing an expired lease: lost %v, %v; want it lost", lost, err)
+	}
+	if err := b.Release(ctx, "b", name); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := a.Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
+		t.Errorf("a, after b released: %v, %v; want it", got, err)
+	}
+}
+
+// The lease statements on both engines.
+func TestLeasesOnBothEngines(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, time.UTC)
+	got, _, err := s.Acquire(ctx, "x", time.Minute, "load department:1")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%v, %v", got, err)
+	}
+	if lost, err := s.Renew(ctx, "x", time.Minute, got...); err != nil || len(lost) != 0 {
+		t.Errorf("renew: lost %v, %v", lost, err)
+	}
+	if err := s.Release(ctx, "x", got...); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Acquire(ctx, "y", time.Minute, "load department:1"); err != nil || len(got) != 1 {
+		t.Errorf("after release: %v, %v", got, err)
+	}
+}
+
+// A lease whose holder on this host died (killed, say) is free at once
+// for the next process of the host.
+func TestALeaseOfADeadProcessOfThisHostIsFree(t *testing.T) {
+	ctx := context.Background()
+	s := processes(t, 1)[0]
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dead := fmt.Sprintf("%s/%d/0", host, cmd.Process.Pid)
+	if _, _, err := s.Acquire(ctx, "someone", time.Hour, "other"); err != nil {
+		t.Fatal(err)
+	}
+	// The dead process's claim, won and settled before it died.
+	if err := s.Conn().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+		SELECT 'load department:1', ?, now() - 60, now() + 3600, 1`, dead); err != nil {
+		t.Fatal(err)
+	}
+	if got, held, err := s.Acquire(ctx, warehouse.NewOwner(), time.Hour, "load department:1"); err != nil || len(got) != 1 {
+		t.Errorf("after its holder died: got %v, held %v, %v; want the lease", got, held, err)
+	}
+}
