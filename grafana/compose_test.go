@@ -20,7 +20,7 @@ import (
 // The compose file is validated with compose-go, the loader of docker
 // compose itself: no Docker engine or compose plugin is needed.
 
-var requiredEnv = []string{"CLICKHOUSE_PASSWORD=secret", "GRAFANA_ADMIN_PASSWORD=secret"}
+var requiredEnv = []string{"CLICKHOUSE_PASSWORD=secret", "GRAFANA_ADMIN_PASSWORD=secret", "GRAFANA_CLICKHOUSE_PASSWORD=gr-secret"}
 
 func loadCompose(t *testing.T, env []string, profiles ...string) (*types.Project, error) {
 	t.Helper()
@@ -115,6 +115,22 @@ func checkClickHouse(t *testing.T, s types.ServiceConfig) {
 	if env(s, "CLICKHOUSE_PASSWORD") != "secret" {
 		t.Error("the server's password is not CLICKHOUSE_PASSWORD")
 	}
+	// The job's user manages no access; Grafana's own read-only user comes
+	// from a users.d file, its password from GRAFANA_CLICKHOUSE_PASSWORD.
+	if v := env(s, "CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"); v != "" && v != "0" {
+		t.Errorf("CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT=%s: the job's user needs no access management", v)
+	}
+	if env(s, "GRAFANA_CLICKHOUSE_PASSWORD") != "gr-secret" {
+		t.Error("the server does not get GRAFANA_CLICKHOUSE_PASSWORD for Grafana's user")
+	}
+	mounted := false
+	for _, v := range s.Volumes {
+		mounted = mounted || v.Target == "/etc/clickhouse-server/users.d/grafana-user.xml" &&
+			v.Source == mustAbs(t, filepath.Join("..", "grafana", "clickhouse", "grafana-user.xml")) && v.ReadOnly
+	}
+	if !mounted {
+		t.Error("grafana/clickhouse/grafana-user.xml is not mounted read-only into the server's users.d")
+	}
 }
 
 func checkGrafana(t *testing.T, s types.ServiceConfig) {
@@ -126,6 +142,9 @@ func checkGrafana(t *testing.T, s types.ServiceConfig) {
 	}
 	if env(s, "GF_SECURITY_ADMIN_PASSWORD") != "secret" || env(s, "GF_AUTH_ANONYMOUS_ENABLED") != "false" {
 		t.Error("the admin password must come from GRAFANA_ADMIN_PASSWORD, anonymous access default to false")
+	}
+	if env(s, "CLICKHOUSE_USERNAME") != "grafana" || env(s, "CLICKHOUSE_PASSWORD") != "gr-secret" {
+		t.Errorf("Grafana reads as %q: want its own read-only user grafana, with GRAFANA_CLICKHOUSE_PASSWORD", env(s, "CLICKHOUSE_USERNAME"))
 	}
 	// What grafana/provisioning/datasources/clickhouse.yaml expands.
 	for _, name := range []string{"CLICKHOUSE_HOST", "CLICKHOUSE_PORT", "CLICKHOUSE_USERNAME", "CLICKHOUSE_DATABASE", "CLICKHOUSE_PASSWORD"} {

@@ -265,3 +265,35 @@ func checkQuickRanges(t *testing.T, d *dashboard) {
 		}
 	}
 }
+
+// What a user types can never change the SQL around it: the only free
+// text is a textbox, which reaches SQL only percent-encoded inside
+// decodeURLComponent('...') (Grafana's sqlstring and singlequote formats
+// leave a backslash, which ClickHouse reads as an escape), and no other
+// variable takes a typed value.
+func TestNoTypedTextReachesTheSQLRaw(t *testing.T) {
+	safe := regexp.MustCompile(`decodeURLComponent\('\$\{(\w+):percentencode\}'\)`)
+	for _, d := range loadDashboards(t) {
+		boxes := map[string]bool{}
+		for _, v := range d.Templating.List {
+			switch v.Type {
+			case "textbox":
+				boxes[v.Name] = true
+			case "query", "custom":
+				if v.AllowCustomValue == nil || *v.AllowCustomValue {
+					t.Errorf("%s: variable %s takes typed values (allowCustomValue is not false)", d.UID, v.Name)
+				}
+			}
+		}
+		for _, p := range d.leaves() {
+			for _, q := range p.Targets {
+				rest := safe.ReplaceAllString(q.RawSQL, "")
+				for box := range boxes {
+					if regexp.MustCompile(`\$\{?` + box + `\b|\[\[` + box + `\b`).MatchString(rest) {
+						t.Errorf("%s / %q: the textbox %s reaches the SQL other than as decodeURLComponent('${%s:percentencode}')", d.UID, p.Title, box, box)
+					}
+				}
+			}
+		}
+	}
+}

@@ -174,6 +174,14 @@ func (e *expansion) format(name string, sel selection, format string) (string, e
 		return quote(func(s string) string { return strings.ReplaceAll(s, "'", `\'`) }), nil
 	case "raw", "csv":
 		return strings.Join(values, ","), nil
+	case "percentencode":
+		// Grafana's encodeURIComponentStrict: only A-Za-z0-9-_.~ stay; a
+		// multi-value variable is encoded as {a,b}.
+		v := strings.Join(values, ",")
+		if multi {
+			v = "{" + v + "}"
+		}
+		return strictPercentEncode(v), nil
 	case "queryparam":
 		q := make([]string, len(values))
 		for i, v := range values {
@@ -185,6 +193,21 @@ func (e *expansion) format(name string, sel selection, format string) (string, e
 		return strings.Join(q, "&"), nil
 	}
 	return "", fmt.Errorf("${%s:%s}: format not supported by these tests", name, format)
+}
+
+// strictPercentEncode is JavaScript's encodeURIComponent with !'()* also
+// encoded, as Grafana's percentencode format does.
+func strictPercentEncode(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 var (
@@ -243,6 +266,7 @@ func TestExpansionFollowsGrafanaAndThePlugin(t *testing.T) {
 		{"a IN ($agent) OR a IN (${agent})", "a IN ('1','2') OR a IN ('1','2')"},
 		{"t = '$one' AND t = '${one}'", "t = 'department:7' AND t = 'department:7'"},
 		{"n = ${search:sqlstring}, ${search:singlequote}", `n = 'O''Brien', 'O\'Brien'`},
+		{"n = '${search:percentencode}' AND d = '${dir:percentencode}'", `n = 'O%27Brien' AND d = '%7Binbound%7D'`},
 		{"[[one]] $any", "department:7 *"},
 		{"$__timeFilter(started_at)", "started_at >= toDateTime(1740981600) AND started_at <= toDateTime(1741068000)"},
 		{"$__dateFilter(day) $__fromTime $__toTime $__interval_s", "day >= toDate('2025-03-03') AND day <= toDate('2025-03-04') toDateTime(1740981600) toDateTime(1741068000) 300"},

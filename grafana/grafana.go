@@ -14,9 +14,10 @@ package grafana
 
 import "embed"
 
-// Files holds dashboards/*.json and provisioning/**.
+// Files holds dashboards/*.json, provisioning/** and clickhouse/*.xml
+// (Grafana's read-only ClickHouse user).
 //
-//go:embed dashboards/*.json provisioning
+//go:embed dashboards/*.json provisioning clickhouse/*.xml
 var Files embed.FS
 
 // DatasourceUID is the uid of the provisioned ClickHouse data source, which

@@ -121,7 +121,9 @@ type variable struct {
 	Multi       bool            `json:"multi"`
 	IncludeAll  bool            `json:"includeAll"`
 	AllValue    string          `json:"allValue"`
-	Current     struct {
+	// AllowCustomValue is Grafana's default true when absent.
+	AllowCustomValue *bool `json:"allowCustomValue"`
+	Current          struct {
 		Text  any `json:"text"`
 		Value any `json:"value"`
 	} `json:"current"`

@@ -322,6 +322,35 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 		}
 	})
 
+	t.Run("search text is only ever text", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-calls")
+		target, s := f.targets[0], spans[0]
+		for _, term := range []string{`\`, `\') > 0 OR 1=1) /*`, `' OR 1=1 --`, `%27%5C`, `O'Brien`, "日本", `a\'b`, term + `\`} {
+			e := f.queryVars(t, ctx, d, target, s, mode{name: "search", multiAll: true, search: term})
+			for _, p := range d.leaves() {
+				for _, q := range p.Targets {
+					sql, err := e.expand(q.RawSQL)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := f.query(t, ctx, p.Title, sql); err != nil {
+						t.Errorf("search %q breaks %q: %v", term, p.Title, err)
+					}
+				}
+			}
+			got := singleValue(t, ctx, f, e, d, "Calls found")
+			want := 0
+			for _, l := range transformtest.Dedup(f.legs[target]) {
+				if inSpan(l.StartedMs, s) && matchesSearch(l, term) {
+					want++
+				}
+			}
+			if got != float64(want) {
+				t.Errorf("search %q: %v calls found, want %d: the text must match as text", term, got, want)
+			}
+		}
+	})
+
 	t.Run("search finds names and numbers", func(t *testing.T) {
 		d := dashboardByUID(t, "dialpad-calls")
 		target := f.targets[0]

@@ -141,7 +141,6 @@ func createDatabase(ctx context.Context, opt Options) error {
 // ClickHouse error codes the store explains or tolerates.
 const (
 	codeUnknownTable       = 60
-	codeTableExists        = 57
 	codeDuplicateColumn    = 44
 	codeUnknownDatabase    = 81
 	codeUnknownUser        = 192

@@ -5,6 +5,7 @@
 package chserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -74,6 +75,11 @@ type Options struct {
 	// Detach leaves the server running when this process exits; otherwise
 	// it dies with it.
 	Detach bool
+	// UsersD are files for the users.d folder beside users.xml, by name
+	// (a <clickhouse> root is written as 18.16's <yandex>).
+	UsersD map[string][]byte
+	// Env is added to the server's environment (for from_env in them).
+	Env []string
 }
 
 // Start starts a private server from a copy of the packaged configuration
@@ -99,12 +105,13 @@ func Start(opt Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	conf, err := writeConfig(dir, ports)
+	conf, err := writeConfig(dir, ports, opt.UsersD)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--config-file="+conf)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), opt.Env...)
 	logf, err := os.Create(filepath.Join(dir, "stdout.log"))
 	if err != nil {
 		return nil, err
@@ -198,7 +205,7 @@ func freePorts(n int) ([]int, error) {
 
 // writeConfig copies the packaged config.xml and users.xml into dir with
 // the ports and paths rewritten, and returns the config's path.
-func writeConfig(dir string, ports []int) (string, error) {
+func writeConfig(dir string, ports []int, usersD map[string][]byte) (string, error) {
 	const etc = "/etc/clickhouse-server"
 	raw, err := os.ReadFile(filepath.Join(etc, "config.xml"))
 	if err != nil {
@@ -239,6 +246,17 @@ func writeConfig(dir string, ports []int) (string, error) {
 	conf = strings.Replace(conf, "</yandex>", "    <listen_host>127.0.0.1</listen_host>\n</yandex>", 1)
 	if err := os.WriteFile(filepath.Join(dir, "users.xml"), users, 0o644); err != nil {
 		return "", err
+	}
+	if len(usersD) > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, "users.d"), 0o755); err != nil {
+			return "", err
+		}
+	}
+	for name, body := range usersD {
+		body = bytes.ReplaceAll(bytes.ReplaceAll(body, []byte("<clickhouse>"), []byte("<yandex>")), []byte("</clickhouse>"), []byte("</yandex>"))
+		if err := os.WriteFile(filepath.Join(dir, "users.d", name), body, 0o644); err != nil {
+			return "", err
+		}
 	}
 	path := filepath.Join(dir, "config.xml")
 	return path, os.WriteFile(path, []byte(conf), 0o644)

@@ -1,0 +1,82 @@
+package grafana
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+// Grafana's ClickHouse user, as the stack creates it (clickhouse/
+// grafana-user.xml in the server's users.d), on a real server: it reads
+// the project's database and can change nothing, anywhere.
+func TestGrafanasUserCanOnlyRead(t *testing.T) {
+	chtest.Get(t) // skips or fails as the other tests do without a server
+	user, err := Files.ReadFile("clickhouse/grafana-user.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := chserver.Start(chserver.Options{UsersD: map[string][]byte{"grafana-user.xml": user},
+		Env: []string{"GRAFANA_CLICKHOUSE_PASSWORD=gr-pass", "CLICKHOUSE_DB=dialpad"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	ctx := context.Background()
+	job, err := warehouse.Open(ctx, warehouse.Options{Addr: srv.Addr, Database: "dialpad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	if _, err := job.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Conn().Exec(ctx, "CREATE DATABASE other"); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Conn().Exec(ctx, "CREATE TABLE other.t (x UInt8) ENGINE = Memory"); err != nil {
+		t.Fatal(err)
+	}
+
+	open := func(password string) clickhouse.Conn {
+		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.Addr},
+			Auth: clickhouse.Auth{Database: "dialpad", Username: "grafana", Password: password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	if err := open("wrong").Ping(ctx); err == nil {
+		t.Error("grafana logged in with a wrong password")
+	}
+	g := open("gr-pass")
+	var n uint64
+	if err := g.QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&n); err != nil {
+		t.Fatalf("grafana cannot read calls: %v", err)
+	}
+	if err := g.QueryRow(ctx, "SELECT count() FROM calls FINAL SETTINGS max_threads = 1").Scan(&n); err != nil {
+		t.Errorf("grafana cannot set its queries' settings: %v", err)
+	}
+	for _, stmt := range []string{
+		"INSERT INTO etl_settings (name, value, updated_at, version) SELECT 'x', 'y', now(), 1",
+		"CREATE TABLE dialpad.evil (x UInt8) ENGINE = Memory",
+		"ALTER TABLE calls DELETE WHERE 1",
+		"DROP TABLE etl_settings",
+		"TRUNCATE TABLE etl_runs",
+		"CREATE DATABASE evil",
+		"SET readonly = 0",
+	} {
+		if err := g.Exec(ctx, stmt); err == nil {
+			t.Errorf("grafana could run %q", stmt)
+		}
+	}
+	if err := g.QueryRow(ctx, "SELECT count() FROM other.t").Scan(&n); err == nil || !strings.Contains(err.Error(), "other") {
+		t.Errorf("grafana read another database: %v", err)
+	}
+}
