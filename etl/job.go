@@ -150,12 +150,13 @@ type targetRun struct {
 	counters dialpad.Counters
 	windows  []dialpad.Window
 
-	mu     sync.Mutex
-	done   map[dialpad.Window]bool
-	errs   []error
-	legs   int64
-	reject int64
-	pages  int64
+	mu      sync.Mutex
+	done    map[dialpad.Window]bool
+	errs    []error
+	legs    int64
+	changed int64
+	reject  int64
+	pages   int64
 }
 
 type task struct {

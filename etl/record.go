@@ -29,7 +29,7 @@ func (j *Job) finish(ctx context.Context, tr *targetRun) Result {
 	r.Finished = j.now()
 	r.Windows = len(tr.windows)
 	r.Pages, r.Requests, r.Retries, r.RateLimited = tr.pages, st.Requests, st.Retries, st.RateLimited
-	r.Legs, r.Rejected = tr.legs, tr.reject
+	r.Legs, r.LegsChanged, r.Rejected = tr.legs, tr.changed, tr.reject
 	r.Status = "succeeded"
 	if err != nil {
 		r.Status = "failed"

@@ -21,19 +21,20 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 	buf := make([]transform.Leg, 0, batch)
 	days := map[time.Time]bool{}
 	var rejected []warehouse.Rejected
-	var legs, pages, held int
+	var legs, changed, pages, held int
 	defer func() { budget.give(held) }()
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
 		}
-		err := j.Store.WriteLegs(ctx, buf)
+		n, err := j.Store.WriteLegs(ctx, buf)
 		budget.give(held)
 		held = 0
 		if err != nil {
 			return err
 		}
 		legs += len(buf)
+		changed += n
 		clear(buf) // let the pages go
 		buf = buf[:0]
 		return nil
@@ -79,10 +80,11 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 	}
 	tr.mu.Lock()
 	tr.legs += int64(legs)
+	tr.changed += int64(changed)
 	tr.reject += int64(len(rejected))
 	tr.pages += int64(pages)
 	tr.mu.Unlock()
-	attrs := []any{"target", tr.target, "window", w, "pages", pages, "legs", legs, "rejected", len(rejected),
+	attrs := []any{"target", tr.target, "window", w, "pages", pages, "legs", legs, "changed", changed, "rejected", len(rejected),
 		"duration", j.now().Sub(began).Round(time.Millisecond)}
 	if err != nil {
 		err = fmt.Errorf("window %s: %w", w, err)

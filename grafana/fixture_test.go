@@ -79,7 +79,7 @@ func loadFixture(t *testing.T) *fixture {
 				days = append(days, l.Day)
 			}
 		}
-		if err := store.WriteLegs(ctx, legs); err != nil {
+		if _, err := store.WriteLegs(ctx, legs); err != nil {
 			t.Fatal(err)
 		}
 		sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
@@ -92,7 +92,7 @@ func loadFixture(t *testing.T) *fixture {
 		run := warehouse.Run{ID: "run-" + target.String(), Target: target, Kind: "backfill",
 			Window: dialpad.Window{From: start, To: end}, Started: now.Add(-2 * time.Minute), Finished: now.Add(-time.Minute),
 			Status: "succeeded", Windows: 14, Pages: int64(len(raws)/25 + 1), Requests: int64(len(raws)/25 + 3),
-			Retries: 2, RateLimited: 1, Legs: int64(len(raws)), Rejected: 1, Host: "test"}
+			Retries: 2, RateLimited: 1, Legs: int64(len(raws)), LegsChanged: int64(len(raws) / 2), Rejected: 1, Host: "test"}
 		if err := store.RecordRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}

@@ -339,7 +339,7 @@ func TestScheduleStopsOnSIGTERM(t *testing.T) {
 	eventually(t, time.Minute, "the start-up load to be counted", func() bool {
 		_, body := get("/metrics")
 		for _, tg := range f.targets {
-			if !strings.Contains(body, fmt.Sprintf("dialpad_etl_runs_total{target=%q,kind=\"incremental\",status=\"succeeded\"} 1", tg.String())) {
+			if !strings.Contains(body, fmt.Sprintf("dialpad_etl_runs_total{kind=\"incremental\",status=\"succeeded\",target=%q} 1", tg.String())) {
 				return false
 			}
 		}
@@ -361,6 +361,12 @@ func TestScheduleStopsOnSIGTERM(t *testing.T) {
 	}
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz answered %d %q", code, body)
+	}
+	for _, want := range []string{"\ngo_goroutines ", "\nprocess_start_time_seconds ", "\ndialpad_etl_start_time_seconds ",
+		"\ndialpad_etl_api_request_duration_seconds_count{code=\"200\"} ", "\ndialpad_etl_last_success_timestamp_seconds{target="} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

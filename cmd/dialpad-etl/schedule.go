@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"io"
+	"net/http"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
 )
 
@@ -12,12 +14,13 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := setup(ctx, fs, stderr)
+	metrics := schedule.NewMetrics(nil)
+	api := &http.Client{Transport: metrics.InstrumentAPI(http.DefaultTransport.(*http.Transport).Clone())}
+	e, err := setup(ctx, fs, stderr, dialpad.WithHTTPClient(api))
 	if err != nil {
 		return err
 	}
 	defer e.store.Close()
-	metrics := schedule.NewMetrics(nil)
 	for _, t := range e.cfg.Targets {
 		metrics.Known(t.String())
 	}
@@ -29,6 +32,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Location:        e.cfg.Location,
 		Metrics:         metrics,
 		Health:          func(ctx context.Context) error { return e.store.Conn().Ping(ctx) },
+		MaxAge:          e.cfg.HealthMaxAge,
 		Log:             e.log,
 	}
 	return s.Run(ctx, e.cfg.HTTPAddr)

@@ -70,7 +70,7 @@ func connect(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, err
 // setup reads the configuration, connects to ClickHouse, applies the
 // schema, checks that the warehouse's days are of ETL_TIMEZONE and makes
 // the Dialpad client. The caller closes env.store.
-func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
+func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...dialpad.Option) (*env, error) {
 	e, err := connect(ctx, fs, stderr)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error
 		return nil, err
 	}
 	cfg := e.cfg
-	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token,
+	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token, append([]dialpad.Option{
 		dialpad.WithLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)),
 		dialpad.WithTimeout(cfg.Timeout),
 		dialpad.WithMaxAttempts(cfg.MaxAttempts),
@@ -94,7 +94,7 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error
 		dialpad.WithMaxPages(cfg.MaxPages),
 		dialpad.WithOperatorsTTL(cfg.OperatorsTTL),
 		dialpad.WithLogger(e.log),
-	)
+	}, opts...)...)
 	if err != nil {
 		e.store.Close()
 		return nil, err // it names the variable

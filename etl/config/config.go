@@ -61,6 +61,7 @@ type Env struct {
 	Concurrency     int           `env:"ETL_CONCURRENCY, default=8"`
 	WindowTimeout   time.Duration `env:"ETL_WINDOW_TIMEOUT, default=10m"`
 	HTTPAddr        string        `env:"ETL_HTTP_ADDR, default=:9108"`
+	HealthMaxAge    time.Duration `env:"ETL_HEALTH_MAX_AGE, default=3h"`
 
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
@@ -261,6 +262,9 @@ func (c *Config) Validate(now time.Time) error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 64 {
 		bad("ETL_CONCURRENCY", "must be 1 to 64, got %d", c.Concurrency)
+	}
+	if c.HealthMaxAge <= 0 {
+		bad("ETL_HEALTH_MAX_AGE", "must be positive, got %s", c.HealthMaxAge)
 	}
 	if c.WindowTimeout <= 0 {
 		bad("ETL_WINDOW_TIMEOUT", "must be positive, got %s", c.WindowTimeout)

@@ -2,43 +2,95 @@ package schedule
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dialpad-etl/dialpad-etl/etl"
 )
 
-// Metrics counts the scheduler's runs per target and serves them in the
-// Prometheus text format. It is safe for concurrent use. Labels carry only
-// target names and kinds: never a token or an address.
+// Metrics are the scheduler's Prometheus metrics, with the Go runtime's and
+// the process's, served by client_golang. They are safe for concurrent
+// use. Labels carry only target names, kinds, statuses and HTTP codes:
+// never a token or an address.
 type Metrics struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	targets map[string]*targetMetrics
-	running int
+	registry    *prometheus.Registry
+	started     time.Time
+	runs        *prometheus.CounterVec
+	legs        *prometheus.CounterVec
+	changed     *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	retries     *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+	lastRun     *prometheus.GaugeVec
+	running     prometheus.Gauge
+	apiDuration *prometheus.HistogramVec
+
+	mu        sync.Mutex
+	successes map[string]time.Time // the last success of each target, or the start
 }
 
-type targetMetrics struct {
-	runs        map[[2]string]int64 // kind, status
-	legs        int64
-	rejected    int64
-	requests    int64
-	retries     int64
-	rateLimited int64
-	lastSuccess time.Time
-	lastRun     time.Duration
-}
-
-// NewMetrics returns empty metrics; now is the clock (nil for time.Now).
+// NewMetrics returns the metrics of a process started at now() (nil for
+// time.Now).
 func NewMetrics(now func() time.Time) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
-	return &Metrics{now: now, targets: map[string]*targetMetrics{}}
+	perTarget := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"target"})
+	}
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		started:  now(),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_runs_total",
+			Help: "Loads of a target by kind and outcome (succeeded, failed, cancelled, skipped)."}, []string{"target", "kind", "status"}),
+		legs:        perTarget("dialpad_etl_legs_loaded_total", "Call legs read from Dialpad and written to ClickHouse."),
+		changed:     perTarget("dialpad_etl_legs_changed_total", "Of the legs loaded, those that were new or had changed since their stored copy."),
+		rejected:    perTarget("dialpad_etl_rejected_total", "Call list items quarantined in rejected_calls."),
+		requests:    perTarget("dialpad_etl_api_requests_total", "Requests sent to the Dialpad API, every attempt counted."),
+		retries:     perTarget("dialpad_etl_api_retries_total", "Dialpad API requests that were retried."),
+		rateLimited: perTarget("dialpad_etl_api_rate_limited_total", "Dialpad API responses with status 429."),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dialpad_etl_last_success_timestamp_seconds",
+			Help: "When the target last loaded without error (Unix time), or when this process started if it has not since: " +
+				"alert on time() - this."}, []string{"target"}),
+		lastRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dialpad_etl_last_run_duration_seconds",
+			Help: "How long the target's last load took."}, []string{"target"}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dialpad_etl_running", Help: "1 while a load is under way."}),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "dialpad_etl_api_request_duration_seconds",
+			Help:    "Time of one HTTP request to the Dialpad API, from sending to the response's headers, by status code.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 11)}, []string{"code"}),
+		successes: map[string]time.Time{},
+	}
+	start := prometheus.NewGauge(prometheus.GaugeOpts{Name: "dialpad_etl_start_time_seconds",
+		Help: "When this process started (Unix time)."})
+	start.Set(float64(m.started.Unix()))
+	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.runs, m.legs, m.changed, m.rejected, m.requests, m.retries, m.rateLimited, m.lastSuccess, m.lastRun,
+		m.running, m.apiDuration, start)
+	return m
+}
+
+// Known makes targets appear with zero values, and the start as their
+// last success, before their first run.
+func (m *Metrics) Known(targets ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range targets {
+		for _, v := range []*prometheus.CounterVec{m.legs, m.changed, m.rejected, m.requests, m.retries, m.rateLimited} {
+			v.WithLabelValues(t)
+		}
+		if _, ok := m.successes[t]; !ok {
+			m.successes[t] = m.started
+			m.lastSuccess.WithLabelValues(t).Set(float64(m.started.Unix()))
+		}
+	}
 }
 
 // Observe adds the results of one load.
@@ -46,105 +98,59 @@ func (m *Metrics) Observe(results []etl.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range results {
-		t := m.target(r.Run.Target.String())
-		status := r.Run.Status
-		t.runs[[2]string{r.Run.Kind, status}]++
-		t.legs += r.Run.Legs
-		t.rejected += r.Run.Rejected
-		t.requests += r.Run.Requests
-		t.retries += r.Run.Retries
-		t.rateLimited += r.Run.RateLimited
-		t.lastRun = r.Run.Finished.Sub(r.Run.Started)
+		t := r.Run.Target.String()
+		m.runs.WithLabelValues(t, r.Run.Kind, r.Run.Status).Inc()
+		m.legs.WithLabelValues(t).Add(float64(r.Run.Legs))
+		m.changed.WithLabelValues(t).Add(float64(r.Run.LegsChanged))
+		m.rejected.WithLabelValues(t).Add(float64(r.Run.Rejected))
+		m.requests.WithLabelValues(t).Add(float64(r.Run.Requests))
+		m.retries.WithLabelValues(t).Add(float64(r.Run.Retries))
+		m.rateLimited.WithLabelValues(t).Add(float64(r.Run.RateLimited))
+		if r.Run.Status == etl.StatusSkipped {
+			continue // another process loaded it; its own metrics say how
+		}
+		m.lastRun.WithLabelValues(t).Set(r.Run.Finished.Sub(r.Run.Started).Seconds())
 		if r.Err == nil {
-			t.lastSuccess = r.Run.Finished
+			m.successes[t] = r.Run.Finished
+			m.lastSuccess.WithLabelValues(t).Set(float64(r.Run.Finished.Unix()))
+		} else if _, ok := m.successes[t]; !ok {
+			m.successes[t] = m.started
+			m.lastSuccess.WithLabelValues(t).Set(float64(m.started.Unix()))
 		}
 	}
 }
 
 // Running sets whether a load is under way.
 func (m *Metrics) Running(on bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.running = 0
 	if on {
-		m.running = 1
+		m.running.Set(1)
+	} else {
+		m.running.Set(0)
 	}
 }
 
-// Known makes targets appear with zero values before their first run.
-func (m *Metrics) Known(targets ...string) {
+// InstrumentAPI wraps the transport of the Dialpad client so that every
+// request's duration goes into dialpad_etl_api_request_duration_seconds.
+func (m *Metrics) InstrumentAPI(next http.RoundTripper) http.RoundTripper {
+	return promhttp.InstrumentRoundTripperDuration(m.apiDuration, next)
+}
+
+// Stale returns the targets whose last success (or the start, if none
+// since) is older than age at now, each with how long ago that was.
+func (m *Metrics) Stale(now time.Time, age time.Duration) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, t := range targets {
-		m.target(t)
+	var out []string
+	for t, at := range m.successes {
+		if since := now.Sub(at); since > age {
+			out = append(out, fmt.Sprintf("%s: no successful load for %s", t, since.Round(time.Second)))
+		}
 	}
+	sort.Strings(out)
+	return out
 }
 
-func (m *Metrics) target(name string) *targetMetrics {
-	t := m.targets[name]
-	if t == nil {
-		t = &targetMetrics{runs: map[[2]string]int64{}}
-		m.targets[name] = t
-	}
-	return t
-}
-
-// ServeHTTP writes the metrics.
-func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	m.WriteTo(w)
-}
-
-// WriteTo writes the metrics in the Prometheus text format.
-func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var b strings.Builder
-	names := make([]string, 0, len(m.targets))
-	for n := range m.targets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	head := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
-	head("dialpad_etl_runs_total", "counter", "Loads of a target by kind and outcome.")
-	for _, n := range names {
-		keys := make([][2]string, 0)
-		for k := range m.targets[n].runs {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-		for _, k := range keys {
-			fmt.Fprintf(&b, "dialpad_etl_runs_total{target=%q,kind=%q,status=%q} %d\n", n, k[0], k[1], m.targets[n].runs[k])
-		}
-	}
-	counter := func(name, help string, v func(*targetMetrics) int64) {
-		head(name, "counter", help)
-		for _, n := range names {
-			fmt.Fprintf(&b, "%s{target=%q} %d\n", name, n, v(m.targets[n]))
-		}
-	}
-	counter("dialpad_etl_legs_loaded_total", "Call legs written to ClickHouse.", func(t *targetMetrics) int64 { return t.legs })
-	counter("dialpad_etl_rejected_total", "Call list items quarantined in rejected_calls.", func(t *targetMetrics) int64 { return t.rejected })
-	counter("dialpad_etl_api_requests_total", "Requests sent to the Dialpad API, every attempt counted.", func(t *targetMetrics) int64 { return t.requests })
-	counter("dialpad_etl_api_retries_total", "Dialpad API requests that were retried.", func(t *targetMetrics) int64 { return t.retries })
-	counter("dialpad_etl_api_rate_limited_total", "Dialpad API responses with status 429.", func(t *targetMetrics) int64 { return t.rateLimited })
-	head("dialpad_etl_seconds_since_last_success", "gauge", "Seconds since the target last loaded without error; -1 before its first success.")
-	now := m.now()
-	for _, n := range names {
-		v := -1.0
-		if s := m.targets[n].lastSuccess; !s.IsZero() {
-			v = now.Sub(s).Seconds()
-		}
-		fmt.Fprintf(&b, "dialpad_etl_seconds_since_last_success{target=%q} %.0f\n", n, v)
-	}
-	head("dialpad_etl_last_run_duration_seconds", "gauge", "How long the target's last load took.")
-	for _, n := range names {
-		fmt.Fprintf(&b, "dialpad_etl_last_run_duration_seconds{target=%q} %.3f\n", n, m.targets[n].lastRun.Seconds())
-	}
-	head("dialpad_etl_running", "gauge", "1 while a load is under way.")
-	fmt.Fprintf(&b, "dialpad_etl_running %d\n", m.running)
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
+// ServeHTTP writes the metrics in the Prometheus exposition format.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,11 @@ type Scheduler struct {
 	Metrics         *Metrics
 	// Health reports whether the warehouse answers; nil means always.
 	Health func(context.Context) error
+	// MaxAge is how long a target may go without a successful load (since
+	// the start, if it never had one) before /healthz says unhealthy; 0
+	// means forever.
+	MaxAge time.Duration
+	Now    func() time.Time // nil for time.Now
 	Log    *slog.Logger
 
 	mu      sync.Mutex
@@ -151,7 +157,9 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 	}
 }
 
-// Handler serves /healthz and /metrics.
+// Handler serves /metrics and /healthz: 200 "ok", or 503 when the
+// warehouse does not answer or a target has had no successful load for
+// longer than MaxAge.
 func (s *Scheduler) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics)
@@ -161,6 +169,17 @@ func (s *Scheduler) Handler() http.Handler {
 			defer cancel()
 			if err := s.Health(ctx); err != nil {
 				http.Error(w, "warehouse unreachable", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		if s.MaxAge > 0 {
+			now := time.Now
+			if s.Now != nil {
+				now = s.Now
+			}
+			if stale := s.Metrics.Stale(now(), s.MaxAge); len(stale) > 0 {
+				http.Error(w, strings.Join(stale, "\n")+"\n(ETL_HEALTH_MAX_AGE is "+s.MaxAge.String()+")",
+					http.StatusServiceUnavailable)
 				return
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func (l *loads) Incremental(ctx context.Context) []etl.Result {
 	t := dialpad.Target{Type: "department", ID: 7}
 	now := time.Now()
 	return []etl.Result{{Run: warehouse.Run{Target: t, Kind: etl.KindIncremental, Status: "succeeded",
-		Started: now.Add(-2 * time.Second), Finished: now, Legs: 120, Rejected: 1, Requests: 9, Retries: 2, RateLimited: 1}}}
+		Started: now.Add(-2 * time.Second), Finished: now, Legs: 120, LegsChanged: 30, Rejected: 1, Requests: 9, Retries: 2, RateLimited: 1}}}
 }
 
 func (l *loads) Reload(ctx context.Context, _ time.Duration) []etl.Result { return l.Incremental(ctx) }
@@ -100,19 +101,83 @@ func TestMetricsCountRunsPerTarget(t *testing.T) {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
-		`dialpad_etl_runs_total{target="department:7",kind="incremental",status="succeeded"} 2`,
+		`dialpad_etl_runs_total{kind="incremental",status="succeeded",target="department:7"} 2`,
 		`dialpad_etl_legs_loaded_total{target="department:7"} 240`,
+		`dialpad_etl_legs_changed_total{target="department:7"} 60`,
 		`dialpad_etl_api_rate_limited_total{target="department:7"} 2`,
-		`dialpad_etl_seconds_since_last_success{target="callcenter:9"} -1`,
+		`dialpad_etl_legs_loaded_total{target="callcenter:9"} 0`,
 		`dialpad_etl_running 0`,
+		"# TYPE go_goroutines gauge",
+		"# TYPE process_start_time_seconds gauge",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
+	// Unix times, never a sentinel: a target without a success since the
+	// start shows the start, so time() - x alerts on it as on the others.
+	start := metricValue(t, body, "dialpad_etl_start_time_seconds")
+	if never := metricValue(t, body, `dialpad_etl_last_success_timestamp_seconds{target="callcenter:9"}`); never != start || start < 1.7e9 {
+		t.Errorf("last success of a target that never loaded = %v, want the start %v", never, start)
+	}
+	if done := metricValue(t, body, `dialpad_etl_last_success_timestamp_seconds{target="department:7"}`); done < start {
+		t.Errorf("last success of department:7 = %v, before the start %v", done, start)
+	}
 	rec = httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 {
 		t.Errorf("/healthz answered %d", rec.Code)
+	}
+}
+
+func metricValue(t *testing.T, body, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in\n%s", series, body)
+	return 0
+}
+
+// /healthz turns unhealthy when a target has gone without a successful
+// load for longer than MaxAge, and names it; a success makes it healthy.
+func TestHealthzSaysWhenATargetStopsLoading(t *testing.T) {
+	now := time.Now()
+	s := newScheduler(&loads{})
+	s.Metrics = NewMetrics(func() time.Time { return now })
+	s.MaxAge = time.Hour
+	s.Metrics.Known("department:7", "callcenter:9")
+	clock := now
+	s.Now = func() time.Time { return clock }
+	health := func() (int, string) {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, _ := health(); code != 200 {
+		t.Fatalf("just started: %d", code)
+	}
+	clock = now.Add(2 * time.Hour)
+	code, body := health()
+	if code != 503 || !strings.Contains(body, "department:7: no successful load for 2h0m0s") || !strings.Contains(body, "callcenter:9") ||
+		!strings.Contains(body, "ETL_HEALTH_MAX_AGE") {
+		t.Errorf("two hours without a load: %d %q, want 503 naming both targets", code, body)
+	}
+	t7 := dialpad.Target{Type: "department", ID: 7}
+	s.Metrics.Observe([]etl.Result{{Run: warehouse.Run{Target: t7, Kind: etl.KindIncremental, Status: "succeeded", Finished: clock}}})
+	code, body = health()
+	if code != 503 || strings.Contains(body, "department:7") || !strings.Contains(body, "callcenter:9") {
+		t.Errorf("after department:7 loaded: %d %q, want only callcenter:9 named", code, body)
+	}
+	s.Metrics.Observe([]etl.Result{{Run: warehouse.Run{Target: dialpad.Target{Type: "callcenter", ID: 9}, Kind: etl.KindIncremental,
+		Status: "succeeded", Finished: clock}}})
+	if code, body := health(); code != 200 {
+		t.Errorf("after both loaded: %d %q", code, body)
 	}
 }

@@ -44,7 +44,7 @@ func BenchmarkWriteLegs(b *testing.B) {
 	b.SetBytes(int64(len(body)) * int64(len(legs)) / int64(len(page.Calls)))
 	n := 0
 	for b.Loop() {
-		if err := s.WriteLegs(ctx, legs); err != nil {
+		if _, err := s.WriteLegs(ctx, legs); err != nil {
 			b.Fatal(err)
 		}
 		n += len(legs)

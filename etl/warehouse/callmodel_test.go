@@ -86,7 +86,7 @@ func load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
 		legs = append(legs, l)
 		days = append(days, l.Day)
 	}
-	if err := s.WriteLegs(ctx, legs); err != nil {
+	if _, err := s.WriteLegs(ctx, legs); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Recompute(ctx, dept, days); err != nil {

@@ -22,7 +22,7 @@ var callColumns = []string{
 	"entry_point_call_id", "entry_point_target_type", "entry_point_target_id",
 	"master_call_id", "operator_call_id", "group_id", "was_recorded",
 	"is_transferred", "has_voicemail", "mos_score", "labels", "csat_score",
-	"raw", "loaded_at", "version",
+	"raw", "raw_hash", "loaded_at", "version",
 }
 
 var insertCalls = "INSERT INTO calls (" + strings.Join(callColumns, ", ") + ")"
@@ -30,18 +30,24 @@ var insertCalls = "INSERT INTO calls (" + strings.Join(callColumns, ", ") + ")"
 // Version orders the copies of one key: the newest load wins.
 func Version(t time.Time) uint64 { return uint64(t.UnixNano()) }
 
-// WriteLegs writes legs in batches of Options.BatchSize. A batch whose
-// send fails is rebuilt and sent again, up to Options.SendAttempts times:
-// a failed send may or may not have landed, and a second copy of a leg is
-// harmless because the newer version of its key replaces the older. A
-// leg's version is when it was read (Leg.Read, else now), so a copy read
-// earlier but written later, by a slower process, never wins.
-func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) error {
+// WriteLegs writes legs in batches of Options.BatchSize and returns how
+// many of them were new or changed: no stored copy, or one whose raw JSON
+// differs. A batch whose send fails is rebuilt and sent again, up to
+// Options.SendAttempts times: a failed send may or may not have landed,
+// and a second copy of a leg is harmless because the newer version of its
+// key replaces the older. A leg's version is when it was read (Leg.Read,
+// else now), so a copy read earlier but written later, by a slower
+// process, never wins.
+func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed int, err error) {
 	now := time.Now().UTC()
 	for len(legs) > 0 {
 		n := min(len(legs), s.opt.BatchSize)
 		chunk := legs[:n]
-		err := s.send(ctx, "calls", insertCalls, func(b driver.Batch) error {
+		c, err := s.changed(ctx, chunk)
+		if err != nil {
+			return changed, err
+		}
+		err = s.send(ctx, "calls", insertCalls, func(b driver.Batch) error {
 			for i := range chunk {
 				version := Version(now)
 				if !chunk[i].Read.IsZero() {
@@ -54,11 +60,70 @@ func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return changed, err
 		}
+		changed += c
 		legs = legs[n:]
 	}
-	return nil
+	return changed, nil
+}
+
+// changed counts the legs whose stored copy is missing or has other raw
+// JSON, reading the stored hashes of each target's legs in the span of
+// their starts.
+func (s *Store) changed(ctx context.Context, legs []transform.Leg) (int, error) {
+	type span struct {
+		lo, hi int64
+		ids    []uint64
+	}
+	spans := map[dialpad.Target]*span{}
+	for i := range legs {
+		l := &legs[i]
+		sp := spans[l.Target]
+		if sp == nil {
+			sp = &span{lo: l.StartedMs, hi: l.StartedMs}
+			spans[l.Target] = sp
+		}
+		sp.lo, sp.hi = min(sp.lo, l.StartedMs), max(sp.hi, l.StartedMs)
+		sp.ids = append(sp.ids, l.CallID)
+	}
+	stored := map[dialpad.Target]map[uint64]uint64{}
+	for t, sp := range spans {
+		rows, err := s.conn.Query(ctx, `SELECT call_id, raw_hash FROM calls FINAL
+			WHERE target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)
+			AND has(?, call_id)`, t.Type, uint64(t.ID), sp.lo/1000, sp.hi/1000, sp.ids)
+		if err != nil {
+			return 0, fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
+		}
+		m := map[uint64]uint64{}
+		for rows.Next() {
+			var id, h uint64
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			m[id] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		stored[t] = m
+	}
+	n := 0
+	for i := range legs {
+		if h, ok := stored[legs[i].Target][legs[i].CallID]; !ok || h != rawHash(legs[i].Call.Raw) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// rawHash identifies a leg's raw JSON (FNV-1a, 64 bits).
+func rawHash(raw []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(raw)
+	return h.Sum64()
 }
 
 // send builds a batch with fill and sends it, rebuilding and retrying a
@@ -126,7 +191,7 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		uint64(c.EntryPointCallID), c.EntryPointTarget.Type, uint64(c.EntryPointTarget.ID),
 		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, flag(c.WasRecorded),
 		flag(c.IsTransferred), flag(l.HasVoicemail), mos, labels, c.CSATScore,
-		string(c.Raw), now, version,
+		string(c.Raw), rawHash(c.Raw), now, version,
 	)
 }
 
@@ -166,9 +231,7 @@ func (s *Store) WriteRejected(ctx context.Context, items []Rejected) error {
 		"INSERT INTO rejected_calls (target_type, target_id, raw_hash, call_id, reason, raw, run_id, seen_at, version)",
 		func(b driver.Batch) error {
 			for _, r := range items {
-				h := fnv.New64a()
-				h.Write(r.Raw)
-				if err := b.Append(r.Target.Type, uint64(r.Target.ID), h.Sum64(), uint64(max(r.CallID, 0)),
+				if err := b.Append(r.Target.Type, uint64(r.Target.ID), rawHash(r.Raw), uint64(max(r.CallID, 0)),
 					r.Reason, string(r.Raw), r.RunID, now, version); err != nil {
 					return err
 				}

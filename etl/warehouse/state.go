@@ -88,7 +88,8 @@ type Run struct {
 	Requests    int64
 	Retries     int64
 	RateLimited int64
-	Legs        int64
+	Legs        int64 // read and written
+	LegsChanged int64 // of Legs, those new or changed since their stored copy
 	Rejected    int64
 	Error       string
 	Host        string
@@ -97,10 +98,10 @@ type Run struct {
 // RecordRun writes run to etl_runs.
 func (s *Store) RecordRun(ctx context.Context, r Run) error {
 	err := s.insertRow(ctx, "etl_runs", `INSERT INTO etl_runs (run_id, target_type, target_id, kind, window_from, window_to,
-		started_at, finished_at, status, windows, pages, requests, retries, rate_limited, legs, rejected, error, host)`,
+		started_at, finished_at, status, windows, pages, requests, retries, rate_limited, legs, legs_changed, rejected, error, host)`,
 		r.ID, r.Target.Type, uint64(r.Target.ID), r.Kind, r.Window.From.UTC(), r.Window.To.UTC(),
 		r.Started.UTC(), r.Finished.UTC(), r.Status, uint32(r.Windows), uint32(r.Pages), uint32(r.Requests),
-		uint32(r.Retries), uint32(r.RateLimited), uint64(r.Legs), uint32(r.Rejected), r.Error, r.Host)
+		uint32(r.Retries), uint32(r.RateLimited), uint64(r.Legs), uint64(r.LegsChanged), uint32(r.Rejected), r.Error, r.Host)
 	if err != nil {
 		return fmt.Errorf("record run %s of %s: %w", r.ID, r.Target, err)
 	}

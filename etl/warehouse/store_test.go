@@ -2,6 +2,7 @@ package warehouse_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -179,10 +180,10 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 		return l
 	}
 	first := time.Date(2026, 1, 15, 11, 0, 0, 0, time.UTC)
-	if err := s.WriteLegs(ctx, []transform.Leg{read(first.Add(time.Minute), "later read")}); err != nil {
+	if _, err := s.WriteLegs(ctx, []transform.Leg{read(first.Add(time.Minute), "later read")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteLegs(ctx, []transform.Leg{read(first, "earlier read, written last")}); err != nil {
+	if _, err := s.WriteLegs(ctx, []transform.Leg{read(first, "earlier read, written last")}); err != nil {
 		t.Fatal(err)
 	}
 	var labels []string
@@ -191,5 +192,36 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 	}
 	if len(labels) != 1 || labels[0] != "later read" {
 		t.Errorf("leg 42 has labels %v, want those of the later read", labels)
+	}
+}
+
+// A load tells the legs it read again as they were from those that are
+// new or changed, so a re-read day does not look like new data.
+func TestWriteLegsCountsNewOrChangedLegs(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, time.UTC)
+	legs := func(calls []dialpad.Call) []transform.Leg {
+		var out []transform.Leg
+		for i := range calls {
+			calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d","labels":%q}`, calls[i].CallID, calls[i].Labels))
+			out = append(out, transform.NewLeg(dept, &calls[i], time.UTC, nil))
+		}
+		return out
+	}
+	calls := handBuiltLegs()
+	for _, step := range []struct {
+		what string
+		mod  func([]dialpad.Call)
+		want int
+	}{
+		{"first read", func([]dialpad.Call) {}, 13},
+		{"read again as they were", func([]dialpad.Call) {}, 0},
+		{"one leg relabelled", func(c []dialpad.Call) { c[4].Labels = []string{"vip"} }, 1},
+	} {
+		step.mod(calls)
+		n, err := s.WriteLegs(ctx, legs(calls))
+		if err != nil || n != step.want {
+			t.Errorf("%s: %d new or changed, %v; want %d", step.what, n, err, step.want)
+		}
 	}
 }
