@@ -33,29 +33,33 @@ func addCallSeeds(f *testing.F) {
 	}
 }
 
-// FuzzDecodeCall checks that DecodeCall never panics, accepts exactly what
-// json.Unmarshal accepts (before our invariants) with the same result, and
-// that an accepted Call decodes again to itself from its Raw and from its
-// own JSON encoding.
+// FuzzDecodeCall checks the tolerant rules as a property: every input
+// either decodes to a Call that holds the invariants (what json.Unmarshal
+// with the tolerant ID, Millis and Float gives) or is rejected with a
+// reason, never a panic; and an accepted Call decodes again to itself from
+// its Raw and from its own JSON encoding.
 func FuzzDecodeCall(f *testing.F) {
 	addCallSeeds(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		c, err := decodeCall(raw)
+		full, err := DecodeCall(raw)
 		var ref Call
 		refErr := json.Unmarshal(raw, &ref)
-		if (err == nil) != (refErr == nil) {
-			t.Fatalf("input %q: we say %v, encoding/json says %v", raw, err, refErr)
-		}
-		if err == nil {
-			ref.Raw = c.Raw
-			if !sameCall(c, ref) {
-				t.Fatalf("input %q: we decode\n%#v\nencoding/json decodes\n%#v", raw, c, ref)
+		switch {
+		case err != nil && err.Error() == "":
+			t.Fatalf("input %q: rejected without a reason", raw)
+		case err != nil && refErr != nil:
+			return // not a Call at all, and said why
+		case err != nil:
+			if full.check() == nil {
+				t.Fatalf("input %q: rejected (%v), but it decodes and holds the invariants", raw, err)
 			}
-		}
-
-		full, err := DecodeCall(raw)
-		if err != nil {
 			return
+		case refErr != nil:
+			t.Fatalf("input %q: accepted, but encoding/json says %v", raw, refErr)
+		}
+		ref.Raw = full.Raw
+		if !sameCall(full, ref) || full.check() != nil {
+			t.Fatalf("input %q: accepted as\n%#v\nencoding/json decodes\n%#v", raw, full, ref)
 		}
 		again, err := DecodeCall(full.Raw)
 		if err != nil || !sameCall(full, again) {
