@@ -1,6 +1,8 @@
 package main
 
 import (
+	"golang.org/x/term"
+
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,13 +29,11 @@ func newProgress(w io.Writer, jsonLogs bool, log *slog.Logger) *progress {
 	return &progress{w: w, tty: !jsonLogs && isTerminal(w), log: log}
 }
 
+// isTerminal reports whether w is a terminal (a character device such as
+// /dev/null is not).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p *progress) update(pr etl.Progress) {

@@ -2,6 +2,7 @@ package dialpad
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 )
@@ -58,6 +59,10 @@ func ParseTargets(s string) ([]Target, error) {
 }
 
 func (t Target) String() string { return t.Type + ":" + strconv.FormatInt(t.ID, 10) }
+
+// LogValue logs a target as its String, department:123, in text and JSON
+// logs alike.
+func (t Target) LogValue() slog.Value { return slog.StringValue(t.String()) }
 
 // operatorsPath is the operators endpoint of a group target.
 func (t Target) operatorsPath() (string, bool) {
