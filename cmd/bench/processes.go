@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/child"
 )
 
 // simProcess is a "dialpad-etl simulate" process.
@@ -37,7 +38,7 @@ var simBanner = regexp.MustCompile(`on (http://\S+) token=\S+ targets=(\S+) legs
 // startSimulator runs the simulator on a free loopback port and waits for
 // its banner, printed once its traffic is generated and it listens.
 func (b *bench) startSimulator(ctx context.Context, c simConfig) (*simProcess, error) {
-	port, err := freePort()
+	port, err := child.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +46,7 @@ func (b *bench) startSimulator(ctx context.Context, c simConfig) (*simProcess, e
 		"--start", c.start.Format(time.RFC3339), "--end", c.end.Format(time.RFC3339),
 		"--calls-per-day", strconv.Itoa(c.callsPerDay), "--rate-limit", strconv.FormatFloat(c.rateLimit, 'f', -1, 64),
 		"--latency", c.latency.String(), "--page-size", strconv.Itoa(max(c.pageSize, 25))}
-	cmd := exec.CommandContext(ctx, b.opt.bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd := child.Command(false, b.opt.bin, args...)
 	cmd.Stderr = os.Stderr
 	for _, kv := range os.Environ() { // profiles are the job's, not the simulator's
 		if !strings.HasPrefix(kv, "DIALPAD_ETL_") {
@@ -74,25 +74,18 @@ func (b *bench) startSimulator(ctx context.Context, c simConfig) (*simProcess, e
 	case l := <-line:
 		m := simBanner.FindStringSubmatch(l)
 		if m == nil {
-			stop(cmd)
+			child.Stop(cmd)
 			return nil, fmt.Errorf("simulator: unexpected banner %q", l)
 		}
 		n, _ := strconv.Atoi(m[3])
 		return &simProcess{url: m[1], targets: m[2], legs: n, cmd: cmd}, nil
 	case <-time.After(2 * time.Minute):
-		stop(cmd)
+		child.Stop(cmd)
 		return nil, fmt.Errorf("simulator did not start within 2 minutes")
 	}
 }
 
-func (s *simProcess) stop() { stop(s.cmd) }
-
-func stop(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}
-}
+func (s *simProcess) stop() { child.Stop(s.cmd) }
 
 // loadRun is one backfill process and what it did.
 type loadRun struct {
@@ -116,7 +109,7 @@ func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, data
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.CommandContext(ctx, b.opt.bin, "backfill",
+	cmd := child.Command(false, b.opt.bin, "backfill",
 		"--from", c.start.Format(time.RFC3339), "--to", c.end.Format(time.RFC3339))
 	cmd.Dir = work // no .env of the developer's
 	cmd.Env = append(os.Environ(),
@@ -125,7 +118,6 @@ func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, data
 		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json", "ETL_START="+c.start.Format(time.RFC3339))
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	began := time.Now()
 	err = cmd.Run()
 	r := &loadRun{database: database, wall: time.Since(began)}
@@ -142,13 +134,4 @@ func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, data
 	}
 	r.runs, err = b.runTotals(ctx, database)
 	return r, err
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -52,14 +52,14 @@ func windowSpan(logPath string) (time.Duration, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var l struct {
-			Time     time.Time     `json:"time"`
-			Msg      string        `json:"msg"`
-			Duration time.Duration `json:"duration"`
+			Time       time.Time `json:"time"`
+			Msg        string    `json:"msg"`
+			DurationMs float64   `json:"duration_ms"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "window loaded" {
 			continue
 		}
-		if began := l.Time.Add(-l.Duration); first.IsZero() || began.Before(first) {
+		if began := l.Time.Add(-time.Duration(l.DurationMs * float64(time.Millisecond))); first.IsZero() || began.Before(first) {
 			first = began
 		}
 		if l.Time.After(last) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/child"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -361,42 +360,20 @@ const wrongToken = "tok-WRONG-e2e"
 // loopback: a private ClickHouse's native, HTTP and interserver ports.
 func freeTriple(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		ok := p+2 < 65536
-		var ls []net.Listener
-		for i := 1; ok && i <= 2; i++ {
-			li, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, li)
-		}
-		l.Close()
-		for _, li := range ls {
-			li.Close()
-		}
-		if ok {
-			return p
-		}
+	p, err := child.FreeRun(3)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no three consecutive free ports")
-	return 0
+	return p
 }
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := child.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // onCallPage calls fn (once, in its own goroutine) when the simulator has

@@ -19,7 +19,8 @@ func TestLogLinesSpellTargetsAndDurations(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		var buf bytes.Buffer
 		log := newLogger(&config.Config{Env: config.Env{LogFormat: format, LogLevel: "info"}}, &buf)
-		log.Info("window loaded", "target", target, "duration", 1500*time.Millisecond+250*time.Microsecond)
+		w := dialpad.Window{From: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)}
+		log.Info("window loaded", "target", target, "window", w, "duration", 1500*time.Millisecond+250*time.Microsecond)
 		line := buf.String()
 		if format == "text" {
 			if !strings.Contains(line, "target=department:123") || !strings.Contains(line, "duration=1.50025s") {
@@ -31,8 +32,9 @@ func TestLogLinesSpellTargetsAndDurations(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &got); err != nil {
 			t.Fatalf("json log %q: %v", line, err)
 		}
-		if got["target"] != "department:123" || got["duration_ms"] != 1500.25 || got["duration"] != nil {
-			t.Errorf("json log: %q, want target department:123 and duration_ms 1500.25", line)
+		if got["target"] != "department:123" || got["duration_ms"] != 1500.25 || got["duration"] != nil ||
+			got["window"] != "2026-01-02T00:00:00Z/2026-01-03T00:00:00Z" {
+			t.Errorf("json log: %q, want target department:123, the window as text and duration_ms 1500.25", line)
 		}
 	}
 }

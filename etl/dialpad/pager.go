@@ -20,6 +20,9 @@ func (w Window) String() string {
 	return w.From.UTC().Format(time.RFC3339Nano) + "/" + w.To.UTC().Format(time.RFC3339Nano)
 }
 
+// LogValue logs a window as its String in text and JSON logs alike.
+func (w Window) LogValue() slog.Value { return slog.StringValue(w.String()) }
+
 // ListCalls streams the legs of target that started in w, one page at a
 // time: fn is called for each page in order and may keep the page. It
 // follows the cursor until a page has none.

@@ -25,7 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/child"
 )
 
 //go:embed bridge.js
@@ -85,10 +86,9 @@ func Start() (*Engine, error) {
 	if err := os.WriteFile(script, bridge, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("node", script, filepath.Join(dir, "data"))
+	cmd := child.Command(false, "node", script, filepath.Join(dir, "data"))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "TZ=UTC")
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	e := &Engine{dir: dir, cmd: cmd}
 	if e.in, err = cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/child"
 )
 
 // Server is a running ClickHouse server.
@@ -101,7 +103,7 @@ func Start(opt Options) (*Server, error) {
 	ports := []int{opt.Port, opt.Port + 1, opt.Port + 2}
 	if opt.Port == 0 {
 		var err error
-		if ports, err = freePorts(3); err != nil {
+		if ports, err = child.FreePorts(3); err != nil {
 			return nil, err
 		}
 	}
@@ -109,7 +111,7 @@ func Start(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--config-file="+conf)
+	cmd := child.Command(opt.Detach, bin, "--config-file="+conf)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), opt.Env...)
 	logf, err := os.Create(filepath.Join(dir, "stdout.log"))
@@ -117,10 +119,6 @@ func Start(opt Options) (*Server, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if !opt.Detach {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -182,25 +180,6 @@ func (s *Server) waitOrExit(limit time.Duration, exited <-chan error) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("ClickHouse at %s did not answer within %s: %v", s.Addr, limit, last)
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // writeConfig copies the packaged config.xml and users.xml into dir with
