@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 )
 
 // The dashboards the README describes, by uid.
@@ -49,7 +51,7 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 	uids := map[string]bool{}
 	for _, d := range dashes {
 		if d.UID == "" || uids[d.UID] {
-			t.Errorf("%s: uid %q is empty or not unique", d.file, d.UID)
+			t.Errorf("%s: uid %q is empty or not unique", d.File, d.UID)
 		}
 		uids[d.UID] = true
 	}
@@ -73,7 +75,7 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 
 func checkPanels(t *testing.T, d *dashboard) {
 	ids := map[int]bool{}
-	for _, p := range d.allPanels() {
+	for _, p := range d.AllPanels() {
 		if p.ID <= 0 || ids[p.ID] {
 			t.Errorf("panel %q: id %d is missing or not unique", p.Title, p.ID)
 		}
@@ -126,7 +128,7 @@ func checkVariables(t *testing.T, d *dashboard) {
 			t.Errorf("variable %q is unnamed or defined twice", v.Name)
 		}
 		// A variable may use the variables defined before it.
-		for _, used := range usedVariables(v.SQL()) {
+		for _, used := range expand.References(v.SQL()) {
 			if !defined[used] {
 				t.Errorf("variable %s uses $%s, which is not defined before it", v.Name, used)
 			}
@@ -138,7 +140,7 @@ func checkVariables(t *testing.T, d *dashboard) {
 				t.Errorf("query variable %s needs SQL on the provisioned data source", v.Name)
 			}
 		case "custom":
-			if len(v.customValues()) == 0 {
+			if len(v.CustomValues()) == 0 {
 				t.Errorf("custom variable %s has no values", v.Name)
 			}
 		case "textbox", "constant":
@@ -146,10 +148,10 @@ func checkVariables(t *testing.T, d *dashboard) {
 			t.Errorf("variable %s: type %q is not one these dashboards use", v.Name, v.Type)
 		}
 	}
-	if _, ok := d.variable("target"); !ok {
+	if _, ok := d.Variable("target"); !ok {
 		t.Error("no target variable")
 	}
-	tz, ok := d.variable("tz")
+	tz, ok := d.Variable("tz")
 	if !ok {
 		t.Error("no tz variable (the reporting time zone)")
 	} else if cur, _ := tz.Current.Value.(string); cur != "UTC" || !strings.Contains(tz.Description, "ETL_TIMEZONE") {
@@ -157,7 +159,7 @@ func checkVariables(t *testing.T, d *dashboard) {
 	}
 	var texts []string
 	texts = append(texts, d.Title, d.Description)
-	for _, p := range d.allPanels() {
+	for _, p := range d.AllPanels() {
 		texts = append(texts, p.Title, p.Description)
 		for _, q := range p.Targets {
 			texts = append(texts, q.RawSQL)
@@ -170,25 +172,12 @@ func checkVariables(t *testing.T, d *dashboard) {
 		texts = append(texts, l.Title, l.URL)
 	}
 	for _, s := range texts {
-		for _, used := range usedVariables(s) {
+		for _, used := range expand.References(s) {
 			if !defined[used] {
 				t.Errorf("$%s is used but not defined (in %.60q)", used, s)
 			}
 		}
 	}
-}
-
-// usedVariables returns the names of the template variables s refers to,
-// built-ins left out.
-func usedVariables(s string) []string {
-	var out []string
-	for _, m := range grafanaVar.FindAllStringSubmatch(s, -1) {
-		name := m[1] + m[2] + m[4]
-		if !builtIn(name) {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // panelLinks returns the data links of p: its defaults' and its
@@ -232,7 +221,7 @@ func checkLinks(t *testing.T, d *dashboard, uids map[string]bool) {
 			t.Errorf("no link to dashboard %s", uid)
 		}
 	}
-	for _, p := range d.leaves() {
+	for _, p := range d.Leaves() {
 		for _, l := range panelLinks(p) {
 			m := dashboardURL.FindStringSubmatch(l.URL)
 			if m == nil || !uids[m[1]] {
@@ -285,7 +274,7 @@ func TestNoTypedTextReachesTheSQLRaw(t *testing.T) {
 				}
 			}
 		}
-		for _, p := range d.leaves() {
+		for _, p := range d.Leaves() {
 			for _, q := range p.Targets {
 				rest := safe.ReplaceAllString(q.RawSQL, "")
 				for box := range boxes {

@@ -105,21 +105,21 @@ type mode struct {
 // variable's values come from running its own query.
 func (f *fixture) queryVars(t *testing.T, ctx context.Context, d *dashboard, target dialpad.Target, s span, m mode) *expansion {
 	t.Helper()
-	e := &expansion{from: s.from, to: s.to, intervalS: s.intervalS(), vars: map[string]selection{}, defs: map[string]variable{}}
+	e := &expansion{From: s.from, To: s.to, IntervalS: s.intervalS(), Vars: map[string]selection{}, Defs: map[string]variable{}}
 	for _, v := range d.Templating.List {
-		e.defs[v.Name] = v
+		e.Defs[v.Name] = v
 		var values []string
 		switch v.Type {
 		case "textbox":
-			e.vars[v.Name] = selection{values: []string{m.search}}
+			e.Vars[v.Name] = selection{Values: []string{m.search}}
 			continue
 		case "constant":
-			e.vars[v.Name] = selection{values: []string{v.SQL()}}
+			e.Vars[v.Name] = selection{Values: []string{v.SQL()}}
 			continue
 		case "custom":
-			values = v.customValues()
+			values = v.CustomValues()
 		case "query":
-			sql, err := e.expand(v.SQL())
+			sql, err := e.Expand(v.SQL())
 			if err != nil {
 				t.Fatalf("variable %s: %v", v.Name, err)
 			}
@@ -142,23 +142,23 @@ func (f *fixture) queryVars(t *testing.T, ctx context.Context, d *dashboard, tar
 			if !slices.Contains(values, reportingZone) {
 				t.Fatalf("tz variable does not offer %s", reportingZone)
 			}
-			e.vars[v.Name] = selection{values: []string{reportingZone}}
+			e.Vars[v.Name] = selection{Values: []string{reportingZone}}
 		case v.Name == "target":
 			if !slices.Contains(values, target.String()) {
 				t.Fatalf("target variable offers %v, not %s", values, target)
 			}
 			if v.Multi && m.multiAll {
-				e.vars[v.Name] = selection{all: true, values: values}
+				e.Vars[v.Name] = selection{All: true, Values: values}
 			} else {
-				e.vars[v.Name] = selection{values: []string{target.String()}}
+				e.Vars[v.Name] = selection{Values: []string{target.String()}}
 			}
 		case v.Multi && m.multiAll:
 			if !v.IncludeAll {
 				t.Fatalf("multi-value variable %s has no All", v.Name)
 			}
-			e.vars[v.Name] = selection{all: true, values: values}
+			e.Vars[v.Name] = selection{All: true, Values: values}
 		default:
-			e.vars[v.Name] = selection{values: values[:1]}
+			e.Vars[v.Name] = selection{Values: values[:1]}
 		}
 	}
 	return e
@@ -225,10 +225,10 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 					continue
 				}
 				e := f.queryVars(t, ctx, d, f.targets[0], s, m)
-				for _, p := range d.leaves() {
+				for _, p := range d.Leaves() {
 					for _, q := range p.Targets {
 						what := fmt.Sprintf("%s / %q / %s / %s", d.UID, p.Title, s.name, m.name)
-						sql, err := e.expand(q.RawSQL)
+						sql, err := e.Expand(q.RawSQL)
 						if err != nil {
 							t.Errorf("%s: %v", what, err)
 							continue
@@ -327,9 +327,9 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 		target, s := f.targets[0], spans[0]
 		for _, term := range []string{`\`, `\') > 0 OR 1=1) /*`, `' OR 1=1 --`, `%27%5C`, `O'Brien`, "日本", `a\'b`, term + `\`} {
 			e := f.queryVars(t, ctx, d, target, s, mode{name: "search", multiAll: true, search: term})
-			for _, p := range d.leaves() {
+			for _, p := range d.Leaves() {
 				for _, q := range p.Targets {
-					sql, err := e.expand(q.RawSQL)
+					sql, err := e.Expand(q.RawSQL)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -372,7 +372,7 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 }
 
 func hasVariable(d *dashboard, name string) bool {
-	_, ok := d.variable(name)
+	_, ok := d.Variable(name)
 	return ok
 }
 
@@ -411,11 +411,11 @@ func checkResult(t *testing.T, what string, p panel, format int, res result, wan
 // panelResult runs the query of the panel titled title.
 func panelResult(t *testing.T, ctx context.Context, f *fixture, e *expansion, d *dashboard, title string) result {
 	t.Helper()
-	for _, p := range d.leaves() {
+	for _, p := range d.Leaves() {
 		if p.Title != title {
 			continue
 		}
-		sql, err := e.expand(p.Targets[0].RawSQL)
+		sql, err := e.Expand(p.Targets[0].RawSQL)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -14,49 +12,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 )
-
-// The dashboards as far as their queries go.
-type dashboard struct {
-	UID        string  `json:"uid"`
-	Title      string  `json:"title"`
-	Panels     []panel `json:"panels"`
-	Templating struct {
-		List []variable `json:"list"`
-	} `json:"templating"`
-}
-
-type panel struct {
-	Title   string  `json:"title"`
-	Panels  []panel `json:"panels"`
-	Targets []struct {
-		RawSQL string `json:"rawSql"`
-		Hide   bool   `json:"hide"`
-	} `json:"targets"`
-}
-
-type variable struct {
-	Name       string          `json:"name"`
-	Type       string          `json:"type"`
-	Query      json.RawMessage `json:"query"`
-	Multi      bool            `json:"multi"`
-	IncludeAll bool            `json:"includeAll"`
-	AllValue   string          `json:"allValue"`
-}
-
-// sql is a variable's query: a string, or a target object with rawSql.
-func (v variable) sql() string {
-	var s string
-	if json.Unmarshal(v.Query, &s) == nil {
-		return s
-	}
-	var q struct {
-		RawSQL string `json:"rawSql"`
-		Query  string `json:"query"`
-	}
-	_ = json.Unmarshal(v.Query, &q)
-	return q.RawSQL + q.Query
-}
 
 const panelRuns = 5 // timed runs of each panel query, after one to warm up
 
@@ -68,9 +26,9 @@ func (b *bench) dashboards(ctx context.Context, t *table) error {
 	if b.large == nil {
 		return fmt.Errorf("dashboards: no large data set was loaded")
 	}
-	files, err := filepath.Glob(filepath.Join(b.opt.dashboards, "*.json"))
-	if err != nil || len(files) == 0 {
-		return fmt.Errorf("dashboards: none in %s (%v)", b.opt.dashboards, err)
+	dashboards, err := expand.Load(os.DirFS(b.opt.dashboards), "*.json")
+	if err != nil {
+		return fmt.Errorf("dashboards in %s: %w", b.opt.dashboards, err)
 	}
 	conn, err := b.ch.Open(b.large.database)
 	if err != nil {
@@ -82,24 +40,16 @@ func (b *bench) dashboards(ctx context.Context, t *table) error {
 		FROM calls GROUP BY t ORDER BY count() DESC LIMIT 1`).Scan(&biggest); err != nil {
 		return err
 	}
-	e := expansion{from: b.end.AddDate(0, 0, -14), to: b.end, intervalS: 14 * 24 * 3600 / 1000 / 60 * 60}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var d dashboard
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-		e.vars = map[string]selection{}
-		if err := resolveVariables(ctx, conn, &e, d, biggest); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+	for _, d := range dashboards {
+		e := &expand.Expansion{From: b.end.AddDate(0, 0, -14), To: b.end, IntervalS: 14 * 24 * 3600 / 1000 / 60 * 60,
+			Vars: map[string]expand.Selection{}, Defs: map[string]expand.Variable{}}
+		if err := resolveVariables(ctx, conn, e, d, biggest); err != nil {
+			return fmt.Errorf("%s: %w", d.File, err)
 		}
 		log.Printf("dashboards: timing %s", d.Title)
-		slowest, queries, err := timePanels(ctx, conn, &e, d.Panels)
+		slowest, queries, err := timePanels(ctx, conn, e, d.Leaves())
 		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s: %w", d.File, err)
 		}
 		t.add(row{what: fmt.Sprintf("Dashboard %q: slowest panel query, median of %d runs, last 14 days of the %s-leg data, variables at All",
 			d.Title, panelRuns, thousands(float64(b.large.runs.rows))),
@@ -114,21 +64,13 @@ type timing struct {
 	took  time.Duration
 }
 
-func timePanels(ctx context.Context, conn driver.Conn, e *expansion, panels []panel) (slowest timing, queries int, err error) {
+func timePanels(ctx context.Context, conn driver.Conn, e *expand.Expansion, panels []expand.Panel) (slowest timing, queries int, err error) {
 	for _, p := range panels {
-		s, n, err := timePanels(ctx, conn, e, p.Panels)
-		if err != nil {
-			return slowest, queries, err
-		}
-		queries += n
-		if s.took > slowest.took {
-			slowest = s
-		}
 		for _, q := range p.Targets {
 			if q.Hide || strings.TrimSpace(q.RawSQL) == "" {
 				continue
 			}
-			sql, err := e.expand(q.RawSQL)
+			sql, err := e.Expand(q.RawSQL)
 			if err != nil {
 				return slowest, queries, fmt.Errorf("panel %q: %w", p.Title, err)
 			}
@@ -152,23 +94,24 @@ func timePanels(ctx context.Context, conn driver.Conn, e *expansion, panels []pa
 	return slowest, queries, nil
 }
 
-// resolveVariables sets d's variables the way the benchmark views it.
-func resolveVariables(ctx context.Context, conn driver.Conn, e *expansion, d dashboard, biggest string) error {
+// resolveVariables sets d's variables the way the benchmark views it:
+// All where a variable has one, else the biggest target, UTC or the first
+// value.
+func resolveVariables(ctx context.Context, conn driver.Conn, e *expand.Expansion, d *expand.Dashboard, biggest string) error {
 	for _, v := range d.Templating.List {
+		e.Defs[v.Name] = v
 		var values []string
 		switch v.Type {
 		case "textbox":
-			e.vars[v.Name] = selection{values: []string{""}}
+			e.Vars[v.Name] = expand.Selection{Values: []string{""}}
 			continue
 		case "constant":
-			e.vars[v.Name] = selection{values: []string{v.sql()}}
+			e.Vars[v.Name] = expand.Selection{Values: []string{v.SQL()}}
 			continue
 		case "custom":
-			for _, s := range strings.Split(v.sql(), ",") {
-				values = append(values, strings.TrimSpace(s))
-			}
+			values = v.CustomValues()
 		case "query":
-			sql, err := e.expand(v.sql())
+			sql, err := e.Expand(v.SQL())
 			if err != nil {
 				return fmt.Errorf("variable %s: %w", v.Name, err)
 			}
@@ -183,18 +126,18 @@ func resolveVariables(ctx context.Context, conn driver.Conn, e *expansion, d das
 		if len(values) == 0 {
 			return fmt.Errorf("variable %s has no values", v.Name)
 		}
-		sel := selection{values: values, multi: v.Multi, allValue: v.AllValue}
+		sel := expand.Selection{Values: values}
 		switch {
 		case v.IncludeAll:
-			sel.all = true
+			sel.All = true
 		case slices.Contains(values, biggest):
-			sel.values = []string{biggest}
+			sel.Values = []string{biggest}
 		case slices.Contains(values, "UTC"):
-			sel.values = []string{"UTC"}
+			sel.Values = []string{"UTC"}
 		default:
-			sel.values = values[:1]
+			sel.Values = values[:1]
 		}
-		e.vars[v.Name] = sel
+		e.Vars[v.Name] = sel
 	}
 	return nil
 }
