@@ -42,29 +42,46 @@ func (f failing) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Wind
 	return f.Source.ListCalls(ctx, t, w, fn)
 }
 
-func TestMarkStopsAtTheFirstWindowThatFailed(t *testing.T) {
-	ctx := context.Background()
-	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
-	sim, err := simulator.New(simulator.Config{Seed: 3, Start: day(2), End: day(7), Now: func() time.Time { return day(9) },
-		CallsPerDay: 40, RateLimit: -1, Location: time.UTC})
+// simulated serves a simulator of cfg (no rate limit, UTC) over HTTP for
+// the test, and returns it with a client of it.
+func simulated(t *testing.T, cfg simulator.Config) (*simulator.Sim, *dialpad.Client) {
+	t.Helper()
+	cfg.RateLimit, cfg.Location = -1, time.UTC
+	sim, err := simulator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	client, err := dialpad.New(srv.URL, "sim-token")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, db := chtest.Database(t)
-	store, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db})
+	return sim, client
+}
+
+// migrated opens a store on database db, with the schema applied, as one
+// process of the job would.
+func migrated(t *testing.T, addr, db string) *warehouse.Store {
+	t.Helper()
+	store, err := warehouse.Open(context.Background(), warehouse.Options{Addr: addr, Database: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	if _, err := store.Migrate(ctx); err != nil {
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return store
+}
+
+func TestMarkStopsAtTheFirstWindowThatFailed(t *testing.T) {
+	ctx := context.Background()
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+	sim, client := simulated(t, simulator.Config{Seed: 3, Start: day(2), End: day(7), Now: func() time.Time { return day(9) },
+		CallsPerDay: 40})
+	addr, db := chtest.Database(t)
+	store := migrated(t, addr, db)
 	target := sim.Targets()[0]
 	job := &etl.Job{
 		Source:   failing{Source: client, failFrom: day(5)},

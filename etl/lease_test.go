@@ -2,7 +2,6 @@ package etl_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
 
@@ -39,28 +37,11 @@ func (g *gated) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Windo
 func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 	ctx := context.Background()
 	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
-	sim, err := simulator.New(simulator.Config{Seed: 4, Start: day(2), End: day(4), Now: func() time.Time { return day(9) },
-		CallsPerDay: 20, RateLimit: -1, Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	client, err := dialpad.New(srv.URL, "sim-token")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, client := simulated(t, simulator.Config{Seed: 4, Start: day(2), End: day(4), Now: func() time.Time { return day(9) },
+		CallsPerDay: 20})
 	addr, db := chtest.Database(t)
 	job := func(src etl.Source, owner string) *etl.Job {
-		store, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
-		if _, err := store.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return &etl.Job{Source: src, Store: store, Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
+		return &etl.Job{Source: src, Store: migrated(t, addr, db), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
 			Start: day(2), Now: func() time.Time { return day(4) }, Owner: owner}
 	}
 	g := &gated{Source: client, reading: make(chan struct{}), gate: make(chan struct{})}

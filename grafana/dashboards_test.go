@@ -1,12 +1,14 @@
 package grafana
 
 import (
+	"bytes"
 	"encoding/json"
 	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/dialpad-etl/dialpad-etl/grafana/dashgen"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 )
 
@@ -283,6 +285,26 @@ func TestNoTypedTextReachesTheSQLRaw(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// The provisioned dashboards are what dashgen builds from its sources: a
+// change made to the JSON by hand, or to a source without "go generate
+// ./grafana", fails here.
+func TestDashboardsAreGenerated(t *testing.T) {
+	built, err := dashgen.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(Files, "dashboards/*.json")
+	if len(names) != len(built) {
+		t.Errorf("%d dashboards provisioned, dashgen builds %d", len(names), len(built))
+	}
+	for name, want := range built {
+		got, err := fs.ReadFile(Files, "dashboards/"+name)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("dashboards/%s is not what dashgen builds (%v): run go generate ./grafana", name, err)
 		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package grafana holds the Grafana side of dialpad-etl: the provisioning
 // of the ClickHouse data source and of the dashboards folder, and the
-// dashboards themselves (JSON, one file per dashboard). docker-compose.yml
-// mounts the folders into the grafana service; Files gives them to Go code
-// and tests.
+// dashboards themselves (JSON, one file per dashboard, built by dashgen:
+// edit grafana/dashgen/src and run "go generate ./grafana").
+// docker-compose.yml mounts the folders into the grafana service; Files
+// gives them to Go code and tests.
 //
 // Every panel queries the data source whose uid is DatasourceUID, in SQL
 // that runs on ClickHouse 18.16 as well as on current releases, with only
@@ -13,6 +14,11 @@
 package grafana
 
 import "embed"
+
+// The dashboards are built from dashgen's sources, where what panels
+// share is written once:
+//
+//go:generate go run ./dashgen/write
 
 // Files holds dashboards/*.json, provisioning/** and clickhouse/*.xml
 // (Grafana's read-only ClickHouse user).

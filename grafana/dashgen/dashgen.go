@@ -1,0 +1,421 @@
+// Package dashgen builds the provisioned dashboards (grafana/dashboards)
+// from their sources (src/*.json), in which every piece that several
+// panels or dashboards share is written once, here: the filters on the
+// target variable, the search box's clause, and the template variables.
+// "go generate ./grafana" writes the files; a test fails when the
+// checked-in ones are not what Build makes.
+//
+// A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}} and
+// {{search}} inside its SQL and {{variable "name"}} in place of each
+// template variable. The output keeps the source's order of keys, two
+// spaces a level.
+package dashgen
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+//go:embed src/*.json
+var sources embed.FS
+
+// The SQL that the panels share.
+const (
+	// oneTarget keeps the rows of the one target picked (target=type:id).
+	oneTarget = "target_type = splitByChar(':', '${target}')[1] AND target_id = toUInt64(splitByChar(':', '${target}')[2])"
+	// someTargets keeps the rows of the targets picked, or all of them.
+	someTargets = "$__conditionalAll(concat(toString(target_type), ':', toString(target_id)) IN (${target}), $target)"
+	// searched is what was typed into the search box, as a string: it
+	// reaches ClickHouse percent-encoded, so that no input can leave the
+	// literal (Grafana's sqlstring leaves backslashes as they are).
+	searched = "decodeURLComponent('${search:percentencode}')"
+)
+
+// search matches part of a contact's name or number or of an agent's
+// name, in any case; three or more digits also match a number however it
+// is written.
+var search = strings.NewReplacer("$s", searched).Replace(`(positionCaseInsensitiveUTF8(contact_name, $s) > 0
+    OR positionCaseInsensitiveUTF8(agent_name, $s) > 0
+    OR position(contact_phone, $s) > 0
+    OR (length(replaceRegexpAll($s, '[^0-9]', '')) >= 3
+        AND position(replaceRegexpAll(contact_phone, '[^0-9]', ''), replaceRegexpAll($s, '[^0-9]', '')) > 0))`)
+
+// variables are the dashboards' template variables, by the name a source
+// uses: target picks one target, targets any of them (ETL health); agent
+// one agent, agents any.
+var variables = map[string]string{
+	"tz": `{
+	  "name": "tz",
+	  "label": "Time zone",
+	  "description": "The reporting time zone: every day and hour on this dashboard is counted in it. Set it to the job's ETL_TIMEZONE (the agent tables' days are stored in that zone); to add a zone, edit this variable's list in the dashboard JSON.",
+	  "type": "custom",
+	  "query": "UTC,America/New_York,America/Chicago,America/Denver,America/Phoenix,America/Los_Angeles,Europe/London,Europe/Berlin,Asia/Kolkata,Australia/Sydney",
+	  "multi": false,
+	  "includeAll": false,
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "current": {
+	    "text": "UTC",
+	    "value": "UTC"
+	  },
+	  "options": [
+	    {
+	      "text": "UTC",
+	      "value": "UTC",
+	      "selected": true
+	    },
+	    {
+	      "text": "America/New_York",
+	      "value": "America/New_York",
+	      "selected": false
+	    },
+	    {
+	      "text": "America/Chicago",
+	      "value": "America/Chicago",
+	      "selected": false
+	    },
+	    {
+	      "text": "America/Denver",
+	      "value": "America/Denver",
+	      "selected": false
+	    },
+	    {
+	      "text": "America/Phoenix",
+	      "value": "America/Phoenix",
+	      "selected": false
+	    },
+	    {
+	      "text": "America/Los_Angeles",
+	      "value": "America/Los_Angeles",
+	      "selected": false
+	    },
+	    {
+	      "text": "Europe/London",
+	      "value": "Europe/London",
+	      "selected": false
+	    },
+	    {
+	      "text": "Europe/Berlin",
+	      "value": "Europe/Berlin",
+	      "selected": false
+	    },
+	    {
+	      "text": "Asia/Kolkata",
+	      "value": "Asia/Kolkata",
+	      "selected": false
+	    },
+	    {
+	      "text": "Australia/Sydney",
+	      "value": "Australia/Sydney",
+	      "selected": false
+	    }
+	  ],
+	  "allowCustomValue": false
+	}`,
+	"target": `{
+	  "name": "target",
+	  "label": "Department / call center",
+	  "description": "What the job pulls (DIALPAD_TARGETS): a department, call center, office or user. Every figure is for this one target.",
+	  "type": "query",
+	  "datasource": {
+	    "type": "grafana-clickhouse-datasource",
+	    "uid": "dialpad-clickhouse"
+	  },
+	  "query": {
+	    "refId": "var-target",
+	    "queryType": "sql",
+	    "editorType": "sql",
+	    "rawSql": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n) AS listed\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) AS named USING (t)\nORDER BY t"
+	  },
+	  "definition": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n)\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) USING (t)\nORDER BY t",
+	  "refresh": 1,
+	  "sort": 0,
+	  "regex": "",
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "multi": false,
+	  "includeAll": false,
+	  "options": [],
+	  "current": {},
+	  "allowCustomValue": false
+	}`,
+	"targets": `{
+	  "name": "target",
+	  "label": "Target",
+	  "description": "Targets the job has run for (DIALPAD_TARGETS).",
+	  "type": "query",
+	  "datasource": {
+	    "type": "grafana-clickhouse-datasource",
+	    "uid": "dialpad-clickhouse"
+	  },
+	  "query": {
+	    "refId": "var-target",
+	    "queryType": "sql",
+	    "editorType": "sql",
+	    "rawSql": "SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\nFROM etl_runs\nORDER BY t"
+	  },
+	  "definition": "SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\nFROM etl_runs\nORDER BY t",
+	  "refresh": 1,
+	  "sort": 0,
+	  "regex": "",
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "multi": true,
+	  "includeAll": true,
+	  "options": [],
+	  "current": {
+	    "text": [
+	      "All"
+	    ],
+	    "value": [
+	      "$__all"
+	    ]
+	  },
+	  "allowCustomValue": false
+	}`,
+	"agent": `{
+	  "name": "agent",
+	  "label": "Agent",
+	  "description": "Agents who had calls of this target (ever).",
+	  "type": "query",
+	  "datasource": {
+	    "type": "grafana-clickhouse-datasource",
+	    "uid": "dialpad-clickhouse"
+	  },
+	  "query": {
+	    "refId": "var-agent",
+	    "queryType": "sql",
+	    "editorType": "sql",
+	    "rawSql": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name"
+	  },
+	  "definition": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name",
+	  "refresh": 1,
+	  "sort": 0,
+	  "regex": "",
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "multi": false,
+	  "includeAll": false,
+	  "options": [],
+	  "current": {},
+	  "allowCustomValue": false
+	}`,
+	"agents": `{
+	  "name": "agent",
+	  "label": "Agent",
+	  "description": "Agents who had calls of this target (ever).",
+	  "type": "query",
+	  "datasource": {
+	    "type": "grafana-clickhouse-datasource",
+	    "uid": "dialpad-clickhouse"
+	  },
+	  "query": {
+	    "refId": "var-agent",
+	    "queryType": "sql",
+	    "editorType": "sql",
+	    "rawSql": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name"
+	  },
+	  "definition": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name",
+	  "refresh": 1,
+	  "sort": 0,
+	  "regex": "",
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "multi": true,
+	  "includeAll": true,
+	  "options": [],
+	  "current": {
+	    "text": [
+	      "All"
+	    ],
+	    "value": [
+	      "$__all"
+	    ]
+	  },
+	  "allowCustomValue": false
+	}`,
+	"direction": `{
+	  "name": "direction",
+	  "label": "Direction",
+	  "description": "Inbound or outbound calls.",
+	  "type": "custom",
+	  "query": "inbound,outbound",
+	  "multi": true,
+	  "includeAll": true,
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "current": {
+	    "text": [
+	      "All"
+	    ],
+	    "value": [
+	      "$__all"
+	    ]
+	  },
+	  "options": [
+	    {
+	      "text": "All",
+	      "value": "$__all",
+	      "selected": true
+	    },
+	    {
+	      "text": "inbound",
+	      "value": "inbound",
+	      "selected": false
+	    },
+	    {
+	      "text": "outbound",
+	      "value": "outbound",
+	      "selected": false
+	    }
+	  ],
+	  "allowCustomValue": false
+	}`,
+	"status": `{
+	  "name": "status",
+	  "label": "Status",
+	  "description": "completed: connected; missed: inbound, not connected, no voicemail; voicemail: not connected, a voicemail was left; cancelled: outbound, never connected.",
+	  "type": "custom",
+	  "query": "completed,missed,voicemail,cancelled",
+	  "multi": true,
+	  "includeAll": true,
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "current": {
+	    "text": [
+	      "All"
+	    ],
+	    "value": [
+	      "$__all"
+	    ]
+	  },
+	  "options": [
+	    {
+	      "text": "All",
+	      "value": "$__all",
+	      "selected": true
+	    },
+	    {
+	      "text": "completed",
+	      "value": "completed",
+	      "selected": false
+	    },
+	    {
+	      "text": "missed",
+	      "value": "missed",
+	      "selected": false
+	    },
+	    {
+	      "text": "voicemail",
+	      "value": "voicemail",
+	      "selected": false
+	    },
+	    {
+	      "text": "cancelled",
+	      "value": "cancelled",
+	      "selected": false
+	    }
+	  ],
+	  "allowCustomValue": false
+	}`,
+	"search": `{
+	  "name": "search",
+	  "label": "Search",
+	  "type": "textbox",
+	  "query": "",
+	  "current": {
+	    "text": "",
+	    "value": ""
+	  },
+	  "options": [
+	    {
+	      "selected": true,
+	      "text": "",
+	      "value": ""
+	    }
+	  ],
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "description": "Part of a contact's name or number, or of an agent's name (any case). Digits match a number whatever its punctuation."
+	}`,
+}
+
+// Build returns every dashboard, by file name, as it is to be provisioned.
+func Build() (map[string][]byte, error) {
+	names, err := fs.Glob(sources, "src/*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := map[string][]byte{}
+	for _, name := range names {
+		src, err := fs.ReadFile(sources, name)
+		if err != nil {
+			return nil, err
+		}
+		b, err := build(name, string(src))
+		if err != nil {
+			return nil, err
+		}
+		out[path.Base(name)] = b
+	}
+	return out, nil
+}
+
+func build(name, src string) ([]byte, error) {
+	text, err := expand(name, src)
+	if err != nil {
+		return nil, err
+	}
+	var compact, indented bytes.Buffer
+	if err := json.Compact(&compact, []byte(text)); err != nil {
+		return nil, fmt.Errorf("%s: not JSON once built: %w", name, err)
+	}
+	if err := json.Indent(&indented, compact.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	indented.WriteByte('\n')
+	return indented.Bytes(), nil
+}
+
+// expand fills in the shared pieces. The SQL ones are spelled as the
+// inside of a JSON string; a variable is a whole JSON object.
+func expand(name, src string) (string, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
+		"oneTarget":   func() string { return inString(oneTarget) },
+		"someTargets": func() string { return inString(someTargets) },
+		"search":      func() string { return inString(search) },
+		"variable": func(v string) (string, error) {
+			def, ok := variables[v]
+			if !ok {
+				return "", fmt.Errorf("no variable %q", v)
+			}
+			return expand(name+": variable "+v, def)
+		},
+	}).Parse(src)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, nil); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// inString is s as it stands between the quotes of a JSON string.
+func inString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	out := strings.TrimSpace(b.String())
+	return out[1 : len(out)-1]
+}
