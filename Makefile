@@ -42,7 +42,12 @@ deps-current:
 	@dir="$(CHDB_CACHE)"; \
 	if [ -z "$$CHDB_MODULES" ] && ! grep -qs '"version": "$(CHDB_VERSION)"' "$$dir/node_modules/chdb/package.json"; then \
 	  if ! command -v npm >/dev/null 2>&1; then \
-	    echo "npm is missing: install Node.js 20 (apt-get install nodejs npm) for the current ClickHouse of the tests" >&2; exit 1; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing nodejs and npm (apt-get)"; \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	    else \
+	      echo "npm is missing: install Node.js 18 or later (apt-get install nodejs npm) for the current ClickHouse of the tests" >&2; exit 1; \
+	    fi; \
 	  fi; \
 	  echo "installing chdb $(CHDB_VERSION), ClickHouse 26.7 (npm, into $$dir)"; \
 	  mkdir -p "$$dir" && npm install --prefix "$$dir" --no-audit --no-fund --loglevel=error chdb@$(CHDB_VERSION) >/dev/null; \
