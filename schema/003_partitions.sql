@@ -8,7 +8,12 @@
 -- whose start moves into the month before is removed from the later
 -- month's partition when both are rebuilt.
 --
--- Each step can run again after a crash part-way.
+-- The new tables start empty: once this file is applied, the job rebuilds
+-- every target-month of both from calls (Store.Migrate), which also drops
+-- any row an older version left behind. (A copy by INSERT ... SELECT
+-- would fail on current releases for more than 100 target-months: too
+-- many partitions for one insert.) Each step can run again after a crash
+-- part-way.
 
 DROP TABLE IF EXISTS agent_daily_old;
 
@@ -33,8 +38,6 @@ CREATE TABLE IF NOT EXISTS agent_daily_new
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY (target_type, target_id, toYYYYMM(day))
 ORDER BY (target_type, target_id, day, agent_id);
-
-INSERT INTO agent_daily_new SELECT * FROM agent_daily FINAL;
 
 RENAME TABLE agent_daily TO agent_daily_old, agent_daily_new TO agent_daily;
 
@@ -66,8 +69,6 @@ CREATE TABLE IF NOT EXISTS conversations_new
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY (target_type, target_id, toYYYYMM(day))
 ORDER BY (target_type, target_id, conversation_id);
-
-INSERT INTO conversations_new SELECT * FROM conversations FINAL;
 
 RENAME TABLE conversations TO conversations_old, conversations_new TO conversations;
 

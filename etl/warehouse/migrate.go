@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,9 +83,20 @@ const (
 // end; a lease left by a process that died expires after lockTTL. It
 // returns the names of the files it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	migs, err := Migrations()
+	return s.migrateUpTo(ctx, math.MaxUint32)
+}
+
+// migrateUpTo is Migrate of the migrations up to version last.
+func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) {
+	all, err := Migrations()
 	if err != nil {
 		return nil, err
+	}
+	var migs []Migration
+	for _, m := range all {
+		if m.Version <= last {
+			migs = append(migs, m)
+		}
 	}
 	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
 		(version UInt32, name String, applied_at DateTime('UTC'))
@@ -115,6 +127,11 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 				return applied, fmt.Errorf("migrate: %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
+		if after := afterMigration[m.Version]; after != nil {
+			if err := after(ctx, s); err != nil {
+				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
+			}
+		}
 		if err := s.insertRow(ctx, "schema_migrations", "INSERT INTO schema_migrations (version, name, applied_at)",
 			m.Version, m.Name, time.Now().UTC()); err != nil {
 			return applied, fmt.Errorf("migrate: record %s: %w", m.Name, err)
@@ -123,6 +140,13 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		s.log.Info("schema migration applied", "file", m.Name, "database", s.opt.Database)
 	}
 	return applied, nil
+}
+
+// afterMigration is work in Go that a migration needs once its statements
+// ran, and before it is recorded: 003 repartitions the derived tables,
+// which are then rebuilt from the legs.
+var afterMigration = map[uint32]func(context.Context, *Store) error{
+	3: func(ctx context.Context, s *Store) error { return s.rebuildAggregates(ctx, nil) },
 }
 
 // pending are the migrations not recorded as applied.

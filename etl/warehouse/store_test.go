@@ -225,3 +225,58 @@ func TestWriteLegsCountsNewOrChangedLegs(t *testing.T) {
 		}
 	}
 }
+
+// An older warehouse (schema 002) with legs in more than 100 target-months
+// and a row no leg accounts for: the upgrade runs on both engines (a copy
+// of the derived tables in one INSERT would exceed the current release's
+// 100 partitions per insert), and the derived tables are then exactly the
+// legs' (each leg here is its own conversation and agent day).
+func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
+	ctx := context.Background()
+	s := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC})
+	if _, err := warehouse.MigrateUpTo(s, ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	// 3 targets x 40 months, one inbound answered leg each.
+	if err := s.Conn().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
+		direction, status, agent_id, agent_name, started_at, started_ms, day, duration_ms, connected_ms, version)
+		SELECT 'department', 1 + number % 3, number + 1, number + 1, 1, 'inbound', 'completed', 500 + number % 3, 'Ana',
+			toDateTime('2023-01-15 12:00:00', 'UTC') + toIntervalMonth(intDiv(number, 3)) AS at,
+			toInt64(toUInt32(at)) * 1000, toDate(at), 60000, toInt64(toUInt32(at)) * 1000 + 5000, 1
+		FROM numbers(120)`); err != nil {
+		t.Fatal(err)
+	}
+	// The older release's agent days: each counted twice (a leg that moved
+	// day), and one no leg accounts for.
+	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+		SELECT 'department', 1 + number % 3, toDate(toDateTime('2023-01-15 12:00:00', 'UTC') + toIntervalMonth(intDiv(number, 3))),
+			500 + number % 3, 'Ana', 2, 1
+		FROM numbers(120)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+		SELECT 'department', 1, toDate('2022-06-01'), 501, 'Ghost', 3, 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	for _, c := range []struct {
+		table string
+		want  uint64
+	}{{"agent_daily", 120}, {"conversations", 120}} {
+		var rows, total uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count(), uniqExact(target_id, toYYYYMM(day)) FROM "+c.table+" FINAL").
+			Scan(&rows, &total); err != nil {
+			t.Fatal(err)
+		}
+		if rows != c.want || total != c.want {
+			t.Errorf("%s after the upgrade: %d rows in %d target-months, want %d in %d", c.table, rows, total, c.want, c.want)
+		}
+	}
+	var ghost, calls uint64
+	if err := s.Conn().QueryRow(ctx, "SELECT countIf(agent_name = 'Ghost'), sum(total_calls) FROM agent_daily FINAL").
+		Scan(&ghost, &calls); err != nil || ghost != 0 || calls != 120 {
+		t.Errorf("after the upgrade agent_daily counts %d calls (%d of them Ghost's), %v; want the 120 legs", calls, ghost, err)
+	}
+}

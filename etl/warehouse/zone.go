@@ -137,19 +137,32 @@ func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
 		}
 		report("calls", i+1, len(months), strconv.Itoa(m))
 	}
-	// Then every target-month that the legs now have, or that the derived
-	// tables still hold.
+	if err := s.rebuildAggregates(ctx, func(done, total int, what string) { report("aggregates", done, total, what) }); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	return s.recordZone(ctx, zone)
+}
+
+// rebuildAggregates rebuilds every target-month that the legs have, or
+// that the derived tables still hold, reporting each to progress (which
+// may be nil).
+func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total int, what string)) error {
 	parts, err := s.derivedMonths(ctx)
 	if err != nil {
-		return fmt.Errorf("rebuild: %w", err)
+		return err
 	}
 	for i, p := range parts {
 		if err := s.RebuildMonth(ctx, p.target, p.month); err != nil {
-			return fmt.Errorf("rebuild: %w", err)
+			return err
 		}
-		report("aggregates", i+1, len(parts), fmt.Sprintf("%s %d", p.target, p.month))
+		if progress != nil {
+			progress(i+1, len(parts), fmt.Sprintf("%s %d", p.target, p.month))
+		}
 	}
-	return s.recordZone(ctx, zone)
+	if len(parts) > 0 {
+		s.log.Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
+	}
+	return nil
 }
 
 type targetMonth struct {
