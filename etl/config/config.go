@@ -310,7 +310,29 @@ func ParseDotenv(text string, lookup func(string) (string, bool)) (map[string]st
 	}
 	m, err := dotenv.UnmarshalWithLookup(text, dotenv.LookupFn(lookup))
 	if err != nil {
-		return nil, fmt.Errorf(".env: %w", err)
+		return nil, dotenvError(text, lookup, err)
 	}
 	return m, nil
+}
+
+// dotenvError names the first line of text that cannot be read, and why,
+// but never its value: the parser's own message quotes it, and the value
+// may be a password.
+func dotenvError(text string, lookup func(string) (string, bool), err error) error {
+	lines := strings.SplitAfter(text, "\n")
+	at := len(lines)
+	for n := 1; n <= len(lines); n++ {
+		if _, perr := dotenv.UnmarshalWithLookup(strings.Join(lines[:n], ""), dotenv.LookupFn(lookup)); perr != nil {
+			at = n
+			break
+		}
+	}
+	why := "it is not NAME=value"
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "unterminated quoted value"):
+		why = "a quote is not closed"
+	case strings.Contains(msg, "key cannot contain a space"), strings.Contains(msg, "unexpected character"):
+		why = "the name is not a variable name"
+	}
+	return fmt.Errorf(".env line %d cannot be read: %s", at, why)
 }

@@ -182,7 +182,14 @@ func TestParseDotenv(t *testing.T) {
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("got  %q\nwant %q (as Docker Compose reads it)", m, want)
 	}
-	if _, err := ParseDotenv("A='unclosed\n", nil); err == nil || !strings.Contains(err.Error(), ".env") {
-		t.Errorf("an unclosed quote: %v, want an error about .env", err)
+	// A bad line is named, its value never shown: it may be a password.
+	for _, bad := range []struct{ text, want string }{
+		{"A=1\nCLICKHOUSE_PASSWORD=\"s3cr#t\nB=2\n", ".env line 2 cannot be read: a quote is not closed"},
+		{"A=1\n\nbad name=s3cr#t\n", ".env line 3 cannot be read: the name is not a variable name"},
+	} {
+		_, err := ParseDotenv(bad.text, nil)
+		if err == nil || err.Error() != bad.want || strings.Contains(err.Error(), "s3cr") {
+			t.Errorf("%q: %v, want %q", bad.text, err, bad.want)
+		}
 	}
 }
