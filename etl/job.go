@@ -175,9 +175,19 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	var runs []*targetRun
 	var tasks []task
 	var results []Result
-	plans, skipped, release := j.lease(ctx, plans, started)
+	// The load runs under its leases: losing one stops it.
+	lctx, plans, skipped, release := j.lease(ctx, plans, started)
 	defer release()
 	results = append(results, skipped...)
+	ctx = lctx
+	// Checked under the leases: a rebuild may have counted the days in
+	// another zone since this process started.
+	if err := j.Store.CheckZone(ctx); err != nil {
+		for _, p := range plans {
+			results = append(results, j.failedBeforeStart(ctx, p.target, p.kind, started, err))
+		}
+		return results
+	}
 	for _, p := range plans {
 		tr, err := j.prepare(ctx, p, started)
 		if err != nil {
@@ -240,11 +250,11 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	return results
 }
 
-// lease takes the targets' leases for the load and returns the plans
-// whose target it holds, a skipped run for each of the others (recorded),
-// and a function that gives the leases back. The leases are renewed
-// until then.
-func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) ([]plan, []Result, func()) {
+// lease takes the targets' leases for the load and returns the context
+// to load under (cancelled if a lease is lost), the plans whose target it
+// holds, a skipped run for each of the others (recorded), and a function
+// that gives the leases back. The leases are renewed until then.
+func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (context.Context, []plan, []Result, func()) {
 	owner, ttl := j.owner(), j.leaseTTL()
 	var names []string
 	for _, p := range plans {
@@ -256,7 +266,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) ([]pla
 		for _, p := range plans {
 			failed = append(failed, j.failedBeforeStart(ctx, p.target, p.kind, started, err))
 		}
-		return nil, failed, func() {}
+		return ctx, nil, failed, func() {}
 	}
 	var mine []plan
 	var skipped []Result
@@ -270,8 +280,8 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) ([]pla
 			"until", h.Until)
 		skipped = append(skipped, j.skippedRun(ctx, p, started, h))
 	}
-	stop := j.Store.KeepLeases(ctx, owner, ttl, got...)
-	return mine, skipped, func() {
+	lctx, stop := j.Store.KeepLeases(ctx, owner, ttl, got...)
+	return lctx, mine, skipped, func() {
 		stop()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()

@@ -2,30 +2,29 @@ package etl_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
 
 // gated holds every page until gate is closed.
 type gated struct {
 	etl.Source
-	reading chan struct{} // closed at the first page
-	gate    chan struct{}
+	held atomic.Int64 // pages held so far
+	gate chan struct{}
 }
 
 func (g *gated) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
 	return g.Source.ListCalls(ctx, t, w, func(p *dialpad.Page) error {
-		select {
-		case <-g.reading:
-		default:
-			close(g.reading)
-		}
+		g.held.Add(1)
 		<-g.gate
 		return fn(p)
 	})
@@ -44,12 +43,16 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 		return &etl.Job{Source: src, Store: migrated(t, addr, db), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
 			Start: day(2), Now: func() time.Time { return day(4) }, Owner: owner}
 	}
-	g := &gated{Source: client, reading: make(chan struct{}), gate: make(chan struct{})}
+	g := &gated{Source: client, gate: make(chan struct{})}
 	first, second := job(g, "first"), job(client, "second")
 
 	done := make(chan []etl.Result)
 	go func() { done <- first.Incremental(ctx) }()
-	<-g.reading
+	// Every window of the first load (2 targets x 2 days) holds its first
+	// page: it sends nothing more until the gate opens.
+	for g.held.Load() < 4 {
+		time.Sleep(10 * time.Millisecond)
+	}
 	requests := sim.Stats().Requests
 	results := second.Incremental(ctx)
 	if n := sim.Stats().Requests - requests; n != 0 {
@@ -77,6 +80,38 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 	for _, r := range second.Incremental(ctx) {
 		if r.Err != nil || r.Run.Status != "succeeded" {
 			t.Errorf("a later load of %s: %s %v", r.Run.Target, r.Run.Status, r.Err)
+		}
+	}
+}
+
+// A rebuild into another zone while a schedule is up: the schedule's next
+// load refuses to write days of its old zone.
+func TestALoadRefusesAZoneChangedSinceItsStart(t *testing.T) {
+	ctx := context.Background()
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+	sim, client := simulated(t, simulator.Config{Seed: 5, Start: day(2), End: day(3), Now: func() time.Time { return day(9) },
+		CallsPerDay: 10})
+	addr, db := chtest.Database(t)
+	job := &etl.Job{Source: client, Store: migrated(t, addr, db), Targets: sim.Targets()[:1], Location: time.UTC,
+		Lookback: time.Hour, Start: day(2), Now: func() time.Time { return day(3) }}
+	for _, r := range job.Incremental(ctx) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	chicago, _ := time.LoadLocation("America/Chicago")
+	rebuilt, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db, Location: chicago})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rebuilt.Close()
+	if err := rebuilt.Rebuild(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ze *warehouse.ZoneError
+	for _, r := range job.Incremental(ctx) {
+		if !errors.As(r.Err, &ze) || r.Run.Status != "failed" {
+			t.Errorf("a load in UTC after a rebuild in Chicago: %s %v, want it refused", r.Run.Status, r.Err)
 		}
 	}
 }

@@ -19,6 +19,9 @@ func (j *Job) finish(ctx context.Context, tr *targetRun) Result {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var err error = errors.Join(tr.errs...)
+	if cause := context.Cause(ctx); errors.Is(cause, warehouse.ErrLeaseLost) {
+		err = errors.Join(cause, err) // say why first
+	}
 	if mark, ok := j.markAfter(wctx, tr); ok {
 		if merr := j.Store.AdvanceHighWater(wctx, tr.target, mark); merr != nil {
 			err = errors.Join(err, merr)

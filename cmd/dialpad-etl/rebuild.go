@@ -42,7 +42,8 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("%v: stop the loads (schedule) and run rebuild again", h)
 		}
 	}
-	defer store.KeepLeases(ctx, owner, ttl, got...)()
+	ctx, stop := store.KeepLeases(ctx, owner, ttl, got...)
+	defer stop()
 	began := time.Now()
 	err = store.Rebuild(ctx, func(s warehouse.RebuildStep) {
 		fmt.Fprintf(stderr, "rebuild: %s %d/%d (%s) %s\n", s.Stage, s.Done, s.Total, s.What,

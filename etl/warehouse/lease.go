@@ -220,31 +220,54 @@ func (s *Store) Release(ctx context.Context, owner string, names ...string) erro
 	return nil
 }
 
+// ErrLeaseLost is the cause of the context of KeepLeases when a lease was
+// lost: another process may now do the same work.
+var ErrLeaseLost = errors.New("lease lost")
+
 // KeepLeases renews owner's leases names every ttl/3 until the returned
-// stop is called, and logs a lease lost meanwhile.
-func (s *Store) KeepLeases(ctx context.Context, owner string, ttl time.Duration, names ...string) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
+// stop is called. It returns a context derived from ctx, under which the
+// work the leases guard must run: it is cancelled, with a cause that
+// wraps ErrLeaseLost, when a lease was lost, or could not be renewed for
+// so long that it may have expired.
+func (s *Store) KeepLeases(ctx context.Context, owner string, ttl time.Duration, names ...string) (context.Context, func()) {
+	work, lose := context.WithCancelCause(ctx)
+	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(ttl / 3)
 		defer t.Stop()
+		renewed := time.Now()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-quit:
+				return
+			case <-work.Done():
 				return
 			case <-t.C:
 			}
-			lost, err := s.Renew(ctx, owner, ttl, names...)
+			lost, err := s.Renew(work, owner, ttl, names...)
 			switch {
-			case ctx.Err() != nil:
+			case work.Err() != nil:
+				return
+			case err != nil && time.Since(renewed) > ttl*2/3:
+				s.log.Error("leases not renewed in time: stopping the work they guard", "leases", names, "err", err)
+				lose(fmt.Errorf("%w: %v not renewed since %s: %v", ErrLeaseLost, names, renewed.Format(time.RFC3339), err))
 				return
 			case err != nil:
-				s.log.Warn("could not renew leases", "leases", names, "err", err)
+				s.log.Warn("could not renew leases; trying again", "leases", names, "err", err)
 			case len(lost) > 0:
-				s.log.Error("leases lost: another process may be doing the same work", "leases", lost)
+				s.log.Error("leases lost: stopping the work they guard", "leases", lost)
+				lose(fmt.Errorf("%w: %v", ErrLeaseLost, lost))
+				return
+			default:
+				renewed = time.Now()
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return work, func() {
+		close(quit)
+		<-done
+		lose(context.Canceled)
+	}
 }

@@ -2,6 +2,7 @@ package warehouse_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,7 +83,7 @@ func TestLeasesRenewExpireAndRelease(t *testing.T) {
 	if got, _, err := a.Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
 		t.Fatalf("a: %v, %v", got, err)
 	}
-	stop := a.KeepLeases(ctx, "a", ttl, name)
+	_, stop := a.KeepLeases(ctx, "a", ttl, name)
 	time.Sleep(ttl + time.Second)
 	got, held, err := b.Acquire(ctx, "b", ttl, name)
 	if h := held[name]; err != nil || h == nil || h.Owner != "a" {
@@ -150,5 +151,32 @@ func TestALeaseOfADeadProcessOfThisHostIsFree(t *testing.T) {
 	}
 	if got, held, err := s.Acquire(ctx, warehouse.NewOwner(), time.Hour, "load department:1"); err != nil || len(got) != 1 {
 		t.Errorf("after its holder died: got %v, held %v, %v; want the lease", got, held, err)
+	}
+}
+
+// Work done under a lease stops when the lease is lost: here the claim
+// expired (a stalled process), and the renewal finds it gone.
+func TestLosingALeaseStopsTheWorkItGuards(t *testing.T) {
+	ctx := context.Background()
+	s := processes(t, 1)[0]
+	const name = "load department:1"
+	if got, _, err := s.Acquire(ctx, "a", 3*time.Second, name); err != nil || len(got) != 1 {
+		t.Fatalf("%v, %v", got, err)
+	}
+	work, stop := s.KeepLeases(ctx, "a", 3*time.Second, name)
+	defer stop()
+	if err := s.Release(ctx, "a", name); err != nil { // as if it had expired
+		t.Fatal(err)
+	}
+	select {
+	case <-work.Done():
+		if cause := context.Cause(work); !errors.Is(cause, warehouse.ErrLeaseLost) {
+			t.Errorf("the work was stopped by %v, want ErrLeaseLost", cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the work went on after its lease was lost")
+	}
+	if ctx.Err() != nil {
+		t.Error("the parent context was cancelled too")
 	}
 }

@@ -112,7 +112,7 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 	}
 	// The lease must go even when ctx has ended.
 	defer s.unlock(context.WithoutCancel(ctx), owner)
-	stop := s.KeepLeases(ctx, owner, lockTTL, schemaLease)
+	ctx, stop := s.KeepLeases(ctx, owner, lockTTL, schemaLease)
 	defer stop()
 
 	pending, err := s.pending(ctx, migs) // another process may have applied some meanwhile
