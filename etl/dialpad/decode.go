@@ -43,9 +43,10 @@ type Rejected struct {
 // retain body.
 //
 // A page without items is empty only when it has nothing else either ({}
-// or {"cursor": ...}): an object of other keys, such as {"error": {...}}
-// or {"data": [...]}, is an answer that is not a call page, and taking it
-// for an empty last page would lose the window's calls.
+// or {"cursor": ...}), and items, when present, must be an array: an
+// object of other keys, such as {"error": {...}} or {"data": [...]}, or
+// items of null, is an answer that is not a call page, and taking it for
+// an empty last page would lose the window's calls.
 func DecodePage(body []byte) (*Page, string, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil || env == nil {
@@ -70,7 +71,7 @@ func DecodePage(body []byte) (*Page, string, error) {
 		}
 	}
 	var raws []json.RawMessage
-	if err := json.Unmarshal(items, &raws); hasItems && err != nil {
+	if hasItems && (isNull(items) || json.Unmarshal(items, &raws) != nil) {
 		return nil, "", fmt.Errorf("items: want an array, got %s", kind(items))
 	}
 	page := &Page{Bytes: len(body), Calls: make([]Call, 0, len(raws))}

@@ -254,7 +254,7 @@ func TestDecodePageEnvelope(t *testing.T) {
 		n            int
 	}{
 		{`{"items":[]}`, "", 0},
-		{`{"items":null,"cursor":""}`, "", 0},
+		{`{"items":[],"cursor":""}`, "", 0},
 		{`{"cursor":"abc","items":[{"call_id":1,"date_started":1,"direction":"inbound"}],"unknown":{"x":[1]}}`, "abc", 1},
 		{` {"items":[] , "cursor" : "a\u0062c"} ` + "\n", "abc", 0},
 		{`{}`, "", 0},
@@ -275,7 +275,7 @@ func TestDecodePageEnvelope(t *testing.T) {
 		`{"items":[{"call_id":"1","date_started":"1","direction":"inbound","target":{"id":"1",}}]}`,
 		// 2xx answers that are not a call page: never an empty last page.
 		`{"error":{"code":500,"message":"backend unavailable"}}`, `{"data":[{"call_id":"1"}]}`,
-		`{"cursor":"abc","calls":[]}`, `[{"call_id":"1"}]`, `"ok"`, `true`,
+		`{"cursor":"abc","calls":[]}`, `[{"call_id":"1"}]`, `"ok"`, `true`, `{"items":null}`, `{"items":null,"cursor":""}`,
 	} {
 		if _, _, err := DecodePage([]byte(body)); err == nil {
 			t.Errorf("DecodePage(%s) accepted", body)

@@ -108,7 +108,9 @@ func FuzzDecodePage(f *testing.F) {
 		if err := json.Unmarshal(body, &keys); err != nil {
 			t.Fatalf("accepted %q, which is not a JSON object: %v", body, err)
 		}
-		if _, ok := keys["items"]; !ok {
+		if items, ok := keys["items"]; ok && string(items) == "null" {
+			t.Fatalf("accepted %q: items of null are not a page", body)
+		} else if !ok {
 			delete(keys, "cursor")
 			if len(keys) > 0 {
 				t.Fatalf("accepted %q as an empty page, but it has other keys than a cursor", body)

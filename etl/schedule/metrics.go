@@ -107,7 +107,10 @@ func (m *Metrics) Observe(results []etl.Result) {
 		m.retries.WithLabelValues(t).Add(float64(r.Run.Retries))
 		m.rateLimited.WithLabelValues(t).Add(float64(r.Run.RateLimited))
 		if r.Run.Status == etl.StatusSkipped {
-			continue // another process loaded it; its own metrics say how
+			// Another process was loading it just then: as fresh as a
+			// success, for /healthz; that process's own metrics say more.
+			m.successes[t] = r.Run.Finished
+			continue
 		}
 		m.lastRun.WithLabelValues(t).Set(r.Run.Finished.Sub(r.Run.Started).Seconds())
 		if r.Err == nil {

@@ -123,7 +123,7 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 	for _, m := range pending {
 		for i, stmt := range m.Statements {
 			// A column added before a crash part-way is there already.
-			if err := s.conn.Exec(ctx, stmt); err != nil && !isException(err, codeDuplicateColumn) {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !columnThere(stmt, err) {
 				return applied, fmt.Errorf("migrate: %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
@@ -147,6 +147,13 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 // which are then rebuilt from the legs.
 var afterMigration = map[uint32]func(context.Context, *Store) error{
 	3: func(ctx context.Context, s *Store) error { return s.rebuildAggregates(ctx, nil) },
+}
+
+// columnThere reports whether err is stmt, an ADD COLUMN, finding its
+// column added already (code 44 also means other things).
+func columnThere(stmt string, err error) bool {
+	return isException(err, codeDuplicateColumn) && strings.Contains(strings.ToUpper(stmt), "ADD COLUMN") &&
+		strings.Contains(err.Error(), "already exists")
 }
 
 // pending are the migrations not recorded as applied.
