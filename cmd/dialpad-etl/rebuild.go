@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -26,10 +27,19 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	// No load may write meanwhile: hold every target's lease.
+	// No load may write meanwhile: hold the lease of every target, the
+	// configured ones and any other whose legs are stored.
+	stored, err := store.StoredTargets(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
 	var names []string
-	for _, t := range cfg.Targets {
-		names = append(names, etl.LeaseName(t))
+	for _, t := range append(append([]dialpad.Target{}, cfg.Targets...), stored...) {
+		if n := etl.LeaseName(t); !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
 	}
 	owner, ttl := warehouse.NewOwner(), 2*time.Minute
 	got, held, err := store.Acquire(ctx, owner, ttl, names...)

@@ -94,6 +94,16 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	if !errors.As(err, &ze) || ze.Recorded != "UTC" || !strings.Contains(err.Error(), "ETL_TIMEZONE") || !strings.Contains(err.Error(), "dialpad-etl rebuild") {
 		t.Fatalf("zone changed to Chicago: %v, want an error naming ETL_TIMEZONE, UTC and dialpad-etl rebuild", err)
 	}
+	// A rebuild that stops part-way leaves neither zone loadable.
+	stopped, cancel := context.WithCancel(ctx)
+	if err := inChicago.Rebuild(stopped, func(warehouse.RebuildStep) { cancel() }); err == nil {
+		t.Fatal("a rebuild cancelled after its first step succeeded")
+	}
+	for _, s := range []*warehouse.Store{utc, inChicago} {
+		if err := s.CheckZone(ctx); !errors.As(err, &ze) || ze.Interrupted != "America/Chicago" || !strings.Contains(err.Error(), "again") {
+			t.Errorf("%s after an interrupted rebuild: %v, want a refusal saying to rebuild again", s.Location(), err)
+		}
+	}
 	var steps []warehouse.RebuildStep
 	if err := inChicago.Rebuild(ctx, func(s warehouse.RebuildStep) { steps = append(steps, s) }); err != nil {
 		t.Fatal(err)

@@ -24,9 +24,19 @@ const zoneSetting = "timezone"
 type ZoneError struct {
 	Configured string
 	Recorded   string // "" when no zone was recorded and the days fit another
+	// Interrupted is the zone of a rebuild that stopped part-way: some
+	// days are of it, some of the zone before.
+	Interrupted string
 }
 
+// rebuilding is what etl_settings holds while a rebuild runs.
+const rebuilding = "rebuilding to "
+
 func (e *ZoneError) Error() string {
+	if e.Interrupted != "" {
+		return fmt.Sprintf("ETL_TIMEZONE is %s, but a rebuild to %s stopped part-way and left the days of two zones: "+
+			"run 'dialpad-etl rebuild' again (it reads nothing from Dialpad)", e.Configured, e.Interrupted)
+	}
 	was := "another zone"
 	if e.Recorded != "" {
 		was = e.Recorded
@@ -68,6 +78,8 @@ func (s *Store) CheckZone(ctx context.Context) error {
 		return err
 	case ok && recorded == zone:
 		return nil
+	case ok && strings.HasPrefix(recorded, rebuilding):
+		return &ZoneError{Configured: zone, Interrupted: strings.TrimPrefix(recorded, rebuilding)}
 	case ok:
 		return &ZoneError{Configured: zone, Recorded: recorded}
 	}
@@ -106,6 +118,10 @@ type RebuildStep struct {
 // load may run meanwhile: the caller holds every target's lease.
 func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
 	zone := s.opt.Location.String()
+	// Until it ends, loads in either zone are refused.
+	if err := s.recordZone(ctx, rebuilding+zone); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
 	report := func(stage string, done, total int, what string) {
 		if progress != nil {
 			progress(RebuildStep{Stage: stage, Done: done, Total: total, What: what})
@@ -168,6 +184,21 @@ func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total
 type targetMonth struct {
 	target dialpad.Target
 	month  int
+}
+
+// StoredTargets are the targets that calls holds legs of.
+func (s *Store) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
+	parts, err := s.derivedMonths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []dialpad.Target
+	for _, p := range parts {
+		if len(out) == 0 || out[len(out)-1] != p.target {
+			out = append(out, p.target)
+		}
+	}
+	return out, nil
 }
 
 // derivedMonths are the target-months that the legs or the derived

@@ -293,6 +293,9 @@ func (c *twinConn) Exec(ctx context.Context, query string, args ...any) error {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
 	err := c.Conn.Exec(ctx, query, args...)
+	if ctx.Err() != nil {
+		return err // cancelled: neither engine is told
+	}
 	c.w.exec(c.bound(query, args), err)
 	return err
 }
@@ -300,6 +303,9 @@ func (c *twinConn) Exec(ctx context.Context, query string, args ...any) error {
 // compare runs a query of the warehouse's on both engines. The warehouse
 // reads columns by position, so their names do not count.
 func (c *twinConn) compare(ctx context.Context, query string, args []any) {
+	if ctx.Err() != nil {
+		return
+	}
 	if err := c.w.compare(ctx, c.bound(query, args), false); err != nil {
 		var d *Differs
 		if errors.As(err, &d) {
