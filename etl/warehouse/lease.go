@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -44,13 +45,41 @@ func (h *Held) Error() string {
 	return fmt.Sprintf("%s is leased by %s until %s", h.Name, h.Owner, h.Until.UTC().Format(time.RFC3339))
 }
 
-// NewOwner names a lease holder: this host and process, and a random part
-// that tells two stores of one process apart.
+// NewOwner names a lease holder: this host, process and the process's
+// identity (see processStamp), and a random part that tells two stores of
+// one process apart.
 func NewOwner() string {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+	return fmt.Sprintf("%s/%d/%s/%s", host, os.Getpid(), processStamp(os.Getpid()), hex.EncodeToString(b))
+}
+
+// processStamp tells process pid apart from any other that has or had the
+// same pid: the machine's boot, the PID namespace and when it started
+// ("" where /proc does not tell).
+func processStamp(pid int) string {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The fields after the command's closing parenthesis: state is the
+	// first, the start time (field 22 of the line) the 20th.
+	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
+	fields := strings.Fields(string(rest))
+	if len(fields) < 20 {
+		return ""
+	}
+	nsID := strings.Trim(strings.TrimPrefix(ns, "pid:"), "[]")
+	return fmt.Sprintf("%.8s-%s-%s", strings.TrimSpace(string(boot)), nsID, fields[19])
 }
 
 // Acquire claims the leases names for owner, for ttl from when it
@@ -165,20 +194,30 @@ func (s *Store) liveLeases(ctx context.Context, names []string, settled bool) (m
 	return out, rows.Err()
 }
 
-// deadHere reports whether owner (see NewOwner) is a process of this host
-// that is not running.
+// deadHere reports whether owner (see NewOwner) is a process of this host,
+// boot and PID namespace that is not running any more: its pid is gone,
+// or is another process now (a container restarted with the same
+// hostname gets pid 1 again). An owner this process cannot judge (another
+// host or namespace, or a sharing of hostnames) is not dead.
 func deadHere(owner string) bool {
 	host, _ := os.Hostname()
-	rest, ok := strings.CutPrefix(owner, host+"/")
-	if !ok {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 4 || parts[0] != host || parts[2] == "" {
 		return false
 	}
-	pidText, _, _ := strings.Cut(rest, "/")
-	pid, err := strconv.Atoi(pidText)
+	pid, err := strconv.Atoi(parts[1])
 	if err != nil || pid <= 0 {
 		return false
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	mine := strings.SplitN(processStamp(os.Getpid()), "-", 3)
+	theirs := strings.SplitN(parts[2], "-", 3)
+	if len(mine) != 3 || len(theirs) != 3 || mine[0] != theirs[0] || mine[1] != theirs[1] {
+		return false // another boot or PID namespace: its pids are not ours to look up
+	}
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	return processStamp(pid) != parts[2]
 }
 
 // Renew extends owner's live claims of names by ttl from now. It returns

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,18 +139,39 @@ func TestALeaseOfADeadProcessOfThisHostIsFree(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	dead := fmt.Sprintf("%s/%d/0", host, cmd.Process.Pid)
+	me := strings.Split(warehouse.NewOwner(), "/")
+	boot, ns, _ := strings.Cut(me[2], "-")
+	ns, _, _ = strings.Cut(ns, "-")
+	// A process that ran and ended, and one that has this process's pid
+	// but started at another time (a restarted container's pid 1).
+	dead := fmt.Sprintf("%s/%d/%s-%s-1/0", me[0], cmd.Process.Pid, boot, ns)
+	reused := fmt.Sprintf("%s/%s/%s-%s-1/0", me[0], me[1], boot, ns)
 	if _, _, err := s.Acquire(ctx, "someone", time.Hour, "other"); err != nil {
 		t.Fatal(err)
 	}
-	// The dead process's claim, won and settled before it died.
+	for _, owner := range []string{dead, reused} {
+		// The process's claim, won and settled before it died.
+		if err := s.Conn().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+			SELECT 'load department:1', ?, now() - 60, now() + 3600, 1`, owner); err != nil {
+			t.Fatal(err)
+		}
+		next := warehouse.NewOwner()
+		got, held, err := s.Acquire(ctx, next, time.Hour, "load department:1")
+		if err != nil || len(got) != 1 {
+			t.Errorf("after %s died: got %v, held %v, %v; want the lease", owner, got, held, err)
+		}
+		if err := s.Release(ctx, next, "load department:1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A holder this process cannot judge (another PID namespace) is alive.
+	other := fmt.Sprintf("%s/%d/%s-4026531999-1/0", me[0], cmd.Process.Pid, boot)
 	if err := s.Conn().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
-		SELECT 'load department:1', ?, now() - 60, now() + 3600, 1`, dead); err != nil {
+		SELECT 'load department:2', ?, now() - 60, now() + 3600, 1`, other); err != nil {
 		t.Fatal(err)
 	}
-	if got, held, err := s.Acquire(ctx, warehouse.NewOwner(), time.Hour, "load department:1"); err != nil || len(got) != 1 {
-		t.Errorf("after its holder died: got %v, held %v, %v; want the lease", got, held, err)
+	if got, _, err := s.Acquire(ctx, warehouse.NewOwner(), time.Hour, "load department:2"); err != nil || len(got) != 0 {
+		t.Errorf("a holder in another PID namespace: got %v, %v; want it left alone", got, err)
 	}
 }
 
