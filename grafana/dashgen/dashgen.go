@@ -49,7 +49,7 @@ var search = strings.NewReplacer("$s", searched).Replace(`(positionCaseInsensiti
 
 // variables are the dashboards' template variables, by the name a source
 // uses: target picks one target, targets any of them (ETL health); agent
-// one agent, agents any.
+// one agent, and agents (see anyOf) any.
 var variables = map[string]string{
 	"tz": `{
 	  "name": "tz",
@@ -134,7 +134,7 @@ var variables = map[string]string{
 	    "editorType": "sql",
 	    "rawSql": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n) AS listed\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) AS named USING (t)\nORDER BY t"
 	  },
-	  "definition": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n)\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) USING (t)\nORDER BY t",
+	  "definition": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n) AS listed\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) AS named USING (t)\nORDER BY t",
 	  "refresh": 1,
 	  "sort": 0,
 	  "regex": "",
@@ -205,40 +205,6 @@ var variables = map[string]string{
 	  "includeAll": false,
 	  "options": [],
 	  "current": {},
-	  "allowCustomValue": false
-	}`,
-	"agents": `{
-	  "name": "agent",
-	  "label": "Agent",
-	  "description": "Agents who had calls of this target (ever).",
-	  "type": "query",
-	  "datasource": {
-	    "type": "grafana-clickhouse-datasource",
-	    "uid": "dialpad-clickhouse"
-	  },
-	  "query": {
-	    "refId": "var-agent",
-	    "queryType": "sql",
-	    "editorType": "sql",
-	    "rawSql": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name"
-	  },
-	  "definition": "SELECT toString(agent_id), argMax(agent_name, day) AS name\nFROM agent_daily FINAL\nWHERE {{oneTarget}}\nGROUP BY agent_id\nORDER BY name",
-	  "refresh": 1,
-	  "sort": 0,
-	  "regex": "",
-	  "hide": 0,
-	  "skipUrlSync": false,
-	  "multi": true,
-	  "includeAll": true,
-	  "options": [],
-	  "current": {
-	    "text": [
-	      "All"
-	    ],
-	    "value": [
-	      "$__all"
-	    ]
-	  },
 	  "allowCustomValue": false
 	}`,
 	"direction": `{
@@ -394,6 +360,9 @@ func expand(name, src string) (string, error) {
 		"search":      func() string { return inString(search) },
 		"variable": func(v string) (string, error) {
 			def, ok := variables[v]
+			if v == "agents" {
+				def, ok = anyOf(variables["agent"])
+			}
 			if !ok {
 				return "", fmt.Errorf("no variable %q", v)
 			}
@@ -408,6 +377,24 @@ func expand(name, src string) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// anyOf is the variable def that picks any number of its values, All by
+// default.
+func anyOf(def string) (string, bool) {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(def), &v); err != nil {
+		return "", false
+	}
+	v["multi"], v["includeAll"] = true, true
+	v["current"] = map[string]any{"text": []string{"All"}, "value": []string{"$__all"}}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", false
+	}
+	return b.String(), true
 }
 
 // inString is s as it stands between the quotes of a JSON string.
