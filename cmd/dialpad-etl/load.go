@@ -15,7 +15,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := connect(ctx, fs, stderr)
+	e, err := connect(ctx, fs, stderr, config.WithoutDialpad())
 	if err != nil {
 		return err
 	}

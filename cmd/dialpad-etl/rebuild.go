@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -18,7 +19,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := connect(ctx, fs, stderr)
+	e, err := connect(ctx, fs, stderr, config.WithoutDialpad())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
 )
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -15,7 +17,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := connect(ctx, fs, stderr)
+	e, err := connect(ctx, fs, stderr, config.WithoutDialpad())
 	if err != nil {
 		return err
 	}

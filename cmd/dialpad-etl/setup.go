@@ -29,7 +29,7 @@ type env struct {
 
 // loadConfig reads .env (when present in the working directory), the
 // environment and the flags already parsed into fs.
-func loadConfig(ctx context.Context, fs *flag.FlagSet) (*config.Config, error) {
+func loadConfig(ctx context.Context, fs *flag.FlagSet, opts ...config.LoadOption) (*config.Config, error) {
 	var dotenv map[string]string
 	text, err := os.ReadFile(".env")
 	switch {
@@ -40,7 +40,7 @@ func loadConfig(ctx context.Context, fs *flag.FlagSet) (*config.Config, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("read .env: %w", err)
 	}
-	return config.Load(ctx, fs, os.LookupEnv, dotenv, time.Now())
+	return config.Load(ctx, fs, os.LookupEnv, dotenv, time.Now(), opts...)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -65,8 +65,8 @@ func millis(_ []string, a slog.Attr) slog.Attr {
 
 // connect reads the configuration and connects to ClickHouse, without
 // touching the schema. The caller closes env.store.
-func connect(ctx context.Context, fs *flag.FlagSet, stderr io.Writer) (*env, error) {
-	cfg, err := loadConfig(ctx, fs)
+func connect(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...config.LoadOption) (*env, error) {
+	cfg, err := loadConfig(ctx, fs, opts...)
 	if err != nil {
 		return nil, err
 	}

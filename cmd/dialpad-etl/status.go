@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -16,7 +17,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := connect(ctx, fs, stderr)
+	e, err := connect(ctx, fs, stderr, config.WithoutDialpad())
 	if err != nil {
 		return err
 	}

@@ -193,3 +193,16 @@ func TestParseDotenv(t *testing.T) {
 		}
 	}
 }
+
+// The commands that only read or rework the warehouse (rebuild, status,
+// report, migrate) need no Dialpad token; the loads do.
+func TestWithoutDialpadNeedsNoToken(t *testing.T) {
+	env := with("DIALPAD_API_TOKEN", "")
+	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok && v != "" }
+	if _, err := Load(context.Background(), nil, getenv, nil, now); err == nil || !strings.Contains(err.Error(), "DIALPAD_API_TOKEN") {
+		t.Errorf("a load without a token: %v, want DIALPAD_API_TOKEN required", err)
+	}
+	if c, err := Load(context.Background(), nil, getenv, nil, now, WithoutDialpad()); err != nil || c.Token != "" {
+		t.Errorf("without Dialpad: %v (token %q), want no error", err, c.Token)
+	}
+}
