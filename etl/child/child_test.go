@@ -1,10 +1,10 @@
 package child
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"syscall"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,17 +36,27 @@ func TestFreePortsCanBeListenedOn(t *testing.T) {
 
 // Stop ends the child and what it started.
 func TestStopEndsTheProcessGroup(t *testing.T) {
-	cmd := Command(false, "sh", "-c", "sleep 60 & sleep 60")
+	cmd := Command(false, "sh", "-c", "sleep 60 & echo $!; wait")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	var grandchild int
+	if _, err := fmt.Fscan(out, &grandchild); err != nil || grandchild <= 0 {
+		t.Fatalf("the child did not say its child's pid: %v", err)
 	}
 	began := time.Now()
 	Stop(cmd)
 	if time.Since(began) > 4*time.Second || cmd.ProcessState == nil {
 		t.Fatalf("Stop took %s; state %v", time.Since(began), cmd.ProcessState)
 	}
-	for range 50 { // the background sleep is reaped by init a moment later
-		if err := syscall.Kill(-cmd.Process.Pid, 0); errors.Is(err, syscall.ESRCH) {
+	// Gone, or a zombie waiting for init to reap it: not running.
+	for range 100 {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", grandchild))
+		if err != nil || strings.Contains(string(stat), ") Z ") {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
