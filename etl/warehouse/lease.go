@@ -83,8 +83,9 @@ func processStamp(pid int) string {
 }
 
 // Acquire claims the leases names for owner, for ttl from when it
-// returns, and returns those it holds now; for each other one, held[name] says who has it. Renew the
-// held ones well within ttl, and Release them when done.
+// returns, and returns those it holds now; for each other one, held[name]
+// says who has it. Renew the held ones well within ttl (KeepLeases), and
+// Release them when done.
 func (s *Store) Acquire(ctx context.Context, owner string, ttl time.Duration, names ...string) (got []string, held map[string]*Held, err error) {
 	if err := s.conn.Exec(ctx, createLeases); err != nil {
 		return nil, nil, fmt.Errorf("leases: %w", err)

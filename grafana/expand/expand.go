@@ -50,7 +50,7 @@ func (e *Expansion) Expand(sql string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if sql, err = e.Interpolate(sql, false); err != nil {
+	if sql, err = e.interpolate(sql, false); err != nil {
 		return "", err
 	}
 	return e.macros(sql)
@@ -111,9 +111,9 @@ func macroArgs(s string, open int) ([]string, int, error) {
 	return nil, 0, fmt.Errorf("unbalanced parentheses after %q", s[max(0, open-20):open])
 }
 
-// Interpolate replaces template variables. In a link (inLink), the
+// interpolate replaces template variables. In a link (inLink), the
 // data-link variables (${__data.fields.x}, ${__url_time_range}) are kept.
-func (e *Expansion) Interpolate(s string, inLink bool) (string, error) {
+func (e *Expansion) interpolate(s string, inLink bool) (string, error) {
 	var errs []string
 	out := grafanaVar.ReplaceAllStringFunc(s, func(m string) string {
 		sub := grafanaVar.FindStringSubmatch(m)

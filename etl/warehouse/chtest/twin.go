@@ -88,14 +88,6 @@ func NewTwin(tb testing.TB) *Twin {
 // Both reports whether the twin has the current engine beside 18.16.
 func (w *Twin) Both() bool { return w.current != nil }
 
-// CurrentVersion is the current engine's version, "" without one.
-func (w *Twin) CurrentVersion() string {
-	if w.current == nil {
-		return ""
-	}
-	return w.current.Version
-}
-
 // Conn is a connection to the twin's database whose Exec, Query,
 // QueryRow, Select and batches run on both engines. A batch reaches the
 // current engine as the INSERT ... VALUES of the rows it was given (chdb
@@ -147,7 +139,7 @@ func (w *Twin) compare(ctx context.Context, sql string, names bool) error {
 		case oldErr != nil && curErr != nil:
 			return nil // alike: both refuse it
 		case oldErr != nil || curErr != nil:
-			d.Old, d.New = answer(old, oldErr), answer(cur, curErr)
+			d.Old, d.New = answer(oldErr), answer(curErr)
 			return d
 		case sameRows(old, cur, names):
 			return nil
@@ -156,7 +148,7 @@ func (w *Twin) compare(ctx context.Context, sql string, names bool) error {
 	return d
 }
 
-func answer(rows string, err error) string {
+func answer(err error) string {
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -265,7 +257,7 @@ func (w *Twin) exec(sql string, oldErr error) {
 	err := w.current.Exec(w.Database, sql)
 	if (err == nil) != (oldErr == nil) {
 		w.report(&Differs{SQL: sql, OldName: "18.16", NewName: w.current.Version,
-			Old: answer("", oldErr), New: answer("", err)})
+			Old: answer(oldErr), New: answer(err)})
 	}
 }
 
