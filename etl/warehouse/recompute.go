@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,13 +12,32 @@ import (
 )
 
 // The aggregates of the call model, computed by the server from the
-// deduplicated legs (calls FINAL), a whole target-month at a time: the
-// month's rows go into a staging table, which then replaces the month's
-// partition. So running it again, or after a re-load, leaves exactly the
-// rows a computation from scratch would: a key that no longer has legs
-// is gone. The rules are those of the README's "How calls are counted".
+// deduplicated legs (calls FINAL). A recompute replaces whole partitions
+// (target and month of the day): the month's rows go into a staging
+// table, which then replaces the month's partition. The rows of the days
+// the recompute does not touch are copied from the partition as they are;
+// those of the touched days are computed again from their legs. So it
+// reads only the legs its days can hold, however long the history, and
+// running it again, or after a re-load, leaves exactly the rows a
+// computation from scratch would: a key that no longer has legs is gone.
+// The rules are those of the README's "How calls are counted".
+//
+// One assumption bounds what a day can touch: the legs of one
+// conversation start within a day of each other.
 
-const rebuildAgentDays = `INSERT INTO agent_daily_stage (target_type, target_id, day, agent_id, agent_name,
+var agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
+	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
+	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version`
+
+// keepAgentDays copies the month's agent days that are not of the touched
+// days (%s: the list of them).
+var keepAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
+SELECT ` + agentDayColumns + ` FROM agent_daily FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
+
+// computeAgentDays computes the agent days of the touched days (%[1]s: the
+// list of them; %[2]s: the span of start times their legs lie in).
+const computeAgentDays = `INSERT INTO agent_daily_stage (target_type, target_id, day, agent_id, agent_name,
 	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
 	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version)
 SELECT target_type, target_id, day, agent_id,
@@ -33,12 +53,33 @@ SELECT target_type, target_id, day, agent_id,
 	toUInt64(intDivOrZero(sum_duration, n_completed)),
 	toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND toYYYYMM(day) = ? AND %s
+WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND %[2]s AND day IN (%[1]s)
 GROUP BY target_type, target_id, day, agent_id`
 
-// A conversation belongs to the month of its first leg's day; its legs
-// may lie in the months around it.
-const rebuildConversations = `INSERT INTO conversations_stage (target_type, target_id, conversation_id,
+var conversationColumns = `target_type, target_id, conversation_id,
+	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
+	wait_ms, talk_ms, legs, contact_name, contact_phone, version`
+
+// touchedConversations are the conversations a recompute computes again:
+// those with a leg on a touched day (%[1]s; %[2]s bounds their starts),
+// and those stored with a day beside one (%[3]s), which may have lost a
+// leg to another conversation. Legs are read without FINAL, so the
+// conversation of an older copy of a leg is among them too.
+const touchedConversations = `(conversation_id IN (SELECT conversation_id FROM calls
+	WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s))
+OR conversation_id IN (SELECT conversation_id FROM conversations
+	WHERE target_type = ? AND target_id = ? AND day IN (%[3]s)))`
+
+// keepConversations copies the month's conversations that the recompute
+// does not touch (%s: touchedConversations).
+var keepConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
+SELECT ` + conversationColumns + ` FROM conversations FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND NOT %s`
+
+// computeConversations computes the touched conversations (%[1]s) that
+// belong to the month, from all their legs (%[2]s bounds their starts). A
+// conversation belongs to the month of its first leg's day.
+const computeConversations = `INSERT INTO conversations_stage (target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version)
 SELECT target_type, target_id, conversation_id,
@@ -56,78 +97,75 @@ SELECT target_type, target_id, conversation_id,
 	argMin(contact_phone, started_ms),
 	toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND %[2]s AND conversation_id IN (%[1]s)
+WHERE target_type = ? AND target_id = ? AND %[2]s AND %[1]s
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
 
-// conversationsInMonth are the conversations with a leg in the month.
-const conversationsInMonth = `SELECT conversation_id FROM calls
-	WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND %s`
-
-// conversationsSpan is when the legs of conversationsInMonth started.
-const conversationsSpan = `SELECT toUInt32(min(started_at)), toUInt32(max(started_at)), count() FROM calls
-WHERE target_type = ? AND target_id = ? AND conversation_id IN (%s)`
-
-// Recompute rebuilds the agent days and conversations of target in every
-// month of days, and of the months beside them where a day is the first
-// or last of its month (a conversation's start, and so its month, can
-// move across). Call it after the legs of a window are written.
+// Recompute rebuilds target's agent days of days, and every conversation
+// with a leg on one of them or stored with a day beside one. Call it after
+// legs of those days are written. It reads the legs of those days and the
+// two days around them, and the aggregates of their months.
 func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
-	seen := map[int]bool{}
-	var months []int
-	for _, d := range days {
-		for _, near := range []time.Time{d.AddDate(0, 0, -1), d, d.AddDate(0, 0, 1)} {
-			if m := yearMonth(near); !seen[m] {
-				seen[m] = true
-				months = append(months, m)
-			}
+	touched := newDaySet(days)
+	if len(touched) == 0 {
+		return nil
+	}
+	for _, m := range touched.months() {
+		if err := s.recomputeAgentDays(ctx, target, m, touched.inMonth(m)); err != nil {
+			return err
 		}
 	}
-	sort.Ints(months)
-	for _, m := range months {
-		if err := s.RebuildMonth(ctx, target, m); err != nil {
+	for _, m := range touched.widen().months() {
+		if err := s.recomputeConversations(ctx, target, m, touched); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// yearMonth is d's month as ClickHouse's toYYYYMM gives it, e.g. 202601.
-func yearMonth(d time.Time) int { return d.Year()*100 + int(d.Month()) }
-
-// RebuildMonth recomputes target's agent days and conversations of month
-// (YYYYMM, of the day column) from calls FINAL and replaces what the two
-// tables held for it. Rebuilds of one target-month wait for each other;
-// across processes the target's lease keeps them apart.
+// RebuildMonth recomputes every agent day and conversation of target in
+// month (YYYYMM, of the day column) from the legs and replaces what the
+// two tables held for it.
 func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month int) error {
-	mu := s.monthLock(target, month)
-	mu.Lock()
-	defer mu.Unlock()
+	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
+	var days []time.Time
+	for d := first; d.Month() == first.Month(); d = d.AddDate(0, 0, 1) {
+		days = append(days, d)
+	}
+	all := newDaySet(days)
+	if err := s.recomputeAgentDays(ctx, target, month, all); err != nil {
+		return err
+	}
+	return s.recomputeConversations(ctx, target, month, all)
+}
+
+func (s *Store) recomputeAgentDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
 	id := uint64(target.ID)
 	version := Version(time.Now())
-	// The legs of the month's days started within a day of the month (in
-	// any zone): the bound lets the server read only that part of the
-	// sorting key (target, started_at).
-	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
-	inMonth := fmt.Sprintf("started_at >= toDateTime(%d) AND started_at < toDateTime(%d)",
-		first.AddDate(0, 0, -2).Unix(), first.AddDate(0, 1, 2).Unix())
 	err := s.replaceMonth(ctx, "agent_daily", target, month, func() error {
-		return s.conn.Exec(ctx, fmt.Sprintf(rebuildAgentDays, inMonth), version, target.Type, id, month)
+		if err := s.conn.Exec(ctx, fmt.Sprintf(keepAgentDays, days.list()), target.Type, id, month); err != nil {
+			return err
+		}
+		return s.conn.Exec(ctx, fmt.Sprintf(computeAgentDays, days.list(), days.starts(1, 2)), version, target.Type, id)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute agent days of %s in %d: %w", target, month, err)
 	}
-	err = s.replaceMonth(ctx, "conversations", target, month, func() error {
-		convs := fmt.Sprintf(conversationsInMonth, inMonth)
-		var lo, hi uint32
-		var n uint64
-		if err := s.conn.QueryRow(ctx, fmt.Sprintf(conversationsSpan, convs), target.Type, id, target.Type, id, month).
-			Scan(&lo, &hi, &n); err != nil || n == 0 {
+	return nil
+}
+
+func (s *Store) recomputeConversations(ctx context.Context, target dialpad.Target, month int, days daySet) error {
+	id := uint64(target.ID)
+	version := Version(time.Now())
+	convs := fmt.Sprintf(touchedConversations, days.list(), days.starts(1, 2), days.widen().list())
+	convArgs := []any{target.Type, id, target.Type, id}
+	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
+		if err := s.conn.Exec(ctx, fmt.Sprintf(keepConversations, convs),
+			append([]any{target.Type, id, month}, convArgs...)...); err != nil {
 			return err
 		}
-		span := fmt.Sprintf("started_at >= toDateTime(%d) AND started_at <= toDateTime(%d)", lo, hi)
-		return s.conn.Exec(ctx, fmt.Sprintf(rebuildConversations, convs, span), version,
-			target.Type, id, target.Type, id, month, month)
+		return s.conn.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 3)),
+			append(append([]any{version, target.Type, id}, convArgs...), month)...)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute conversations of %s in %d: %w", target, month, err)
@@ -135,11 +173,91 @@ func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month i
 	return nil
 }
 
+// daySet is a set of days (midnight UTC of a reporting-zone date, as in
+// the day columns).
+type daySet map[time.Time]bool
+
+func newDaySet(days []time.Time) daySet {
+	s := daySet{}
+	for _, d := range days {
+		s[d.UTC().Truncate(24*time.Hour)] = true
+	}
+	return s
+}
+
+func (s daySet) sorted() []time.Time {
+	out := make([]time.Time, 0, len(s))
+	for d := range s {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Before(out[k]) })
+	return out
+}
+
+// widen is s with the day before and after each of its days.
+func (s daySet) widen() daySet {
+	w := daySet{}
+	for d := range s {
+		w[d.AddDate(0, 0, -1)], w[d], w[d.AddDate(0, 0, 1)] = true, true, true
+	}
+	return w
+}
+
+func (s daySet) months() []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, d := range s.sorted() {
+		if m := yearMonth(d); !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (s daySet) inMonth(month int) daySet {
+	out := daySet{}
+	for d := range s {
+		if yearMonth(d) == month {
+			out[d] = true
+		}
+	}
+	return out
+}
+
+// list is the days as a list of SQL Date literals.
+func (s daySet) list() string {
+	var b strings.Builder
+	for i, d := range s.sorted() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("toDate('" + d.Format(time.DateOnly) + "')")
+	}
+	return b.String()
+}
+
+// starts bounds started_at from before days before the first day to
+// after days after the last: the legs of a day, in any zone, started
+// within a day of its UTC midnight.
+func (s daySet) starts(before, after int) string {
+	days := s.sorted()
+	return fmt.Sprintf("started_at >= toDateTime(%d) AND started_at < toDateTime(%d)",
+		days[0].AddDate(0, 0, -before).Unix(), days[len(days)-1].AddDate(0, 0, after).Unix())
+}
+
+// yearMonth is d's month as ClickHouse's toYYYYMM gives it, e.g. 202601.
+func yearMonth(d time.Time) int { return d.Year()*100 + int(d.Month()) }
+
 // replaceMonth fills table's staging partition of target and month with
 // fill, then swaps it in for the table's partition, or drops the table's
 // when fill wrote nothing (current releases refuse to replace a partition
-// from an empty one).
+// from an empty one). Replacements of one target-month wait for each
+// other; across processes the target's lease keeps them apart.
 func (s *Store) replaceMonth(ctx context.Context, table string, target dialpad.Target, month int, fill func() error) error {
+	mu := s.monthLock(target, month)
+	mu.Lock()
+	defer mu.Unlock()
 	part := []any{target.Type, uint64(target.ID), month}
 	stage := table + "_stage"
 	if err := s.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...); err != nil {
@@ -162,7 +280,7 @@ func (s *Store) replaceMonth(ctx context.Context, table string, target dialpad.T
 	return s.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...)
 }
 
-// monthLock is the lock of one target-month's rebuild.
+// monthLock is the lock of one target-month's partitions.
 func (s *Store) monthLock(target dialpad.Target, month int) *sync.Mutex {
 	mu, _ := s.months.LoadOrStore(fmt.Sprintf("%s/%d", target, month), &sync.Mutex{})
 	return mu.(*sync.Mutex)
