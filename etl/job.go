@@ -1,12 +1,12 @@
 // Package etl is the pipeline: it splits a range of call start times into
-// windows, fetches each window's legs from a Source (Dialpad), shapes them
-// with transform, loads them into the warehouse, recomputes the aggregates
-// they touch, and records every run and high-water mark.
+// windows, fetches each window's legs from a Source (Dialpad) in slices
+// that keep every worker busy, shapes them with transform, loads them into
+// the warehouse, recomputes the aggregates of each month once its windows
+// are written, and records every run and high-water mark.
 package etl
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -46,15 +46,17 @@ type Job struct {
 	Lookback time.Duration
 	// Start is where the first incremental load of a target begins.
 	Start time.Time
-	// Concurrency is how many windows are fetched at once (default 8).
+	// Concurrency is how many slices of windows are fetched at once
+	// (default 8): however few windows a load has, it keeps this many
+	// requests in flight until its last pages (see slicer).
 	Concurrency int
-	// WindowTimeout bounds the load of one window (default 10m).
+	// WindowTimeout bounds the load of one slice of a window (default 10m).
 	WindowTimeout time.Duration
 	// BatchSize is how many legs are written at a time (default 5,000;
 	// the memory a load needs grows with it).
 	BatchSize int
-	// MaxBuffered bounds the legs held in memory by all the windows
-	// loading at once (default BatchSize): a window whose next page does
+	// MaxBuffered bounds the legs held in memory by all the slices
+	// loading at once (default BatchSize): a slice whose next page does
 	// not fit writes what it holds first. It keeps memory flat however
 	// large the load.
 	MaxBuffered int
@@ -149,6 +151,7 @@ type targetRun struct {
 	names    transform.Names
 	counters dialpad.Counters
 	windows  []dialpad.Window
+	months   []int // the month (YYYYMM) of each window's day
 
 	mu      sync.Mutex
 	done    map[dialpad.Window]bool
@@ -157,11 +160,23 @@ type targetRun struct {
 	changed int64
 	reject  int64
 	pages   int64
+	// Per window being loaded: what its slices did so far.
+	loading map[int]*windowRun
+	// Per month: the days its windows wrote legs of, and its windows
+	// loaded without an error, both waiting for the month's recompute.
+	touched map[int][]time.Time
+	written map[int][]int
 }
 
-type task struct {
-	t *targetRun
-	w dialpad.Window
+func (tr *targetRun) month(i int) int { return tr.months[i] }
+
+// windowRun is what the slices of one window did.
+type windowRun struct {
+	began                        time.Time
+	slices, pages, legs, changed int
+	rejected                     int
+	err                          error
+	done                         bool // every slice ended
 }
 
 // Status of a run skipped because another process held its target.
@@ -173,7 +188,6 @@ func LeaseName(t dialpad.Target) string { return "load " + t.String() }
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	started := j.now()
 	var runs []*targetRun
-	var tasks []task
 	var results []Result
 	// The load runs under its leases: losing one stops it.
 	lctx, plans, skipped, release := j.lease(ctx, plans, started)
@@ -188,6 +202,8 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 		}
 		return results
 	}
+	work := newSlicer()
+	total := 0
 	for _, p := range plans {
 		tr, err := j.prepare(ctx, p, started)
 		if err != nil {
@@ -195,9 +211,10 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 			continue
 		}
 		runs = append(runs, tr)
-		for _, w := range tr.windows {
+		for i, w := range tr.windows {
 			if !tr.done[w] {
-				tasks = append(tasks, task{tr, w})
+				work.add(tr, i)
+				total++
 			}
 		}
 	}
@@ -207,44 +224,33 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 		finished int
 		legs     int64
 	)
-	j.report(Progress{WindowsTotal: len(tasks)})
-	queue := make(chan task)
+	j.report(Progress{WindowsTotal: total})
 	budget := newLegBudget(j.maxBuffered())
+	stop := context.AfterFunc(ctx, work.wake)
+	defer stop()
 	var wg sync.WaitGroup
-	for range min(j.concurrency(), max(len(tasks), 1)) {
+	for range j.concurrency() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for tk := range queue {
-				n, err := j.loadWindow(ctx, tk.t, tk.w, budget)
-				tk.t.mu.Lock()
-				if err != nil {
-					tk.t.errs = append(tk.t.errs, err)
-				} else {
-					tk.t.done[tk.w] = true
+			stopped := func() bool { return ctx.Err() != nil }
+			for sl, w := work.next(stopped); sl != nil; sl, w = work.next(stopped) {
+				_, _ = j.loadSlice(ctx, work, sl, w, budget)
+				windowDone, monthDone := work.finished(sl)
+				if windowDone {
+					j.endWindow(ctx, sl.t, sl.window, monthDone)
+					mu.Lock()
+					finished++
+					legs += int64(sl.t.windowLegs(sl.window))
+					j.report(Progress{WindowsDone: finished, WindowsTotal: total, Legs: legs, Elapsed: j.now().Sub(started)})
+					mu.Unlock()
 				}
-				tk.t.mu.Unlock()
-				mu.Lock()
-				finished++
-				legs += int64(n)
-				j.report(Progress{WindowsDone: finished, WindowsTotal: len(tasks), Legs: legs, Elapsed: j.now().Sub(started)})
-				mu.Unlock()
 			}
 		}()
 	}
-	for _, tk := range tasks {
-		if ctx.Err() != nil {
-			tk.t.mu.Lock()
-			tk.t.errs = append(tk.t.errs, fmt.Errorf("window %s not started: %w", tk.w, ctx.Err()))
-			tk.t.mu.Unlock()
-			continue
-		}
-		queue <- tk
-	}
-	close(queue)
 	wg.Wait()
-
 	for _, tr := range runs {
+		tr.notStarted(ctx)
 		results = append(results, j.finish(ctx, tr))
 	}
 	return results
@@ -294,9 +300,13 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 // prepare splits p's range into windows, finds those already loaded, and
 // reads the target's operators for agent names.
 func (j *Job) prepare(ctx context.Context, p plan, started time.Time) (*targetRun, error) {
-	tr := &targetRun{plan: p, done: map[dialpad.Window]bool{}}
+	tr := &targetRun{plan: p, done: map[dialpad.Window]bool{}, loading: map[int]*windowRun{},
+		touched: map[int][]time.Time{}, written: map[int][]int{}}
 	tr.run = warehouse.Run{ID: newRunID(), Target: p.target, Kind: p.kind, Window: p.window, Started: started, Host: hostname()}
 	tr.windows = SplitDays(p.window, j.Location)
+	for _, w := range tr.windows {
+		tr.months = append(tr.months, yearMonth(w.From.In(j.Location)))
+	}
 	if p.skipLoaded {
 		loaded, err := j.Store.LoadedWindows(ctx, p.target, p.window)
 		if err != nil {

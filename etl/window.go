@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,16 +11,20 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
-// loadWindow fetches one window, writes its legs in batches as pages
-// arrive, and recomputes the aggregates of the days it touched. It
-// returns the number of legs written.
-func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, budget *legBudget) (int, error) {
+// errSliceDone stops the listing of a slice whose older part another
+// worker took.
+var errSliceDone = errors.New("the rest of the slice is another's")
+
+// loadSlice fetches one slice of a window and writes its legs in batches
+// as pages arrive. It returns the number of legs written.
+func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpad.Window, budget *legBudget) (int, error) {
+	tr := sl.t
 	ctx, cancel := context.WithTimeout(ctx, j.windowTimeout())
 	defer cancel()
 	began := j.now()
 	batch := j.batchSize()
 	buf := make([]transform.Leg, 0, batch)
-	days := map[time.Time]bool{}
+	var days []time.Time
 	var rejected []warehouse.Rejected
 	var legs, changed, pages, held int
 	defer func() { budget.give(held) }()
@@ -41,6 +46,12 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 	}
 	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *dialpad.Page) error {
 		pages++
+		newest, oldest := int64(-1), int64(1<<62)
+		for i := range p.Calls {
+			ms := int64(p.Calls[i].DateStarted)
+			newest, oldest = max(newest, ms), min(oldest, ms)
+		}
+		from, done := slices.listed(sl, newest, oldest)
 		n := budget.fit(len(p.Calls))
 		if !budget.take(n, false) {
 			if err := flush(); err != nil {
@@ -50,9 +61,14 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 		}
 		held += n
 		for i := range p.Calls {
+			if int64(p.Calls[i].DateStarted) < from {
+				continue // the older slice's
+			}
 			l := transform.NewLeg(tr.target, &p.Calls[i], j.Location, tr.names)
 			l.Read = p.Received
-			days[l.Day] = true
+			if len(days) == 0 || !days[len(days)-1].Equal(l.Day) {
+				days = append(days, l.Day)
+			}
 			buf = append(buf, l)
 		}
 		for _, r := range p.Rejected {
@@ -60,37 +76,131 @@ func (j *Job) loadWindow(ctx context.Context, tr *targetRun, w dialpad.Window, b
 				Reason: r.Reason, Raw: r.Raw, RunID: tr.run.ID})
 		}
 		if len(buf) >= batch {
-			return flush()
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if done {
+			return errSliceDone
 		}
 		return nil
 	})
+	if errors.Is(err, errSliceDone) {
+		err = nil
+	}
 	if err == nil {
 		err = flush()
 	}
-	// Rejected items are kept even when the window failed: they are what
+	// Rejected items are kept even when the slice failed: they are what
 	// the operator needs to see.
 	if rerr := j.Store.WriteRejected(ctx, rejected); rerr != nil && err == nil {
 		err = rerr
-	}
-	if err == nil {
-		err = j.Store.Recompute(ctx, tr.target, sortedDays(days))
-	}
-	if err == nil && !w.To.Add(j.Lookback).After(began) {
-		err = j.Store.MarkWindowLoaded(ctx, tr.target, w, legs)
 	}
 	tr.mu.Lock()
 	tr.legs += int64(legs)
 	tr.changed += int64(changed)
 	tr.reject += int64(len(rejected))
 	tr.pages += int64(pages)
-	tr.mu.Unlock()
-	attrs := []any{"target", tr.target, "window", w, "pages", pages, "legs", legs, "changed", changed, "rejected", len(rejected),
-		"duration", j.now().Sub(began).Round(time.Millisecond)}
-	if err != nil {
-		err = fmt.Errorf("window %s: %w", w, err)
-		j.log().Error("window failed", append(attrs, "err", err)...)
-		return legs, err
+	m := tr.month(sl.window)
+	tr.touched[m] = append(tr.touched[m], days...)
+	wr := tr.loading[sl.window]
+	if wr == nil {
+		wr = &windowRun{began: began}
+		tr.loading[sl.window] = wr
 	}
-	j.log().Info("window loaded", attrs...)
-	return legs, nil
+	wr.began = minTime(wr.began, began)
+	wr.slices++
+	wr.pages += pages
+	wr.legs += legs
+	wr.changed += changed
+	wr.rejected += len(rejected)
+	if err != nil && wr.err == nil {
+		wr.err = err
+	}
+	tr.mu.Unlock()
+	j.log().Debug("slice loaded", "target", tr.target, "slice", w, "pages", pages, "legs", legs, "err", err,
+		"duration", j.now().Sub(began).Round(time.Millisecond))
+	return legs, err
+}
+
+// endWindow logs a window whose slices have all ended and keeps it for
+// its month's recompute, which it runs when monthDone: the agent days and
+// conversations of the days the month's windows wrote legs of. A window
+// is done (it may move the mark) once its slices wrote all its legs and
+// its month was recomputed; then it is also marked loaded if it ended a
+// lookback before it was fetched.
+func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone bool) {
+	w := tr.windows[i]
+	tr.mu.Lock()
+	wr := tr.loading[i]
+	m := tr.month(i)
+	if wr.err == nil {
+		tr.written[m] = append(tr.written[m], i)
+	} else {
+		tr.errs = append(tr.errs, fmt.Errorf("window %s: %w", w, wr.err))
+	}
+	wr.done = true
+	tr.mu.Unlock()
+	attrs := []any{"target", tr.target, "window", w, "slices", wr.slices, "pages", wr.pages, "legs", wr.legs,
+		"changed", wr.changed, "rejected", wr.rejected, "duration", j.now().Sub(wr.began).Round(time.Millisecond)}
+	if wr.err != nil {
+		j.log().Error("window failed", append(attrs, "err", wr.err)...)
+	} else {
+		j.log().Info("window loaded", attrs...)
+	}
+	if !monthDone {
+		return
+	}
+	tr.mu.Lock()
+	days, written := tr.touched[m], tr.written[m]
+	tr.mu.Unlock()
+	if err := j.Store.Recompute(ctx, tr.target, days); err != nil {
+		tr.mu.Lock()
+		tr.errs = append(tr.errs, err)
+		tr.mu.Unlock()
+		j.log().Error("recompute failed", "target", tr.target, "month", m, "err", err)
+		return
+	}
+	for _, k := range written {
+		wk := tr.windows[k]
+		var err error
+		if !wk.To.Add(j.Lookback).After(tr.loading[k].began) {
+			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, tr.loading[k].legs)
+		}
+		tr.mu.Lock()
+		if err != nil {
+			tr.errs = append(tr.errs, fmt.Errorf("window %s: %w", wk, err))
+		} else {
+			tr.done[wk] = true
+		}
+		tr.mu.Unlock()
+	}
+}
+
+// notStarted records an error for every window that did not end: the
+// load was cancelled first.
+func (tr *targetRun) notStarted(ctx context.Context) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i, w := range tr.windows {
+		if wr := tr.loading[i]; !tr.done[w] && (wr == nil || !wr.done) {
+			tr.errs = append(tr.errs, fmt.Errorf("window %s not loaded: %w", w, context.Cause(ctx)))
+		}
+	}
+}
+
+func (tr *targetRun) windowLegs(i int) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.loading[i].legs
+}
+
+// yearMonth is the month of t's date, e.g. 202601.
+func yearMonth(t time.Time) int { return t.Year()*100 + int(t.Month()) }
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

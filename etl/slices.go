@@ -1,0 +1,182 @@
+package etl
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// A load's range is cut into windows at the reporting zone's midnights:
+// the unit that is marked loaded, recomputed and moves the high-water
+// mark. The workers fetch slices of the windows. At first a slice is a
+// whole window; whenever a worker would otherwise wait, it takes the
+// older part of the slice in flight with the most left to read (Dialpad
+// lists a window newest first, so a slice's unread part is everything
+// older than what it has listed so far). So ETL_CONCURRENCY slices are
+// in flight until the last pages, however few windows the load has.
+
+// minSlice is the shortest slice that is split further.
+const minSlice = 2 * time.Second
+
+// slice is a part [W.From, W.To) of one window of a load.
+type slice struct {
+	t      *targetRun
+	window int // index in t.windows
+	// Under slicer.mu: W.From rises when another worker takes the older
+	// part; reached is the oldest start listed so far (W.To before the
+	// first page); pages is how many pages were listed.
+	W         dialpad.Window
+	reached   time.Time
+	pages     int
+	unordered bool // a page listed a call newer than the page before
+}
+
+// slicer hands slices to the workers and keeps count of the windows and
+// months still being loaded.
+type slicer struct {
+	mu      sync.Mutex
+	changed sync.Cond
+	pending []*slice
+	running map[*slice]bool
+	// Per target run: slices left in each window, windows left in each
+	// month.
+	windowLeft map[*targetRun]map[int]int
+	monthLeft  map[*targetRun]map[int]int
+}
+
+func newSlicer() *slicer {
+	s := &slicer{running: map[*slice]bool{}, windowLeft: map[*targetRun]map[int]int{}, monthLeft: map[*targetRun]map[int]int{}}
+	s.changed.L = &s.mu
+	return s
+}
+
+// add queues window i of t as one slice.
+func (s *slicer) add(t *targetRun, i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := t.windows[i]
+	s.pending = append(s.pending, &slice{t: t, window: i, W: w, reached: w.To})
+	if s.windowLeft[t] == nil {
+		s.windowLeft[t], s.monthLeft[t] = map[int]int{}, map[int]int{}
+	}
+	s.windowLeft[t][i]++
+	s.monthLeft[t][t.month(i)]++
+}
+
+// next returns the slice for an idle worker, and its range as it starts:
+// a queued one, else the older half of the unread part of the running
+// slice with the most left to read, else it waits for one; nil once
+// nothing is left, or stop reports true.
+func (s *slicer) next(stop func() bool) (*slice, dialpad.Window) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if stop() {
+			return nil, dialpad.Window{}
+		}
+		var sl *slice
+		if len(s.pending) > 0 {
+			sl = s.pending[0]
+			s.pending = s.pending[1:]
+		} else {
+			sl = s.split()
+		}
+		if sl != nil {
+			s.running[sl] = true
+			return sl, sl.W
+		}
+		if len(s.running) == 0 {
+			return nil, dialpad.Window{}
+		}
+		s.changed.Wait()
+	}
+}
+
+// split takes the older half of the unread part of the running slice
+// with the most pages left (as far as its pages so far tell; a slice
+// without a page yet counts by its length) and returns it, or nil when no
+// slice is worth splitting: under two pages left, or shorter than
+// 2*minSlice.
+func (s *slicer) split() *slice {
+	var best *slice
+	var bestScore float64
+	for sl := range s.running {
+		left := sl.reached.Sub(sl.W.From)
+		if sl.unordered || left < 2*minSlice {
+			continue
+		}
+		var score float64
+		if sl.pages == 0 {
+			// Unknown: ahead of every slice with pages, longest first.
+			score = 1e12 + left.Seconds()
+		} else {
+			read := sl.W.To.Sub(sl.reached)
+			if read <= 0 {
+				read = time.Millisecond
+			}
+			score = float64(sl.pages) * left.Seconds() / read.Seconds()
+			if score < 2 {
+				continue
+			}
+		}
+		if best == nil || score > bestScore {
+			best, bestScore = sl, score
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	mid := best.W.From.Add(best.reached.Sub(best.W.From) / 2).Truncate(time.Millisecond)
+	older := &slice{t: best.t, window: best.window, W: dialpad.Window{From: best.W.From, To: mid}, reached: mid}
+	best.W.From = mid
+	s.windowLeft[best.t][best.window]++
+	return older
+}
+
+// listed records that sl listed calls starting from newest down to
+// oldest (ms; no call when oldest > newest) and returns sl's lower bound
+// now, below which its calls are another slice's, and whether sl is
+// complete: calls are listed newest first, so once one is older than the
+// bound, the rest are too.
+func (s *slicer) listed(sl *slice, newest, oldest int64) (from int64, done bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl.pages++
+	if oldest <= newest {
+		if newest > sl.reached.UnixMilli() && sl.pages > 1 {
+			sl.unordered = true
+		}
+		if o := time.UnixMilli(oldest).UTC(); o.Before(sl.reached) {
+			sl.reached = o
+		}
+	}
+	s.changed.Broadcast()
+	from = sl.W.From.UnixMilli()
+	return from, !sl.unordered && oldest <= newest && oldest < from
+}
+
+// finished records that sl ended and reports whether its window has
+// ended too (every slice of it), and if so whether its month has (every
+// window of the month in this load).
+func (s *slicer) finished(sl *slice) (windowDone, monthDone bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.running, sl)
+	s.changed.Broadcast()
+	left := s.windowLeft[sl.t]
+	if left[sl.window]--; left[sl.window] > 0 {
+		return false, false
+	}
+	months := s.monthLeft[sl.t]
+	m := sl.t.month(sl.window)
+	months[m]--
+	return true, months[m] == 0
+}
+
+// wake lets waiting workers look again (the load was cancelled).
+func (s *slicer) wake() {
+	s.mu.Lock()
+	s.changed.Broadcast()
+	s.mu.Unlock()
+}
