@@ -14,6 +14,7 @@ type row struct {
 	target   string
 	met      bool
 	noTarget bool // informational: no target applies
+	load     string // the load average when it was measured
 }
 
 // table is the benchmark's output.
@@ -24,7 +25,14 @@ type table struct {
 	elapsed time.Duration
 }
 
-func (t *table) add(r row) { t.rows = append(t.rows, r) }
+// add records r with the load average of the moment (taken when the
+// measurement ends: the 1-minute figure covers it).
+func (t *table) add(r row) {
+	if r.load == "" {
+		r.load = loadAverage()
+	}
+	t.rows = append(t.rows, r)
+}
 
 func (t *table) allMet() bool {
 	for _, r := range t.rows {
@@ -39,8 +47,8 @@ func (t *table) print(w io.Writer) {
 	m := t.machine
 	fmt.Fprintf(w, "\nMachine: %d CPUs (%s), %.1f GiB memory, load average %s at the start and %s at the end, ClickHouse %s, %s; the whole run took %s.\n\n",
 		m.cpus, m.cpuModel, m.memGiB, m.loadBefore, m.loadAfter, m.clickhouse, m.goVersion, t.elapsed.Round(time.Second))
-	fmt.Fprintln(w, "| # | measurement | measured | target | met |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintln(w, "| # | measurement | measured | target | met | load average |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for i, r := range t.rows {
 		met := "no"
 		switch {
@@ -49,7 +57,7 @@ func (t *table) print(w io.Writer) {
 		case r.met:
 			met = "yes"
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s |\n", i+1, cell(r.what), cell(r.measured), cell(r.target), met)
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", i+1, cell(r.what), cell(r.measured), cell(r.target), met, r.load)
 	}
 	for _, n := range t.notes {
 		fmt.Fprintf(w, "\n%s\n", n)
