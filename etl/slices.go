@@ -30,6 +30,20 @@ type slice struct {
 	reached   time.Time
 	pages     int
 	unordered bool // a page listed a call newer than the page before
+	// density is the pages per second of the slice this one was split
+	// from (0: unknown), its estimate until its own pages tell.
+	density float64
+}
+
+// pagesLeft estimates the pages sl has left to list; ok is false while
+// nothing tells.
+func (sl *slice) pagesLeft() (n float64, ok bool) {
+	density := sl.density
+	if sl.pages > 0 {
+		read := max(sl.W.To.Sub(sl.reached), time.Millisecond)
+		density = float64(sl.pages) / read.Seconds()
+	}
+	return density * sl.reached.Sub(sl.W.From).Seconds(), density > 0
 }
 
 // slicer hands slices to the workers and keeps count of the windows and
@@ -94,10 +108,10 @@ func (s *slicer) next(stop func() bool) (*slice, dialpad.Window) {
 }
 
 // split takes the older half of the unread part of the running slice
-// with the most pages left (as far as its pages so far tell; a slice
-// without a page yet counts by its length) and returns it, or nil when no
-// slice is worth splitting: under two pages left, or shorter than
-// 2*minSlice.
+// with the most pages left (as far as its pages so far, or those of the
+// slice it was split from, tell; one that nothing tells of yet goes
+// first, the longest first) and returns it, or nil when no slice is worth
+// splitting: under two pages left, or shorter than 2*minSlice.
 func (s *slicer) split() *slice {
 	var best *slice
 	var bestScore float64
@@ -106,19 +120,14 @@ func (s *slicer) split() *slice {
 		if sl.unordered || left < 2*minSlice {
 			continue
 		}
-		var score float64
-		if sl.pages == 0 {
-			// Unknown: ahead of every slice with pages, longest first.
+		score, known := sl.pagesLeft()
+		switch {
+		case !known:
+			// Nothing read yet: ahead of every slice with an estimate,
+			// longest first.
 			score = 1e12 + left.Seconds()
-		} else {
-			read := sl.W.To.Sub(sl.reached)
-			if read <= 0 {
-				read = time.Millisecond
-			}
-			score = float64(sl.pages) * left.Seconds() / read.Seconds()
-			if score < 2 {
-				continue
-			}
+		case score < 2:
+			continue
 		}
 		if best == nil || score > bestScore {
 			best, bestScore = sl, score
@@ -129,6 +138,9 @@ func (s *slicer) split() *slice {
 	}
 	mid := best.W.From.Add(best.reached.Sub(best.W.From) / 2).Truncate(time.Millisecond)
 	older := &slice{t: best.t, window: best.window, W: dialpad.Window{From: best.W.From, To: mid}, reached: mid}
+	if n, ok := best.pagesLeft(); ok {
+		older.density = n / best.reached.Sub(best.W.From).Seconds()
+	}
 	best.W.From = mid
 	s.windowLeft[best.t][best.window]++
 	return older
