@@ -8,8 +8,8 @@
 -- whose start moves into the month before is removed from the later
 -- month's partition when both are rebuilt.
 --
--- The new tables start empty: once this file is applied, the job rebuilds
--- every target-month of both from calls (Store.Migrate), which also drops
+-- The new tables start empty: once the schema is applied, the job rebuilds
+-- every target-month of both from calls (Store.Migrate, after 005), which drops
 -- any row an older version left behind. (A copy by INSERT ... SELECT
 -- would fail on current releases for more than 100 target-months: too
 -- many partitions for one insert.) Each step can run again after a crash

@@ -56,6 +56,34 @@ FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND %[2]s AND day IN (%[1]s)
 GROUP BY target_type, target_id, day, agent_id`
 
+var dailyColumns = `target_type, target_id, day, day_start, day_end, agent_id, direction, status, legs, duration_ms, version`
+
+// keepDaily copies the month's daily counts that are not of the touched
+// days (%s: the list of them).
+var keepDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
+SELECT ` + dailyColumns + ` FROM calls_daily FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
+
+// computeDaily counts the legs of the touched days (%[1]s; %[2]s bounds
+// their starts). The day's bounds are its midnights in the reporting zone.
+var computeDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
+SELECT target_type, target_id, day, toDateTime(concat(toString(day), ' 00:00:00'), ?),
+	toDateTime(concat(toString(day + 1), ' 00:00:00'), ?),
+	agent_id, direction, status, toUInt32(count()), sum(duration_ms), toUInt64(?)
+FROM calls FINAL
+WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s)
+GROUP BY target_type, target_id, day, agent_id, direction, status`
+
+// nameTarget records the target, named by the entry legs of the touched
+// days (%[1]s; %[2]s bounds their starts), if they have one.
+const nameTarget = `INSERT INTO targets (target_type, target_id, name, updated_at, version)
+SELECT target_type, target_id,
+	argMaxIf(leg_target_name, started_ms, is_entry_leg = 1 AND leg_target_type = toString(target_type) AND leg_target_id = target_id) AS t_name,
+	now(), if(t_name = '', toUInt64(0), toUInt64(?))
+FROM calls
+WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s)
+GROUP BY target_type, target_id`
+
 var conversationColumns = `target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version`
@@ -101,8 +129,9 @@ WHERE target_type = ? AND target_id = ? AND %[2]s AND %[1]s
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
 
-// Recompute rebuilds target's agent days of days, and every conversation
-// with a leg on one of them or stored with a day beside one. Call it after
+// Recompute rebuilds target's agent days and daily counts of days, and
+// every conversation with a leg on one of them or stored with a day beside
+// one, and records the target's name. Call it after
 // legs of those days are written. It reads the legs of those days and the
 // two days around them, and the aggregates of their months.
 func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
@@ -111,7 +140,7 @@ func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []tim
 		return nil
 	}
 	for _, m := range touched.months() {
-		if err := s.recomputeAgentDays(ctx, target, m, touched.inMonth(m)); err != nil {
+		if err := s.recomputeDays(ctx, target, m, touched.inMonth(m)); err != nil {
 			return err
 		}
 	}
@@ -133,23 +162,39 @@ func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month i
 		days = append(days, d)
 	}
 	all := newDaySet(days)
-	if err := s.recomputeAgentDays(ctx, target, month, all); err != nil {
+	if err := s.recomputeDays(ctx, target, month, all); err != nil {
 		return err
 	}
 	return s.recomputeConversations(ctx, target, month, all)
 }
 
-func (s *Store) recomputeAgentDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
+// recomputeDays rebuilds the agent days and daily counts of days (all in
+// month) and names the target.
+func (s *Store) recomputeDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
 	id := uint64(target.ID)
 	version := Version(time.Now())
+	list, starts := days.list(), days.starts(1, 2)
 	err := s.replaceMonth(ctx, "agent_daily", target, month, func() error {
-		if err := s.conn.Exec(ctx, fmt.Sprintf(keepAgentDays, days.list()), target.Type, id, month); err != nil {
+		if err := s.conn.Exec(ctx, fmt.Sprintf(keepAgentDays, list), target.Type, id, month); err != nil {
 			return err
 		}
-		return s.conn.Exec(ctx, fmt.Sprintf(computeAgentDays, days.list(), days.starts(1, 2)), version, target.Type, id)
+		return s.conn.Exec(ctx, fmt.Sprintf(computeAgentDays, list, starts), version, target.Type, id)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute agent days of %s in %d: %w", target, month, err)
+	}
+	zone := s.opt.Location.String()
+	err = s.replaceMonth(ctx, "calls_daily", target, month, func() error {
+		if err := s.conn.Exec(ctx, fmt.Sprintf(keepDaily, list), target.Type, id, month); err != nil {
+			return err
+		}
+		return s.conn.Exec(ctx, fmt.Sprintf(computeDaily, list, starts), zone, zone, version, target.Type, id)
+	})
+	if err != nil {
+		return fmt.Errorf("recompute daily counts of %s in %d: %w", target, month, err)
+	}
+	if err := s.conn.Exec(ctx, fmt.Sprintf(nameTarget, list, starts), version, target.Type, id); err != nil {
+		return fmt.Errorf("record target %s: %w", target, err)
 	}
 	return nil
 }
