@@ -24,14 +24,16 @@ import (
 
 // options are the benchmark's flags.
 type options struct {
-	bin        string // the dialpad-etl binary
-	dir        string // scratch directory, removed afterwards
-	dashboards string // grafana/dashboards
-	legs       int    // legs of the large runs (about)
-	days       int    // days of simulated traffic of the large runs
-	small      bool   // also the 25-item page end to end
-	keep       bool
-	only       string // run only these steps
+	bin         string // the dialpad-etl binary
+	dir         string // scratch directory, removed afterwards
+	dashboards  string // grafana/dashboards
+	legs        int    // legs of the large runs (about)
+	days        int    // days of simulated traffic of the large runs
+	small       bool   // also the 25-item page end to end
+	keep        bool
+	only        string // run only these steps
+	historyLegs int    // legs of the year of the history step (about)
+	reuse       bool   // time the dashboards of a history kept before
 }
 
 func main() {
@@ -43,7 +45,9 @@ func main() {
 	flag.IntVar(&o.days, "days", 28, "days of traffic of the large runs")
 	flag.BoolVar(&o.small, "page-25", true, "also run the large backfill with the simulator's default 25-item pages")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards)")
+	flag.BoolVar(&o.reuse, "reuse", false, "history: if --dir holds the year of an earlier run with --keep, only time its dashboards")
+	flag.IntVar(&o.historyLegs, "history-legs", 5_200_000, "legs of the history step's year (approximately)")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, history)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
@@ -91,7 +95,7 @@ func run(ctx context.Context, o options) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *table) error
-	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}}
+	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"history", b.history}}
 	for _, step := range steps {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), step.name) {
 			continue

@@ -100,22 +100,29 @@ type loadRun struct {
 // backfill runs "dialpad-etl backfill" over the simulator's whole range
 // into a fresh database, with extra environment, and measures it.
 func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, database string, env ...string) (*loadRun, error) {
+	env = append([]string{"ETL_START=" + c.start.Format(time.RFC3339)}, env...)
+	return b.job(ctx, sim, database, []string{"backfill", "--from", c.start.Format(time.RFC3339), "--to", c.end.Format(time.RFC3339)}, env...)
+}
+
+// job runs dialpad-etl with args against the simulator and database,
+// with extra environment (after the defaults, so it wins), and measures
+// it: its log is the database's backfill.log, or args[0]+".log".
+func (b *bench) job(ctx context.Context, sim *simProcess, database string, args []string, env ...string) (*loadRun, error) {
 	work := filepath.Join(b.opt.dir, database)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(work, "backfill.log"))
+	logf, err := os.Create(filepath.Join(work, args[0]+".log"))
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := child.Command(false, b.opt.bin, "backfill",
-		"--from", c.start.Format(time.RFC3339), "--to", c.end.Format(time.RFC3339))
+	cmd := child.Command(false, b.opt.bin, args...)
 	cmd.Dir = work // no .env of the developer's
 	cmd.Env = append(os.Environ(),
 		"DIALPAD_BASE_URL="+sim.url, "DIALPAD_TARGETS="+sim.targets, "DIALPAD_API_TOKEN=sim-token",
 		"CLICKHOUSE_ADDR="+b.ch.Addr, "CLICKHOUSE_DATABASE="+database,
-		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json", "ETL_START="+c.start.Format(time.RFC3339))
+		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	began := time.Now()
@@ -127,11 +134,11 @@ func (b *bench) backfill(ctx context.Context, sim *simProcess, c simConfig, data
 		}
 	}
 	if err != nil {
-		return r, fmt.Errorf("backfill into %s: %w (log: %s)", database, err, logf.Name())
+		return r, fmt.Errorf("%s into %s: %w (log: %s)", args[0], database, err, logf.Name())
 	}
 	if r.span, err = windowSpan(logf.Name()); err != nil {
 		return r, err
 	}
-	r.runs, err = b.runTotals(ctx, database)
+	r.runs, err = b.runTotalsSince(ctx, database, began.Add(-time.Second))
 	return r, err
 }

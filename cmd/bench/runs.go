@@ -9,14 +9,22 @@ import (
 	"time"
 )
 
-// runTotals sums what a backfill recorded in etl_runs (one run per target).
+// runTotals sums what loads recorded in etl_runs (one run per target and
+// load).
 type runTotals struct {
 	runs, failed                      uint64
 	requests, rateLimited, legs, rows uint64
 	pages, retries                    uint64
 }
 
+// runTotals sums what a backfill recorded in etl_runs.
 func (b *bench) runTotals(ctx context.Context, database string) (runTotals, error) {
+	return b.runTotalsSince(ctx, database, time.Time{})
+}
+
+// runTotalsSince sums what the loads that started at or after since
+// recorded.
+func (b *bench) runTotalsSince(ctx context.Context, database string, since time.Time) (runTotals, error) {
 	conn, err := b.ch.Open(database)
 	if err != nil {
 		return runTotals{}, err
@@ -24,7 +32,7 @@ func (b *bench) runTotals(ctx context.Context, database string) (runTotals, erro
 	defer conn.Close()
 	var t runTotals
 	err = conn.QueryRow(ctx, `SELECT count(), countIf(status != 'succeeded'), sum(requests), sum(rate_limited),
-		sum(legs), sum(pages), sum(retries) FROM etl_runs`).
+		sum(legs), sum(pages), sum(retries) FROM etl_runs WHERE started_at >= toDateTime(?)`, max(since.Unix(), 0)).
 		Scan(&t.runs, &t.failed, &t.requests, &t.rateLimited, &t.legs, &t.pages, &t.retries)
 	if err != nil {
 		return t, fmt.Errorf("read etl_runs of %s: %w", database, err)

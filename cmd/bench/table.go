@@ -13,7 +13,7 @@ type row struct {
 	measured string
 	target   string
 	met      bool
-	noTarget bool // informational: no target applies
+	noTarget bool   // informational: no target applies
 	load     string // the load average when it was measured
 }
 
