@@ -3,9 +3,12 @@ package grafana
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -318,6 +321,96 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 			}
 			if got != float64(want) || want == 0 {
 				t.Errorf("%s: the leaderboard's totals add up to %v, the agents' legs on %s..%s are %d", target, got, fromDay, toDay, want)
+			}
+		}
+	})
+
+	// Over whole days the counts come from calls_daily, over the rest of
+	// the range from the legs: together they must be the legs' own counts,
+	// whatever the range and the reporting zone's midnights.
+	t.Run("call explorer counts and lists the legs", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-calls")
+		for _, target := range f.targets {
+			legs := transformtest.Dedup(f.legs[target])
+			for _, s := range spans {
+				var in []transform.Leg
+				want := map[string]float64{}
+				for _, l := range legs {
+					if !inSpan(l.StartedMs, s) {
+						continue
+					}
+					in = append(in, l)
+					want["Calls found"]++
+					want["Total talk time"] += float64(l.DurationMs) / 1000
+					if l.Status == "completed" {
+						want["Completed"]++
+					} else {
+						want["Not connected"]++
+					}
+				}
+				e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+				for title, n := range want {
+					if got := singleValue(t, ctx, f, e, d, title); math.Abs(got-n) > 1e-6*max(1, n) {
+						t.Errorf("%s, %s: %q shows %v, the legs give %v", target, s.name, title, got, n)
+					}
+				}
+				// The list: the newest 2,000 legs, newest first.
+				sort.Slice(in, func(i, k int) bool {
+					a, b := in[i], in[k]
+					if a.StartedMs/1000 != b.StartedMs/1000 {
+						return a.StartedMs/1000 > b.StartedMs/1000
+					}
+					return a.CallID > b.CallID
+				})
+				in = in[:min(len(in), 2000)]
+				res := panelResult(t, ctx, f, e, d, "Calls")
+				col := slices.Index(res.cols, "Call id")
+				if len(res.rows) != len(in) || col < 0 {
+					t.Errorf("%s, %s: the list shows %d legs, want %d", target, s.name, len(res.rows), len(in))
+					continue
+				}
+				for i, l := range in {
+					if got := fmt.Sprint(reflect.Indirect(reflect.ValueOf(res.rows[i][col]))); got != strconv.FormatUint(l.CallID, 10) {
+						t.Errorf("%s, %s: row %d of the list is leg %s, want %d", target, s.name, i+1, got, l.CallID)
+						break
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("agent counts equal the agent's legs", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-agent")
+		target := f.targets[0]
+		for _, s := range spans {
+			e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true}) // the first agent
+			agent, err := strconv.ParseUint(e.Vars["agent"].Values[0], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]float64{}
+			n := 0
+			for _, l := range transformtest.Dedup(f.legs[target]) {
+				if l.AgentID == agent && inSpan(l.StartedMs, s) {
+					want[strings.ToUpper(l.Direction[:1])+l.Direction[1:]]++
+					want[strings.ToUpper(l.Status[:1])+l.Status[1:]]++
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("%s: agent %d has no legs in the reference", s.name, agent)
+			}
+			for _, title := range []string{"Direction", "Status"} {
+				res := panelResult(t, ctx, f, e, d, title)
+				for _, col := range res.cols {
+					if got, _ := res.number(0, col); got != want[col] {
+						t.Errorf("%s: %s %s shows %v, the agent's legs give %v", s.name, title, col, got, want[col])
+					}
+				}
+			}
+			list := panelResult(t, ctx, f, e, d, "Calls of the agent")
+			if len(list.rows) != min(n, 1000) {
+				t.Errorf("%s: the agent's list shows %d legs, want %d", s.name, len(list.rows), min(n, 1000))
 			}
 		}
 	})

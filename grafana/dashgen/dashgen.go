@@ -5,9 +5,10 @@
 // "go generate ./grafana" writes the files; a test fails when the
 // checked-in ones are not what Build makes.
 //
-// A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}} and
-// {{search}} inside its SQL and {{variable "name"}} in place of each
-// template variable. The output keeps the source's order of keys, two
+// A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}},
+// {{search}} and the pieces of whole-day counts (wholeDays, noSearch,
+// nearDays, outsideWholeDays, newestDays) inside its SQL, and
+// {{variable "name"}} in place of each template variable. The output keeps the source's order of keys, two
 // spaces a level.
 package dashgen
 
@@ -37,6 +38,61 @@ const (
 	// literal (Grafana's sqlstring leaves backslashes as they are).
 	searched = "decodeURLComponent('${search:percentencode}')"
 )
+
+// Long ranges read the legs only at their ends. calls_daily counts the
+// legs of each day (in the job's reporting zone, which the dashboards do
+// not know: each row carries the instants its day begins and ends), so a
+// count over a range adds up the days wholly inside it and counts the legs
+// of the range outside those days, at most a day at each end.
+const (
+	// wholeDays keeps the calls_daily rows of the days inside the range.
+	wholeDays = "day_start >= $__fromTime AND day_end <= $__toTime + 1"
+	// noSearch holds while the search box is empty: calls_daily cannot
+	// tell which legs a search matches.
+	noSearch = "decodeURLComponent('${search:percentencode}') = ''"
+	// nearDays keeps the rows whose day (in any zone) can hold a start in
+	// the range, so that a table partitioned by month of day reads only
+	// the months of the range.
+	nearDays = "day >= toDate($__fromTime) - 1 AND day <= toDate($__toTime) + 1"
+)
+
+// outsideWholeDays keeps the legs outside the whole days of the range
+// that calls_daily holds (all of them when searched and the search box
+// has text).
+func outsideWholeDays(searched bool) string {
+	cond := oneTarget + " AND " + wholeDays
+	if searched {
+		cond += " AND " + noSearch
+	}
+	return fmt.Sprintf("NOT (started_at >= (SELECT min(day_start) FROM calls_daily WHERE %[1]s)\n"+
+		"      AND started_at < (SELECT max(day_end) FROM calls_daily WHERE %[1]s))", cond)
+}
+
+// newestDays keeps the legs of the newest whole days of the range that
+// hold at least n legs matching filters (a condition on calls_daily's
+// columns), or every leg of the range when the days hold fewer: a list of
+// the newest n legs then reads only those days.
+func newestDays(n int, searched bool, filters string) string {
+	cond := oneTarget + " AND " + wholeDays + " AND " + filters
+	if searched {
+		cond += " AND " + noSearch
+	}
+	return fmt.Sprintf(`started_at >= (
+    SELECT if(i = 0, toDateTime(0), tupleElement(days[i], 1))
+    FROM
+    (
+        SELECT arrayReverseSort(groupArray((day_start, n))) AS days,
+            arrayFirstIndex(c -> c >= %d, arrayCumSum(arrayMap(d -> tupleElement(d, 2), days))) AS i
+        FROM
+        (
+            SELECT day_start, toUInt64(sum(legs)) AS n
+            FROM calls_daily FINAL
+            WHERE %s
+            GROUP BY day_start
+        ) AS daily
+    ) AS newest
+  )`, n, cond)
+}
 
 // search matches part of a contact's name or number or of an agent's
 // name, in any case; three or more digits also match a number however it
@@ -132,9 +188,9 @@ var variables = map[string]string{
 	    "refId": "var-target",
 	    "queryType": "sql",
 	    "editorType": "sql",
-	    "rawSql": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n) AS listed\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) AS named USING (t)\nORDER BY t"
+	    "rawSql": "SELECT concat(toString(target_type), ':', toString(target_id)) AS t, if(name = '', t, concat(name, ' (', t, ')')) AS label\nFROM targets FINAL\nORDER BY t"
 	  },
-	  "definition": "SELECT t, if(name = '', t, concat(name, ' (', t, ')'))\nFROM\n(\n    SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) AS t\n    FROM conversations\n) AS listed\nANY LEFT JOIN\n(\n    SELECT concat(leg_target_type, ':', toString(leg_target_id)) AS t, any(leg_target_name) AS name\n    FROM calls\n    PREWHERE is_entry_leg = 1\n    GROUP BY t\n) AS named USING (t)\nORDER BY t",
+	  "definition": "SELECT concat(toString(target_type), ':', toString(target_id)) AS t, if(name = '', t, concat(name, ' (', t, ')')) AS label\nFROM targets FINAL\nORDER BY t",
 	  "refresh": 1,
 	  "sort": 0,
 	  "regex": "",
@@ -355,9 +411,16 @@ func build(name, src string) ([]byte, error) {
 // inside of a JSON string; a variable is a whole JSON object.
 func expand(name, src string) (string, error) {
 	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
-		"oneTarget":   func() string { return inString(oneTarget) },
-		"someTargets": func() string { return inString(someTargets) },
-		"search":      func() string { return inString(search) },
+		"oneTarget":        func() string { return inString(oneTarget) },
+		"someTargets":      func() string { return inString(someTargets) },
+		"search":           func() string { return inString(search) },
+		"wholeDays":        func() string { return inString(wholeDays) },
+		"noSearch":         func() string { return inString(noSearch) },
+		"nearDays":         func() string { return inString(nearDays) },
+		"outsideWholeDays": func(searched bool) string { return inString(outsideWholeDays(searched)) },
+		"newestDays": func(n int, searched bool, filters string) string {
+			return inString(newestDays(n, searched, filters))
+		},
 		"variable": func(v string) (string, error) {
 			def, ok := variables[v]
 			if v == "agents" {
