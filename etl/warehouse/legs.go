@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,13 +40,20 @@ func Version(t time.Time) uint64 { return uint64(t.UnixNano()) }
 // else now), so a copy read earlier but written later, by a slower
 // process, never wins.
 func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed int, err error) {
+	err = s.WriteLegsEach(ctx, legs, func(int) { changed++ })
+	return changed, err
+}
+
+// WriteLegsEach is WriteLegs calling changed with the index of each leg
+// that was new or changed.
+func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error {
 	now := time.Now().UTC()
-	for len(legs) > 0 {
-		n := min(len(legs), s.opt.BatchSize)
-		chunk := legs[:n]
-		c, err := s.changed(ctx, chunk)
+	for at := 0; at < len(legs); {
+		n := min(len(legs)-at, s.opt.BatchSize)
+		chunk := legs[at : at+n]
+		isNew, err := s.changed(ctx, chunk)
 		if err != nil {
-			return changed, err
+			return err
 		}
 		err = s.send(ctx, "calls", insertCalls, func(b driver.Batch) error {
 			for i := range chunk {
@@ -60,64 +68,92 @@ func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed in
 			return nil
 		})
 		if err != nil {
-			return changed, err
+			return err
 		}
-		changed += c
-		legs = legs[n:]
+		for i, c := range isNew {
+			if c {
+				changed(at + i)
+			}
+		}
+		at += n
 	}
-	return changed, nil
+	return nil
 }
 
-// changed counts the legs whose stored copy is missing or has other raw
-// JSON, reading the stored hashes of each target's legs in the span of
-// their starts.
-func (s *Store) changed(ctx context.Context, legs []transform.Leg) (int, error) {
-	type span struct {
-		lo, hi int64
-		ids    []uint64
+// changed tells for each leg whether its stored copy is missing or has
+// other raw JSON, reading the latest stored hash of each target's legs in
+// the spans of their starts. It reads no more than the spans' granules:
+// the ids are a set literal, looked up by hash, and the newest copy is
+// found by aggregation, which is cheaper than FINAL over the spans.
+func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, error) {
+	// The legs of a batch may come from several slices, days apart: the
+	// span of each target's legs of each day, so that the days between
+	// are not read.
+	type key struct {
+		target dialpad.Target
+		day    time.Time
 	}
-	spans := map[dialpad.Target]*span{}
+	type span struct{ lo, hi int64 }
+	spans := map[key]*span{}
+	ids := map[dialpad.Target][]string{}
 	for i := range legs {
 		l := &legs[i]
-		sp := spans[l.Target]
+		k := key{l.Target, l.Day}
+		sp := spans[k]
 		if sp == nil {
 			sp = &span{lo: l.StartedMs, hi: l.StartedMs}
-			spans[l.Target] = sp
+			spans[k] = sp
 		}
 		sp.lo, sp.hi = min(sp.lo, l.StartedMs), max(sp.hi, l.StartedMs)
-		sp.ids = append(sp.ids, l.CallID)
+		ids[l.Target] = append(ids[l.Target], strconv.FormatUint(l.CallID, 10))
 	}
 	stored := map[dialpad.Target]map[uint64]uint64{}
-	for t, sp := range spans {
-		rows, err := s.conn.Query(ctx, `SELECT call_id, raw_hash FROM calls FINAL
-			WHERE target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)
-			AND has(?, call_id)`, t.Type, uint64(t.ID), sp.lo/1000, sp.hi/1000, sp.ids)
-		if err != nil {
-			return 0, fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
+	for t, tids := range ids {
+		var within []string
+		for k, sp := range spans {
+			if k.target == t {
+				within = append(within, fmt.Sprintf("started_at >= toDateTime(%d) AND started_at <= toDateTime(%d)", sp.lo/1000, sp.hi/1000))
+			}
 		}
 		m := map[uint64]uint64{}
-		for rows.Next() {
-			var id, h uint64
-			if err := rows.Scan(&id, &h); err != nil {
-				rows.Close()
-				return 0, err
+		// At most idsPerQuery ids a statement, to stay under the
+		// server's max_query_size.
+		for len(tids) > 0 {
+			chunk := tids[:min(len(tids), idsPerQuery)]
+			tids = tids[len(chunk):]
+			rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(raw_hash, version) FROM calls
+				PREWHERE target_type = ? AND target_id = ? AND (`+strings.Join(within, " OR ")+`)
+				AND call_id IN (`+strings.Join(chunk, ",")+`)
+				GROUP BY call_id`, t.Type, uint64(t.ID))
+			if err != nil {
+				return nil, fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
 			}
-			m[id] = h
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, err
+			for rows.Next() {
+				var id, h uint64
+				if err := rows.Scan(&id, &h); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				m[id] = h
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 		}
 		stored[t] = m
 	}
-	n := 0
+	out := make([]bool, len(legs))
 	for i := range legs {
-		if h, ok := stored[legs[i].Target][legs[i].CallID]; !ok || h != rawHash(legs[i].Call.Raw) {
-			n++
-		}
+		h, ok := stored[legs[i].Target][legs[i].CallID]
+		out[i] = !ok || h != rawHash(legs[i].Call.Raw)
 	}
-	return n, nil
+	return out, nil
 }
+
+// idsPerQuery bounds the call ids in one statement of changed: 5,000 ids
+// of up to 20 digits are about 100 kB of the 256 kB ClickHouse accepts.
+const idsPerQuery = 5000
 
 // rawHash identifies a leg's raw JSON (FNV-1a, 64 bits).
 func rawHash(raw []byte) uint64 {
