@@ -52,14 +52,11 @@ type Job struct {
 	Concurrency int
 	// WindowTimeout bounds the load of one slice of a window (default 10m).
 	WindowTimeout time.Duration
-	// BatchSize is how many legs are written at a time (default 5,000;
-	// the memory a load needs grows with it).
+	// BatchSize is how many legs are written at a time (default 5,000):
+	// the slices of a load share the inserts, and hold at most three
+	// batches in memory, so the memory a load needs grows with it and not
+	// with the number of slices or the size of the load.
 	BatchSize int
-	// MaxBuffered bounds the legs held in memory by all the slices
-	// loading at once (default BatchSize): a slice whose next page does
-	// not fit writes what it holds first. It keeps memory flat however
-	// large the load.
-	MaxBuffered int
 	// LeaseTTL is how long a target's lease lasts unrenewed (default 2m):
 	// a process that finds another's live lease on a target skips it. The
 	// lease is renewed every LeaseTTL/3 while loading.
@@ -225,7 +222,7 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 		legs     int64
 	)
 	j.report(Progress{WindowsTotal: total})
-	budget := newLegBudget(j.maxBuffered())
+	out := newBatcher(ctx, j.Store, j.batchSize())
 	stop := context.AfterFunc(ctx, work.wake)
 	defer stop()
 	var wg sync.WaitGroup
@@ -235,7 +232,7 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 			defer wg.Done()
 			stopped := func() bool { return ctx.Err() != nil }
 			for sl, w := work.next(stopped); sl != nil; sl, w = work.next(stopped) {
-				_, _ = j.loadSlice(ctx, work, sl, w, budget)
+				_, _ = j.loadSlice(ctx, work, sl, w, out)
 				windowDone, monthDone := work.finished(sl)
 				if windowDone {
 					j.endWindow(ctx, sl.t, sl.window, monthDone)
@@ -249,6 +246,7 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 		}()
 	}
 	wg.Wait()
+	out.close()
 	for _, tr := range runs {
 		tr.notStarted(ctx)
 		results = append(results, j.finish(ctx, tr))
@@ -375,13 +373,6 @@ func (j *Job) windowTimeout() time.Duration {
 		return j.WindowTimeout
 	}
 	return 10 * time.Minute
-}
-
-func (j *Job) maxBuffered() int {
-	if j.MaxBuffered > 0 {
-		return j.MaxBuffered
-	}
-	return j.batchSize()
 }
 
 func (j *Job) leaseTTL() time.Duration {

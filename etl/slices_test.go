@@ -72,6 +72,15 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	if got := results[0].Run.Legs; got != int64(len(want)) {
 		t.Errorf("the run read %d legs, the window holds %d: a slice read another's legs, or missed some", got, len(want))
 	}
+	if got := results[0].Run.LegsChanged; got != int64(len(want)) {
+		t.Errorf("the first load counted %d legs new or changed, want all %d", got, len(want))
+	}
+	// Read again, nothing changed: the legs shared inserts across slices,
+	// and each is still counted once.
+	again := job.Backfill(ctx, day, day.AddDate(0, 0, 1), nil, true)
+	if len(again) != 1 || again[0].Err != nil || again[0].Run.Legs != int64(len(want)) || again[0].Run.LegsChanged != 0 {
+		t.Errorf("a second load of the same day: %+v, want %d legs read and none new or changed", again, len(want))
+	}
 	var ids []uint64
 	rows, err := store.Conn().Query(ctx, "SELECT call_id FROM calls FINAL ORDER BY call_id")
 	if err != nil {

@@ -15,35 +15,17 @@ import (
 // worker took.
 var errSliceDone = errors.New("the rest of the slice is another's")
 
-// loadSlice fetches one slice of a window and writes its legs in batches
-// as pages arrive. It returns the number of legs written.
-func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpad.Window, budget *legBudget) (int, error) {
+// loadSlice fetches one slice of a window and hands its legs to the
+// load's batcher as pages arrive. It returns once they are written.
+func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpad.Window, out *batcher) (int, error) {
 	tr := sl.t
 	ctx, cancel := context.WithTimeout(ctx, j.windowTimeout())
 	defer cancel()
 	began := j.now()
-	batch := j.batchSize()
-	buf := make([]transform.Leg, 0, batch)
+	bw := out.writer()
 	var days []time.Time
 	var rejected []warehouse.Rejected
-	var legs, changed, pages, held int
-	defer func() { budget.give(held) }()
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		n, err := j.Store.WriteLegs(ctx, buf)
-		budget.give(held)
-		held = 0
-		if err != nil {
-			return err
-		}
-		legs += len(buf)
-		changed += n
-		clear(buf) // let the pages go
-		buf = buf[:0]
-		return nil
-	}
+	var legs, pages int
 	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *dialpad.Page) error {
 		pages++
 		newest, oldest := int64(-1), int64(1<<62)
@@ -52,14 +34,7 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 			newest, oldest = max(newest, ms), min(oldest, ms)
 		}
 		from, done := slices.listed(sl, newest, oldest)
-		n := budget.fit(len(p.Calls))
-		if !budget.take(n, false) {
-			if err := flush(); err != nil {
-				return err
-			}
-			budget.take(n, true)
-		}
-		held += n
+		page := make([]transform.Leg, 0, len(p.Calls))
 		for i := range p.Calls {
 			if int64(p.Calls[i].DateStarted) < from {
 				continue // the older slice's
@@ -69,16 +44,13 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 			if len(days) == 0 || !days[len(days)-1].Equal(l.Day) {
 				days = append(days, l.Day)
 			}
-			buf = append(buf, l)
+			page = append(page, l)
 		}
+		bw.add(page)
+		legs += len(page)
 		for _, r := range p.Rejected {
 			rejected = append(rejected, warehouse.Rejected{Target: tr.target, CallID: int64(r.CallID),
 				Reason: r.Reason, Raw: r.Raw, RunID: tr.run.ID})
-		}
-		if len(buf) >= batch {
-			if err := flush(); err != nil {
-				return err
-			}
 		}
 		if done {
 			return errSliceDone
@@ -88,9 +60,11 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 	if errors.Is(err, errSliceDone) {
 		err = nil
 	}
-	if err == nil {
-		err = flush()
+	// What was listed is written even when the listing failed part-way.
+	if serr := bw.sync(ctx); err == nil {
+		err = serr
 	}
+	changed := bw.changedLegs()
 	// Rejected items are kept even when the slice failed: they are what
 	// the operator needs to see.
 	if rerr := j.Store.WriteRejected(ctx, rejected); rerr != nil && err == nil {
