@@ -94,16 +94,20 @@ func (b *batcher) write(ctx context.Context) {
 	}
 }
 
-// queue hands the filling batch to the writer, waiting while another is
-// being written. b.mu is held.
-func (b *batcher) queue() {
-	for b.queued != nil {
+// queue hands the filling batch to the writer; full reports whether it
+// must, and is asked again after every wait for the batch being written,
+// since another goroutine may have queued it meanwhile. b.mu is held.
+func (b *batcher) queue(full func() bool) {
+	for full() {
+		if b.queued == nil {
+			b.queued, b.cur = b.cur, emptyBatch(b.size)
+			select {
+			case b.wake <- struct{}{}:
+			default:
+			}
+			return
+		}
 		b.taken.Wait()
-	}
-	b.queued, b.cur = b.cur, emptyBatch(b.size)
-	select {
-	case b.wake <- struct{}{}:
-	default:
 	}
 }
 
@@ -136,9 +140,7 @@ func (w *sliceWriter) add(legs []transform.Leg) {
 	b := w.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.cur.legs) > 0 && len(b.cur.legs)+len(legs) > b.size {
-		b.queue()
-	}
+	b.queue(func() bool { return len(b.cur.legs) > 0 && len(b.cur.legs)+len(legs) > b.size })
 	cur := b.cur
 	from := len(cur.legs)
 	cur.legs = append(cur.legs, legs...)
@@ -154,9 +156,7 @@ func (w *sliceWriter) add(legs []transform.Leg) {
 func (w *sliceWriter) sync(ctx context.Context) error {
 	b := w.b
 	b.mu.Lock()
-	if n := len(w.batches); n > 0 && w.batches[n-1] == b.cur {
-		b.queue()
-	}
+	b.queue(func() bool { n := len(w.batches); return n > 0 && w.batches[n-1] == b.cur })
 	b.mu.Unlock()
 	var errs []error
 	for _, bt := range w.batches {

@@ -1,7 +1,6 @@
 package etl
 
 import (
-	"sort"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -20,14 +19,5 @@ func SplitDays(w dialpad.Window, loc *time.Location) []dialpad.Window {
 		out = append(out, dialpad.Window{From: from.UTC(), To: next.UTC()})
 		from = next
 	}
-	return out
-}
-
-func sortedDays(days map[time.Time]bool) []time.Time {
-	out := make([]time.Time, 0, len(days))
-	for d := range days {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, k int) bool { return out[i].Before(out[k]) })
 	return out
 }

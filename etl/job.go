@@ -18,8 +18,10 @@ import (
 
 // Source is where calls come from: the Dialpad client, or a wrapper of
 // it. It must be safe for concurrent use. ListCalls calls fn for each page
-// of target's legs that started in w, in order; an error means the window
-// was not read completely and its high-water mark must not move.
+// of target's legs that started in w, in Dialpad's order (newest first),
+// and stops at fn's first error, which it returns wrapped (%w); another
+// error means the window was not read completely and its high-water mark
+// must not move.
 type Source interface {
 	ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error
 	Operators(ctx context.Context, target dialpad.Target) ([]dialpad.Operator, error)
@@ -53,7 +55,7 @@ type Job struct {
 	// WindowTimeout bounds the load of one slice of a window (default 10m).
 	WindowTimeout time.Duration
 	// BatchSize is how many legs are written at a time (default 5,000):
-	// the slices of a load share the inserts, and hold at most three
+	// the slices of a load share the inserts, and hold at most two
 	// batches in memory, so the memory a load needs grows with it and not
 	// with the number of slices or the size of the load.
 	BatchSize int
@@ -232,7 +234,7 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 			defer wg.Done()
 			stopped := func() bool { return ctx.Err() != nil }
 			for sl, w := work.next(stopped); sl != nil; sl, w = work.next(stopped) {
-				_, _ = j.loadSlice(ctx, work, sl, w, out)
+				j.loadSlice(ctx, work, sl, w, out)
 				windowDone, monthDone := work.finished(sl)
 				if windowDone {
 					j.endWindow(ctx, sl.t, sl.window, monthDone)

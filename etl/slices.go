@@ -16,7 +16,8 @@ import (
 // older than what it has listed so far). So ETL_CONCURRENCY slices are
 // in flight until the last pages, however few windows the load has.
 
-// minSlice is the shortest slice that is split further.
+// minSlice is the shortest part a split leaves: only slices with twice
+// that left to read are split.
 const minSlice = 2 * time.Second
 
 // slice is a part [W.From, W.To) of one window of a load.
@@ -30,6 +31,7 @@ type slice struct {
 	reached   time.Time
 	pages     int
 	unordered bool // a page listed a call newer than the page before
+	ended     bool // its listing ended: nothing left to split
 	// density is the pages per second of the slice this one was split
 	// from (0: unknown), its estimate until its own pages tell.
 	density float64
@@ -39,7 +41,10 @@ type slice struct {
 // nothing tells.
 func (sl *slice) pagesLeft() (n float64, ok bool) {
 	density := sl.density
-	if sl.pages > 0 {
+	switch {
+	case sl.pages > 0 && sl.reached.Equal(sl.W.To):
+		return 0, true // pages without a call: the list is at its end
+	case sl.pages > 0:
 		read := max(sl.W.To.Sub(sl.reached), time.Millisecond)
 		density = float64(sl.pages) / read.Seconds()
 	}
@@ -117,7 +122,7 @@ func (s *slicer) split() *slice {
 	var bestScore float64
 	for sl := range s.running {
 		left := sl.reached.Sub(sl.W.From)
-		if sl.unordered || left < 2*minSlice {
+		if sl.unordered || sl.ended || left < 2*minSlice {
 			continue
 		}
 		score, known := sl.pagesLeft()
@@ -166,6 +171,14 @@ func (s *slicer) listed(sl *slice, newest, oldest int64) (from int64, done bool)
 	s.changed.Broadcast()
 	from = sl.W.From.UnixMilli()
 	return from, !sl.unordered && oldest <= newest && oldest < from
+}
+
+// listedAll records that sl's listing ended (its legs may still be being
+// written): no worker may split it any more.
+func (s *slicer) listedAll(sl *slice) {
+	s.mu.Lock()
+	sl.ended = true
+	s.mu.Unlock()
 }
 
 // finished records that sl ended and reports whether its window has

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,5 +109,75 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	}
 	if loaded, err := store.LoadedWindows(ctx, target, dialpad.Window{From: day, To: day.AddDate(0, 0, 1)}); err != nil || len(loaded) != 1 {
 		t.Errorf("loaded windows %v, %v; want the one day", loaded, err)
+	}
+}
+
+// cancelling cancels the load after a number of pages.
+type cancelling struct {
+	etl.Source
+	after  int64
+	pages  atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelling) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+	return c.Source.ListCalls(ctx, t, w, func(p *dialpad.Page) error {
+		if c.pages.Add(1) == c.after {
+			c.cancel()
+		}
+		return fn(p)
+	})
+}
+
+// A load stopped part-way through a month (SIGTERM) returns with every
+// slice and insert ended, records the run as cancelled, and moves the
+// mark over nothing it did not recompute: its month was never complete.
+// The next load then gets every leg and agent day right.
+func TestACancelledLoadEndsAndLeavesNoGap(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+	sim, client := simulated(t, simulator.Config{Seed: 9, Start: day(2), End: day(12), Now: func() time.Time { return day(14) },
+		CallsPerDay: 60})
+	addr, db := chtest.Database(t)
+	store := migrated(t, addr, db)
+	target := sim.Targets()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := &cancelling{Source: client, after: 6, cancel: cancel}
+	job := &etl.Job{Source: src, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC, Start: day(2),
+		Lookback: time.Hour, Concurrency: 4, BatchSize: 50, Now: func() time.Time { return day(12) }}
+	done := make(chan []etl.Result)
+	go func() { done <- job.Incremental(ctx) }()
+	var results []etl.Result
+	select {
+	case results = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a cancelled load did not return within a minute")
+	}
+	if len(results) != 1 || results[0].Run.Status != "cancelled" {
+		t.Fatalf("cancelled load: %+v, want one cancelled run", results)
+	}
+	if mark, ok, err := store.HighWater(context.Background(), target); err != nil || (ok && mark.After(day(2))) {
+		t.Errorf("mark %v (%v, %v) after a load cancelled in its first month, want none past %v", mark, ok, err, day(2))
+	}
+	job.Source = client
+	if results := job.Incremental(context.Background()); len(results) != 1 || results[0].Err != nil {
+		t.Fatalf("the next load: %+v", results)
+	}
+	var legs, days uint64
+	if err := store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL").Scan(&legs); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(sim.Legs(target, day(2), day(12))); int(legs) != want {
+		t.Errorf("calls holds %d legs after the next load, the simulator %d", legs, want)
+	}
+	if err := store.Conn().QueryRow(context.Background(), "SELECT sum(total_calls) FROM agent_daily FINAL").Scan(&days); err != nil {
+		t.Fatal(err)
+	}
+	var agentLegs uint64
+	if err := store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE agent_id != 0").Scan(&agentLegs); err != nil {
+		t.Fatal(err)
+	}
+	if days != agentLegs || days == 0 {
+		t.Errorf("agent days count %d legs, calls holds %d agent legs", days, agentLegs)
 	}
 }

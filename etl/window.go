@@ -16,8 +16,9 @@ import (
 var errSliceDone = errors.New("the rest of the slice is another's")
 
 // loadSlice fetches one slice of a window and hands its legs to the
-// load's batcher as pages arrive. It returns once they are written.
-func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpad.Window, out *batcher) (int, error) {
+// load's batcher as pages arrive, and records what it did in its window's
+// windowRun. It returns once they are written.
+func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpad.Window, out *batcher) {
 	tr := sl.t
 	ctx, cancel := context.WithTimeout(ctx, j.windowTimeout())
 	defer cancel()
@@ -57,10 +58,12 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 		}
 		return nil
 	})
+	slices.listedAll(sl)
 	if errors.Is(err, errSliceDone) {
 		err = nil
 	}
-	// What was listed is written even when the listing failed part-way.
+	// What was listed is written even when the listing failed part-way
+	// (or is, once the batch is sent, if ctx ends first).
 	if serr := bw.sync(ctx); err == nil {
 		err = serr
 	}
@@ -94,7 +97,6 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 	tr.mu.Unlock()
 	j.log().Debug("slice loaded", "target", tr.target, "slice", w, "pages", pages, "legs", legs, "err", err,
 		"duration", j.now().Sub(began).Round(time.Millisecond))
-	return legs, err
 }
 
 // endWindow logs a window whose slices have all ended and keeps it for
@@ -137,9 +139,12 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 	}
 	for _, k := range written {
 		wk := tr.windows[k]
+		tr.mu.Lock()
+		began, legs := tr.loading[k].began, tr.loading[k].legs
+		tr.mu.Unlock()
 		var err error
-		if !wk.To.Add(j.Lookback).After(tr.loading[k].began) {
-			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, tr.loading[k].legs)
+		if !wk.To.Add(j.Lookback).After(began) {
+			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, legs)
 		}
 		tr.mu.Lock()
 		if err != nil {
