@@ -209,7 +209,10 @@ func (s *Store) recomputeConversations(ctx context.Context, target dialpad.Targe
 			append([]any{target.Type, id, month}, convArgs...)...); err != nil {
 			return err
 		}
-		return s.conn.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 3)),
+		// A conversation stored a day after the last touched day starts up
+		// to two and a half days after that day's UTC midnight, and its
+		// legs within a day of its start.
+		return s.conn.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 4)),
 			append(append([]any{version, target.Type, id}, convArgs...), month)...)
 	})
 	if err != nil {
@@ -283,8 +286,8 @@ func (s daySet) list() string {
 }
 
 // starts bounds started_at from before days before the first day to
-// after days after the last: the legs of a day, in any zone, started
-// within a day of its UTC midnight.
+// after days after the last: the legs of a day, in any zone, start
+// within 14 hours before its UTC midnight and 12 after its end.
 func (s daySet) starts(before, after int) string {
 	days := s.sorted()
 	return fmt.Sprintf("started_at >= toDateTime(%d) AND started_at < toDateTime(%d)",
