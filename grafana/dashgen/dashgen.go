@@ -45,15 +45,15 @@ const (
 // count over a range adds up the days wholly inside it and counts the legs
 // of the range outside those days, at most a day at each end.
 const (
-	// wholeDays keeps the calls_daily rows of the days inside the range.
-	wholeDays = "day_start >= $__fromTime AND day_end <= $__toTime + 1"
-	// noSearch holds while the search box is empty: calls_daily cannot
-	// tell which legs a search matches.
-	noSearch = "decodeURLComponent('${search:percentencode}') = ''"
 	// nearDays keeps the rows whose day (in any zone) can hold a start in
 	// the range, so that a table partitioned by month of day reads only
 	// the months of the range.
-	nearDays = "day >= toDate($__fromTime) - 1 AND day <= toDate($__toTime) + 1"
+	nearDays = "day >= toDate($__fromTime, 'UTC') - 1 AND day <= toDate($__toTime, 'UTC') + 1"
+	// wholeDays keeps the calls_daily rows of the days inside the range.
+	wholeDays = nearDays + " AND day_start >= $__fromTime AND day_end <= $__toTime + 1"
+	// noSearch holds while the search box is empty: calls_daily cannot
+	// tell which legs a search matches.
+	noSearch = "decodeURLComponent('${search:percentencode}') = ''"
 )
 
 // outsideWholeDays keeps the legs outside the whole days of the range
