@@ -34,7 +34,7 @@ func (b *bench) history(ctx context.Context, t *table) error {
 	if err != nil {
 		return err
 	}
-	t.add(row{what: "History: backfill of a year of three busy groups, no limit, no latency, pages of 1,000: peak RSS of the process (rusage Maxrss)",
+	t.add(row{what: "History: backfill of a year of three busy groups, no limit, no latency, pages of 1,000: peak RSS of the process (VmHWM)",
 		measured: fmt.Sprintf("%.0f MB (%s legs in %.0f s, %s legs/s)", mb(r.maxRSS), thousands(float64(r.runs.legs)), r.wall.Seconds(),
 			thousands(float64(r.runs.legs)/r.wall.Seconds())),
 		target: "< 150 MB", met: mb(r.maxRSS) < 150})
@@ -80,7 +80,7 @@ func (b *bench) historyDashboards(ctx context.Context, t *table, rows uint64) er
 		}
 		for i := range atAll {
 			a, o := atAll[i], atOne[i]
-			t.add(row{what: fmt.Sprintf("History: dashboard %q over the last %d days of the year (%s legs): slowest panel query, median of %d runs, on ClickHouse %s",
+			t.add(row{what: fmt.Sprintf("History: dashboard %q over the last %d days of the year (%s legs): slowest panel or variable query, median of %d runs, on ClickHouse %s",
 				a.title, span.days, thousands(float64(rows)), panelRuns, t.machine.clickhouse),
 				measured: fmt.Sprintf("variables at All: %.0f ms (%q); at one value: %.0f ms (%q)",
 					ms(a.slowest.took), a.slowest.title, ms(o.slowest.took), o.slowest.title),

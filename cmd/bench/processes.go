@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/child"
@@ -92,7 +92,8 @@ type loadRun struct {
 	database string
 	wall     time.Duration
 	span     time.Duration // from the first window's start to the last's end
-	maxRSS   int64         // bytes
+	maxRSS   int64         // bytes: the peak resident set (VmHWM)
+	chCPU    time.Duration // ClickHouse's CPU time meanwhile
 	runs     runTotals
 	err      error
 }
@@ -125,14 +126,14 @@ func (b *bench) job(ctx context.Context, sim *simProcess, database string, args 
 		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	chBefore := cpuTime(b.ch.Pid())
 	began := time.Now()
-	err = cmd.Run()
-	r := &loadRun{database: database, wall: time.Since(began)}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSS = ru.Maxrss * 1024 // kB on Linux
-		}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", args[0], err)
 	}
+	peak := watchPeakRSS(cmd.Process.Pid)
+	err = cmd.Wait()
+	r := &loadRun{database: database, wall: time.Since(began), chCPU: cpuTime(b.ch.Pid()) - chBefore, maxRSS: peak()}
 	if err != nil {
 		return r, fmt.Errorf("%s into %s: %w (log: %s)", args[0], database, err, logf.Name())
 	}
@@ -141,4 +142,46 @@ func (b *bench) job(ctx context.Context, sim *simProcess, database string, args 
 	}
 	r.runs, err = b.runTotalsSince(ctx, database, began.Add(-time.Second))
 	return r, err
+}
+
+// watchPeakRSS samples the peak resident set (VmHWM) of process pid every
+// 100 ms until the returned function is called, which returns the last
+// value read, in bytes. (The rusage of a child is no measure: a child
+// started by vfork, as Go starts them, inherits its parent's peak.)
+func watchPeakRSS(pid int) func() int64 {
+	var mu sync.Mutex
+	var peak int64
+	read := func() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				mu.Lock()
+				peak = max(peak, kb*1024)
+				mu.Unlock()
+			}
+		}
+	}
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }
