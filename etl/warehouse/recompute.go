@@ -25,21 +25,19 @@ import (
 // One assumption bounds what a day can touch: the legs of one
 // conversation start within a day of each other.
 
-var agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
+const agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
 	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
 	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version`
 
 // keepAgentDays copies the month's agent days that are not of the touched
 // days (%s: the list of them).
-var keepAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
+const keepAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
 SELECT ` + agentDayColumns + ` FROM agent_daily FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
 
 // computeAgentDays computes the agent days of the touched days (%[1]s: the
 // list of them; %[2]s: the span of start times their legs lie in).
-const computeAgentDays = `INSERT INTO agent_daily_stage (target_type, target_id, day, agent_id, agent_name,
-	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
-	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version)
+const computeAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
 SELECT target_type, target_id, day, agent_id,
 	argMax(agent_name, started_ms),
 	toUInt32(count()),
@@ -56,17 +54,17 @@ FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND %[2]s AND day IN (%[1]s)
 GROUP BY target_type, target_id, day, agent_id`
 
-var dailyColumns = `target_type, target_id, day, day_start, day_end, agent_id, direction, status, legs, duration_ms, version`
+const dailyColumns = `target_type, target_id, day, day_start, day_end, agent_id, direction, status, legs, duration_ms, version`
 
 // keepDaily copies the month's daily counts that are not of the touched
 // days (%s: the list of them).
-var keepDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
+const keepDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
 SELECT ` + dailyColumns + ` FROM calls_daily FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
 
 // computeDaily counts the legs of the touched days (%[1]s; %[2]s bounds
 // their starts). The day's bounds are its midnights in the reporting zone.
-var computeDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
+const computeDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
 SELECT target_type, target_id, day, toDateTime(concat(toString(day), ' 00:00:00'), ?),
 	toDateTime(concat(toString(day + 1), ' 00:00:00'), ?),
 	agent_id, direction, status, toUInt32(count()), sum(duration_ms), toUInt64(?)
@@ -84,7 +82,7 @@ FROM calls
 WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s)
 GROUP BY target_type, target_id`
 
-var conversationColumns = `target_type, target_id, conversation_id,
+const conversationColumns = `target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version`
 
@@ -100,16 +98,14 @@ OR conversation_id IN (SELECT conversation_id FROM conversations
 
 // keepConversations copies the month's conversations that the recompute
 // does not touch (%s: touchedConversations).
-var keepConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
+const keepConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT ` + conversationColumns + ` FROM conversations FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND NOT %s`
 
 // computeConversations computes the touched conversations (%[1]s) that
 // belong to the month, from all their legs (%[2]s bounds their starts). A
 // conversation belongs to the month of its first leg's day.
-const computeConversations = `INSERT INTO conversations_stage (target_type, target_id, conversation_id,
-	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
-	wait_ms, talk_ms, legs, contact_name, contact_phone, version)
+const computeConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT target_type, target_id, conversation_id,
 	if(countIf(is_entry_leg = 1) > 0, argMinIf(toString(direction), started_ms, is_entry_leg = 1), argMin(toString(direction), started_ms)) AS c_direction,
 	min(started_at),
