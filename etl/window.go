@@ -130,6 +130,27 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 	tr.mu.Lock()
 	days, written := tr.touched[m], tr.written[m]
 	tr.mu.Unlock()
+	// The list is the source of truth for which legs the target has: a
+	// leg an event attributed to it that a whole window's read did not
+	// list goes.
+	for _, k := range written {
+		tr.mu.Lock()
+		began := tr.loading[k].began
+		tr.mu.Unlock()
+		dropped, err := j.Store.DropUnlisted(ctx, tr.target, tr.windows[k], began)
+		if err != nil {
+			tr.mu.Lock()
+			tr.errs = append(tr.errs, err)
+			tr.mu.Unlock()
+			j.log().Error("could not drop the legs the list does not have", "target", tr.target, "err", err)
+			return
+		}
+		if len(dropped) > 0 {
+			j.log().Info("dropped legs that events gave and the list does not have", "target", tr.target,
+				"window", tr.windows[k], "days", len(dropped))
+		}
+		days = append(days, dropped...)
+	}
 	if err := j.Store.Recompute(ctx, tr.target, days); err != nil {
 		tr.mu.Lock()
 		tr.errs = append(tr.errs, err)

@@ -9,7 +9,7 @@
 -- month's partition when both are rebuilt.
 --
 -- The new tables start empty: once the schema is applied, the job rebuilds
--- every target-month of both from calls (Store.Migrate, after 005), which drops
+-- every target-month of both from calls (Store.Migrate, after 006), which drops
 -- any row an older version left behind. (A copy by INSERT ... SELECT
 -- would fail on current releases for more than 100 target-months: too
 -- many partitions for one insert.) Each step can run again after a crash

@@ -1,6 +1,6 @@
 -- Small tables that the dashboards read instead of the legs, so that
 -- their cost does not grow with the history. Both are recomputed from the
--- legs with agent_daily (Store.Recompute); once this file is applied, the
+-- legs with agent_daily (Store.Recompute); once 006 is applied, the
 -- job rebuilds every target-month of the derived tables (Store.Migrate).
 
 -- Every target with legs, and its name as its entry legs give it: the

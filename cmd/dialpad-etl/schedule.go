@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
 )
 
@@ -35,5 +36,28 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		MaxAge:          e.cfg.HealthMaxAge,
 		Log:             e.log,
 	}
-	return s.Run(ctx, e.cfg.HTTPAddr)
+	if e.cfg.WebhookSecret == "" {
+		return s.Run(ctx, e.cfg.HTTPAddr)
+	}
+	rcv := &events.Receiver{
+		Store:      e.store,
+		Secret:     []byte(e.cfg.WebhookSecret),
+		Targets:    e.cfg.Targets,
+		Location:   e.cfg.Location,
+		LiveMaxAge: e.cfg.LiveMaxAge,
+		Metrics:    events.NewMetrics(metrics.Registerer()),
+		Log:        e.log,
+	}
+	s.Webhook = rcv
+	e.log.Info("receiving Dialpad events", "path", "/webhooks/dialpad", "live_max_age", e.cfg.LiveMaxAge)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- rcv.Run(rctx) }()
+	err = s.Run(ctx, e.cfg.HTTPAddr)
+	// The events queued by now are stored before the process goes.
+	stop()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	return err
 }

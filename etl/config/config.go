@@ -56,6 +56,10 @@ type Env struct {
 	BackoffMax   time.Duration `env:"DIALPAD_BACKOFF_MAX, default=30s"`
 	MaxPages     int           `env:"DIALPAD_MAX_PAGES, default=0"`
 	OperatorsTTL time.Duration `env:"DIALPAD_OPERATORS_TTL, default=1h"`
+	// WebhookSecret, when set, makes schedule receive Dialpad's events
+	// at /webhooks/dialpad: bodies are JWTs signed HS256 with it.
+	WebhookSecret string        `env:"DIALPAD_WEBHOOK_SECRET"`
+	LiveMaxAge    time.Duration `env:"ETL_LIVE_MAX_AGE, default=4h"`
 
 	ClickHouseAddr     string `env:"CLICKHOUSE_ADDR, default=127.0.0.1:9000"`
 	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`
@@ -76,6 +80,9 @@ type Env struct {
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
+
+// MinWebhookSecret is the shortest DIALPAD_WEBHOOK_SECRET accepted.
+const MinWebhookSecret = 16
 
 // MinLookback is the shortest ETL_LOOKBACK accepted.
 const MinLookback = time.Hour
@@ -141,7 +148,7 @@ var flagEnv = map[string]string{}
 
 // secret are the variables that have no flag: a command line is visible
 // to every user of the machine.
-var secret = map[string]bool{"DIALPAD_API_TOKEN": true, "CLICKHOUSE_PASSWORD": true}
+var secret = map[string]bool{"DIALPAD_API_TOKEN": true, "CLICKHOUSE_PASSWORD": true, "DIALPAD_WEBHOOK_SECRET": true}
 
 // RegisterFlags adds a flag for every variable but the secrets to fs, so
 // that any other setting can be given on the command line.
@@ -246,6 +253,15 @@ func (c *Config) Validate(now time.Time) error {
 	}
 	if c.OperatorsTTL <= 0 {
 		bad("DIALPAD_OPERATORS_TTL", "must be positive, got %s", c.OperatorsTTL)
+	}
+	switch w := c.WebhookSecret; {
+	case w != "" && len(w) < MinWebhookSecret:
+		bad("DIALPAD_WEBHOOK_SECRET", "is %d characters; use at least %d (random, e.g. openssl rand -hex 32)", len(w), MinWebhookSecret)
+	case strings.ContainsAny(w, "\r\n"):
+		bad("DIALPAD_WEBHOOK_SECRET", "must be a single line (Dialpad refuses others)")
+	}
+	if c.LiveMaxAge < time.Minute {
+		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)
 	}
 	if c.ClickHouseAddr == "" || !strings.Contains(c.ClickHouseAddr, ":") {
 		bad("CLICKHOUSE_ADDR", "%q is not host:port", c.ClickHouseAddr)

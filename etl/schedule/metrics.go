@@ -77,6 +77,10 @@ func NewMetrics(now func() time.Time) *Metrics {
 	return m
 }
 
+// Registerer is where other parts of the process register their
+// metrics, to be served beside these.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.registry }
+
 // Known makes targets appear with zero values, and the start as their
 // last success, before their first run.
 func (m *Metrics) Known(targets ...string) {

@@ -40,6 +40,9 @@ type Scheduler struct {
 	MaxAge time.Duration
 	Now    func() time.Time // nil for time.Now
 	Log    *slog.Logger
+	// Webhook, if set, is served at /webhooks/dialpad: Dialpad's
+	// real-time events (see package events).
+	Webhook http.Handler
 
 	mu      sync.Mutex
 	running bool
@@ -159,10 +162,13 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 
 // Handler serves /metrics and /healthz: 200 "ok", or 503 when the
 // warehouse does not answer or a target has had no successful load for
-// longer than MaxAge.
+// longer than MaxAge; and /webhooks/dialpad when Webhook is set.
 func (s *Scheduler) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics)
+	if s.Webhook != nil {
+		mux.Handle("/webhooks/dialpad", s.Webhook)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if s.Health != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

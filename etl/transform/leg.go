@@ -41,6 +41,13 @@ type Leg struct {
 	ConnectedMs    int64
 	EndedMs        int64
 	HasVoicemail   bool
+	// What only Dialpad's events tell (0 when unknown): when the caller
+	// entered the queue, when an agent was first rung, and the time on
+	// hold. FromEvent marks a leg shaped from its final event rather than
+	// read from the list.
+	QueuedMs, FirstRangMs int64
+	HoldMs                uint64
+	FromEvent             bool
 	// Read is when the leg was received from Dialpad; the copy read last
 	// wins, however late it is written. Zero means when it is written.
 	Read time.Time
@@ -81,6 +88,16 @@ func NewLeg(target dialpad.Target, c *dialpad.Call, loc *time.Location, names Na
 			}
 		}
 	}
+	return l
+}
+
+// EventLeg shapes the leg of a call event, like NewLeg, with the fields
+// only events carry.
+func EventLeg(target dialpad.Target, ev *dialpad.CallEvent, loc *time.Location, names Names) Leg {
+	l := NewLeg(target, &ev.Call, loc, names)
+	l.QueuedMs, l.FirstRangMs = max(int64(ev.DateQueued), 0), max(int64(ev.DateFirstRang), 0)
+	l.HoldMs = millis(ev.HoldTime)
+	l.FromEvent = true
 	return l
 }
 

@@ -23,7 +23,7 @@ var callColumns = []string{
 	"entry_point_call_id", "entry_point_target_type", "entry_point_target_id",
 	"master_call_id", "operator_call_id", "group_id", "was_recorded",
 	"is_transferred", "has_voicemail", "mos_score", "labels", "csat_score",
-	"raw", "raw_hash", "loaded_at", "version",
+	"raw", "raw_hash", "loaded_at", "version", "queued_ms", "first_rang_ms", "hold_ms", "source",
 }
 
 var insertCalls = "INSERT INTO calls (" + strings.Join(callColumns, ", ") + ")"
@@ -45,12 +45,17 @@ func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed in
 }
 
 // WriteLegsEach is WriteLegs calling changed with the index of each leg
-// that was new or changed.
+// that was new or changed. The fields only events tell (queue start,
+// first ring, hold) are taken from call_events for every leg, so a leg
+// re-read from the list, which lacks them, keeps them.
 func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error {
 	now := time.Now().UTC()
 	for at := 0; at < len(legs); {
 		n := min(len(legs)-at, s.opt.BatchSize)
 		chunk := legs[at : at+n]
+		if err := s.addEventFields(ctx, chunk); err != nil {
+			return err
+		}
 		isNew, err := s.changed(ctx, chunk)
 		if err != nil {
 			return err
@@ -80,8 +85,8 @@ func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed
 	return nil
 }
 
-// changed tells for each leg whether its stored copy is missing or has
-// other raw JSON, reading the latest stored hash of each target's legs in
+// changed tells for each leg whether its stored copy is missing, has
+// other raw JSON or other event fields, reading the latest stored hash of each target's legs in
 // the spans of their starts. It reads no more than the spans' granules:
 // the ids are a set literal, looked up by hash, and the newest copy is
 // found by aggregation, which is cheaper than FINAL over the spans.
@@ -107,7 +112,7 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 		sp.lo, sp.hi = min(sp.lo, l.StartedMs), max(sp.hi, l.StartedMs)
 		ids[l.Target] = append(ids[l.Target], strconv.FormatUint(l.CallID, 10))
 	}
-	stored := map[dialpad.Target]map[uint64]uint64{}
+	stored := map[dialpad.Target]map[uint64]storedLeg{}
 	for t, tids := range ids {
 		var within []string
 		for k, sp := range spans {
@@ -115,13 +120,14 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 				within = append(within, fmt.Sprintf("started_at >= toDateTime(%d) AND started_at <= toDateTime(%d)", sp.lo/1000, sp.hi/1000))
 			}
 		}
-		m := map[uint64]uint64{}
+		m := map[uint64]storedLeg{}
 		// At most idsPerQuery ids a statement, to stay under the
 		// server's max_query_size.
 		for len(tids) > 0 {
 			chunk := tids[:min(len(tids), idsPerQuery)]
 			tids = tids[len(chunk):]
-			rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(raw_hash, version) FROM calls
+			rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(raw_hash, version),
+				argMax(queued_ms, version), argMax(first_rang_ms, version), argMax(hold_ms, version) FROM calls
 				PREWHERE target_type = ? AND target_id = ? AND (`+strings.Join(within, " OR ")+`)
 				AND call_id IN (`+strings.Join(chunk, ",")+`)
 				GROUP BY call_id`, t.Type, uint64(t.ID))
@@ -129,12 +135,13 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 				return nil, fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
 			}
 			for rows.Next() {
-				var id, h uint64
-				if err := rows.Scan(&id, &h); err != nil {
+				var id uint64
+				var st storedLeg
+				if err := rows.Scan(&id, &st.hash, &st.queued, &st.firstRang, &st.hold); err != nil {
 					rows.Close()
 					return nil, err
 				}
-				m[id] = h
+				m[id] = st
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
@@ -145,10 +152,61 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 	}
 	out := make([]bool, len(legs))
 	for i := range legs {
-		h, ok := stored[legs[i].Target][legs[i].CallID]
-		out[i] = !ok || h != rawHash(legs[i].Call.Raw)
+		l := &legs[i]
+		st, ok := stored[l.Target][l.CallID]
+		out[i] = !ok || st != storedLeg{rawHash(l.Call.Raw), l.QueuedMs, l.FirstRangMs, l.HoldMs}
 	}
 	return out, nil
+}
+
+// storedLeg is what changed compares of a leg's stored copy.
+type storedLeg struct {
+	hash              uint64
+	queued, firstRang int64
+	hold              uint64
+}
+
+// addEventFields sets on each leg the fields only events tell, from the
+// call events received for it (the latest known of each), keeping what
+// the leg has when it knows more.
+func (s *Store) addEventFields(ctx context.Context, legs []transform.Leg) error {
+	ids := make([]string, 0, len(legs))
+	for i := range legs {
+		ids = append(ids, strconv.FormatUint(legs[i].CallID, 10))
+	}
+	fields := map[uint64]storedLeg{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), idsPerQuery)]
+		ids = ids[len(chunk):]
+		rows, err := s.conn.Query(ctx, `SELECT call_id, max(queued_ms), max(first_rang_ms), max(hold_ms)
+			FROM call_events WHERE call_id IN (`+strings.Join(chunk, ",")+`) GROUP BY call_id`)
+		if err != nil {
+			return fmt.Errorf("read the call events of the legs: %w", err)
+		}
+		for rows.Next() {
+			var id uint64
+			var f storedLeg
+			if err := rows.Scan(&id, &f.queued, &f.firstRang, &f.hold); err != nil {
+				rows.Close()
+				return err
+			}
+			fields[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	for i := range legs {
+		l := &legs[i]
+		if f, ok := fields[l.CallID]; ok {
+			l.QueuedMs, l.FirstRangMs, l.HoldMs = max(l.QueuedMs, f.queued), max(l.FirstRangMs, f.firstRang), max(l.HoldMs, f.hold)
+		}
+	}
+	return nil
 }
 
 // idsPerQuery bounds the call ids in one statement of changed: 5,000 ids
@@ -227,8 +285,16 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		uint64(c.EntryPointCallID), c.EntryPointTarget.Type, uint64(c.EntryPointTarget.ID),
 		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, flag(c.WasRecorded),
 		flag(c.IsTransferred), flag(l.HasVoicemail), mos, labels, c.CSATScore,
-		string(c.Raw), rawHash(c.Raw), now, version,
+		string(c.Raw), rawHash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, source(l.FromEvent),
 	)
+}
+
+// source is where a stored copy of a leg came from.
+func source(fromEvent bool) string {
+	if fromEvent {
+		return "event"
+	}
+	return "list"
 }
 
 func flag(b bool) uint8 {

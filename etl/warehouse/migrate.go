@@ -143,11 +143,12 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 }
 
 // afterMigration is work in Go that a migration needs once its statements
-// ran, and before it is recorded: 003 repartitions the derived tables and
-// 005 adds two, and all are then rebuilt from the legs (once, after 005:
-// the rebuild writes every derived table).
+// ran, and before it is recorded: 003 repartitions the derived tables, 005
+// adds two and 006 adds columns to conversations, and all are then rebuilt
+// from the legs (once, after the last of them: the rebuild writes every
+// derived table with the columns of the latest schema).
 var afterMigration = map[uint32]func(context.Context, *Store) error{
-	5: func(ctx context.Context, s *Store) error { return s.rebuildAggregates(ctx, nil) },
+	6: func(ctx context.Context, s *Store) error { return s.rebuildAggregates(ctx, nil) },
 }
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its

@@ -84,7 +84,8 @@ GROUP BY target_type, target_id`
 
 const conversationColumns = `target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
-	wait_ms, talk_ms, legs, contact_name, contact_phone, version`
+	wait_ms, talk_ms, legs, contact_name, contact_phone, version,
+	queued_ms, first_rang_ms, hold_ms`
 
 // touchedConversations are the conversations a recompute computes again:
 // those with a leg on a touched day (%[1]s; %[2]s bounds their starts),
@@ -119,7 +120,10 @@ SELECT target_type, target_id, conversation_id,
 	toUInt32(count()),
 	argMin(contact_name, started_ms),
 	argMin(contact_phone, started_ms),
-	toUInt64(?)
+	toUInt64(?),
+	minIf(queued_ms, queued_ms > 0),
+	minIf(first_rang_ms, first_rang_ms > 0),
+	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1))
 FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND %[2]s AND %[1]s
 GROUP BY target_type, target_id, conversation_id

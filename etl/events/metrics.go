@@ -1,0 +1,72 @@
+package events
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the receiver's Prometheus metrics. A nil *Metrics measures
+// nothing.
+type Metrics struct {
+	received *prometheus.CounterVec
+	refusedN *prometheus.CounterVec
+	legsN    prometheus.Counter
+	batches  prometheus.Histogram
+	latency  prometheus.Histogram
+	failed   prometheus.Counter
+}
+
+// NewMetrics registers the receiver's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_stored_total",
+			Help: "Webhook events stored in ClickHouse (and answered 200), by kind (call, agent_status)."}, []string{"kind"}),
+		refusedN: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_refused_total",
+			Help: "Webhook requests not stored, by reason: bad_signature, not_jwt, not_event, too_large (4xx); busy, slow (503)."},
+			[]string{"reason"}),
+		legsN: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_legs_total",
+			Help: "Legs written to calls from final call events (one per leg and target)."}),
+		batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dialpad_etl_events_batch_size",
+			Help: "Events stored together.", Buckets: prometheus.ExponentialBuckets(1, 4, 6)}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dialpad_etl_events_store_latency_seconds",
+			Help:    "From an event's receipt to its rows in ClickHouse.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10}}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_store_failures_total",
+			Help: "Batches of events that could not be stored (answered 503)."}),
+	}
+	reg.MustRegister(m.received, m.refusedN, m.legsN, m.batches, m.latency, m.failed)
+	return m
+}
+
+func (m *Metrics) refused(reason string) {
+	if m != nil {
+		m.refusedN.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) legs(n int) {
+	if m != nil {
+		m.legsN.Add(float64(n))
+	}
+}
+
+func (m *Metrics) stored(batch []*pending, began time.Time, err error) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.failed.Inc()
+		return
+	}
+	m.batches.Observe(float64(len(batch)))
+	now := time.Now()
+	for _, p := range batch {
+		kind := "call"
+		if p.ev.Agent != nil {
+			kind = "agent_status"
+		}
+		m.received.WithLabelValues(kind).Inc()
+		m.latency.Observe(now.Sub(p.received).Seconds())
+	}
+}

@@ -1,0 +1,473 @@
+// Package events receives Dialpad's real-time events (webhooks) and
+// writes them to the warehouse within seconds: every call event into
+// call_events, each leg's latest state into live_calls, a leg's final
+// event into calls through the same shaping as the call list (and its
+// agent days and conversations recomputed soon after), and call-center
+// agents' status changes into agent_status.
+//
+// A request is answered 2xx only once its event is in ClickHouse:
+// events are stored in groups (up to MaxBatch, or MaxWait after the
+// first), so that a crash loses nothing Dialpad was told was received.
+// Dialpad retries on 5xx and timeouts, and events arrive late, out of
+// order and more than once: every table keeps what the latest event time
+// says, and a repeat changes nothing.
+package events
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+)
+
+// Receiver is the webhook endpoint (an http.Handler) and the writer
+// behind it (Run). Set the fields before use.
+type Receiver struct {
+	Store    *warehouse.Store
+	Secret   []byte           // the webhook's secret: bodies are JWTs signed HS256 with it
+	Targets  []dialpad.Target // the configured targets, to attribute legs to
+	Location *time.Location   // the reporting zone
+	// LiveMaxAge is how long a leg with no new event counts as live
+	// (default 4h).
+	LiveMaxAge time.Duration
+	// MaxBatch events, or those received within MaxWait of the first,
+	// are stored together (defaults 1,000 and 1s).
+	MaxBatch int
+	MaxWait  time.Duration
+	// Queue bounds the events waiting to be stored (default 5,000):
+	// beyond it a request is answered 503 at once, and Dialpad retries.
+	Queue int
+	// Answer bounds how long a request waits for its event to be stored
+	// before it is answered 503 (default 4s: Dialpad gives up after 5).
+	Answer time.Duration
+	// RecomputeEvery is how often the agent days and conversations of
+	// the days that final events touched are recomputed (default 5s).
+	RecomputeEvery time.Duration
+	// Owner names this process in target leases (default
+	// warehouse.NewOwner()); LeaseTTL as etl.Job's (default 2m).
+	Owner    string
+	LeaseTTL time.Duration
+	Metrics  *Metrics // nil: not measured
+	Log      *slog.Logger
+
+	once    sync.Once
+	queue   chan *pending
+	dirty   dirtyDays
+	opsMu   sync.Mutex
+	ops     map[int64][]warehouse.Operator
+	opsRead time.Time
+}
+
+// pending is an event waiting to be stored, and its request waiting for
+// the outcome.
+type pending struct {
+	ev       dialpad.Event
+	received time.Time
+	done     chan error
+}
+
+// maxBody bounds a request body: an event is a few kilobytes.
+const maxBody = 1 << 20
+
+func (r *Receiver) init() {
+	r.once.Do(func() {
+		if r.MaxBatch <= 0 {
+			r.MaxBatch = 1000
+		}
+		if r.MaxWait <= 0 {
+			r.MaxWait = time.Second
+		}
+		if r.Queue <= 0 {
+			r.Queue = 5000
+		}
+		if r.Answer <= 0 {
+			r.Answer = 4 * time.Second
+		}
+		if r.LiveMaxAge <= 0 {
+			r.LiveMaxAge = 4 * time.Hour
+		}
+		if r.RecomputeEvery <= 0 {
+			r.RecomputeEvery = 5 * time.Second
+		}
+		if r.LeaseTTL <= 0 {
+			r.LeaseTTL = 2 * time.Minute
+		}
+		if r.Owner == "" {
+			r.Owner = warehouse.NewOwner()
+		}
+		if r.Log == nil {
+			r.Log = slog.New(slog.DiscardHandler)
+		}
+		r.queue = make(chan *pending, r.Queue)
+		r.dirty.days = map[dialpad.Target]map[time.Time]bool{}
+	})
+}
+
+// ServeHTTP accepts one event: 200 once it is stored; 401 when the body
+// is not signed HS256 with the secret; 400 when it is not an event; 503
+// when it could not be stored in time. Nothing is stored for a 4xx, and
+// no answer repeats the body.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.init()
+	received := time.Now()
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST an event", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
+	if err != nil {
+		r.refuse(w, http.StatusRequestEntityTooLarge, "too_large", "the body is over 1 MiB or could not be read", err)
+		return
+	}
+	claims, err := dialpad.VerifyEvent(body, r.Secret)
+	if errors.Is(err, dialpad.ErrBadSignature) {
+		r.refuse(w, http.StatusUnauthorized, "bad_signature", "the event is not signed HS256 with the webhook secret", err)
+		return
+	}
+	if err != nil {
+		r.refuse(w, http.StatusBadRequest, "not_jwt", "the body is not a compact JWT", err)
+		return
+	}
+	ev, err := dialpad.DecodeEvent(claims)
+	if err != nil {
+		r.refuse(w, http.StatusBadRequest, "not_event", "the JWT's claims are not a call or agent status event", err)
+		return
+	}
+	p := &pending{ev: ev, received: received, done: make(chan error, 1)}
+	select {
+	case r.queue <- p:
+	default:
+		r.Metrics.refused("busy")
+		http.Error(w, "busy: retry later", http.StatusServiceUnavailable)
+		return
+	}
+	wait := time.NewTimer(r.Answer - time.Since(received))
+	defer wait.Stop()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			http.Error(w, "the event could not be stored: retry later", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok\n")
+	case <-wait.C:
+		r.Metrics.refused("slow")
+		http.Error(w, "storing the event is taking too long: retry later", http.StatusServiceUnavailable)
+	case <-req.Context().Done():
+	}
+}
+
+// refuse answers a request whose body is not a signed event, logging
+// why (never the body).
+func (r *Receiver) refuse(w http.ResponseWriter, code int, reason, msg string, err error) {
+	r.Metrics.refused(reason)
+	r.Log.Warn("webhook request refused", "status", code, "reason", err.Error())
+	http.Error(w, msg, code)
+}
+
+// Run stores the received events until ctx ends, then stores what was
+// queued by then, and returns. It also recomputes, every RecomputeEvery,
+// the days final events touched, and drops live states of legs that
+// started over two days ago, hourly.
+func (r *Receiver) Run(ctx context.Context) error {
+	r.init()
+	// What a crash left to recompute: the days the events of the last
+	// two days may have touched.
+	now := time.Now()
+	for _, t := range r.Targets {
+		r.dirty.add(t, transform.Day(now.UnixMilli(), r.Location))
+		r.dirty.add(t, transform.Day(now.Add(-24*time.Hour).UnixMilli(), r.Location))
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); r.recompute(ctx) }()
+	batches := make(chan []*pending, 1)
+	go r.collect(ctx, batches)
+	for b := range batches {
+		r.store(context.WithoutCancel(ctx), b)
+	}
+	wg.Wait()
+	return nil
+}
+
+// collect groups queued events into batches until ctx ends, then sends
+// what is queued and closes batches.
+func (r *Receiver) collect(ctx context.Context, batches chan<- []*pending) {
+	defer close(batches)
+	for {
+		var batch []*pending
+		select {
+		case p := <-r.queue:
+			batch = append(batch, p)
+		case <-ctx.Done():
+			for {
+				select {
+				case p := <-r.queue:
+					batch = append(batch, p)
+					if len(batch) == r.MaxBatch {
+						batches <- batch
+						batch = nil
+					}
+				default:
+					if len(batch) > 0 {
+						batches <- batch
+					}
+					return
+				}
+			}
+		}
+		timer := time.NewTimer(r.MaxWait)
+	fill:
+		for len(batch) < r.MaxBatch {
+			select {
+			case p := <-r.queue:
+				batch = append(batch, p)
+			case <-timer.C:
+				break fill
+			case <-ctx.Done():
+				break fill
+			}
+		}
+		timer.Stop()
+		batches <- batch
+	}
+}
+
+// store writes one batch and answers its requests.
+func (r *Receiver) store(ctx context.Context, batch []*pending) {
+	began := time.Now()
+	err := r.write(ctx, batch)
+	for _, p := range batch {
+		p.done <- err
+	}
+	if err != nil {
+		r.Log.Error("could not store events; they are answered 503 and Dialpad sends them again",
+			"events", len(batch), "err", err)
+	}
+	r.Metrics.stored(batch, began, err)
+}
+
+// write stores the events of a batch: the call events, then what they
+// say about legs and agents.
+func (r *Receiver) write(ctx context.Context, batch []*pending) error {
+	var calls []warehouse.ReceivedCall
+	var agents []warehouse.ReceivedAgent
+	for _, p := range batch {
+		switch {
+		case p.ev.Call != nil:
+			calls = append(calls, warehouse.ReceivedCall{Event: p.ev.Call, Received: p.received})
+		case p.ev.Agent != nil:
+			agents = append(agents, warehouse.ReceivedAgent{Event: p.ev.Agent, Received: p.received})
+		}
+	}
+	if err := r.Store.WriteCallEvents(ctx, calls); err != nil {
+		return err
+	}
+	ops, err := r.operators(ctx)
+	if err != nil {
+		return err
+	}
+	names := func(agent int64) (string, bool) {
+		for _, o := range ops[agent] {
+			if o.Name != "" {
+				return o.Name, true
+			}
+		}
+		return "", false
+	}
+	var live []warehouse.LiveCall
+	var legs []transform.Leg
+	read := time.Now() // after the call events: a list copy read before this loses to the leg written here
+	for _, c := range calls {
+		e := c.Event
+		for _, t := range attribute(e, r.Targets, ops) {
+			name, _ := names(int64(e.Target.ID))
+			live = append(live, warehouse.LiveCall{Target: t, Event: e, Agent: name,
+				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
+			if dialpad.IsFinal(e.State) {
+				l := transform.EventLeg(t, e, r.Location, names)
+				l.Read = read
+				legs = append(legs, l)
+			}
+		}
+	}
+	if err := r.Store.WriteLiveCalls(ctx, live); err != nil {
+		return err
+	}
+	if err := r.Store.WriteLegsEach(ctx, legs, func(i int) { r.dirty.add(legs[i].Target, legs[i].Day) }); err != nil {
+		return err
+	}
+	r.Metrics.legs(len(legs))
+	return r.Store.WriteAgentStatus(ctx, agents)
+}
+
+// attribute names the configured targets a leg belongs to, the way the
+// call list of each would list it: the target itself when the leg is
+// its own, its entry point's (the department or call center a customer
+// called), or the group it was placed as; an agent's own call (no entry
+// point, not placed as a group) belongs to the targets the agent is an
+// operator of. The next list read of a target settles it: a leg it does
+// not list is dropped (warehouse.Store.DropUnlisted).
+func attribute(e *dialpad.CallEvent, targets []dialpad.Target, ops map[int64][]warehouse.Operator) []dialpad.Target {
+	var out []dialpad.Target
+	add := func(p dialpad.Party) {
+		t := dialpad.Target{Type: p.Type, ID: int64(p.ID)}
+		for _, c := range targets {
+			if c == t && !contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	add(e.Target)
+	add(e.EntryPointTarget)
+	add(e.ProxyTarget)
+	if e.EntryPointTarget.ID == 0 && e.ProxyTarget.ID == 0 && e.Target.Type == "user" {
+		for _, o := range ops[int64(e.Target.ID)] {
+			for _, c := range targets {
+				if c == o.Target && !contains(out, c) {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func contains(ts []dialpad.Target, t dialpad.Target) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// opsTTL is how long the operators read from the warehouse are used.
+const opsTTL = time.Minute
+
+// operators returns the operators of every target, as the loads last
+// stored them, read again once a minute.
+func (r *Receiver) operators(ctx context.Context) (map[int64][]warehouse.Operator, error) {
+	r.opsMu.Lock()
+	defer r.opsMu.Unlock()
+	if r.ops != nil && time.Since(r.opsRead) < opsTTL {
+		return r.ops, nil
+	}
+	ops, err := r.Store.Operators(ctx)
+	if err != nil {
+		if r.ops != nil {
+			r.Log.Warn("could not read the operators again; using those read before", "err", err)
+			return r.ops, nil
+		}
+		return nil, err
+	}
+	r.ops, r.opsRead = ops, time.Now()
+	return ops, nil
+}
+
+// recompute recomputes the dirty days every RecomputeEvery, under the
+// targets' leases (a load under way holds them: its days wait for the
+// next round), until ctx ends; and drops old live states hourly.
+func (r *Receiver) recompute(ctx context.Context) {
+	tick := time.NewTicker(r.RecomputeEvery)
+	defer tick.Stop()
+	var dropped time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		r.recomputeDirty(ctx)
+		if time.Since(dropped) > time.Hour {
+			dropped = time.Now()
+			if err := r.Store.DropLiveDays(ctx, time.Now().Add(-48*time.Hour)); err != nil {
+				r.Log.Warn("could not drop old live states", "err", err)
+			}
+		}
+	}
+}
+
+func (r *Receiver) recomputeDirty(ctx context.Context) {
+	todo := r.dirty.take()
+	if len(todo) == 0 {
+		return
+	}
+	var names []string
+	for t := range todo {
+		names = append(names, etl.LeaseName(t))
+	}
+	got, _, err := r.Store.Acquire(ctx, r.Owner, r.LeaseTTL, names...)
+	if err != nil {
+		r.Log.Warn("could not take the leases to recompute; trying again", "err", err)
+		r.dirty.put(todo)
+		return
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.Store.Release(rctx, r.Owner, got...); err != nil {
+			r.Log.Warn("could not release leases; they expire by themselves", "err", err)
+		}
+	}()
+	mine := map[string]bool{}
+	for _, n := range got {
+		mine[n] = true
+	}
+	for t, days := range todo {
+		if !mine[etl.LeaseName(t)] || ctx.Err() != nil {
+			r.dirty.put(map[dialpad.Target]map[time.Time]bool{t: days})
+			continue
+		}
+		var list []time.Time
+		for d := range days {
+			list = append(list, d)
+		}
+		if err := r.Store.Recompute(ctx, t, list); err != nil {
+			r.Log.Error("recompute after events failed; trying again", "target", t, "err", err)
+			r.dirty.put(map[dialpad.Target]map[time.Time]bool{t: days})
+		}
+	}
+}
+
+// dirtyDays are the days of each target that final events touched and
+// that are not yet recomputed.
+type dirtyDays struct {
+	mu   sync.Mutex
+	days map[dialpad.Target]map[time.Time]bool
+}
+
+func (d *dirtyDays) add(t dialpad.Target, day time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.days[t] == nil {
+		d.days[t] = map[time.Time]bool{}
+	}
+	d.days[t][day] = true
+}
+
+func (d *dirtyDays) put(m map[dialpad.Target]map[time.Time]bool) {
+	for t, days := range m {
+		for day := range days {
+			d.add(t, day)
+		}
+	}
+}
+
+func (d *dirtyDays) take() map[dialpad.Target]map[time.Time]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.days
+	d.days = map[dialpad.Target]map[time.Time]bool{}
+	return out
+}

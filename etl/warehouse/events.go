@@ -1,0 +1,345 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+)
+
+// ReceivedCall is a call event as it arrived.
+type ReceivedCall struct {
+	Event    *dialpad.CallEvent
+	Received time.Time
+}
+
+// WriteCallEvents stores call events in call_events, in one insert. A
+// repeated delivery has the key of its first, so it leaves one row.
+func (s *Store) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return s.send(ctx, "call_events", `INSERT INTO call_events (call_id, state, event_ms, event_at, conversation_id,
+		direction, started_ms, leg_target_type, leg_target_id, entry_point_target_type, entry_point_target_id,
+		queued_ms, first_rang_ms, hold_ms, received_at, received_ms, payload, payload_hash, version)`,
+		func(b driver.Batch) error {
+			for _, r := range evs {
+				e := r.Event
+				ms := int64(e.EventTimestamp)
+				if err := b.Append(uint64(e.CallID), e.State, ms, time.UnixMilli(ms).UTC(),
+					uint64(transform.ConversationID(&e.Call)), e.Direction, int64(e.DateStarted),
+					e.Target.Type, uint64(max(e.Target.ID, 0)), e.EntryPointTarget.Type, uint64(max(e.EntryPointTarget.ID, 0)),
+					max(int64(e.DateQueued), 0), max(int64(e.DateFirstRang), 0), uint64(max(e.HoldTime, 0)),
+					r.Received.UTC(), r.Received.UnixMilli(), string(e.Raw), rawHash(e.Raw), Version(r.Received)); err != nil {
+					return fmt.Errorf("call event of leg %d: %w", e.CallID, err)
+				}
+			}
+			return nil
+		})
+}
+
+// LiveCall is a leg's state as its latest event tells, under one target.
+type LiveCall struct {
+	Target  dialpad.Target
+	Event   *dialpad.CallEvent
+	Agent   string    // the agent's display name, when the leg is an agent's
+	Expires time.Time // after it the leg no longer counts as live
+}
+
+// stateOrder breaks ties between events of one leg at the same
+// millisecond: later states of a call come later.
+var stateOrder = map[string]uint64{"calling": 1, "ringing": 2, "queued": 3, "connected": 4, "hold": 5}
+
+// liveVersion orders a leg's live rows by event time, then state, so the
+// row of its latest event wins whatever the order of arrival.
+func liveVersion(e *dialpad.CallEvent) uint64 {
+	rank := stateOrder[e.State]
+	if dialpad.IsFinal(e.State) {
+		rank = 15
+	}
+	return uint64(max(int64(e.EventTimestamp), 0))<<4 | rank
+}
+
+// WriteLiveCalls records the legs' latest states in live_calls.
+func (s *Store) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.send(ctx, "live_calls", `INSERT INTO live_calls (target_type, target_id, call_id, conversation_id,
+		is_entry_leg, direction, state, ended, started_at, waiting_since, connected_at, agent_id, agent_name,
+		contact_name, external_number, event_at, expires_at, version)`,
+		func(b driver.Batch) error {
+			for _, r := range rows {
+				e := r.Event
+				conv := transform.ConversationID(&e.Call)
+				waiting := int64(e.DateQueued)
+				if waiting <= 0 {
+					waiting = int64(e.DateStarted)
+				}
+				var agent uint64
+				if e.Target.Type == "user" && e.Target.ID > 0 {
+					agent = uint64(e.Target.ID)
+					if r.Agent == "" {
+						r.Agent = e.Target.Name
+					}
+				}
+				if err := b.Append(r.Target.Type, uint64(r.Target.ID), uint64(e.CallID), uint64(conv),
+					flag(conv == e.CallID), e.Direction, e.State, flag(dialpad.IsFinal(e.State)),
+					time.UnixMilli(int64(e.DateStarted)).UTC(), time.UnixMilli(waiting).UTC(),
+					optTime(int64(e.DateConnected)), agent, r.Agent, e.Contact.Name, e.ExternalNumber,
+					time.UnixMilli(int64(e.EventTimestamp)).UTC(), r.Expires.UTC(), liveVersion(e)); err != nil {
+					return fmt.Errorf("live state of leg %d: %w", e.CallID, err)
+				}
+			}
+			return nil
+		})
+}
+
+// DropLiveDays drops the live states of legs that started before day
+// (UTC): they ended, or expired, long ago.
+func (s *Store) DropLiveDays(ctx context.Context, before time.Time) error {
+	parts, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMMDD(started_at) FROM live_calls")
+	if err != nil {
+		return err
+	}
+	limit := before.UTC().Year()*10000 + int(before.UTC().Month())*100 + before.UTC().Day()
+	for _, p := range parts {
+		if p < limit {
+			if err := s.conn.Exec(ctx, "ALTER TABLE live_calls DROP PARTITION "+strconv.Itoa(p)); err != nil {
+				return fmt.Errorf("drop the live states of %d: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ReceivedAgent is an agent status event as it arrived.
+type ReceivedAgent struct {
+	Event    *dialpad.AgentStatusEvent
+	Received time.Time
+}
+
+// agentStatusColumns are the columns of agent_status, in the order
+// agentInterval appends them.
+const agentStatusColumns = `agent_id, agent_name, status, on_duty, call_center_ids, reason,
+	started_ms, started_at, ended_ms, ended_at, event_ms, version`
+
+// agentInterval is a row of agent_status.
+type agentInterval struct {
+	agent          uint64
+	name, status   string
+	onDuty         uint8
+	callCenters    []uint64
+	reason         string
+	started, ended int64
+	event          int64
+	version        uint64
+}
+
+func (a *agentInterval) append(b driver.Batch) error {
+	return b.Append(a.agent, a.name, a.status, a.onDuty, a.callCenters, a.reason,
+		a.started, time.UnixMilli(a.started).UTC(), a.ended, optTime(a.ended), a.event, a.version)
+}
+
+// agentLookback bounds how far before an agent's earliest new change the
+// interval it ends is looked for.
+const agentLookback = 7 * 24 * time.Hour
+
+// WriteAgentStatus records agents' status changes as intervals of
+// agent_status: each change starts one, and ends the agent's interval
+// before it, found among the stored ones however the events arrived
+// (late, repeated or out of order). A change is dated by its date (when
+// the status changed), else by its event time.
+func (s *Store) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	earliest := map[uint64]int64{}
+	err := s.send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
+		for _, r := range evs {
+			e := r.Event
+			started := int64(e.Date)
+			if started <= 0 {
+				started = int64(e.EventTimestamp)
+			}
+			ccs := make([]uint64, 0, len(e.CallCenterIDs))
+			for _, id := range e.CallCenterIDs {
+				ccs = append(ccs, uint64(max(id, 0)))
+			}
+			a := agentInterval{agent: uint64(e.Target.ID), name: e.Target.Name, status: e.OnDutyStatus,
+				onDuty: flag(len(ccs) > 0), callCenters: ccs, reason: e.OnDutyStatusReason, started: started,
+				event: int64(e.EventTimestamp), version: Version(r.Received)}
+			if err := a.append(b); err != nil {
+				return err
+			}
+			if at, ok := earliest[a.agent]; !ok || started < at {
+				earliest[a.agent] = started
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.linkAgentIntervals(ctx, earliest)
+}
+
+// linkAgentIntervals sets the end of every interval of the agents from
+// the one before their earliest new change on: the start of the next.
+func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int64) error {
+	ids := make([]string, 0, len(earliest))
+	from := int64(1 << 62)
+	for id, at := range earliest {
+		ids = append(ids, strconv.FormatUint(id, 10))
+		from = min(from, at)
+	}
+	rows, err := s.conn.Query(ctx, `SELECT `+agentStatusColumns+` FROM agent_status FINAL
+		WHERE agent_id IN (`+strings.Join(ids, ",")+`) AND started_ms >= ?
+		ORDER BY agent_id, started_ms`, from-agentLookback.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("read agent status intervals: %w", err)
+	}
+	var all []agentInterval
+	for rows.Next() {
+		var a agentInterval
+		var startedAt time.Time
+		var endedAt *time.Time
+		if err := rows.Scan(&a.agent, &a.name, &a.status, &a.onDuty, &a.callCenters, &a.reason,
+			&a.started, &startedAt, &a.ended, &endedAt, &a.event, &a.version); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	version := Version(time.Now())
+	var fix []agentInterval
+	for i := range all {
+		end := int64(0)
+		if i+1 < len(all) && all[i+1].agent == all[i].agent {
+			end = all[i+1].started
+		}
+		if all[i].ended != end {
+			a := all[i]
+			a.ended, a.version = end, version
+			fix = append(fix, a)
+		}
+	}
+	if len(fix) == 0 {
+		return nil
+	}
+	return s.send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
+		for i := range fix {
+			if err := fix[i].append(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Operator is a user who is an operator of a target.
+type Operator struct {
+	Target dialpad.Target
+	Name   string
+}
+
+// Operators reads the user operators of every target, by user id, as the
+// loads last listed them.
+func (s *Store) Operators(ctx context.Context) (map[int64][]Operator, error) {
+	rows, err := s.conn.Query(ctx, `SELECT agent_id, toString(target_type), target_id, display_name
+		FROM agents FINAL WHERE kind = 'user'`)
+	if err != nil {
+		return nil, fmt.Errorf("read the operators: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]Operator{}
+	for rows.Next() {
+		var agent, id uint64
+		var typ, name string
+		if err := rows.Scan(&agent, &typ, &id, &name); err != nil {
+			return nil, err
+		}
+		out[int64(agent)] = append(out[int64(agent)], Operator{dialpad.Target{Type: typ, ID: int64(id)}, name})
+	}
+	return out, rows.Err()
+}
+
+// DropUnlisted deletes target's legs that only events gave, started in w
+// and last written before began, when the list read from began on did
+// not list them: the list is the source of truth for which legs a target
+// has (an event does not say which target it came through). It returns
+// the days of the legs it deleted, once the deletion is done.
+func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
+	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
+	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
+	rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(day, version) FROM calls
+		PREWHERE `+span+`
+		WHERE started_ms >= ? AND started_ms < ?
+			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source = 'event')
+		GROUP BY call_id
+		HAVING argMax(source, version) = 'event' AND max(version) < ?`,
+		append(append(args, w.From.UnixMilli(), w.To.UnixMilli()), append(args, Version(began))...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find %s's legs that only events gave: %w", target, err)
+	}
+	var ids []string
+	var days []time.Time
+	for rows.Next() {
+		var id uint64
+		var day time.Time
+		if err := rows.Scan(&id, &day); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, strconv.FormatUint(id, 10))
+		if !slices.ContainsFunc(days, day.Equal) {
+			days = append(days, day)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), idsPerQuery)]
+		ids = ids[len(chunk):]
+		if err := s.conn.Exec(ctx, `ALTER TABLE calls DELETE WHERE target_type = ? AND target_id = ? AND call_id IN (`+
+			strings.Join(chunk, ",")+`)`, target.Type, uint64(target.ID)); err != nil {
+			return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
+		}
+	}
+	if err := s.waitMutations(ctx, "calls"); err != nil {
+		return nil, err
+	}
+	return days, nil
+}
+
+// waitMutations waits until table's mutations are done.
+func (s *Store) waitMutations(ctx context.Context, table string) error {
+	for {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table).Scan(&n); err != nil {
+			return fmt.Errorf("wait for the deletion in %s: %w", table, err)
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
