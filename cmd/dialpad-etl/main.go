@@ -32,6 +32,7 @@ func commands() []command {
 		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
 		{"report", "print the department cards and agent activity of a range of days", runReport},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
+		{"webhooks", "set up, show or remove the webhook and subscriptions of Dialpad's real-time events", runWebhooks},
 		{"simulate", "serve a simulated Dialpad API for demos and tests", runSimulate},
 		{"version", "print the version", runVersion},
 	}

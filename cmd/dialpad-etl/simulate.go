@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
@@ -15,7 +20,7 @@ import (
 
 // runSimulate serves a simulated Dialpad API until ctx is done.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("simulate", "simulate [flags]\n\nServes a simulated Dialpad API (GET /api/v2/call, operators, users,\ndepartments, call centers) with deterministic traffic, plus the ground\ntruth at /_sim/legs and a health check at /_sim/healthz.", stderr)
+	fs := newFlags("simulate", "simulate [flags]\n\nServes a simulated Dialpad API (GET /api/v2/call, operators, users,\ndepartments, call centers; webhooks and event subscriptions) with\ndeterministic traffic, plus the ground truth at /_sim/legs and a health\ncheck at /_sim/healthz. With --events-url it also POSTs the traffic's\nwebhook events (call states and agent status) there, as Dialpad does.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same company and calls")
 	days := fs.Int("days", 14, "days of traffic, ending at the end of today (UTC)")
@@ -39,7 +44,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	truncRate := fs.Float64("truncate-rate", 0, "share of call pages cut off mid-body")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
+	var ev eventFlags
+	ev.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := ev.validate(*live); err != nil {
 		return err
 	}
 
@@ -106,6 +116,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	delivering := ev.start(ctx, sim, cfg, *live, stdout, stderr)
 	select {
 	case err := <-done:
 		return err
@@ -116,7 +127,111 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
+	<-delivering
 	return nil
+}
+
+// eventFlags are the flags of the webhook event delivery.
+type eventFlags struct {
+	url, secret        string
+	rate, dup, reorder float64
+	subscriptions      bool
+}
+
+func (e *eventFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&e.url, "events-url", "", "POST the traffic's webhook events to this URL: with --live from the start-up on, with the clock; else a replay of the whole range at --events-rate")
+	fs.StringVar(&e.secret, "events-secret", "", "sign each event as a JWT (HS256) with this secret (default $DIALPAD_WEBHOOK_SECRET, which keeps it off the command line); empty = plain JSON bodies")
+	fs.Float64Var(&e.rate, "events-rate", 200, "events per second of a replay (without --live)")
+	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
+	fs.Float64Var(&e.reorder, "events-reorder-rate", 0.05, "share of events held back behind the next few")
+	fs.BoolVar(&e.subscriptions, "events-subscriptions", false, "with --live, also POST events to the webhooks subscribed through POST /api/v2/subscriptions/call and /agent_status")
+}
+
+// validate checks the flags; an error never repeats the URL, which may
+// carry a credential.
+func (e *eventFlags) validate(live bool) error {
+	if e.secret == "" {
+		e.secret = os.Getenv("DIALPAD_WEBHOOK_SECRET")
+	}
+	if e.url != "" {
+		u, err := url.Parse(e.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("--events-url must be an absolute http or https URL")
+		}
+	}
+	switch {
+	case e.rate <= 0 || math.IsInf(e.rate, 0) || math.IsNaN(e.rate):
+		return errors.New("--events-rate must be a positive number")
+	case !(e.dup >= 0 && e.dup <= 1):
+		return errors.New("--events-duplicate-rate must lie in [0, 1]")
+	case !(e.reorder >= 0 && e.reorder <= 1):
+		return errors.New("--events-reorder-rate must lie in [0, 1]")
+	case e.subscriptions && !live:
+		return errors.New("--events-subscriptions needs --live")
+	}
+	return nil
+}
+
+// start runs the deliveries the flags ask for until they end or ctx is
+// done; the channel is closed when all have returned.
+func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulator.Config, live bool, stdout, stderr io.Writer) <-chan struct{} {
+	var wg sync.WaitGroup
+	faults := simulator.DeliveryFaults{DuplicateRate: e.dup, ReorderRate: e.reorder}
+	run := func(name string, d simulator.Delivery) {
+		wg.Go(func() {
+			st, err := sim.Deliver(ctx, d)
+			switch {
+			case err != nil && !errors.Is(err, context.Canceled):
+				fmt.Fprintf(stderr, "events (%s): %v\n", name, err)
+			case err == nil:
+				fmt.Fprintf(stdout, "events (%s): done: %d events, %d sent, %d delivered, %d failed, %d retried (p50 %v, p99 %v)\n",
+					name, st.Events, st.Sent, st.Delivered, st.Failed, st.Retried, st.LatencyP50, st.LatencyP99)
+				if st.LastError != "" {
+					fmt.Fprintf(stdout, "events (%s): last error: %s\n", name, st.LastError)
+				}
+			}
+		})
+	}
+	if e.url != "" {
+		d := simulator.Delivery{URL: e.url, Secret: e.secret, Faults: faults}
+		signing := "signed HS256 (JWT)"
+		if e.secret == "" {
+			signing = "unsigned JSON"
+			fmt.Fprintln(stderr, "warning: --events-url without --events-secret: events are sent as plain JSON, unsigned")
+		}
+		when := ""
+		if live {
+			d.From = time.Now()
+			when = "live from " + d.From.UTC().Format(time.RFC3339)
+		} else {
+			d.From, d.To, d.Rate = cfg.Start, cfg.End, e.rate
+			when = fmt.Sprintf("replay of %s to %s at %g/s", cfg.Start.UTC().Format(time.RFC3339), cfg.End.UTC().Format(time.RFC3339), e.rate)
+		}
+		fmt.Fprintf(stdout, "events: POST to %s, %s, %s, %g%% duplicated, %g%% reordered\n",
+			redactURL(e.url), signing, when, 100*e.dup, 100*e.reorder)
+		run("url", d)
+	}
+	if e.subscriptions {
+		fmt.Fprintln(stdout, "events: also POSTed live to the webhooks subscribed through /api/v2/subscriptions/")
+		run("subscriptions", simulator.Delivery{Subscriptions: true, From: time.Now(), Faults: faults})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// redactURL shows where a URL points without its credentials: no user
+// information, no query.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an invalid URL)"
+	}
+	out := u.Scheme + "://" + u.Host + u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?…"
+	}
+	return out
 }
 
 // parseTime reads a date (midnight UTC) or an RFC3339 time.

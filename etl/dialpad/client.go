@@ -155,9 +155,21 @@ func (c *Client) endpoint(path string, q url.Values) string {
 // the body as damaged (ErrBadResponse) and the request is retried within
 // the same attempt budget. A non-2xx final response is an *APIError.
 func (c *Client) get(ctx context.Context, path string, q url.Values, target string, accept func([]byte) error) ([]byte, error) {
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, c.endpoint(path, q), nil)
+	return c.do(ctx, http.MethodGet, path, q, nil, target, accept)
+}
+
+// do is get with any method and a JSON body (nil for none).
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, target string, accept func([]byte) error) ([]byte, error) {
+	var rb any
+	if body != nil {
+		rb = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, c.endpoint(path, q), rb)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", c.cred.header)
 	req.Header.Set("Accept", "application/json")

@@ -15,7 +15,8 @@ import (
 // ServeHTTP serves the simulated API under /api/v2/ and the simulator's
 // own endpoints under /_sim/. Every /api/v2/ request passes, in order:
 // the rate limiter (spent on arrival), the injected latency, a 429 when
-// over the limit, the drop and error faults, then authentication.
+// over the limit, the drop and error faults, then authentication. Besides
+// the GET endpoints it keeps webhooks and event subscriptions (hooks.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -55,8 +56,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		return
 	}
+	if s.serveHooks(w, r) {
+		return
+	}
 	if r.Method != http.MethodGet {
-		writeError(w, http.StatusMethodNotAllowed, "the simulator serves GET only")
+		writeError(w, http.StatusMethodNotAllowed, "the simulator serves GET only, and POST/DELETE of webhooks and subscriptions")
 		return
 	}
 	if r.URL.Path == "/api/v2/call" {

@@ -5,6 +5,11 @@
 // first paging with a cursor) and switchable faults (rate limiting,
 // errors, latency, malformed items, dropped and truncated responses).
 //
+// The same traffic also happens as webhook events (Events: call states
+// and agent status changes), which Deliver POSTs to a receiver as Dialpad
+// does, signed, with retries, duplicates and reordering; the handler
+// keeps webhooks and event subscriptions as the API does.
+//
 // Everything is deterministic from Config.Seed: each UTC day's traffic
 // comes from its own random source, so a day is the same whatever range
 // is simulated. Tests and the demo compare what a client loaded with the
@@ -84,6 +89,11 @@ type Sim struct {
 	all   []int32                    // every leg (no target filter)
 	dir   directory
 
+	maxSpan   int64 // the longest leg, date_ended - date_started, ms (events)
+	operators []int // party indexes of the call center's operators (agent status events)
+	hooks     hookStore
+	delivery  deliveryCounters // every Deliver's, for DeliveryStats
+
 	faults  atomic.Pointer[Faults]
 	limiter *bucket
 	reqSeq  atomic.Uint64
@@ -112,6 +122,7 @@ func New(cfg Config) (*Sim, error) {
 	s.legs = s.generate()
 	s.buildIndex()
 	s.dir = s.renderDirectory()
+	s.prepareEvents()
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
 }

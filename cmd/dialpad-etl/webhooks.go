@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// runWebhooks registers this job's webhook with Dialpad (setup), shows
+// what is registered (status) or removes it (remove).
+func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const synopsis = "webhooks setup|status|remove [--url https://host/webhooks/dialpad] [flags]\n\n" +
+		"setup creates (or finds and reuses) the webhook signed with DIALPAD_WEBHOOK_SECRET,\n" +
+		"a call event subscription per target and the agent status subscription;\n" +
+		"status lists what Dialpad has and when an event last arrived; remove deletes\n" +
+		"the webhook at --url and its subscriptions."
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "Usage: dialpad-etl %s\n", synopsis)
+		return errUsage
+	}
+	action := args[0]
+	if action != "setup" && action != "status" && action != "remove" {
+		fmt.Fprintf(stderr, "unknown action %q: want setup, status or remove\n", action)
+		return errUsage
+	}
+	fs := configFlags("webhooks", synopsis, stderr)
+	hookURL := fs.String("url", "", "the public https URL Dialpad posts events to, ending in /webhooks/dialpad")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	e, err := setup(ctx, fs, stderr)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	w := &webhooks{c: e.client, out: stdout, secret: e.cfg.WebhookSecret, targets: e.cfg.Targets}
+	switch action {
+	case "setup":
+		if err := checkHookURL(*hookURL, e.cfg.BaseURL, e.cfg.InsecureText); err != nil {
+			return err
+		}
+		if w.secret == "" {
+			return errors.New("DIALPAD_WEBHOOK_SECRET: is required to set up the webhook (Dialpad signs events with it)")
+		}
+		return w.setup(ctx, *hookURL)
+	case "remove":
+		if *hookURL == "" {
+			return errors.New("--url: name the webhook to remove (see 'webhooks status')")
+		}
+		return w.remove(ctx, *hookURL)
+	}
+	if err := w.status(ctx, *hookURL); err != nil {
+		return err
+	}
+	var last time.Time
+	var lastHour uint64
+	if err := e.store.Conn().QueryRow(ctx, `SELECT max(received_at), countIf(received_at > now() - INTERVAL 1 HOUR)
+		FROM call_events`).Scan(&last, &lastHour); err != nil {
+		return fmt.Errorf("read call_events: %w", err)
+	}
+	if last.Unix() <= 0 {
+		fmt.Fprintln(stdout, "\nno call event has reached the warehouse yet")
+	} else {
+		fmt.Fprintf(stdout, "\nlast call event received %s (%s ago); %d in the last hour\n",
+			last.UTC().Format(time.RFC3339), time.Since(last).Round(time.Second), lastHour)
+	}
+	return nil
+}
+
+// checkHookURL accepts an https URL, or plain http to the host of a
+// simulator (a plain-http DIALPAD_BASE_URL may post to a plain-http job).
+func checkHookURL(s, base, insecure string) error {
+	u, err := url.Parse(s)
+	switch {
+	case s == "":
+		return errors.New("--url: is required: the https URL Dialpad posts events to, e.g. https://etl.example.com/webhooks/dialpad")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Errorf("--url: %q is not an http(s) URL", s)
+	case u.Scheme == "http" && !strings.HasPrefix(base, "http://"):
+		return fmt.Errorf("--url: %q is plain http: Dialpad posts only to https (put a reverse proxy with a certificate in front of ETL_HTTP_ADDR)", s)
+	case !strings.HasSuffix(u.Path, "/webhooks/dialpad"):
+		return fmt.Errorf("--url: %q does not end in /webhooks/dialpad, where the job receives events", s)
+	}
+	return nil
+}
+
+type webhooks struct {
+	c       *dialpad.Client
+	out     io.Writer
+	secret  string
+	targets []dialpad.Target
+}
+
+// find returns the webhooks at hookURL.
+func (w *webhooks) find(ctx context.Context, hookURL string) ([]dialpad.Webhook, error) {
+	all, err := w.c.Webhooks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks: %w", err)
+	}
+	var out []dialpad.Webhook
+	for _, h := range all {
+		if h.HookURL == hookURL {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+func (w *webhooks) ours(h *dialpad.Webhook) bool {
+	return h.Signed() && subtle.ConstantTimeCompare([]byte(h.Signature.Secret), []byte(w.secret)) == 1
+}
+
+func (w *webhooks) setup(ctx context.Context, hookURL string) error {
+	found, err := w.find(ctx, hookURL)
+	if err != nil {
+		return err
+	}
+	var hook *dialpad.Webhook
+	for i := range found {
+		if w.ours(&found[i]) {
+			hook = &found[i]
+			break
+		}
+	}
+	if hook == nil && len(found) > 0 {
+		// Signed with another secret (or none): its events would be
+		// refused. Replace it.
+		for _, h := range found {
+			if err := w.deleteHook(ctx, h); err != nil {
+				return err
+			}
+			fmt.Fprintf(w.out, "deleted webhook %s at %s: signed with another secret\n", h.ID, h.HookURL)
+		}
+	}
+	if hook == nil {
+		h, err := w.c.CreateWebhook(ctx, hookURL, w.secret)
+		if err != nil {
+			return fmt.Errorf("create the webhook: %w", err)
+		}
+		hook = &h
+		fmt.Fprintf(w.out, "created webhook %s at %s\n", h.ID, hookURL)
+	} else {
+		fmt.Fprintf(w.out, "webhook %s at %s: exists\n", hook.ID, hookURL)
+	}
+	subs, err := w.c.CallSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list call subscriptions: %w", err)
+	}
+	for _, t := range w.targets {
+		i := slices.IndexFunc(subs, func(s dialpad.CallSubscription) bool {
+			return s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, dialpad.CallStates)
+		})
+		if i >= 0 {
+			fmt.Fprintf(w.out, "call subscription %s for %s: exists\n", subs[i].ID, t)
+			continue
+		}
+		s, err := w.c.CreateCallSubscription(ctx, hook.ID, t, dialpad.CallStates)
+		if err != nil {
+			return fmt.Errorf("subscribe to %s's call events: %w", t, err)
+		}
+		fmt.Fprintf(w.out, "created call subscription %s for %s (%s)\n", s.ID, t, strings.Join(dialpad.CallStates, ", "))
+	}
+	agents, err := w.c.AgentSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list agent status subscriptions: %w", err)
+	}
+	if i := slices.IndexFunc(agents, func(s dialpad.AgentSubscription) bool {
+		return s.Webhook != nil && s.Webhook.ID == hook.ID && s.Enabled
+	}); i >= 0 {
+		fmt.Fprintf(w.out, "agent status subscription %s: exists\n", agents[i].ID)
+		return nil
+	}
+	s, err := w.c.CreateAgentSubscription(ctx, hook.ID)
+	if err != nil {
+		return fmt.Errorf("subscribe to agent status events: %w", err)
+	}
+	fmt.Fprintf(w.out, "created agent status subscription %s (call-center agents)\n", s.ID)
+	return nil
+}
+
+// covers reports whether have includes every state of want.
+func covers(have, want []string) bool {
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteHook deletes a webhook and the subscriptions that send to it.
+func (w *webhooks) deleteHook(ctx context.Context, h dialpad.Webhook) error {
+	subs, err := w.c.CallSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list call subscriptions: %w", err)
+	}
+	for _, s := range subs {
+		if s.Webhook != nil && s.Webhook.ID == h.ID {
+			if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
+				return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
+			}
+			fmt.Fprintf(w.out, "deleted call subscription %s for %s\n", s.ID, s.Target())
+		}
+	}
+	agents, err := w.c.AgentSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list agent status subscriptions: %w", err)
+	}
+	for _, s := range agents {
+		if s.Webhook != nil && s.Webhook.ID == h.ID {
+			if err := w.c.DeleteAgentSubscription(ctx, s.ID); err != nil {
+				return fmt.Errorf("delete agent status subscription %s: %w", s.ID, err)
+			}
+			fmt.Fprintf(w.out, "deleted agent status subscription %s\n", s.ID)
+		}
+	}
+	if err := w.c.DeleteWebhook(ctx, h.ID); err != nil {
+		return fmt.Errorf("delete webhook %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+func (w *webhooks) remove(ctx context.Context, hookURL string) error {
+	found, err := w.find(ctx, hookURL)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		fmt.Fprintf(w.out, "no webhook at %s: nothing to remove\n", hookURL)
+		return nil
+	}
+	for _, h := range found {
+		if err := w.deleteHook(ctx, h); err != nil {
+			return err
+		}
+		fmt.Fprintf(w.out, "deleted webhook %s at %s\n", h.ID, h.HookURL)
+	}
+	return nil
+}
+
+// status lists the webhooks and subscriptions (never a secret), marking
+// the webhooks signed with DIALPAD_WEBHOOK_SECRET.
+func (w *webhooks) status(ctx context.Context, hookURL string) error {
+	hooks, err := w.c.Webhooks(ctx)
+	if err != nil {
+		return fmt.Errorf("list webhooks: %w", err)
+	}
+	subs, err := w.c.CallSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list call subscriptions: %w", err)
+	}
+	agents, err := w.c.AgentSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("list agent status subscriptions: %w", err)
+	}
+	tw := tabwriter.NewWriter(w.out, 2, 4, 2, ' ', 0)
+	if len(hooks) == 0 {
+		fmt.Fprintln(tw, "no webhooks: run 'dialpad-etl webhooks setup --url https://.../webhooks/dialpad'")
+	}
+	for _, h := range hooks {
+		if hookURL != "" && h.HookURL != hookURL {
+			continue
+		}
+		sig := "unsigned"
+		switch {
+		case w.ours(&h):
+			sig = "signed with DIALPAD_WEBHOOK_SECRET"
+		case h.Signed():
+			sig = "signed with another secret: its events are refused"
+		}
+		fmt.Fprintf(tw, "webhook %s\t%s\t%s\n", h.ID, h.HookURL, sig)
+		for _, s := range subs {
+			if s.Webhook != nil && s.Webhook.ID == h.ID {
+				target := "the whole company"
+				if s.TargetID != 0 {
+					target = s.Target().String()
+				}
+				fmt.Fprintf(tw, "  call subscription %s\t%s\tenabled=%v\t%s\n", s.ID, target, s.Enabled, strings.Join(s.CallStates, ","))
+			}
+		}
+		for _, s := range agents {
+			if s.Webhook != nil && s.Webhook.ID == h.ID {
+				fmt.Fprintf(tw, "  agent status subscription %s\t%s agents\tenabled=%v\n", s.ID, s.AgentType, s.Enabled)
+			}
+		}
+	}
+	for _, t := range w.targets {
+		if !slices.ContainsFunc(subs, func(s dialpad.CallSubscription) bool { return s.Target() == t && s.Enabled }) {
+			fmt.Fprintf(tw, "%s has no enabled call subscription: its calls reach the warehouse only with the loads\n", t)
+		}
+	}
+	return tw.Flush()
+}

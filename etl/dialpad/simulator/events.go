@@ -1,0 +1,213 @@
+package simulator
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Webhook events of the simulated traffic. Every leg of the call list
+// also happens as a sequence of call events, ending with a final one
+// (its list state, at its date_ended), and the call center's operators
+// change their on-duty status as their legs connect and end. Like the
+// legs, the events are a pure function of Config.Seed.
+
+// Event is one webhook event, before signing.
+type Event struct {
+	At     time.Time // event_timestamp
+	CallID int64     // 0 for agent status events
+	State  string    // call state, or "agent_status"
+	Final  bool      // hangup / missed / voicemail: the leg's last event
+	Claims []byte    // the JSON object Dialpad would send (before signing)
+
+	ms  int64 // At in epoch ms
+	seq int32 // call events: position within the leg; agent events: the agent's party index
+	leg *leg  // call events: the leg
+}
+
+// AgentStatus is Event.State of an agent status event.
+const AgentStatus = "agent_status"
+
+// Events returns every event whose event time lies in [from, to), sorted
+// by time, then call id (agent status events first), then position in
+// the leg. The same instant always gives the same events, whatever range
+// asks for it. A day of 10,000 legs takes some 100 ms.
+func (s *Sim) Events(from, to time.Time) []Event {
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	if hi <= lo {
+		return nil
+	}
+	var a arena
+	var scratch []byte
+	out := []Event{}
+	legs := s.legs
+	// The legs are newest first by date_started: those that can have an
+	// event in [lo, hi) started in [lo-maxSpan, hi).
+	p := sort.Search(len(legs), func(i int) bool { return legs[i].started < hi })
+	for ; p < len(legs) && legs[p].started >= lo-s.maxSpan; p++ {
+		l := &legs[p]
+		if l.ended < lo {
+			continue
+		}
+		pl := s.planLeg(p)
+		for i := range pl.n {
+			st := &pl.steps[i]
+			if st.t < lo || st.t >= hi {
+				continue
+			}
+			final := i == pl.n-1
+			scratch = s.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
+			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.id, State: st.state,
+				Final: final, Claims: a.keep(scratch), ms: st.t, seq: int32(i), leg: l})
+		}
+	}
+	out = s.appendAgentEvents(out, &a, lo, hi)
+	slices.SortFunc(out, func(x, y Event) int {
+		return cmp.Or(cmp.Compare(x.ms, y.ms), cmp.Compare(x.CallID, y.CallID), cmp.Compare(x.seq, y.seq))
+	})
+	return out
+}
+
+// prepareEvents computes what Events needs besides the legs.
+func (s *Sim) prepareEvents() {
+	for i := range s.legs {
+		s.maxSpan = max(s.maxSpan, s.legs[i].ended-s.legs[i].started)
+	}
+	cc := len(s.co.groups) - 1 // the call center
+	for _, pi := range s.co.groups[cc].members {
+		for _, m := range s.co.users[pi-len(s.co.groups)].groups {
+			if m.group == cc && m.role == "operator" {
+				s.operators = append(s.operators, pi)
+			}
+		}
+	}
+}
+
+// A legPlan is the events of one leg: their times and states, and what
+// the payloads need to know besides the leg.
+type legPlan struct {
+	n         int
+	steps     [6]step
+	firstRang int64 // date_first_rang; 0 = none
+	holdStart int64 // 0 = never on hold
+	holdEnd   int64
+}
+
+type step struct {
+	t     int64
+	state string
+}
+
+// Call states of the events.
+const (
+	evCalling   = "calling"
+	evRinging   = "ringing"
+	evQueued    = "queued"
+	evConnected = "connected"
+	evHold      = "hold"
+)
+
+// holdShare is the share of connected agent and outbound legs that put
+// the other side on hold once.
+const holdShare = 30 // percent
+
+// planLeg lays out the events of legs[p]:
+//
+//	entry leg:    ringing (date_started), queued (+rang), connected, final
+//	agent leg:    ringing (date_rang), connected, [hold, connected], final
+//	outbound leg: calling (date_started), ringing (date_rang), connected, [hold, connected], final
+//
+// with the final state the leg's list state at date_ended. Times strictly
+// increase; a step that would not is moved 1 ms after the one before.
+func (s *Sim) planLeg(p int) legPlan {
+	l := &s.legs[p]
+	var pl legPlan
+	add := func(t int64, state string) {
+		if pl.n > 0 && t <= pl.steps[pl.n-1].t {
+			t = pl.steps[pl.n-1].t + 1
+		}
+		pl.steps[pl.n] = step{t, state}
+		pl.n++
+	}
+	rang := int64(-1)
+	if l.rang >= 0 {
+		rang = l.started + int64(l.rang)
+	}
+	switch {
+	case l.flags&fEntry != 0:
+		add(l.started, evRinging)
+		if rang >= 0 {
+			add(rang, evQueued)
+		}
+		pl.firstRang = s.firstRang(p)
+	case l.flags&fInbound != 0:
+		add(max(rang, l.started), evRinging)
+		pl.firstRang = max(rang, 0)
+	default:
+		add(l.started, evCalling)
+		if rang >= 0 {
+			add(rang, evRinging)
+		}
+		pl.firstRang = max(rang, 0)
+	}
+	if l.connected >= 0 {
+		c := l.started + int64(l.connected)
+		add(c, evConnected)
+		if l.flags&fEntry == 0 {
+			if hs, he, ok := s.hold(l, c); ok {
+				add(hs, evHold)
+				add(he, evConnected)
+				pl.holdStart, pl.holdEnd = pl.steps[pl.n-2].t, pl.steps[pl.n-1].t
+			}
+		}
+	}
+	pl.steps[pl.n] = step{l.ended, stateNames[l.state]}
+	pl.n++
+	return pl
+}
+
+// hold decides, from a hash of the call id, whether a leg connected at c
+// goes on hold: about holdShare of them, for 3 s to a minute, starting
+// between a fifth and half of the talk and never past two thirds of it.
+func (s *Sim) hold(l *leg, c int64) (start, end int64, ok bool) {
+	h := mix64(uint64(l.id) ^ s.salt ^ 0x401D)
+	talk := l.ended - c
+	n := min(3000+int64(h>>8%57_001), talk/3)
+	if h%100 >= holdShare || n < 1000 {
+		return 0, 0, false
+	}
+	start = c + talk*int64(20+h>>32%31)/100
+	return start, start + n, true
+}
+
+// firstRang is the earliest date_rang of the agent legs of the entry leg
+// legs[p], 0 when it has none. They start within seconds after it, so
+// they sit just before it in the list order.
+func (s *Sim) firstRang(p int) int64 {
+	e := &s.legs[p]
+	first := int64(0)
+	for q := p - 1; q >= 0 && s.legs[q].started <= e.started+agentLegWindow; q-- {
+		a := &s.legs[q]
+		if a.entryID == e.id && a.rang >= 0 && (first == 0 || a.started+int64(a.rang) < first) {
+			first = a.started + int64(a.rang)
+		}
+	}
+	return first
+}
+
+// agentLegWindow bounds how long after its entry leg the first agent leg
+// of a call starts (inbound: at most minOffset 2.2 s + 2.5 s).
+const agentLegWindow = 10_000
+
+// arena hands out copies of byte slices from large shared blocks.
+type arena struct{ buf []byte }
+
+func (a *arena) keep(b []byte) []byte {
+	if len(b) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(1<<20, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
