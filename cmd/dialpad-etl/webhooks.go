@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 )
 
@@ -76,8 +77,8 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// checkHookURL accepts an https URL, or plain http to the host of a
-// simulator (a plain-http DIALPAD_BASE_URL may post to a plain-http job).
+// checkHookURL accepts an https URL, or, when DIALPAD_BASE_URL is a
+// simulator, plain http to loopback or a host of DIALPAD_INSECURE_HOSTS.
 func checkHookURL(s, base, insecure string) error {
 	u, err := url.Parse(s)
 	switch {
@@ -85,8 +86,9 @@ func checkHookURL(s, base, insecure string) error {
 		return errors.New("--url: is required: the https URL Dialpad posts events to, e.g. https://etl.example.com/webhooks/dialpad")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return fmt.Errorf("--url: %q is not an http(s) URL", s)
-	case u.Scheme == "http" && !strings.HasPrefix(base, "http://"):
-		return fmt.Errorf("--url: %q is plain http: Dialpad posts only to https (put a reverse proxy with a certificate in front of ETL_HTTP_ADDR)", s)
+	case u.Scheme == "http" && !(strings.HasPrefix(base, "http://") && config.PlainHTTPAllowed(u.Hostname(), insecure)):
+		return fmt.Errorf("--url: %q is plain http: Dialpad posts only to https (put a reverse proxy with a certificate "+
+			"in front of ETL_HTTP_ADDR); a simulator may post over http to loopback or a host in DIALPAD_INSECURE_HOSTS", s)
 	case !strings.HasSuffix(u.Path, "/webhooks/dialpad"):
 		return fmt.Errorf("--url: %q does not end in /webhooks/dialpad, where the job receives events", s)
 	}

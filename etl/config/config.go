@@ -87,6 +87,12 @@ const MinWebhookSecret = 16
 // MinLookback is the shortest ETL_LOOKBACK accepted.
 const MinLookback = time.Hour
 
+// PlainHTTPAllowed reports whether host may be spoken to over plain http
+// (the token, or the webhook's events, would cross the network
+// unencrypted): a loopback address, or a host in the comma list named
+// (DIALPAD_INSECURE_HOSTS).
+func PlainHTTPAllowed(host, named string) bool { return insecureOK(host, named) }
+
 // insecureOK reports whether host may be sent the token over plain http:
 // a loopback address, or a host in the comma list named.
 func insecureOK(host, named string) bool {
