@@ -10,7 +10,9 @@
 // the plugin macros both understand ($__timeFilter, $__fromTime,
 // $__toTime, $__dateFilter, $__interval_s, $__conditionalAll). Days and
 // hours are counted in the dashboards' tz variable, which must equal the
-// job's ETL_TIMEZONE.
+// job's ETL_TIMEZONE. The wallboard's "today" is the job's own day (from
+// calls_daily), and its live figures read the tables of Dialpad's events,
+// only while events arrive.
 package grafana
 
 import "embed"

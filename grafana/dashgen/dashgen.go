@@ -6,9 +6,12 @@
 // checked-in ones are not what Build makes.
 //
 // A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}},
-// {{search}} and the pieces of whole-day counts (wholeDays, noSearch,
-// nearDays, outsideWholeDays, newestDays) inside its SQL, and
-// {{variable "name"}} in place of each template variable. The output keeps the source's order of keys, two
+// {{search}}, the pieces of whole-day counts (wholeDays, noSearch,
+// nearDays, outsideWholeDays, newestDays) and those of the wallboard's
+// live and today's figures (lastEvent, eventsFlowing, live, targetAgents,
+// today) inside its SQL, and {{variable "name"}} in place of each
+// template variable ({{variable "name" | hidden}}: kept for the links,
+// not shown). The output keeps the source's order of keys, two
 // spaces a level.
 package dashgen
 
@@ -93,6 +96,36 @@ func newestDays(n int, searched bool, filters string) string {
     ) AS newest
   )`, n, cond)
 }
+
+// The wallboard's pieces. Its live figures read what the event receiver
+// writes (live_calls, agent_status), and only while call events arrive:
+// without them (webhooks not set up, or the receiver down) they show no
+// value, never a zero that looks like a quiet queue.
+const (
+	// lastEvent is when the newest call event arrived (1970-01-01 when
+	// none did in the last day: the bound on event_at lets the query read
+	// the newest partitions only). It needs no FINAL: a repeated delivery
+	// does not change the maximum.
+	lastEvent = "(SELECT max(received_at) FROM call_events WHERE event_at >= now() - 86400)"
+	// eventsFlowing holds while a call event arrived in the last 15
+	// minutes.
+	eventsFlowing = lastEvent + " >= now() - 900"
+	// live keeps the legs that are live now: not ended and not expired.
+	// The bound on started_at (constant per leg) reads only the newest
+	// days' partitions; no call lasts two days.
+	live = "started_at >= now() - 2 * 86400 AND ended = 0 AND expires_at > now()"
+	// targetAgents keeps the rows of the target's agents: its user
+	// operators.
+	targetAgents = "agent_id IN (SELECT agent_id FROM agents FINAL WHERE " + oneTarget + " AND kind = 'user')"
+	// today keeps the rows of today in the job's reporting zone, which
+	// the dashboards do not know: calls_daily's day whose day_start and
+	// day_end hold now (none before today's first call: nothing is kept).
+	// The bounds in UTC days read only the newest partitions.
+	today = "day >= toDate(now(), 'UTC') - 1 AND day <= toDate(now(), 'UTC') + 1\n" +
+		"  AND day IN (SELECT day FROM calls_daily WHERE " + oneTarget + "\n" +
+		"    AND day >= toDate(now(), 'UTC') - 1 AND day <= toDate(now(), 'UTC') + 1\n" +
+		"    AND day_start <= now() AND day_end > now())"
+)
 
 // search matches part of a contact's name or number or of an agent's
 // name, in any case; three or more digits also match a number however it
@@ -418,6 +451,12 @@ func expand(name, src string) (string, error) {
 		"noSearch":         func() string { return inString(noSearch) },
 		"nearDays":         func() string { return inString(nearDays) },
 		"outsideWholeDays": func(searched bool) string { return inString(outsideWholeDays(searched)) },
+		"lastEvent":        func() string { return inString(lastEvent) },
+		"eventsFlowing":    func() string { return inString(eventsFlowing) },
+		"live":             func() string { return inString(live) },
+		"targetAgents":     func() string { return inString(targetAgents) },
+		"today":            func() string { return inString(today) },
+		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))
 		},
@@ -437,6 +476,23 @@ func expand(name, src string) (string, error) {
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, nil); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// hidden is the variable def that the dashboard keeps, for its links and
+// URL, without showing it.
+func hidden(def string) (string, error) {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(def), &v); err != nil {
+		return "", err
+	}
+	v["hide"] = 2
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
 	return b.String(), nil

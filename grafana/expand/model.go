@@ -21,6 +21,7 @@ type Dashboard struct {
 	Title       string     `json:"title"`
 	Description string     `json:"description"`
 	Timezone    string     `json:"timezone"`
+	Refresh     string     `json:"refresh"` // auto-refresh interval, e.g. 10s
 	Time        TimeRange  `json:"time"`
 	Panels      []Panel    `json:"panels"`
 	Links       []DashLink `json:"links"`
@@ -82,7 +83,9 @@ const (
 
 type FieldConfig struct {
 	Defaults struct {
-		Links []DataLink `json:"links"`
+		Unit    string     `json:"unit"`
+		NoValue string     `json:"noValue"` // shown instead of a value when there is none
+		Links   []DataLink `json:"links"`
 	} `json:"defaults"`
 	Overrides []Override `json:"overrides"`
 }
