@@ -176,7 +176,7 @@ func (r *Receiver) refuse(w http.ResponseWriter, code int, reason, msg string, e
 }
 
 // Run stores the received events until ctx ends, then stores what was
-// queued by then, and returns. It also recomputes, every RecomputeEvery,
+// queued by then, recomputes the days they touched, and returns. It also recomputes, every RecomputeEvery,
 // the days final events touched, and drops live states of legs that
 // started over two days ago, hourly.
 func (r *Receiver) Run(ctx context.Context) error {
@@ -197,6 +197,11 @@ func (r *Receiver) Run(ctx context.Context) error {
 		r.store(context.WithoutCancel(ctx), b)
 	}
 	wg.Wait()
+	// The days the last events touched, so that a restart does not have
+	// to guess them (it recomputes the last two days anyway).
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r.recomputeDirty(final)
 	return nil
 }
 
