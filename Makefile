@@ -4,7 +4,8 @@
 #               as root, and a current ClickHouse from npm), then vet and run
 #               every test with the race detector
 #   make demo   run a simulated Dialpad and a private ClickHouse, backfill
-#               14 days and print the department cards and agent activity
+#               14 days, print the department cards and agent activity, and
+#               leave the job running, receiving the simulator's live events
 #   make bench  measure API budget use, throughput, memory and dashboards
 
 SHELL     := /bin/bash
@@ -77,17 +78,19 @@ DEMO_DIR      := .demo
 DEMO_CH_PORT  ?= 19000
 DEMO_SIM_ADDR ?= 127.0.0.1:18089
 DEMO_ZONE     ?= America/New_York
+DEMO_ETL_ADDR ?= 127.0.0.1:19108
 DEMO_ENV = DIALPAD_BASE_URL=http://$(DEMO_SIM_ADDR) \
 	DIALPAD_TARGETS=department:4869792674824192,department:5506572454860966 \
 	DIALPAD_RATE_LIMIT=20 CLICKHOUSE_ADDR=127.0.0.1:$(DEMO_CH_PORT) \
-	CLICKHOUSE_DATABASE=dialpad ETL_TIMEZONE=$(DEMO_ZONE)
+	CLICKHOUSE_DATABASE=dialpad ETL_TIMEZONE=$(DEMO_ZONE) \
+	DIALPAD_WEBHOOK_SECRET=demo-webhook-secret-0123456789 ETL_HTTP_ADDR=$(DEMO_ETL_ADDR)
 
 demo: deps build
 	@mkdir -p $(DEMO_DIR)
 	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
 	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
-	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --events-subscriptions > $(DEMO_DIR)/simulator.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/simulator.pid; \
 	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \
@@ -95,10 +98,22 @@ demo: deps build
 	@$(DEMO_ENV) $(BIN) migrate
 	@$(DEMO_ENV) $(BIN) backfill --from "$$(TZ=$(DEMO_ZONE) date -d '13 days ago' +%F)"
 	@$(DEMO_ENV) $(BIN) report
+	@# Real time: the job stays up and receives the simulator's events
+	@# through the webhook that "webhooks setup" registers with it.
+	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null; then \
+	  $(DEMO_ENV) ETL_HOURLY_SCHEDULE='*/10 * * * *' setsid nohup $(BIN) schedule > $(DEMO_DIR)/schedule.log 2>&1 & \
+	  echo $$! > $(DEMO_DIR)/schedule.pid; \
+	  for i in $$(seq 100); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
+	fi
+	@$(DEMO_ENV) $(BIN) webhooks setup --url http://$(DEMO_ETL_ADDR)/webhooks/dialpad
+	@echo "waiting up to a minute for the first live event (the simulator's traffic follows its business hours)"
+	@for i in $$(seq 60); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -q '^last call event' && break; sleep 1; done
+	@$(DEMO_ENV) $(BIN) webhooks status
 	@echo
 	@echo "Query further:  clickhouse-client --port $(DEMO_CH_PORT) --database dialpad"
 	@echo "  e.g. SELECT day, agent_name, total_calls, completed_calls FROM agent_daily FINAL ORDER BY day DESC LIMIT 20"
-	@echo "Keep loading:   $(DEMO_ENV) $(BIN) schedule"
+	@echo "  live: SELECT call_id, state, waiting_since, agent_name FROM live_calls FINAL WHERE ended = 0 AND expires_at > now()"
+	@echo "The job keeps loading and receiving events (log: $(DEMO_DIR)/schedule.log, metrics: http://$(DEMO_ETL_ADDR)/metrics)"
 	@echo "Stop the demo:  make demo-stop"
 
 # The benchmarks: a simulated Dialpad in a process of its own and a private
@@ -108,6 +123,7 @@ bench: deps build
 	$(GO) run ./cmd/bench
 
 demo-stop:
+	@if [ -f $(DEMO_DIR)/schedule.pid ]; then kill $$(cat $(DEMO_DIR)/schedule.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/schedule.pid; echo "job stopped"; fi
 	@if [ -f $(DEMO_DIR)/simulator.pid ]; then kill $$(cat $(DEMO_DIR)/simulator.pid) 2>/dev/null || true; rm -f $(DEMO_DIR)/simulator.pid; echo "simulator stopped"; fi
 	@$(GO) run ./cmd/clickhouse-dev stop --dir $(DEMO_DIR)/clickhouse
 

@@ -47,7 +47,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
 	flag.BoolVar(&o.reuse, "reuse", false, "history: if --dir holds the year of an earlier run with --keep, only time its dashboards")
 	flag.IntVar(&o.historyLegs, "history-legs", 5_200_000, "legs of the history step's year (approximately)")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, history)")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, history)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
@@ -95,7 +95,7 @@ func run(ctx context.Context, o options) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *table) error
-	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"history", b.history}}
+	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"history", b.history}}
 	for _, step := range steps {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), step.name) {
 			continue

@@ -116,7 +116,7 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	case (h>>58)&15 < 10:
 		b = append(b, `,"proxy_target":{}`...)
 	}
-	b = s.appendRecordings(b, l, h2, recorded)
+	b = s.appendRecordings(b, l, h2, recorded, appendQuotedInt)
 	b = append(b, `,"state":"`...)
 	b = append(b, stateNames[l.state]...)
 	b = append(b, `","target":`...)
@@ -136,7 +136,8 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 
 // appendRecordings appends recording_details: the call recording of a
 // recorded connected leg and the voicemail of an entry leg that took one.
-func (s *Sim) appendRecordings(b []byte, l *leg, h2 uint64, recorded bool) []byte {
+// num appends an integer: quoted in the list, a number in events.
+func (s *Sim) appendRecordings(b []byte, l *leg, h2 uint64, recorded bool, num func([]byte, int64) []byte) []byte {
 	vm := l.flags&fVoicemail != 0
 	if !recorded && !vm {
 		return b
@@ -145,11 +146,11 @@ func (s *Sim) appendRecordings(b []byte, l *leg, h2 uint64, recorded bool) []byt
 	if recorded {
 		start := l.started + int64(l.connected)
 		b = append(b, `{"duration":`...)
-		b = appendQuotedInt(b, l.ended-start)
+		b = num(b, l.ended-start)
 		b = append(b, `,"id":"`...)
 		b = strconv.AppendUint(b, h2>>12, 10)
 		b = append(b, `","recording_type":"callrecording","start_time":`...)
-		b = appendQuotedInt(b, start)
+		b = num(b, start)
 		b = append(b, `,"url":"https://dialpad.com/r/callrecording/`...)
 		b = appendToken(b, h2)
 		b = append(b, `"}`...)
@@ -160,14 +161,17 @@ func (s *Sim) appendRecordings(b []byte, l *leg, h2 uint64, recorded bool) []byt
 	if vm {
 		start := l.ended - int64(l.vmDur)
 		b = append(b, `{"duration":`...)
-		b = appendQuotedInt(b, int64(l.vmDur))
+		b = num(b, int64(l.vmDur))
 		b = append(b, `,"id":"`...)
 		b = strconv.AppendUint(b, h2>>13, 10)
 		b = append(b, `","recording_type":"voicemail","start_time":`...)
-		b = appendQuotedInt(b, start)
+		b = num(b, start)
 		b = append(b, `,"url":"https://dialpad.com/r/voicemail/`...)
 		b = appendToken(b, mix64(h2))
 		b = append(b, `"}`...)
 	}
 	return append(b, ']')
 }
+
+// appendInt appends v as a JSON number.
+func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }

@@ -117,7 +117,7 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 		b = append(b, `,"proxy_target":{}`...)
 	}
 	if final {
-		b = s.appendEventRecordings(b, l, h2, recorded)
+		b = s.appendRecordings(b, l, h2, recorded, appendInt)
 	}
 	b = append(b, `,"state":`...)
 	b = appendString(b, state)
@@ -159,43 +159,6 @@ func (pl *legPlan) times(l *leg, t int64) (hold, talk int64) {
 		}
 	}
 	return hold, talk
-}
-
-// appendEventRecordings is appendRecordings with numeric times.
-func (s *Sim) appendEventRecordings(b []byte, l *leg, h2 uint64, recorded bool) []byte {
-	vm := l.flags&fVoicemail != 0
-	if !recorded && !vm {
-		return b
-	}
-	b = append(b, `,"recording_details":[`...)
-	if recorded {
-		start := l.started + int64(l.connected)
-		b = append(b, `{"duration":`...)
-		b = strconv.AppendInt(b, l.ended-start, 10)
-		b = append(b, `,"id":"`...)
-		b = strconv.AppendUint(b, h2>>12, 10)
-		b = append(b, `","recording_type":"callrecording","start_time":`...)
-		b = strconv.AppendInt(b, start, 10)
-		b = append(b, `,"url":"https://dialpad.com/r/callrecording/`...)
-		b = appendToken(b, h2)
-		b = append(b, `"}`...)
-		if vm {
-			b = append(b, ',')
-		}
-	}
-	if vm {
-		start := l.ended - int64(l.vmDur)
-		b = append(b, `{"duration":`...)
-		b = strconv.AppendInt(b, int64(l.vmDur), 10)
-		b = append(b, `,"id":"`...)
-		b = strconv.AppendUint(b, h2>>13, 10)
-		b = append(b, `","recording_type":"voicemail","start_time":`...)
-		b = strconv.AppendInt(b, start, 10)
-		b = append(b, `,"url":"https://dialpad.com/r/voicemail/`...)
-		b = appendToken(b, mix64(h2))
-		b = append(b, `"}`...)
-	}
-	return append(b, ']')
 }
 
 // appendNullableMillis appends key and v, or null when !known.

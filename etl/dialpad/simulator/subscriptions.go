@@ -101,26 +101,11 @@ func (s *Sim) listCallSubs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) getCallSub(id int64) (any, bool) {
-	st := &s.hooks
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if i := slices.IndexFunc(st.callSubs, func(c *callSub) bool { return c.id == id }); i >= 0 {
-		return s.renderCallSub(st.callSubs[i]), true
-	}
-	return nil, false
+	return findSub(&s.hooks, &s.hooks.callSubs, id, func(c *callSub) int64 { return c.id }, s.renderCallSub, false)
 }
 
 func (s *Sim) deleteCallSub(id int64) (any, bool) {
-	st := &s.hooks
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	i := slices.IndexFunc(st.callSubs, func(c *callSub) bool { return c.id == id })
-	if i < 0 {
-		return nil, false
-	}
-	out := s.renderCallSub(st.callSubs[i])
-	st.callSubs = slices.Delete(st.callSubs, i, i+1)
-	return out, true
+	return findSub(&s.hooks, &s.hooks.callSubs, id, func(c *callSub) int64 { return c.id }, s.renderCallSub, true)
 }
 
 func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
@@ -163,25 +148,26 @@ func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Sim) getAgentSub(id int64) (any, bool) {
-	st := &s.hooks
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if i := slices.IndexFunc(st.agentSubs, func(a *agentSub) bool { return a.id == id }); i >= 0 {
-		return s.renderAgentSub(st.agentSubs[i]), true
-	}
-	return nil, false
+	return findSub(&s.hooks, &s.hooks.agentSubs, id, func(a *agentSub) int64 { return a.id }, s.renderAgentSub, false)
 }
 
 func (s *Sim) deleteAgentSub(id int64) (any, bool) {
-	st := &s.hooks
+	return findSub(&s.hooks, &s.hooks.agentSubs, id, func(a *agentSub) int64 { return a.id }, s.renderAgentSub, true)
+}
+
+// findSub renders the subscription of list whose id is id, and removes
+// it when del; ok is false when there is none.
+func findSub[T, J any](st *hookStore, list *[]*T, id int64, idOf func(*T) int64, render func(*T) J, del bool) (any, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	i := slices.IndexFunc(st.agentSubs, func(a *agentSub) bool { return a.id == id })
+	i := slices.IndexFunc(*list, func(x *T) bool { return idOf(x) == id })
 	if i < 0 {
 		return nil, false
 	}
-	out := s.renderAgentSub(st.agentSubs[i])
-	st.agentSubs = slices.Delete(st.agentSubs, i, i+1)
+	out := render((*list)[i])
+	if del {
+		*list = slices.Delete(*list, i, i+1)
+	}
 	return out, true
 }
 
