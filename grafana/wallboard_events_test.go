@@ -94,6 +94,12 @@ func TestWallboardFromEvents(t *testing.T) {
 	call(2202, 2201, agent(12), "connected", -80, with(started(-90), map[string]any{"date_connected": at(-80)}))
 	call(2201, 2201, dept, "connected", -80, with(started(-100), map[string]any{"date_connected": at(-80)}))
 	call(2202, 2201, agent(12), "hold", -40, with(started(-90), map[string]any{"date_connected": at(-80)}))
+	// E: answered by an agent 5 s ago, after 54 s in the queue, though no
+	// event said so of the customer's line: not waiting.
+	call(2401, 2401, dept, "ringing", -60, started(-60))
+	call(2401, 2401, dept, "queued", -59, with(started(-60), map[string]any{"date_queued": at(-59)}))
+	call(2402, 2401, agent(15), "ringing", -8, started(-8))
+	call(2402, 2401, agent(15), "connected", -5, with(started(-8), map[string]any{"date_connected": at(-5)}))
 	// D: a caller who gave up after 50 s in the queue, nobody answered.
 	call(2301, 2301, dept, "ringing", -200, started(-200))
 	call(2301, 2301, dept, "queued", -199, with(started(-200), map[string]any{"date_queued": at(-199)}))
@@ -136,9 +142,9 @@ func TestWallboardFromEvents(t *testing.T) {
 	}
 
 	want := map[string]float64{
-		"Calls waiting":       1,  // A
-		"Longest wait":        48, // A, since it entered the queue
-		"Calls connected":     2,  // B and C (on hold); D ended
+		"Calls waiting":       1,  // A; not E, whose agent answered
+		"Longest wait":        48, // A, since it entered the queue (not E's 59 s)
+		"Calls connected":     3,  // B, C (on hold) and E; D ended
 		"Agents available":    1,  // Eve
 		"Agents on a call":    2,  // Ana, Bo
 		"Agents in wrap-up":   1,  // Cy
