@@ -8,6 +8,7 @@ package etl
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -184,6 +185,16 @@ const StatusSkipped = "skipped"
 // LeaseName is the name of target's lease.
 func LeaseName(t dialpad.Target) string { return "load " + t.String() }
 
+// BriefOwner names a holder of targets' leases for a few seconds at a
+// time (the event receiver, to recompute the days its events touched): a
+// load waits for it (up to briefWait) rather than skip the target.
+func BriefOwner() string { return warehouse.NewOwner() + briefSuffix }
+
+const (
+	briefSuffix = "/brief"
+	briefWait   = 30 * time.Second
+)
+
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	started := j.now()
 	var runs []*targetRun
@@ -267,6 +278,36 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 		names = append(names, LeaseName(p.target))
 	}
 	got, held, err := j.Store.Acquire(ctx, owner, ttl, names...)
+	// Leases held briefly (a recompute after events) are waited for.
+	for deadline := time.Now().Add(briefWait); err == nil && time.Now().Before(deadline); {
+		var brief []string
+		for name, h := range held {
+			if strings.HasSuffix(h.Owner, briefSuffix) {
+				brief = append(brief, name)
+			}
+		}
+		if len(brief) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			continue
+		case <-time.After(time.Second):
+		}
+		more, still, aerr := j.Store.Acquire(ctx, owner, ttl, brief...)
+		if aerr != nil {
+			err = aerr
+			break
+		}
+		got = append(got, more...)
+		for _, name := range brief {
+			delete(held, name)
+		}
+		for name, h := range still {
+			held[name] = h
+		}
+	}
 	if err != nil {
 		var failed []Result
 		for _, p := range plans {

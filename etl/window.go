@@ -139,11 +139,13 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 		tr.mu.Unlock()
 		dropped, err := j.Store.DropUnlisted(ctx, tr.target, tr.windows[k], began)
 		if err != nil {
+			// The window's mark waits; its legs are recomputed all the same.
 			tr.mu.Lock()
-			tr.errs = append(tr.errs, err)
+			tr.errs = append(tr.errs, fmt.Errorf("window %s: %w", tr.windows[k], err))
+			tr.loading[k].err = err
 			tr.mu.Unlock()
 			j.log().Error("could not drop the legs the list does not have", "target", tr.target, "err", err)
-			return
+			continue
 		}
 		if len(dropped) > 0 {
 			j.log().Info("dropped legs that events gave and the list does not have", "target", tr.target,
@@ -161,8 +163,11 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 	for _, k := range written {
 		wk := tr.windows[k]
 		tr.mu.Lock()
-		began, legs := tr.loading[k].began, tr.loading[k].legs
+		began, legs, failed := tr.loading[k].began, tr.loading[k].legs, tr.loading[k].err != nil
 		tr.mu.Unlock()
+		if failed {
+			continue // its unlisted legs could not be dropped
+		}
 		var err error
 		if !wk.To.Add(j.Lookback).After(began) {
 			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, legs)

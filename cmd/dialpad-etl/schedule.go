@@ -45,6 +45,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Targets:    e.cfg.Targets,
 		Location:   e.cfg.Location,
 		LiveMaxAge: e.cfg.LiveMaxAge,
+		Retention:  e.cfg.EventsKeep,
 		Metrics:    events.NewMetrics(metrics.Registerer()),
 		Log:        e.log,
 	}

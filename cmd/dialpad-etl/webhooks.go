@@ -296,8 +296,11 @@ func (w *webhooks) status(ctx context.Context, hookURL string) error {
 		}
 	}
 	for _, t := range w.targets {
-		if !slices.ContainsFunc(subs, func(s dialpad.CallSubscription) bool { return s.Target() == t && s.Enabled }) {
-			fmt.Fprintf(tw, "%s has no enabled call subscription: its calls reach the warehouse only with the loads\n", t)
+		if !slices.ContainsFunc(subs, func(s dialpad.CallSubscription) bool {
+			return s.Target() == t && s.Enabled && s.Webhook != nil && w.ours(s.Webhook)
+		}) {
+			fmt.Fprintf(tw, "%s has no enabled call subscription to a webhook signed with DIALPAD_WEBHOOK_SECRET: "+
+				"its calls reach the warehouse only with the loads\n", t)
 		}
 	}
 	return tw.Flush()

@@ -60,6 +60,7 @@ type Env struct {
 	// at /webhooks/dialpad: bodies are JWTs signed HS256 with it.
 	WebhookSecret string        `env:"DIALPAD_WEBHOOK_SECRET"`
 	LiveMaxAge    time.Duration `env:"ETL_LIVE_MAX_AGE, default=4h"`
+	EventsKeep    time.Duration `env:"ETL_EVENTS_RETENTION, default=2160h"`
 
 	ClickHouseAddr     string `env:"CLICKHOUSE_ADDR, default=127.0.0.1:9000"`
 	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`
@@ -265,6 +266,9 @@ func (c *Config) Validate(now time.Time) error {
 		bad("DIALPAD_WEBHOOK_SECRET", "is %d characters; use at least %d (random, e.g. openssl rand -hex 32)", len(w), MinWebhookSecret)
 	case strings.ContainsAny(w, "\r\n"):
 		bad("DIALPAD_WEBHOOK_SECRET", "must be a single line (Dialpad refuses others)")
+	}
+	if c.EventsKeep < 24*time.Hour {
+		bad("ETL_EVENTS_RETENTION", "must be at least 24h, got %s", c.EventsKeep)
 	}
 	if c.LiveMaxAge < time.Minute {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)

@@ -38,6 +38,9 @@ type Receiver struct {
 	// LiveMaxAge is how long a leg with no new event counts as live
 	// (default 4h).
 	LiveMaxAge time.Duration
+	// Retention is how long call events are kept (default 90 days): the
+	// months that ended longer ago are dropped, hourly.
+	Retention time.Duration
 	// MaxBatch events, or those received within MaxWait of the first,
 	// are stored together (defaults 1,000 and 1s).
 	MaxBatch int
@@ -52,7 +55,8 @@ type Receiver struct {
 	// the days that final events touched are recomputed (default 5s).
 	RecomputeEvery time.Duration
 	// Owner names this process in target leases (default
-	// warehouse.NewOwner()); LeaseTTL as etl.Job's (default 2m).
+	// etl.BriefOwner(): a load waits for the receiver's short holds
+	// rather than skip the target); LeaseTTL as etl.Job's (default 2m).
 	Owner    string
 	LeaseTTL time.Duration
 	Metrics  *Metrics // nil: not measured
@@ -94,6 +98,9 @@ func (r *Receiver) init() {
 		if r.LiveMaxAge <= 0 {
 			r.LiveMaxAge = 4 * time.Hour
 		}
+		if r.Retention <= 0 {
+			r.Retention = 90 * 24 * time.Hour
+		}
 		if r.RecomputeEvery <= 0 {
 			r.RecomputeEvery = 5 * time.Second
 		}
@@ -101,7 +108,7 @@ func (r *Receiver) init() {
 			r.LeaseTTL = 2 * time.Minute
 		}
 		if r.Owner == "" {
-			r.Owner = warehouse.NewOwner()
+			r.Owner = etl.BriefOwner()
 		}
 		if r.Log == nil {
 			r.Log = slog.New(slog.DiscardHandler)
@@ -168,17 +175,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // refuse answers a request whose body is not a signed event, logging
-// why (never the body).
+// why (never the body) at debug level: anyone may post, and the metric
+// counts them.
 func (r *Receiver) refuse(w http.ResponseWriter, code int, reason, msg string, err error) {
 	r.Metrics.refused(reason)
-	r.Log.Warn("webhook request refused", "status", code, "reason", err.Error())
+	r.Log.Debug("webhook request refused", "status", code, "reason", err.Error())
 	http.Error(w, msg, code)
 }
 
 // Run stores the received events until ctx ends, then stores what was
 // queued by then, recomputes the days they touched, and returns. It also recomputes, every RecomputeEvery,
-// the days final events touched, and drops live states of legs that
-// started over two days ago, hourly.
+// the days final events touched, and drops, hourly, live states of legs
+// that started over two days ago and call events older than Retention.
 func (r *Receiver) Run(ctx context.Context) error {
 	r.init()
 	// What a crash left to recompute: the days the events of the last
@@ -292,7 +300,6 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	}
 	var live []warehouse.LiveCall
 	var legs []transform.Leg
-	read := time.Now() // after the call events: a list copy read before this loses to the leg written here
 	for _, c := range calls {
 		e := c.Event
 		for _, t := range attribute(e, r.Targets, ops) {
@@ -300,13 +307,21 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 			live = append(live, warehouse.LiveCall{Target: t, Event: e, Agent: name,
 				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
 			if dialpad.IsFinal(e.State) {
+				// Versioned by its event time: the latest final event of a
+				// leg wins, and a list copy read after the call ended wins
+				// over any of them, however late they arrive.
 				l := transform.EventLeg(t, e, r.Location, names)
-				l.Read = read
+				l.Read = time.UnixMilli(int64(e.EventTimestamp))
 				legs = append(legs, l)
 			}
 		}
 	}
 	if err := r.Store.WriteLiveCalls(ctx, live); err != nil {
+		return err
+	}
+	// A leg the list already gave stays the list's, with the event's
+	// fields added.
+	if err := r.Store.KeepListCopies(ctx, legs, names); err != nil {
 		return err
 	}
 	if err := r.Store.WriteLegsEach(ctx, legs, func(i int) { r.dirty.add(legs[i].Target, legs[i].Day) }); err != nil {
@@ -382,7 +397,8 @@ func (r *Receiver) operators(ctx context.Context) (map[int64][]warehouse.Operato
 
 // recompute recomputes the dirty days every RecomputeEvery, under the
 // targets' leases (a load under way holds them: its days wait for the
-// next round), until ctx ends; and drops old live states hourly.
+// next round), until ctx ends; and drops old live states and call events
+// hourly.
 func (r *Receiver) recompute(ctx context.Context) {
 	tick := time.NewTicker(r.RecomputeEvery)
 	defer tick.Stop()
@@ -398,6 +414,9 @@ func (r *Receiver) recompute(ctx context.Context) {
 			dropped = time.Now()
 			if err := r.Store.DropLiveDays(ctx, time.Now().Add(-48*time.Hour)); err != nil {
 				r.Log.Warn("could not drop old live states", "err", err)
+			}
+			if err := r.Store.DropEventMonths(ctx, time.Now().Add(-r.Retention)); err != nil {
+				r.Log.Warn("could not drop old call events", "err", err)
 			}
 		}
 	}

@@ -431,3 +431,57 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Events that come after the list gave the leg add what only they tell
+// and change nothing else: the list's copy (here its MOS score, which the
+// events lack) stays. Of two final events of one leg, the later by event
+// time wins, whatever the order of arrival.
+func TestLateEventsKeepTheListsCopyAndTheLatestFinal(t *testing.T) {
+	g := newRig(t)
+	ctx := context.Background()
+	listed := `{"call_id":"1002","direction":"inbound","state":"hangup","date_started":"` + fmt.Sprint(at(3)) +
+		`","date_rang":"` + fmt.Sprint(at(3)) + `","date_connected":"` + fmt.Sprint(at(10)) + `","date_ended":"` +
+		fmt.Sprint(at(130)) + `","duration":120000,"total_duration":127000,"entry_point_call_id":"1001","mos_score":4.2,` +
+		`"entry_point_target":{"id":"700","type":"department"},"target":{"id":"11","type":"user","name":"Ana"}}`
+	c, err := dialpad.DecodeCall([]byte(listed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := transform.NewLeg(dept, &c, time.UTC, nil)
+	l.Read = time.Now()
+	if _, err := g.store.WriteLegs(ctx, []transform.Leg{l}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range conversation() {
+		if code, _ := g.post(t, sign(t, e)); code != http.StatusOK {
+			t.Fatal(code)
+		}
+	}
+	var src string
+	var mos *float64
+	var hold uint64
+	if err := g.conn.QueryRow(ctx, `SELECT toString(source), mos_score, hold_ms FROM calls FINAL WHERE call_id = 1002`).
+		Scan(&src, &mos, &hold); err != nil {
+		t.Fatal(err)
+	}
+	if src != "list" || mos == nil || *mos != 4.2 || hold != 20000 {
+		t.Errorf("after late events Ana's leg is from %s, MOS %v, hold %d; want the list's copy (MOS 4.2) with hold 20000", src, mos, hold)
+	}
+
+	// Leg 4001: a voicemail event at 125 s arrives after the hangup at 130 s.
+	for _, e := range []string{
+		event(4001, "hangup", at(130), map[string]any{"date_ended": at(130), "date_started": at(100)}),
+		event(4001, "voicemail", at(125), map[string]any{"date_ended": at(125), "date_started": at(100)}),
+	} {
+		if code, _ := g.post(t, sign(t, e)); code != http.StatusOK {
+			t.Fatal(code)
+		}
+	}
+	var state string
+	if err := g.conn.QueryRow(ctx, "SELECT state FROM calls FINAL WHERE call_id = 4001").Scan(&state); err != nil {
+		t.Fatal(err)
+	}
+	if state != "hangup" {
+		t.Errorf("leg 4001 is in state %s, want hangup (the later event)", state)
+	}
+}

@@ -66,7 +66,9 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (ETL_HTTP_ADDR): %w", addr, err)
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// A client that sends its body slowly is cut off (the webhook is
+	// reachable from the internet).
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go srv.Serve(ln)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

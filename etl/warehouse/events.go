@@ -3,7 +3,9 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +38,7 @@ func (s *Store) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error {
 				if err := b.Append(uint64(e.CallID), e.State, ms, time.UnixMilli(ms).UTC(),
 					uint64(transform.ConversationID(&e.Call)), e.Direction, int64(e.DateStarted),
 					e.Target.Type, uint64(max(e.Target.ID, 0)), e.EntryPointTarget.Type, uint64(max(e.EntryPointTarget.ID, 0)),
-					max(int64(e.DateQueued), 0), max(int64(e.DateFirstRang), 0), uint64(max(e.HoldTime, 0)),
+					max(int64(e.DateQueued), 0), max(int64(e.DateFirstRang), 0), uint64(math.Round(max(float64(e.HoldTime), 0))),
 					r.Received.UTC(), r.Received.UnixMilli(), string(e.Raw), rawHash(e.Raw), Version(r.Received)); err != nil {
 					return fmt.Errorf("call event of leg %d: %w", e.CallID, err)
 				}
@@ -120,6 +122,25 @@ func (s *Store) DropLiveDays(ctx context.Context, before time.Time) error {
 	return nil
 }
 
+// DropEventMonths drops the call events of the months that ended before
+// before (call_events is partitioned by month of the event).
+func (s *Store) DropEventMonths(ctx context.Context, before time.Time) error {
+	months, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMM(event_at) FROM call_events")
+	if err != nil {
+		return err
+	}
+	b := before.UTC()
+	limit := b.Year()*100 + int(b.Month()) // the month before holds the last that ended
+	for _, m := range months {
+		if m < limit {
+			if err := s.conn.Exec(ctx, "ALTER TABLE call_events DROP PARTITION "+strconv.Itoa(m)); err != nil {
+				return fmt.Errorf("drop the call events of %d: %w", m, err)
+			}
+		}
+	}
+	return nil
+}
+
 // ReceivedAgent is an agent status event as it arrived.
 type ReceivedAgent struct {
 	Event    *dialpad.AgentStatusEvent
@@ -149,8 +170,9 @@ func (a *agentInterval) append(b driver.Batch) error {
 }
 
 // agentLookback bounds how far before an agent's earliest new change the
-// interval it ends is looked for.
-const agentLookback = 7 * 24 * time.Hour
+// interval it ends is looked for: an agent back after longer keeps the
+// old interval open (the latest start still says the current status).
+const agentLookback = 92 * 24 * time.Hour
 
 // WriteAgentStatus records agents' status changes as intervals of
 // agent_status: each change starts one, and ends the agent's interval
@@ -200,28 +222,28 @@ func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int6
 		ids = append(ids, strconv.FormatUint(id, 10))
 		from = min(from, at)
 	}
-	rows, err := s.conn.Query(ctx, `SELECT `+agentStatusColumns+` FROM agent_status FINAL
-		WHERE agent_id IN (`+strings.Join(ids, ",")+`) AND started_ms >= ?
-		ORDER BY agent_id, started_ms`, from-agentLookback.Milliseconds())
+	// The intervals from the earliest new change on, and each agent's
+	// last one before it (within agentLookback), which the change may
+	// end.
+	in := `agent_id IN (` + strings.Join(ids, ",") + `)`
+	all, err := s.agentIntervals(ctx, `SELECT `+agentStatusColumns+` FROM agent_status FINAL
+		WHERE `+in+` AND started_ms >= ?`, from)
 	if err != nil {
-		return fmt.Errorf("read agent status intervals: %w", err)
-	}
-	var all []agentInterval
-	for rows.Next() {
-		var a agentInterval
-		var startedAt time.Time
-		var endedAt *time.Time
-		if err := rows.Scan(&a.agent, &a.name, &a.status, &a.onDuty, &a.callCenters, &a.reason,
-			&a.started, &startedAt, &a.ended, &endedAt, &a.event, &a.version); err != nil {
-			rows.Close()
-			return err
-		}
-		all = append(all, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
+	before, err := s.agentIntervals(ctx, `SELECT `+agentStatusColumns+` FROM agent_status FINAL
+		WHERE `+in+` AND started_ms < ? AND started_at >= toDateTime(?)
+		ORDER BY agent_id, started_ms DESC LIMIT 1 BY agent_id`, from, (from-agentLookback.Milliseconds())/1000)
+	if err != nil {
+		return err
+	}
+	all = append(all, before...)
+	sort.Slice(all, func(i, k int) bool {
+		if all[i].agent != all[k].agent {
+			return all[i].agent < all[k].agent
+		}
+		return all[i].started < all[k].started
+	})
 	version := Version(time.Now())
 	var fix []agentInterval
 	for i := range all {
@@ -246,6 +268,27 @@ func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int6
 		}
 		return nil
 	})
+}
+
+// agentIntervals reads rows of agent_status (agentStatusColumns) by q.
+func (s *Store) agentIntervals(ctx context.Context, q string, args ...any) ([]agentInterval, error) {
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read agent status intervals: %w", err)
+	}
+	defer rows.Close()
+	var out []agentInterval
+	for rows.Next() {
+		var a agentInterval
+		var startedAt time.Time
+		var endedAt *time.Time
+		if err := rows.Scan(&a.agent, &a.name, &a.status, &a.onDuty, &a.callCenters, &a.reason,
+			&a.started, &startedAt, &a.ended, &endedAt, &a.event, &a.version); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // Operator is a user who is an operator of a target.
@@ -275,11 +318,22 @@ func (s *Store) Operators(ctx context.Context) (map[int64][]Operator, error) {
 	return out, rows.Err()
 }
 
-// DropUnlisted deletes target's legs that only events gave, started in w
-// and last written before began, when the list read from began on did
-// not list them: the list is the source of truth for which legs a target
-// has (an event does not say which target it came through). It returns
-// the days of the legs it deleted, once the deletion is done.
+// unlistedMargin is how long before a list read began a call must have
+// ended (its final event's time) for the read to be trusted not to list
+// it: Dialpad may list a call a little after it ended.
+const unlistedMargin = 10 * time.Minute
+
+// mutationWait bounds the wait for a deletion in calls: the mark does not
+// move meanwhile, and a deletion left unfinished is waited for again by
+// the next load.
+const mutationWait = 5 * time.Minute
+
+// DropUnlisted deletes target's legs that only events gave, started in w,
+// when a list read of w from began on did not list them although they
+// ended well before (unlistedMargin): the list is the source of truth for
+// which legs a target has (an event does not say which target it came
+// through). It returns the days of the legs it deleted, once the deletion
+// is done.
 func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
 	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
 	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
@@ -289,7 +343,7 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source = 'event')
 		GROUP BY call_id
 		HAVING argMax(source, version) = 'event' AND max(version) < ?`,
-		append(append(args, w.From.UnixMilli(), w.To.UnixMilli()), append(args, Version(began))...)...)
+		append(append(args, w.From.UnixMilli(), w.To.UnixMilli()), append(args, Version(began.Add(-unlistedMargin)))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find %s's legs that only events gave: %w", target, err)
 	}
@@ -311,6 +365,10 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return nil, err
 	}
+	var since time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&since); err != nil {
+		return nil, err
+	}
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), idsPerQuery)]
 		ids = ids[len(chunk):]
@@ -319,22 +377,28 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 			return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
 		}
 	}
-	if err := s.waitMutations(ctx, "calls"); err != nil {
+	if err := s.waitMutations(ctx, "calls", since); err != nil {
 		return nil, err
 	}
 	return days, nil
 }
 
-// waitMutations waits until table's mutations are done.
-func (s *Store) waitMutations(ctx context.Context, table string) error {
+// waitMutations waits, at most mutationWait, until the mutations of table
+// created since (by the server's clock) are done.
+func (s *Store) waitMutations(ctx context.Context, table string, since time.Time) error {
+	deadline := time.Now().Add(mutationWait)
 	for {
 		var n uint64
 		if err := s.conn.QueryRow(ctx, `SELECT count() FROM system.mutations
-			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table).Scan(&n); err != nil {
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0 AND create_time >= ?`, table, since).Scan(&n); err != nil {
 			return fmt.Errorf("wait for the deletion in %s: %w", table, err)
 		}
 		if n == 0 {
 			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the deletion in %s is not done after %s (see system.mutations); the next load waits for it again",
+				table, mutationWait)
 		}
 		select {
 		case <-ctx.Done():

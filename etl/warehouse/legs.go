@@ -46,8 +46,9 @@ func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed in
 
 // WriteLegsEach is WriteLegs calling changed with the index of each leg
 // that was new or changed. The fields only events tell (queue start,
-// first ring, hold) are taken from call_events for every leg, so a leg
-// re-read from the list, which lacks them, keeps them.
+// first ring, hold) are taken from call_events and from the stored copy
+// for every leg, so a leg re-read from the list, which lacks them, keeps
+// them.
 func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error {
 	now := time.Now().UTC()
 	for at := 0; at < len(legs); {
@@ -86,11 +87,47 @@ func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed
 }
 
 // changed tells for each leg whether its stored copy is missing, has
-// other raw JSON or other event fields, reading the latest stored hash of each target's legs in
-// the spans of their starts. It reads no more than the spans' granules:
-// the ids are a set literal, looked up by hash, and the newest copy is
-// found by aggregation, which is cheaper than FINAL over the spans.
+// other raw JSON or other event fields; a leg gets the event fields of its
+// stored copy where it knows less.
 func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, error) {
+	stored := map[dialpad.Target]map[uint64]storedLeg{}
+	err := s.eachStored(ctx, legs, "argMax(raw_hash, version), argMax(queued_ms, version), argMax(first_rang_ms, version), argMax(hold_ms, version)",
+		func(t dialpad.Target, id uint64, rows driver.Rows) error {
+			var st storedLeg
+			if err := rows.Scan(&id, &st.hash, &st.queued, &st.firstRang, &st.hold); err != nil {
+				return err
+			}
+			if stored[t] == nil {
+				stored[t] = map[uint64]storedLeg{}
+			}
+			stored[t][id] = st
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(legs))
+	for i := range legs {
+		l := &legs[i]
+		st, ok := stored[l.Target][l.CallID]
+		if ok {
+			// What events told is kept even once call_events no longer
+			// has them (ETL_EVENTS_RETENTION).
+			l.QueuedMs, l.FirstRangMs, l.HoldMs = max(l.QueuedMs, st.queued), max(l.FirstRangMs, st.firstRang), max(l.HoldMs, st.hold)
+		}
+		out[i] = !ok || st != storedLeg{rawHash(l.Call.Raw), l.QueuedMs, l.FirstRangMs, l.HoldMs}
+	}
+	return out, nil
+}
+
+// eachStored reads the latest stored copy of legs: for each target, the
+// columns cols (aggregates over the copies of a call_id) of its legs in
+// the spans of their starts, and calls scan with each row (call_id, then
+// cols). It reads no more than the spans' granules: the ids are a set
+// literal, looked up by hash, and the newest copy is found by
+// aggregation, which is cheaper than FINAL over the spans.
+func (s *Store) eachStored(ctx context.Context, legs []transform.Leg, cols string,
+	scan func(t dialpad.Target, id uint64, rows driver.Rows) error) error {
 	// The legs of a batch may come from several slices, days apart: the
 	// span of each target's legs of each day, so that the days between
 	// are not read.
@@ -112,7 +149,6 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 		sp.lo, sp.hi = min(sp.lo, l.StartedMs), max(sp.hi, l.StartedMs)
 		ids[l.Target] = append(ids[l.Target], strconv.FormatUint(l.CallID, 10))
 	}
-	stored := map[dialpad.Target]map[uint64]storedLeg{}
 	for t, tids := range ids {
 		var within []string
 		for k, sp := range spans {
@@ -120,43 +156,79 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 				within = append(within, fmt.Sprintf("started_at >= toDateTime(%d) AND started_at <= toDateTime(%d)", sp.lo/1000, sp.hi/1000))
 			}
 		}
-		m := map[uint64]storedLeg{}
 		// At most idsPerQuery ids a statement, to stay under the
 		// server's max_query_size.
 		for len(tids) > 0 {
 			chunk := tids[:min(len(tids), idsPerQuery)]
 			tids = tids[len(chunk):]
-			rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(raw_hash, version),
-				argMax(queued_ms, version), argMax(first_rang_ms, version), argMax(hold_ms, version) FROM calls
+			rows, err := s.conn.Query(ctx, `SELECT call_id, `+cols+` FROM calls
 				PREWHERE target_type = ? AND target_id = ? AND (`+strings.Join(within, " OR ")+`)
 				AND call_id IN (`+strings.Join(chunk, ",")+`)
 				GROUP BY call_id`, t.Type, uint64(t.ID))
 			if err != nil {
-				return nil, fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
+				return fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
 			}
 			for rows.Next() {
-				var id uint64
-				var st storedLeg
-				if err := rows.Scan(&id, &st.hash, &st.queued, &st.firstRang, &st.hold); err != nil {
+				if err := scan(t, 0, rows); err != nil {
 					rows.Close()
-					return nil, err
+					return err
 				}
-				m[id] = st
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		stored[t] = m
 	}
-	out := make([]bool, len(legs))
+	return nil
+}
+
+// KeepListCopies makes the legs of final events that the list has
+// already given back into the list's copies: each becomes the stored
+// list copy again (its raw JSON shaped anew, with names), written with a
+// newer version, so that an event adds to it only what only events tell
+// (WriteLegsEach takes that from call_events). The list is the source of
+// truth for the rest (recordings, labels, CSAT arrive after the call).
+// Call it before WriteLegsEach; legs keep their order.
+func (s *Store) KeepListCopies(ctx context.Context, legs []transform.Leg, names transform.Names) error {
+	type copyOf struct {
+		raw     string
+		version uint64
+	}
+	lists := map[dialpad.Target]map[uint64]copyOf{}
+	err := s.eachStored(ctx, legs, "argMax(raw, version), argMax(toString(source), version), max(version)",
+		func(t dialpad.Target, id uint64, rows driver.Rows) error {
+			var c copyOf
+			var src string
+			if err := rows.Scan(&id, &c.raw, &src, &c.version); err != nil {
+				return err
+			}
+			if src == "list" {
+				if lists[t] == nil {
+					lists[t] = map[uint64]copyOf{}
+				}
+				lists[t][id] = c
+			}
+			return nil
+		})
+	if err != nil {
+		return err
+	}
 	for i := range legs {
 		l := &legs[i]
-		st, ok := stored[l.Target][l.CallID]
-		out[i] = !ok || st != storedLeg{rawHash(l.Call.Raw), l.QueuedMs, l.FirstRangMs, l.HoldMs}
+		c, ok := lists[l.Target][l.CallID]
+		if !ok {
+			continue
+		}
+		call, err := dialpad.DecodeCall([]byte(c.raw))
+		if err != nil {
+			continue // a stored copy that no longer decodes: the event's stands
+		}
+		listed := transform.NewLeg(l.Target, &call, s.opt.Location, names)
+		listed.Read = time.Unix(0, int64(c.version+1))
+		*l = listed
 	}
-	return out, nil
+	return nil
 }
 
 // storedLeg is what changed compares of a leg's stored copy.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,6 +121,7 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 		return nil, err
 	}
 	var applied []string
+	var held []Migration // applied, to be recorded once the rebuild is done
 	for _, m := range pending {
 		for i, stmt := range m.Statements {
 			// A column added before a crash part-way is there already.
@@ -127,29 +129,36 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 				return applied, fmt.Errorf("migrate: %s, statement %d: %w", m.Name, i+1, err)
 			}
 		}
-		if after := afterMigration[m.Version]; after != nil {
-			if err := after(ctx, s); err != nil {
+		switch {
+		case m.Version == rebuildFor && slices.ContainsFunc(migs, func(x Migration) bool { return x.Version == rebuildAt }):
+			held = append(held, m)
+			continue
+		case m.Version == rebuildAt && len(held) > 0:
+			if err := s.rebuildAggregates(ctx, nil); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
 			}
 		}
-		if err := s.insertRow(ctx, "schema_migrations", "INSERT INTO schema_migrations (version, name, applied_at)",
-			m.Version, m.Name, time.Now().UTC()); err != nil {
-			return applied, fmt.Errorf("migrate: record %s: %w", m.Name, err)
+		for _, r := range append(held, m) {
+			if err := s.insertRow(ctx, "schema_migrations", "INSERT INTO schema_migrations (version, name, applied_at)",
+				r.Version, r.Name, time.Now().UTC()); err != nil {
+				return applied, fmt.Errorf("migrate: record %s: %w", r.Name, err)
+			}
+			applied = append(applied, r.Name)
+			s.log.Info("schema migration applied", "file", r.Name, "database", s.opt.Database)
 		}
-		applied = append(applied, m.Name)
-		s.log.Info("schema migration applied", "file", m.Name, "database", s.opt.Database)
+		held = nil
 	}
 	return applied, nil
 }
 
-// afterMigration is work in Go that a migration needs once its statements
-// ran, and before it is recorded: 003 repartitions the derived tables, 005
-// adds two and 006 adds columns to conversations, and all are then rebuilt
-// from the legs (once, after the last of them: the rebuild writes every
-// derived table with the columns of the latest schema).
-var afterMigration = map[uint32]func(context.Context, *Store) error{
-	6: func(ctx context.Context, s *Store) error { return s.rebuildAggregates(ctx, nil) },
-}
+// The derived tables are rebuilt from the legs when the migrations that
+// changed their shape are applied (003 repartitioned them, 005 added two;
+// pending 005 means both): after rebuildAt, the last migration whose
+// columns the rebuild writes (006), and rebuildFor is recorded only once
+// the rebuild is done, so that a crash before it leaves it pending. A
+// warehouse that has 005 already needs no rebuild for 006: its new
+// columns are right at their defaults.
+const rebuildFor, rebuildAt = 5, 6
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
 // column added already (code 44 also means other things).
