@@ -107,7 +107,7 @@ demo: deps build
 	fi
 	@$(DEMO_ENV) $(BIN) webhooks setup --url http://$(DEMO_ETL_ADDR)/webhooks/dialpad
 	@echo "waiting up to a minute for the first live event (the simulator's traffic follows its business hours)"
-	@for i in $$(seq 60); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -q '^last call event' && break; sleep 1; done
+	@for i in $$(seq 60); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -Eq '^last call event .*\([0-9.]+m?s ago\)' && break; sleep 1; done
 	@$(DEMO_ENV) $(BIN) webhooks status
 	@echo
 	@echo "Query further:  clickhouse-client --port $(DEMO_CH_PORT) --database dialpad"
