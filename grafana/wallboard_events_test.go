@@ -19,6 +19,9 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
 
+// center9 is a call center whose agents are the support department's.
+var center9 = dialpad.Target{Type: "callcenter", ID: 9}
+
 // The wallboard over what the event receiver made of a hand-worked
 // sequence of Dialpad events, posted signed over HTTP, shuffled and some
 // twice.
@@ -39,6 +42,17 @@ func TestWallboardFromEvents(t *testing.T) {
 		ops = append(ops, warehouse.Agent{ID: id, Kind: "user", DisplayName: name})
 	}
 	if err := store.WriteAgents(ctx, support, ops); err != nil {
+		t.Fatal(err)
+	}
+	// They are the agents of call center 9 too, with Fay, who is on duty
+	// for call center 8 only.
+	ops = append(ops, warehouse.Agent{ID: 16, Kind: "user", DisplayName: "Fay"})
+	if err := store.WriteAgents(ctx, center9, ops); err != nil {
+		t.Fatal(err)
+	}
+	// The call center is on the target list (it had calls before).
+	if err := twin.Conn().Exec(ctx, `INSERT INTO targets (target_type, target_id, name, updated_at, version)
+		SELECT 'callcenter', 9, 'Nine', now(), 1`); err != nil {
 		t.Fatal(err)
 	}
 	const secret = "wallboard-events-secret-0123456789"
@@ -110,11 +124,14 @@ func TestWallboardFromEvents(t *testing.T) {
 		if onDuty {
 			ccs = []string{"9"}
 		}
+		if id == 16 {
+			ccs = []string{"8"}
+		}
 		b, _ := json.Marshal(map[string]any{"target": agent(id), "on_duty_status": s, "call_center_ids": ccs,
 			"date": at(sec), "event_timestamp": at(sec)})
 		bodies = append(bodies, string(b))
 	}
-	for id := int64(11); id <= 15; id++ {
+	for id := int64(11); id <= 16; id++ {
 		status(id, "available", -3600, true)
 	}
 	status(11, "occupied", -10, true)
@@ -164,34 +181,44 @@ func TestWallboardFromEvents(t *testing.T) {
 	}
 	f := &fixture{twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
 	d := dashboardByUID(t, "dialpad-wallboard")
-	e := f.queryVars(t, ctx, d, support, span{"today", now.Add(-time.Hour), now}, mode{name: "one value each"})
-	for _, p := range d.Leaves() {
-		n, ok := want[p.Title]
-		if !ok {
-			continue
-		}
-		sql, err := e.Expand(p.Targets[0].RawSQL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := f.query(t, ctx, p.Title, sql)
-		if err != nil || len(res.rows) != 1 || len(res.cols) != 1 {
-			t.Errorf("%q: %v, %d rows", p.Title, err, len(res.rows))
-			continue
-		}
-		got, has := res.number(0, res.cols[0])
-		elapsed := math.Ceil(time.Since(now).Seconds()) + 1
-		switch {
-		case !has:
-			t.Errorf("%q shows no value, want %v", p.Title, n)
-		case growing[p.Title]:
-			if got < n || got > n+elapsed {
-				t.Errorf("%q shows %v, want %v (plus the %v s since)", p.Title, got, n, elapsed)
+	check := func(target dialpad.Target, want map[string]float64) {
+		t.Helper()
+		e := f.queryVars(t, ctx, d, target, span{"today", now.Add(-time.Hour), now}, mode{name: "one value each"})
+		for _, p := range d.Leaves() {
+			n, ok := want[p.Title]
+			if !ok {
+				continue
 			}
-		case math.Abs(got-n) > 1e-9:
-			t.Errorf("%q shows %v, want %v", p.Title, got, n)
+			sql, err := e.Expand(p.Targets[0].RawSQL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := f.query(t, ctx, p.Title, sql)
+			if err != nil || len(res.rows) != 1 || len(res.cols) != 1 {
+				t.Errorf("%s, %q: %v, %d rows", target, p.Title, err, len(res.rows))
+				continue
+			}
+			got, has := res.number(0, res.cols[0])
+			elapsed := math.Ceil(time.Since(now).Seconds()) + 1
+			switch {
+			case !has:
+				t.Errorf("%s: %q shows no value, want %v", target, p.Title, n)
+			case growing[p.Title]:
+				if got < n || got > n+elapsed {
+					t.Errorf("%s: %q shows %v, want %v (plus the %v s since)", target, p.Title, got, n, elapsed)
+				}
+			case math.Abs(got-n) > 1e-9:
+				t.Errorf("%s: %q shows %v, want %v", target, p.Title, got, n)
+			}
 		}
 	}
+	check(support, want)
+	// On call center 9's wallboard Fay, on duty only for call center 8,
+	// is unavailable; no call of it is live.
+	check(center9, map[string]float64{
+		"Calls waiting": 0, "Calls connected": 0,
+		"Agents available": 1, "Agents on a call": 2, "Agents in wrap-up": 1, "Agents unavailable": 2,
+	})
 }
 
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {

@@ -8,7 +8,7 @@
 // A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}},
 // {{search}}, the pieces of whole-day counts (wholeDays, noSearch,
 // nearDays, outsideWholeDays, newestDays) and those of the wallboard's
-// live and today's figures (lastEvent, eventsFlowing, live, targetAgents,
+// live and today's figures (lastEvent, eventsFlowing, live, agentsNow,
 // today) inside its SQL, and {{variable "name"}} in place of each
 // template variable ({{variable "name" | hidden}}: kept for the links,
 // not shown). The output keeps the source's order of keys, two
@@ -117,6 +117,13 @@ const (
 	// targetAgents keeps the rows of the target's agents: its user
 	// operators.
 	targetAgents = "agent_id IN (SELECT agent_id FROM agents FINAL WHERE " + oneTarget + " AND kind = 'user')"
+	// agentsNow is the target's agents with their current status
+	// (status_now), unavailable when off duty: on duty for no call
+	// center or, on a call center's wallboard, not for this one.
+	agentsNow = "\n(\n    SELECT agent_id, argMax(if(on_duty = 0\n" +
+		"        OR (splitByChar(':', '${target}')[1] = 'callcenter' AND NOT has(call_center_ids, toUInt64(splitByChar(':', '${target}')[2]))),\n" +
+		"        'unavailable', status), started_ms) AS status_now\n" +
+		"    FROM agent_status FINAL\n    WHERE ended_ms = 0\n      AND " + targetAgents + "\n    GROUP BY agent_id\n) AS agents_now"
 	// today keeps the rows of today in the job's reporting zone, which
 	// the dashboards do not know: calls_daily's day whose day_start and
 	// day_end hold now (none before today's first call: nothing is kept).
@@ -454,7 +461,7 @@ func expand(name, src string) (string, error) {
 		"lastEvent":        func() string { return inString(lastEvent) },
 		"eventsFlowing":    func() string { return inString(eventsFlowing) },
 		"live":             func() string { return inString(live) },
-		"targetAgents":     func() string { return inString(targetAgents) },
+		"agentsNow":        func() string { return inString(agentsNow) },
 		"today":            func() string { return inString(today) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
