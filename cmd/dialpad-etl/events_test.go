@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,33 @@ func TestWebhooksSetupStatusRemove(t *testing.T) {
 	if code != 0 || strings.Contains(out, "created") || strings.Count(out, "exists") != len(f.targets)+2 {
 		t.Errorf("second setup exited %d and printed:\n%s\nwant everything found and reused", code, out)
 	}
+	// A second subscription of the first target to the webhook (as a
+	// retried request may leave): setup deletes it.
+	id := regexp.MustCompile(`webhook (\d+) at`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no webhook id in:\n%s", out)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/api/v2/subscriptions/call", strings.NewReader(fmt.Sprintf(
+		`{"endpoint_id":%s,"call_states":["hangup"],"target_type":%q,"target_id":%d,"enabled":true}`, id[1], f.targets[0].Type, f.targets[0].ID)))
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe again: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, f.srv.URL+"/api/v2/subscriptions/call", strings.NewReader(fmt.Sprintf(
+		`{"endpoint_id":%s,"call_states":%s,"target_type":%q,"target_id":%d,"enabled":true}`, id[1],
+		`["calling","ringing","queued","connected","hold","hangup","missed","voicemail"]`, f.targets[0].Type, f.targets[0].ID)))
+	req.Header.Set("Authorization", "Bearer "+secretToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe again: %v %v", resp, err)
+	}
+	code, out = f.runOut(t, env, "webhooks", "setup", "--url", hook)
+	if code != 0 || strings.Count(out, "a second one") != 1 {
+		t.Errorf("setup with a duplicate subscription exited %d and printed:\n%s\nwant the duplicate deleted", code, out)
+	}
 	code, out = f.runOut(t, env, "webhooks", "status")
-	if code != 0 || !strings.Contains(out, "signed with DIALPAD_WEBHOOK_SECRET") || strings.Count(out, "call subscription") != len(f.targets) ||
+	// The narrower subscription (hangup only) stays: setup leaves alone
+	// what it did not create.
+	if code != 0 || !strings.Contains(out, "signed with DIALPAD_WEBHOOK_SECRET") || strings.Count(out, "call subscription") != len(f.targets)+1 ||
 		!strings.Contains(out, "no call event has reached the warehouse yet") {
 		t.Errorf("status exited %d and printed:\n%s", code, out)
 	}

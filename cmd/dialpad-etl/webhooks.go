@@ -126,22 +126,24 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 	if err != nil {
 		return err
 	}
+	// Keep one webhook at the URL signed with our secret; the others
+	// (another secret: their events would be refused; or a second one a
+	// retried request created) go, with their subscriptions.
 	var hook *dialpad.Webhook
 	for i := range found {
-		if w.ours(&found[i]) {
+		h := found[i]
+		if hook == nil && w.ours(&h) {
 			hook = &found[i]
-			break
+			continue
 		}
-	}
-	if hook == nil && len(found) > 0 {
-		// Signed with another secret (or none): its events would be
-		// refused. Replace it.
-		for _, h := range found {
-			if err := w.deleteHook(ctx, h); err != nil {
-				return err
-			}
-			fmt.Fprintf(w.out, "deleted webhook %s at %s: signed with another secret\n", h.ID, h.HookURL)
+		if err := w.deleteHook(ctx, h); err != nil {
+			return err
 		}
+		why := "signed with another secret"
+		if w.ours(&h) {
+			why = "a second one"
+		}
+		fmt.Fprintf(w.out, "deleted webhook %s at %s: %s\n", h.ID, h.HookURL, why)
 	}
 	if hook == nil {
 		h, err := w.c.CreateWebhook(ctx, hookURL, w.secret)
@@ -158,11 +160,22 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 		return fmt.Errorf("list call subscriptions: %w", err)
 	}
 	for _, t := range w.targets {
-		i := slices.IndexFunc(subs, func(s dialpad.CallSubscription) bool {
-			return s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, dialpad.CallStates)
-		})
-		if i >= 0 {
-			fmt.Fprintf(w.out, "call subscription %s for %s: exists\n", subs[i].ID, t)
+		var mine []dialpad.CallSubscription
+		for _, s := range subs {
+			if s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, dialpad.CallStates) {
+				mine = append(mine, s)
+			}
+		}
+		if len(mine) > 0 {
+			fmt.Fprintf(w.out, "call subscription %s for %s: exists\n", mine[0].ID, t)
+			// A second one (a retried request created it) would send
+			// every event twice.
+			for _, s := range mine[1:] {
+				if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
+					return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
+				}
+				fmt.Fprintf(w.out, "deleted call subscription %s for %s: a second one\n", s.ID, t)
+			}
 			continue
 		}
 		s, err := w.c.CreateCallSubscription(ctx, hook.ID, t, dialpad.CallStates)
