@@ -188,11 +188,23 @@ func LeaseName(t dialpad.Target) string { return "load " + t.String() }
 // BriefOwner names a holder of targets' leases for a few seconds at a
 // time (the event receiver, to recompute the days its events touched): a
 // load waits for it (up to briefWait) rather than skip the target.
-func BriefOwner() string { return warehouse.NewOwner() + briefSuffix }
+// The mark goes in the owner's random part, which keeps the owner's form
+// (host/pid/stamp/random): a brief holder that died is recognised as
+// dead like any other.
+func BriefOwner() string {
+	o := warehouse.NewOwner()
+	i := strings.LastIndexByte(o, '/')
+	return o[:i+1] + briefMark + o[i+1:]
+}
+
+// isBrief reports whether owner was made by BriefOwner.
+func isBrief(owner string) bool {
+	return strings.HasPrefix(owner[strings.LastIndexByte(owner, '/')+1:], briefMark)
+}
 
 const (
-	briefSuffix = "/brief"
-	briefWait   = 30 * time.Second
+	briefMark = "brief-"
+	briefWait = 30 * time.Second
 )
 
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
@@ -282,7 +294,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 	for deadline := time.Now().Add(briefWait); err == nil && time.Now().Before(deadline); {
 		var brief []string
 		for name, h := range held {
-			if strings.HasSuffix(h.Owner, briefSuffix) {
+			if isBrief(h.Owner) {
 				brief = append(brief, name)
 			}
 		}
