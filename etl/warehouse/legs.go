@@ -92,7 +92,8 @@ func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed
 func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, error) {
 	stored := map[dialpad.Target]map[uint64]storedLeg{}
 	err := s.eachStored(ctx, legs, "argMax(raw_hash, version), argMax(queued_ms, version), argMax(first_rang_ms, version), argMax(hold_ms, version)",
-		func(t dialpad.Target, id uint64, rows driver.Rows) error {
+		func(t dialpad.Target, rows driver.Rows) error {
+			var id uint64
 			var st storedLeg
 			if err := rows.Scan(&id, &st.hash, &st.queued, &st.firstRang, &st.hold); err != nil {
 				return err
@@ -127,7 +128,7 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 // literal, looked up by hash, and the newest copy is found by
 // aggregation, which is cheaper than FINAL over the spans.
 func (s *Store) eachStored(ctx context.Context, legs []transform.Leg, cols string,
-	scan func(t dialpad.Target, id uint64, rows driver.Rows) error) error {
+	scan func(t dialpad.Target, rows driver.Rows) error) error {
 	// The legs of a batch may come from several slices, days apart: the
 	// span of each target's legs of each day, so that the days between
 	// are not read.
@@ -169,7 +170,7 @@ func (s *Store) eachStored(ctx context.Context, legs []transform.Leg, cols strin
 				return fmt.Errorf("read the stored copies of %s's legs: %w", t, err)
 			}
 			for rows.Next() {
-				if err := scan(t, 0, rows); err != nil {
+				if err := scan(t, rows); err != nil {
 					rows.Close()
 					return err
 				}
@@ -197,7 +198,8 @@ func (s *Store) KeepListCopies(ctx context.Context, legs []transform.Leg, names 
 	}
 	lists := map[dialpad.Target]map[uint64]copyOf{}
 	err := s.eachStored(ctx, legs, "argMax(raw, version), argMax(toString(source), version), max(version)",
-		func(t dialpad.Target, id uint64, rows driver.Rows) error {
+		func(t dialpad.Target, rows driver.Rows) error {
+			var id uint64
 			var c copyOf
 			var src string
 			if err := rows.Scan(&id, &c.raw, &src, &c.version); err != nil {

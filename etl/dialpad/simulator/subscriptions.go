@@ -60,18 +60,8 @@ func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st := &s.hooks
-	st.mu.Lock()
-	if st.webhook(int64(req.EndpointID)) == nil {
-		st.mu.Unlock()
-		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d not found (endpoint_id)", req.EndpointID))
-		return
-	}
-	c.hook, c.id = int64(req.EndpointID), st.newID(s.salt)
-	st.callSubs = append(st.callSubs, c)
-	out := s.renderCallSub(c)
-	st.mu.Unlock()
-	writeObject(w, out)
+	addSub(s, w, &s.hooks.callSubs, c, int64(req.EndpointID), func(c *callSub, hook, id int64) { c.hook, c.id = hook, id },
+		s.renderCallSub)
 }
 
 // listCallSubs lists the call event subscriptions, of one target with
@@ -122,18 +112,8 @@ func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("agent_type: %q is not an agent type (want callcenter)", *req.AgentType))
 		return
 	}
-	st := &s.hooks
-	st.mu.Lock()
-	if st.webhook(int64(req.EndpointID)) == nil {
-		st.mu.Unlock()
-		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d not found (endpoint_id)", req.EndpointID))
-		return
-	}
-	a.hook, a.id = int64(req.EndpointID), st.newID(s.salt)
-	st.agentSubs = append(st.agentSubs, a)
-	out := s.renderAgentSub(a)
-	st.mu.Unlock()
-	writeObject(w, out)
+	addSub(s, w, &s.hooks.agentSubs, a, int64(req.EndpointID), func(a *agentSub, hook, id int64) { a.hook, a.id = hook, id },
+		s.renderAgentSub)
 }
 
 func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
@@ -153,6 +133,25 @@ func (s *Sim) getAgentSub(id int64) (any, bool) {
 
 func (s *Sim) deleteAgentSub(id int64) (any, bool) {
 	return findSub(&s.hooks, &s.hooks.agentSubs, id, func(a *agentSub) int64 { return a.id }, s.renderAgentSub, true)
+}
+
+// addSub adds sub to list, sending to webhook endpoint, with a new id
+// (set gives it both), and answers with it rendered; 404 when the
+// webhook is unknown.
+func addSub[T, J any](s *Sim, w http.ResponseWriter, list *[]*T, sub *T, endpoint int64, set func(sub *T, hook, id int64),
+	render func(*T) J) {
+	st := &s.hooks
+	st.mu.Lock()
+	if st.webhook(endpoint) == nil {
+		st.mu.Unlock()
+		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d not found (endpoint_id)", endpoint))
+		return
+	}
+	set(sub, endpoint, st.newID(s.salt))
+	*list = append(*list, sub)
+	out := render(sub)
+	st.mu.Unlock()
+	writeObject(w, out)
 }
 
 // findSub renders the subscription of list whose id is id, and removes
