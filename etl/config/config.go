@@ -78,6 +78,12 @@ type Env struct {
 	HTTPAddr        string        `env:"ETL_HTTP_ADDR, default=:9108"`
 	HealthMaxAge    time.Duration `env:"ETL_HEALTH_MAX_AGE, default=3h"`
 
+	// The contact-center KPIs' thresholds (README, "Contact-center KPIs"),
+	// recorded with the rows they produced.
+	ShortAbandon     time.Duration `env:"KPI_SHORT_ABANDON, default=5s"`
+	ServiceLevel     time.Duration `env:"KPI_SERVICE_LEVEL_THRESHOLD, default=60s"`
+	ServiceLevelGoal float64       `env:"KPI_SERVICE_LEVEL_GOAL, default=80"`
+
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
@@ -269,6 +275,15 @@ func (c *Config) Validate(now time.Time) error {
 	}
 	if c.EventsKeep < 24*time.Hour {
 		bad("ETL_EVENTS_RETENTION", "must be at least 24h, got %s", c.EventsKeep)
+	}
+	if c.ShortAbandon < 0 || c.ShortAbandon > time.Hour || c.ShortAbandon%time.Millisecond != 0 {
+		bad("KPI_SHORT_ABANDON", "must be whole milliseconds from 0s to 1h, got %s", c.ShortAbandon)
+	}
+	if c.ServiceLevel <= 0 || c.ServiceLevel > time.Hour || c.ServiceLevel%time.Millisecond != 0 {
+		bad("KPI_SERVICE_LEVEL_THRESHOLD", "must be whole milliseconds above 0s, at most 1h, got %s", c.ServiceLevel)
+	}
+	if !(c.ServiceLevelGoal > 0 && c.ServiceLevelGoal <= 100) {
+		bad("KPI_SERVICE_LEVEL_GOAL", "must be a percentage above 0, at most 100, got %v", c.ServiceLevelGoal)
 	}
 	if c.LiveMaxAge < time.Minute {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)

@@ -130,10 +130,11 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 			}
 		}
 		switch {
-		case m.Version == rebuildFor && slices.ContainsFunc(migs, func(x Migration) bool { return x.Version == rebuildAt }):
+		case m.Version != rebuildAt && slices.Contains(rebuildFor, m.Version) &&
+			slices.ContainsFunc(migs, func(x Migration) bool { return x.Version == rebuildAt }):
 			held = append(held, m)
 			continue
-		case m.Version == rebuildAt && len(held) > 0:
+		case m.Version == rebuildAt:
 			if err := s.rebuildAggregates(ctx, nil); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
 			}
@@ -151,14 +152,16 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 	return applied, nil
 }
 
-// The derived tables are rebuilt from the legs when the migrations that
-// changed their shape are applied (003 repartitioned them, 005 added two;
-// pending 005 means both): after rebuildAt, the last migration whose
-// columns the rebuild writes (006), and rebuildFor is recorded only once
-// the rebuild is done, so that a crash before it leaves it pending. A
-// warehouse that has 005 already needs no rebuild for 006: its new
-// columns are right at their defaults.
-const rebuildFor, rebuildAt = 5, 6
+// The derived tables are rebuilt from the legs when a migration that
+// changed their shape is applied (rebuildFor: 003 repartitioned them, 005
+// added two; pending 005 means both; 007 added the KPIs' columns and
+// target_daily). The rebuild runs once, after rebuildAt, the last
+// migration whose columns it writes, and the migrations of rebuildFor are
+// recorded only once it is done, so that a crash before it leaves them
+// pending.
+var rebuildFor = []uint32{5, 7}
+
+const rebuildAt = 7
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
 // column added already (code 44 also means other things).

@@ -27,7 +27,7 @@ import (
 
 const agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
 	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
-	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version`
+	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version, hold_ms, transferred_calls`
 
 // keepAgentDays copies the month's agent days that are not of the touched
 // days (%s: the list of them).
@@ -49,7 +49,9 @@ SELECT target_type, target_id, day, agent_id,
 	toUInt32(countIf(status = 'cancelled')),
 	sum(duration_ms) AS sum_duration,
 	toUInt64(intDivOrZero(sum_duration, n_completed)),
-	toUInt64(?)
+	toUInt64(?),
+	sum(hold_ms),
+	toUInt32(countIf(is_transferred = 1))
 FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND %[2]s AND day IN (%[1]s)
 GROUP BY target_type, target_id, day, agent_id`
@@ -85,7 +87,9 @@ GROUP BY target_type, target_id`
 const conversationColumns = `target_type, target_id, conversation_id,
 	direction, started_at, day, answered, answered_by, answered_by_name, outcome,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version,
-	queued_ms, first_rang_ms, hold_ms`
+	queued_ms, first_rang_ms, hold_ms,
+	external_number, short_abandoned, abandoned, answered_in_threshold, handle_ms, transferred,
+	repeat_contact, recovered, recovery_ms, short_abandon_ms, service_level_ms`
 
 // touchedConversations are the conversations a recompute computes again:
 // those with a leg on a touched day (%[1]s; %[2]s bounds their starts),
@@ -105,7 +109,9 @@ WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND NOT %s`
 
 // computeConversations computes the touched conversations (%[1]s) that
 // belong to the month, from all their legs (%[2]s bounds their starts). A
-// conversation belongs to the month of its first leg's day.
+// conversation belongs to the month of its first leg's day. The wait runs
+// from the earliest queue start or first ring that events gave, else from
+// the start. The KPI thresholds are its first two arguments.
 const computeConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT target_type, target_id, conversation_id,
 	if(countIf(is_entry_leg = 1) > 0, argMinIf(toString(direction), started_ms, is_entry_leg = 1), argMin(toString(direction), started_ms)) AS c_direction,
@@ -115,15 +121,16 @@ SELECT target_type, target_id, conversation_id,
 	argMinIf(agent_id, connected_ms, connected_ms > 0 AND agent_id != 0),
 	argMinIf(agent_name, connected_ms, connected_ms > 0 AND agent_id != 0),
 	multiIf(c_answered = 1, 'answered', max(has_voicemail) = 1, 'voicemail', c_direction = 'inbound', 'missed', 'cancelled'),
-	if(c_answered = 1, toUInt64(greatest(minIf(connected_ms, connected_ms > 0) - min(started_ms), 0)), toUInt64(0)),
-	if(countIf(agent_id != 0) > 0, sumIf(duration_ms, agent_id != 0), sumIf(duration_ms, is_entry_leg = 1)),
+	if(c_answered = 1, toUInt64(greatest(minIf(connected_ms, connected_ms > 0) - multiIf(
+		c_queued > 0 AND c_rang > 0, least(c_queued, c_rang), c_queued > 0, c_queued, c_rang > 0, c_rang, min(started_ms)), 0)), toUInt64(0)) AS c_wait,
+	if(countIf(agent_id != 0) > 0, sumIf(duration_ms, agent_id != 0), sumIf(duration_ms, is_entry_leg = 1)) AS c_talk,
 	toUInt32(count()),
 	argMin(contact_name, started_ms),
 	argMin(contact_phone, started_ms),
 	toUInt64(?),
-	minIf(queued_ms, queued_ms > 0),
-	minIf(first_rang_ms, first_rang_ms > 0),
-	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1))
+	minIf(queued_ms, queued_ms > 0) AS c_queued,
+	minIf(first_rang_ms, first_rang_ms > 0) AS c_rang,
+	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1)) AS c_hold,` + conversationKPIs + `
 FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND %[2]s AND %[1]s
 GROUP BY target_type, target_id, conversation_id
@@ -131,7 +138,9 @@ HAVING toYYYYMM(c_day) = ?`
 
 // Recompute rebuilds target's agent days and daily counts of days, and
 // every conversation with a leg on one of them or stored with a day beside
-// one, and records the target's name. Call it after
+// one, then the repeat and recovery flags and target days of the months
+// those conversations can change (see kpiMonths), and records the
+// target's name. Call it after
 // legs of those days are written. It reads the legs of those days and the
 // two days around them, and the aggregates of their months.
 func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
@@ -149,12 +158,19 @@ func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []tim
 			return err
 		}
 	}
+	for _, m := range kpiMonths(touched.widen()) {
+		if err := s.recomputeKPIs(ctx, target, m); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// RebuildMonth recomputes every agent day and conversation of target in
-// month (YYYYMM, of the day column) from the legs and replaces what the
-// two tables held for it.
+// RebuildMonth recomputes every agent day, daily count and conversation
+// of target in month (YYYYMM, of the day column) from the legs and
+// replaces what the tables held for it, then the KPIs of the month and of
+// the month before (whose last days' repeats it may hold). Months
+// rebuilt in order leave every KPI right.
 func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month int) error {
 	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
 	var days []time.Time
@@ -165,7 +181,15 @@ func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month i
 	if err := s.recomputeDays(ctx, target, month, all); err != nil {
 		return err
 	}
-	return s.recomputeConversations(ctx, target, month, all)
+	if err := s.recomputeConversations(ctx, target, month, all); err != nil {
+		return err
+	}
+	for _, m := range kpiMonths(all) {
+		if err := s.recomputeKPIs(ctx, target, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recomputeDays rebuilds the agent days and daily counts of days (all in
@@ -213,7 +237,8 @@ func (s *Store) recomputeConversations(ctx context.Context, target dialpad.Targe
 		// to two and a half days after that day's UTC midnight, and its
 		// legs within a day of its start.
 		return s.conn.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 4)),
-			append(append([]any{version, target.Type, id}, convArgs...), month)...)
+			append(append([]any{version, s.kpi.ShortAbandon.Milliseconds(), s.kpi.ServiceLevel.Milliseconds(), target.Type, id},
+				convArgs...), month)...)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute conversations of %s in %d: %w", target, month, err)
@@ -292,6 +317,15 @@ func (s daySet) starts(before, after int) string {
 	days := s.sorted()
 	return fmt.Sprintf("started_at >= toDateTime(%d) AND started_at < toDateTime(%d)",
 		days[0].AddDate(0, 0, -before).Unix(), days[len(days)-1].AddDate(0, 0, after).Unix())
+}
+
+// splitColumns splits a list of columns such as conversationColumns.
+func splitColumns(list string) []string {
+	var out []string
+	for _, c := range strings.Split(list, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out
 }
 
 // yearMonth is d's month as ClickHouse's toYYYYMM gives it, e.g. 202601.

@@ -34,13 +34,17 @@ type Options struct {
 	BatchSize int
 	// SendAttempts bounds the tries of one batch (default 4).
 	SendAttempts int
-	Logger       *slog.Logger
+	// KPI are the thresholds of the contact-center KPIs (nil: the
+	// defaults, DefaultKPIThresholds).
+	KPI    *KPIThresholds
+	Logger *slog.Logger
 }
 
 // Store is a connection to the warehouse. It is safe for concurrent use.
 type Store struct {
 	conn   driver.Conn
 	opt    Options
+	kpi    KPIThresholds
 	log    *slog.Logger
 	months sync.Map // target/month -> *sync.Mutex: see monthLock
 }
@@ -64,14 +68,21 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, explain(err, opt)
 	}
-	return &Store{conn: conn, opt: opt, log: opt.Logger}, nil
+	return newStore(conn, opt), nil
 }
 
 // New is a store on a connection the caller opened to opt.Database, for
 // example one that also sends every statement elsewhere. Close closes conn.
 func New(conn driver.Conn, opt Options) *Store {
-	opt = opt.withDefaults()
-	return &Store{conn: conn, opt: opt, log: opt.Logger}
+	return newStore(conn, opt.withDefaults())
+}
+
+func newStore(conn driver.Conn, opt Options) *Store {
+	kpi := DefaultKPIThresholds
+	if opt.KPI != nil {
+		kpi = *opt.KPI
+	}
+	return &Store{conn: conn, opt: opt, kpi: kpi, log: opt.Logger}
 }
 
 func (opt Options) withDefaults() Options {

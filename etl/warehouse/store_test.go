@@ -281,27 +281,39 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 	}
 }
 
-// A warehouse of the previous release (migrations up to 005) gets 006's
-// tables and columns without a rebuild of its derived tables: their new
-// columns are right at their defaults, and a rebuild of years of legs
-// would hold up the start for nothing. (A row no leg accounts for shows
-// whether one ran.)
-func TestUpgradeFrom005RebuildsNothing(t *testing.T) {
+// A warehouse of the previous release (migrations up to 006) gets 007's
+// columns and target_daily, and then a rebuild of its derived tables: its
+// conversations have KPI flags and its target days are filled in. (A row
+// no leg accounts for shows that the rebuild ran.)
+func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 	ctx := context.Background()
 	s := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC})
-	if _, err := warehouse.MigrateUpTo(s, ctx, 5); err != nil {
+	if _, err := warehouse.MigrateUpTo(s, ctx, 6); err != nil {
+		t.Fatal(err)
+	}
+	// The previous release's legs: one conversation, abandoned after 20 s.
+	if err := s.Conn().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
+		direction, status, started_at, started_ms, day, total_duration_ms, external_number, version)
+		SELECT 'department', 1, 10, 10, 1, 'inbound', 'missed', toDateTime('2026-06-01 12:00:00', 'UTC'),
+			1780315200000, toDate('2026-06-01'), 20000, '+15550000001', 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
-		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Kept', 3, 1`); err != nil {
+		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Ghost', 3, 1`); err != nil {
 		t.Fatal(err)
 	}
 	applied, err := s.Migrate(ctx)
-	if err != nil || len(applied) != 1 || applied[0] != "006_events.sql" {
-		t.Fatalf("upgrade from 005 applied %v, %v; want 006_events.sql alone", applied, err)
+	if err != nil || len(applied) != 1 || applied[0] != "007_kpis.sql" {
+		t.Fatalf("upgrade from 006 applied %v, %v; want 007_kpis.sql alone", applied, err)
 	}
-	var kept uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Kept'").Scan(&kept); err != nil || kept != 1 {
-		t.Errorf("agent_daily after the upgrade from 005 has %d of its rows, %v: it was rebuilt", kept, err)
+	var ghosts, abandoned, days uint64
+	if err := s.Conn().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
+		(SELECT sum(abandoned) FROM conversations FINAL), (SELECT sum(abandoned) FROM target_daily FINAL)`).
+		Scan(&ghosts, &abandoned, &days); err != nil {
+		t.Fatal(err)
+	}
+	if ghosts != 0 || abandoned != 1 || days != 1 {
+		t.Errorf("after the upgrade from 006: %d Ghost rows, %d abandoned conversations, %d abandoned in target_daily; "+
+			"want 0, 1 and 1 (the derived tables rebuilt)", ghosts, abandoned, days)
 	}
 }

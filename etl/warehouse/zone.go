@@ -206,7 +206,7 @@ func (s *Store) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
 func (s *Store) derivedMonths(ctx context.Context) ([]targetMonth, error) {
 	seen := map[targetMonth]bool{}
 	var out []targetMonth
-	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily"} {
+	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily"} {
 		rows, err := s.conn.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
 		if err != nil {
 			return nil, fmt.Errorf("list the months of %s: %w", table, err)

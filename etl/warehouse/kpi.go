@@ -1,0 +1,181 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// The contact-center KPIs, defined here once (and in the README's
+// "Contact-center KPIs"). Every one is of inbound conversations, per
+// target and reporting-zone day of the conversation's start:
+//
+//   - short abandoned: not answered, and the entry leg (else the earliest
+//     leg) lasted at most KPIThresholds.ShortAbandon, ring time included;
+//   - abandoned: not answered (outcome missed or voicemail), not short;
+//   - answered in threshold: answered with wait_ms at most
+//     KPIThresholds.ServiceLevel. wait_ms runs from the conversation's
+//     start, or, where events gave them, from the earliest queue start or
+//     first ring of its legs, to the first connection;
+//   - handle time: talk_ms plus the agents' hold_ms (events), of answered
+//     conversations;
+//   - transferred: more than one agent leg connected, or a leg marked
+//     is_transferred;
+//   - repeat contact: the same external number called the target again
+//     (an inbound conversation) within RepeatWindow after the start;
+//   - recovered: abandoned, and the number had an answered conversation
+//     with the target (either direction) that started within
+//     RecoveryWindow after; recovery_ms is the time between the starts.
+//
+// service level = answered in threshold / (inbound - short abandoned);
+// abandonment rate = abandoned / (inbound - short abandoned); average
+// speed of answer = wait / answered; average handle time = handle /
+// answered; repeat-contact rate = repeat contacts / inbound.
+const (
+	RepeatWindow   = 7 * 24 * time.Hour
+	RecoveryWindow = 24 * time.Hour
+)
+
+// KPIThresholds are the settings the KPIs are judged by, recorded with
+// every conversation and target day they produced.
+type KPIThresholds struct {
+	ShortAbandon time.Duration // KPI_SHORT_ABANDON
+	ServiceLevel time.Duration // KPI_SERVICE_LEVEL_THRESHOLD
+}
+
+// DefaultKPIThresholds are Dialpad's own defaults.
+var DefaultKPIThresholds = KPIThresholds{ShortAbandon: 5 * time.Second, ServiceLevel: 60 * time.Second}
+
+// The KPI columns of conversations, computed with the others from the
+// legs (see computeConversations, whose aliases they use); the two
+// arguments are the thresholds in ms. The repeat and recovery flags,
+// which depend on other conversations, are left 0 there and set by
+// computeFlags.
+const conversationKPIs = `
+	if(countIf(is_entry_leg = 1) > 0, argMinIf(external_number, started_ms, is_entry_leg = 1), argMin(external_number, started_ms)),
+	toUInt8(c_direction = 'inbound' AND c_answered = 0 AND if(countIf(is_entry_leg = 1) > 0,
+		argMinIf(total_duration_ms, started_ms, is_entry_leg = 1), argMin(total_duration_ms, started_ms)) <= c_short_ms) AS c_short,
+	toUInt8(c_direction = 'inbound' AND c_answered = 0 AND c_short = 0),
+	toUInt8(c_direction = 'inbound' AND c_answered = 1 AND c_wait <= c_level_ms),
+	if(c_answered = 1, c_talk + c_hold, toUInt64(0)),
+	toUInt8(countIf(agent_id != 0 AND connected_ms > 0) > 1 OR max(is_transferred) = 1),
+	toUInt8(0), toUInt8(0), toUInt64(0),
+	toUInt32(?) AS c_short_ms, toUInt32(?) AS c_level_ms`
+
+// computeFlags computes the repeat and recovery flags of the month's
+// conversations (%[1]s: the kept columns) from the conversations of the
+// same numbers that start up to RepeatWindow after them (%[2]s bounds
+// the days read).
+const computeFlags = `INSERT INTO conversations_stage (%[1]s, repeat_contact, recovered, recovery_ms)
+SELECT %[1]s, f_repeat, f_recovered, f_recovery_ms
+FROM
+(
+    SELECT * FROM conversations FINAL
+    WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
+) AS month
+ANY LEFT JOIN
+(
+    SELECT tupleElement(c, 1) AS conversation_id,
+        toUInt8(tupleElement(c, 3) = 'inbound' AND arrayExists(y -> tupleElement(y, 3) = 'inbound'
+            AND (tupleElement(y, 2) > tupleElement(c, 2) OR (tupleElement(y, 2) = tupleElement(c, 2) AND tupleElement(y, 1) > tupleElement(c, 1)))
+            AND tupleElement(y, 2) <= tupleElement(c, 2) + ?, cs)) AS f_repeat,
+        arrayReduce('min', arrayMap(y -> if(tupleElement(y, 4) = 1
+            AND (tupleElement(y, 2) > tupleElement(c, 2) OR (tupleElement(y, 2) = tupleElement(c, 2) AND tupleElement(y, 1) > tupleElement(c, 1)))
+            AND tupleElement(y, 2) <= tupleElement(c, 2) + ?, tupleElement(y, 2) - tupleElement(c, 2), toUInt32(4294967295)), cs)) AS f_after,
+        toUInt8(tupleElement(c, 5) = 1 AND f_after != 4294967295) AS f_recovered,
+        if(f_recovered = 1, toUInt64(f_after) * 1000, toUInt64(0)) AS f_recovery_ms
+    FROM
+    (
+        SELECT external_number, groupArray(tuple(conversation_id, toUInt32(started_at), toString(direction), answered, abandoned)) AS cs
+        FROM conversations FINAL
+        WHERE target_type = ? AND target_id = ? AND external_number != '' AND %[2]s
+        GROUP BY external_number
+    ) AS numbers
+    ARRAY JOIN cs AS c
+) AS flags USING conversation_id`
+
+const targetDayColumns = `target_type, target_id, day, day_start, day_end, inbound, outbound, answered,
+	abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, transferred,
+	repeat_contacts, recovered, total_recovery_ms, short_abandon_ms, service_level_ms, version`
+
+// computeTargetDays sums the month's conversations per day.
+const computeTargetDays = `INSERT INTO target_daily_stage (` + targetDayColumns + `)
+SELECT target_type, target_id, day, toDateTime(concat(toString(day), ' 00:00:00'), ?),
+	toDateTime(concat(toString(day + 1), ' 00:00:00'), ?),
+	toUInt32(countIf(direction = 'inbound')),
+	toUInt32(countIf(direction = 'outbound')),
+	toUInt32(countIf(direction = 'inbound' AND answered = 1)),
+	toUInt32(sum(abandoned)),
+	toUInt32(sum(short_abandoned)),
+	toUInt32(sum(answered_in_threshold)),
+	sumIf(wait_ms, direction = 'inbound' AND answered = 1),
+	sumIf(handle_ms, direction = 'inbound' AND answered = 1),
+	toUInt32(countIf(direction = 'inbound' AND transferred = 1)),
+	toUInt32(sum(repeat_contact)),
+	toUInt32(sum(recovered)),
+	sum(recovery_ms),
+	max(short_abandon_ms),
+	max(service_level_ms),
+	toUInt64(?)
+FROM conversations FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
+GROUP BY target_type, target_id, day`
+
+// kpiColumns are conversations' columns but the flags computeFlags sets.
+func kpiColumns() string {
+	var out string
+	for _, c := range splitColumns(conversationColumns) {
+		switch c {
+		case "repeat_contact", "recovered", "recovery_ms":
+			continue
+		}
+		if out != "" {
+			out += ", "
+		}
+		out += c
+	}
+	return out
+}
+
+// recomputeKPIs sets the repeat and recovery flags of target's
+// conversations in month, then sums its target days. Call it once the
+// conversations of the month and of the days after it (up to
+// RepeatWindow) are computed.
+func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month int) error {
+	id := uint64(target.ID)
+	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
+	// The month's days, and those a repeat of its last day can start on.
+	near := fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
+		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly))
+	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
+		return s.conn.Exec(ctx, fmt.Sprintf(computeFlags, kpiColumns(), near), target.Type, id, month,
+			uint32(RepeatWindow/time.Second), uint32(RecoveryWindow/time.Second), target.Type, id)
+	})
+	if err != nil {
+		return fmt.Errorf("recompute repeats and recoveries of %s in %d: %w", target, month, err)
+	}
+	zone := s.opt.Location.String()
+	err = s.replaceMonth(ctx, "target_daily", target, month, func() error {
+		return s.conn.Exec(ctx, computeTargetDays, zone, zone, Version(time.Now()), target.Type, id, month)
+	})
+	if err != nil {
+		return fmt.Errorf("recompute target days of %s in %d: %w", target, month, err)
+	}
+	return nil
+}
+
+// kpiMonths are the months whose flags and target days a change of the
+// conversations of days can change: those of the days and of the days
+// before them that a repeat can reach back to (one more for a local day
+// that is longer than 24 hours).
+func kpiMonths(days daySet) []int {
+	out := daySet{}
+	for d := range days {
+		for k := 0; k <= int(RepeatWindow/(24*time.Hour))+1; k++ {
+			out[d.AddDate(0, 0, -k)] = true
+		}
+	}
+	return out.months()
+}
