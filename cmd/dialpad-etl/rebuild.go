@@ -63,7 +63,11 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "every day in %s is now counted in %s (%s)\n", cfg.ClickHouseDatabase, cfg.Location,
+	if err := store.RecordKPISettings(ctx, cfg.ServiceLevelGoal); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "every day in %s is now counted in %s, the KPIs with KPI_SHORT_ABANDON=%s and "+
+		"KPI_SERVICE_LEVEL_THRESHOLD=%s (%s)\n", cfg.ClickHouseDatabase, cfg.Location, cfg.ShortAbandon, cfg.ServiceLevel,
 		time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -95,6 +95,10 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...dial
 		e.store.Close()
 		return nil, err
 	}
+	if err := e.store.RecordKPISettings(ctx, e.cfg.ServiceLevelGoal); err != nil {
+		e.store.Close()
+		return nil, err
+	}
 	cfg := e.cfg
 	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token, append([]dialpad.Option{
 		dialpad.WithLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)),
@@ -138,6 +142,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 		Username: cfg.ClickHouseUsername,
 		Password: cfg.ClickHousePassword,
 		Location: cfg.Location,
+		KPI:      &warehouse.KPIThresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
 		Logger:   log,
 	})
 }

@@ -44,7 +44,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.RateLimit != 15 || c.Timeout != 60*time.Second || c.ClickHouseDatabase != "dialpad" || c.Location != time.UTC ||
-		c.Lookback != 24*time.Hour || c.NightlyLookback != 72*time.Hour || c.HTTPAddr != ":9108" || c.Concurrency != 8 {
+		c.Lookback != 24*time.Hour || c.NightlyLookback != 72*time.Hour || c.HTTPAddr != ":9108" || c.Concurrency != 8 ||
+		c.ShortAbandon != 5*time.Second || c.ServiceLevel != 60*time.Second || c.ServiceLevelGoal != 80 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if !c.Start.Equal(now.Add(-14 * 24 * time.Hour)) {
@@ -73,6 +74,12 @@ func TestBadSettingsNameTheirVariable(t *testing.T) {
 		{with("ETL_HOURLY_SCHEDULE", "every hour"), "ETL_HOURLY_SCHEDULE"},
 		{with("LOG_FORMAT", "xml"), "LOG_FORMAT"},
 		{with("CLICKHOUSE_ADDR", "localhost"), "CLICKHOUSE_ADDR"},
+		{with("KPI_SHORT_ABANDON", "-1s"), "KPI_SHORT_ABANDON"},
+		{with("KPI_SHORT_ABANDON", "5"), "KPI_SHORT_ABANDON"},
+		{with("KPI_SERVICE_LEVEL_THRESHOLD", "0s"), "KPI_SERVICE_LEVEL_THRESHOLD"},
+		{with("KPI_SERVICE_LEVEL_THRESHOLD", "20.5us"), "KPI_SERVICE_LEVEL_THRESHOLD"},
+		{with("KPI_SERVICE_LEVEL_GOAL", "120"), "KPI_SERVICE_LEVEL_GOAL"},
+		{with("KPI_SERVICE_LEVEL_GOAL", "NaN"), "KPI_SERVICE_LEVEL_GOAL"},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.env, nil)

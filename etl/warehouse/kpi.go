@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -178,4 +179,40 @@ func kpiMonths(days daySet) []int {
 		}
 	}
 	return out.months()
+}
+
+// The names in etl_settings of the KPI settings; the dashboards read the
+// goal, the service level's target line.
+const (
+	shortAbandonSetting = "kpi_short_abandon_ms"
+	serviceLevelSetting = "kpi_service_level_ms"
+	goalSetting         = "kpi_service_level_goal"
+)
+
+// RecordKPISettings records the store's thresholds and goal (the
+// service level's target, a percentage) in etl_settings, and warns when
+// stored target days were judged by other thresholds: only the days
+// recomputed since show the new ones until 'dialpad-etl rebuild' runs.
+func (s *Store) RecordKPISettings(ctx context.Context, goal float64) error {
+	var other uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM target_daily FINAL WHERE short_abandon_ms != ? OR service_level_ms != ?",
+		uint32(s.kpi.ShortAbandon.Milliseconds()), uint32(s.kpi.ServiceLevel.Milliseconds())).Scan(&other); err != nil {
+		return fmt.Errorf("read the KPI thresholds of target_daily: %w", err)
+	}
+	if other > 0 {
+		s.log.Warn("some target days were counted with other KPI thresholds; run 'dialpad-etl rebuild' to count every day "+
+			"with these", "target_days", other, "short_abandon", s.kpi.ShortAbandon, "service_level_threshold", s.kpi.ServiceLevel)
+	}
+	now := time.Now().UTC()
+	for _, kv := range [][2]string{
+		{shortAbandonSetting, strconv.FormatInt(s.kpi.ShortAbandon.Milliseconds(), 10)},
+		{serviceLevelSetting, strconv.FormatInt(s.kpi.ServiceLevel.Milliseconds(), 10)},
+		{goalSetting, strconv.FormatFloat(goal, 'f', -1, 64)},
+	} {
+		if err := s.insertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
+			kv[0], kv[1], now, Version(now)); err != nil {
+			return fmt.Errorf("record the KPI settings: %w", err)
+		}
+	}
+	return nil
 }

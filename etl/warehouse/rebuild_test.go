@@ -65,6 +65,10 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 		if diff := transformtest.FirstDiff(gotConvs, transformtest.Seconds(transformtest.Conversations(legs, loc))); diff != "" {
 			t.Errorf("%s: conversations is not a recompute from scratch: %s", stage, diff)
 		}
+		days, scratch := targetDays(t, utc.Conn(), targetDayQuery), targetDays(t, utc.Conn(), fromScratch)
+		if diff := transformtest.FirstDiff(days, scratch); diff != "" || len(days) == 0 {
+			t.Errorf("%s: target_daily is not a sum of conversations from scratch: %s", stage, diff)
+		}
 	}
 
 	read(utc, handBuiltLegs()...)
@@ -85,6 +89,25 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 		EntryPointTarget: deptParty, DateStarted: ms("2026-02-01T00:00:10.000Z")})
 	read(utc, dialpad.Call{CallID: 8001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-31T23:59:50.000Z")})
 	check("a conversation whose start moved to the month before", time.UTC)
+
+	// The KPI fixture's legs (their ids moved clear of the others'); then
+	// B's entry leg read again with N5's number: A is no longer a repeat,
+	// and I (N5, two days before) is.
+	var kpiCalls []dialpad.Call
+	for _, l := range kpiFixture() {
+		c := l.call
+		c.CallID += 100000
+		if c.EntryPointCallID != 0 {
+			c.EntryPointCallID += 100000
+		}
+		kpiCalls = append(kpiCalls, c)
+	}
+	read(utc, kpiCalls...)
+	check("the KPI fixture", time.UTC)
+	b := latest[101101]
+	b.ExternalNumber = n5
+	read(utc, b)
+	check("a repeat whose number changed", time.UTC)
 
 	// The zone changes: the job refuses to load until the days are
 	// counted again, which needs nothing but ClickHouse.

@@ -25,7 +25,20 @@ type Conversation struct {
 	WaitMs     uint64
 	TalkMs     uint64
 	Legs       int
+	// The contact-center KPIs' flags (README, "Contact-center KPIs"), by
+	// the default thresholds.
+	ExternalNumber                                 string
+	ShortAbandoned, Abandoned, AnsweredInThreshold bool
+	HandleMs                                       uint64
+	Transferred, RepeatContact, Recovered          bool
+	RecoveryMs                                     uint64
 }
+
+// The KPI thresholds the reference uses: the settings' defaults.
+const (
+	ShortAbandonMs = 5000
+	ServiceLevelMs = 60000
+)
 
 // AgentDay is one agent's activity on one day.
 type AgentDay struct {
@@ -74,13 +87,32 @@ func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
 		sort.Slice(ls, func(i, j int) bool { return ls[i].StartedMs < ls[j].StartedMs })
 		c := Conversation{Target: k.target, ID: k.id, Legs: len(ls), StartedMs: ls[0].StartedMs, Direction: ls[0].Direction}
 		c.Day = transform.Day(c.StartedMs, loc).Format(time.DateOnly)
-		var firstConnected, firstAgentConnected int64
+		var firstConnected, firstAgentConnected, waitFrom int64
 		voicemail, hasAgentLegs := false, false
-		var agentTalk, entryTalk uint64
+		var agentTalk, entryTalk, agentHold, entryHold uint64
+		agentsConnected := 0
+		c.ExternalNumber = ls[0].Call.ExternalNumber
+		ringMs := ls[0].TotalDuration
 		for _, l := range ls {
 			if l.IsEntryLeg {
 				c.Direction = l.Direction
 				entryTalk += l.DurationMs
+				entryHold += l.HoldMs
+				c.ExternalNumber, ringMs = l.Call.ExternalNumber, l.TotalDuration
+			}
+			for _, at := range []int64{l.QueuedMs, l.FirstRangMs} {
+				if at > 0 && (waitFrom == 0 || at < waitFrom) {
+					waitFrom = at
+				}
+			}
+			if l.Call.IsTransferred {
+				c.Transferred = true
+			}
+			if l.AgentID != 0 {
+				agentHold += l.HoldMs
+				if l.ConnectedMs > 0 {
+					agentsConnected++
+				}
 			}
 			if l.HasVoicemail {
 				voicemail = true
@@ -100,11 +132,14 @@ func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
 				}
 			}
 		}
+		if waitFrom == 0 {
+			waitFrom = c.StartedMs
+		}
 		switch {
 		case c.Answered:
 			c.Outcome = "answered"
-			if firstConnected > c.StartedMs {
-				c.WaitMs = uint64(firstConnected - c.StartedMs)
+			if firstConnected > waitFrom {
+				c.WaitMs = uint64(firstConnected - waitFrom)
 			}
 		case voicemail:
 			c.Outcome = "voicemail"
@@ -113,13 +148,24 @@ func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
 		default:
 			c.Outcome = "cancelled"
 		}
+		hold := entryHold
 		if hasAgentLegs {
-			c.TalkMs = agentTalk
+			c.TalkMs, hold = agentTalk, agentHold
 		} else {
 			c.TalkMs = entryTalk
 		}
+		c.Transferred = c.Transferred || agentsConnected > 1
+		if c.Answered {
+			c.HandleMs = c.TalkMs + hold
+		}
+		if c.Direction == "inbound" {
+			c.ShortAbandoned = !c.Answered && ringMs <= ShortAbandonMs
+			c.Abandoned = !c.Answered && !c.ShortAbandoned
+			c.AnsweredInThreshold = c.Answered && c.WaitMs <= ServiceLevelMs
+		}
 		out = append(out, c)
 	}
+	flagRepeatsAndRecoveries(out)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Target != out[j].Target {
 			return out[i].Target.String() < out[j].Target.String()
@@ -127,6 +173,51 @@ func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
 		return out[i].ID < out[j].ID
 	})
 	return out
+}
+
+// flagRepeatsAndRecoveries sets the flags that depend on the target's
+// other conversations with the same number: a repeat contact is an
+// inbound conversation followed by another inbound one within 7 days; an
+// abandoned one is recovered by an answered one within 24 hours. Starts
+// are compared in whole seconds, as the conversations table stores them.
+func flagRepeatsAndRecoveries(convs []Conversation) {
+	type key struct {
+		target dialpad.Target
+		number string
+	}
+	byNumber := map[key][]int{}
+	for i, c := range convs {
+		if c.ExternalNumber != "" {
+			k := key{c.Target, c.ExternalNumber}
+			byNumber[k] = append(byNumber[k], i)
+		}
+	}
+	after := func(y, c Conversation) (int64, bool) {
+		ys, cs := y.StartedMs/1000, c.StartedMs/1000
+		return ys - cs, ys > cs || (ys == cs && y.ID > c.ID)
+	}
+	for _, idx := range byNumber {
+		for _, i := range idx {
+			c := &convs[i]
+			best := int64(-1)
+			for _, j := range idx {
+				y := convs[j]
+				d, later := after(y, *c)
+				if !later {
+					continue
+				}
+				if c.Direction == "inbound" && y.Direction == "inbound" && d <= 7*24*3600 {
+					c.RepeatContact = true
+				}
+				if c.Abandoned && y.Answered && d <= 24*3600 && (best < 0 || d < best) {
+					best = d
+				}
+			}
+			if best >= 0 {
+				c.Recovered, c.RecoveryMs = true, uint64(best)*1000
+			}
+		}
+	}
 }
 
 // AgentDays sums deduplicated legs whose target is a user per target, day

@@ -38,7 +38,9 @@ func StoredAgentDays(ctx context.Context, conn driver.Conn) ([]AgentDay, error) 
 // Seconds of the reference.
 func StoredConversations(ctx context.Context, conn driver.Conn) ([]Conversation, error) {
 	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, conversation_id, toString(direction),
-		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
+		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs,
+		external_number, short_abandoned, abandoned, answered_in_threshold, handle_ms, transferred, repeat_contact,
+		recovered, recovery_ms
 		FROM conversations FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), conversation_id`)
 	if err != nil {
 		return nil, err
@@ -48,13 +50,16 @@ func StoredConversations(ctx context.Context, conn driver.Conn) ([]Conversation,
 	for r.Next() {
 		var c Conversation
 		var id uint64
-		var answered uint8
+		var answered, short, abandoned, inThreshold, transferred, repeat, recovered uint8
 		var legs uint32
 		if err := r.Scan(&c.Target.Type, &id, &c.ID, &c.Direction, &c.StartedMs, &c.Day, &answered, &c.AnsweredBy,
-			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs); err != nil {
+			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs, &c.ExternalNumber, &short, &abandoned, &inThreshold, &c.HandleMs,
+			&transferred, &repeat, &recovered, &c.RecoveryMs); err != nil {
 			return nil, err
 		}
 		c.Target.ID, c.Answered, c.Legs = int64(id), answered == 1, int(legs)
+		c.ShortAbandoned, c.Abandoned, c.AnsweredInThreshold = short == 1, abandoned == 1, inThreshold == 1
+		c.Transferred, c.RepeatContact, c.Recovered = transferred == 1, repeat == 1, recovered == 1
 		c.StartedMs *= 1000
 		out = append(out, c)
 	}
