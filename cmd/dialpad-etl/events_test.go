@@ -235,21 +235,32 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 	if code := f.run(t, f.env, "backfill", "--from", f.from(), "--force"); code != 0 {
 		t.Fatalf("backfill exited %d", code)
 	}
-	f.checkTables(t, f.want(t), time.UTC)
-	// Every leg whose final event told a hold time has it, and no other.
-	wantHold := map[uint64]uint64{}
+	// What the events told of each leg stays with it: its conversation's
+	// wait runs from the queue start or first ring, its handle time
+	// includes the hold. Every leg whose final event told a hold time has
+	// it, and no other.
+	type told struct{ queued, rang int64 }
+	wantHold, wantTold := map[uint64]uint64{}, map[uint64]told{}
 	for _, e := range evs {
-		if !e.Final {
+		if e.CallID == 0 {
 			continue
 		}
 		ev, err := dialpad.DecodeEvent(e.Claims)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h := uint64(ev.Call.HoldTime + 0.5); h > 0 {
-			wantHold[uint64(e.CallID)] = h
+		id, w := uint64(e.CallID), wantTold[uint64(e.CallID)]
+		wantTold[id] = told{max(w.queued, int64(ev.Call.DateQueued)), max(w.rang, int64(ev.Call.DateFirstRang))}
+		if h := uint64(ev.Call.HoldTime + 0.5); e.Final && h > 0 {
+			wantHold[id] = h
 		}
 	}
+	want := f.want(t)
+	for i := range want {
+		w := wantTold[want[i].CallID]
+		want[i].QueuedMs, want[i].FirstRangMs, want[i].HoldMs = w.queued, w.rang, wantHold[want[i].CallID]
+	}
+	f.checkTables(t, want, time.UTC)
 	gotHold := map[uint64]uint64{}
 	rows, err = conn.Query(ctx, "SELECT call_id, max(hold_ms) FROM calls FINAL WHERE hold_ms > 0 GROUP BY call_id")
 	if err != nil {

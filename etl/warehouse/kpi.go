@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -66,36 +67,43 @@ const conversationKPIs = `
 	toUInt32(?) AS c_short_ms, toUInt32(?) AS c_level_ms`
 
 // computeFlags computes the repeat and recovery flags of the month's
-// conversations (%[1]s: the kept columns) from the conversations of the
-// same numbers that start up to RepeatWindow after them (%[2]s bounds
-// the days read).
-const computeFlags = `INSERT INTO conversations_stage (%[1]s, repeat_contact, recovered, recovery_ms)
-SELECT %[1]s, f_repeat, f_recovered, f_recovery_ms
+// conversations from those of the same numbers that start up to
+// RepeatWindow after them (%[3]s bounds the days read). Each number's
+// conversations, whole (%[1]s: the tuple of the kept columns; %[2]s
+// those columns taken out of the tuple c), are sorted by start, then id:
+// a conversation's next inbound one is the inbound one after as many
+// inbound ones as the sorted list holds up to it, and likewise its next
+// answered one, so that the work grows with the calls, not their square.
+// A conversation without a number is a number of its own. (The table is
+// read once: on 18.16 a statement that reads it a second time can wait
+// forever behind another target's partition replacement.)
+const computeFlags = `INSERT INTO conversations_stage (%[4]s, repeat_contact, recovered, recovery_ms)
+SELECT %[2]s,
+    toUInt8(tupleElement(c, 3) = 1 AND seen_in < length(ins)
+        AND tupleElement(ins[seen_in + 1], 2) - tupleElement(c, 2) <= ?) AS f_repeat,
+    toUInt8(tupleElement(c, 5) = 1 AND seen_answered < length(answers)
+        AND tupleElement(answers[seen_answered + 1], 2) - tupleElement(c, 2) <= ?) AS f_recovered,
+    if(f_recovered = 1, toUInt64(tupleElement(answers[seen_answered + 1], 2) - tupleElement(c, 2)) * 1000, toUInt64(0))
 FROM
 (
-    SELECT * FROM conversations FINAL
-    WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
-) AS month
-ANY LEFT JOIN
-(
-    SELECT tupleElement(c, 1) AS conversation_id,
-        toUInt8(tupleElement(c, 3) = 'inbound' AND arrayExists(y -> tupleElement(y, 3) = 'inbound'
-            AND (tupleElement(y, 2) > tupleElement(c, 2) OR (tupleElement(y, 2) = tupleElement(c, 2) AND tupleElement(y, 1) > tupleElement(c, 1)))
-            AND tupleElement(y, 2) <= tupleElement(c, 2) + ?, cs)) AS f_repeat,
-        arrayReduce('min', arrayMap(y -> if(tupleElement(y, 4) = 1
-            AND (tupleElement(y, 2) > tupleElement(c, 2) OR (tupleElement(y, 2) = tupleElement(c, 2) AND tupleElement(y, 1) > tupleElement(c, 1)))
-            AND tupleElement(y, 2) <= tupleElement(c, 2) + ?, tupleElement(y, 2) - tupleElement(c, 2), toUInt32(4294967295)), cs)) AS f_after,
-        toUInt8(tupleElement(c, 5) = 1 AND f_after != 4294967295) AS f_recovered,
-        if(f_recovered = 1, toUInt64(f_after) * 1000, toUInt64(0)) AS f_recovery_ms
-    FROM
-    (
-        SELECT external_number, groupArray(tuple(conversation_id, toUInt32(started_at), toString(direction), answered, abandoned)) AS cs
-        FROM conversations FINAL
-        WHERE target_type = ? AND target_id = ? AND external_number != '' AND %[2]s
-        GROUP BY external_number
-    ) AS numbers
-    ARRAY JOIN cs AS c
-) AS flags USING conversation_id`
+    SELECT if(external_number = '', concat('#', toString(conversation_id)), external_number) AS number,
+        arraySort(x -> (tupleElement(x, 2), tupleElement(x, 1)),
+            groupArray(tuple(conversation_id, toUInt32(started_at), toUInt8(direction = 'inbound'), answered, abandoned,
+                toYYYYMM(day) = ?, %[1]s))) AS cs,
+        arrayFilter(x -> tupleElement(x, 3) = 1, cs) AS ins,
+        arrayFilter(x -> tupleElement(x, 4) = 1, cs) AS answers,
+        arrayCumSum(arrayMap(x -> toUInt32(tupleElement(x, 3)), cs)) AS ins_so_far,
+        arrayCumSum(arrayMap(x -> toUInt32(tupleElement(x, 4)), cs)) AS answers_so_far
+    FROM conversations FINAL
+    WHERE target_type = ? AND target_id = ? AND %[3]s
+    GROUP BY number
+) AS numbers
+ARRAY JOIN cs AS c, ins_so_far AS seen_in, answers_so_far AS seen_answered
+WHERE tupleElement(c, 6) = 1`
+
+// flagsFixed is how many fields computeFlags's tuples have before the
+// kept columns.
+const flagsFixed = 6
 
 const targetDayColumns = `target_type, target_id, day, day_start, day_end, inbound, outbound, answered,
 	abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, transferred,
@@ -125,19 +133,27 @@ WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
 GROUP BY target_type, target_id, day`
 
 // kpiColumns are conversations' columns but the flags computeFlags sets.
-func kpiColumns() string {
-	var out string
+func kpiColumns() []string {
+	var out []string
 	for _, c := range splitColumns(conversationColumns) {
 		switch c {
 		case "repeat_contact", "recovered", "recovery_ms":
 			continue
 		}
-		if out != "" {
-			out += ", "
-		}
-		out += c
+		out = append(out, c)
 	}
 	return out
+}
+
+// flagsQuery is computeFlags for the days near (a condition on day).
+func flagsQuery(near string) string {
+	cols := kpiColumns()
+	out := make([]string, len(cols))
+	for i := range cols {
+		out[i] = fmt.Sprintf("tupleElement(c, %d)", flagsFixed+1+i)
+	}
+	list := strings.Join(cols, ", ")
+	return fmt.Sprintf(computeFlags, list, strings.Join(out, ", "), near, list)
 }
 
 // recomputeKPIs sets the repeat and recovery flags of target's
@@ -151,8 +167,8 @@ func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month 
 	near := fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
 		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly))
 	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
-		return s.conn.Exec(ctx, fmt.Sprintf(computeFlags, kpiColumns(), near), target.Type, id, month,
-			uint32(RepeatWindow/time.Second), uint32(RecoveryWindow/time.Second), target.Type, id)
+		return s.conn.Exec(ctx, flagsQuery(near), uint32(RepeatWindow/time.Second), uint32(RecoveryWindow/time.Second),
+			month, target.Type, id)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute repeats and recoveries of %s in %d: %w", target, month, err)

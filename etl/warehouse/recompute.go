@@ -102,10 +102,17 @@ OR conversation_id IN (SELECT conversation_id FROM conversations
 	WHERE target_type = ? AND target_id = ? AND day IN (%[3]s)))`
 
 // keepConversations copies the month's conversations that the recompute
-// does not touch (%s: touchedConversations).
+// does not touch: those without a leg on a touched day (%[1]s; %[2]s
+// bounds their starts) and not on a day beside one (%[3]s). It is
+// touchedConversations with the stored day read from the row itself: on
+// 18.16 a statement that reads conversations a second time can wait
+// forever behind another target's partition replacement.
 const keepConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT ` + conversationColumns + ` FROM conversations FINAL
-WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND NOT %s`
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
+	AND NOT (conversation_id IN (SELECT conversation_id FROM calls
+		WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s))
+	OR day IN (%[3]s))`
 
 // computeConversations computes the touched conversations (%[1]s) that
 // belong to the month, from all their legs (%[2]s bounds their starts). A
@@ -229,8 +236,8 @@ func (s *Store) recomputeConversations(ctx context.Context, target dialpad.Targe
 	convs := fmt.Sprintf(touchedConversations, days.list(), days.starts(1, 2), days.widen().list())
 	convArgs := []any{target.Type, id, target.Type, id}
 	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
-		if err := s.conn.Exec(ctx, fmt.Sprintf(keepConversations, convs),
-			append([]any{target.Type, id, month}, convArgs...)...); err != nil {
+		if err := s.conn.Exec(ctx, fmt.Sprintf(keepConversations, days.list(), days.starts(1, 2), days.widen().list()),
+			target.Type, id, month, target.Type, id); err != nil {
 			return err
 		}
 		// A conversation stored a day after the last touched day starts up
