@@ -48,6 +48,9 @@ func loadFixture(t *testing.T) *fixture {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.RecordKPISettings(ctx, 80); err != nil {
+		t.Fatal(err)
+	}
 
 	// Relative to today, so that the runs and rejected items written now
 	// fall in the health dashboard's ranges.

@@ -273,6 +273,51 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 		}
 	})
 
+	// The KPIs add up target_daily over the range's whole days and the
+	// conversations at its ends: together they must be the KPIs of the
+	// conversations that started in the range, as the call model's own
+	// reckoning flags them.
+	t.Run("overview KPIs are the conversations' flags summed", func(t *testing.T) {
+		d := dashboardByUID(t, "dialpad-overview")
+		for _, target := range f.targets {
+			convs := transformtest.Conversations(transformtest.Dedup(f.legs[target]), f.loc)
+			for _, s := range spans {
+				want := referenceKPIs(convs, s)
+				e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+				for title, w := range want {
+					res := panelResult(t, ctx, f, e, d, title)
+					got, ok := res.number(0, res.cols[0])
+					if !ok || math.Abs(got-w) > 1e-9*max(1, w) {
+						t.Errorf("%s, %s: %q shows %v, the conversations' flags give %v", target, s.name, title, got, w)
+					}
+				}
+				calls := 0
+				for _, c := range convs {
+					if inSpan(c.StartedMs, s) && c.Direction == "inbound" {
+						calls++
+					}
+				}
+				if calls == 0 || s.name == "14 days" && (want["Repeat-contact rate"] == 0 || want["Abandoned callers recovered"] == 0) {
+					t.Errorf("%s, %s: the fixture has %d inbound calls, KPIs %v: too few to test repeats and recoveries", target, s.name, calls, want)
+				}
+				if s.name == "14 days" {
+					res := panelResult(t, ctx, f, e, d, "Service level")
+					if g, ok := res.number(0, "Goal"); !ok || g != 0.8 {
+						t.Errorf("%s: the service level's goal shows %v, want the default 80%%", target, g)
+					}
+				}
+				res := panelResult(t, ctx, f, e, d, "Callers to call back")
+				var got []string
+				for i := range res.rows {
+					got = append(got, fmt.Sprint(res.rows[i][slices.Index(res.cols, "Number")]))
+				}
+				if wantNumbers := referenceCallBacks(convs, s); !slices.Equal(got, wantNumbers) || len(got) == 0 && s.name == "14 days" {
+					t.Errorf("%s, %s: callers to call back %v, want %v", target, s.name, got, wantNumbers)
+				}
+			}
+		}
+	})
+
 	t.Run("days are counted in the tz variable", func(t *testing.T) {
 		d := dashboardByUID(t, "dialpad-overview")
 		target, s := f.targets[0], spans[0]
@@ -599,4 +644,89 @@ func matchesSearch(l transform.Leg, term string) bool {
 	}
 	digits := regexp.MustCompile(`[^0-9]`).ReplaceAllString(term, "")
 	return len(digits) >= 3 && strings.Contains(regexp.MustCompile(`[^0-9]`).ReplaceAllString(c.Contact.Phone, ""), digits)
+}
+
+// referenceKPIs are the overview's KPI figures over the conversations that
+// started in s, from their flags (README, "Contact-center KPIs").
+func referenceKPIs(convs []transformtest.Conversation, s span) map[string]float64 {
+	var inbound, short, inThreshold, abandoned, answered, repeats, recovered float64
+	var wait, handle float64
+	for _, c := range convs {
+		if !inSpan(c.StartedMs, s) || c.Direction != "inbound" {
+			continue
+		}
+		inbound++
+		if c.ShortAbandoned {
+			short++
+		}
+		if c.Abandoned {
+			abandoned++
+		}
+		if c.Recovered {
+			recovered++
+		}
+		if c.AnsweredInThreshold {
+			inThreshold++
+		}
+		if c.RepeatContact {
+			repeats++
+		}
+		if c.Answered {
+			answered++
+			wait += float64(c.WaitMs) / 1000
+			handle += float64(c.HandleMs) / 1000
+		}
+	}
+	return map[string]float64{
+		"Service level":               inThreshold / (inbound - short),
+		"Abandonment rate":            abandoned / (inbound - short),
+		"Average speed of answer":     wait / answered,
+		"Average handle time":         handle / answered,
+		"Repeat-contact rate":         repeats / inbound,
+		"Abandoned callers recovered": recovered / abandoned,
+	}
+}
+
+// referenceCallBacks are the numbers whose latest call in s was abandoned
+// and who had no answered call since, newest first.
+func referenceCallBacks(convs []transformtest.Conversation, s span) []string {
+	type caller struct {
+		number                    string
+		lastAbandoned, lastAnswer int64
+	}
+	by := map[string]*caller{}
+	for _, c := range convs {
+		sec := c.StartedMs / 1000
+		if c.ExternalNumber == "" || sec < s.from.Unix() {
+			continue
+		}
+		k := by[c.ExternalNumber]
+		if k == nil {
+			k = &caller{number: c.ExternalNumber}
+			by[c.ExternalNumber] = k
+		}
+		if c.Abandoned && inSpan(c.StartedMs, s) {
+			k.lastAbandoned = max(k.lastAbandoned, sec)
+		}
+		if c.Answered {
+			k.lastAnswer = max(k.lastAnswer, sec)
+		}
+	}
+	var list []*caller
+	for _, k := range by {
+		if k.lastAbandoned > 0 && k.lastAbandoned > k.lastAnswer {
+			list = append(list, k)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].lastAbandoned != list[j].lastAbandoned {
+			return list[i].lastAbandoned > list[j].lastAbandoned
+		}
+		return list[i].number < list[j].number
+	})
+	var out []string
+	for _, k := range list[:min(len(list), 500)] {
+		out = append(out, k.number)
+	}
+	return out
 }

@@ -134,6 +134,62 @@ const (
 		"    AND day_start <= now() AND day_end > now())"
 )
 
+// The contact-center KPIs' pieces. The flags are computed by the job
+// (warehouse/kpi.go, the README's "Contact-center KPIs"); the dashboards
+// only add them up: target_daily for the whole days of a range (in the
+// job's zone, like calls_daily), conversations for the rest of it.
+const (
+	// kpiColumns are the figures kpiTotals and kpiBuckets give, summed.
+	kpiColumns = "inbound, answered, abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, " +
+		"transferred, repeat_contacts, recovered, total_recovery_ms"
+	// kpiOfConversation is a conversation's part in each of kpiColumns,
+	// as target_daily counts it.
+	kpiOfConversation = "toUInt32(direction = 'inbound') AS inbound, toUInt32(direction = 'inbound' AND answered = 1) AS answered,\n" +
+		"        toUInt32(abandoned) AS abandoned, toUInt32(short_abandoned) AS short_abandoned,\n" +
+		"        toUInt32(answered_in_threshold) AS answered_in_threshold,\n" +
+		"        if(direction = 'inbound' AND answered = 1, wait_ms, toUInt64(0)) AS total_wait_ms,\n" +
+		"        if(direction = 'inbound' AND answered = 1, handle_ms, toUInt64(0)) AS total_handle_ms,\n" +
+		"        toUInt32(direction = 'inbound' AND transferred = 1) AS transferred, toUInt32(repeat_contact) AS repeat_contacts,\n" +
+		"        toUInt32(recovered) AS recovered, recovery_ms AS total_recovery_ms"
+	// goal is the service level's target (KPI_SERVICE_LEVEL_GOAL, as a
+	// share), which the job records; no value before it first ran.
+	goal = "(SELECT nullIf(toFloat64OrZero(argMax(value, version)), 0) / 100 FROM etl_settings WHERE name = 'kpi_service_level_goal')"
+)
+
+// kpiTotals is a subquery of the range's conversations' KPI figures
+// (kpiColumns), for sums over the range.
+var kpiTotals = fmt.Sprintf(`(
+    SELECT %[1]s
+    FROM target_daily FINAL
+    WHERE %[2]s AND %[3]s
+    UNION ALL
+    SELECT %[4]s
+    FROM conversations FINAL
+    WHERE %[2]s AND %[5]s AND $__timeFilter(started_at)
+      AND NOT (started_at >= (SELECT min(day_start) FROM target_daily WHERE %[2]s AND %[3]s)
+      AND started_at < (SELECT max(day_end) FROM target_daily WHERE %[2]s AND %[3]s))
+) AS kpi`, kpiColumns, oneTarget, wholeDays, kpiOfConversation, nearDays)
+
+// kpiBuckets is a subquery of the KPI figures (kpiColumns) per interval
+// (time): per day of target_daily (the days the range touches) for
+// ranges over 4 days, else per hour of the conversations.
+var kpiBuckets = fmt.Sprintf(`(
+    SELECT day_start AS time, %[1]s
+    FROM target_daily FINAL
+    WHERE %[2]s AND %[3]s AND day_end > $__fromTime AND day_start <= $__toTime
+      AND dateDiff('second', $__fromTime, $__toTime) > 4 * 86400
+    UNION ALL
+    SELECT toDateTime(toUInt32(toStartOfHour(started_at, '${tz}')), 'UTC') AS time, %[4]s
+    FROM conversations FINAL
+    WHERE %[2]s AND %[3]s AND $__timeFilter(started_at)
+      AND dateDiff('second', $__fromTime, $__toTime) <= 4 * 86400
+) AS buckets`, kpiColumns, oneTarget, nearDays, kpiOfConversation)
+
+// ratio is num / den, or no value when den is 0.
+func ratio(num, den string) string {
+	return fmt.Sprintf("if(%[2]s > 0, %[1]s / %[2]s, NULL)", num, den)
+}
+
 // search matches part of a contact's name or number or of an agent's
 // name, in any case; three or more digits also match a number however it
 // is written.
@@ -463,6 +519,10 @@ func expand(name, src string) (string, error) {
 		"live":             func() string { return inString(live) },
 		"agentsNow":        func() string { return inString(agentsNow) },
 		"today":            func() string { return inString(today) },
+		"kpiTotals":        func() string { return inString(kpiTotals) },
+		"kpiBuckets":       func() string { return inString(kpiBuckets) },
+		"goal":             func() string { return inString(goal) },
+		"ratio":            func(num, den string) string { return inString(ratio(num, den)) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))
