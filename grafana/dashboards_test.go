@@ -19,6 +19,7 @@ var wantDashboards = map[string]string{
 	"dialpad-calls":      "Call explorer",
 	"dialpad-etl-health": "ETL health",
 	"dialpad-wallboard":  "Wallboard",
+	"dialpad-scorecard":  "Agent scorecard",
 }
 
 func TestDatasourceProvisioning(t *testing.T) {
@@ -84,6 +85,12 @@ func checkPanels(t *testing.T, d *dashboard) {
 		}
 		ids[p.ID] = true
 		if p.Type == "row" {
+			continue
+		}
+		if p.Type == "text" {
+			if p.Datasource != nil || len(p.Targets) > 0 {
+				t.Errorf("text panel %q has a data source or a query", p.Title)
+			}
 			continue
 		}
 		if p.GridPos == nil || p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X < 0 || p.GridPos.X+p.GridPos.W > 24 {

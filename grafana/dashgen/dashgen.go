@@ -190,6 +190,49 @@ func ratio(num, den string) string {
 	return fmt.Sprintf("if(%[2]s > 0, %[1]s / %[2]s, NULL)", num, den)
 }
 
+// The agent scorecard's score, set here once: the weighted sum of three
+// parts, each from 0 to 1, times 100. The dashboard shows the formula
+// (scoreFormula) beside the scores.
+var scoreParts = []struct {
+	alias  string // of the part, in the scorecard's query
+	weight float64
+	text   string
+}{
+	{"part_answer", 0.5, "**answer rate**: the agent's inbound legs answered / inbound legs that rang the agent (1 when none rang)"},
+	{"part_handle", 0.3, "**handle time**: the team's median average handle time / the agent's, at most 1 (1 when the agent answered none)"},
+	{"part_transfer", 0.2, "**transfers**: 1 − the agent's transferred legs / legs answered (1 when the agent answered none)"},
+}
+
+// score is the score's SQL over the parts' aliases.
+func score() string {
+	var terms []string
+	for _, p := range scoreParts {
+		terms = append(terms, fmt.Sprintf("%g * %s", p.weight, p.alias))
+	}
+	return "round(100 * (" + strings.Join(terms, " + ") + "), 1)"
+}
+
+// scoreFormula is the score's formula in Markdown, for the dashboard.
+func scoreFormula() string {
+	var terms, parts []string
+	for _, p := range scoreParts {
+		name := strings.SplitN(strings.TrimPrefix(p.text, "**"), "**", 2)[0]
+		terms = append(terms, fmt.Sprintf("%g × %s", p.weight, name))
+		parts = append(parts, "- "+p.text)
+	}
+	return "**Score** = 100 × (" + strings.Join(terms, " + ") + ")\n\n" + strings.Join(parts, "\n") +
+		"\n\nThe team is the agents in the table; each median is over the agents the figure applies to. " +
+		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty) is shown, not scored: " +
+		"it needs the agent status events (`dialpad-etl webhooks setup`)."
+}
+
+// median is the median of sorted, an SQL array sorted ascending (no
+// value when it is empty).
+func median(sorted string) string {
+	return strings.NewReplacer("$a", sorted).Replace("if(length($a) = 0, NULL, if(length($a) % 2 = 1, " +
+		"$a[intDiv(length($a), 2) + 1], ($a[intDiv(length($a), 2)] + $a[intDiv(length($a), 2) + 1]) / 2))")
+}
+
 // search matches part of a contact's name or number or of an agent's
 // name, in any case; three or more digits also match a number however it
 // is written.
@@ -523,6 +566,9 @@ func expand(name, src string) (string, error) {
 		"kpiBuckets":       func() string { return inString(kpiBuckets) },
 		"goal":             func() string { return inString(goal) },
 		"ratio":            func(num, den string) string { return inString(ratio(num, den)) },
+		"score":            func() string { return inString(score()) },
+		"scoreFormula":     func() string { return inString(scoreFormula()) },
+		"median":           func(sorted string) string { return inString(median(sorted)) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))

@@ -1,0 +1,163 @@
+package grafana
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+)
+
+// The scorecard's figures, the team's medians and the score, worked out
+// from the legs by the README's formula (answer rate 0.5, handle time
+// 0.3, transfers 0.2). Two agents have status intervals: one on duty
+// through the whole range (every inbound leg it missed counts), one off
+// duty (none does); the others have none (no figure).
+func TestAgentScorecard(t *testing.T) {
+	f := loadFixture(t)
+	ctx := context.Background()
+	d := dashboardByUID(t, "dialpad-scorecard")
+	target := f.targets[0]
+	type agent struct {
+		id                                    uint64
+		name                                  string
+		inbound, missed, completed, transfers int
+		handleMs                              uint64
+		missedMs                              []int64
+	}
+	for _, s := range []span{{"14 days", f.start, f.end}, {"odd window", f.start.Add(3*24*time.Hour + 5*time.Hour), f.start.Add(9 * 24 * time.Hour)}} {
+		fromDay := transform.Day(s.from.UnixMilli(), f.loc)
+		toDay := transform.Day(s.to.UnixMilli(), f.loc)
+		agents := map[uint64]*agent{}
+		for _, l := range transformtest.Dedup(f.legs[target]) {
+			if l.AgentID == 0 || l.Day.Before(fromDay) || l.Day.After(toDay) {
+				continue
+			}
+			a := agents[l.AgentID]
+			if a == nil {
+				a = &agent{id: l.AgentID}
+				agents[l.AgentID] = a
+			}
+			missed := l.Direction == "inbound" && (l.Status == transform.StatusMissed || l.Status == transform.StatusVoicemail)
+			if l.Direction == "inbound" {
+				a.inbound++
+			}
+			if missed {
+				a.missed++
+			}
+			if missed && inSpan(l.StartedMs, s) {
+				a.missedMs = append(a.missedMs, l.StartedMs)
+			}
+			if l.Status == transform.StatusCompleted {
+				a.completed++
+			}
+			if l.Call.IsTransferred {
+				a.transfers++
+			}
+			a.handleMs += l.DurationMs + l.HoldMs
+		}
+		var ids []uint64
+		for id := range agents {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if len(ids) < 3 {
+			t.Fatalf("%s: only %d agents", s.name, len(ids))
+		}
+		onDuty, offDuty := ids[0], ids[1]
+		// Status intervals: written once (the first span's range holds the other).
+		if s.name == "14 days" {
+			for i, id := range []uint64{onDuty, offDuty} {
+				if err := f.store.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO agent_status (agent_id, agent_name, status, on_duty,
+					started_ms, started_at, ended_ms, event_ms, version)
+					SELECT %d, 'x', '%s', %d, %d, toDateTime(%d), 0, %d, 1`, id, []string{"available", "unavailable"}[i], 1-i,
+					f.start.Add(-time.Hour).UnixMilli(), f.start.Add(-time.Hour).Unix(), f.start.Add(-time.Hour).UnixMilli())); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+
+		med := func(xs []float64) float64 {
+			sort.Float64s(xs)
+			n := len(xs)
+			if n%2 == 1 {
+				return xs[n/2]
+			}
+			return (xs[n/2-1] + xs[n/2]) / 2
+		}
+		var rates, handles, transferRates []float64
+		for _, a := range agents {
+			if a.inbound > 0 {
+				rates = append(rates, float64(a.inbound-a.missed)/float64(a.inbound))
+			}
+			if a.completed > 0 {
+				handles = append(handles, float64(a.handleMs)/float64(a.completed)/1000)
+				transferRates = append(transferRates, float64(a.transfers)/float64(a.completed))
+			}
+		}
+		teamHandle := med(handles)
+		want := map[uint64]map[string]float64{}
+		for _, a := range agents {
+			w := map[string]float64{"Transfers": float64(a.transfers), "Answer rate, team": med(rates),
+				"Handle time, team": teamHandle, "Transfer rate, team": med(transferRates), "Missed while on duty, team": float64(len(agents[onDuty].missedMs)) / 2}
+			answer, handle, transfer := 1.0, 1.0, 1.0
+			if a.inbound > 0 {
+				answer = float64(a.inbound-a.missed) / float64(a.inbound)
+				w["Answer rate"] = answer
+			}
+			if a.completed > 0 {
+				aht := float64(a.handleMs) / float64(a.completed) / 1000
+				w["Handle time"], w["Transfer rate"] = aht, float64(a.transfers)/float64(a.completed)
+				handle, transfer = math.Min(1, teamHandle/aht), 1-w["Transfer rate"]
+			}
+			switch a.id {
+			case onDuty:
+				w["Missed while on duty"] = float64(len(a.missedMs))
+			case offDuty:
+				w["Missed while on duty"] = 0
+			}
+			w["Score"] = 100 * (0.5*answer + 0.3*handle + 0.2*transfer)
+			want[a.id] = w
+		}
+
+		e := f.queryVars(t, ctx, d, target, s, mode{name: "all", multiAll: true})
+		res := panelResult(t, ctx, f, e, d, "Scorecard")
+		if len(res.rows) != len(agents) {
+			t.Fatalf("%s: the scorecard has %d agents, the legs %d", s.name, len(res.rows), len(agents))
+		}
+		prev := math.Inf(1)
+		for i, row := range res.rows {
+			var id uint64
+			fmt.Sscan(fmt.Sprint(row[slices.Index(res.cols, "agent_key")]), &id)
+			w, ok := want[id]
+			if !ok {
+				t.Fatalf("%s: the scorecard shows agent %d, who has no legs in the range", s.name, id)
+			}
+			for _, col := range []string{"Answer rate", "Answer rate, team", "Handle time", "Handle time, team", "Transfers",
+				"Transfer rate", "Transfer rate, team", "Missed while on duty", "Missed while on duty, team", "Score"} {
+				got, has := res.number(i, col)
+				n, wanted := w[col]
+				tolerance := 1e-9 * max(1, math.Abs(n))
+				if col == "Score" {
+					tolerance = 0.051 // rounded to one decimal
+				}
+				switch {
+				case !wanted && has:
+					t.Errorf("%s, agent %d: %q shows %v, want no value", s.name, id, col, got)
+				case wanted && (!has || math.Abs(got-n) > tolerance):
+					t.Errorf("%s, agent %d: %q shows %v (value: %v), want %v", s.name, id, col, got, has, n)
+				}
+			}
+			score, _ := res.number(i, "Score")
+			if score > prev {
+				t.Errorf("%s: row %d's score %v is above the row before's %v: want the best first", s.name, i, score, prev)
+			}
+			prev = score
+		}
+	}
+}
