@@ -93,3 +93,21 @@ PARTITION BY (target_type, target_id, toYYYYMM(day))
 ORDER BY (target_type, target_id, day);
 
 CREATE TABLE IF NOT EXISTS target_daily_stage AS target_daily;
+
+-- The repeat and recovery flags of one recompute of a target-month,
+-- computed by the job from the conversations' numbers and starts, before
+-- they are written into the month's conversations (Store.recomputeKPIs).
+-- A working table: each recompute replaces its target-month.
+CREATE TABLE IF NOT EXISTS conversation_flags_stage
+(
+    target_type     Enum8('department' = 1, 'callcenter' = 2, 'office' = 3, 'user' = 4),
+    target_id       UInt64,
+    month           UInt32,
+    conversation_id UInt64,
+    repeat_contact  UInt8,
+    recovered       UInt8,
+    recovery_ms     UInt64
+)
+ENGINE = MergeTree
+PARTITION BY (target_type, target_id, month)
+ORDER BY conversation_id;

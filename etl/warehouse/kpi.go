@@ -3,9 +3,12 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 )
@@ -66,44 +69,72 @@ const conversationKPIs = `
 	toUInt8(0), toUInt8(0), toUInt64(0),
 	toUInt32(?) AS c_short_ms, toUInt32(?) AS c_level_ms`
 
-// computeFlags computes the repeat and recovery flags of the month's
-// conversations from those of the same numbers that start up to
-// RepeatWindow after them (%[3]s bounds the days read). Each number's
-// conversations, whole (%[1]s: the tuple of the kept columns; %[2]s
-// those columns taken out of the tuple c), are sorted by start, then id:
-// a conversation's next inbound one is the inbound one after as many
-// inbound ones as the sorted list holds up to it, and likewise its next
-// answered one, so that the work grows with the calls, not their square.
-// A conversation without a number is a number of its own. (The table is
-// read once: on 18.16 a statement that reads it a second time can wait
-// forever behind another target's partition replacement.)
-const computeFlags = `INSERT INTO conversations_stage (%[4]s, repeat_contact, recovered, recovery_ms)
-SELECT %[2]s,
-    toUInt8(tupleElement(c, 3) = 1 AND seen_in < length(ins)
-        AND tupleElement(ins[seen_in + 1], 2) - tupleElement(c, 2) <= ?) AS f_repeat,
-    toUInt8(tupleElement(c, 5) = 1 AND seen_answered < length(answers)
-        AND tupleElement(answers[seen_answered + 1], 2) - tupleElement(c, 2) <= ?) AS f_recovered,
-    if(f_recovered = 1, toUInt64(tupleElement(answers[seen_answered + 1], 2) - tupleElement(c, 2)) * 1000, toUInt64(0))
+// listCallers reads what the flags depend on, of the target's
+// conversations with a number on the days near (%s): the month's, and
+// those a repeat of its last day can start on.
+const listCallers = `SELECT external_number, conversation_id, toUInt32(started_at), toUInt8(direction = 'inbound'),
+	answered, abandoned, toUInt8(toYYYYMM(day) = ?)
+FROM conversations FINAL
+WHERE target_type = ? AND target_id = ? AND external_number != '' AND %s`
+
+// applyFlags copies the month's conversations with the flags that
+// conversation_flags_stage holds for them (%[1]s: the other columns).
+// Each table is read once: on 18.16 a statement that reads a table a
+// second time can wait forever behind another target's partition
+// replacement.
+const applyFlags = `INSERT INTO conversations_stage (%[1]s, repeat_contact, recovered, recovery_ms)
+SELECT %[1]s, f_repeat, f_recovered, f_recovery_ms
 FROM
 (
-    SELECT if(external_number = '', concat('#', toString(conversation_id)), external_number) AS number,
-        arraySort(x -> (tupleElement(x, 2), tupleElement(x, 1)),
-            groupArray(tuple(conversation_id, toUInt32(started_at), toUInt8(direction = 'inbound'), answered, abandoned,
-                toYYYYMM(day) = ?, %[1]s))) AS cs,
-        arrayFilter(x -> tupleElement(x, 3) = 1, cs) AS ins,
-        arrayFilter(x -> tupleElement(x, 4) = 1, cs) AS answers,
-        arrayCumSum(arrayMap(x -> toUInt32(tupleElement(x, 3)), cs)) AS ins_so_far,
-        arrayCumSum(arrayMap(x -> toUInt32(tupleElement(x, 4)), cs)) AS answers_so_far
-    FROM conversations FINAL
-    WHERE target_type = ? AND target_id = ? AND %[3]s
-    GROUP BY number
-) AS numbers
-ARRAY JOIN cs AS c, ins_so_far AS seen_in, answers_so_far AS seen_answered
-WHERE tupleElement(c, 6) = 1`
+    SELECT * FROM conversations FINAL
+    WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
+) AS month
+ANY LEFT JOIN
+(
+    SELECT conversation_id, repeat_contact AS f_repeat, recovered AS f_recovered, recovery_ms AS f_recovery_ms
+    FROM conversation_flags_stage
+    WHERE target_type = ? AND target_id = ? AND month = ?
+) AS flags USING conversation_id`
 
-// flagsFixed is how many fields computeFlags's tuples have before the
-// kept columns.
-const flagsFixed = 6
+// caller is one conversation of a number, as the flags need it.
+type caller struct {
+	id                         uint64
+	start                      uint32 // seconds, as conversations stores it
+	inbound, answered, abandon bool
+	inMonth                    bool
+	repeat, recovered          bool
+	recoveryMs                 uint64
+}
+
+// flagCallers sets the repeat and recovery flags of one number's
+// conversations: a conversation's next inbound and next answered ones,
+// in the order of start then id, are found in one pass from the last.
+func flagCallers(cs []caller) {
+	sort.Slice(cs, func(i, k int) bool {
+		if cs[i].start != cs[k].start {
+			return cs[i].start < cs[k].start
+		}
+		return cs[i].id < cs[k].id
+	})
+	nextInbound, nextAnswered := -1, -1
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := &cs[i]
+		if c.inbound && nextInbound >= 0 && int64(cs[nextInbound].start)-int64(c.start) <= int64(RepeatWindow/time.Second) {
+			c.repeat = true
+		}
+		if c.abandon && nextAnswered >= 0 {
+			if d := int64(cs[nextAnswered].start) - int64(c.start); d <= int64(RecoveryWindow/time.Second) {
+				c.recovered, c.recoveryMs = true, uint64(d)*1000
+			}
+		}
+		if c.inbound {
+			nextInbound = i
+		}
+		if c.answered {
+			nextAnswered = i
+		}
+	}
+}
 
 const targetDayColumns = `target_type, target_id, day, day_start, day_end, inbound, outbound, answered,
 	abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, transferred,
@@ -145,17 +176,6 @@ func kpiColumns() []string {
 	return out
 }
 
-// flagsQuery is computeFlags for the days near (a condition on day).
-func flagsQuery(near string) string {
-	cols := kpiColumns()
-	out := make([]string, len(cols))
-	for i := range cols {
-		out[i] = fmt.Sprintf("tupleElement(c, %d)", flagsFixed+1+i)
-	}
-	list := strings.Join(cols, ", ")
-	return fmt.Sprintf(computeFlags, list, strings.Join(out, ", "), near, list)
-}
-
 // recomputeKPIs sets the repeat and recovery flags of target's
 // conversations in month, then sums its target days. Call it once the
 // conversations of the month and of the days after it (up to
@@ -166,9 +186,12 @@ func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month 
 	// The month's days, and those a repeat of its last day can start on.
 	near := fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
 		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly))
+	cols := strings.Join(kpiColumns(), ", ")
 	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
-		return s.conn.Exec(ctx, flagsQuery(near), uint32(RepeatWindow/time.Second), uint32(RecoveryWindow/time.Second),
-			month, target.Type, id)
+		if err := s.stageFlags(ctx, target, month, near); err != nil {
+			return err
+		}
+		return s.conn.Exec(ctx, fmt.Sprintf(applyFlags, cols), target.Type, id, month, target.Type, id, month)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute repeats and recoveries of %s in %d: %w", target, month, err)
@@ -181,6 +204,53 @@ func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month 
 		return fmt.Errorf("recompute target days of %s in %d: %w", target, month, err)
 	}
 	return nil
+}
+
+// stageFlags fills target's partition of conversation_flags_stage for
+// month with the flags of the month's conversations that have a number
+// and a flag set, from the conversations of the days near. Call it under
+// the month's lock (replaceMonth's fill); the target's lease keeps two
+// processes apart.
+func (s *Store) stageFlags(ctx context.Context, target dialpad.Target, month int, near string) error {
+	id := uint64(target.ID)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(listCallers, near), month, target.Type, id)
+	if err != nil {
+		return err
+	}
+	byNumber := map[string][]caller{}
+	for rows.Next() {
+		var number string
+		var c caller
+		var inbound, answered, abandoned, inMonth uint8
+		if err := rows.Scan(&number, &c.id, &c.start, &inbound, &answered, &abandoned, &inMonth); err != nil {
+			rows.Close()
+			return err
+		}
+		c.inbound, c.answered, c.abandon, c.inMonth = inbound == 1, answered == 1, abandoned == 1, inMonth == 1
+		byNumber[number] = append(byNumber[number], c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, "ALTER TABLE conversation_flags_stage DROP PARTITION (?, ?, ?)", target.Type, id, month); err != nil {
+		return err
+	}
+	return s.send(ctx, "conversation_flags_stage", `INSERT INTO conversation_flags_stage
+		(target_type, target_id, month, conversation_id, repeat_contact, recovered, recovery_ms)`, func(b driver.Batch) error {
+		for _, cs := range byNumber {
+			flagCallers(cs)
+			for _, c := range cs {
+				if !c.inMonth || !c.repeat && !c.recovered {
+					continue
+				}
+				if err := b.Append(target.Type, id, uint32(month), c.id, flag(c.repeat), flag(c.recovered), c.recoveryMs); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // kpiMonths are the months whose flags and target days a change of the

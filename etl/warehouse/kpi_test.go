@@ -220,9 +220,15 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 	if a, c := before[1001], before[2001]; a.Repeat != 0 || c.Recovered != 0 {
 		t.Errorf("before B and D are read: A repeat %d, C recovered %d; want 0 and 0", a.Repeat, c.Recovered)
 	}
-	loadKPILegs(t, s, all[2:5])         // B alone: its load touches 2026-02-09 only
+	loadKPILegs(t, s, all[2:5]) // B alone: its load touches 2026-02-09 only
+	if a := kpiConversation1(t, s, 1001); a.Repeat != 1 {
+		t.Errorf("after B's load alone, A (7 days before it) repeat %d, want 1", a.Repeat)
+	}
 	loadKPILegs(t, s, []kpiLeg{all[7]}) // D alone
-	loadKPILegs(t, s, all)              // and everything again
+	if c := kpiConversation1(t, s, 2001); c.Recovered != 1 || c.RecoveryMs != 23*3600*1000 {
+		t.Errorf("after D's load alone, C (the day before) recovered %d after %d ms, want 1 after 23 h", c.Recovered, c.RecoveryMs)
+	}
+	loadKPILegs(t, s, all) // and everything again
 
 	const sh, sl = 5000, 60000
 	want := []kpiConversation{
@@ -269,4 +275,39 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 	if level != 4.0/9 || abandonment != 4.0/9 || asa != 162.0/5 {
 		t.Errorf("service level %v, abandonment %v, speed of answer %v s; want 4/9, 4/9 and 162/5", level, abandonment, asa)
 	}
+
+	// Repeats that reach back into the month before, and across the
+	// change to daylight time (2026-03-08): L and N abandoned, then M
+	// (6 d 23 h after L, in March) and O (6 d 22 h 30 min after N, 09:30
+	// EDT), each loaded alone.
+	n6, n7 := "+15550000006", "+15550000007"
+	loadKPILegs(t, s, []kpiLeg{{call: inbound(7001, n6, "2026-02-27T17:00:00.000Z", 20000)},
+		{call: inbound(7201, n7, "2026-03-02T15:00:00.000Z", 20000)}})
+	loadKPILegs(t, s, []kpiLeg{{call: inbound(7101, n6, "2026-03-06T16:00:00.000Z", 20000)}})
+	loadKPILegs(t, s, []kpiLeg{{call: inbound(7301, n7, "2026-03-09T13:30:00.000Z", 20000)}})
+	for id, day := range map[uint64]string{7001: "2026-02-27", 7201: "2026-03-02"} {
+		if c := kpiConversation1(t, s, id); c.Repeat != 1 || c.Day != day {
+			t.Errorf("conversation %d: day %s, repeat %d; want %s and a repeat (called again within 7 days)", id, c.Day, c.Repeat, day)
+		}
+	}
+	for _, d := range targetDays(t, s.Conn(), targetDayQuery) {
+		if want := map[string]uint32{"2026-02-27": 1, "2026-03-02": 1}[d.Day]; d.Day >= "2026-02-27" && d.Repeats != want {
+			t.Errorf("target_daily %s: %d repeat contacts, want %d", d.Day, d.Repeats, want)
+		}
+	}
+	if got, scratch := targetDays(t, s.Conn(), targetDayQuery), targetDays(t, s.Conn(), fromScratch); fmt.Sprint(got) != fmt.Sprint(scratch) {
+		t.Errorf("target_daily is not the sum of conversations:\n got %+v\nwant %+v", got, scratch)
+	}
+}
+
+// kpiConversation1 is conversation id's KPI columns.
+func kpiConversation1(t *testing.T, s *warehouse.Store, id uint64) kpiConversation {
+	t.Helper()
+	for _, c := range kpiConversations(t, s) {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no conversation %d", id)
+	return kpiConversation{}
 }

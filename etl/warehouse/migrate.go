@@ -130,8 +130,7 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 			}
 		}
 		switch {
-		case m.Version != rebuildAt && slices.Contains(rebuildFor, m.Version) &&
-			slices.ContainsFunc(migs, func(x Migration) bool { return x.Version == rebuildAt }):
+		case m.Version < rebuildAt && slices.ContainsFunc(pending, func(x Migration) bool { return x.Version == rebuildAt }):
 			held = append(held, m)
 			continue
 		case m.Version == rebuildAt:
@@ -152,15 +151,12 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 	return applied, nil
 }
 
-// The derived tables are rebuilt from the legs when a migration that
-// changed their shape is applied (rebuildFor: 003 repartitioned them, 005
-// added two; pending 005 means both; 007 added the KPIs' columns and
-// target_daily). The rebuild runs once, after rebuildAt, the last
-// migration whose columns it writes, and the migrations of rebuildFor are
-// recorded only once it is done, so that a crash before it leaves them
-// pending.
-var rebuildFor = []uint32{5, 7}
-
+// The derived tables are rebuilt from the legs once rebuildAt, the last
+// migration that changed their shape, is applied (003 repartitioned them,
+// 005 added two, 007 the KPIs' columns and target_daily): the rebuild
+// writes every column they have. The migrations pending before it are
+// recorded only once the rebuild is done, so that a crash before it
+// leaves them all pending (their statements can run again).
 const rebuildAt = 7
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
