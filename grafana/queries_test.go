@@ -300,6 +300,18 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 				if calls == 0 || s.name == "14 days" && (want["Repeat-contact rate"] == 0 || want["Abandoned callers recovered"] == 0) {
 					t.Errorf("%s, %s: the fixture has %d inbound calls, KPIs %v: too few to test repeats and recoveries", target, s.name, calls, want)
 				}
+				var recovered, recoverySec float64
+				for _, c := range convs {
+					if inSpan(c.StartedMs, s) && c.Recovered {
+						recovered++
+						recoverySec += float64(c.RecoveryMs) / 1000
+					}
+				}
+				if res := panelResult(t, ctx, f, e, d, "Abandoned callers recovered"); recovered > 0 {
+					if got, ok := res.number(0, "Time to recovery"); !ok || math.Abs(got-recoverySec/recovered) > 1e-6 {
+						t.Errorf("%s, %s: time to recovery %v, the flags give %v", target, s.name, got, recoverySec/recovered)
+					}
+				}
 				if s.name == "14 days" {
 					res := panelResult(t, ctx, f, e, d, "Service level")
 					if g, ok := res.number(0, "Goal"); !ok || g != 0.8 {

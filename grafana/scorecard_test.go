@@ -16,8 +16,8 @@ import (
 // The scorecard's figures, the team's medians and the score, worked out
 // from the legs by the README's formula (answer rate 0.5, handle time
 // 0.3, transfers 0.2). Two agents have status intervals: one on duty
-// through the whole range (every inbound leg it missed counts), one off
-// duty (none does); the others have none (no figure).
+// but for two days (the inbound legs it missed on the others count), one
+// off duty (none does); the others have none (no figure).
 func TestAgentScorecard(t *testing.T) {
 	f := loadFixture(t)
 	ctx := context.Background()
@@ -70,16 +70,49 @@ func TestAgentScorecard(t *testing.T) {
 			t.Fatalf("%s: only %d agents", s.name, len(ids))
 		}
 		onDuty, offDuty := ids[0], ids[1]
-		// Status intervals: written once (the first span's range holds the other).
+		// Status intervals, written once (the first span holds the other):
+		// onDuty is on duty but for days 6 and 7 of the fixture, offDuty
+		// off duty throughout.
+		off, back := f.start.Add(6*24*time.Hour), f.start.Add(8*24*time.Hour)
+		onDutyAt := func(ms int64) bool { return ms < off.UnixMilli() || ms >= back.UnixMilli() }
 		if s.name == "14 days" {
-			for i, id := range []uint64{onDuty, offDuty} {
+			type interval struct {
+				agent    uint64
+				status   string
+				on       int
+				from, to time.Time // to zero: the current status
+			}
+			for _, iv := range []interval{
+				{onDuty, "available", 1, f.start.Add(-time.Hour), off}, {onDuty, "unavailable", 0, off, back},
+				{onDuty, "available", 1, back, time.Time{}}, {offDuty, "unavailable", 0, f.start.Add(-time.Hour), time.Time{}},
+			} {
+				ended := int64(0)
+				if !iv.to.IsZero() {
+					ended = iv.to.UnixMilli()
+				}
 				if err := f.store.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO agent_status (agent_id, agent_name, status, on_duty,
 					started_ms, started_at, ended_ms, event_ms, version)
-					SELECT %d, 'x', '%s', %d, %d, toDateTime(%d), 0, %d, 1`, id, []string{"available", "unavailable"}[i], 1-i,
-					f.start.Add(-time.Hour).UnixMilli(), f.start.Add(-time.Hour).Unix(), f.start.Add(-time.Hour).UnixMilli())); err != nil {
+					SELECT %d, 'x', '%s', %d, %d, toDateTime(%d), %d, %d, 1`, iv.agent, iv.status, iv.on,
+					iv.from.UnixMilli(), iv.from.Unix(), ended, iv.from.UnixMilli())); err != nil {
 					t.Fatal(err)
 				}
 			}
+			// The agents are the target's operators: only theirs count.
+			for _, id := range []uint64{onDuty, offDuty} {
+				if err := f.store.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO agents (target_type, target_id, agent_id, kind,
+					display_name, seen_at, version) SELECT '%s', %d, %d, 'user', 'x', now(), 1`, target.Type, target.ID, id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		missedOnDuty := 0
+		for _, ms := range agents[onDuty].missedMs {
+			if onDutyAt(ms) {
+				missedOnDuty++
+			}
+		}
+		if missedOnDuty == 0 || missedOnDuty == len(agents[onDuty].missedMs) {
+			t.Fatalf("%s: agent %d missed %d of %d legs on duty: the test needs both kinds", s.name, onDuty, missedOnDuty, len(agents[onDuty].missedMs))
 		}
 
 		med := func(xs []float64) float64 {
@@ -104,7 +137,7 @@ func TestAgentScorecard(t *testing.T) {
 		want := map[uint64]map[string]float64{}
 		for _, a := range agents {
 			w := map[string]float64{"Transfers": float64(a.transfers), "Answer rate, team": med(rates),
-				"Handle time, team": teamHandle, "Transfer rate, team": med(transferRates), "Missed while on duty, team": float64(len(agents[onDuty].missedMs)) / 2}
+				"Handle time, team": teamHandle, "Transfer rate, team": med(transferRates), "Missed while on duty, team": float64(missedOnDuty) / 2}
 			answer, handle, transfer := 1.0, 1.0, 1.0
 			if a.inbound > 0 {
 				answer = float64(a.inbound-a.missed) / float64(a.inbound)
@@ -117,7 +150,7 @@ func TestAgentScorecard(t *testing.T) {
 			}
 			switch a.id {
 			case onDuty:
-				w["Missed while on duty"] = float64(len(a.missedMs))
+				w["Missed while on duty"] = float64(missedOnDuty)
 			case offDuty:
 				w["Missed while on duty"] = 0
 			}

@@ -200,7 +200,7 @@ var scoreParts = []struct {
 }{
 	{"part_answer", 0.5, "**answer rate**: the agent's inbound legs answered / inbound legs that rang the agent (1 when none rang)"},
 	{"part_handle", 0.3, "**handle time**: the team's median average handle time / the agent's, at most 1 (1 when the agent answered none)"},
-	{"part_transfer", 0.2, "**transfers**: 1 − the agent's transferred legs / legs answered (1 when the agent answered none)"},
+	{"part_transfer", 0.2, "**transfers**: 1 − the agent's transferred legs / legs answered, at least 0 (1 when the agent answered none)"},
 }
 
 // score is the score's SQL over the parts' aliases.
@@ -562,6 +562,7 @@ func expand(name, src string) (string, error) {
 		"live":             func() string { return inString(live) },
 		"agentsNow":        func() string { return inString(agentsNow) },
 		"today":            func() string { return inString(today) },
+		"targetAgents":     func() string { return inString(targetAgents) },
 		"kpiTotals":        func() string { return inString(kpiTotals) },
 		"kpiBuckets":       func() string { return inString(kpiBuckets) },
 		"goal":             func() string { return inString(goal) },
