@@ -57,7 +57,7 @@ var DefaultKPIThresholds = KPIThresholds{ShortAbandon: 5 * time.Second, ServiceL
 // legs (see computeConversations, whose aliases they use); the two
 // arguments are the thresholds in ms. The repeat and recovery flags,
 // which depend on other conversations, are left 0 there and set by
-// computeFlags.
+// recomputeKPIs.
 const conversationKPIs = `
 	if(countIf(is_entry_leg = 1) > 0, argMinIf(external_number, started_ms, is_entry_leg = 1), argMin(external_number, started_ms)),
 	toUInt8(c_direction = 'inbound' AND c_answered = 0 AND if(countIf(is_entry_leg = 1) > 0,
@@ -163,7 +163,7 @@ FROM conversations FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
 GROUP BY target_type, target_id, day`
 
-// kpiColumns are conversations' columns but the flags computeFlags sets.
+// kpiColumns are conversations' columns but the flags recomputeKPIs sets.
 func kpiColumns() []string {
 	var out []string
 	for _, c := range splitColumns(conversationColumns) {
