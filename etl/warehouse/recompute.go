@@ -173,30 +173,27 @@ func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []tim
 	return nil
 }
 
-// RebuildMonth recomputes every agent day, daily count and conversation
-// of target in month (YYYYMM, of the day column) from the legs and
-// replaces what the tables held for it, then the KPIs of the month and of
-// the month before (whose last days' repeats it may hold). Months
-// rebuilt in order leave every KPI right.
-func (s *Store) RebuildMonth(ctx context.Context, target dialpad.Target, month int) error {
+// rebuildLegMonth recomputes every agent day, daily count and
+// conversation of target in month (YYYYMM, of the day column) from the
+// legs and replaces what the tables held for it. The month's KPIs, which
+// also read the conversations of the days after it, are recomputed once
+// every month is (rebuildAggregates).
+func (s *Store) rebuildLegMonth(ctx context.Context, target dialpad.Target, month int) error {
+	all := monthDays(month)
+	if err := s.recomputeDays(ctx, target, month, all); err != nil {
+		return err
+	}
+	return s.recomputeConversations(ctx, target, month, all)
+}
+
+// monthDays are the days of month (YYYYMM).
+func monthDays(month int) daySet {
 	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
 	var days []time.Time
 	for d := first; d.Month() == first.Month(); d = d.AddDate(0, 0, 1) {
 		days = append(days, d)
 	}
-	all := newDaySet(days)
-	if err := s.recomputeDays(ctx, target, month, all); err != nil {
-		return err
-	}
-	if err := s.recomputeConversations(ctx, target, month, all); err != nil {
-		return err
-	}
-	for _, m := range kpiMonths(all) {
-		if err := s.recomputeKPIs(ctx, target, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return newDaySet(days)
 }
 
 // recomputeDays rebuilds the agent days and daily counts of days (all in

@@ -160,19 +160,29 @@ func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
 }
 
 // rebuildAggregates rebuilds every target-month that the legs have, or
-// that the derived tables still hold, reporting each to progress (which
-// may be nil).
+// that the derived tables still hold, reporting each step to progress
+// (which may be nil).
 func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total int, what string)) error {
 	parts, err := s.derivedMonths(ctx)
 	if err != nil {
 		return err
 	}
+	// Every month's legs first, then every month's KPIs, which read the
+	// conversations of the days after the month too: each is computed once.
 	for i, p := range parts {
-		if err := s.RebuildMonth(ctx, p.target, p.month); err != nil {
+		if err := s.rebuildLegMonth(ctx, p.target, p.month); err != nil {
 			return err
 		}
 		if progress != nil {
-			progress(i+1, len(parts), fmt.Sprintf("%s %d", p.target, p.month))
+			progress(i+1, 2*len(parts), fmt.Sprintf("%s %d", p.target, p.month))
+		}
+	}
+	for i, p := range parts {
+		if err := s.recomputeKPIs(ctx, p.target, p.month); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(len(parts)+i+1, 2*len(parts), fmt.Sprintf("%s %d KPIs", p.target, p.month))
 		}
 	}
 	if len(parts) > 0 {
