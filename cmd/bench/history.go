@@ -72,7 +72,7 @@ func (b *bench) history(ctx context.Context, t *table) error {
 	}
 	t.add(row{what: "History: dialpad-etl rebuild of the year (agent days, daily counts, conversations with their KPI flags, target days: what the upgrade to 007 does)",
 		measured: fmt.Sprintf("%.0f s for %s legs", rebuilt.wall.Seconds(), thousands(float64(r.runs.legs))),
-		target: "< 5 min", met: rebuilt.wall < 5*time.Minute})
+		target:   "< 5 min", met: rebuilt.wall < 5*time.Minute})
 	return nil
 }
 
