@@ -189,20 +189,22 @@ func TestSignedEventsAreStoredBeforeTheAnswer(t *testing.T) {
 	if n := g.count(t, "SELECT count() FROM live_calls FINAL WHERE ended = 0"); n != 0 {
 		t.Errorf("%d legs still live after both hung up", n)
 	}
-	// The conversation, recomputed within seconds: answered after 10 s,
-	// queued at 2 s, first rung at 3 s, on hold 20 s.
+	// The conversation, recomputed within seconds: answered 10 s after
+	// its start, queued at 2 s (its wait runs from then: 8 s), first rung
+	// at 3 s, on hold 20 s, which its handle time adds to the talk.
 	waitFor(t, 15*time.Second, "the conversation recomputed", func() bool {
 		return g.count(t, "SELECT count() FROM conversations FINAL WHERE conversation_id = 1001") == 1
 	})
-	var wait uint64
+	var wait, talk, handle uint64
 	var cq, cr int64
 	var ch uint64
-	if err := g.conn.QueryRow(context.Background(), `SELECT wait_ms, queued_ms, first_rang_ms, hold_ms
-		FROM conversations FINAL WHERE conversation_id = 1001`).Scan(&wait, &cq, &cr, &ch); err != nil {
+	if err := g.conn.QueryRow(context.Background(), `SELECT wait_ms, queued_ms, first_rang_ms, hold_ms, talk_ms, handle_ms
+		FROM conversations FINAL WHERE conversation_id = 1001`).Scan(&wait, &cq, &cr, &ch, &talk, &handle); err != nil {
 		t.Fatal(err)
 	}
-	if wait != 10000 || cq != at(2) || cr != at(3) || ch != 20000 {
-		t.Errorf("conversation: wait %d queued %d first ring %d hold %d; want 10000 %d %d 20000", wait, cq, cr, ch, at(2), at(3))
+	if wait != 8000 || cq != at(2) || cr != at(3) || ch != 20000 || handle != talk+20000 {
+		t.Errorf("conversation: wait %d queued %d first ring %d hold %d handle %d (talk %d); want 8000 %d %d 20000 and the talk plus the hold",
+			wait, cq, cr, ch, handle, talk, at(2), at(3))
 	}
 }
 
