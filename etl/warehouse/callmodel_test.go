@@ -77,12 +77,22 @@ func handBuiltLegs() []dialpad.Call {
 
 func load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
 	t.Helper()
+	loadWith(t, s, calls, nil)
+}
+
+// loadWith is load, with what events told of leg i set by told (when not
+// nil).
+func loadWith(t *testing.T, s *warehouse.Store, calls []dialpad.Call, told func(i int, l *transform.Leg)) {
+	t.Helper()
 	ctx := context.Background()
 	var legs []transform.Leg
 	var days []time.Time
 	for i := range calls {
 		calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d"}`, calls[i].CallID))
 		l := transform.NewLeg(dept, &calls[i], s.Location(), nil)
+		if told != nil {
+			told(i, &l)
+		}
 		legs = append(legs, l)
 		days = append(days, l.Day)
 	}

@@ -89,13 +89,11 @@ func kpiFixture() []kpiLeg {
 
 func loadKPILegs(t *testing.T, s *warehouse.Store, legs []kpiLeg) {
 	t.Helper()
-	ctx := context.Background()
-	var out []transform.Leg
-	var days []time.Time
+	calls := make([]dialpad.Call, len(legs))
 	for i := range legs {
-		c := legs[i].call
-		c.Raw = []byte(fmt.Sprintf(`{"call_id":"%d"}`, c.CallID))
-		l := transform.NewLeg(dept, &c, s.Location(), nil)
+		calls[i] = legs[i].call
+	}
+	loadWith(t, s, calls, func(i int, l *transform.Leg) {
 		if legs[i].queued != "" {
 			l.QueuedMs = int64(ms(legs[i].queued))
 		}
@@ -103,15 +101,7 @@ func loadKPILegs(t *testing.T, s *warehouse.Store, legs []kpiLeg) {
 			l.FirstRangMs = int64(ms(legs[i].firstRang))
 		}
 		l.HoldMs = legs[i].holdMs
-		out = append(out, l)
-		days = append(days, l.Day)
-	}
-	if _, err := s.WriteLegs(ctx, out); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Recompute(ctx, dept, days); err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 type kpiConversation struct {
