@@ -10,10 +10,8 @@ var csatValues = [8]string{"5", "5", "4", "5", "3", "4", "2", "1"}
 // byte-identical.
 func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	c := s.co
-	h := mix64(uint64(l.id) ^ s.salt)
-	h2 := mix64(h)
+	h, h2 := s.legHashes(l)
 	connected := l.connected >= 0
-	entry := l.flags&fEntry != 0
 	inbound := l.flags&fInbound != 0
 	viaGroup := inbound || l.flags&fProxyGroup != 0
 	recorded := l.flags&fRecorded != 0 && connected
@@ -29,9 +27,9 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	}
 	b = append(b, `,"contact":`...)
 	b = append(b, cust.json...)
-	if connected && (h>>42)&15 < 3 {
+	if csat := csatScore(l, h); csat != "" {
 		b = append(b, `,"csat_score":"`...)
-		b = append(b, csatValues[(h>>46)&7]...)
+		b = append(b, csat...)
 		b = append(b, '"')
 	}
 	if connected {
@@ -51,18 +49,11 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	} else {
 		b = append(b, `,"direction":"outbound","duration":`...)
 	}
-	if connected {
-		b = appendMillisFrac(b, l.ended-l.started-int64(l.connected), 1+int64(h&1023)%999)
-	} else {
-		b = append(b, '0')
-	}
-	switch {
-	case l.entryID != 0:
+	ms, frac := talkDuration(l, h)
+	b = appendMillisFrac(b, ms, frac)
+	if id := entryPointID(l, h); id != 0 {
 		b = append(b, `,"entry_point_call_id":`...)
-		b = appendQuotedInt(b, l.entryID)
-	case entry && (h>>30)&15 < 6:
-		b = append(b, `,"entry_point_call_id":`...)
-		b = appendQuotedInt(b, l.id)
+		b = appendQuotedInt(b, id)
 	}
 	if inbound {
 		b = append(b, `,"entry_point_target":`...)
@@ -90,20 +81,13 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 		b = append(b, `,"labels":`...)
 		b = append(b, labels[int(h>>53&31)%len(labels)]...)
 	}
-	switch m := (h >> 34) & 15; {
-	case l.entryID != 0 && m < 8:
+	if id := masterID(l, h); id != 0 {
 		b = append(b, `,"master_call_id":`...)
-		b = appendQuotedInt(b, l.entryID)
-	case l.entryID == 0 && (entry && m < 5 || !inbound && m < 3):
-		b = append(b, `,"master_call_id":`...)
-		b = appendQuotedInt(b, l.id)
+		b = appendQuotedInt(b, id)
 	}
 	if connected {
-		v := h2 & 255
-		m := 460 - v*v*170/65025 // 2.90 to 4.60, mostly high
 		b = append(b, `,"mos_score":`...)
-		b = strconv.AppendUint(b, m/100, 10)
-		b = append(b, '.', byte('0'+m/10%10), byte('0'+m%10))
+		b = appendMOS(b, h2)
 	}
 	if l.entryID != 0 && (h>>38)&15 < 4 {
 		b = append(b, `,"operator_call_id":`...)
@@ -132,6 +116,65 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 		return append(b, `,"was_recorded":true}`...)
 	}
 	return append(b, `,"was_recorded":false}`...)
+}
+
+// The decisions appendLeg shares with the call events and the records
+// export, so that no encoding of a leg can disagree with the list.
+
+// legHashes are the hashes of l's call id that its decorations come from.
+func (s *Sim) legHashes(l *leg) (h, h2 uint64) {
+	h = mix64(uint64(l.id) ^ s.salt)
+	return h, mix64(h)
+}
+
+// talkDuration is l's talk time as the list's duration has it: ms, and the
+// thousandths of a ms taken off them (from the hash h) to give the value
+// a fraction, for appendMillisFrac; 0 when l never connected.
+func talkDuration(l *leg, h uint64) (ms, frac int64) {
+	if l.connected < 0 {
+		return 0, 0
+	}
+	return l.ended - l.started - int64(l.connected), 1 + int64(h&1023)%999
+}
+
+// csatScore is l's csat_score, "" when it has none.
+func csatScore(l *leg, h uint64) string {
+	if l.connected >= 0 && (h>>42)&15 < 3 {
+		return csatValues[(h>>46)&7]
+	}
+	return ""
+}
+
+// entryPointID is l's entry_point_call_id, 0 when it has none: an agent
+// leg's entry leg, and some entry legs their own id.
+func entryPointID(l *leg, h uint64) int64 {
+	switch {
+	case l.entryID != 0:
+		return l.entryID
+	case l.flags&fEntry != 0 && (h>>30)&15 < 6:
+		return l.id
+	}
+	return 0
+}
+
+// masterID is l's master_call_id, 0 when it has none.
+func masterID(l *leg, h uint64) int64 {
+	switch m := (h >> 34) & 15; {
+	case l.entryID != 0 && m < 8:
+		return l.entryID
+	case l.entryID == 0 && (l.flags&fEntry != 0 && m < 5 || l.flags&fInbound == 0 && m < 3):
+		return l.id
+	}
+	return 0
+}
+
+// appendMOS appends the mos_score of a connected leg, from the hash h2:
+// 2.90 to 4.60, mostly high, always two decimals.
+func appendMOS(b []byte, h2 uint64) []byte {
+	v := h2 & 255
+	m := 460 - v*v*170/65025
+	b = strconv.AppendUint(b, m/100, 10)
+	return append(b, '.', byte('0'+m/10%10), byte('0'+m%10))
 }
 
 // appendRecordings appends recording_details: the call recording of a

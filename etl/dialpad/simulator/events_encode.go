@@ -14,8 +14,7 @@ import "strconv"
 // date_started; date_connected and date_rang are null until they happen.
 func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state string, final bool) []byte {
 	c := s.co
-	h := mix64(uint64(l.id) ^ s.salt)
-	h2 := mix64(h)
+	h, h2 := s.legHashes(l)
 	connected := l.connected >= 0 // in the list: at the end
 	conn := connected && t >= l.started+int64(l.connected)
 	entry := l.flags&fEntry != 0
@@ -33,9 +32,9 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 	}
 	b = append(b, `,"contact":`...)
 	b = appendPartyNumeric(b, &c.customers[l.contact])
-	if final && connected && (h>>42)&15 < 3 {
+	if csat := csatScore(l, h); final && csat != "" {
 		b = append(b, `,"csat_score":"`...)
-		b = append(b, csatValues[(h>>46)&7]...)
+		b = append(b, csat...)
 		b = append(b, '"')
 	}
 	b = appendNullableMillis(b, `,"date_connected":`, l.started+int64(l.connected), conn)
@@ -51,18 +50,15 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 	} else {
 		b = append(b, `,"direction":"outbound","duration":`...)
 	}
-	if final && connected {
-		b = appendMillisFrac(b, l.ended-l.started-int64(l.connected), 1+int64(h&1023)%999)
+	if final {
+		ms, frac := talkDuration(l, h)
+		b = appendMillisFrac(b, ms, frac)
 	} else {
 		b = append(b, '0')
 	}
-	switch {
-	case l.entryID != 0:
+	if id := entryPointID(l, h); id != 0 {
 		b = append(b, `,"entry_point_call_id":`...)
-		b = strconv.AppendInt(b, l.entryID, 10)
-	case entry && (h>>30)&15 < 6:
-		b = append(b, `,"entry_point_call_id":`...)
-		b = strconv.AppendInt(b, l.id, 10)
+		b = strconv.AppendInt(b, id, 10)
 	}
 	if inbound {
 		b = append(b, `,"entry_point_target":`...)
@@ -90,20 +86,13 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 		b = append(b, `,"labels":`...)
 		b = append(b, labels[int(h>>53&31)%len(labels)]...)
 	}
-	switch m := (h >> 34) & 15; {
-	case l.entryID != 0 && m < 8:
+	if id := masterID(l, h); id != 0 {
 		b = append(b, `,"master_call_id":`...)
-		b = strconv.AppendInt(b, l.entryID, 10)
-	case l.entryID == 0 && (entry && m < 5 || !inbound && m < 3):
-		b = append(b, `,"master_call_id":`...)
-		b = strconv.AppendInt(b, l.id, 10)
+		b = strconv.AppendInt(b, id, 10)
 	}
 	if final && connected {
-		v := h2 & 255
-		m := 460 - v*v*170/65025
 		b = append(b, `,"mos_score":`...)
-		b = strconv.AppendUint(b, m/100, 10)
-		b = append(b, '.', byte('0'+m/10%10), byte('0'+m%10))
+		b = appendMOS(b, h2)
 	}
 	if l.entryID != 0 && (h>>38)&15 < 4 {
 		b = append(b, `,"operator_call_id":`...)
