@@ -26,6 +26,9 @@ type Client struct {
 	log     *slog.Logger
 	stats   Counters
 	ops     operatorCache
+
+	exports   *rate.Limiter // POST /api/v2/stats
+	downloads *http.Client  // exports' signed links: no credentials, no API rate limit
 }
 
 type credential struct {
@@ -50,6 +53,9 @@ type credential struct {
 //	WithOperatorsTTL(1h)           operators cache lifetime per target
 //	WithLogger(l)                  discards; retries are logged at debug
 //	WithHTTPClient(hc)             a pooled client with Go's default transport settings
+//	WithExportBudget(20)           stats exports asked for per hour (Dialpad allows 200 per company)
+//	WithExportPolling(2s, 10m)     first wait between polls of an export, and the longest an export may take
+//	WithDownloadTimeout(10m)       the download of an export's file
 //	WithClock(time.Now)            for tests
 func New(baseURL, token string, opts ...Option) (*Client, error) {
 	base, err := parseBaseURL(baseURL)
@@ -84,6 +90,8 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.rate), 1)
 	}
 	c.http = c.newHTTPClient(cfg.httpClient)
+	c.exports = rate.NewLimiter(rate.Limit(float64(cfg.exportsPerHour)/3600), cfg.exportsPerHour)
+	c.downloads = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.downloadTimeout}
 	c.ops.init()
 	return c, nil
 }
@@ -122,7 +130,8 @@ func (c *Client) newHTTPClient(hc *http.Client) *http.Client {
 		t.MaxIdleConnsPerHost = 16
 		base = t
 	}
-	out.Transport = &transport{base: base, limiter: c.limiter, timeout: c.cfg.timeout, stats: &c.stats}
+	out.Transport = &transport{base: base, limiter: c.limiter, timeout: c.cfg.timeout, stats: &c.stats,
+		exportPath: c.base.Path + "/api/v2/stats", spendExport: c.spendExport}
 	return &out
 }
 
@@ -171,6 +180,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+
 	req.Header.Set("Authorization", c.cred.header)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "dialpad-etl")

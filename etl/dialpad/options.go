@@ -19,6 +19,11 @@ const (
 	DefaultBackoffMin    = 500 * time.Millisecond
 	DefaultBackoffMax    = 30 * time.Second
 	DefaultOperatorsTTL  = time.Hour
+
+	DefaultExportsPerHour  = 20 // a tenth of the 200 an hour Dialpad allows a company
+	DefaultExportPoll      = 2 * time.Second
+	DefaultExportWait      = 10 * time.Minute
+	DefaultDownloadTimeout = 10 * time.Minute
 )
 
 // Option configures a Client; see New for the options and their defaults.
@@ -39,6 +44,11 @@ type config struct {
 	now           func() time.Time
 	checkRetry    CheckRetry
 	backoff       Backoff
+
+	exportsPerHour  int
+	exportPoll      time.Duration
+	exportWait      time.Duration
+	downloadTimeout time.Duration
 }
 
 func defaultConfig() config {
@@ -53,6 +63,11 @@ func defaultConfig() config {
 		now:           time.Now,
 		checkRetry:    DefaultRetryPolicy,
 		backoff:       DefaultBackoff,
+
+		exportsPerHour:  DefaultExportsPerHour,
+		exportPoll:      DefaultExportPoll,
+		exportWait:      DefaultExportWait,
+		downloadTimeout: DefaultDownloadTimeout,
 	}
 }
 
@@ -72,6 +87,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("dialpad: WithBackoff(%v, %v): want 0 <= min <= max", c.backoffMin, c.backoffMax)
 	case c.operatorsTTL < 0:
 		return fmt.Errorf("dialpad: WithOperatorsTTL(%v): want 0 or more", c.operatorsTTL)
+	case c.exportsPerHour < 1:
+		return fmt.Errorf("dialpad: WithExportBudget(%d): want 1 or more exports an hour", c.exportsPerHour)
+	case c.exportPoll <= 0 || c.exportWait <= 0:
+		return fmt.Errorf("dialpad: WithExportPolling(%v, %v): want more than 0", c.exportPoll, c.exportWait)
+	case c.downloadTimeout <= 0:
+		return fmt.Errorf("dialpad: WithDownloadTimeout(%v): want more than 0", c.downloadTimeout)
 	case c.now == nil || c.checkRetry == nil || c.backoff == nil:
 		return fmt.Errorf("dialpad: WithClock, WithRetryPolicy and WithBackoffPolicy need a non-nil function")
 	}
@@ -134,3 +155,18 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpCli
 // Received and for Retry-After
 // dates, for tests.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithExportBudget sets how many stats exports (POST /api/v2/stats, every
+// attempt counted) the client may ask for an hour; Dialpad allows the
+// company 200, shared with every integration. A request beyond it waits.
+func WithExportBudget(perHour int) Option { return func(c *config) { c.exportsPerHour = perHour } }
+
+// WithExportPolling sets the first wait between polls of an export's
+// status (it grows by half each time, to 30 s at most) and how long an
+// export may stay processing before ExportCalls gives up.
+func WithExportPolling(first, wait time.Duration) Option {
+	return func(c *config) { c.exportPoll, c.exportWait = first, wait }
+}
+
+// WithDownloadTimeout bounds the download of an export's file.
+func WithDownloadTimeout(d time.Duration) Option { return func(c *config) { c.downloadTimeout = d } }

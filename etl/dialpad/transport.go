@@ -19,10 +19,19 @@ type transport struct {
 	limiter *rate.Limiter
 	timeout time.Duration
 	stats   *Counters
+	// Every attempt of POST exportPath (a stats export) waits for the
+	// export budget too.
+	exportPath  string
+	spendExport func(context.Context) error
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if req.Method == http.MethodPost && req.URL.Path == t.exportPath {
+		if err := t.spendExport(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := t.limiter.Wait(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

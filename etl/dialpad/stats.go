@@ -1,0 +1,269 @@
+package dialpad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Sentinels of ExportCalls.
+var (
+	// ErrExportFailed: Dialpad reported the export as failed.
+	ErrExportFailed = errors.New("dialpad: the export failed")
+	// ErrExportTimeout: the export was still processing when the wait
+	// (WithExportPolling) ran out.
+	ErrExportTimeout = errors.New("dialpad: the export did not finish in time")
+	// ErrExportGone: Dialpad no longer knows the export's request id
+	// (ids expire after about an hour).
+	ErrExportGone = errors.New("dialpad: the export is gone")
+)
+
+// maxExport bounds an export's download: a year of a busy call center's
+// legs is a fraction of it.
+const maxExport = 2 << 30
+
+// ExportRequest asks for a records export of a target's calls over whole
+// days, From to To included, both dates in Zone and before today there.
+type ExportRequest struct {
+	Target   Target
+	Zone     *time.Location
+	From, To time.Time // any instant of the day: only the date in Zone counts
+}
+
+// Export is a records export of calls, downloaded and parsed.
+type Export struct {
+	RequestID string
+	// RequestedAt is when the export was asked for: a leg that had not
+	// ended by then is not in it, or is without its end.
+	RequestedAt time.Time
+	Records     *Records
+}
+
+// ExportCalls asks Dialpad for a records export of req.Target's calls
+// (POST /api/v2/stats), polls it until it is complete, downloads its CSV
+// from the signed link without credentials, and parses it. Every POST
+// spends the export budget (WithExportBudget): Dialpad allows 200 an hour
+// per company. A request id that expires while it is polled is asked for
+// again once.
+func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, error) {
+	if req.Zone == nil {
+		req.Zone = time.UTC
+	}
+	for again := true; ; again = false {
+		id, at, err := c.startExport(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		link, err := c.waitExport(ctx, id, req.Target)
+		if errors.Is(err, ErrExportGone) && again {
+			c.log.Info("dialpad: the export expired while it was processing; asking again", "target", req.Target.String())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		body, err := c.download(ctx, link)
+		if err != nil {
+			return nil, err
+		}
+		recs, err := ParseRecords(io.LimitReader(body, maxExport), req.Zone)
+		body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("dialpad: the export of %s: %w", req.Target, err)
+		}
+		return &Export{RequestID: id, RequestedAt: at, Records: recs}, nil
+	}
+}
+
+// startExport posts the export request and returns its id and when it
+// was made. Dialpad counts days back from its today in the request's
+// zone, so a request that straddles midnight is made again.
+func (c *Client) startExport(ctx context.Context, req ExportRequest) (string, time.Time, error) {
+	for {
+		at := c.cfg.now()
+		today := civil(at, req.Zone)
+		from, to := civil(req.From, req.Zone), civil(req.To, req.Zone)
+		if !to.Before(today) {
+			return "", at, fmt.Errorf("dialpad: an export of calls ends before today; %s is not over in %s", to.Format(time.DateOnly), req.Zone)
+		}
+		if to.Before(from) {
+			return "", at, fmt.Errorf("dialpad: an export from %s to %s is empty", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		}
+		body := map[string]any{
+			"export_type":    "records",
+			"stat_type":      "calls",
+			"timezone":       req.Zone.String(),
+			"days_ago_start": daysBetween(to, today), // the recent edge
+			"days_ago_end":   daysBetween(from, today),
+			"target_type":    req.Target.Type,
+			"target_id":      req.Target.ID,
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return "", at, err
+		}
+		resp, err := c.do(ctx, http.MethodPost, "/api/v2/stats", nil, b, req.Target.String(), acceptJSON)
+		if err != nil {
+			return "", at, fmt.Errorf("dialpad: asking for an export of %s: %w", req.Target, err)
+		}
+		var p struct {
+			RequestID      string `json:"request_id"`
+			AlreadyStarted bool   `json:"already_started"`
+		}
+		if err := json.Unmarshal(resp, &p); err != nil || p.RequestID == "" {
+			return "", at, fmt.Errorf("dialpad: POST /api/v2/stats: %w: no request_id", ErrBadResponse)
+		}
+		if civil(c.cfg.now(), req.Zone).Equal(today) {
+			c.log.Debug("dialpad: export requested", "target", req.Target.String(), "request_id", p.RequestID,
+				"already_started", p.AlreadyStarted, "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly))
+			return p.RequestID, at, nil
+		}
+	}
+}
+
+// waitExport polls the export until it is complete and returns its
+// download link, which is a credential itself: it is never logged.
+func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, error) {
+	deadline := c.cfg.now().Add(c.cfg.exportWait)
+	wait := c.cfg.exportPoll
+	for polls := 1; ; polls++ {
+		body, err := c.get(ctx, "/api/v2/stats/"+url.PathEscape(id), nil, t.String(), acceptJSON)
+		if errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("%w: request %s", ErrExportGone, id)
+		}
+		if err != nil {
+			return "", fmt.Errorf("dialpad: polling the export of %s: %w", t, err)
+		}
+		// Clients in the wild also see "state" and "file_url".
+		var p struct {
+			Status      string `json:"status"`
+			State       string `json:"state"`
+			DownloadURL string `json:"download_url"`
+			FileURL     string `json:"file_url"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", fmt.Errorf("dialpad: GET /api/v2/stats/%s: %w", id, ErrBadResponse)
+		}
+		status, link := firstOf(p.Status, p.State), firstOf(p.DownloadURL, p.FileURL)
+		switch status {
+		case "complete", "completed":
+			if link == "" {
+				return "", fmt.Errorf("dialpad: the export of %s is complete but has no download_url: %w", t, ErrBadResponse)
+			}
+			return link, nil
+		case "failed", "error":
+			return "", fmt.Errorf("%w: Dialpad reports the export of %s (request %s) as %s", ErrExportFailed, t, id, status)
+		}
+		if !c.cfg.now().Add(wait).Before(deadline) {
+			return "", fmt.Errorf("%w: the export of %s (request %s) was still %q after %s and %d polls",
+				ErrExportTimeout, t, id, status, c.cfg.exportWait, polls)
+		}
+		c.log.Debug("dialpad: export processing", "target", t.String(), "request_id", id, "status", status, "next_poll", wait)
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*3/2, 30*time.Second)
+	}
+}
+
+// download GETs an export's signed link with no Authorization header: the
+// link carries its own signature, and whoever serves it (a storage
+// bucket, not the API) must never see the token. Errors name the host,
+// never the link.
+func (c *Client) download(ctx context.Context, link string) (io.ReadCloser, error) {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("dialpad: the export's download_url is not a URL: %w", ErrBadResponse)
+	}
+	// Plain http only when the API itself is (a simulator).
+	if u.Scheme != "https" && !(u.Scheme == "http" && c.base.Scheme == "http") {
+		return nil, fmt.Errorf("dialpad: the export's download_url on %s is not https; refusing it", u.Host)
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+	if err != nil {
+		return nil, fmt.Errorf("dialpad: the export's download_url on %s: %w", u.Host, ErrBadResponse)
+	}
+	req.Header.Set("User-Agent", "dialpad-etl")
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.downloads,
+		RetryWaitMin: c.cfg.backoffMin,
+		RetryWaitMax: c.cfg.backoffMax,
+		RetryMax:     2,
+		CheckRetry:   retryablehttp.CheckRetry(DefaultRetryPolicy),
+		Backoff:      retryablehttp.Backoff(c.cfg.backoff),
+		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message holds the link
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("dialpad: downloading the export from %s: %w", u.Host, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("dialpad: downloading the export from %s: HTTP %d %s (an expired link is refused; the next run asks again): %q",
+			u.Host, resp.StatusCode, http.StatusText(resp.StatusCode), strings.ReplaceAll(string(msg), c.cred.token, "[redacted]"))
+	}
+	return resp.Body, nil
+}
+
+// civil is t's date in loc, as midnight UTC of that date.
+func civil(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func daysBetween(day, today time.Time) int { return int(today.Sub(day) / (24 * time.Hour)) }
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func acceptJSON(b []byte) error {
+	if !json.Valid(b) {
+		return errors.New("not JSON")
+	}
+	return nil
+}
+
+// spendExport waits for the export budget before a POST /api/v2/stats
+// attempt, saying so when the wait is long enough to notice.
+func (c *Client) spendExport(ctx context.Context) error {
+	r := c.exports.Reserve()
+	wait := r.Delay()
+	if wait == 0 {
+		return nil
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "dialpad: the export budget is spent; waiting", slog.Duration("wait", wait),
+		slog.Int("exports_per_hour", c.cfg.exportsPerHour))
+	select {
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
