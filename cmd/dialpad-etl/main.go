@@ -30,6 +30,7 @@ func commands() []command {
 		{"schedule", "stay up: hourly and nightly loads, /healthz and /metrics", runSchedule},
 		{"migrate", "apply the ClickHouse schema", runMigrate},
 		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
+		{"reconcile", "compare days with Dialpad's own records export, re-load the days it shows we missed, record the differences", runReconcile},
 		{"report", "print the department cards and agent activity of a range of days", runReport},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
 		{"webhooks", "set up, show or remove the webhook and subscriptions of Dialpad's real-time events", runWebhooks},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
 )
 
@@ -35,6 +37,22 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Health:          func(ctx context.Context) error { return e.store.Conn().Ping(ctx) },
 		MaxAge:          e.cfg.HealthMaxAge,
 		Log:             e.log,
+	}
+	if days := e.cfg.ReconcileDays; days > 0 {
+		rec := e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
+		s.AfterNightly = func(ctx context.Context) {
+			first, last, _ := reconcileRange("", "", days, e.cfg.Location, time.Now())
+			off := 0
+			for _, res := range rec.Run(ctx, first, last) {
+				for _, d := range res.Days {
+					if d.Status != reconcile.StatusMatch {
+						off++
+					}
+				}
+			}
+			e.log.Info("reconciled with Dialpad's exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
+				"days_out_of_agreement", off)
+		}
 	}
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)

@@ -16,6 +16,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -107,6 +108,8 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...dial
 		dialpad.WithBackoff(cfg.BackoffMin, cfg.BackoffMax),
 		dialpad.WithMaxPages(cfg.MaxPages),
 		dialpad.WithOperatorsTTL(cfg.OperatorsTTL),
+		dialpad.WithExportBudget(cfg.ExportsPerHour),
+		dialpad.WithExportPolling(dialpad.DefaultExportPoll, cfg.ExportTimeout),
 		dialpad.WithLogger(e.log),
 	}, opts...)...)
 	if err != nil {
@@ -159,6 +162,24 @@ func (e *env) job() *etl.Job {
 		WindowTimeout: e.cfg.WindowTimeout,
 		Log:           e.log,
 	}
+}
+
+// reconciler compares the warehouse with Dialpad's exports and re-loads
+// the days where Dialpad has legs the warehouse lacks.
+func (e *env) reconciler(m *reconcile.Metrics) *reconcile.Reconciler {
+	r := &reconcile.Reconciler{
+		Exports:       e.client,
+		Store:         e.store,
+		Targets:       e.cfg.Targets,
+		Location:      e.cfg.Location,
+		MaxReloadDays: e.cfg.ReconcileReloadDays,
+		Metrics:       m,
+		Log:           e.log,
+	}
+	if e.cfg.ReconcileReloadDays > 0 {
+		r.Loads = e.job()
+	}
+	return r
 }
 
 // configFlags is a flag set with a flag for every setting.

@@ -84,6 +84,13 @@ type Env struct {
 	ServiceLevel     time.Duration `env:"KPI_SERVICE_LEVEL_THRESHOLD, default=60s"`
 	ServiceLevelGoal float64       `env:"KPI_SERVICE_LEVEL_GOAL, default=80"`
 
+	// Reconciliation with Dialpad's records exports (README,
+	// "Reconciliation").
+	ReconcileDays       int           `env:"RECONCILE_DAYS, default=7"`
+	ReconcileReloadDays int           `env:"RECONCILE_MAX_RELOAD_DAYS, default=7"`
+	ExportTimeout       time.Duration `env:"RECONCILE_EXPORT_TIMEOUT, default=10m"`
+	ExportsPerHour      int           `env:"DIALPAD_EXPORTS_PER_HOUR, default=20"`
+
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
@@ -304,6 +311,18 @@ func (c *Config) Validate(now time.Time) error {
 	}
 	if c.NightlyLookback <= 0 {
 		bad("ETL_NIGHTLY_LOOKBACK", "must be positive, got %s", c.NightlyLookback)
+	}
+	if c.ReconcileDays < 0 || c.ReconcileDays > 366 {
+		bad("RECONCILE_DAYS", "must be 0 (no nightly reconciliation) to 366 days, got %d", c.ReconcileDays)
+	}
+	if c.ReconcileReloadDays < 0 || c.ReconcileReloadDays > 366 {
+		bad("RECONCILE_MAX_RELOAD_DAYS", "must be 0 (report only) to 366 days, got %d", c.ReconcileReloadDays)
+	}
+	if c.ExportTimeout <= 0 {
+		bad("RECONCILE_EXPORT_TIMEOUT", "must be positive, got %s", c.ExportTimeout)
+	}
+	if c.ExportsPerHour < 1 || c.ExportsPerHour > 200 {
+		bad("DIALPAD_EXPORTS_PER_HOUR", "must be 1 to 200 (Dialpad allows a company 200 an hour, shared by every integration), got %d", c.ExportsPerHour)
 	}
 	if c.Start, err = ParseInstant(c.StartText, c.Location, now); err != nil {
 		bad("ETL_START", "%v", err)

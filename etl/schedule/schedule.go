@@ -43,6 +43,9 @@ type Scheduler struct {
 	// Webhook, if set, is served at /webhooks/dialpad: Dialpad's
 	// real-time events (see package events).
 	Webhook http.Handler
+	// AfterNightly, if set, runs after each nightly re-load, before any
+	// other load starts (the reconciliation with Dialpad's exports).
+	AfterNightly func(context.Context)
 
 	mu      sync.Mutex
 	running bool
@@ -87,7 +90,13 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	// The nightly re-load is the one that picks up late changes: one that
 	// comes due during another load runs after it. An hourly one is
 	// skipped: the next hour reads the same.
-	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result { return s.Loads.Reload(ctx, s.NightlyLookback) }, wait: true}
+	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result {
+		results := s.Loads.Reload(ctx, s.NightlyLookback)
+		if s.AfterNightly != nil && ctx.Err() == nil {
+			s.AfterNightly(ctx)
+		}
+		return results
+	}, wait: true}
 	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}

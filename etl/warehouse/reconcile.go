@@ -1,0 +1,150 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// StoredLeg is what reconciliation compares of a stored leg.
+type StoredLeg struct {
+	CallID         uint64
+	ConversationID uint64
+	Day            time.Time // reporting-zone date, as midnight UTC
+	Direction      string
+	Connected      bool
+	Talk           time.Duration
+	Started        time.Time
+	Ended          time.Time // zero when the list gave none
+}
+
+// LegsOfDays returns target's stored legs whose day is from first to last
+// (reporting-zone dates, both included).
+func (s *Store) LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error) {
+	// started_at bounds the partitions read; day is the test.
+	rows, err := s.conn.Query(ctx, `SELECT call_id, conversation_id, day, toString(direction),
+		isNotNull(date_connected), duration_ms, started_ms, ifNull(toUInt32(date_ended), 0)
+		FROM calls FINAL
+		WHERE target_type = ? AND target_id = ?
+			AND started_at >= toDateTime(?) AND started_at < toDateTime(?)
+			AND day >= toDate(?) AND day <= toDate(?)`,
+		target.Type, uint64(target.ID), first.AddDate(0, 0, -2).Unix(), last.AddDate(0, 0, 3).Unix(),
+		first.Format(time.DateOnly), last.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("read the legs of %s from %s to %s: %w", target, first.Format(time.DateOnly), last.Format(time.DateOnly), err)
+	}
+	defer rows.Close()
+	var out []StoredLeg
+	for rows.Next() {
+		var l StoredLeg
+		var connected uint8
+		var talk uint64
+		var started int64
+		var ended uint32
+		if err := rows.Scan(&l.CallID, &l.ConversationID, &l.Day, &l.Direction, &connected, &talk, &started, &ended); err != nil {
+			return nil, err
+		}
+		l.Day = time.Date(l.Day.Year(), l.Day.Month(), l.Day.Day(), 0, 0, 0, 0, time.UTC)
+		l.Connected, l.Talk, l.Started = connected == 1, time.Duration(talk)*time.Millisecond, time.UnixMilli(started).UTC()
+		if ended > 0 {
+			l.Ended = time.Unix(int64(ended), 0).UTC()
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Reconciled is one target-day of a reconciliation run: a row of
+// reconciliation.
+type Reconciled struct {
+	Target                 dialpad.Target
+	Day                    time.Time
+	RunID                  string
+	CheckedAt              time.Time
+	Status                 string // match, differ, failed, timeout or error
+	OurLegs, DialpadLegs   int
+	OurConvs, DialpadConvs int
+	OnlyDialpad, OnlyOurs  int
+	Disagreeing            int
+	Unreadable             int
+	Reloaded               int
+	ExportID               string
+	ExportedAt             time.Time
+	Error                  string
+}
+
+// Difference is one leg behind a reconciliation's difference: a row of
+// reconciliation_diffs.
+type Difference struct {
+	Day           time.Time
+	CallID        uint64
+	Kind          string // only_dialpad, only_ours, direction, connected, duration, unreadable, reloaded
+	Ours, Dialpad string
+}
+
+// WriteReconciliation records a run's days of one target and the legs
+// behind their differences.
+func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diffs []Difference) error {
+	if len(days) == 0 {
+		return nil
+	}
+	first := days[0]
+	if len(diffs) > 0 {
+		err := s.send(ctx, "reconciliation_diffs", `INSERT INTO reconciliation_diffs (target_type, target_id, day, run_id,
+			checked_at, call_id, kind, ours, dialpad)`, func(b driver.Batch) error {
+			for _, d := range diffs {
+				if err := b.Append(first.Target.Type, uint64(first.Target.ID), d.Day, first.RunID, first.CheckedAt.UTC(),
+					d.CallID, d.Kind, d.Ours, d.Dialpad); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// The days go last: a day's row says its differences are stored.
+	return s.send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at,
+		status, our_legs, dialpad_legs, our_conversations, dialpad_conversations, only_dialpad, only_ours, disagreeing,
+		unreadable, reloaded, export_id, exported_at, error)`, func(b driver.Batch) error {
+		for _, r := range days {
+			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.Status,
+				uint32(r.OurLegs), uint32(r.DialpadLegs), uint32(r.OurConvs), uint32(r.DialpadConvs),
+				uint32(r.OnlyDialpad), uint32(r.OnlyOurs), uint32(r.Disagreeing), uint32(r.Unreadable),
+				uint32(r.Reloaded), r.ExportID, r.ExportedAt.UTC(), r.Error); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DaysOutOfAgreement counts, per target, the days whose latest
+// reconciliation is not a match.
+func (s *Store) DaysOutOfAgreement(ctx context.Context) (map[dialpad.Target]int, error) {
+	rows, err := s.conn.Query(ctx, `SELECT toString(target_type), target_id, countIf(latest != 'match')
+		FROM (
+			SELECT target_type, target_id, day, toString(argMax(status, checked_at)) AS latest
+			FROM reconciliation GROUP BY target_type, target_id, day
+		)
+		GROUP BY target_type, target_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read the reconciliation: %w", err)
+	}
+	defer rows.Close()
+	out := map[dialpad.Target]int{}
+	for rows.Next() {
+		var typ string
+		var id, n uint64
+		if err := rows.Scan(&typ, &id, &n); err != nil {
+			return nil, err
+		}
+		out[dialpad.Target{Type: typ, ID: int64(id)}] = int(n)
+	}
+	return out, rows.Err()
+}
