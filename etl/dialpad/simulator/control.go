@@ -4,18 +4,27 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 )
 
 // serveControl answers the simulator's own endpoints, for processes that
-// run it separately. They bypass the rate limit and the faults.
+// run it separately. They bypass the rate limit and the faults, and are
+// not counted in Stats.Requests.
 //
 //	GET /_sim/healthz  {"status":"ok","legs":N}, no key needed
 //	GET /_sim/legs?target_type=&target_id=&from=&to=  the ground truth of
 //	    Legs as {"items":[...]}; from and to in ms, half-open, optional;
 //	    no target means every leg
+//	GET /_sim/exports/{id}.csv?expires=&signature=  a stats export's CSV,
+//	    the download_url of GET /api/v2/stats/{id}: signed, so no key (a
+//	    request that sends one is refused, 400)
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
+		s.serveExportDownload(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/_sim/healthz":
 		writeJSON(w, http.StatusOK, fmt.Appendf(nil, `{"status":"ok","legs":%d}`, s.NumLegs()))

@@ -66,12 +66,9 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	if viaGroup {
 		b = append(b, `,"group_id":`...)
 		b = append(b, grp.qid...)
-		b = append(b, `,"internal_number":`...)
-		b = append(b, grp.qnum...)
-	} else {
-		b = append(b, `,"internal_number":`...)
-		b = append(b, c.parties[l.target].qnum...)
 	}
+	b = append(b, `,"internal_number":`...)
+	b = append(b, c.internalParty(l).qnum...)
 	if l.flags&fTransferred != 0 {
 		b = append(b, `,"is_transferred":true`...)
 	} else {
@@ -166,6 +163,16 @@ func masterID(l *leg, h uint64) int64 {
 		return l.id
 	}
 	return 0
+}
+
+// internalParty is the party whose number is l's internal_number: the
+// group's when the call came in through it or was placed as it, else the
+// agent's own.
+func (c *company) internalParty(l *leg) *party {
+	if l.flags&(fInbound|fProxyGroup) != 0 {
+		return &c.parties[l.group]
+	}
+	return &c.parties[l.target]
 }
 
 // appendMOS appends the mos_score of a connected leg, from the hash h2:

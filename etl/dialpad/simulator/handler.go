@@ -16,7 +16,8 @@ import (
 // own endpoints under /_sim/. Every /api/v2/ request passes, in order:
 // the rate limiter (spent on arrival), the injected latency, a 429 when
 // over the limit, the drop and error faults, then authentication. Besides
-// the GET endpoints it keeps webhooks and event subscriptions (hooks.go).
+// the GET endpoints it keeps webhooks and event subscriptions (hooks.go)
+// and runs stats exports (export.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -56,11 +57,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		return
 	}
-	if s.serveHooks(w, r) {
+	if s.serveHooks(w, r) || s.serveStats(w, r) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		writeError(w, http.StatusMethodNotAllowed, "the simulator serves GET only, and POST/DELETE of webhooks and subscriptions")
+		writeError(w, http.StatusMethodNotAllowed, "the simulator serves GET only, POST/DELETE of webhooks and subscriptions, and POST /api/v2/stats")
 		return
 	}
 	if r.URL.Path == "/api/v2/call" {

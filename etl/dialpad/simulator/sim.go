@@ -10,6 +10,13 @@
 // does, signed, with retries, duplicates and reordering; the handler
 // keeps webhooks and event subscriptions as the API does.
 //
+// The traffic can also be exported as Dialpad's stats export does
+// (export.go): POST /api/v2/stats starts an export of the records of
+// calls, GET /api/v2/stats/{id} tells when it is ready, and a signed link
+// under /_sim/exports/ serves the CSV, one row per leg in the request's
+// time zone, consistent with the list; exports can be made to fail or to
+// stay processing.
+//
 // Everything is deterministic from Config.Seed: each UTC day's traffic
 // comes from its own random source, so a day is the same whatever range
 // is simulated. Tests and the demo compare what a client loaded with the
@@ -45,6 +52,8 @@ type Config struct {
 	Burst        int              // bucket size (default ceil(RateLimit))
 	RetryAfter   bool             // send Retry-After on 429
 	PageSize     int              // items per page of /api/v2/call (default 25)
+	ExportDelay  time.Duration    // how long a new stats export stays processing (default 10s; <0 = complete at once)
+	StatsPerHour int              // POST /api/v2/stats allowed per rolling hour, wall clock (default 200; <0 = unlimited)
 	Faults       Faults
 
 	// Location is the company's time zone: business hours, weekends and
@@ -63,6 +72,11 @@ type Faults struct {
 	RepeatCursor    bool    // the second page's cursor repeats the first's
 	DropRate        float64 // share of requests whose connection is closed with no response
 	TruncateRate    float64 // share of call pages whose body is cut off mid-JSON
+
+	// Stats exports, drawn per export when it is requested.
+	ExportFailRate  float64       // share of exports that end "failed" instead of "complete", after their delay
+	ExportSlowRate  float64       // share of exports that stay processing ExportSlowDelay longer
+	ExportSlowDelay time.Duration // (rate 1 with a delay of hours: exports that never finish)
 }
 
 // Stats counts what the simulator served.
@@ -75,6 +89,10 @@ type Stats struct {
 	Malformed    int64 // malformed items served (MalformedRate)
 	Pages        int64 // call pages answered 200 (truncated ones included)
 	Legs         int64 // legs on those pages
+
+	Exports                int64 // POST /api/v2/stats that started an export or reused one
+	ExportDownloads        int64 // export CSVs served (200)
+	ExportDownloadsRefused int64 // downloads refused for carrying credentials (an Authorization header or ?apikey=)
 }
 
 // Sim is a simulated Dialpad API; it is an http.Handler, safe for
@@ -93,6 +111,9 @@ type Sim struct {
 	operators []int // party indexes of the call center's operators (agent status events)
 	hooks     hookStore
 	delivery  deliveryCounters // every Deliver's, for DeliveryStats
+	exports   exportStore
+	wall      func() time.Time // the wall clock (exports, StatsPerHour)
+	linkKey   []byte           // signs the export download links
 
 	faults  atomic.Pointer[Faults]
 	limiter *bucket
@@ -100,6 +121,7 @@ type Sim struct {
 	errSeq  atomic.Uint64
 	stats   struct {
 		requests, rateLimited, serverErrors, drops, truncated, malformed, pages, legs atomic.Int64
+		exports, exportDownloads, exportRefused                                       atomic.Int64
 	}
 	bufs sync.Pool
 }
@@ -112,7 +134,8 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{cfg: cfg, now: cfg.Now, salt: mix64(uint64(cfg.Seed))}
+	s := &Sim{cfg: cfg, now: cfg.Now, salt: mix64(uint64(cfg.Seed)), wall: time.Now}
+	s.linkKey = exportLinkKey(cfg.Seed)
 	s.faults.Store(&cfg.Faults)
 	if cfg.RateLimit > 0 {
 		s.limiter = newBucket(cfg.RateLimit, cfg.Burst, time.Now)
@@ -158,6 +181,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PageSize == 0 {
 		c.PageSize = 25
 	}
+	if c.ExportDelay == 0 {
+		c.ExportDelay = 10 * time.Second
+	}
+	if c.StatsPerHour == 0 {
+		c.StatsPerHour = 200
+	}
 	if c.Location == nil {
 		loc, err := time.LoadLocation("America/New_York")
 		if err != nil {
@@ -186,13 +215,14 @@ func (c Config) withDefaults() (Config, error) {
 
 func (f Faults) validate() error {
 	for name, v := range map[string]float64{"error rate": f.ErrorRate, "slow rate": f.SlowRate,
-		"malformed rate": f.MalformedRate, "drop rate": f.DropRate, "truncate rate": f.TruncateRate} {
+		"malformed rate": f.MalformedRate, "drop rate": f.DropRate, "truncate rate": f.TruncateRate,
+		"export fail rate": f.ExportFailRate, "export slow rate": f.ExportSlowRate} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			return fmt.Errorf("simulator: %s %v out of range [0, 1]", name, v)
 		}
 	}
-	if f.Latency < 0 || f.Jitter < 0 || f.SlowDelay < 0 {
-		return errors.New("simulator: latency, jitter and slow delay must not be negative")
+	if f.Latency < 0 || f.Jitter < 0 || f.SlowDelay < 0 || f.ExportSlowDelay < 0 {
+		return errors.New("simulator: latency, jitter, slow delay and export slow delay must not be negative")
 	}
 	return nil
 }
@@ -353,5 +383,6 @@ func (s *Sim) Stats() Stats {
 	st := &s.stats
 	return Stats{Requests: st.requests.Load(), RateLimited: st.rateLimited.Load(),
 		ServerErrors: st.serverErrors.Load(), Drops: st.drops.Load(), Truncated: st.truncated.Load(),
-		Malformed: st.malformed.Load(), Pages: st.pages.Load(), Legs: st.legs.Load()}
+		Malformed: st.malformed.Load(), Pages: st.pages.Load(), Legs: st.legs.Load(),
+		Exports: st.exports.Load(), ExportDownloads: st.exportDownloads.Load(), ExportDownloadsRefused: st.exportRefused.Load()}
 }
