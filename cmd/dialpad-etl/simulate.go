@@ -20,7 +20,7 @@ import (
 
 // runSimulate serves a simulated Dialpad API until ctx is done.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("simulate", "simulate [flags]\n\nServes a simulated Dialpad API (GET /api/v2/call, operators, users,\ndepartments, call centers; webhooks and event subscriptions) with\ndeterministic traffic, plus the ground truth at /_sim/legs and a health\ncheck at /_sim/healthz. With --events-url it also POSTs the traffic's\nwebhook events (call states and agent status) there, as Dialpad does.", stderr)
+	fs := newFlags("simulate", "simulate [flags]\n\nServes a simulated Dialpad API (GET /api/v2/call, operators, users,\ndepartments, call centers; webhooks and event subscriptions; the stats\nexport: POST /api/v2/stats, GET /api/v2/stats/{id}, the records CSV from a\nsigned link under /_sim/exports/) with deterministic traffic, plus the\nground truth at /_sim/legs and a health check at /_sim/healthz. With\n--events-url it also POSTs the traffic's webhook events (call states and\nagent status) there, as Dialpad does.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "listen address")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same company and calls")
 	days := fs.Int("days", 14, "days of traffic, ending at the end of today (UTC)")
@@ -42,6 +42,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	repeat := fs.Bool("repeat-cursor", false, "the second page of a listing repeats the first page's cursor")
 	dropRate := fs.Float64("drop-rate", 0, "share of requests whose connection is closed without a response")
 	truncRate := fs.Float64("truncate-rate", 0, "share of call pages cut off mid-body")
+	exportDelay := fs.Duration("export-delay", 10*time.Second, "how long a stats export stays processing (0 = complete at once)")
+	exportFail := fs.Float64("export-fail-rate", 0, "share of stats exports that end failed")
+	exportSlow := fs.Float64("export-slow-rate", 0, "share of stats exports that stay processing --export-slow-delay longer")
+	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
 	var ev eventFlags
@@ -56,11 +60,19 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfg := simulator.Config{
 		Seed: *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
+		ExportDelay: *exportDelay,
 		Faults: simulator.Faults{
 			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, SlowRate: *slowRate,
 			SlowDelay: *slowDelay, MalformedRate: *malformed, RepeatCursor: *repeat,
 			DropRate: *dropRate, TruncateRate: *truncRate,
+			ExportFailRate: *exportFail, ExportSlowRate: *exportSlow, ExportSlowDelay: *exportSlowDelay,
 		},
+	}
+	switch {
+	case *exportDelay < 0:
+		return errors.New("--export-delay must not be negative")
+	case *exportDelay == 0:
+		cfg.ExportDelay = -1 // the simulator's zero is its default
 	}
 	if *perDay == 0 {
 		return errors.New("--calls-per-day must be positive")
