@@ -11,6 +11,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
@@ -35,7 +36,8 @@ type fixture struct {
 
 // loadFixture loads the simulator's legs for every group through the
 // decoder, the transform and the warehouse, as the job does, and records a
-// few runs, high-water marks and rejected items for the health dashboard.
+// few runs, high-water marks, rejected items and a reconciliation with
+// Dialpad's export for the health dashboard.
 func loadFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -106,6 +108,7 @@ func loadFixture(t *testing.T) *fixture {
 			Raw: []byte(`{"direction":"inbound","date_started":"x"}`), RunID: run.ID}}); err != nil {
 			t.Fatal(err)
 		}
+		reconcileFixture(t, ctx, store, target, legs, now)
 	}
 	failed := warehouse.Run{ID: "run-failed", Target: f.targets[0], Kind: "incremental",
 		Window: dialpad.Window{From: end, To: end.Add(time.Hour)}, Started: time.Now().UTC().Add(-30 * time.Second),
@@ -115,6 +118,35 @@ func loadFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// reconcileFixture records a reconciliation of target's days with
+// Dialpad's export, checked at checked: every day matches but the last,
+// where Dialpad's export lacks one of our legs.
+func reconcileFixture(t *testing.T, ctx context.Context, store *warehouse.Store, target dialpad.Target, legs []transform.Leg, checked time.Time) {
+	t.Helper()
+	perDay := map[time.Time][]transform.Leg{}
+	for _, l := range transformtest.Dedup(legs) {
+		perDay[l.Day] = append(perDay[l.Day], l)
+	}
+	var days []warehouse.Reconciled
+	for d, ls := range perDay {
+		convs := map[uint64]bool{}
+		for _, l := range ls {
+			convs[l.ConversationID] = true
+		}
+		days = append(days, warehouse.Reconciled{Target: target, Day: d, RunID: "reconcile-" + target.String(), CheckedAt: checked,
+			Status: "match", OurLegs: len(ls), DialpadLegs: len(ls), OurConvs: len(convs), DialpadConvs: len(convs),
+			ExportID: "export-" + target.String(), ExportedAt: checked.Add(-time.Minute)})
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
+	last := &days[len(days)-1]
+	l := perDay[last.Day][0]
+	last.Status, last.DialpadLegs, last.OnlyOurs = "differ", last.DialpadLegs-1, 1
+	diffs := []warehouse.Difference{{Day: last.Day, CallID: l.CallID, Kind: "only_ours", Ours: l.Direction}}
+	if err := store.WriteReconciliation(ctx, days, diffs); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // query runs sql as the plugin sends it: on 18.16, whose typed result it
