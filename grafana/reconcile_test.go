@@ -1,0 +1,165 @@
+package grafana
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+// The health dashboard's reconciliation panels over hand-written runs:
+// a day found short, then re-loaded and matching; a day that differs; a
+// day whose export failed; days outside the range; and another target.
+// A day's state is its latest run.
+func TestReconciliationPanels(t *testing.T) {
+	ctx := context.Background()
+	loc, err := time.LoadLocation(reportingZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := chtest.NewTwin(t)
+	store := twin.Store(warehouse.Options{Location: loc})
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: store, twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
+
+	sales := dialpad.Target{Type: "department", ID: 1}
+	support := dialpad.Target{Type: "callcenter", ID: 2}
+	for _, target := range []dialpad.Target{sales, support} {
+		run := warehouse.Run{ID: "run-" + target.String(), Target: target, Kind: "nightly", Status: "succeeded",
+			Started: time.Date(2025, 3, 14, 7, 0, 0, 0, time.UTC), Finished: time.Date(2025, 3, 14, 7, 1, 0, 0, time.UTC)}
+		if err := store.RecordRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
+	first := time.Date(2025, 3, 11, 8, 0, 0, 0, time.UTC)
+	second := time.Date(2025, 3, 13, 8, 0, 0, 0, time.UTC)
+	third := time.Date(2025, 3, 13, 9, 30, 0, 0, time.UTC)
+	write := func(days []warehouse.Reconciled, diffs []warehouse.Difference) {
+		t.Helper()
+		if err := store.WriteReconciliation(ctx, days, diffs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first run: the 10th lacks 3 of Dialpad's legs (not re-loaded),
+	// the 5th (outside the range) has one of ours Dialpad lacks.
+	write([]warehouse.Reconciled{
+		{Target: sales, Day: day(5), RunID: "r1", CheckedAt: first, Status: "differ", OurLegs: 6, DialpadLegs: 5,
+			OurConvs: 4, DialpadConvs: 4, OnlyOurs: 1, ExportID: "e1", ExportedAt: first},
+		{Target: sales, Day: day(10), RunID: "r1", CheckedAt: first, Status: "differ", OurLegs: 10, DialpadLegs: 13,
+			OurConvs: 8, DialpadConvs: 10, OnlyDialpad: 3, ExportID: "e1", ExportedAt: first},
+	}, []warehouse.Difference{
+		{Day: day(5), CallID: 90, Kind: "only_ours", Ours: "inbound, answered, talk 1m0s"},
+		{Day: day(10), CallID: 101, Kind: "only_dialpad", Dialpad: "inbound, answered, talk 1m0s"},
+		{Day: day(10), CallID: 102, Kind: "only_dialpad", Dialpad: "inbound, not answered, talk 0s"},
+		{Day: day(10), CallID: 103, Kind: "only_dialpad", Dialpad: "outbound, answered, talk 2m0s"},
+	})
+	// The second: the 10th's missing legs re-loaded, so it matches; the
+	// 11th has a leg Dialpad lacks and one whose talk time disagrees; the
+	// 13th (past the range in the reporting zone, not in UTC) differs.
+	write([]warehouse.Reconciled{
+		{Target: sales, Day: day(10), RunID: "r2", CheckedAt: second, Status: "match", OurLegs: 13, DialpadLegs: 13,
+			OurConvs: 10, DialpadConvs: 10, Reloaded: 3, ExportID: "e2", ExportedAt: second},
+		{Target: sales, Day: day(11), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 8, DialpadLegs: 7,
+			OurConvs: 6, DialpadConvs: 5, OnlyOurs: 1, Disagreeing: 1, ExportID: "e2", ExportedAt: second},
+		{Target: sales, Day: day(13), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 2, DialpadLegs: 3,
+			OurConvs: 2, DialpadConvs: 3, OnlyDialpad: 1, ExportID: "e2", ExportedAt: second},
+	}, []warehouse.Difference{
+		{Day: day(10), CallID: 101, Kind: "reloaded"},
+		{Day: day(10), CallID: 102, Kind: "reloaded"},
+		{Day: day(10), CallID: 103, Kind: "reloaded"},
+		{Day: day(11), CallID: 202, Kind: "duration", Ours: "inbound, answered, talk 3m0s", Dialpad: "inbound, answered, talk 5m0s"},
+		{Day: day(11), CallID: 201, Kind: "only_ours", Ours: "outbound, answered, talk 2m0s"},
+		{Day: day(13), CallID: 401, Kind: "only_dialpad", Dialpad: "inbound, answered, talk 4m0s"},
+	})
+	// The third: Dialpad failed the 12th's export.
+	write([]warehouse.Reconciled{
+		{Target: sales, Day: day(12), RunID: "r3", CheckedAt: third, Status: "failed", OurLegs: 5,
+			OurConvs: 4, Error: "dialpad: the export failed"},
+	}, nil)
+	// The other target: a row of Dialpad's export on the 11th was
+	// unreadable.
+	write([]warehouse.Reconciled{
+		{Target: support, Day: day(11), RunID: "r4", CheckedAt: second, Status: "differ", OurLegs: 4, DialpadLegs: 4,
+			OurConvs: 3, DialpadConvs: 3, Unreadable: 1, ExportID: "e4", ExportedAt: second},
+	}, []warehouse.Difference{
+		{Day: day(11), CallID: 0, Kind: "unreadable", Dialpad: "line 7: no call id"},
+	})
+
+	// The 8th to the 12th in the reporting zone: its end is on the 13th
+	// in UTC.
+	s := span{"five days", time.Date(2025, 3, 8, 0, 0, 0, 0, loc), time.Date(2025, 3, 13, 0, 0, 0, 0, loc).Add(-time.Second)}
+	d := dashboardByUID(t, "dialpad-etl-health")
+	one := f.queryVars(t, ctx, d, sales, s, mode{name: "one target"})
+	all := f.queryVars(t, ctx, d, sales, s, mode{name: "all", multiAll: true})
+
+	// The 11th and the 12th; the 10th matches now.
+	if got := singleValue(t, ctx, f, one, d, "Days out of agreement with Dialpad"); got != 2 {
+		t.Errorf("days out of agreement of %s: %v, want 2 (the 11th differs, the 12th failed)", sales, got)
+	}
+	if got := singleValue(t, ctx, f, all, d, "Days out of agreement with Dialpad"); got != 3 {
+		t.Errorf("days out of agreement of all targets: %v, want 3 (and %s's 11th)", got, support)
+	}
+
+	checked := func(at time.Time) string { return at.Format(time.DateTime) }
+	tableCols := []string{"Target", "Day", "Status", "Our legs", "Dialpad's legs", "Only in Dialpad's", "Only in ours",
+		"Disagreeing", "Unreadable", "Re-loaded", "Our conversations", "Dialpad's conversations", "Checked at", "Error"}
+	twelfth := []string{"department:1", "2025-03-12", "failed", "5", "0", "0", "0", "0", "0", "0", "4", "0", checked(third), "dialpad: the export failed"}
+	eleventh := []string{"department:1", "2025-03-11", "differ", "8", "7", "0", "1", "1", "0", "0", "6", "5", checked(second), ""}
+	tenth := []string{"department:1", "2025-03-10", "match", "13", "13", "0", "0", "0", "0", "3", "10", "10", checked(second), ""}
+	supportEleventh := []string{"callcenter:2", "2025-03-11", "differ", "4", "4", "0", "0", "0", "1", "0", "3", "3", checked(second), ""}
+	checkRows(t, "per day, one target", panelResult(t, ctx, f, one, d, "Ours vs Dialpad's, per day"), tableCols,
+		[][]string{twelfth, eleventh, tenth})
+	checkRows(t, "per day, all targets", panelResult(t, ctx, f, all, d, "Ours vs Dialpad's, per day"), tableCols,
+		[][]string{twelfth, supportEleventh, eleventh, tenth})
+
+	// The latest runs' legs: not the first run's missing ones of the
+	// 10th, which the re-load found, nor those of days outside the range.
+	diffCols := []string{"Target", "Day", "Kind", "Call id", "Ours", "Dialpad's"}
+	diffs := [][]string{
+		{"department:1", "2025-03-11", "only_ours", "201", "outbound, answered, talk 2m0s", ""},
+		{"department:1", "2025-03-11", "duration", "202", "inbound, answered, talk 3m0s", "inbound, answered, talk 5m0s"},
+		{"department:1", "2025-03-10", "reloaded", "101", "", ""},
+		{"department:1", "2025-03-10", "reloaded", "102", "", ""},
+		{"department:1", "2025-03-10", "reloaded", "103", "", ""},
+	}
+	checkRows(t, "legs, one target", panelResult(t, ctx, f, one, d, "Legs that differ from Dialpad's"), diffCols, diffs)
+	checkRows(t, "legs, all targets", panelResult(t, ctx, f, all, d, "Legs that differ from Dialpad's"), diffCols,
+		slices.Insert(diffs, 0, []string{"callcenter:2", "2025-03-11", "unreadable", "0", "", "line 7: no call id"}))
+}
+
+// checkRows fails t unless res holds want, in order, in the columns cols:
+// each cell as text (a Date as its date, a DateTime in UTC).
+func checkRows(t *testing.T, what string, res result, cols []string, want [][]string) {
+	t.Helper()
+	if !slices.Equal(res.cols, cols) {
+		t.Errorf("%s: columns %q, want %q", what, res.cols, cols)
+		return
+	}
+	var got [][]string
+	for i, row := range res.rows {
+		got = append(got, nil)
+		for j, v := range row {
+			v = reflect.Indirect(reflect.ValueOf(v)).Interface()
+			s := fmt.Sprint(v)
+			if at, ok := v.(time.Time); ok {
+				s = at.UTC().Format(time.DateTime)
+				if res.types[j] == "Date" {
+					s = at.Format(time.DateOnly)
+				}
+			}
+			got[i] = append(got[i], s)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s: rows\n%q\nwant\n%q", what, got, want)
+	}
+}
