@@ -337,35 +337,48 @@ func (c *twinConn) Select(ctx context.Context, dest any, query string, args ...a
 	return c.Conn.Select(ctx, dest, query, args...)
 }
 
+// PrepareBatch returns a batch that opens the 18.16 INSERT only when it
+// is sent, under the twin's lock: an INSERT held open while another
+// statement has the lock would make 18.16 keep that statement (an ALTER
+// of the same table, say) waiting for it, and the test would hang.
 func (c *twinConn) PrepareBatch(ctx context.Context, query string, opts ...driver.PrepareBatchOption) (driver.Batch, error) {
-	b, err := c.Conn.PrepareBatch(ctx, query, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return &twinBatch{Batch: b, c: c, insert: query}, nil
+	return &twinBatch{c: c, ctx: ctx, insert: query, opts: opts}, nil
 }
 
-// twinBatch keeps the rows it is given, to send them to the current
-// engine as INSERT ... VALUES when the batch is sent to 18.16.
+// twinBatch keeps the rows it is given, and sends them to 18.16 as a
+// batch and to the current engine as INSERT ... VALUES. Only Append,
+// Send and Abort are served.
 type twinBatch struct {
-	driver.Batch
-	c      *twinConn
-	insert string
-	rows   [][]any
+	driver.Batch // set by Send
+	c            *twinConn
+	ctx          context.Context
+	insert       string
+	opts         []driver.PrepareBatchOption
+	rows         [][]any
 }
 
 func (b *twinBatch) Append(v ...any) error {
-	if err := b.Batch.Append(v...); err != nil {
-		return err
-	}
 	b.rows = append(b.rows, slices.Clone(v))
 	return nil
 }
 
+func (b *twinBatch) Abort() error { return nil }
+
 func (b *twinBatch) Send() error {
 	b.c.w.mu.Lock()
 	defer b.c.w.mu.Unlock()
-	err := b.Batch.Send()
+	nb, err := b.c.Conn.PrepareBatch(b.ctx, b.insert, b.opts...)
+	if err != nil {
+		return err
+	}
+	b.Batch = nb
+	for _, r := range b.rows {
+		if err := nb.Append(r...); err != nil {
+			_ = nb.Abort()
+			return err
+		}
+	}
+	err = nb.Send()
 	if len(b.rows) == 0 || b.c.w.current == nil {
 		return err
 	}
