@@ -1,7 +1,8 @@
 -- Reconciliation with Dialpad's own records export (README,
 -- "Reconciliation"): each run compares a target's days, leg by leg, with
 -- the export Dialpad wrote of them. One row per target, day and run; the
--- latest run of a day is its state. status: match (every leg on both
+-- latest run of a day (by checked_ms, checked_at to the millisecond) is
+-- its state. status: match (every leg on both
 -- sides and agreeing), differ, or why there was nothing to compare
 -- (failed: Dialpad failed the export; timeout: it never finished; error:
 -- it could not be asked for, downloaded or read).
@@ -12,6 +13,7 @@ CREATE TABLE IF NOT EXISTS reconciliation
     day                   Date,
     run_id                String,
     checked_at            DateTime('UTC'),
+    checked_ms            Int64,
     status                Enum8('match' = 1, 'differ' = 2, 'failed' = 3, 'timeout' = 4, 'error' = 5),
     our_legs              UInt32,
     dialpad_legs          UInt32,
@@ -28,7 +30,7 @@ CREATE TABLE IF NOT EXISTS reconciliation
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(day)
-ORDER BY (target_type, target_id, day, checked_at);
+ORDER BY (target_type, target_id, day, checked_ms);
 
 -- The legs behind a run's differences: only_dialpad (in Dialpad's export,
 -- not in ours: we missed it), only_ours, direction, connected and

@@ -32,11 +32,11 @@ var (
 const maxExport = 2 << 30
 
 // ExportRequest asks for a records export of a target's calls over whole
-// days, From to To included, both dates in Zone and before today there.
+// days of Zone, From to To included, To before today there.
 type ExportRequest struct {
 	Target   Target
 	Zone     *time.Location
-	From, To time.Time // any instant of the day: only the date in Zone counts
+	From, To time.Time // dates: only the year, month and day of each (in its own location) count
 }
 
 // Export is a records export of calls, downloaded and parsed.
@@ -52,8 +52,8 @@ type Export struct {
 // (POST /api/v2/stats), polls it until it is complete, downloads its CSV
 // from the signed link without credentials, and parses it. Every POST
 // spends the export budget (WithExportBudget): Dialpad allows 200 an hour
-// per company. A request id that expires while it is polled is asked for
-// again once.
+// per company. An export that fails, or whose request id expires while it
+// is polled, is asked for again once.
 func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, error) {
 	if req.Zone == nil {
 		req.Zone = time.UTC
@@ -64,8 +64,8 @@ func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, e
 			return nil, err
 		}
 		link, err := c.waitExport(ctx, id, req.Target)
-		if errors.Is(err, ErrExportGone) && again {
-			c.log.Info("dialpad: the export expired while it was processing; asking again", "target", req.Target.String())
+		if (errors.Is(err, ErrExportGone) || errors.Is(err, ErrExportFailed)) && again {
+			c.log.Warn("dialpad: asking for the export again", "target", req.Target.String(), "err", err)
 			continue
 		}
 		if err != nil {
@@ -91,7 +91,7 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest) (string, ti
 	for {
 		at := c.cfg.now()
 		today := civil(at, req.Zone)
-		from, to := civil(req.From, req.Zone), civil(req.To, req.Zone)
+		from, to := civil(req.From, req.From.Location()), civil(req.To, req.To.Location())
 		if !to.Before(today) {
 			return "", at, fmt.Errorf("dialpad: an export of calls ends before today; %s is not over in %s", to.Format(time.DateOnly), req.Zone)
 		}
@@ -133,7 +133,8 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest) (string, ti
 // waitExport polls the export until it is complete and returns its
 // download link, which is a credential itself: it is never logged.
 func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, error) {
-	deadline := c.cfg.now().Add(c.cfg.exportWait)
+	// The wait is real time, whatever clock the client reads days from.
+	deadline := time.Now().Add(c.cfg.exportWait)
 	wait := c.cfg.exportPoll
 	for polls := 1; ; polls++ {
 		body, err := c.get(ctx, "/api/v2/stats/"+url.PathEscape(id), nil, t.String(), acceptJSON)
@@ -163,7 +164,7 @@ func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, e
 		case "failed", "error":
 			return "", fmt.Errorf("%w: Dialpad reports the export of %s (request %s) as %s", ErrExportFailed, t, id, status)
 		}
-		if !c.cfg.now().Add(wait).Before(deadline) {
+		if !time.Now().Add(wait).Before(deadline) {
 			return "", fmt.Errorf("%w: the export of %s (request %s) was still %q after %s and %d polls",
 				ErrExportTimeout, t, id, status, c.cfg.exportWait, polls)
 		}

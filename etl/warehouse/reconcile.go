@@ -109,11 +109,11 @@ func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diff
 		}
 	}
 	// The days go last: a day's row says its differences are stored.
-	return s.send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at,
+	return s.send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at, checked_ms,
 		status, our_legs, dialpad_legs, our_conversations, dialpad_conversations, only_dialpad, only_ours, disagreeing,
 		unreadable, reloaded, export_id, exported_at, error)`, func(b driver.Batch) error {
 		for _, r := range days {
-			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.Status,
+			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.CheckedAt.UnixMilli(), r.Status,
 				uint32(r.OurLegs), uint32(r.DialpadLegs), uint32(r.OurConvs), uint32(r.DialpadConvs),
 				uint32(r.OnlyDialpad), uint32(r.OnlyOurs), uint32(r.Disagreeing), uint32(r.Unreadable),
 				uint32(r.Reloaded), r.ExportID, r.ExportedAt.UTC(), r.Error); err != nil {
@@ -129,7 +129,7 @@ func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diff
 func (s *Store) DaysOutOfAgreement(ctx context.Context) (map[dialpad.Target]int, error) {
 	rows, err := s.conn.Query(ctx, `SELECT toString(target_type), target_id, countIf(latest != 'match')
 		FROM (
-			SELECT target_type, target_id, day, toString(argMax(status, checked_at)) AS latest
+			SELECT target_type, target_id, day, toString(argMax(status, checked_ms)) AS latest
 			FROM reconciliation GROUP BY target_type, target_id, day
 		)
 		GROUP BY target_type, target_id`)

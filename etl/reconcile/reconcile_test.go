@@ -1,0 +1,392 @@
+package reconcile_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+const token = "tok-SECRET-reconcile"
+
+// world is a simulated Dialpad over HTTP whose clock stands early on the
+// day after its traffic, a warehouse on both engines with that traffic
+// loaded, and a reconciler of them.
+type world struct {
+	sim        *simulator.Sim
+	store      *warehouse.Store
+	twin       *chtest.Twin
+	job        *etl.Job
+	rec        *reconcile.Reconciler
+	loc        *time.Location
+	first      time.Time // the first and last day of traffic (dates)
+	last       time.Time
+	downloads  atomic.Int64
+	mu         sync.Mutex
+	downloadTo []string // what each download request carried: its URL and headers
+}
+
+// newWorld simulates the days from first to last in zone and loads them.
+func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simulator.Config)) *world {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{loc: loc, first: first, last: last}
+	start := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
+	end := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc)
+	clock := end.Add(6 * time.Hour)
+	cfg := simulator.Config{Seed: 7, Start: start, End: end, CallsPerDay: 30, Token: token, RateLimit: -1,
+		Location: loc, Now: func() time.Time { return clock }, ExportDelay: 150 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	if w.sim, err = simulator.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
+			w.downloads.Add(1)
+			w.mu.Lock()
+			w.downloadTo = append(w.downloadTo, fmt.Sprintf("%s %v", r.URL, r.Header))
+			w.mu.Unlock()
+		}
+		w.sim.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	client, err := dialpad.New(srv.URL, token, dialpad.WithClock(func() time.Time { return clock }),
+		dialpad.WithExportPolling(20*time.Millisecond, 3*time.Second), dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.twin = chtest.NewTwin(t)
+	w.store = w.twin.Store(warehouse.Options{Location: loc})
+	ctx := context.Background()
+	if _, err := w.store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.job = &etl.Job{Source: client, Store: w.store, Targets: w.sim.Targets(), Location: loc, Lookback: time.Hour,
+		Start: start, Now: func() time.Time { return clock }}
+	for _, r := range w.job.Backfill(ctx, start, end, nil, true) {
+		if r.Err != nil {
+			t.Fatalf("loading the traffic: %v", r.Err)
+		}
+	}
+	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.sim.Targets(), Location: loc}
+	return w
+}
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// truth is the simulator's legs of target t that started on day (a date
+// in the world's zone), by call id.
+func (w *world) truth(t *testing.T, tg dialpad.Target, day time.Time) map[uint64]bool {
+	t.Helper()
+	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, w.loc)
+	out := map[uint64]bool{}
+	for _, raw := range w.sim.Legs(tg, from, from.AddDate(0, 0, 1)) {
+		var c dialpad.Call
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		out[uint64(c.CallID)] = true
+	}
+	return out
+}
+
+// run reconciles every day of the world and returns the days by target
+// and date.
+func (w *world) run(t *testing.T) map[string]warehouse.Reconciled {
+	t.Helper()
+	out := map[string]warehouse.Reconciled{}
+	for _, res := range w.rec.Run(context.Background(), w.first, w.last) {
+		for _, d := range res.Days {
+			out[res.Target.String()+" "+d.Day.Format(time.DateOnly)] = d
+		}
+		if res.Err != nil {
+			t.Logf("%s: %v", res.Target, res.Err)
+		}
+	}
+	return out
+}
+
+// diffs reads reconciliation_diffs of the latest run of each day: kind
+// and call id, sorted.
+func (w *world) diffs(t *testing.T) []string {
+	t.Helper()
+	rows, err := w.store.Conn().Query(context.Background(), `SELECT toString(kind), call_id FROM reconciliation_diffs
+		WHERE (target_type, target_id, day, run_id) IN
+			(SELECT target_type, target_id, day, argMax(run_id, checked_ms) FROM reconciliation GROUP BY target_type, target_id, day)
+		ORDER BY kind, call_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var kind string
+		var id uint64
+		if err := rows.Scan(&kind, &id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %d", kind, id))
+	}
+	return out
+}
+
+// deleteLegs removes legs from calls and waits until they are gone.
+func (w *world) deleteLegs(t *testing.T, ids []uint64) {
+	t.Helper()
+	ctx := context.Background()
+	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ids)), ","), "[]")
+	if err := w.store.Conn().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var pending uint64
+		if err := w.store.Conn().QueryRow(ctx, `SELECT count() FROM system.mutations
+			WHERE database = currentDatabase() AND table = 'calls' AND is_done = 0`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion of legs did not finish in 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkNoTokenInDownloads checks that the export's signed link was
+// fetched, and never with the token.
+func (w *world) checkNoTokenInDownloads(t *testing.T) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.downloadTo) == 0 {
+		t.Fatal("no export was downloaded")
+	}
+	for _, req := range w.downloadTo {
+		if strings.Contains(req, token) || strings.Contains(req, "Authorization") {
+			t.Errorf("an export's download carried the token or an Authorization header: %s", req)
+		}
+	}
+	if st := w.sim.Stats(); st.ExportDownloadsRefused != 0 || st.ExportDownloads == 0 {
+		t.Errorf("the simulator served %d downloads and refused %d for credentials; want some, none refused",
+			st.ExportDownloads, st.ExportDownloadsRefused)
+	}
+}
+
+// Every leg loaded from the list is in Dialpad's export and agrees: each
+// day is a match with the simulator's count of legs on both sides, and no
+// leg is listed as a difference. The download never saw the token.
+func TestFullMatchReportsNoDifferences(t *testing.T) {
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 3), nil)
+	got := w.run(t)
+	if len(got) != 3*len(w.sim.Targets()) {
+		t.Fatalf("%d target-days reconciled, want %d", len(got), 3*len(w.sim.Targets()))
+	}
+	for _, tg := range w.sim.Targets() {
+		for d := w.first; !d.After(w.last); d = d.AddDate(0, 0, 1) {
+			r := got[tg.String()+" "+d.Format(time.DateOnly)]
+			want := len(w.truth(t, tg, d))
+			if r.Status != reconcile.StatusMatch || r.OurLegs != want || r.DialpadLegs != want ||
+				r.OnlyDialpad+r.OnlyOurs+r.Disagreeing+r.Unreadable+r.Reloaded != 0 || want == 0 {
+				t.Errorf("%s %s: %+v; want a match of the %d legs of the day", tg, d.Format(time.DateOnly), r, want)
+			}
+			if r.OurConvs == 0 || r.OurConvs != r.DialpadConvs || r.OurConvs > r.OurLegs {
+				t.Errorf("%s %s: %d conversations ours, %d Dialpad's; want the same, at most one per leg",
+					tg, d.Format(time.DateOnly), r.OurConvs, r.DialpadConvs)
+			}
+		}
+	}
+	if d := w.diffs(t); len(d) != 0 {
+		t.Errorf("differences recorded for a full match: %v", d)
+	}
+	if n, err := w.store.DaysOutOfAgreement(context.Background()); err != nil || sum(n) != 0 {
+		t.Errorf("days out of agreement %v, %v; want none", n, err)
+	}
+	w.checkNoTokenInDownloads(t)
+}
+
+// Legs deleted from the warehouse are what the export shows we missed:
+// without re-loads they are reported by call id; with them the day is
+// loaded again, the legs are back and the day matches, with the legs
+// recorded as re-loaded.
+func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 2), nil)
+	tg := w.sim.Targets()[0]
+	day := date(2026, 6, 2)
+	var gone []uint64
+	for id := range w.truth(t, tg, day) {
+		if len(gone) < 4 {
+			gone = append(gone, id)
+		}
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+	w.deleteLegs(t, gone)
+	key := tg.String() + " 2026-06-02"
+
+	loads := w.rec.Loads
+	w.rec.Loads = nil // report only
+	r := w.run(t)[key]
+	if r.Status != reconcile.StatusDiffer || r.OnlyDialpad != len(gone) || r.OurLegs != r.DialpadLegs-len(gone) {
+		t.Errorf("report only: %+v; want differ with %d legs only in Dialpad's", r, len(gone))
+	}
+	var want []string
+	for _, id := range gone {
+		want = append(want, fmt.Sprintf("only_dialpad %d", id))
+	}
+	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("differences %v; want the deleted legs %v", got, want)
+	}
+	if n, _ := w.store.DaysOutOfAgreement(context.Background()); n[tg] != 1 {
+		t.Errorf("days out of agreement %v; want 1 for %s", n, tg)
+	}
+
+	w.rec.Loads = loads
+	r = w.run(t)[key]
+	if r.Status != reconcile.StatusMatch || r.Reloaded != len(gone) || r.OnlyDialpad != 0 || r.OurLegs != r.DialpadLegs {
+		t.Errorf("with re-loads: %+v; want a match after re-loading the %d legs", r, len(gone))
+	}
+	want = want[:0]
+	for _, id := range gone {
+		want = append(want, fmt.Sprintf("reloaded %d", id))
+	}
+	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("differences %v; want the re-loaded legs %v", got, want)
+	}
+	if n, _ := w.store.DaysOutOfAgreement(context.Background()); n[tg] != 0 {
+		t.Errorf("days out of agreement %v after the re-load; want 0", n)
+	}
+	var back uint64
+	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gone)), ","), "[]")
+	if err := w.store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE call_id IN ("+list+")").
+		Scan(&back); err != nil || back != uint64(len(gone)) {
+		t.Errorf("%d of the %d deleted legs are back in calls (%v)", back, len(gone), err)
+	}
+}
+
+// A leg Dialpad's export does not have is reported as only ours, and a
+// stored leg whose talk time disagrees is reported as such; a re-load
+// does not hide either.
+func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 1), nil)
+	tg := w.sim.Targets()[0]
+	ctx := context.Background()
+	raws := w.sim.Legs(tg, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC))
+	var extra, longer dialpad.Call
+	if err := json.Unmarshal(raws[0], &extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raws[1], &longer); err != nil {
+		t.Fatal(err)
+	}
+	extra.CallID, extra.EntryPointCallID, extra.MasterCallID = 999_000_001, 0, 0
+	longer.Duration += 90_000 // 90 s more talk than Dialpad says
+	legs := []transform.Leg{transform.NewLeg(tg, &extra, time.UTC, nil), transform.NewLeg(tg, &longer, time.UTC, nil)}
+	if _, err := w.store.WriteLegs(ctx, legs); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t)[tg.String()+" 2026-06-01"]
+	if r.Status != reconcile.StatusDiffer || r.OnlyOurs != 1 || r.Disagreeing != 1 || r.OnlyDialpad != 0 ||
+		r.OurLegs != r.DialpadLegs+1 {
+		t.Errorf("%+v; want differ: 1 leg only in ours, 1 disagreeing", r)
+	}
+	want := []string{"only_ours 999000001", fmt.Sprintf("duration %d", longer.CallID)} // in the order of kind's values
+	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("differences %v; want %v", got, want)
+	}
+	var ours, theirs string
+	if err := w.store.Conn().QueryRow(ctx, "SELECT ours, dialpad FROM reconciliation_diffs WHERE kind = 'duration'").
+		Scan(&ours, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if ours == theirs || ours == "" || theirs == "" {
+		t.Errorf("the disagreeing talk time reads ours %q, Dialpad's %q; want both, different", ours, theirs)
+	}
+}
+
+// In a zone with DST, the export's naive local times put every leg on
+// its local day, on the 25-hour day the clocks went back too: every day
+// matches, with the simulator's count of legs of that local day.
+func TestNaiveLocalTimesAcrossADSTChange(t *testing.T) {
+	w := newWorld(t, "America/New_York", date(2026, 10, 31), date(2026, 11, 2), func(c *simulator.Config) { c.CallsPerDay = 60 })
+	got := w.run(t)
+	for _, tg := range w.sim.Targets() {
+		for d := w.first; !d.After(w.last); d = d.AddDate(0, 0, 1) {
+			r := got[tg.String()+" "+d.Format(time.DateOnly)]
+			want := len(w.truth(t, tg, d))
+			if r.Status != reconcile.StatusMatch || r.DialpadLegs != want || r.OurLegs != want {
+				t.Errorf("%s %s: %+v; want a match of the %d legs of the local day", tg, d.Format(time.DateOnly), r, want)
+			}
+		}
+	}
+	if d := w.diffs(t); len(d) != 0 {
+		t.Errorf("differences across the DST change: %v", d)
+	}
+}
+
+// An export Dialpad fails, and one that never finishes, leave their days
+// unreconciled and say so: not a match, counted out of agreement, with
+// our side still counted.
+func TestFailedAndUnfinishedExportsAreReportedAsSuch(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		faults simulator.Faults
+		status string
+		err    error
+	}{
+		{"failed", simulator.Faults{ExportFailRate: 1}, reconcile.StatusFailed, dialpad.ErrExportFailed},
+		{"never finishing", simulator.Faults{ExportSlowRate: 1, ExportSlowDelay: 24 * time.Hour}, reconcile.StatusTimeout, dialpad.ErrExportTimeout},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 2), func(cfg *simulator.Config) { cfg.Faults = c.faults })
+			results := w.rec.Run(context.Background(), w.first, w.last)
+			for _, res := range results {
+				if !errors.Is(res.Err, c.err) {
+					t.Errorf("%s: error %v; want %v", res.Target, res.Err, c.err)
+				}
+				for _, d := range res.Days {
+					if d.Status != c.status || d.OurLegs == 0 || d.DialpadLegs != 0 || d.Error == "" {
+						t.Errorf("%s %s: %+v; want status %s with our legs counted and the reason", res.Target,
+							d.Day.Format(time.DateOnly), d, c.status)
+					}
+				}
+			}
+			n, err := w.store.DaysOutOfAgreement(context.Background())
+			if err != nil || sum(n) != 2*len(w.sim.Targets()) {
+				t.Errorf("days out of agreement %v, %v; want every day of every target", n, err)
+			}
+		})
+	}
+}
+
+func sum(m map[dialpad.Target]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
