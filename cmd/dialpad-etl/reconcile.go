@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // runReconcile compares a range of days with Dialpad's records exports.
 func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := configFlags("reconcile", "reconcile [--from D --to D] [--target T] [flags]", stderr)
-	fromText := fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE); default RECONCILE_DAYS days before --to")
+	fromText := fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE); default the RECONCILE_DAYS days that end with --to")
 	toText := fs.String("to", "", "last day, included (YYYY-MM-DD), before today; default yesterday")
 	targetText := fs.String("target", "", "only these targets (type:id, comma-separated); default DIALPAD_TARGETS")
 	if err := parse(fs, args); err != nil {
@@ -88,7 +90,9 @@ func printReconciliation(results []reconcile.Result, w io.Writer) error {
 			}
 			fmt.Fprintln(w, line)
 		}
-		if len(res.Days) == 0 && res.Err != nil {
+		// An export's failure is on its days; any other (the warehouse's,
+		// a cancellation) is said once.
+		if res.Err != nil && !slices.ContainsFunc(res.Days, func(d warehouse.Reconciled) bool { return d.Error != "" }) {
 			total++
 			off++
 			fmt.Fprintf(w, "%-22s not reconciled: %v\n", res.Target, res.Err)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
@@ -248,9 +250,14 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	w.deleteLegs(t, gone)
 	key := tg.String() + " 2026-06-02"
 
+	reg := prometheus.NewRegistry()
+	w.rec.Metrics = reconcile.NewMetrics(reg)
 	loads := w.rec.Loads
 	w.rec.Loads = nil // report only
 	r := w.run(t)[key]
+	if v := gauge(t, reg, "dialpad_etl_reconcile_days_out_of_agreement", tg.String()); v != 1 {
+		t.Errorf("dialpad_etl_reconcile_days_out_of_agreement{target=%q} is %v; want 1", tg, v)
+	}
 	if r.Status != reconcile.StatusDiffer || r.OnlyDialpad != len(gone) || r.OurLegs != r.DialpadLegs-len(gone) {
 		t.Errorf("report only: %+v; want differ with %d legs only in Dialpad's", r, len(gone))
 	}
@@ -279,6 +286,9 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	}
 	if n, _ := w.store.DaysOutOfAgreement(context.Background()); n[tg] != 0 {
 		t.Errorf("days out of agreement %v after the re-load; want 0", n)
+	}
+	if v := gauge(t, reg, "dialpad_etl_reconcile_days_out_of_agreement", tg.String()); v != 0 {
+		t.Errorf("dialpad_etl_reconcile_days_out_of_agreement{target=%q} is %v after the re-load; want 0", tg, v)
 	}
 	var back uint64
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gone)), ","), "[]")
@@ -381,6 +391,29 @@ func TestFailedAndUnfinishedExportsAreReportedAsSuch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gauge reads the value of metric name of target from reg.
+func gauge(t *testing.T, reg *prometheus.Registry, name, target string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "target" && l.GetValue() == target {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{target=%q}", name, target)
+	return 0
 }
 
 func sum(m map[dialpad.Target]int) int {

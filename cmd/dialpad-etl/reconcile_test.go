@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+)
+
+// The reconcile command over the binary: days loaded whole match
+// Dialpad's export; legs deleted from the warehouse are reported (exit 1)
+// when re-loads are off, and re-loaded (exit 0) when they are on; the
+// export's signed link never sees the token, nor does anything printed
+// or stored.
+func TestReconcileCommand(t *testing.T) {
+	f := newFixture(t, 31, 2, nil, func(c *simulator.Config) { c.ExportDelay = 200 * time.Millisecond })
+	var mu sync.Mutex
+	var downloads []string
+	hook := func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
+			mu.Lock()
+			downloads = append(downloads, fmt.Sprintf("%s %v", r.URL, r.Header))
+			mu.Unlock()
+		}
+	}
+	f.hook.Store(&hook)
+	if code := f.run(t, f.env, "backfill", "--from", f.from()); code != 0 {
+		t.Fatalf("backfill exited %d", code)
+	}
+	// Dialpad counts the export's days back from its today: the
+	// simulator's clock is now, as the binary's.
+	f.setClock(time.Now())
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	code, out := f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", yesterday)
+	if code != 0 || strings.Count(out, " match ") != 2*len(f.targets) {
+		t.Fatalf("reconcile exited %d; want 0 and %d days matching:\n%s", code, 2*len(f.targets), out)
+	}
+
+	// Three legs of yesterday go missing.
+	ctx := context.Background()
+	conn := f.conn(t)
+	tg := f.targets[0]
+	var ids []uint64
+	rows, err := conn.Query(ctx, `SELECT call_id FROM calls FINAL WHERE target_type = ? AND target_id = ? AND day = toDate(?)
+		ORDER BY call_id LIMIT 3`, tg.Type, uint64(tg.ID), yesterday)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id uint64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) != 3 {
+		t.Fatalf("yesterday has %d legs of %s; the test needs 3", len(ids), tg)
+	}
+	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ids)), ","), "[]")
+	if err := conn.Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the legs are deleted", func() bool {
+		var n uint64
+		_ = conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&n)
+		return n == 0
+	})
+
+	code, out = f.runOut(t, f.with("RECONCILE_MAX_RELOAD_DAYS=0"), "reconcile", "--from", f.from(), "--to", yesterday)
+	want := tg.String()
+	if code != 1 || !strings.Contains(out, "3 only in Dialpad's, 0 only in ours") || !strings.Contains(out, "1 of ") {
+		t.Errorf("reconcile without re-loads exited %d; want 1, with %s's day short of 3 legs:\n%s", code, want, out)
+	}
+	code, out = f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", yesterday)
+	if code != 0 || !strings.Contains(out, "(3 legs found by loading the day again)") {
+		t.Errorf("reconcile with re-loads exited %d; want 0, with the 3 legs re-loaded:\n%s", code, out)
+	}
+	var back uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM calls FINAL WHERE call_id IN ("+list+")").Scan(&back); err != nil || back != 3 {
+		t.Errorf("%d of the 3 deleted legs are back (%v)", back, err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(downloads) < 3*len(f.targets) {
+		t.Errorf("%d export downloads; want one per target and run", len(downloads))
+	}
+	for _, d := range downloads {
+		if strings.Contains(d, secretToken) || strings.Contains(d, "Authorization") {
+			t.Errorf("an export's download carried the token: %s", d)
+		}
+	}
+	if st := f.sim.Stats(); st.ExportDownloadsRefused != 0 {
+		t.Errorf("the simulator refused %d downloads for carrying credentials", st.ExportDownloadsRefused)
+	}
+	var stored uint64
+	if err := conn.QueryRow(ctx, `SELECT count() FROM reconciliation_diffs
+		WHERE position(ours, ?) > 0 OR position(dialpad, ?) > 0`, secretToken, secretToken).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("the token is in %d reconciliation differences (%v)", stored, err)
+	}
+	f.checkNoSecret(t)
+}
