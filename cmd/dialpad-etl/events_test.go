@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 )
 
 const webhookSecret = "whsec-e2e-0123456789abcdef"
@@ -94,16 +95,25 @@ func TestWebhooksSetupStatusRemove(t *testing.T) {
 // after a load reads the list again the tables equal the simulator's,
 // with the fields only events give kept.
 func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
-	f := newFixture(t, 52, 1, nil, nil)
+	f := newFixture(t, 52, 3, nil, nil)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	// Loads every minute, so that one runs while the receiver recomputes
 	// the days its events touched: it waits for the receiver's lease,
 	// never skips a target for it.
 	env := f.with("DIALPAD_WEBHOOK_SECRET="+webhookSecret, "ETL_HTTP_ADDR="+addr,
 		"ETL_HOURLY_SCHEDULE=* * * * *", "ETL_NIGHTLY_SCHEDULE=0 0 1 1 *")
-	// The events of the last hours of traffic (the legs of the day before
-	// are loaded by the list alone).
-	evs := f.sim.Events(f.end.Add(-8*time.Hour), f.end.Add(24*time.Hour))
+	// The events of eight business hours (12:00 to 20:00 UTC) of one of
+	// the last days, the busiest, whatever the time the test runs at and
+	// if a day was a weekend; the other legs are loaded by the list alone.
+	var evs []simulator.Event
+	for end := f.end.Truncate(24 * time.Hour).Add(20 * time.Hour); end.After(f.start.Add(8 * time.Hour)); end = end.AddDate(0, 0, -1) {
+		if end.After(f.end) {
+			continue
+		}
+		if e := f.sim.Events(end.Add(-8*time.Hour), end); len(e) > len(evs) {
+			evs = e
+		}
+	}
 	if len(evs) < 500 {
 		t.Fatalf("only %d events to send", len(evs))
 	}
