@@ -43,16 +43,19 @@ type Record struct {
 }
 
 // ConversationID is the id shared by every leg of one customer call, by
-// the rule the call list's legs are grouped by: the entry point's call
-// id, else the master call id, else the leg's own.
-func (r *Record) ConversationID() ID {
+// the rule the call list's legs are grouped by (ConversationOf).
+func (r *Record) ConversationID() ID { return ConversationOf(r.EntryPointCallID, r.MasterCallID, r.CallID) }
+
+// ConversationOf is the id shared by every leg of one customer call: the
+// entry point's call id, else the master call id, else the leg's own.
+func ConversationOf(entryPoint, master, own ID) ID {
 	switch {
-	case r.EntryPointCallID > 0:
-		return r.EntryPointCallID
-	case r.MasterCallID > 0:
-		return r.MasterCallID
+	case entryPoint > 0:
+		return entryPoint
+	case master > 0:
+		return master
 	}
-	return r.CallID
+	return own
 }
 
 // WasConnected reports whether the leg was answered.

@@ -104,13 +104,7 @@ func EventLeg(target dialpad.Target, ev *dialpad.CallEvent, loc *time.Location, 
 // ConversationID is the id shared by every leg of one customer call: the
 // entry point's call id, else the master call id, else the leg's own.
 func ConversationID(c *dialpad.Call) dialpad.ID {
-	switch {
-	case c.EntryPointCallID > 0:
-		return c.EntryPointCallID
-	case c.MasterCallID > 0:
-		return c.MasterCallID
-	}
-	return c.CallID
+	return dialpad.ConversationOf(c.EntryPointCallID, c.MasterCallID, c.CallID)
 }
 
 // Status is completed when the leg connected; else voicemail when it shows
