@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // runReconcile compares a range of days with Dialpad's records exports.
@@ -68,7 +66,7 @@ func reconcileRange(fromText, toText string, days int, loc *time.Location, now t
 // printReconciliation prints a line per target and day, and returns an
 // error when any day is not a match.
 func printReconciliation(results []reconcile.Result, w io.Writer) error {
-	total, off := 0, 0
+	total, off, failed := 0, 0, 0
 	for _, res := range results {
 		for _, d := range res.Days {
 			total++
@@ -90,15 +88,16 @@ func printReconciliation(results []reconcile.Result, w io.Writer) error {
 			}
 			fmt.Fprintln(w, line)
 		}
-		// An export's failure is on its days; any other (the warehouse's,
-		// a cancellation) is said once.
-		if res.Err != nil && !slices.ContainsFunc(res.Days, func(d warehouse.Reconciled) bool { return d.Error != "" }) {
-			total++
-			off++
-			fmt.Fprintf(w, "%-22s not reconciled: %v\n", res.Target, res.Err)
+		if res.Err != nil {
+			failed++
+			fmt.Fprintf(w, "%-22s not wholly reconciled: %v\n", res.Target, res.Err)
 		}
 	}
-	if off > 0 {
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%d of %d targets not wholly reconciled, and %d of %d days do not agree with Dialpad's export",
+			failed, len(results), off, total)
+	case off > 0:
 		return fmt.Errorf("%d of %d days do not agree with Dialpad's export (see reconciliation and reconciliation_diffs)", off, total)
 	}
 	return nil

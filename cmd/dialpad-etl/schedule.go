@@ -42,16 +42,20 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rec := e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
 		s.AfterNightly = func(ctx context.Context) {
 			first, last, _ := reconcileRange("", "", days, e.cfg.Location, time.Now())
-			off := 0
+			off, failed := 0, 0
 			for _, res := range rec.Run(ctx, first, last) {
 				for _, d := range res.Days {
 					if d.Status != reconcile.StatusMatch {
 						off++
 					}
 				}
+				if res.Err != nil {
+					failed++
+					e.log.Error("reconcile failed", "target", res.Target.String(), "err", res.Err)
+				}
 			}
 			e.log.Info("reconciled with Dialpad's exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
-				"days_out_of_agreement", off)
+				"days_out_of_agreement", off, "targets_failed", failed)
 		}
 	}
 	if e.cfg.WebhookSecret == "" {

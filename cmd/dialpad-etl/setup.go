@@ -173,6 +173,7 @@ func (e *env) reconciler(m *reconcile.Metrics) *reconcile.Reconciler {
 		Targets:       e.cfg.Targets,
 		Location:      e.cfg.Location,
 		MaxReloadDays: e.cfg.ReconcileReloadDays,
+		GaugeDays:     e.cfg.ReconcileDays,
 		Metrics:       m,
 		Log:           e.log,
 	}

@@ -27,8 +27,8 @@ type Client struct {
 	stats   Counters
 	ops     operatorCache
 
-	exports   *rate.Limiter // POST /api/v2/stats
-	downloads *http.Client  // exports' signed links: no credentials, no API rate limit
+	exports   exportBudget // POST /api/v2/stats
+	downloads *http.Client // exports' signed links: no credentials, no API rate limit
 }
 
 type credential struct {
@@ -90,7 +90,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.rate), 1)
 	}
 	c.http = c.newHTTPClient(cfg.httpClient)
-	c.exports = rate.NewLimiter(rate.Limit(float64(cfg.exportsPerHour)/3600), cfg.exportsPerHour)
+	c.exports.perHour = cfg.exportsPerHour
 	c.downloads = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: cfg.downloadTimeout}
 	c.ops.init()
 	return c, nil

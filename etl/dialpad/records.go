@@ -44,7 +44,9 @@ type Record struct {
 
 // ConversationID is the id shared by every leg of one customer call, by
 // the rule the call list's legs are grouped by (ConversationOf).
-func (r *Record) ConversationID() ID { return ConversationOf(r.EntryPointCallID, r.MasterCallID, r.CallID) }
+func (r *Record) ConversationID() ID {
+	return ConversationOf(r.EntryPointCallID, r.MasterCallID, r.CallID)
+}
 
 // ConversationOf is the id shared by every leg of one customer call: the
 // entry point's call id, else the master call id, else the leg's own.
@@ -63,9 +65,10 @@ func (r *Record) WasConnected() bool { return !r.Connected.IsZero() }
 
 // BadRow is a row of an export that could not be read.
 type BadRow struct {
-	Line   int
-	CallID ID // 0 when the call id itself could not be read
-	Reason string
+	Line         int
+	CallID       ID        // 0 when the call id itself could not be read
+	StartedLocal time.Time // date_started's clock reading, as a UTC time; zero when unreadable
+	Reason       string
 }
 
 // Records is a parsed export.
@@ -75,7 +78,8 @@ type Records struct {
 }
 
 // The columns a records export must have; every other one is optional.
-var requiredColumns = []string{"call_id", "date_started", "direction"}
+// Without date_ended no leg could be told finished, and none compared.
+var requiredColumns = []string{"call_id", "date_started", "date_ended", "direction"}
 
 // ParseRecords reads a records export of calls as Dialpad writes it: a
 // header row naming the columns (read by name; unknown ones are ignored,
@@ -143,7 +147,8 @@ func ParseRecords(r io.Reader, zone *time.Location) (*Records, error) {
 			err = fmt.Errorf("%d fields where the header has %d", len(fields), width)
 		}
 		if err != nil {
-			out.Bad = append(out.Bad, BadRow{Line: line, CallID: rec.CallID, Reason: err.Error()})
+			started, _ := parseWall(get("date_started"))
+			out.Bad = append(out.Bad, BadRow{Line: line, CallID: rec.CallID, StartedLocal: started, Reason: err.Error()})
 			continue
 		}
 		out.Rows = append(out.Rows, rec)
@@ -159,8 +164,13 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 		return fail("call_id %q is not a call id", get("call_id"))
 	}
 	rec.CallID = id
-	switch rec.Direction = strings.ToLower(get("direction")); rec.Direction {
-	case "inbound", "outbound":
+	// Kept fields are copied or constants: a field of encoding/csv's
+	// holds its whole line.
+	switch strings.ToLower(get("direction")) {
+	case "inbound":
+		rec.Direction = "inbound"
+	case "outbound":
+		rec.Direction = "outbound"
 	default:
 		return fail("direction %q is neither inbound nor outbound", get("direction"))
 	}
@@ -205,14 +215,14 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 			return fail("%s %q is not an id", f.name, get(f.name))
 		}
 	}
-	rec.TargetType = get("target_type")
+	rec.TargetType = strings.Clone(get("target_type"))
 	cats := get("categories")
 	if cats == "" {
 		cats = get("category") // the column before 2022
 	}
 	for c := range strings.SplitSeq(cats, ",") {
 		if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
-			rec.Categories = append(rec.Categories, c)
+			rec.Categories = append(rec.Categories, strings.Clone(c))
 		}
 	}
 	if !rec.Unplaced {

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -75,7 +75,7 @@ func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, e
 		if err != nil {
 			return nil, err
 		}
-		recs, err := ParseRecords(io.LimitReader(body, maxExport), req.Zone)
+		recs, err := ParseRecords(&limitedReader{r: body, left: maxExport}, req.Zone)
 		body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("dialpad: the export of %s: %w", req.Target, err)
@@ -121,6 +121,12 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest) (string, ti
 		}
 		if err := json.Unmarshal(resp, &p); err != nil || p.RequestID == "" {
 			return "", at, fmt.Errorf("dialpad: POST /api/v2/stats: %w: no request_id", ErrBadResponse)
+		}
+		if p.AlreadyStarted {
+			// Dialpad's own cache: legs that ended since it was made are
+			// not in it, and show as only in the warehouse's.
+			c.log.Info("dialpad: Dialpad answers with an export it had already started", "target", req.Target.String(),
+				"request_id", p.RequestID)
 		}
 		if civil(c.cfg.now(), req.Zone).Equal(today) {
 			c.log.Debug("dialpad: export requested", "target", req.Target.String(), "request_id", p.RequestID,
@@ -220,12 +226,32 @@ func (c *Client) download(ctx context.Context, link string) (io.ReadCloser, erro
 		return nil, fmt.Errorf("dialpad: downloading the export from %s: %w", u.Host, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("dialpad: downloading the export from %s: HTTP %d %s (an expired link is refused; the next run asks again): %q",
-			u.Host, resp.StatusCode, http.StatusText(resp.StatusCode), strings.ReplaceAll(string(msg), c.cred.token, "[redacted]"))
+		// The body is not shown: a storage's refusal can echo the link's
+		// signature.
+		resp.Body.Close()
+		return nil, fmt.Errorf("dialpad: downloading the export from %s: HTTP %d %s (an expired link is refused; the next run asks again)",
+			u.Host, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return resp.Body, nil
+}
+
+// limitedReader is io.LimitReader that fails past its limit, rather
+// than ending the file there as if it were whole.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, fmt.Errorf("the export is larger than %d bytes: ask for fewer days at a time", int64(maxExport))
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // civil is t's date in loc, as midnight UTC of that date.
@@ -250,21 +276,44 @@ func acceptJSON(b []byte) error {
 	return nil
 }
 
-// spendExport waits for the export budget before a POST /api/v2/stats
-// attempt, saying so when the wait is long enough to notice.
-func (c *Client) spendExport(ctx context.Context) error {
-	r := c.exports.Reserve()
-	wait := r.Delay()
-	if wait == 0 {
-		return nil
+// exportBudget keeps the POSTs of stats exports to perHour in any hour
+// (a sliding window: Dialpad counts them per hour, shared by the
+// company's integrations). It is the process's own: another process
+// keeps its own.
+type exportBudget struct {
+	perHour int
+	mu      sync.Mutex
+	sent    []time.Time // the last perHour POSTs, oldest first
+}
+
+// take records a POST at now, or returns how long until one is allowed.
+func (b *exportBudget) take(now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for len(b.sent) > 0 && !now.Before(b.sent[0].Add(time.Hour)) {
+		b.sent = b.sent[1:]
 	}
-	c.log.LogAttrs(ctx, slog.LevelInfo, "dialpad: the export budget is spent; waiting", slog.Duration("wait", wait),
-		slog.Int("exports_per_hour", c.cfg.exportsPerHour))
-	select {
-	case <-ctx.Done():
-		r.Cancel()
-		return ctx.Err()
-	case <-time.After(wait):
-		return nil
+	if len(b.sent) >= b.perHour {
+		return b.sent[0].Add(time.Hour).Sub(now)
+	}
+	b.sent = append(b.sent, now)
+	return 0
+}
+
+// spendExport waits for the export budget before a POST /api/v2/stats
+// attempt, and logs the wait.
+func (c *Client) spendExport(ctx context.Context) error {
+	for {
+		wait := c.exports.take(time.Now())
+		if wait == 0 {
+			return nil
+		}
+		c.log.LogAttrs(ctx, slog.LevelInfo, "dialpad: waiting for the export budget (DIALPAD_EXPORTS_PER_HOUR)",
+			slog.Duration("wait", wait), slog.Int("exports_per_hour", c.cfg.exportsPerHour))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 }

@@ -135,7 +135,9 @@ func TestExportDownloadSendsNoCredentials(t *testing.T) {
 		if r.Header.Get("Authorization") != "" || strings.Contains(r.URL.RawQuery, "sim-token") {
 			withAuth.Add(1)
 		}
-		http.Error(w, "expired", http.StatusForbidden)
+		// As a storage's SignatureDoesNotMatch does, the refusal echoes
+		// the signature.
+		http.Error(w, "<SignatureProvided>"+r.URL.RawQuery+"</SignatureProvided>", http.StatusForbidden)
 	}))
 	defer store.Close()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

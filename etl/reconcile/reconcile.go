@@ -56,6 +56,10 @@ const (
 // asked for in parts.
 const MaxExportDays = 31
 
+// unfinishedFor is how long before the export a leg without an end may
+// have started and be a call still going; an older one is unreadable.
+const unfinishedFor = 24 * time.Hour
+
 // Reconciler reconciles Targets' days with Dialpad's exports.
 type Reconciler struct {
 	Exports  Exporter
@@ -69,9 +73,12 @@ type Reconciler struct {
 	// Concurrency is how many targets' exports are under way at once
 	// (default 4): an export waits at Dialpad, not here.
 	Concurrency int
-	Metrics     *Metrics
-	Now         func() time.Time
-	Log         *slog.Logger
+	// GaugeDays is how many days before today the metric of days out of
+	// agreement counts (default 1: yesterday): the nightly run's.
+	GaugeDays int
+	Metrics   *Metrics
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Result is one target's reconciliation of a range of days.
@@ -102,7 +109,10 @@ func (r *Reconciler) Run(ctx context.Context, first, last time.Time) []Result {
 	}
 	wg.Wait()
 	r.Metrics.observe(out)
-	if counts, err := r.Store.DaysOutOfAgreement(context.WithoutCancel(ctx)); err != nil {
+	// The gauge counts the days a nightly run checks again, so that it
+	// clears once they agree (or leave the window).
+	since := day(r.now().In(r.Location)).AddDate(0, 0, -max(r.GaugeDays, 1))
+	if counts, err := r.Store.DaysOutOfAgreement(context.WithoutCancel(ctx), since); err != nil {
 		r.log().Warn("reconcile: cannot count the days out of agreement", "err", err)
 	} else {
 		r.Metrics.outOfAgreement(r.Targets, counts)
@@ -110,17 +120,18 @@ func (r *Reconciler) Run(ctx context.Context, first, last time.Time) []Result {
 	return out
 }
 
-// target reconciles one target, a part of at most MaxExportDays at a time.
+// target reconciles one target, a part of at most MaxExportDays at a
+// time, the most recent first (its days get the re-loads first).
 func (r *Reconciler) target(ctx context.Context, runID string, t dialpad.Target, first, last time.Time) Result {
 	res := Result{Target: t}
 	reloads := r.maxReloadDays()
-	for from := day(first); !from.After(day(last)); from = from.AddDate(0, 0, MaxExportDays) {
-		to := from.AddDate(0, 0, MaxExportDays-1)
-		if to.After(day(last)) {
-			to = day(last)
+	for to := day(last); !to.Before(day(first)); to = to.AddDate(0, 0, -MaxExportDays) {
+		from := to.AddDate(0, 0, -MaxExportDays+1)
+		if from.Before(day(first)) {
+			from = day(first)
 		}
 		days, err := r.part(ctx, runID, t, from, to, &reloads)
-		res.Days = append(res.Days, days...)
+		res.Days = append(days, res.Days...)
 		if err != nil {
 			res.Err = errors.Join(res.Err, err)
 		}
@@ -218,7 +229,7 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 		d := &c.days[i]
 		d.Target, d.RunID, d.CheckedAt, d.ExportID, d.ExportedAt = t, runID, checked, exp.RequestID, exp.RequestedAt
 		d.Status = StatusMatch
-		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 {
+		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 || d.OurConvs != d.DialpadConvs {
 			d.Status = StatusDiffer
 			log.Warn("reconcile: the day differs from Dialpad's", "day", d.Day.Format(time.DateOnly),
 				"our_legs", d.OurLegs, "dialpad_legs", d.DialpadLegs, "only_dialpad", d.OnlyDialpad,
@@ -287,7 +298,10 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 	// not be read, are out of the comparison of legs.
 	skip := map[uint64]bool{}
 	for _, b := range recs.Bad {
-		d := from
+		d := from // when not even its start can be read
+		if !b.StartedLocal.IsZero() {
+			d = day(b.StartedLocal)
+		}
 		if l := byID[uint64(b.CallID)]; l != nil && b.CallID > 0 {
 			d = l.Day
 			skip[uint64(b.CallID)] = true
@@ -319,8 +333,21 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 			}
 			continue
 		}
-		if rec.Ended.IsZero() || !rec.Ended.Before(requested) {
+		switch {
+		case !rec.Ended.IsZero() && !rec.Ended.Before(requested):
+			skip[id] = true // ended after the export was asked for
+			continue
+		case rec.Ended.IsZero() && requested.Sub(rec.Started) < unfinishedFor:
+			skip[id] = true // still going then
+			continue
+		case rec.Ended.IsZero():
 			skip[id] = true
+			if d := day(rec.Started.In(loc)); inRange(d) {
+				c.byDay(d).Unreadable++
+				c.diffs = append(c.diffs, warehouse.Difference{Day: d, CallID: id, Kind: "unreadable",
+					Dialpad: "line " + strconv.Itoa(rec.Line) + ": no date_ended, though it started " +
+						requested.Sub(rec.Started).Round(time.Minute).String() + " before the export"})
+			}
 			continue
 		}
 		started := rec.Started

@@ -93,7 +93,8 @@ func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simula
 			t.Fatalf("loading the traffic: %v", r.Err)
 		}
 	}
-	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.sim.Targets(), Location: loc}
+	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.sim.Targets(), Location: loc,
+		GaugeDays: 10 * 366} // the simulated days are months ago
 	return w
 }
 
@@ -226,7 +227,7 @@ func TestFullMatchReportsNoDifferences(t *testing.T) {
 	if d := w.diffs(t); len(d) != 0 {
 		t.Errorf("differences recorded for a full match: %v", d)
 	}
-	if n, err := w.store.DaysOutOfAgreement(context.Background()); err != nil || sum(n) != 0 {
+	if n, err := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); err != nil || sum(n) != 0 {
 		t.Errorf("days out of agreement %v, %v; want none", n, err)
 	}
 	w.checkNoTokenInDownloads(t)
@@ -268,7 +269,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("differences %v; want the deleted legs %v", got, want)
 	}
-	if n, _ := w.store.DaysOutOfAgreement(context.Background()); n[tg] != 1 {
+	if n, _ := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 1 {
 		t.Errorf("days out of agreement %v; want 1 for %s", n, tg)
 	}
 
@@ -284,7 +285,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("differences %v; want the re-loaded legs %v", got, want)
 	}
-	if n, _ := w.store.DaysOutOfAgreement(context.Background()); n[tg] != 0 {
+	if n, _ := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 0 {
 		t.Errorf("days out of agreement %v after the re-load; want 0", n)
 	}
 	if v := gauge(t, reg, "dialpad_etl_reconcile_days_out_of_agreement", tg.String()); v != 0 {
@@ -299,8 +300,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 }
 
 // A leg Dialpad's export does not have is reported as only ours, and a
-// stored leg whose talk time disagrees is reported as such; a re-load
-// does not hide either.
+// stored leg whose talk time disagrees is reported as such.
 func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
 	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 1), nil)
 	tg := w.sim.Targets()[0]
@@ -340,9 +340,26 @@ func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
 
 // In a zone with DST, the export's naive local times put every leg on
 // its local day, on the 25-hour day the clocks went back too: every day
-// matches, with the simulator's count of legs of that local day.
+// matches, with the simulator's count of legs of that local day. The
+// reporting zone is London, where the clocks go back at 02:00 on
+// 2026-10-25, and the company is in Tokyo, where that hour is mid-morning:
+// legs start in the hour that happens twice.
 func TestNaiveLocalTimesAcrossADSTChange(t *testing.T) {
-	w := newWorld(t, "America/New_York", date(2026, 10, 31), date(2026, 11, 2), func(c *simulator.Config) { c.CallsPerDay = 60 })
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, "Europe/London", date(2026, 10, 24), date(2026, 10, 26), func(c *simulator.Config) {
+		c.CallsPerDay, c.Location = 120, tokyo
+	})
+	// 01:00 to 02:00 in London, twice: 00:00Z to 02:00Z.
+	repeated := 0
+	for _, tg := range w.sim.Targets() {
+		repeated += len(w.sim.Legs(tg, time.Date(2026, 10, 25, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 25, 2, 0, 0, 0, time.UTC)))
+	}
+	if repeated < 3 {
+		t.Fatalf("%d legs start in the repeated hour: the test needs some", repeated)
+	}
 	got := w.run(t)
 	for _, tg := range w.sim.Targets() {
 		for d := w.first; !d.After(w.last); d = d.AddDate(0, 0, 1) {
@@ -355,6 +372,41 @@ func TestNaiveLocalTimesAcrossADSTChange(t *testing.T) {
 	}
 	if d := w.diffs(t); len(d) != 0 {
 		t.Errorf("differences across the DST change: %v", d)
+	}
+	t.Logf("%d legs started in the repeated hour", repeated)
+}
+
+// noReload is a re-load that brings nothing back.
+type noReload struct{ days *int }
+
+func (n noReload) Backfill(context.Context, time.Time, time.Time, []dialpad.Target, bool) []etl.Result {
+	*n.days++
+	return nil
+}
+
+// A difference that survives the re-load is shown: the day is loaded
+// again, the legs are still missing, and the day differs with them
+// listed.
+func TestADifferenceThatSurvivesTheReloadIsShown(t *testing.T) {
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 1), nil)
+	tg := w.sim.Targets()[0]
+	var gone []uint64
+	for id := range w.truth(t, tg, date(2026, 6, 1)) {
+		if len(gone) < 2 {
+			gone = append(gone, id)
+		}
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+	w.deleteLegs(t, gone)
+	reloads := 0
+	w.rec.Loads = noReload{&reloads}
+	r := w.run(t)[tg.String()+" 2026-06-01"]
+	if reloads != 1 || r.Status != reconcile.StatusDiffer || r.OnlyDialpad != 2 || r.Reloaded != 0 {
+		t.Errorf("%d re-loads, day %+v; want 1 re-load, then differ with the 2 legs still only in Dialpad's", reloads, r)
+	}
+	want := []string{fmt.Sprintf("only_dialpad %d", gone[0]), fmt.Sprintf("only_dialpad %d", gone[1])}
+	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("differences %v; want %v", got, want)
 	}
 }
 
@@ -385,7 +437,7 @@ func TestFailedAndUnfinishedExportsAreReportedAsSuch(t *testing.T) {
 					}
 				}
 			}
-			n, err := w.store.DaysOutOfAgreement(context.Background())
+			n, err := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1))
 			if err != nil || sum(n) != 2*len(w.sim.Targets()) {
 				t.Errorf("days out of agreement %v, %v; want every day of every target", n, err)
 			}

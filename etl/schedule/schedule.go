@@ -58,6 +58,9 @@ type due struct {
 	name string
 	load func(context.Context) []etl.Result
 	wait bool // if another load is under way, run after it instead of skipping
+	// after, if set, runs once the load's results are counted, before
+	// any other load starts.
+	after func(context.Context)
 }
 
 // Run serves HTTP on addr and runs the schedules until ctx ends. A load
@@ -90,13 +93,8 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	// The nightly re-load is the one that picks up late changes: one that
 	// comes due during another load runs after it. An hourly one is
 	// skipped: the next hour reads the same.
-	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result {
-		results := s.Loads.Reload(ctx, s.NightlyLookback)
-		if s.AfterNightly != nil && ctx.Err() == nil {
-			s.AfterNightly(ctx)
-		}
-		return results
-	}, wait: true}
+	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result { return s.Loads.Reload(ctx, s.NightlyLookback) },
+		wait: true, after: s.AfterNightly}
 	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}
@@ -168,6 +166,9 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 		default:
 			s.Log.Info("load done", "load", d.name, "target", r.Run.Target, "legs", r.Run.Legs, "rejected", r.Run.Rejected)
 		}
+	}
+	if d.after != nil && ctx.Err() == nil {
+		d.after(ctx)
 	}
 }
 

@@ -183,3 +183,36 @@ func TestHealthzSaysWhenATargetStopsLoading(t *testing.T) {
 		t.Errorf("after one loaded and the other was skipped for another process: %d %q", code, body)
 	}
 }
+
+// What runs after the nightly load (the reconciliation) runs once its
+// results are counted, and before a load that came due meanwhile, which
+// waits for it.
+func TestAfterNightlyRunsAfterTheLoadIsCounted(t *testing.T) {
+	l := &loads{}
+	s := newScheduler(l)
+	var counted string
+	release := make(chan struct{})
+	afterStarted := make(chan struct{})
+	s.AfterNightly = func(context.Context) {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		counted = rec.Body.String()
+		close(afterStarted)
+		<-release
+	}
+	done := make(chan struct{})
+	go func() {
+		s.once(context.Background(), due{name: "nightly", load: l.Incremental, wait: true, after: s.AfterNightly})
+		close(done)
+	}()
+	<-afterStarted
+	if !strings.Contains(counted, `dialpad_etl_runs_total{kind="incremental",status="succeeded",target="department:7"} 1`) {
+		t.Errorf("the nightly load was not counted before what runs after it:\n%s", counted)
+	}
+	s.once(context.Background(), due{name: "incremental", load: l.Incremental}) // skipped: the nightly's step runs
+	close(release)
+	<-done
+	if l.calls != 1 {
+		t.Errorf("%d loads ran; want the nightly alone (the hourly one skipped while the step ran)", l.calls)
+	}
+}

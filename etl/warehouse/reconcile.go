@@ -124,15 +124,15 @@ func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diff
 	})
 }
 
-// DaysOutOfAgreement counts, per target, the days whose latest
-// reconciliation is not a match.
-func (s *Store) DaysOutOfAgreement(ctx context.Context) (map[dialpad.Target]int, error) {
+// DaysOutOfAgreement counts, per target, the days from since on (a date)
+// whose latest reconciliation is not a match.
+func (s *Store) DaysOutOfAgreement(ctx context.Context, since time.Time) (map[dialpad.Target]int, error) {
 	rows, err := s.conn.Query(ctx, `SELECT toString(target_type), target_id, countIf(latest != 'match')
 		FROM (
 			SELECT target_type, target_id, day, toString(argMax(status, checked_ms)) AS latest
-			FROM reconciliation GROUP BY target_type, target_id, day
+			FROM reconciliation WHERE day >= toDate(?) GROUP BY target_type, target_id, day
 		)
-		GROUP BY target_type, target_id`)
+		GROUP BY target_type, target_id`, since.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("read the reconciliation: %w", err)
 	}
