@@ -130,33 +130,18 @@ func timePanels(ctx context.Context, conn driver.Conn, e *expand.Expansion, pane
 // All where a variable has one and all is set, else the biggest target,
 // UTC or the first value.
 func resolveVariables(ctx context.Context, conn driver.Conn, e *expand.Expansion, d *expand.Dashboard, biggest string, all bool) error {
-	for _, v := range d.Templating.List {
-		e.Defs[v.Name] = v
-		var values []string
-		switch v.Type {
-		case "textbox":
-			e.Vars[v.Name] = expand.Selection{Values: []string{""}}
-			continue
-		case "constant":
-			e.Vars[v.Name] = expand.Selection{Values: []string{v.SQL()}}
-			continue
-		case "custom":
-			values = v.CustomValues()
-		case "query":
-			sql, err := e.Expand(v.SQL())
-			if err != nil {
-				return fmt.Errorf("variable %s: %w", v.Name, err)
-			}
-			rows, err := query(ctx, conn, sql)
-			if err != nil {
-				return fmt.Errorf("variable %s: %w", v.Name, err)
-			}
-			values = rows
-		default:
-			continue
+	values := func(sql string) ([]expand.Option, error) {
+		rows, err := query(ctx, conn, sql)
+		var out []expand.Option
+		for _, r := range rows {
+			out = append(out, expand.Option{Value: r, Text: r})
 		}
+		return out, err
+	}
+	return e.Resolve(d, values, func(v expand.Variable, offered []expand.Option) (expand.Selection, error) {
+		values := expand.Values(offered)
 		if len(values) == 0 {
-			return fmt.Errorf("variable %s has no values", v.Name)
+			return expand.Selection{}, fmt.Errorf("has no values")
 		}
 		sel := expand.Selection{Values: values}
 		switch {
@@ -169,9 +154,8 @@ func resolveVariables(ctx context.Context, conn driver.Conn, e *expand.Expansion
 		default:
 			sel.Values = values[:1]
 		}
-		e.Vars[v.Name] = sel
-	}
-	return nil
+		return sel, nil
+	})
 }
 
 // query runs sql, reads every row, and returns the first column's values

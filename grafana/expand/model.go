@@ -83,9 +83,10 @@ const (
 
 type FieldConfig struct {
 	Defaults struct {
-		Unit    string     `json:"unit"`
-		NoValue string     `json:"noValue"` // shown instead of a value when there is none
-		Links   []DataLink `json:"links"`
+		Unit     string     `json:"unit"`
+		Decimals *int       `json:"decimals"` // nil: Grafana picks
+		NoValue  string     `json:"noValue"`  // shown instead of a value when there is none
+		Links    []DataLink `json:"links"`
 	} `json:"defaults"`
 	Overrides []Override `json:"overrides"`
 }
