@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/mail"
 	"net/url"
 	"reflect"
 	"strings"
@@ -91,6 +92,17 @@ type Env struct {
 	ExportTimeout       time.Duration `env:"RECONCILE_EXPORT_TIMEOUT, default=10m"`
 	ExportsPerHour      int           `env:"DIALPAD_EXPORTS_PER_HOUR, default=20"`
 
+	// E-mailed reports (README, "Reports without Grafana"); off while
+	// both schedules are empty.
+	ReportDailySchedule  string `env:"REPORT_DAILY_SCHEDULE"`
+	ReportWeeklySchedule string `env:"REPORT_WEEKLY_SCHEDULE"`
+	ReportTo             string `env:"REPORT_TO"`
+	ReportFrom           string `env:"REPORT_FROM"`
+	SMTPAddr             string `env:"SMTP_ADDR"`
+	SMTPUsername         string `env:"SMTP_USERNAME"`
+	SMTPPassword         string `env:"SMTP_PASSWORD"`
+	SMTPTLS              string `env:"SMTP_TLS, default=starttls"`
+
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
@@ -168,7 +180,8 @@ var flagEnv = map[string]string{}
 
 // secret are the variables that have no flag: a command line is visible
 // to every user of the machine.
-var secret = map[string]bool{"DIALPAD_API_TOKEN": true, "CLICKHOUSE_PASSWORD": true, "DIALPAD_WEBHOOK_SECRET": true}
+var secret = map[string]bool{"DIALPAD_API_TOKEN": true, "CLICKHOUSE_PASSWORD": true, "DIALPAD_WEBHOOK_SECRET": true,
+	"SMTP_PASSWORD": true}
 
 // RegisterFlags adds a flag for every variable but the secrets to fs, so
 // that any other setting can be given on the command line.
@@ -321,6 +334,7 @@ func (c *Config) Validate(now time.Time) error {
 	if c.ExportTimeout <= 0 {
 		bad("RECONCILE_EXPORT_TIMEOUT", "must be positive, got %s", c.ExportTimeout)
 	}
+	c.validateReports(bad)
 	if c.ExportsPerHour < 1 || c.ExportsPerHour > 200 {
 		bad("DIALPAD_EXPORTS_PER_HOUR", "must be 1 to 200 (Dialpad allows a company 200 an hour, shared by every integration), got %d", c.ExportsPerHour)
 	}
@@ -409,4 +423,61 @@ func dotenvError(text string, lookup func(string) (string, bool), err error) err
 		why = "the name is not a variable name"
 	}
 	return fmt.Errorf(".env line %d cannot be read: %s", at, why)
+}
+
+// ReportsOn reports whether a report is e-mailed on a schedule.
+func (c *Config) ReportsOn() bool { return c.ReportDailySchedule != "" || c.ReportWeeklySchedule != "" }
+
+// Recipients are REPORT_TO's addresses.
+func (c *Config) Recipients() []string {
+	var out []string
+	for _, a := range strings.Split(c.ReportTo, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// validateReports checks the e-mail settings, when a report is scheduled.
+func (c *Config) validateReports(bad func(env, format string, args ...any)) {
+	for env, spec := range map[string]string{"REPORT_DAILY_SCHEDULE": c.ReportDailySchedule, "REPORT_WEEKLY_SCHEDULE": c.ReportWeeklySchedule} {
+		if spec == "" {
+			continue
+		}
+		if _, err := cron.ParseStandard(spec); err != nil {
+			bad(env, "%q is not a cron schedule (minute hour day month weekday): %v", spec, err)
+		}
+	}
+	switch c.SMTPTLS {
+	case "starttls", "implicit", "none":
+	default:
+		bad("SMTP_TLS", "%q is not one of starttls, implicit, none", c.SMTPTLS)
+	}
+	if !c.ReportsOn() {
+		return
+	}
+	if len(c.Recipients()) == 0 {
+		bad("REPORT_TO", "is empty: a scheduled report needs its recipients (comma-separated addresses)")
+	}
+	for _, a := range c.Recipients() {
+		if _, err := mail.ParseAddress(a); err != nil {
+			bad("REPORT_TO", "%q is not an e-mail address", a)
+		}
+	}
+	if _, err := mail.ParseAddress(c.ReportFrom); err != nil {
+		bad("REPORT_FROM", "%q is not an e-mail address: a scheduled report needs its sender", c.ReportFrom)
+	}
+	host, port, err := net.SplitHostPort(c.SMTPAddr)
+	switch {
+	case c.SMTPAddr == "":
+		bad("SMTP_ADDR", "is empty: a scheduled report needs the mail server (host:port, e.g. smtp.example.com:587)")
+	case err != nil || host == "" || port == "":
+		bad("SMTP_ADDR", "%q is not host:port (e.g. smtp.example.com:587)", c.SMTPAddr)
+	case c.SMTPTLS == "none" && !insecureOK(host, ""):
+		bad("SMTP_TLS", "none sends the mail (and SMTP_PASSWORD) unencrypted: only to a loopback server, not %s", host)
+	}
+	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+		bad("SMTP_USERNAME", "and SMTP_PASSWORD go together: set both, or neither for a server without login")
+	}
 }

@@ -46,11 +46,38 @@ type Scheduler struct {
 	// AfterNightly, if set, runs after each nightly re-load, before any
 	// other load starts (the reconciliation with Dialpad's exports).
 	AfterNightly func(context.Context)
+	// Tasks run on cron schedules of their own (the e-mailed reports).
+	Tasks []Task
 
 	mu      sync.Mutex
 	running bool
 	next    *due           // the nightly load that came due during another
 	loads   sync.WaitGroup // the loads under way
+}
+
+// Task is work on a cron schedule of its own, beside the loads: each run
+// is in a goroutine of its own, whatever load is under way, and ends
+// before Run returns.
+type Task struct {
+	Name string
+	Spec string // standard cron, read in the scheduler's Location
+	// CatchUp: at start, the last time the schedule fired within this
+	// long before now is run at once, so that a process down at that
+	// moment does the work later (Run decides whether it is done already).
+	CatchUp time.Duration
+	Run     func(ctx context.Context, due time.Time)
+}
+
+// lastFire is the last time sched fired in (now-window, now], or zero.
+func lastFire(sched cron.Schedule, now time.Time, window time.Duration) time.Time {
+	var last time.Time
+	for t := now.Add(-window); ; {
+		next := sched.Next(t)
+		if next.IsZero() || next.After(now) {
+			return last
+		}
+		last, t = next, next
+	}
 }
 
 // due is a load to run.
@@ -98,6 +125,31 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}
+	var tasks sync.WaitGroup
+	for _, t := range s.Tasks {
+		sched, err := cron.ParseStandard(t.Spec)
+		if err != nil {
+			return fmt.Errorf("%s schedule %q: %w", t.Name, t.Spec, err)
+		}
+		run := func(due time.Time) {
+			tasks.Go(func() {
+				defer func() {
+					if r := recover(); r != nil {
+						s.Log.Error("task panicked", "task", t.Name, "panic", fmt.Sprint(r))
+					}
+				}()
+				t.Run(ctx, due)
+			})
+		}
+		c.Schedule(sched, cron.FuncJob(func() { run(time.Now().In(s.Location).Truncate(time.Minute)) }))
+		if t.CatchUp > 0 {
+			if at := lastFire(sched, time.Now().In(s.Location), t.CatchUp); !at.IsZero() {
+				run(at)
+			}
+		}
+		s.Log.Info("task scheduled", "task", t.Name, "schedule", t.Spec)
+	}
+	defer tasks.Wait()
 	s.Log.Info("scheduler started", "http", ln.Addr().String(), "hourly", s.Hourly, "nightly", s.Nightly, "zone", s.Location.String())
 	c.Start()
 	// A first incremental load at once, so a fresh start shows data.

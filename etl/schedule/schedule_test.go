@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -214,5 +216,23 @@ func TestAfterNightlyRunsAfterTheLoadIsCounted(t *testing.T) {
 	<-done
 	if l.calls != 1 {
 		t.Errorf("%d loads ran; want the nightly alone (the hourly one skipped while the step ran)", l.calls)
+	}
+}
+
+// A task's catch-up finds the last time its schedule fired in the window:
+// Monday 06:00 for a weekly report, seen on the Wednesday after, and
+// nothing when the window ends before it.
+func TestLastFire(t *testing.T) {
+	sched, err := cron.ParseStandard("0 6 * * 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Date(2026, 12, 2, 9, 30, 0, 0, ny) // a Wednesday
+	if got, want := lastFire(sched, now, 8*24*time.Hour), time.Date(2026, 11, 30, 6, 0, 0, 0, ny); !got.Equal(want) {
+		t.Errorf("last fire %s, want %s", got, want)
+	}
+	if got := lastFire(sched, now, 24*time.Hour); !got.IsZero() {
+		t.Errorf("last fire within a day: %s, want none", got)
 	}
 }

@@ -303,8 +303,8 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied, err := s.Migrate(ctx)
-	if err != nil || len(applied) != 2 || applied[0] != "007_kpis.sql" || applied[1] != "008_reconciliation.sql" {
-		t.Fatalf("upgrade from 006 applied %v, %v; want 007_kpis.sql and 008_reconciliation.sql", applied, err)
+	if err != nil || len(applied) != 3 || applied[0] != "007_kpis.sql" || applied[2] != "009_report_sends.sql" {
+		t.Fatalf("upgrade from 006 applied %v, %v; want 007_kpis.sql, 008_reconciliation.sql and 009_report_sends.sql", applied, err)
 	}
 	var ghosts, abandoned, days uint64
 	if err := s.Conn().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),

@@ -1,0 +1,41 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ReportSend is one attempt to e-mail a period's report: a row of
+// report_sends.
+type ReportSend struct {
+	Kind       string    // daily or weekly
+	From, To   time.Time // the period's first and last day (dates)
+	Attempt    int
+	Status     string // sent or failed
+	Recipients string
+	At         time.Time
+	Error      string
+	Host       string
+}
+
+// RecordReportSend writes an attempt to send a report.
+func (s *Store) RecordReportSend(ctx context.Context, r ReportSend) error {
+	err := s.insertRow(ctx, "report_sends", `INSERT INTO report_sends (kind, period_from, period_to, attempt, status,
+		recipients, at, error, host)`, r.Kind, r.From, r.To, uint32(r.Attempt), r.Status, r.Recipients, r.At.UTC(), r.Error, r.Host)
+	if err != nil {
+		return fmt.Errorf("record the %s report of %s: %w", r.Kind, r.From.Format(time.DateOnly), err)
+	}
+	return nil
+}
+
+// ReportSent reports whether the kind's report of the period starting on
+// from was sent.
+func (s *Store) ReportSent(ctx context.Context, kind string, from time.Time) (bool, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, `SELECT count() FROM report_sends WHERE kind = ? AND period_from = toDate(?) AND status = 'sent'`,
+		kind, from.Format(time.DateOnly)).Scan(&n); err != nil {
+		return false, fmt.Errorf("read report_sends: %w", err)
+	}
+	return n > 0, nil
+}
