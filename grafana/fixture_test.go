@@ -117,6 +117,15 @@ func loadFixture(t *testing.T) *fixture {
 	if err := store.RecordRun(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
+	// A weekly report, sent at the second attempt.
+	week := end.Truncate(24*time.Hour).AddDate(0, 0, -7)
+	for i, status := range []string{"failed", "sent"} {
+		if err := store.RecordReportSend(ctx, warehouse.ReportSend{Kind: "weekly", From: week, To: week.AddDate(0, 0, 6),
+			Attempt: i + 1, Status: status, Recipients: "manager@example.com", At: end.Add(-time.Duration(2-i) * time.Minute),
+			Error: map[string]string{"failed": "451 try again later"}[status], Host: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f
 }
 

@@ -94,6 +94,22 @@ func TestReconciliationPanels(t *testing.T) {
 		{Day: day(11), CallID: 0, Kind: "unreadable", Dialpad: "line 7: no call id"},
 	})
 
+	// E-mailed reports: last week's sent at the second attempt; the 11th's
+	// failed twice; one attempted before the range is not shown.
+	sends := []warehouse.ReportSend{
+		{Kind: "weekly", From: day(3), To: day(9), Attempt: 1, Status: "failed", At: time.Date(2025, 3, 10, 11, 0, 0, 0, time.UTC), Error: "dial failed"},
+		{Kind: "weekly", From: day(3), To: day(9), Attempt: 2, Status: "sent", At: time.Date(2025, 3, 10, 11, 2, 0, 0, time.UTC)},
+		{Kind: "daily", From: day(11), To: day(11), Attempt: 1, Status: "failed", At: time.Date(2025, 3, 12, 11, 0, 0, 0, time.UTC), Error: "dial failed"},
+		{Kind: "daily", From: day(11), To: day(11), Attempt: 2, Status: "failed", At: time.Date(2025, 3, 12, 11, 2, 0, 0, time.UTC), Error: "451 try again later"},
+		{Kind: "daily", From: day(1), To: day(1), Attempt: 1, Status: "sent", At: time.Date(2025, 3, 2, 11, 0, 0, 0, time.UTC)},
+	}
+	for _, r := range sends {
+		r.Recipients, r.Host = "a@example.com", "test"
+		if err := store.RecordReportSend(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// The 8th to the 12th in the reporting zone: its end is on the 13th
 	// in UTC.
 	s := span{"five days", time.Date(2025, 3, 8, 0, 0, 0, 0, loc), time.Date(2025, 3, 13, 0, 0, 0, 0, loc).Add(-time.Second)}
@@ -132,6 +148,12 @@ func TestReconciliationPanels(t *testing.T) {
 		{"department:1", "2025-03-10", "reloaded", "103", "", ""},
 	}
 	checkRows(t, "legs, one target", panelResult(t, ctx, f, one, d, "Legs that differ from Dialpad's"), diffCols, diffs)
+	checkRows(t, "e-mailed reports", panelResult(t, ctx, f, one, d, "E-mailed reports"),
+		[]string{"Report", "First day", "Last day", "Status", "Attempts", "Last attempt", "Recipients", "Last error"},
+		[][]string{
+			{"daily", "2025-03-11", "2025-03-11", "failed", "2", checked(sends[3].At), "a@example.com", "451 try again later"},
+			{"weekly", "2025-03-03", "2025-03-09", "sent", "2", checked(sends[1].At), "a@example.com", ""},
+		})
 	checkRows(t, "legs, all targets", panelResult(t, ctx, f, all, d, "Legs that differ from Dialpad's"), diffCols,
 		slices.Insert(diffs, 0, []string{"callcenter:2", "2025-03-11", "unreadable", "0", "", "line 7: no call id"}))
 }
