@@ -1,0 +1,219 @@
+package report
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+)
+
+// builder reads the sections of one report.
+type builder struct {
+	conn             driver.Conn
+	loc              *time.Location
+	period           Period
+	overview, health *expand.Dashboard
+	from, to         time.Time     // the dashboards' range
+	step             time.Duration // of the series
+}
+
+func (b *builder) open(ctx context.Context, d *expand.Dashboard, t dialpad.Target) (*view, error) {
+	return open(ctx, b.conn, d, t, b.loc.String(), b.from, b.to, int64(b.step/time.Second))
+}
+
+func (b *builder) section(ctx context.Context, t dialpad.Target) (Section, error) {
+	s := Section{Target: t}
+	v, err := b.open(ctx, b.overview, t)
+	if err != nil {
+		return s, err
+	}
+	s.Name = v.label
+	for _, title := range cardPanels {
+		st, err := b.stat(ctx, v, title)
+		if err != nil {
+			return s, err
+		}
+		s.Cards = append(s.Cards, st)
+	}
+	for _, title := range kpiPanels {
+		st, err := b.stat(ctx, v, title)
+		if err != nil {
+			return s, err
+		}
+		s.KPIs = append(s.KPIs, st)
+	}
+	for _, title := range trendPanels {
+		se, err := b.series(ctx, v, title)
+		if err != nil {
+			return s, err
+		}
+		s.Trends = append(s.Trends, se)
+	}
+	for _, tb := range []struct {
+		title string
+		dst   *Table
+	}{{busiestPanel, &s.Busiest}, {agentsPanel, &s.Agents}, {callBacksPanel, &s.CallBacks}} {
+		if *tb.dst, err = b.table(ctx, v, tb.title); err != nil {
+			return s, err
+		}
+	}
+	if s.Health, err = b.loadHealth(ctx, t); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// stat reads a stat panel: its last row's visible fields.
+func (b *builder) stat(ctx context.Context, v *view, title string) (Stat, error) {
+	p, f, err := v.panel(ctx, title)
+	if err != nil {
+		return Stat{}, err
+	}
+	st := Stat{Title: title}
+	for j, name := range f.cols {
+		fd := fieldOf(p, name)
+		if fd.hidden {
+			continue
+		}
+		var raw any
+		if n := len(f.rows); n > 0 {
+			raw = f.rows[n-1][j]
+		}
+		text := fd.show(raw, f.types[j], b.loc)
+		if raw == nil && len(st.Fields) > 0 {
+			text = "-" // the panel's noValue speaks of its figure
+		}
+		st.Fields = append(st.Fields, Value{Name: name, Raw: raw, Text: text})
+	}
+	return st, nil
+}
+
+// table reads a table panel's visible columns.
+func (b *builder) table(ctx context.Context, v *view, title string) (Table, error) {
+	p, f, err := v.panel(ctx, title)
+	if err != nil {
+		return Table{}, err
+	}
+	return b.tableOf(p, f, func(int) bool { return true }), nil
+}
+
+// tableOf is f as panel p shows it, the rows keep chooses.
+func (b *builder) tableOf(p expand.Panel, f frame, keep func(row int) bool) Table {
+	t := Table{Title: p.Title}
+	var cols []int
+	var fields []field
+	for j, name := range f.cols {
+		if fd := fieldOf(p, name); !fd.hidden {
+			t.Columns = append(t.Columns, name)
+			cols, fields = append(cols, j), append(fields, fd)
+		}
+	}
+	for i, row := range f.rows {
+		if !keep(i) {
+			continue
+		}
+		out := make([]Value, len(cols))
+		for k, j := range cols {
+			out[k] = Value{Name: f.cols[j], Raw: row[j], Text: fields[k].show(row[j], f.types[j], b.loc)}
+		}
+		t.Rows = append(t.Rows, out)
+	}
+	return t
+}
+
+// series reads a time series panel into the period's buckets: its "time"
+// column places a row, each other column is a line.
+func (b *builder) series(ctx context.Context, v *view, title string) (Series, error) {
+	p, f, err := v.panel(ctx, title)
+	if err != nil {
+		return Series{}, err
+	}
+	se := Series{Title: title, Unit: p.FieldConfig.Defaults.Unit, Step: b.step}
+	at := map[int64]int{} // bucket start (Unix) -> row
+	for i := range f.rows {
+		if t, ok := f.time(i, "time"); ok {
+			at[t.Unix()] = i
+		}
+	}
+	seen := map[int64]bool{}
+	for _, t := range b.buckets() {
+		se.Times, seen[t.Unix()] = append(se.Times, t), true
+	}
+	for u := range at { // a row off the buckets is shown, not dropped
+		if !seen[u] {
+			se.Times = append(se.Times, time.Unix(u, 0).In(b.loc))
+		}
+	}
+	sort.Slice(se.Times, func(i, j int) bool { return se.Times[i].Before(se.Times[j]) })
+	for j, name := range f.cols {
+		fd := fieldOf(p, name)
+		if name == "time" || fd.hidden {
+			continue
+		}
+		l := Line{Name: name}
+		for _, t := range se.Times {
+			val := Value{Name: name, Text: fd.noValue}
+			if i, ok := at[t.Unix()]; ok {
+				val.Raw = f.rows[i][j]
+				val.Text = fd.show(val.Raw, f.types[j], b.loc)
+			}
+			l.Points = append(l.Points, val)
+		}
+		se.Lines = append(se.Lines, l)
+	}
+	return se, nil
+}
+
+// buckets are the starts of the period's days, or hours, in the zone.
+func (b *builder) buckets() []time.Time {
+	var out []time.Time
+	if b.step == time.Hour {
+		for t := b.from; !t.After(b.to); t = t.Add(time.Hour) {
+			out = append(out, t)
+		}
+		return out
+	}
+	for d := range b.period.Days() {
+		out = append(out, time.Date(b.from.Year(), b.from.Month(), b.from.Day()+d, 0, 0, 0, 0, b.loc))
+	}
+	return out
+}
+
+// loadHealth reads the "ETL health" dashboard for target t: how far its
+// load has come, and the period's days that do not match Dialpad's
+// records export.
+func (b *builder) loadHealth(ctx context.Context, t dialpad.Target) (Health, error) {
+	h := Health{Days: b.period.Days()}
+	v, err := b.open(ctx, b.health, t)
+	if err != nil {
+		return h, err
+	}
+	p, f, err := v.panel(ctx, loadPanel)
+	if err != nil {
+		return h, err
+	}
+	h.Load = b.tableOf(p, f, func(i int) bool { return f.text(i, "Target") == t.String() })
+	for i := range f.rows {
+		if f.text(i, "Target") == t.String() {
+			h.LoadedUpTo, _ = f.time(i, "Loaded up to")
+		}
+	}
+	// The warehouse holds every call that started before the mark.
+	h.Complete = !h.LoadedUpTo.Before(b.to.Add(time.Second))
+	p, f, err = v.panel(ctx, reconcilePanel)
+	if err != nil {
+		return h, err
+	}
+	mine := func(i int) bool { return f.text(i, "Target") == t.String() }
+	for i := range f.rows {
+		if mine(i) {
+			h.Reconciled++
+		}
+	}
+	h.NotMatching = b.tableOf(p, f, func(i int) bool { return mine(i) && f.text(i, "Status") != "match" })
+	return h, nil
+}

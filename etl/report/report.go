@@ -1,0 +1,189 @@
+// Package report builds a summary of a period for managers who do not
+// open Grafana: per target, the "Department overview" dashboard's cards
+// and KPIs, its trends per day (per hour over a day), busiest hours,
+// agent leaderboard and callers to call back, and the load's health from
+// the "ETL health" dashboard; as self-contained HTML with its charts as
+// PNG images, and as plain text.
+//
+// Every figure is a provisioned panel's own query (grafana.Files, found
+// by dashboard uid and panel title), expanded as Grafana and the
+// ClickHouse plugin would send it for that dashboard with the period as
+// its time range, the target and the reporting zone picked, and every
+// other variable at its default. A report and the dashboards therefore
+// cannot disagree: change a panel and the report follows. Values are
+// written by the panels' units (see format.go).
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+)
+
+// Options say what to report on.
+type Options struct {
+	Conn     driver.Conn      // the warehouse's connection (warehouse.Store.Conn())
+	Targets  []dialpad.Target // a section each, in this order
+	Location *time.Location   // the reporting zone: ETL_TIMEZONE, the dashboards' tz variable
+	Period   Period
+	Now      func() time.Time // nil: time.Now
+}
+
+// Report is what Build read: a section per target.
+type Report struct {
+	Period   Period
+	Location *time.Location
+	Built    time.Time // when it was read
+	Sections []Section
+}
+
+// Section is one target's part of a report.
+type Section struct {
+	Target    dialpad.Target
+	Name      string   // as the dashboards' target picker shows it, e.g. "Sales (department:123)"
+	Cards     []Stat   // the overview's department cards
+	KPIs      []Stat   // its contact-center KPIs
+	Trends    []Series // its time series, a point per day (per hour over up to 4 days)
+	Busiest   Table    // calls per weekday and hour
+	Agents    Table    // the agent leaderboard
+	CallBacks Table    // callers whose latest call in the period was abandoned, newest first
+	Health    Health
+}
+
+// Stat is a stat panel: its title and the numbers it shows, the figure
+// first, then any shown beside it (a goal, a time to recovery).
+type Stat struct {
+	Title  string
+	Fields []Value
+}
+
+// Value is one value a panel shows: what its query returned and the text
+// the panel shows for it.
+type Value struct {
+	Name string // its field's (column's) name
+	Raw  any    // a float64, time.Time or string; nil for none (NULL, or no row)
+	Text string
+}
+
+// Number is the value as a number, false when it is none or not a number.
+func (v Value) Number() (float64, bool) {
+	n, ok := v.Raw.(float64)
+	return n, ok
+}
+
+// Series is a time series panel over the period's buckets.
+type Series struct {
+	Title string
+	Unit  string        // the panel's, e.g. short or percentunit
+	Step  time.Duration // time.Hour, or 24 hours: a day in the reporting zone
+	Times []time.Time   // every bucket's start, in the reporting zone
+	Lines []Line        // a value per bucket each; none where the query returned no row
+}
+
+// Line is one field of a series.
+type Line struct {
+	Name   string
+	Points []Value
+}
+
+// Table is a table panel's visible columns and its rows.
+type Table struct {
+	Title   string
+	Columns []string
+	Rows    [][]Value
+}
+
+// Cell returns the value of column name in row i (none when absent).
+func (t Table) Cell(i int, name string) Value {
+	for j, c := range t.Columns {
+		if c == name && i < len(t.Rows) {
+			return t.Rows[i][j]
+		}
+	}
+	return Value{Name: name}
+}
+
+// Health is what the "ETL health" dashboard says of the target's load.
+type Health struct {
+	Load        Table     // "Last successful load per target": the target's row
+	LoadedUpTo  time.Time // its high-water mark (zero: never loaded)
+	Complete    bool      // the load reaches the end of the period
+	Days        int       // days in the period
+	Reconciled  int       // of them, compared with Dialpad's records export
+	NotMatching Table     // "Ours vs Dialpad's, per day": the period's days whose latest comparison is not a match
+}
+
+// The panels a report reads, by title.
+var (
+	cardPanels = []string{"Inbound calls", "Outbound calls", "Missed calls", "Total calls"}
+	kpiPanels  = []string{"Answered rate", "Average wait", "Average talk time", "Service level", "Abandonment rate",
+		"Average speed of answer", "Average handle time", "Repeat-contact rate", "Abandoned callers recovered"}
+	trendPanels = []string{"Calls by direction", "Service level and abandonment"}
+)
+
+const (
+	busiestPanel   = "Busiest hours (calls per weekday and hour)"
+	agentsPanel    = "Agent leaderboard"
+	callBacksPanel = "Callers to call back"
+	loadPanel      = "Last successful load per target"
+	reconcilePanel = "Ours vs Dialpad's, per day"
+)
+
+// Build reads the report: for each target, the panels' queries over the
+// period in the reporting zone.
+func Build(ctx context.Context, opt Options) (*Report, error) {
+	switch {
+	case opt.Conn == nil:
+		return nil, errors.New("report: no ClickHouse connection")
+	case opt.Location == nil:
+		return nil, errors.New("report: no reporting zone")
+	case opt.Location.String() == "Local" || opt.Location.String() == "":
+		return nil, errors.New("report: the reporting zone must be named (ETL_TIMEZONE), as the dashboards' tz variable is")
+	case len(opt.Targets) == 0:
+		return nil, errors.New("report: no targets")
+	}
+	if err := opt.Period.Validate(); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	boards, err := dashboards(OverviewUID, HealthUID)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	r := &Report{Period: opt.Period, Location: opt.Location, Built: now()}
+	b := builder{conn: opt.Conn, loc: opt.Location, period: opt.Period, overview: boards[OverviewUID], health: boards[HealthUID]}
+	b.from, b.to = opt.Period.Range(opt.Location)
+	// The overview's series are per day over more than 4 days, per hour
+	// otherwise (their SQL decides, from $__fromTime and $__toTime);
+	// $__interval_s is a bucket too.
+	b.step = time.Hour
+	if b.to.Unix()-b.from.Unix() > 4*86400 {
+		b.step = 24 * time.Hour
+	}
+	for _, t := range opt.Targets {
+		s, err := b.section(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("report of %s, %s: %w", t, opt.Period, err)
+		}
+		r.Sections = append(r.Sections, s)
+	}
+	return r, nil
+}
+
+// Subject is the report's title, e.g. "Dialpad weekly report, 2026-11-23
+// to 2026-11-29".
+func (r *Report) Subject() string {
+	kind := r.Period.adjective()
+	if kind != "" {
+		kind += " "
+	}
+	return "Dialpad " + kind + "report, " + r.Period.String()
+}
