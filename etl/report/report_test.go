@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -84,7 +85,22 @@ func testWeek(t *testing.T, w *world) {
 	if !strings.HasPrefix(text, "Dialpad weekly report, 2025-03-03 to 2025-03-09\n") {
 		t.Errorf("the text starts %q", text[:min(len(text), 80)])
 	}
-	t.Logf("text of a week of %d targets: %d bytes", len(r.Sections), len(text))
+	html, images, err := r.HTML(report.DataURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(html), `src="data:image/png;base64,`); len(images) != 0 || n != 3*len(r.Sections) {
+		t.Errorf("DataURI mode: %d images returned, %d inline; want none returned, 3 per target inline", len(images), n)
+	}
+	t.Logf("HTML of a week of %d targets: %d bytes; text: %d bytes", len(r.Sections), len(html), len(text))
+	if dir := os.Getenv("REPORT_DUMP"); dir != "" {
+		os.WriteFile(dir+"/week.html", html, 0o644)
+		os.WriteFile(dir+"/week.txt", []byte(text), 0o644)
+		_, imgs, _ := r.HTML(report.ContentID)
+		for _, im := range imgs {
+			os.WriteFile(dir+"/"+im.ContentID+".png", im.PNG, 0o644)
+		}
+	}
 }
 
 // checkStatsAreThePanels compares every card and KPI with the panel's
