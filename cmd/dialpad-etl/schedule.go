@@ -8,6 +8,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
 )
@@ -58,6 +59,9 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				"days_out_of_agreement", off, "targets_failed", failed)
 		}
 	}
+	if e.cfg.ReportsOn() {
+		s.Tasks = reportTasks(e)
+	}
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)
 	}
@@ -83,4 +87,34 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		err = rerr
 	}
 	return err
+}
+
+// reportTasks e-mail the daily and weekly reports on their schedules; at
+// start, a report whose time passed while no process ran is sent then.
+func reportTasks(e *env) []schedule.Task {
+	cfg := e.cfg
+	m := &mailer.Mailer{
+		Store: e.store,
+		SMTP: mailer.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS,
+			From: cfg.ReportFrom, To: cfg.Recipients()},
+		Targets:  cfg.Targets,
+		Location: cfg.Location,
+		Log:      e.log,
+	}
+	var tasks []schedule.Task
+	for _, k := range []struct {
+		kind, spec string
+		catchUp    time.Duration
+	}{{mailer.Daily, cfg.ReportDailySchedule, 24 * time.Hour}, {mailer.Weekly, cfg.ReportWeeklySchedule, 7 * 24 * time.Hour}} {
+		if k.spec == "" {
+			continue
+		}
+		tasks = append(tasks, schedule.Task{Name: k.kind + " report", Spec: k.spec, CatchUp: k.catchUp,
+			Run: func(ctx context.Context, due time.Time) {
+				if err := m.Send(ctx, k.kind, due); err != nil {
+					e.log.Error("the report was not e-mailed", "report", k.kind, "err", err)
+				}
+			}})
+	}
+	return tasks
 }

@@ -1,0 +1,218 @@
+// Package mailer e-mails the targets' reports (package report) on
+// schedule, once per period: whichever process comes first takes the
+// report's lease, finds no 'sent' row for the period in report_sends,
+// sends it over SMTP (github.com/wneessen/go-mail) and records the
+// attempt; a failed attempt is recorded too and tried again with
+// backoff. A process that dies after the server took the message but
+// before the row is written sends it again on its next start: a period
+// is sent at least once, and exactly once unless that happens.
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/report"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+)
+
+// Kinds of report, and the period each covers.
+const (
+	Daily  = "daily"  // the day before
+	Weekly = "weekly" // the Monday-to-Sunday week before
+)
+
+// periodOf is the report period of a kind.
+var periodOf = map[string]string{Daily: "day", Weekly: "week"}
+
+// SMTP is where and how the mail goes.
+type SMTP struct {
+	Addr     string // host:port
+	Username string // empty: no login
+	Password string
+	TLS      string // starttls, implicit or none
+	From     string
+	To       []string
+}
+
+// Mailer sends reports.
+type Mailer struct {
+	Store    *warehouse.Store
+	SMTP     SMTP
+	Targets  []dialpad.Target
+	Location *time.Location
+	// Attempts bounds the tries of one period's report (default 6);
+	// Backoff is the first wait between them, doubling (default 1m).
+	Attempts int
+	Backoff  time.Duration
+	Log      *slog.Logger
+}
+
+// Send e-mails the report of kind due at at (the period before at's
+// day), unless it was sent already or another process is sending it.
+func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
+	p, err := report.LastPeriod(periodOf[kind], at, m.Location)
+	if err != nil {
+		return err
+	}
+	log := m.Log.With("report", kind, "period", p.String())
+	owner, ttl := warehouse.NewOwner(), 2*time.Minute
+	lease := "report:" + kind
+	got, held, err := m.Store.Acquire(ctx, owner, ttl, lease)
+	if err != nil {
+		return err
+	}
+	if h := held[lease]; h != nil {
+		log.Info("another process is sending the report", "holder", h.Owner)
+		return nil
+	}
+	defer m.Store.Release(context.WithoutCancel(ctx), owner, got...)
+	ctx, stop := m.Store.KeepLeases(ctx, owner, ttl, got...)
+	defer stop()
+
+	sent, err := m.Store.ReportSent(ctx, kind, p.From)
+	if err != nil || sent {
+		if sent {
+			log.Info("the report was sent already")
+		}
+		return err
+	}
+	r, err := report.Build(ctx, report.Options{Conn: m.Store.Conn(), Targets: m.Targets, Location: m.Location, Period: p})
+	if err != nil {
+		return fmt.Errorf("build the %s report of %s: %w", kind, p, err)
+	}
+	msg, err := m.message(r)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	wait := m.backoff()
+	for attempt := 1; ; attempt++ {
+		err := m.send(ctx, msg)
+		rec := warehouse.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
+			Recipients: strings.Join(m.SMTP.To, ", "), At: time.Now(), Host: host}
+		if err != nil {
+			rec.Status, rec.Error = "failed", m.redact(err.Error())
+		}
+		if rerr := m.Store.RecordReportSend(context.WithoutCancel(ctx), rec); rerr != nil {
+			log.Error("cannot record the report's sending", "err", rerr)
+		}
+		if err == nil {
+			log.Info("report e-mailed", "to", rec.Recipients, "attempt", attempt)
+			return nil
+		}
+		if attempt >= m.attempts() || ctx.Err() != nil {
+			return fmt.Errorf("e-mail the %s report of %s (attempt %d of %d): %s", kind, p, attempt, m.attempts(), rec.Error)
+		}
+		log.Warn("sending the report failed; trying again", "attempt", attempt, "wait", wait, "err", rec.Error)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// message is the report as a mail: a plain-text part and an HTML one
+// whose charts are inline parts.
+func (m *Mailer) message(r *report.Report) (*mail.Msg, error) {
+	html, images, err := r.HTML(report.ContentID)
+	if err != nil {
+		return nil, err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(m.SMTP.From); err != nil {
+		return nil, fmt.Errorf("REPORT_FROM: %w", err)
+	}
+	if err := msg.To(m.SMTP.To...); err != nil {
+		return nil, fmt.Errorf("REPORT_TO: %w", err)
+	}
+	msg.Subject(r.Subject())
+	msg.SetDate()
+	msg.SetMessageID()
+	msg.SetBodyString(mail.TypeTextPlain, r.Text())
+	msg.AddAlternativeString(mail.TypeTextHTML, string(html))
+	for _, img := range images {
+		if err := msg.EmbedReader(img.ContentID, bytes.NewReader(img.PNG), mail.WithFileContentID(img.ContentID),
+			mail.WithFileContentType("image/png")); err != nil {
+			return nil, err
+		}
+	}
+	return msg, nil
+}
+
+// send delivers msg once.
+func (m *Mailer) send(ctx context.Context, msg *mail.Msg) error {
+	host, portText, err := net.SplitHostPort(m.SMTP.Addr)
+	if err != nil {
+		return fmt.Errorf("SMTP_ADDR %q: %w", m.SMTP.Addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return fmt.Errorf("SMTP_ADDR %q: the port is not a number", m.SMTP.Addr)
+	}
+	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
+	switch m.SMTP.TLS {
+	case "implicit":
+		opts = append(opts, mail.WithSSL())
+	case "none":
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if m.SMTP.Username != "" {
+		auth := mail.SMTPAuthAutoDiscover // the best the server offers over TLS
+		if m.SMTP.TLS == "none" {
+			auth = mail.SMTPAuthPlainNoEnc // a loopback server (the settings allow no other)
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(m.SMTP.Username), mail.WithPassword(m.SMTP.Password))
+	}
+	c, err := mail.NewClient(host, opts...)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		var se *mail.SendError
+		if errors.As(err, &se) && se.IsTemp() {
+			return fmt.Errorf("the server refused it for now: %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// redact keeps the password out of a message.
+func (m *Mailer) redact(s string) string {
+	if m.SMTP.Password != "" {
+		s = strings.ReplaceAll(s, m.SMTP.Password, "[redacted]")
+	}
+	return s
+}
+
+func (m *Mailer) attempts() int {
+	if m.Attempts > 0 {
+		return m.Attempts
+	}
+	return 6
+}
+
+func (m *Mailer) backoff() time.Duration {
+	if m.Backoff > 0 {
+		return m.Backoff
+	}
+	return time.Minute
+}
