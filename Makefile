@@ -1,8 +1,9 @@
 # dialpad-etl: Dialpad call history into ClickHouse and Grafana.
 #
 #   make test   install what the tests need (ClickHouse 18.16 on Debian/Ubuntu
-#               as root, and a current ClickHouse from npm), then vet and run
-#               every test with the race detector
+#               as root, a current ClickHouse from npm, and Chromium for the
+#               HTML report's browser test), then vet and run every test with
+#               the race detector
 #   make demo   run a simulated Dialpad and a private ClickHouse, backfill
 #               14 days, print the department cards and agent activity, and
 #               leave the job running, receiving the simulator's live events
@@ -13,7 +14,7 @@ GO        ?= go
 BIN       := bin/dialpad-etl
 FUZZTIME  ?= 5s
 
-.PHONY: all build test vet deps deps-current fuzz demo demo-stop bench clean
+.PHONY: all build test vet deps deps-current deps-chromium fuzz demo demo-stop bench clean
 
 all: build
 
@@ -54,10 +55,24 @@ deps-current:
 	  mkdir -p "$$dir" && npm install --prefix "$$dir" --no-audit --no-fund --loglevel=error chdb@$(CHDB_VERSION) >/dev/null; \
 	fi
 
+# deps-chromium installs Debian's chromium when no Chromium or Chrome is on
+# this machine: the HTML report's test opens the report in it, headless
+# (without one the test is skipped, and fails when CI is set).
+deps-chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+	    && ! command -v google-chrome >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get), for the HTML report's browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: install it (apt-get install chromium) or the HTML report's browser test is skipped" >&2; \
+	  fi; \
+	fi
+
 vet:
 	$(GO) vet ./...
 
-test: deps deps-current vet
+test: deps deps-current deps-chromium vet
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
