@@ -93,7 +93,7 @@ func testWeek(t *testing.T, w *world) {
 		t.Errorf("DataURI mode: %d images returned, %d inline; want none returned, 3 per target inline", len(images), n)
 	}
 	t.Logf("HTML of a week of %d targets: %d bytes; text: %d bytes", len(r.Sections), len(html), len(text))
-	if dir := os.Getenv("REPORT_DUMP"); dir != "" {
+	if dir := os.Getenv("REPORT_DUMP"); dir != "" { // to look at the page, the text and the charts
 		os.WriteFile(dir+"/week.html", html, 0o644)
 		os.WriteFile(dir+"/week.txt", []byte(text), 0o644)
 		_, imgs, _ := r.HTML(report.ContentID)
