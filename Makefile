@@ -115,6 +115,7 @@ demo: deps build
 	@$(DEMO_ENV) $(BIN) report
 	@echo "reconciling the last week with the simulated Dialpad's records export (it takes the export about 10 s)"
 	@$(DEMO_ENV) $(BIN) reconcile
+	@$(DEMO_ENV) $(BIN) report --html $(DEMO_DIR)/report.html --period week
 	@# Real time: the job stays up and receives the simulator's events
 	@# through the webhook that "webhooks setup" registers with it.
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null; then \

@@ -31,7 +31,7 @@ func commands() []command {
 		{"migrate", "apply the ClickHouse schema", runMigrate},
 		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
 		{"reconcile", "compare days with Dialpad's own records export, re-load the days it shows we missed, record the differences", runReconcile},
-		{"report", "print the department cards and agent activity of a range of days", runReport},
+		{"report", "a range's or the last day's, week's or month's report: in the terminal, or as one HTML file (--html)", runReport},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
 		{"webhooks", "set up, show or remove the webhook and subscriptions of Dialpad's real-time events", runWebhooks},
 		{"simulate", "serve a simulated Dialpad API for demos and tests", runSimulate},
