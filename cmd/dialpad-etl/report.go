@@ -122,7 +122,7 @@ func writeHTMLReport(ctx context.Context, opt report.Options, file string, stdou
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(file, page, 0o644); err != nil {
+	if err := os.WriteFile(file, page, 0o600); err != nil {
 		return err
 	}
 	if abs, err := filepath.Abs(file); err == nil {

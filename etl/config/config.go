@@ -428,13 +428,16 @@ func dotenvError(text string, lookup func(string) (string, bool), err error) err
 // ReportsOn reports whether a report is e-mailed on a schedule.
 func (c *Config) ReportsOn() bool { return c.ReportDailySchedule != "" || c.ReportWeeklySchedule != "" }
 
-// Recipients are REPORT_TO's addresses.
+// Recipients are REPORT_TO's addresses (nil when it is not a list of
+// addresses: Validate says so).
 func (c *Config) Recipients() []string {
-	var out []string
-	for _, a := range strings.Split(c.ReportTo, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
+	list, err := mail.ParseAddressList(c.ReportTo)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.String()
 	}
 	return out
 }
@@ -457,13 +460,10 @@ func (c *Config) validateReports(bad func(env, format string, args ...any)) {
 	if !c.ReportsOn() {
 		return
 	}
-	if len(c.Recipients()) == 0 {
+	if _, err := mail.ParseAddressList(c.ReportTo); strings.TrimSpace(c.ReportTo) == "" {
 		bad("REPORT_TO", "is empty: a scheduled report needs its recipients (comma-separated addresses)")
-	}
-	for _, a := range c.Recipients() {
-		if _, err := mail.ParseAddress(a); err != nil {
-			bad("REPORT_TO", "%q is not an e-mail address", a)
-		}
+	} else if err != nil {
+		bad("REPORT_TO", "%q is not a comma-separated list of e-mail addresses: %v", c.ReportTo, err)
 	}
 	if _, err := mail.ParseAddress(c.ReportFrom); err != nil {
 		bad("REPORT_FROM", "%q is not an e-mail address: a scheduled report needs its sender", c.ReportFrom)

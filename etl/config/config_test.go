@@ -213,3 +213,49 @@ func TestWithoutDialpadNeedsNoToken(t *testing.T) {
 		t.Errorf("without Dialpad: %v (token %q), want no error", err, c.Token)
 	}
 }
+
+// A scheduled report needs its recipients, sender and server, a mail
+// that is never sent unencrypted but to a loopback server, and a login
+// given whole; the password is never echoed.
+func TestReportSettings(t *testing.T) {
+	mailing := func(kv ...string) map[string]string {
+		return with(append([]string{"REPORT_WEEKLY_SCHEDULE", "0 7 * * 1", "REPORT_TO", `"Doe, Jane" <jane@example.com>, lead@example.com`,
+			"REPORT_FROM", "etl@example.com", "SMTP_ADDR", "smtp.example.com:587", "SMTP_USERNAME", "etl",
+			"SMTP_PASSWORD", "pw-SECRET"}, kv...)...)
+	}
+	c, err := load(t, mailing(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Recipients(); len(got) != 2 || !strings.Contains(got[0], "jane@example.com") || c.SMTPTLS != "starttls" {
+		t.Errorf("recipients %q, TLS %q; want Jane and the lead, STARTTLS", got, c.SMTPTLS)
+	}
+	for _, bad := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{mailing("REPORT_WEEKLY_SCHEDULE", "mondays"), "REPORT_WEEKLY_SCHEDULE"},
+		{mailing("REPORT_TO", ""), "REPORT_TO"},
+		{mailing("REPORT_TO", "jane at example"), "REPORT_TO"},
+		{mailing("REPORT_FROM", ""), "REPORT_FROM"},
+		{mailing("SMTP_ADDR", ""), "SMTP_ADDR"},
+		{mailing("SMTP_ADDR", "smtp.example.com"), "SMTP_ADDR"},
+		{mailing("SMTP_TLS", "ssl"), "SMTP_TLS"},
+		{mailing("SMTP_TLS", "none"), "SMTP_TLS"},
+		{mailing("SMTP_PASSWORD", ""), "SMTP_USERNAME"},
+	} {
+		_, err := load(t, bad.env, nil)
+		if err == nil || !strings.Contains(err.Error(), bad.want+":") {
+			t.Errorf("want an error naming %s, got %v", bad.want, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw-SECRET") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+	if _, err := load(t, mailing("SMTP_TLS", "none", "SMTP_ADDR", "127.0.0.1:2525"), nil); err != nil {
+		t.Errorf("no TLS to a loopback server: %v", err)
+	}
+	if _, err := load(t, with("REPORT_TO", ""), nil); err != nil {
+		t.Errorf("no report scheduled, nothing required: %v", err)
+	}
+}

@@ -88,18 +88,13 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		}
 		return err
 	}
-	r, err := report.Build(ctx, report.Options{Conn: m.Store.Conn(), Targets: m.Targets, Location: m.Location, Period: p})
-	if err != nil {
-		return fmt.Errorf("build the %s report of %s: %w", kind, p, err)
-	}
-	msg, err := m.message(r)
-	if err != nil {
-		return err
-	}
 	host, _ := os.Hostname()
 	wait := m.backoff()
 	for attempt := 1; ; attempt++ {
-		err := m.send(ctx, msg)
+		// Built at each attempt: a report of a period the loads have not
+		// reached yet is not sent (it would be recorded sent, and stay
+		// short of the dashboards).
+		err := m.buildAndSend(ctx, kind, p)
 		rec := warehouse.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
 			Recipients: strings.Join(m.SMTP.To, ", "), At: time.Now(), Host: host}
 		if err != nil {
@@ -112,7 +107,8 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 			log.Info("report e-mailed", "to", rec.Recipients, "attempt", attempt)
 			return nil
 		}
-		if attempt >= m.attempts() || ctx.Err() != nil {
+		var perm *permanent
+		if attempt >= m.attempts() || ctx.Err() != nil || errors.As(err, &perm) {
 			return fmt.Errorf("e-mail the %s report of %s (attempt %d of %d): %s", kind, p, attempt, m.attempts(), rec.Error)
 		}
 		log.Warn("sending the report failed; trying again", "attempt", attempt, "wait", wait, "err", rec.Error)
@@ -123,6 +119,25 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		}
 		wait *= 2
 	}
+}
+
+// buildAndSend builds the period's report and sends it once.
+func (m *Mailer) buildAndSend(ctx context.Context, kind string, p report.Period) error {
+	r, err := report.Build(ctx, report.Options{Conn: m.Store.Conn(), Targets: m.Targets, Location: m.Location, Period: p})
+	if err != nil {
+		return fmt.Errorf("build the report: %w", err)
+	}
+	for _, sec := range r.Sections {
+		if !sec.Health.Complete {
+			return fmt.Errorf("%s is loaded only up to %s: the report waits for the loads", sec.Target,
+				sec.Health.LoadedUpTo.In(m.Location).Format(time.DateTime))
+		}
+	}
+	msg, err := m.message(r)
+	if err != nil {
+		return &permanent{err}
+	}
+	return m.send(ctx, msg)
 }
 
 // message is the report as a mail: a plain-text part and an HTML one
@@ -145,7 +160,9 @@ func (m *Mailer) message(r *report.Report) (*mail.Msg, error) {
 	msg.SetBodyString(mail.TypeTextPlain, r.Text())
 	msg.AddAlternativeString(mail.TypeTextHTML, string(html))
 	for _, img := range images {
-		if err := msg.EmbedReader(img.ContentID, bytes.NewReader(img.PNG), mail.WithFileContentID(img.ContentID),
+		// The header holds the id in angle brackets; the HTML's cid: does
+		// not (RFC 2392).
+		if err := msg.EmbedReader(img.ContentID+".png", bytes.NewReader(img.PNG), mail.WithFileContentID("<"+img.ContentID+">"),
 			mail.WithFileContentType("image/png")); err != nil {
 			return nil, err
 		}
@@ -186,14 +203,26 @@ func (m *Mailer) send(ctx context.Context, msg *mail.Msg) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server took it (250 after DATA); only the goodbye failed.
+			// Sending it again would deliver it twice.
+			m.Log.Warn("the report was delivered; closing the connection failed", "err", m.redact(err.Error()))
+			return nil
+		}
 		var se *mail.SendError
-		if errors.As(err, &se) && se.IsTemp() {
-			return fmt.Errorf("the server refused it for now: %w", err)
+		if errors.As(err, &se) && !se.IsTemp() {
+			return &permanent{err}
 		}
 		return err
 	}
 	return nil
 }
+
+// permanent is a refusal that another attempt would not change (a bad
+// login, a rejected recipient).
+type permanent struct{ error }
+
+func (p *permanent) Unwrap() error { return p.error }
 
 // redact keeps the password out of a message.
 func (m *Mailer) redact(s string) string {

@@ -112,7 +112,11 @@ func leaves(t *testing.T, header map[string][]string, body io.Reader) []part {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []part{{contentType: mediaType, contentID: strings.Trim(get("Content-Id"), "<>"), body: raw}}
+	id := get("Content-Id")
+	if id != "" && !(strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">")) {
+		t.Errorf("Content-ID %q is not in angle brackets (RFC 2392): mail clients would not match its cid:", id)
+	}
+	return []part{{contentType: mediaType, contentID: strings.Trim(id, "<>"), body: raw}}
 }
 
 // The weekly report goes out once, through a real SMTP server with a
@@ -219,3 +223,24 @@ func base64Reader(b []byte) io.Reader {
 }
 
 func qpReader(b []byte) io.Reader { return quotedprintable.NewReader(bytes.NewReader(b)) }
+
+// With STARTTLS required, a server that does not offer it gets nothing:
+// no login, no mail, and the report is not recorded as sent.
+func TestStartTLSIsRequired(t *testing.T) {
+	store, targets := loaded(t)
+	server := smtptest.Start(t, "etl", password)
+	m := &mailer.Mailer{Store: store, Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond, Attempts: 2,
+		SMTP: mailer.SMTP{Addr: server.Addr, Username: "etl", Password: password, TLS: "starttls",
+			From: "etl@example.com", To: []string{"manager@example.com"}},
+		Log: slog.New(slog.DiscardHandler)}
+	err := m.Send(context.Background(), mailer.Daily, time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC))
+	if err == nil || strings.Contains(err.Error(), password) {
+		t.Errorf("sending without STARTTLS: %v; want a refusal, without the password", err)
+	}
+	if n := len(server.Messages()); n != 0 {
+		t.Errorf("%d mails went out unencrypted", n)
+	}
+	if ok, _ := store.ReportSent(context.Background(), mailer.Daily, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)); ok {
+		t.Error("the report is recorded as sent")
+	}
+}

@@ -61,9 +61,10 @@ type Scheduler struct {
 type Task struct {
 	Name string
 	Spec string // standard cron, read in the scheduler's Location
-	// CatchUp: at start, the last time the schedule fired within this
-	// long before now is run at once, so that a process down at that
-	// moment does the work later (Run decides whether it is done already).
+	// CatchUp: at start, once the first load is done, the last time the
+	// schedule fired within this long before now is run, so that a
+	// process down at that moment does the work later (Run decides
+	// whether it is done already).
 	CatchUp time.Duration
 	Run     func(ctx context.Context, due time.Time)
 }
@@ -126,6 +127,8 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}
 	var tasks sync.WaitGroup
+	defer tasks.Wait()
+	var catchUps []func()
 	for _, t := range s.Tasks {
 		sched, err := cron.ParseStandard(t.Spec)
 		if err != nil {
@@ -144,16 +147,25 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 		c.Schedule(sched, cron.FuncJob(func() { run(time.Now().In(s.Location).Truncate(time.Minute)) }))
 		if t.CatchUp > 0 {
 			if at := lastFire(sched, time.Now().In(s.Location), t.CatchUp); !at.IsZero() {
-				run(at)
+				catchUps = append(catchUps, func() { run(at) })
 			}
 		}
 		s.Log.Info("task scheduled", "task", t.Name, "schedule", t.Spec)
 	}
-	defer tasks.Wait()
 	s.Log.Info("scheduler started", "http", ln.Addr().String(), "hourly", s.Hourly, "nightly", s.Nightly, "zone", s.Location.String())
 	c.Start()
-	// A first incremental load at once, so a fresh start shows data.
-	go s.once(ctx, hourly)
+	// A first incremental load at once, so a fresh start shows data; the
+	// tasks' catch-ups after it, on data as fresh as it makes it.
+	tasks.Add(1)
+	go func() {
+		defer tasks.Done()
+		s.once(ctx, hourly)
+		for _, f := range catchUps {
+			if ctx.Err() == nil {
+				f()
+			}
+		}
+	}()
 	<-ctx.Done()
 	s.Log.Info("stopping: abandoning the load under way, if any")
 	<-c.Stop().Done()
