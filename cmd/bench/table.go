@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/report"
 )
 
 // row is one measurement with its target.
@@ -66,20 +69,5 @@ func (t *table) print(w io.Writer) {
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-// thousands formats n with commas.
-func thousands(n float64) string {
-	s := fmt.Sprintf("%.0f", n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// thousands formats n with commas, as the reports write counts.
+func thousands(n float64) string { return report.Thousands(int64(math.Round(n))) }

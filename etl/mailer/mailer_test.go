@@ -22,6 +22,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/smtptest"
+	"github.com/dialpad-etl/dialpad-etl/etl/report"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 )
@@ -187,7 +188,7 @@ func TestWeeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T) {
 			t.Fatalf("%s has no calls in the week: the test needs some", tg)
 		}
 		for _, n := range []uint64{c.Inbound, c.Outbound, c.Missed, c.Total} {
-			if !strings.Contains(html, ">"+strconv.FormatUint(n, 10)+"<") && !strings.Contains(html, ">"+group(n)+"<") {
+			if !strings.Contains(html, ">"+strconv.FormatUint(n, 10)+"<") && !strings.Contains(html, ">"+report.Thousands(int64(n))+"<") {
 				t.Errorf("%s: the card figure %d is not in the HTML", tg, n)
 			}
 		}
@@ -202,15 +203,6 @@ func TestWeeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T) {
 		Scan(&leaked); err != nil || leaked != 0 || strings.Contains(logs.String(), password) {
 		t.Errorf("the password is in %d rows (%v) or the log", leaked, err)
 	}
-}
-
-// group writes n with thousands separators, as a card may.
-func group(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 func base64Reader(b []byte) io.Reader {

@@ -282,7 +282,7 @@ func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	var out []plot.Tick
 	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
-		out = append(out, plot.Tick{Value: v, Label: thousands(int64(v))})
+		out = append(out, plot.Tick{Value: v, Label: Thousands(int64(v))})
 	}
 	return out
 }

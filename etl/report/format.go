@@ -39,7 +39,7 @@ func (u unit) number(v float64) string {
 		return duration(v, u.decimals)
 	}
 	if u.decimals == nil && v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return thousands(int64(v))
+		return Thousands(int64(v))
 	}
 	return fixed(v, u.decimals)
 }
@@ -142,8 +142,9 @@ func duration(v float64, decimals *int) string {
 	return strings.Join(parts, ", ")
 }
 
-// thousands writes n with commas between groups of three digits.
-func thousands(n int64) string {
+// Thousands writes n with commas between groups of three digits, as the
+// report writes counts.
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
