@@ -365,12 +365,21 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		}
 		matched[id] = theirs{rec, d}
 	}
+	// Conversations: the distinct conversation ids of each side's legs.
+	ourConvs, theirConvs := map[time.Time]map[uint64]bool{}, map[time.Time]map[uint64]bool{}
+	addConv := func(m map[time.Time]map[uint64]bool, d time.Time, id uint64) {
+		if m[d] == nil {
+			m[d] = map[uint64]bool{}
+		}
+		m[d][id] = true
+	}
 	for id, th := range matched {
 		if skip[id] {
 			continue
 		}
 		dd := c.byDay(th.day)
 		dd.DialpadLegs++
+		addConv(theirConvs, th.day, uint64(th.rec.ConversationID()))
 		l := byID[id]
 		if l == nil || !l.Day.Equal(th.day) {
 			dd.OnlyDialpad++
@@ -403,29 +412,11 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		}
 		dd := c.byDay(l.Day)
 		dd.OurLegs++
+		addConv(ourConvs, l.Day, l.ConversationID)
 		if th, ok := matched[l.CallID]; !ok || !th.day.Equal(l.Day) {
 			dd.OnlyOurs++
 			c.diffs = append(c.diffs, warehouse.Difference{Day: l.Day, CallID: l.CallID, Kind: "only_ours",
 				Ours: describe(l.Direction, l.Connected, l.Talk)})
-		}
-	}
-	// Conversations: the distinct conversation ids of each side's legs.
-	ourConvs, theirConvs := map[time.Time]map[uint64]bool{}, map[time.Time]map[uint64]bool{}
-	addConv := func(m map[time.Time]map[uint64]bool, d time.Time, id uint64) {
-		if m[d] == nil {
-			m[d] = map[uint64]bool{}
-		}
-		m[d][id] = true
-	}
-	for i := range ours {
-		l := &ours[i]
-		if !skip[l.CallID] && inRange(l.Day) && (l.Ended.IsZero() || l.Ended.Before(requested)) {
-			addConv(ourConvs, l.Day, l.ConversationID)
-		}
-	}
-	for id, th := range matched {
-		if !skip[id] {
-			addConv(theirConvs, th.day, uint64(th.rec.ConversationID()))
 		}
 	}
 	for i := range c.days {
