@@ -144,9 +144,12 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 		Database: cfg.ClickHouseDatabase,
 		Username: cfg.ClickHouseUsername,
 		Password: cfg.ClickHousePassword,
+		Cluster:  cfg.ClickHouseCluster,
 		Location: cfg.Location,
-		KPI:      &warehouse.KPIThresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
-		Logger:   log,
+		// The mark moves only once this many replicas have the legs.
+		InsertQuorum: cfg.ClickHouseInsertQuorum,
+		KPI:          &warehouse.KPIThresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
+		Logger:       log,
 	})
 }
 

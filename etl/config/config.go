@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -67,6 +68,10 @@ type Env struct {
 	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`
 	ClickHouseUsername string `env:"CLICKHOUSE_USERNAME, default=default"`
 	ClickHousePassword string `env:"CLICKHOUSE_PASSWORD"`
+	// ClickHouseCluster turns on cluster mode: the warehouse is spread
+	// over that cluster of the servers' remote_servers.
+	ClickHouseCluster      string `env:"CLICKHOUSE_CLUSTER"`
+	ClickHouseInsertQuorum int    `env:"CLICKHOUSE_INSERT_QUORUM, default=0"`
 
 	Timezone        string        `env:"ETL_TIMEZONE, default=UTC"`
 	Lookback        time.Duration `env:"ETL_LOOKBACK, default=24h"`
@@ -308,8 +313,20 @@ func (c *Config) Validate(now time.Time) error {
 	if c.LiveMaxAge < time.Minute {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)
 	}
-	if c.ClickHouseAddr == "" || !strings.Contains(c.ClickHouseAddr, ":") {
-		bad("CLICKHOUSE_ADDR", "%q is not host:port", c.ClickHouseAddr)
+	for _, addr := range strings.Split(c.ClickHouseAddr, ",") {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			bad("CLICKHOUSE_ADDR", "%q is not host:port (or a comma-separated list of them)", addr)
+			break
+		}
+	}
+	if c.ClickHouseCluster != "" && !validCluster.MatchString(c.ClickHouseCluster) {
+		bad("CLICKHOUSE_CLUSTER", "%q is not a cluster name (letters, digits, '_', '-' and '.')", c.ClickHouseCluster)
+	}
+	switch {
+	case c.ClickHouseInsertQuorum < 0 || c.ClickHouseInsertQuorum > 16:
+		bad("CLICKHOUSE_INSERT_QUORUM", "must be from 0 to 16, got %d", c.ClickHouseInsertQuorum)
+	case c.ClickHouseInsertQuorum > 1 && c.ClickHouseCluster == "":
+		bad("CLICKHOUSE_INSERT_QUORUM", "is for a cluster: set CLICKHOUSE_CLUSTER too")
 	}
 	if c.ClickHouseDatabase == "" {
 		bad("CLICKHOUSE_DATABASE", "must not be empty")
@@ -481,3 +498,7 @@ func (c *Config) validateReports(bad func(env, format string, args ...any)) {
 		bad("SMTP_USERNAME", "and SMTP_PASSWORD go together: set both, or neither for a server without login")
 	}
 }
+
+// validCluster is a name of remote_servers that the job can write into
+// its statements.
+var validCluster = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)

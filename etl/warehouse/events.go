@@ -105,8 +105,13 @@ func (s *Store) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 }
 
 // DropLiveDays drops the live states of legs that started before day
-// (UTC): they ended, or expired, long ago.
+// (UTC): they ended, or expired, long ago. On a cluster, every shard
+// drops its own.
 func (s *Store) DropLiveDays(ctx context.Context, before time.Time) error {
+	return s.eachShard(ctx, func(sh *Store) error { return sh.dropLiveDays(ctx, before) })
+}
+
+func (s *Store) dropLiveDays(ctx context.Context, before time.Time) error {
 	parts, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMMDD(started_at) FROM live_calls")
 	if err != nil {
 		return err
@@ -123,8 +128,13 @@ func (s *Store) DropLiveDays(ctx context.Context, before time.Time) error {
 }
 
 // DropEventMonths drops the call events of the months that ended before
-// before (call_events is partitioned by month of the event).
+// before (call_events is partitioned by month of the event). On a
+// cluster, every shard drops its own.
 func (s *Store) DropEventMonths(ctx context.Context, before time.Time) error {
+	return s.eachShard(ctx, func(sh *Store) error { return sh.dropEventMonths(ctx, before) })
+}
+
+func (s *Store) dropEventMonths(ctx context.Context, before time.Time) error {
 	months, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMM(event_at) FROM call_events")
 	if err != nil {
 		return err
@@ -333,8 +343,16 @@ const mutationWait = 5 * time.Minute
 // ended well before (unlistedMargin): the list is the source of truth for
 // which legs a target has (an event does not say which target it came
 // through). It returns the days of the legs it deleted, once the deletion
-// is done.
-func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
+// is done. On a cluster it runs on a replica of the target's shard.
+func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) (days []time.Time, err error) {
+	err = s.onShard(ctx, target, func(sh *Store) error {
+		days, err = sh.dropUnlisted(ctx, target, w, began)
+		return err
+	})
+	return days, err
+}
+
+func (s *Store) dropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
 	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
 	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
 	rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(day, version) FROM calls
@@ -377,7 +395,7 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 			return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
 		}
 	}
-	if err := s.waitMutations(ctx, "calls", since); err != nil {
+	if err := s.waitMutations(ctx, s.tableName("calls"), since); err != nil {
 		return nil, err
 	}
 	return days, nil

@@ -87,7 +87,7 @@ func processStamp(pid int) string {
 // says who has it. Renew the held ones well within ttl (KeepLeases), and
 // Release them when done.
 func (s *Store) Acquire(ctx context.Context, owner string, ttl time.Duration, names ...string) (got []string, held map[string]*Held, err error) {
-	if err := s.conn.Exec(ctx, createLeases); err != nil {
+	if err := s.ddl(ctx, "etl_leases", createLeases); err != nil {
 		return nil, nil, fmt.Errorf("leases: %w", err)
 	}
 	held = map[string]*Held{}
@@ -153,7 +153,8 @@ func (s *Store) settle(ctx context.Context) error {
 			return fmt.Errorf("leases: read the server's clock: %w", err)
 		}
 		if !now.Before(start.Add(leaseSettle)) {
-			return nil
+			// On a cluster, the claims other nodes took are fetched too.
+			return s.syncGlobal(ctx, "etl_leases")
 		}
 		select {
 		case <-ctx.Done():
@@ -225,6 +226,10 @@ func deadHere(owner string) bool {
 // the names whose claim had already expired (and so may be someone
 // else's now): those must be given up.
 func (s *Store) Renew(ctx context.Context, owner string, ttl time.Duration, names ...string) (lost []string, err error) {
+	// A claim taken through another node of a cluster is extended too.
+	if err := s.syncGlobal(ctx, "etl_leases"); err != nil {
+		return nil, err
+	}
 	for _, n := range names {
 		// Only a claim that is still live is extended: one that expired
 		// may have been won by another since.

@@ -93,13 +93,18 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	if s.cl != nil {
+		if all, err = clusterMigrations(s.opt.Database, s.cl.name, all); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
 	var migs []Migration
 	for _, m := range all {
 		if m.Version <= last {
 			migs = append(migs, m)
 		}
 	}
-	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
+	if err := s.ddl(ctx, "schema_migrations", `CREATE TABLE IF NOT EXISTS schema_migrations
 		(version UInt32, name String, applied_at DateTime('UTC'))
 		ENGINE = MergeTree ORDER BY version`); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -168,6 +173,9 @@ func columnThere(stmt string, err error) bool {
 
 // pending are the migrations not recorded as applied.
 func (s *Store) pending(ctx context.Context, migs []Migration) ([]Migration, error) {
+	if err := s.syncGlobal(ctx, "schema_migrations"); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	done := map[uint32]bool{}
 	rows, err := s.conn.Query(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {

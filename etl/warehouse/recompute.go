@@ -150,7 +150,13 @@ HAVING toYYYYMM(c_day) = ?`
 // target's name. Call it after
 // legs of those days are written. It reads the legs of those days and the
 // two days around them, and the aggregates of their months.
+//
+// On a cluster it runs on a replica of the target's shard (onShard).
 func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
+	return s.onShard(ctx, target, func(sh *Store) error { return sh.recompute(ctx, target, days) })
+}
+
+func (s *Store) recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
 	touched := newDaySet(days)
 	if len(touched) == 0 {
 		return nil

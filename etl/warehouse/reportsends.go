@@ -32,6 +32,9 @@ func (s *Store) RecordReportSend(ctx context.Context, r ReportSend) error {
 // ReportSent reports whether the kind's report of the period starting on
 // from was sent.
 func (s *Store) ReportSent(ctx context.Context, kind string, from time.Time) (bool, error) {
+	if err := s.syncGlobal(ctx, "report_sends"); err != nil {
+		return false, err
+	}
 	var n uint64
 	if err := s.conn.QueryRow(ctx, `SELECT count() FROM report_sends WHERE kind = ? AND period_from = toDate(?) AND status = 'sent'`,
 		kind, from.Format(time.DateOnly)).Scan(&n); err != nil {

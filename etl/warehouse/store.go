@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +25,10 @@ import (
 
 // Options say where the warehouse is.
 type Options struct {
-	Addr     string // host:port of the native protocol, e.g. 127.0.0.1:9000
+	// Addr is host:port of the native protocol, e.g. 127.0.0.1:9000, or
+	// several, separated by commas: the nodes of a cluster, tried in
+	// order.
+	Addr     string
 	Database string // created when missing
 	Username string // default "default"
 	Password string
@@ -34,6 +38,13 @@ type Options struct {
 	BatchSize int
 	// SendAttempts bounds the tries of one batch (default 4).
 	SendAttempts int
+	// Cluster names the cluster (of the servers' remote_servers) the
+	// warehouse is spread over; "" for one server. See cluster.go.
+	Cluster string
+	// InsertQuorum, on a cluster, is how many replicas of a shard must
+	// have a write before it counts as done (insert_quorum); 0 or 1: the
+	// one that took it.
+	InsertQuorum int
 	// KPI are the thresholds of the contact-center KPIs (nil: the
 	// defaults, DefaultKPIThresholds).
 	KPI    *KPIThresholds
@@ -46,7 +57,8 @@ type Store struct {
 	opt    Options
 	kpi    KPIThresholds
 	log    *slog.Logger
-	months sync.Map // target/month -> *sync.Mutex: see monthLock
+	months *sync.Map // target/month -> *sync.Mutex: see monthLock
+	cl     *cluster  // nil on one server
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -58,18 +70,36 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if !validName.MatchString(opt.Database) {
 		return nil, fmt.Errorf("database name %q: use letters, digits and underscores (CLICKHOUSE_DATABASE)", opt.Database)
 	}
-	conn, err := connect(ctx, opt, opt.Database)
+	if opt.Cluster != "" && !validCluster.MatchString(opt.Cluster) {
+		return nil, fmt.Errorf("cluster name %q: use letters, digits, '_', '-' and '.' (CLICKHOUSE_CLUSTER)", opt.Cluster)
+	}
+	conn, err := connect(ctx, opt, opt.Addr, opt.Database)
 	if isException(err, codeUnknownDatabase) {
 		err = createDatabase(ctx, opt)
 		if err == nil {
-			conn, err = connect(ctx, opt, opt.Database)
+			conn, err = connect(ctx, opt, opt.Addr, opt.Database)
 		}
 	}
 	if err != nil {
 		return nil, explain(err, opt)
 	}
-	return newStore(conn, opt), nil
+	s := newStore(conn, opt)
+	if opt.Cluster != "" {
+		s.cl, err = loadCluster(ctx, conn, opt.Cluster, func(addr string) (driver.Conn, error) {
+			return connect(ctx, opt, addr, opt.Database)
+		})
+		if err == nil {
+			err = checkProductMode(ctx, conn)
+		}
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("ClickHouse at %s: %w", opt.Addr, err)
+		}
+	}
+	return s, nil
 }
+
+var validCluster = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // New is a store on a connection the caller opened to opt.Database, for
 // example one that also sends every statement elsewhere. Close closes conn.
@@ -82,7 +112,7 @@ func newStore(conn driver.Conn, opt Options) *Store {
 	if opt.KPI != nil {
 		kpi = *opt.KPI
 	}
-	return &Store{conn: conn, opt: opt, kpi: kpi, log: opt.Logger}
+	return &Store{conn: conn, opt: opt, kpi: kpi, log: opt.Logger, months: &sync.Map{}}
 }
 
 func (opt Options) withDefaults() Options {
@@ -104,8 +134,13 @@ func (opt Options) withDefaults() Options {
 	return opt
 }
 
-// Close closes the connection.
-func (s *Store) Close() error { return s.conn.Close() }
+// Close closes the connection (and those to a cluster's replicas).
+func (s *Store) Close() error {
+	if s.cl != nil {
+		s.cl.close()
+	}
+	return s.conn.Close()
+}
 
 // Conn is the underlying connection, for queries of the caller's own.
 func (s *Store) Conn() driver.Conn { return s.conn }
@@ -113,9 +148,24 @@ func (s *Store) Conn() driver.Conn { return s.conn }
 // Location is the reporting time zone.
 func (s *Store) Location() *time.Location { return s.opt.Location }
 
-func connect(ctx context.Context, opt Options, database string) (driver.Conn, error) {
+// connect opens a connection to database at addr (a list, see
+// Options.Addr). On a cluster, an insert into a Distributed table returns
+// once each shard's replica has the rows (insert_distributed_sync), and a
+// query of one reads this node's shard through the network like the
+// others (prefer_localhost_replica 0): ClickHouse 18.16 fails a query
+// with FINAL and ORDER BY of a Distributed table that it reads locally
+// ("Cannot find column ... in source stream").
+func connect(ctx context.Context, opt Options, addr, database string) (driver.Conn, error) {
+	var settings clickhouse.Settings
+	if opt.Cluster != "" {
+		settings = clickhouse.Settings{"insert_distributed_sync": 1, "prefer_localhost_replica": 0}
+		if opt.InsertQuorum > 1 {
+			settings["insert_quorum"] = opt.InsertQuorum
+		}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:             []string{opt.Addr},
+		Addr:             strings.Split(addr, ","),
+		Settings:         settings,
 		Auth:             clickhouse.Auth{Database: database, Username: opt.Username, Password: opt.Password},
 		DialTimeout:      10 * time.Second,
 		MaxOpenConns:     16,
@@ -138,12 +188,16 @@ func connect(ctx context.Context, opt Options, database string) (driver.Conn, er
 }
 
 func createDatabase(ctx context.Context, opt Options) error {
-	conn, err := connect(ctx, opt, "")
+	conn, err := connect(ctx, opt, opt.Addr, "")
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+opt.Database); err != nil {
+	stmt := "CREATE DATABASE IF NOT EXISTS " + opt.Database
+	if opt.Cluster != "" {
+		stmt += " ON CLUSTER `" + opt.Cluster + "`"
+	}
+	if err := conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("create database %s: %w", opt.Database, err)
 	}
 	return nil
@@ -159,6 +213,10 @@ const (
 	codeRequiredPassword   = 194
 	codeAuthFailed         = 516
 	codeDatabaseAccessDeny = 291
+
+	codeSocketTimeout            = 209
+	codeNetwork                  = 210
+	codeAllConnectionTriesFailed = 279
 )
 
 func isException(err error, codes ...int32) bool {

@@ -52,6 +52,9 @@ func (e *ZoneError) Error() string {
 // RecordedZone is the zone the warehouse's days were counted in; ok is
 // false when none is recorded.
 func (s *Store) RecordedZone(ctx context.Context) (zone string, ok bool, err error) {
+	if err := s.syncGlobal(ctx, "etl_settings"); err != nil {
+		return "", false, err
+	}
 	rows, err := s.conn.Query(ctx, "SELECT value FROM etl_settings FINAL WHERE name = ?", zoneSetting)
 	if err != nil {
 		return "", false, fmt.Errorf("read the recorded time zone: %w", err)
@@ -170,7 +173,7 @@ func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total
 	// Every month's legs first, then every month's KPIs, which read the
 	// conversations of the days after the month too: each is computed once.
 	for i, p := range parts {
-		if err := s.rebuildLegMonth(ctx, p.target, p.month); err != nil {
+		if err := s.onShard(ctx, p.target, func(sh *Store) error { return sh.rebuildLegMonth(ctx, p.target, p.month) }); err != nil {
 			return err
 		}
 		if progress != nil {
@@ -178,7 +181,7 @@ func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total
 		}
 	}
 	for i, p := range parts {
-		if err := s.recomputeKPIs(ctx, p.target, p.month); err != nil {
+		if err := s.onShard(ctx, p.target, func(sh *Store) error { return sh.recomputeKPIs(ctx, p.target, p.month) }); err != nil {
 			return err
 		}
 		if progress != nil {

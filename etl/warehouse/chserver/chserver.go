@@ -82,6 +82,10 @@ type Options struct {
 	UsersD map[string][]byte
 	// Env is added to the server's environment (for from_env in them).
 	Env []string
+	// Config is XML added to the server's configuration (inside its
+	// root). When set, the packaged example clusters, ZooKeeper and macros
+	// are left out: a node of a cluster (see chcluster) names its own.
+	Config string
 }
 
 // Start starts a private server from a copy of the packaged configuration
@@ -107,7 +111,7 @@ func Start(opt Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	conf, err := writeConfig(dir, ports, opt.UsersD)
+	conf, err := writeConfig(dir, ports, opt.UsersD, opt.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +188,7 @@ func (s *Server) waitOrExit(limit time.Duration, exited <-chan error) error {
 
 // writeConfig copies the packaged config.xml and users.xml into dir with
 // the ports and paths rewritten, and returns the config's path.
-func writeConfig(dir string, ports []int, usersD map[string][]byte) (string, error) {
+func writeConfig(dir string, ports []int, usersD map[string][]byte, extra string) (string, error) {
 	const etc = "/etc/clickhouse-server"
 	raw, err := os.ReadFile(filepath.Join(etc, "config.xml"))
 	if err != nil {
@@ -214,15 +218,23 @@ func writeConfig(dir string, ports []int, usersD map[string][]byte) (string, err
 	}
 	conf := string(raw)
 	for tag, v := range set {
+		// The first is the server's own; a later one is another's (the
+		// distributed DDL queue's <path> in ZooKeeper).
 		re := regexp.MustCompile(`<` + tag + `>[^<]*</` + tag + `>`)
-		conf = re.ReplaceAllLiteralString(conf, "<"+tag+">"+v+"</"+tag+">")
+		if loc := re.FindStringIndex(conf); loc != nil {
+			conf = conf[:loc[0]] + "<" + tag + ">" + v + "</" + tag + ">" + conf[loc[1]:]
+		}
 	}
 	for _, tag := range []string{"https_port", "tcp_port_secure", "listen_host"} {
 		re := regexp.MustCompile(`(?m)^.*<` + tag + `>[^<]*</` + tag + `>.*$`)
 		conf = re.ReplaceAllLiteralString(conf, "")
 	}
+	if extra != "" {
+		conf = regexp.MustCompile(`(?s)<remote_servers[ >].*?</remote_servers>`).ReplaceAllLiteralString(conf, "")
+		conf = regexp.MustCompile(`<(zookeeper|macros) incl="[^"]*"[^>]*/>`).ReplaceAllLiteralString(conf, "")
+	}
 	conf = strings.Replace(conf, "<logger>", "<logger>\n", 1)
-	conf = strings.Replace(conf, "</yandex>", "    <listen_host>127.0.0.1</listen_host>\n</yandex>", 1)
+	conf = strings.Replace(conf, "</yandex>", "    <listen_host>127.0.0.1</listen_host>\n"+extra+"\n</yandex>", 1)
 	if err := os.WriteFile(filepath.Join(dir, "users.xml"), users, 0o644); err != nil {
 		return "", err
 	}

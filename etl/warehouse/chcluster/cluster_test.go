@@ -1,0 +1,423 @@
+package chcluster_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chcluster"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+)
+
+func TestMain(m *testing.M) { chtest.Main(m) }
+
+const token = "tok-SECRET-cluster"
+
+// startCluster starts 2 shards × 2 replicas of ClickHouse 18.16 and a
+// ZooKeeper, stopped when the test ends. Without ZooKeeper the test is
+// skipped, or fails when CI is set.
+func startCluster(t *testing.T) *chcluster.Cluster {
+	t.Helper()
+	if err := chcluster.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no cluster for the test: %v", err)
+		}
+		t.Skipf("no cluster for the test: %v; %s", err, chcluster.InstallHint)
+	}
+	c, err := chcluster.Start(chcluster.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// The warehouse on a cluster holds exactly what it holds on one server,
+// after a load during which the replica that a shard's writes and
+// recomputes go to first was killed, and the dashboards show the same.
+func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("America/New_York")
+	start := time.Date(2026, 11, 23, 0, 0, 0, 0, loc)
+	end := start.AddDate(0, 0, 5)
+	clock := end.Add(3 * time.Hour)
+	sim, err := simulator.New(simulator.Config{Seed: 3, Start: start, End: end, CallsPerDay: 150, Token: token,
+		RateLimit: -1, Location: loc, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	load := func(store *warehouse.Store) []etl.Result {
+		client, err := dialpad.New(srv.URL, token, dialpad.WithClock(func() time.Time { return clock }),
+			dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := &etl.Job{Source: client, Store: store, Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
+			Start: start, Now: func() time.Time { return clock }}
+		return job.Backfill(ctx, start, end, nil, true)
+	}
+
+	// One server.
+	addr, db := chtest.Database(t)
+	single, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { single.Close() })
+	if _, err := single.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range load(single) {
+		if r.Err != nil {
+			t.Fatalf("one server: loading %s: %v", r.Run.Target, r.Err)
+		}
+	}
+	var total uint64
+	if err := single.Conn().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+
+	// The cluster, through every node in turn (the first while it answers).
+	store, err := warehouse.Open(ctx, warehouse.Options{Addr: strings.Join(c.Addrs(), ","), Database: "dialpad",
+		Cluster: c.Name, Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	began := time.Now()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("migrations on the cluster: %d in %s", len(applied), time.Since(began).Round(time.Millisecond))
+	if again, err := store.Migrate(ctx); err != nil || len(again) != 0 {
+		t.Fatalf("migrations run again: applied %v, %v; want none", again, err)
+	}
+	checkSchemaOnEveryNode(t, c, single)
+
+	// The load, and mid-way the first replica of shard 2 (not the node
+	// the job is connected to) is killed; it comes back once the load is
+	// done, or after 20 s if the load waits for it (a part that only it
+	// had when it died).
+	victim := c.Nodes[2]
+	if victim.Shard != 2 || victim.Replica != 1 {
+		t.Fatalf("node 2 is shard %d replica %d", victim.Shard, victim.Replica)
+	}
+	killed := make(chan struct{})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		conn := nodeConn(t, c.Nodes[0], "dialpad")
+		for {
+			var n uint64
+			_ = conn.QueryRow(ctx, "SELECT count() FROM calls").Scan(&n)
+			if n >= total/3 {
+				break
+			}
+			select {
+			case <-done:
+				t.Errorf("the load ended before a third of the legs were seen (%d of %d)", n, total)
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		victim.Kill()
+		close(killed)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Log("the load is waiting for the killed replica: starting it again")
+		}
+		if err := victim.Start(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, r := range load(store) {
+		if r.Err != nil {
+			t.Errorf("cluster: loading %s: %v", r.Run.Target, r.Err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	select {
+	case <-killed:
+	default:
+		t.Fatal("no replica was killed during the load")
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Both shards hold targets, and each target's rows lie on one shard.
+	shardsOf := map[string][]int{}
+	for _, n := range c.Nodes {
+		if n.Replica != 1 {
+			continue
+		}
+		for _, tg := range column(t, nodeConn(t, n, "dialpad"), "SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) FROM calls_local") {
+			shardsOf[tg] = append(shardsOf[tg], n.Shard)
+		}
+	}
+	used := map[int]bool{}
+	for tg, shards := range shardsOf {
+		if len(shards) != 1 {
+			t.Errorf("target %s has legs on shards %v", tg, shards)
+		}
+		used[shards[0]] = true
+	}
+	if len(used) != 2 {
+		t.Errorf("the targets' legs lie on shards %v, want both", shardsOf)
+	}
+
+	// The killed replica has caught up: it holds what its peer holds.
+	peer := c.Nodes[3]
+	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily"} {
+		a, b := nodeConn(t, victim, "dialpad"), nodeConn(t, peer, "dialpad")
+		for _, conn := range []driver.Conn{a, b} {
+			if err := conn.Exec(ctx, "SYSTEM SYNC REPLICA "+table+"_local"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := "SELECT * FROM " + table + "_local FINAL"
+		if got, want := rows(t, a, q), rows(t, b, q); !slices.Equal(got, want) {
+			t.Errorf("%s on the restarted replica: %d rows, its peer %d; first difference: %s", table, len(got), len(want), firstDiff(got, want))
+		}
+	}
+
+	// Every table, row for row.
+	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "targets", "agents", "etl_state"} {
+		cols := stableColumns(t, single.Conn(), table)
+		q := "SELECT " + cols + " FROM " + table + " FINAL"
+		want := rows(t, single.Conn(), q)
+		got := rows(t, store.Conn(), q)
+		if len(want) == 0 {
+			t.Errorf("%s is empty on one server", table)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the cluster has %d rows, one server %d; first difference: %s", table, len(got), len(want), firstDiff(got, want))
+		}
+	}
+
+	// Every dashboard's queries, through a connection of the profile's
+	// settings, as Grafana's.
+	compareDashboards(t, single.Conn(), nodeConn(t, c.Nodes[0], "dialpad"), start, end)
+}
+
+// checkSchemaOnEveryNode checks that every node has each of one server's
+// tables: a Distributed table over a Replicated one where one server has
+// a data table, a Replicated one for the tables of coordination.
+func checkSchemaOnEveryNode(t *testing.T, c *chcluster.Cluster, single *warehouse.Store) {
+	t.Helper()
+	want := map[string]string{}
+	for _, r := range rows(t, single.Conn(), "SELECT name, engine FROM system.tables WHERE database = currentDatabase()") {
+		name, engine, _ := strings.Cut(r, "\t")
+		want[name] = engine
+	}
+	for _, n := range c.Nodes {
+		got := map[string]string{}
+		for _, r := range rows(t, nodeConn(t, n, "dialpad"), "SELECT name, engine FROM system.tables WHERE database = currentDatabase()") {
+			name, engine, _ := strings.Cut(r, "\t")
+			got[name] = engine
+		}
+		for name, engine := range want {
+			local, sharded := got[name+"_local"]
+			switch {
+			case strings.HasSuffix(name, "_stage"):
+				if got[name] != engine {
+					t.Errorf("node s%dr%d: %s is %q, want %q (a working table of its own)", n.Shard, n.Replica, name, got[name], engine)
+				}
+			case sharded:
+				if got[name] != "Distributed" || local != "Replicated"+engine {
+					t.Errorf("node s%dr%d: %s is %q over %q, want Distributed over Replicated%s", n.Shard, n.Replica, name, got[name], local, engine)
+				}
+			case got[name] != "Replicated"+engine:
+				t.Errorf("node s%dr%d: %s is %q, want Replicated%s", n.Shard, n.Replica, name, got[name], engine)
+			}
+		}
+	}
+}
+
+// compareDashboards runs every panel and variable query of every
+// dashboard, as the plugin sends them, on both, with the variables at
+// All and then at each target, and compares the rows.
+func compareDashboards(t *testing.T, one, cluster driver.Conn, from, to time.Time) {
+	t.Helper()
+	dashboards, err := expand.Load(os.DirFS("../../../grafana/dashboards"), "*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := column(t, one, "SELECT DISTINCT concat(toString(target_type), ':', toString(target_id)) FROM calls")
+	queries, nonEmpty := 0, 0
+	for _, d := range dashboards {
+		for _, pick := range append([]string{"All"}, targets...) {
+			e := &expand.Expansion{From: from, To: to, IntervalS: 3600,
+				Vars: map[string]expand.Selection{}, Defs: map[string]expand.Variable{}}
+			values := func(sql string) ([]expand.Option, error) {
+				var out []expand.Option
+				for _, v := range column(t, one, sql) {
+					out = append(out, expand.Option{Value: v, Text: v})
+				}
+				return out, nil
+			}
+			err := e.Resolve(d, values, func(v expand.Variable, offered []expand.Option) (expand.Selection, error) {
+				vals := expand.Values(offered)
+				switch {
+				case len(vals) == 0:
+					return expand.Selection{}, fmt.Errorf("variable %s has no values", v.Name)
+				case v.IncludeAll && pick == "All":
+					return expand.Selection{All: true, Values: vals}, nil
+				case slices.Contains(vals, pick):
+					return expand.Selection{Values: []string{pick}}, nil
+				}
+				return expand.Default(v, offered)
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", d.File, err)
+			}
+			panels := d.Leaves()
+			for _, v := range d.Templating.List {
+				if v.Type == "query" {
+					panels = append(panels, expand.Panel{Title: "variable " + v.Name, Targets: []expand.QueryTarget{{RawSQL: v.SQL()}}})
+				}
+			}
+			for _, p := range panels {
+				for _, q := range p.Targets {
+					if q.Hide || strings.TrimSpace(q.RawSQL) == "" {
+						continue
+					}
+					sql, err := e.Expand(q.RawSQL)
+					if err != nil {
+						t.Fatalf("%s %q: %v", d.File, p.Title, err)
+					}
+					want := rows(t, one, sql)
+					got := rows(t, cluster, sql)
+					queries++
+					if len(want) > 0 {
+						nonEmpty++
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("%s, panel %q (%s): the cluster gives %d rows, one server %d; first difference: %s",
+							d.Title, p.Title, pick, len(got), len(want), firstDiff(got, want))
+					}
+				}
+			}
+		}
+	}
+	t.Logf("dashboards: %d queries compared, %d with rows", queries, nonEmpty)
+	if nonEmpty < queries/2 {
+		t.Errorf("only %d of %d dashboard queries have rows: the comparison shows little", nonEmpty, queries)
+	}
+}
+
+// stableColumns are table's columns but those that tell when a row was
+// written (they differ between two loads of the same data).
+func stableColumns(t *testing.T, conn driver.Conn, table string) string {
+	t.Helper()
+	var cols []string
+	for _, c := range column(t, conn, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '"+table+"'") {
+		switch c {
+		case "version", "loaded_at", "updated_at", "seen_at":
+			continue
+		}
+		cols = append(cols, c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func nodeConn(t *testing.T, n *chcluster.Node, database string) driver.Conn {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{n.Addr()}, Auth: clickhouse.Auth{Database: database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// rows runs q and returns its rows as tab-separated text, sorted.
+func rows(t *testing.T, conn driver.Conn, q string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rs, err := conn.Query(ctx, q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rs.Close()
+	types := rs.ColumnTypes()
+	var out []string
+	for rs.Next() {
+		dest := make([]any, len(types))
+		for i, ct := range types {
+			dest[i] = reflect.New(ct.ScanType()).Interface()
+		}
+		if err := rs.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		cells := make([]string, len(dest))
+		for i, d := range dest {
+			v := reflect.ValueOf(d).Elem()
+			if v.Kind() == reflect.Pointer {
+				if v.IsNil() {
+					cells[i] = "NULL"
+					continue
+				}
+				v = v.Elem()
+			}
+			cells[i] = fmt.Sprint(v.Interface())
+		}
+		out = append(out, strings.Join(cells, "\t"))
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func column(t *testing.T, conn driver.Conn, q string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range rows(t, conn, q) {
+		first, _, _ := strings.Cut(r, "\t")
+		out = append(out, first)
+	}
+	return out
+}
+
+func firstDiff(got, want []string) string {
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			return fmt.Sprintf("row %d: cluster %q, one server %q", i, g, w)
+		}
+	}
+	return "none"
+}
