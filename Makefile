@@ -1,9 +1,9 @@
 # dialpad-etl: Dialpad call history into ClickHouse and Grafana.
 #
 #   make test   install what the tests need (ClickHouse 18.16 on Debian/Ubuntu
-#               as root, a current ClickHouse from npm, and Chromium for the
-#               HTML report's browser test), then vet and run every test with
-#               the race detector
+#               as root, a current ClickHouse from npm, Chromium for the
+#               HTML report's browser test, and ZooKeeper for the cluster
+#               test), then vet and run every test with the race detector
 #   make demo   run a simulated Dialpad and a private ClickHouse, backfill
 #               14 days, print the department cards and agent activity, and
 #               leave the job running, receiving the simulator's live events
@@ -17,7 +17,7 @@ BIN       := bin/dialpad-etl
 # exceeded" as the time runs out (golang/go#75804, fixed in Go 1.27).
 FUZZTIME  ?= 100000x
 
-.PHONY: all build test vet deps deps-current deps-chromium fuzz demo demo-stop bench clean
+.PHONY: all build test vet deps deps-current deps-chromium deps-zookeeper fuzz demo demo-stop bench clean
 
 all: build
 
@@ -73,10 +73,24 @@ deps-chromium:
 	  fi; \
 	fi
 
+# deps-zookeeper installs Debian's zookeeper (and Java) when missing: the
+# cluster test runs 2 shards x 2 replicas of ClickHouse 18.16 on it
+# (without it the test is skipped, and fails when CI is set).
+deps-zookeeper:
+	@if [ ! -f /usr/share/java/zookeeper.jar ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing zookeeper (apt-get), for the cluster test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zookeeper >/dev/null \
+	      || echo "could not install zookeeper: the cluster test is skipped (and fails when CI is set)" >&2; \
+	  else \
+	    echo "zookeeper is missing: install it (apt-get install zookeeper) or the cluster test is skipped" >&2; \
+	  fi; \
+	fi
+
 vet:
 	$(GO) vet ./...
 
-test: deps deps-current deps-chromium vet
+test: deps deps-current deps-chromium deps-zookeeper vet
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
@@ -141,7 +155,7 @@ demo: deps build
 # The benchmarks: a simulated Dialpad in a process of its own and a private
 # ClickHouse (data in .bench/, removed afterwards); prints one markdown
 # table (README, "Benchmarks"). Takes 6 to 10 minutes.
-bench: deps build
+bench: deps deps-zookeeper build
 	$(GO) run ./cmd/bench
 
 demo-stop:

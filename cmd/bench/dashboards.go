@@ -54,7 +54,7 @@ func (b *bench) timeDashboards(ctx context.Context, database string, from, to ti
 	if err != nil {
 		return nil, fmt.Errorf("dashboards in %s: %w", b.opt.dashboards, err)
 	}
-	conn, err := b.ch.Open(database)
+	conn, err := b.server(database).Open(database)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
 	flag.BoolVar(&o.reuse, "reuse", false, "history: if --dir holds the year of an earlier run with --keep, only time its dashboards")
 	flag.IntVar(&o.historyLegs, "history-legs", 5_200_000, "legs of the history step's year (approximately)")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, history)")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, history, cluster)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
@@ -95,7 +95,7 @@ func run(ctx context.Context, o options) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *table) error
-	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"history", b.history}}
+	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"history", b.history}, {"cluster", b.cluster}}
 	for _, step := range steps {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), step.name) {
 			continue
@@ -124,6 +124,16 @@ type bench struct {
 	end time.Time // the simulated traffic ends at this UTC midnight (today's)
 
 	large *loadRun // the 1M-leg backfill, whose database the dashboards read
+
+	elsewhere map[string]*chserver.Server // databases not on ch: a cluster's, by a node
+}
+
+// server is the server that holds database.
+func (b *bench) server(database string) *chserver.Server {
+	if s, ok := b.elsewhere[database]; ok {
+		return s
+	}
+	return b.ch
 }
 
 // waitGone waits up to 10 s for process pid to be gone.

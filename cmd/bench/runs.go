@@ -25,7 +25,7 @@ func (b *bench) runTotals(ctx context.Context, database string) (runTotals, erro
 // runTotalsSince sums what the loads that started at or after since
 // recorded.
 func (b *bench) runTotalsSince(ctx context.Context, database string, since time.Time) (runTotals, error) {
-	conn, err := b.ch.Open(database)
+	conn, err := b.server(database).Open(database)
 	if err != nil {
 		return runTotals{}, err
 	}
