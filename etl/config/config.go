@@ -314,7 +314,7 @@ func (c *Config) Validate(now time.Time) error {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)
 	}
 	for _, addr := range strings.Split(c.ClickHouseAddr, ",") {
-		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		if addr == "" || !strings.Contains(addr, ":") {
 			bad("CLICKHOUSE_ADDR", "%q is not host:port (or a comma-separated list of them)", addr)
 			break
 		}

@@ -494,6 +494,10 @@ func (s *Store) syncReplicas(ctx context.Context) error {
 	defer cancel()
 	for _, t := range syncedTables {
 		if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+t); err != nil {
+			if ctx.Err() != nil { // a replica that answers but has not caught up: not one to skip
+				return fmt.Errorf("%s has not fetched its peers' parts of %s within %s (a replica that holds them may be down): %v",
+					s.opt.Addr, t, replicaSync, err)
+			}
 			return fmt.Errorf("wait for %s's copy of %s: %w", s.opt.Addr, t, err)
 		}
 	}
