@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -76,13 +75,7 @@ func (b *bench) timeDashboards(ctx context.Context, database string, from, to ti
 		}
 		log.Printf("dashboards: timing %s over %s of %s", d.Title, to.Sub(from), database)
 		// The variables' lists are queries that every view runs too.
-		panels := d.Leaves()
-		for _, v := range d.Templating.List {
-			if v.Type == "query" {
-				panels = append(panels, expand.Panel{Title: "variable " + v.Name, Targets: []expand.QueryTarget{{RawSQL: v.SQL()}}})
-			}
-		}
-		slowest, queries, err := timePanels(ctx, conn, e, panels)
+		slowest, queries, err := timePanels(ctx, conn, e, d.Queries())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.File, err)
 		}
@@ -96,31 +89,26 @@ type timing struct {
 	took  time.Duration
 }
 
-func timePanels(ctx context.Context, conn driver.Conn, e *expand.Expansion, panels []expand.Panel) (slowest timing, queries int, err error) {
-	for _, p := range panels {
-		for _, q := range p.Targets {
-			if q.Hide || strings.TrimSpace(q.RawSQL) == "" {
-				continue
+func timePanels(ctx context.Context, conn driver.Conn, e *expand.Expansion, qs []expand.Query) (slowest timing, queries int, err error) {
+	for _, q := range qs {
+		sql, err := e.Expand(q.RawSQL)
+		if err != nil {
+			return slowest, queries, fmt.Errorf("panel %q: %w", q.Title, err)
+		}
+		var runs []time.Duration
+		for i := 0; i <= panelRuns; i++ {
+			began := time.Now()
+			if _, err := query(ctx, conn, sql); err != nil {
+				return slowest, queries, fmt.Errorf("panel %q: %w\n%s", q.Title, err, sql)
 			}
-			sql, err := e.Expand(q.RawSQL)
-			if err != nil {
-				return slowest, queries, fmt.Errorf("panel %q: %w", p.Title, err)
+			if i > 0 {
+				runs = append(runs, time.Since(began))
 			}
-			var runs []time.Duration
-			for i := 0; i <= panelRuns; i++ {
-				began := time.Now()
-				if _, err := query(ctx, conn, sql); err != nil {
-					return slowest, queries, fmt.Errorf("panel %q: %w\n%s", p.Title, err, sql)
-				}
-				if i > 0 {
-					runs = append(runs, time.Since(began))
-				}
-			}
-			slices.Sort(runs)
-			queries++
-			if med := runs[len(runs)/2]; med > slowest.took {
-				slowest = timing{p.Title, med}
-			}
+		}
+		slices.Sort(runs)
+		queries++
+		if med := runs[len(runs)/2]; med > slowest.took {
+			slowest = timing{q.Title, med}
 		}
 	}
 	return slowest, queries, nil

@@ -182,6 +182,33 @@ func (d *Dashboard) Leaves() []Panel {
 	return out
 }
 
+// Query is one query a view of the dashboard runs: a panel's visible
+// target, or a query variable's list ("variable <name>").
+type Query struct {
+	Title  string
+	RawSQL string
+}
+
+// Queries are the queries every view of the dashboard runs: each data
+// panel's targets that are shown and hold SQL, then each query
+// variable's.
+func (d *Dashboard) Queries() []Query {
+	var out []Query
+	for _, p := range d.Leaves() {
+		for _, q := range p.Targets {
+			if !q.Hide && strings.TrimSpace(q.RawSQL) != "" {
+				out = append(out, Query{Title: p.Title, RawSQL: q.RawSQL})
+			}
+		}
+	}
+	for _, v := range d.Templating.List {
+		if v.Type == "query" {
+			out = append(out, Query{Title: "variable " + v.Name, RawSQL: v.SQL()})
+		}
+	}
+	return out
+}
+
 // AllPanels returns every panel, rows and the panels inside them included.
 func (d *Dashboard) AllPanels() []Panel {
 	var out []Panel
