@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -172,7 +173,7 @@ func (c *clusterSchema) statement(stmt string) ([]string, error) {
 			locals = append(locals, c.name(from+localSuffix)+" TO "+c.name(to+localSuffix))
 			dists = append(dists, "DROP TABLE IF EXISTS "+c.name(from)+c.on())
 			c.undirty(from)
-			c.dirty = append(c.dirty, to)
+			c.markDirty(to)
 		}
 		return append(dists, "RENAME TABLE "+strings.Join(locals, ", ")+c.on()), nil
 	}
@@ -256,22 +257,13 @@ func (c *clusterSchema) remake(table string) []string {
 }
 
 func (c *clusterSchema) markDirty(table string) {
-	for _, t := range c.dirty {
-		if t == table {
-			return
-		}
+	if !slices.Contains(c.dirty, table) {
+		c.dirty = append(c.dirty, table)
 	}
-	c.dirty = append(c.dirty, table)
 }
 
 func (c *clusterSchema) undirty(table string) {
-	var keep []string
-	for _, t := range c.dirty {
-		if t != table {
-			keep = append(keep, t)
-		}
-	}
-	c.dirty = keep
+	c.dirty = slices.DeleteFunc(c.dirty, func(t string) bool { return t == table })
 }
 
 // clusterMigrations are migs with their statements rewritten for cluster.
