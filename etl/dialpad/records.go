@@ -184,6 +184,7 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 		}
 	}
 	var walls [3][]time.Time // date_started, date_connected, date_ended
+	var units [3]time.Duration
 	for i, name := range []string{"date_started", "date_connected", "date_ended"} {
 		v := get(name)
 		if v == "" {
@@ -199,6 +200,7 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 		if i == 0 {
 			rec.StartedLocal = w
 		}
+		units[i] = wallUnit(v)
 		walls[i] = instants(w, loc)
 		if len(walls[i]) == 0 {
 			rec.Unplaced = true // a local time the clocks skipped
@@ -226,7 +228,7 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 		}
 	}
 	if !rec.Unplaced {
-		rec.place(walls, minutesUnit(decimals)/2)
+		rec.place(walls, units, minutesUnit(decimals)/2)
 	}
 	return rec, decimals, nil
 }
@@ -235,19 +237,29 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 // that keeps started <= connected <= ended and, among those, the one whose
 // talk time agrees with talk_duration. Readings that still differ in
 // their start leave the others in StartedAlt.
-func (rec *Record) place(walls [3][]time.Time, tolerance time.Duration) {
+//
+// A cell stands for every instant up to its last written digit: Dialpad
+// writes some times with microseconds and others in whole seconds, so a
+// leg that rang for less than a second can end at 10:00:05 after
+// starting at 10:00:05.078. A later time may therefore read as earlier by
+// less than its own unit and still be in order.
+func (rec *Record) place(walls [3][]time.Time, units [3]time.Duration, tolerance time.Duration) {
 	opt := func(ts []time.Time) []time.Time {
 		if len(ts) == 0 {
 			return []time.Time{{}} // the empty cell: no constraint
 		}
 		return ts
 	}
+	// notBefore: the cell read as b (unit ub) can be at or after a.
+	notBefore := func(b time.Time, ub time.Duration, a time.Time) bool {
+		return b.IsZero() || a.IsZero() || b.Add(ub).After(a)
+	}
 	type reading struct{ s, c, e time.Time }
 	var ok []reading
 	for _, s := range walls[0] {
 		for _, c := range opt(walls[1]) {
 			for _, e := range opt(walls[2]) {
-				if (!c.IsZero() && c.Before(s)) || (!e.IsZero() && e.Before(s)) || (!c.IsZero() && !e.IsZero() && e.Before(c)) {
+				if !notBefore(c, units[1], s) || !notBefore(e, units[2], s) || !notBefore(e, units[2], c) {
 					continue
 				}
 				ok = append(ok, reading{s, c, e})
@@ -273,6 +285,16 @@ func (rec *Record) place(walls [3][]time.Time, tolerance time.Duration) {
 			rec.StartedAlt = append(rec.StartedAlt, r.s)
 		}
 	}
+}
+
+// wallUnit is the unit of a naive time's last written digit: a second
+// without a fraction, a microsecond for "10:00:05.078000".
+func wallUnit(s string) time.Duration {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return time.Second
+	}
+	return time.Duration(math.Pow(10, -float64(min(len(s)-i-1, 9))) * float64(time.Second))
 }
 
 // parseWall reads a naive local time as the UTC instant with the same

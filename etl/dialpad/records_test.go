@@ -103,6 +103,49 @@ func TestParseRecordsPlacesLocalTimesAcrossDST(t *testing.T) {
 	}
 }
 
+// Dialpad writes some times with microseconds and others in whole
+// seconds, so an agent leg that rang for less than a second ends, as
+// written, before it started. The row is the simulator's export of
+// 2026-12-04 (seed 31) that reconciliation once reported as unreadable:
+// it is in order within its cells' precision, and placed. A time a whole
+// second before the start is not.
+func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
+	head := "date_started,call_id,timezone,direction,categories,contact_name,date_rang,date_first_rang,date_queued," +
+		"date_connected,date_ended,external_number,internal_number,target_id,target_type,name,entry_point_call_id," +
+		"master_call_id,talk_duration,hold_duration,time_to_answer,csat_score,was_recorded,mos_score,transferred_to\r\n"
+	rows := []string{
+		`2026-12-04 23:43:13.078000,7932172564865878,UTC,inbound,"incoming,missed",Marcus Garcia,2026-12-04 23:43:13,` +
+			`2026-12-04 23:43:13,,,2026-12-04 23:43:13,+17375330240,+12107855830,4844214108276868,user,Leah Anderson,` +
+			`8273883339628248,8273883339628248,0,0,,,false,,`,
+		// Answered at .500 and hung up within the same second.
+		`2026-12-04 10:00:01.250000,2,UTC,inbound,"incoming,answered",,,,,2026-12-04 10:00:04.500000,2026-12-04 10:00:04,,,1,user,,,,0.01,0,,,false,,`,
+		// Ended a whole second before it started: out of order.
+		`2026-12-04 10:00:01.250000,3,UTC,inbound,"incoming,missed",,,,,,2026-12-04 10:00:00,,,1,user,,,,0,0,,,false,,`,
+		// Microseconds on both sides: one microsecond early is out of order.
+		`2026-12-04 10:00:01.250000,4,UTC,inbound,"incoming,missed",,,,,,2026-12-04 10:00:01.249999,,,1,user,,,,0,0,,,false,,`,
+	}
+	recs, err := ParseRecords(strings.NewReader(head+strings.Join(rows, "\r\n")+"\r\n"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs.Rows) != 4 || len(recs.Bad) != 0 {
+		t.Fatalf("%d rows, bad %v; want 4", len(recs.Rows), recs.Bad)
+	}
+	a := recs.Rows[0]
+	if a.Unplaced || a.CallID != 7932172564865878 || a.Line != 2 || !a.Started.Equal(utc("2026-12-04T23:43:13.078Z")) ||
+		!a.Ended.Equal(utc("2026-12-04T23:43:13Z")) || a.WasConnected() {
+		t.Errorf("the sub-second missed leg: %+v; want placed, started 23:43:13.078Z, ended 23:43:13Z, not connected", a)
+	}
+	if b := recs.Rows[1]; b.Unplaced || !b.Connected.Equal(utc("2026-12-04T10:00:04.5Z")) {
+		t.Errorf("the sub-second answered leg: unplaced %v, connected %s; want placed at 10:00:04.5Z", b.Unplaced, b.Connected)
+	}
+	for _, r := range recs.Rows[2:] {
+		if !r.Unplaced {
+			t.Errorf("leg %d ended before it started beyond its precision, yet was placed: %+v", r.CallID, r)
+		}
+	}
+}
+
 // A row that cannot be read is counted with its line and skipped; the
 // rest are read. A file without a required column is refused.
 func TestParseRecordsCountsBadRows(t *testing.T) {
