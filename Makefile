@@ -4,6 +4,9 @@
 #               as root, a current ClickHouse from npm, Chromium for the
 #               HTML report's browser test, and ZooKeeper for the cluster
 #               test), then vet and run every test with the race detector
+#   make test-short  the fast tier: every test that needs no ClickHouse,
+#               Node, Chromium or ZooKeeper (the others skip), installing
+#               nothing and starting none of them
 #   make demo   run a simulated Dialpad and a private ClickHouse, backfill
 #               14 days, print the department cards and agent activity, and
 #               leave the job running, receiving the simulator's live events
@@ -17,7 +20,7 @@ BIN       := bin/dialpad-etl
 # exceeded" as the time runs out (golang/go#75804, fixed in Go 1.27).
 FUZZTIME  ?= 100000x
 
-.PHONY: all build test vet deps deps-current deps-chromium deps-zookeeper fuzz demo demo-stop bench clean
+.PHONY: all build test test-short vet deps deps-current deps-chromium deps-zookeeper fuzz demo demo-stop bench clean
 
 all: build
 
@@ -90,9 +93,16 @@ deps-zookeeper:
 vet:
 	$(GO) vet ./...
 
+# The slowest package (cmd/dialpad-etl) takes about 5 minutes here; the
+# default 10 minutes of go test is too close.
+TEST_TIMEOUT ?= 20m
+
 test: deps deps-current deps-chromium deps-zookeeper vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz
+
+test-short:
+	$(GO) test -short -count=1 -timeout 5m ./...
 
 fuzz:
 	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' etl); do \

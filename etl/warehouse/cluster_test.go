@@ -91,6 +91,7 @@ func TestClusterMigrationsParseOnTheCurrentEngine(t *testing.T) {
 // is set).
 func currentEngine(t *testing.T) *chdb.Engine {
 	t.Helper()
+	chtest.SkipShort(t, "the current ClickHouse (node and chdb)")
 	e, err := chtest.Current()
 	switch {
 	case err != nil && os.Getenv("CI") != "":

@@ -34,6 +34,7 @@ const token = "tok-SECRET-cluster"
 // skipped, or fails when CI is set.
 func startCluster(t *testing.T) *chcluster.Cluster {
 	t.Helper()
+	chtest.SkipShort(t, "a ClickHouse cluster and ZooKeeper")
 	if err := chcluster.Available(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("no cluster for the test: %v", err)

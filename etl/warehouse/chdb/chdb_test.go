@@ -9,6 +9,9 @@ import (
 
 func start(t *testing.T) *Engine {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the current ClickHouse (node and chdb): skipped under -short")
+	}
 	e, err := Start()
 	if err != nil {
 		if os.Getenv("CI") != "" {

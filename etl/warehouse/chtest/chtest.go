@@ -8,7 +8,9 @@
 // them). Each test gets a database of its own, dropped when it ends.
 //
 // When no server can be had, tests fail if CI is set and skip otherwise,
-// with a message that says how to install one.
+// with a message that says how to install one. Under go test -short
+// (make test-short) every test that needs a server is skipped and none is
+// started: see SkipShort.
 package chtest
 
 import (
@@ -53,10 +55,21 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// SkipShort skips tb under go test -short, saying that it needs what
+// (a ClickHouse server, Chromium, ZooKeeper, ...): the fast tier starts
+// no such process.
+func SkipShort(tb testing.TB, what string) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("needs %s: skipped under -short", what)
+	}
+}
+
 // Get returns the package's server, starting it on first use. It skips or
-// fails the test when no server can be had.
+// fails the test when no server can be had, and under -short.
 func Get(tb testing.TB) *chserver.Server {
 	tb.Helper()
+	SkipShort(tb, "a ClickHouse server")
 	once.Do(func() {
 		if addr := os.Getenv("CLICKHOUSE_ADDR"); addr != "" {
 			shared, errOnce = chserver.External(addr, os.Getenv("CLICKHOUSE_HTTP_ADDR"), 10*time.Second)

@@ -63,6 +63,7 @@ type Twin struct {
 // ends.
 func NewTwin(tb testing.TB) *Twin {
 	tb.Helper()
+	SkipShort(tb, "ClickHouse 18.16 and the current ClickHouse (node and chdb)")
 	addr, db := Database(tb)
 	w := &Twin{Addr: addr, Database: db, tb: tb, http: Get(tb).HTTP, native: Conn(tb, db), tz: time.UTC,
 		report: func(err error) { tb.Helper(); tb.Errorf("%v", err) }}
