@@ -144,9 +144,9 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 				t.Run(ctx, due)
 			})
 		}
-		c.Schedule(sched, cron.FuncJob(func() { run(time.Now().In(s.Location).Truncate(time.Minute)) }))
+		c.Schedule(sched, cron.FuncJob(func() { run(s.now().In(s.Location).Truncate(time.Minute)) }))
 		if t.CatchUp > 0 {
-			if at := lastFire(sched, time.Now().In(s.Location), t.CatchUp); !at.IsZero() {
+			if at := lastFire(sched, s.now().In(s.Location), t.CatchUp); !at.IsZero() {
 				catchUps = append(catchUps, func() { run(at) })
 			}
 		}
@@ -255,11 +255,7 @@ func (s *Scheduler) Handler() http.Handler {
 			}
 		}
 		if s.MaxAge > 0 {
-			now := time.Now
-			if s.Now != nil {
-				now = s.Now
-			}
-			if stale := s.Metrics.Stale(now(), s.MaxAge); len(stale) > 0 {
+			if stale := s.Metrics.Stale(s.now(), s.MaxAge); len(stale) > 0 {
 				http.Error(w, strings.Join(stale, "\n")+"\n(ETL_HEALTH_MAX_AGE is "+s.MaxAge.String()+")",
 					http.StatusServiceUnavailable)
 				return
@@ -268,6 +264,15 @@ func (s *Scheduler) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	return mux
+}
+
+// now is the scheduler's clock: Now, else time.Now. (The cron schedules
+// themselves fire by the wall clock.)
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // cronLogger adapts slog to cron's logger for its panic recovery.
