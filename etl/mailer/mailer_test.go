@@ -120,13 +120,23 @@ func leaves(t *testing.T, header map[string][]string, body io.Reader) []part {
 	return []part{{contentType: mediaType, contentID: strings.Trim(id, "<>"), body: raw}}
 }
 
+// Both tests read one loaded warehouse: loading it is most of their time,
+// and neither changes what it holds but report_sends (each for its own
+// kind of report).
+func TestMailer(t *testing.T) {
+	store, targets := loaded(t)
+	t.Run("weekly report mailed once with its figures and charts", func(t *testing.T) {
+		weeklyReportIsMailedOnceWithItsFiguresAndCharts(t, store, targets)
+	})
+	t.Run("STARTTLS required", func(t *testing.T) { startTLSIsRequired(t, store, targets) })
+}
+
 // The weekly report goes out once, through a real SMTP server with a
 // login: a plain-text part and an HTML one with the cards' numbers, whose
 // every chart is an inline PNG part it refers to by cid. Sending it again
 // sends nothing. A refused attempt is recorded and tried again. The
 // password is in no row and no log line.
-func TestWeeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T) {
-	store, targets := loaded(t)
+func weeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T, store *warehouse.Store, targets []dialpad.Target) {
 	server := smtptest.Start(t, "etl", password)
 	var logs bytes.Buffer
 	m := &mailer.Mailer{Store: store, Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond,
@@ -218,8 +228,7 @@ func qpReader(b []byte) io.Reader { return quotedprintable.NewReader(bytes.NewRe
 
 // With STARTTLS required, a server that does not offer it gets nothing:
 // no login, no mail, and the report is not recorded as sent.
-func TestStartTLSIsRequired(t *testing.T) {
-	store, targets := loaded(t)
+func startTLSIsRequired(t *testing.T, store *warehouse.Store, targets []dialpad.Target) {
 	server := smtptest.Start(t, "etl", password)
 	m := &mailer.Mailer{Store: store, Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond, Attempts: 2,
 		SMTP: mailer.SMTP{Addr: server.Addr, Username: "etl", Password: password, TLS: "starttls",
