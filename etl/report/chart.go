@@ -66,7 +66,9 @@ func drawPNG(p *plot.Plot, heightCSS int) ([]byte, error) {
 	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(96*chartScale))
 	p.Draw(draw.New(c))
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	// zlib's default level: a chart of 1280x440 encodes in a quarter of
+	// the time of its best compression, for 4% more bytes (about 21 KB).
+	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 	if err := enc.Encode(&buf, c.Image()); err != nil {
 		return nil, err
 	}
