@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type world struct {
 	store      *warehouse.Store
 	twin       *chtest.Twin
 	job        *etl.Job
+	targets    []dialpad.Target // those loaded and reconciled
 	rec        *reconcile.Reconciler
 	loc        *time.Location
 	first      time.Time // the first and last day of traffic (dates)
@@ -46,19 +48,31 @@ type world struct {
 	downloadTo []string // what each download request carried: its URL and headers
 }
 
-// newWorld simulates the days from first to last in zone and loads them.
+// newWorld simulates the days from first to last in zone and loads them,
+// its clock standing at 06:00 the day after.
 func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simulator.Config)) *world {
 	t.Helper()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{loc: loc, first: first, last: last}
-	start := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
 	end := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc)
-	clock := end.Add(6 * time.Hour)
+	return newWorldAt(t, loc, first, end, end.Add(6*time.Hour), "", mod)
+}
+
+// newWorldAt simulates the calls that start from first's midnight in loc
+// until end, and loads those of the targets of type only (all when
+// empty), with the clocks of the simulator, the client and the job
+// standing at now, and the reconciler's starting there.
+func newWorldAt(t *testing.T, loc *time.Location, first, end, now time.Time, only string, mod func(*simulator.Config)) *world {
+	t.Helper()
+	var err error
+	last := end.Add(-time.Nanosecond).In(loc)
+	w := &world{loc: loc, first: first, last: time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, time.UTC)}
+	start := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
+	clock := func() time.Time { return now }
 	cfg := simulator.Config{Seed: 7, Start: start, End: end, CallsPerDay: 30, Token: token, RateLimit: -1,
-		Location: loc, Now: func() time.Time { return clock }, ExportDelay: 150 * time.Millisecond}
+		Location: loc, Now: clock, ExportDelay: 150 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -75,7 +89,7 @@ func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simula
 		w.sim.ServeHTTP(rw, r)
 	}))
 	t.Cleanup(srv.Close)
-	client, err := dialpad.New(srv.URL, token, dialpad.WithClock(func() time.Time { return clock }),
+	client, err := dialpad.New(srv.URL, token, dialpad.WithClock(clock),
 		dialpad.WithExportPolling(20*time.Millisecond, 3*time.Second), dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -86,15 +100,22 @@ func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simula
 	if _, err := w.store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.job = &etl.Job{Source: client, Store: w.store, Targets: w.sim.Targets(), Location: loc, Lookback: time.Hour,
-		Start: start, Now: func() time.Time { return clock }}
+	w.targets = w.sim.Targets()
+	if only != "" {
+		w.targets = slices.DeleteFunc(w.targets, func(tg dialpad.Target) bool { return tg.Type != only })
+	}
+	w.job = &etl.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour,
+		Start: start, Now: clock}
 	for _, r := range w.job.Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {
 			t.Fatalf("loading the traffic: %v", r.Err)
 		}
 	}
-	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.sim.Targets(), Location: loc,
-		GaugeDays: 10 * 366} // the simulated days are months ago
+	// The reconciler's clock runs on from now, so that a later run is
+	// later (each day's latest comparison is the one shown).
+	began := time.Now()
+	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.targets, Location: loc,
+		Now: func() time.Time { return now.Add(time.Since(began)) }}
 	return w
 }
 
