@@ -27,6 +27,7 @@ import (
 // claims what was not written, and once ClickHouse is back the same
 // backfill completes to the ground truth.
 func TestClickHouseStopsDuringBackfill(t *testing.T) {
+	chtest.SkipShort(t, "a ClickHouse server of its own")
 	if _, err := chserver.Find(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("this test runs a ClickHouse of its own: %v", err)
@@ -42,11 +43,11 @@ func TestClickHouseStopsDuringBackfill(t *testing.T) {
 	current := ch
 	t.Cleanup(func() { mu.Lock(); current.Stop(); mu.Unlock() })
 
-	f := newFixture(t, 21, 3, ch, func(c *simulator.Config) { c.Faults.Latency = 50 * time.Millisecond })
+	f := newPastFixture(t, 21, 3, ch, func(c *simulator.Config) { c.Faults.Latency = 50 * time.Millisecond })
 	want := f.want(t)
 	stopped := make(chan struct{})
 	f.onCallPage(10, func() { ch.Stop(); close(stopped) })
-	code, out := f.runOut(t, f.with("ETL_CONCURRENCY=2"), "backfill", "--from", f.from())
+	code, out := f.runOut(t, f.with("ETL_CONCURRENCY=2"), f.backfill()...)
 	select {
 	case <-stopped:
 	default:
@@ -74,7 +75,7 @@ func TestClickHouseStopsDuringBackfill(t *testing.T) {
 	f.checkMarks(t, want)
 
 	f.hook.Store(nil)
-	if code, out := f.runOut(t, f.env, "backfill", "--from", f.from()); code != 0 {
+	if code, out := f.runOut(t, f.env, f.backfill()...); code != 0 {
 		t.Fatalf("backfill after ClickHouse came back exited %d:\n%s", code, lastLines(out, 20))
 	}
 	f.checkTables(t, want, time.UTC)
@@ -160,14 +161,14 @@ func TestAPIFaults(t *testing.T) {
 	for i, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, int64(30+i), 2, nil, func(cfg *simulator.Config) {
+			f := newPastFixture(t, int64(30+i), 2, nil, func(cfg *simulator.Config) {
 				cfg.Faults = c.faults
 				if c.sim != nil {
 					c.sim(cfg)
 				}
 			})
 			want := f.want(t)
-			code, out := f.runOut(t, f.with(c.env...), "backfill", "--from", f.from())
+			code, out := f.runOut(t, f.with(c.env...), f.backfill()...)
 			served := f.sim.Stats()
 			t.Logf("served %+v", served)
 			switch {
@@ -178,7 +179,7 @@ func TestAPIFaults(t *testing.T) {
 				checkFailureLines(t, out, "backfill", f.targets)
 				f.checkMarks(t, want)
 				f.SetFaultsOff()
-				if code, out := f.runOut(t, f.with(c.calm...), "backfill", "--from", f.from()); code != 0 {
+				if code, out := f.runOut(t, f.with(c.calm...), f.backfill()...); code != 0 {
 					t.Fatalf("backfill without faults exited %d:\n%s", code, lastLines(out, 20))
 				}
 			default:
@@ -435,12 +436,12 @@ func TestBadConfigurationFailsAtStart(t *testing.T) {
 // when requests fail and are retried: the other tests check their own
 // output, tables and metrics; this one adds json logs of a faulty load.
 func TestTokenNeverLeaks(t *testing.T) {
-	f := newFixture(t, 26, 2, nil, func(c *simulator.Config) {
+	f := newPastFixture(t, 26, 2, nil, func(c *simulator.Config) {
 		c.Faults = simulator.Faults{ErrorRate: 0.2, DropRate: 0.1, TruncateRate: 0.1, MalformedRate: 0.3}
 	})
 	want := f.want(t)
 	for _, format := range []string{"text", "json"} {
-		code, out := f.runOut(t, f.with("LOG_FORMAT="+format, "LOG_LEVEL=debug"), "backfill", "--force", "--from", f.from())
+		code, out := f.runOut(t, f.with("LOG_FORMAT="+format, "LOG_LEVEL=debug"), f.backfill("--force")...)
 		if code != 0 {
 			checkFailureLines(t, out, "backfill", f.targets)
 		}
@@ -453,7 +454,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		t.Errorf("a run with a wrong token exited %d:\n%s", code, lastLines(out, 10))
 	}
 	f.SetFaultsOff()
-	if code, out := f.runOut(t, f.env, "backfill", "--from", f.from()); code != 0 {
+	if code, out := f.runOut(t, f.env, f.backfill()...); code != 0 {
 		t.Fatalf("backfill without faults exited %d:\n%s", code, lastLines(out, 20))
 	}
 	f.checkTables(t, want, time.UTC)

@@ -38,15 +38,45 @@ type fixture struct {
 	*world
 	targets    []dialpad.Target
 	start, end time.Time
+	past       bool     // fixed days long ago (newPastFixture), not the last ones
 	env        []string // the settings of every run: targets, start, fast retries
 }
 
-// newFixture makes a world on ch (chtest's server when nil) with days of
-// traffic before now; faults are the simulator's from the start.
+// newFixture makes a world on ch (chtest's server when nil) with the
+// traffic of the last whole UTC days before now that hold days weekdays
+// (and the weekend between them), and of today until 10 minutes ago;
+// faults are the simulator's from the start. For the tests of what the
+// binary does at its own clock (run, schedule, reconcile); how much
+// traffic they see does not depend on the day they run on.
 func newFixture(t *testing.T, seed int64, days int, ch *chserver.Server, mod func(*simulator.Config)) *fixture {
 	t.Helper()
 	end := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Minute)
-	start := end.Truncate(24*time.Hour).AddDate(0, 0, -days)
+	start := end.Truncate(24 * time.Hour)
+	for n := 0; n < days; {
+		start = start.AddDate(0, 0, -1)
+		if wd := start.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			n++
+		}
+	}
+	return fixtureOf(t, seed, start, end, ch, mod)
+}
+
+// pastEnd is where the traffic of newPastFixture ends: a Thursday
+// afternoon in New York, whose company hours the simulator follows.
+var pastEnd = time.Date(2026, 6, 4, 19, 0, 0, 0, time.UTC)
+
+// newPastFixture is newFixture over fixed days: the days before pastEnd,
+// and that Thursday until then. The same legs on every date; for tests
+// that load only with backfill, which they bound with f.to().
+func newPastFixture(t *testing.T, seed int64, days int, ch *chserver.Server, mod func(*simulator.Config)) *fixture {
+	t.Helper()
+	f := fixtureOf(t, seed, pastEnd.Truncate(24*time.Hour).AddDate(0, 0, -days), pastEnd, ch, mod)
+	f.past = true
+	return f
+}
+
+func fixtureOf(t *testing.T, seed int64, start, end time.Time, ch *chserver.Server, mod func(*simulator.Config)) *fixture {
+	t.Helper()
 	cfg := simulator.Config{Seed: seed, Start: start, End: end, CallsPerDay: 40, Token: secretToken, RateLimit: -1}
 	if mod != nil {
 		mod(&cfg)
@@ -74,6 +104,17 @@ func (f *fixture) with(more ...string) []string {
 }
 
 func (f *fixture) from() string { return f.start.Format(time.DateOnly) }
+
+// backfill is the arguments of a backfill of the fixture's traffic: from
+// its first day, to now or, over fixed days, to an hour after their end,
+// as far as the truth reaches (the later legs of the last calls).
+func (f *fixture) backfill(more ...string) []string {
+	args := []string{"backfill", "--from", f.from()}
+	if f.past {
+		args = append(args, "--to", f.end.Add(time.Hour).Format(time.RFC3339))
+	}
+	return append(args, more...)
+}
 
 // want is the ground truth of every target.
 func (f *fixture) want(t *testing.T) []transform.Leg {
