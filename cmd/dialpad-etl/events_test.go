@@ -97,11 +97,11 @@ func TestWebhooksSetupStatusRemove(t *testing.T) {
 func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 	f := newFixture(t, 52, 3, nil, nil)
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	// Loads every minute, so that one runs while the receiver recomputes
-	// the days its events touched: it waits for the receiver's lease,
-	// never skips a target for it.
+	// Loads every 5 seconds, so that some run while the receiver
+	// recomputes the days its events touched: each waits for the
+	// receiver's lease, never skips a target for it.
 	env := f.with("DIALPAD_WEBHOOK_SECRET="+webhookSecret, "ETL_HTTP_ADDR="+addr,
-		"ETL_HOURLY_SCHEDULE=* * * * *", "ETL_NIGHTLY_SCHEDULE=0 0 1 1 *")
+		"ETL_HOURLY_SCHEDULE=@every 5s", "ETL_NIGHTLY_SCHEDULE=0 0 1 1 *")
 	// The events of eight business hours (12:00 to 20:00 UTC) of one of
 	// the last days, the busiest, whatever the time the test runs at and
 	// if a day was a weekend; the other legs are loaded by the list alone.

@@ -14,7 +14,7 @@ import (
 const smtpPassword = "smtp-SECRET-pass"
 
 // Two schedule processes start with last week's report not yet sent, on a
-// weekly schedule that fires every minute (each fire is for last week):
+// weekly schedule that fires every 15 seconds (each fire is for last week):
 // at start one sends it, the other does not; at the next fire neither
 // sends it again; one restarted finds it sent. The SMTP server receives
 // exactly one mail; the password is nowhere in the output or the tables.
@@ -22,7 +22,7 @@ func TestWeeklyReportIsSentOnceByTwoProcessesAndARestart(t *testing.T) {
 	f := newFixture(t, 61, 2, nil, nil)
 	smtp := smtptest.Start(t, "etl", smtpPassword)
 	env := func(port int) []string {
-		return f.with("ETL_HTTP_ADDR=127.0.0.1:"+fmt.Sprint(port), "REPORT_WEEKLY_SCHEDULE=* * * * *",
+		return f.with("ETL_HTTP_ADDR=127.0.0.1:"+fmt.Sprint(port), "REPORT_WEEKLY_SCHEDULE=@every 15s",
 			"REPORT_TO=manager@example.com, lead@example.com", "REPORT_FROM=Dialpad ETL <etl@example.com>",
 			"SMTP_ADDR="+smtp.Addr, "SMTP_TLS=none", "SMTP_USERNAME=etl", "SMTP_PASSWORD="+smtpPassword)
 	}
