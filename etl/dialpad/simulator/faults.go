@@ -120,9 +120,12 @@ func writeTruncated(w http.ResponseWriter, body []byte, cut int) {
 }
 
 // malformedItems are items no real leg looks like; a tolerant client
-// must reject or skip them, not load them.
+// must reject or skip them, not load them. Each served is unlike every
+// other (a bogus id of its own), so a client that stores each bad item
+// once stores each of them: two empty pages of a frozen clock would
+// otherwise serve the first kind twice, byte for byte.
 var malformedItems = []string{
-	`{"call_id":"not-a-number","date_started":"%d","direction":"inbound","state":"hangup"}`,
+	`{"call_id":"not-a-number","date_started":"%d","direction":"inbound","state":"hangup","contact":{"id":"%d"}}`,
 	`{"call_id":"%d","date_started":"%d","direction":42,"state":"hangup"}`,
 	`{"call_id":"%d","date_started":"yesterday","direction":"inbound","target":"nobody"}`,
 }
@@ -132,7 +135,7 @@ func (s *Sim) appendMalformed(b []byte, d draws, started int64) []byte {
 	bogus := makeID(s.salt, nsBogus, int64(s.stats.malformed.Add(1)))
 	switch k {
 	case 0:
-		return fmt.Appendf(b, malformedItems[0], started)
+		return fmt.Appendf(b, malformedItems[0], started, bogus)
 	case 1:
 		return fmt.Appendf(b, malformedItems[1], bogus, started)
 	}
