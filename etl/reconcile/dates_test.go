@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
 )
@@ -65,8 +66,8 @@ func TestReconcileAndReportAtHardDates(t *testing.T) {
 				}
 			}
 
-			// The calls of yesterday and of today until now.
-			w := newWorldAt(t, ny, c.yesterday, c.now, c.now, "", nil)
+			// The departments' calls of yesterday and of today until now.
+			w := newWorldAt(t, ny, c.yesterday, c.now, c.now, "department", func(cfg *simulator.Config) { cfg.CallsPerDay = 60 })
 			w.last = c.yesterday // today is not over
 			days := w.run(t)
 			total := 0
@@ -79,6 +80,7 @@ func TestReconcileAndReportAtHardDates(t *testing.T) {
 				}
 				total += want
 			}
+			t.Logf("%d legs yesterday", total)
 			if total < 10 {
 				t.Fatalf("the simulator made %d legs yesterday; the test needs more to mean something", total)
 			}
