@@ -67,7 +67,7 @@ var pastEnd = time.Date(2026, 6, 4, 19, 0, 0, 0, time.UTC)
 
 // newPastFixture is newFixture over fixed days: the days before pastEnd,
 // and that Thursday until then. The same legs on every date; for tests
-// that load only with backfill, which they bound with f.to().
+// that load only with backfill, which they bound with f.backfill().
 func newPastFixture(t *testing.T, seed int64, days int, ch *chserver.Server, mod func(*simulator.Config)) *fixture {
 	t.Helper()
 	f := fixtureOf(t, seed, pastEnd.Truncate(24*time.Hour).AddDate(0, 0, -days), pastEnd, ch, mod)

@@ -37,8 +37,9 @@ type Record struct {
 	// the leg's other times do not tell which is meant; empty otherwise.
 	StartedAlt []time.Time
 	// Unplaced: no reading of the row's local times keeps date_started <=
-	// date_connected <= date_ended (or one of them does not exist in its
-	// zone); the leg is counted as unmatched.
+	// date_connected <= date_ended, each to the precision it is written
+	// with (or one of them does not exist in its zone); the leg is counted
+	// as unmatched.
 	Unplaced bool
 }
 
