@@ -289,13 +289,18 @@ func (rec *Record) place(walls [3][]time.Time, units [3]time.Duration, tolerance
 }
 
 // wallUnit is the unit of a naive time's last written digit: a second
-// without a fraction, a microsecond for "10:00:05.078000".
+// without a fraction, a microsecond for "10:00:05.078000" (or
+// "10:00:05,078000", which parseWall reads too).
 func wallUnit(s string) time.Duration {
-	i := strings.IndexByte(s, '.')
+	i := strings.IndexAny(s, ".,")
 	if i < 0 {
 		return time.Second
 	}
-	return time.Duration(math.Pow(10, -float64(min(len(s)-i-1, 9))) * float64(time.Second))
+	unit := time.Second
+	for range min(len(s)-i-1, 9) {
+		unit /= 10
+	}
+	return unit
 }
 
 // parseWall reads a naive local time as the UTC instant with the same

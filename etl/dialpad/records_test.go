@@ -105,10 +105,10 @@ func TestParseRecordsPlacesLocalTimesAcrossDST(t *testing.T) {
 
 // Dialpad writes some times with microseconds and others in whole
 // seconds, so an agent leg that rang for less than a second ends, as
-// written, before it started. The row is the simulator's export of
-// 2026-12-04 (seed 31) that reconciliation once reported as unreadable:
-// it is in order within its cells' precision, and placed. A time a whole
-// second before the start is not.
+// written, before it started. The first row is such a leg, as the
+// simulator exports it (seed 31, 2026-12-04): it is in order within its
+// cells' precision, and placed. An end a whole second before the start
+// is not, nor one a microsecond before it when both have microseconds.
 func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
 	head := "date_started,call_id,timezone,direction,categories,contact_name,date_rang,date_first_rang,date_queued," +
 		"date_connected,date_ended,external_number,internal_number,target_id,target_type,name,entry_point_call_id," +
@@ -123,13 +123,15 @@ func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
 		`2026-12-04 10:00:01.250000,3,UTC,inbound,"incoming,missed",,,,,,2026-12-04 10:00:00,,,1,user,,,,0,0,,,false,,`,
 		// Microseconds on both sides: one microsecond early is out of order.
 		`2026-12-04 10:00:01.250000,4,UTC,inbound,"incoming,missed",,,,,,2026-12-04 10:00:01.249999,,,1,user,,,,0,0,,,false,,`,
+		// The same with a decimal comma.
+		`2026-12-04 10:00:01.250000,5,UTC,inbound,"incoming,missed",,,,,,"2026-12-04 10:00:01,249999",,,1,user,,,,0,0,,,false,,`,
 	}
 	recs, err := ParseRecords(strings.NewReader(head+strings.Join(rows, "\r\n")+"\r\n"), time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs.Rows) != 4 || len(recs.Bad) != 0 {
-		t.Fatalf("%d rows, bad %v; want 4", len(recs.Rows), recs.Bad)
+	if len(recs.Rows) != 5 || len(recs.Bad) != 0 {
+		t.Fatalf("%d rows, bad %v; want 5", len(recs.Rows), recs.Bad)
 	}
 	a := recs.Rows[0]
 	if a.Unplaced || a.CallID != 7932172564865878 || a.Line != 2 || !a.Started.Equal(utc("2026-12-04T23:43:13.078Z")) ||
