@@ -10,9 +10,9 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
 )
 
-// At hard moments in New York (the minute before the clocks go forward,
-// the repeated hour when they go back and the night after that 25-hour
-// day, a Sunday night, New Year's Eve, a 29 February and the 1st after
+// At hard moments in New York (the minute before the clocks go forward
+// and the night after that 23-hour day, the repeated hour when they go
+// back and the night after that 25-hour day, a Sunday night, New Year's Eve, a 29 February and the 1st after
 // it), with every clock standing there: yesterday, loaded by the job,
 // matches Dialpad's export leg for leg, and the
 // report's last day, week and month are the right dates, the day's
@@ -34,6 +34,9 @@ func TestReconcileAndReportAtHardDates(t *testing.T) {
 		// Sunday 8 March 2026, 01:59 EST: a minute before 02:00 becomes 03:00.
 		{"before the clocks go forward", at(2026, 3, 8, 1, 59), date(2026, 3, 7),
 			date(2026, 2, 23), date(2026, 3, 1), date(2026, 2, 1), date(2026, 2, 28)},
+		// Monday 9 March 2026, 00:05: yesterday had 23 hours.
+		{"after the day the clocks went forward", at(2026, 3, 9, 0, 5), date(2026, 3, 8),
+			date(2026, 3, 2), date(2026, 3, 8), date(2026, 2, 1), date(2026, 2, 28)},
 		// Sunday 1 November 2026, 01:30 EDT: the hour that 02:00 repeats.
 		{"in the hour the clocks go back", at(2026, 11, 1, 1, 30), date(2026, 10, 31),
 			date(2026, 10, 19), date(2026, 10, 25), date(2026, 10, 1), date(2026, 10, 31)},

@@ -150,7 +150,7 @@ func metricValue(t *testing.T, body, series string) float64 {
 // /healthz turns unhealthy when a target has gone without a successful
 // load for longer than MaxAge, and names it; a success makes it healthy.
 func TestHealthzSaysWhenATargetStopsLoading(t *testing.T) {
-	now := time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC) // 01:59 in New York, before the clocks go forward
+	now := time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC)
 	s := newScheduler(&loads{})
 	s.Metrics = NewMetrics(func() time.Time { return now })
 	s.MaxAge = time.Hour
