@@ -18,7 +18,7 @@ import (
 // export's signed link never sees the token, nor does anything printed
 // or stored.
 func TestReconcileCommand(t *testing.T) {
-	f := newFixture(t, 31, 2, nil, func(c *simulator.Config) { c.ExportDelay = 200 * time.Millisecond })
+	f := newPastFixture(t, 31, 2, nil, func(c *simulator.Config) { c.ExportDelay = 200 * time.Millisecond })
 	var mu sync.Mutex
 	var downloads []string
 	hook := func(r *http.Request) {
@@ -29,27 +29,27 @@ func TestReconcileCommand(t *testing.T) {
 		}
 	}
 	f.hook.Store(&hook)
-	if code := f.run(t, f.env, "backfill", "--from", f.from()); code != 0 {
+	if code := f.run(t, f.env, f.backfill()...); code != 0 {
 		t.Fatalf("backfill exited %d", code)
 	}
 	// Dialpad counts the export's days back from its today: the
-	// simulator's clock is now, as the binary's.
+	// simulator's clock is now, as the binary's. The days are the fixed
+	// ones before the traffic's last.
 	f.setClock(time.Now())
-	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
-	last, _ := time.Parse(time.DateOnly, yesterday)
-	days := int(last.Sub(f.start.Truncate(24*time.Hour))/(24*time.Hour)) + 1 // 3 just after midnight
-	code, out := f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", yesterday)
+	lastDay := f.end.AddDate(0, 0, -1).Format(time.DateOnly)
+	const days = 2
+	code, out := f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", lastDay)
 	if code != 0 || strings.Count(out, " match ") != days*len(f.targets) {
 		t.Fatalf("reconcile exited %d; want 0 and %d days matching:\n%s", code, days*len(f.targets), out)
 	}
 
-	// Three legs of yesterday go missing.
+	// Three legs of the last day go missing.
 	ctx := context.Background()
 	conn := f.conn(t)
 	tg := f.targets[0]
 	var ids []uint64
 	rows, err := conn.Query(ctx, `SELECT call_id FROM calls FINAL WHERE target_type = ? AND target_id = ? AND day = toDate(?)
-		ORDER BY call_id LIMIT 3`, tg.Type, uint64(tg.ID), yesterday)
+		ORDER BY call_id LIMIT 3`, tg.Type, uint64(tg.ID), lastDay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestReconcileCommand(t *testing.T) {
 	}
 	rows.Close()
 	if len(ids) != 3 {
-		t.Fatalf("yesterday has %d legs of %s; the test needs 3", len(ids), tg)
+		t.Fatalf("the last day has %d legs of %s; the test needs 3", len(ids), tg)
 	}
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ids)), ","), "[]")
 	if err := conn.Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
@@ -74,12 +74,12 @@ func TestReconcileCommand(t *testing.T) {
 		return n == 0
 	})
 
-	code, out = f.runOut(t, f.with("RECONCILE_MAX_RELOAD_DAYS=0"), "reconcile", "--from", f.from(), "--to", yesterday)
+	code, out = f.runOut(t, f.with("RECONCILE_MAX_RELOAD_DAYS=0"), "reconcile", "--from", f.from(), "--to", lastDay)
 	want := tg.String()
 	if code != 1 || !strings.Contains(out, "3 only in Dialpad's, 0 only in ours") || !strings.Contains(out, "1 of ") {
 		t.Errorf("reconcile without re-loads exited %d; want 1, with %s's day short of 3 legs:\n%s", code, want, out)
 	}
-	code, out = f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", yesterday)
+	code, out = f.runOut(t, f.env, "reconcile", "--from", f.from(), "--to", lastDay)
 	if code != 0 || !strings.Contains(out, "(3 legs found by loading the day again)") {
 		t.Errorf("reconcile with re-loads exited %d; want 0, with the 3 legs re-loaded:\n%s", code, out)
 	}
