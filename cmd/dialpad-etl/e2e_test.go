@@ -40,8 +40,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build dialpad-etl: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	defer os.RemoveAll(dir)
-	chtest.Main(m)
+	code := chtest.Run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // world is a simulated Dialpad whose clock the test moves, and a fresh

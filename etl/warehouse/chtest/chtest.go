@@ -41,7 +41,11 @@ var (
 // Main runs the package's tests and stops the private server and the
 // current engine (see Twin) afterwards.
 // Call it from TestMain: func TestMain(m *testing.M) { chtest.Main(m) }.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that has more to clean up: it returns the
+// exit code instead of exiting.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if current != nil {
 		current.Close()
@@ -52,7 +56,7 @@ func Main(m *testing.M) {
 			os.RemoveAll(shared.Dir)
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // SkipShort skips tb under go test -short, saying that it needs what
