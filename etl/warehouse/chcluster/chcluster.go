@@ -49,14 +49,16 @@ type Options struct {
 	// UsersD is given to every node (see chserver.Options), beside
 	// profile.xml, which sets in the default profile what the README's
 	// "Running on a cluster" asks of a cluster: distributed_product_mode
-	// 'global', and on 18.16 prefer_localhost_replica 0.
+	// 'global', and on 18.16 prefer_localhost_replica 0; and ClickHouse's
+	// own 180 s for a statement ON CLUSTER to reach every node, which a
+	// machine running other tests beside the cluster can need.
 	UsersD map[string][]byte
 }
 
 const profile = `<yandex><profiles><default>
 <distributed_product_mode>global</distributed_product_mode>
 <prefer_localhost_replica>0</prefer_localhost_replica>
-<distributed_ddl_task_timeout>60</distributed_ddl_task_timeout>
+<distributed_ddl_task_timeout>180</distributed_ddl_task_timeout>
 </default></profiles></yandex>`
 
 // Node is one server of the cluster.

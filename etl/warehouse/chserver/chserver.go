@@ -30,6 +30,7 @@ type Server struct {
 	HTTP    string // host:port of the HTTP interface
 	Dir     string // data directory of a private server
 	cmd     *exec.Cmd
+	exited  chan struct{} // closed once the private server's process is gone
 	private bool
 }
 
@@ -131,10 +132,14 @@ func Start(opt Options) (*Server, error) {
 		HTTP:    fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		Dir:     dir,
 		cmd:     cmd,
+		exited:  make(chan struct{}),
 		private: true,
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		exited <- cmd.Wait()
+		close(s.exited)
+	}()
 	if err := s.waitOrExit(30*time.Second, exited); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("%w (server log: %s)", err, filepath.Join(dir, "log"))
@@ -156,7 +161,12 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-	time.Sleep(50 * time.Millisecond)
+	// Until it is gone it holds its ports and its data directory's lock:
+	// a server started again on them at once would exit.
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 func (s *Server) wait(limit time.Duration) error { return s.waitOrExit(limit, nil) }
