@@ -21,7 +21,7 @@ func TestGrafanasUserCanOnlyRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := chserver.Start(chserver.Options{UsersD: map[string][]byte{"grafana-user.xml": user},
+	srv, err := chserver.Start(chserver.Options{Dir: t.TempDir(), UsersD: map[string][]byte{"grafana-user.xml": user},
 		Env: []string{"GRAFANA_CLICKHOUSE_PASSWORD=gr-pass", "CLICKHOUSE_DB=dialpad"}})
 	if err != nil {
 		t.Fatal(err)
