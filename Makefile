@@ -42,7 +42,7 @@ deps:
 
 # The current ClickHouse the tests also run every statement on: chdb
 # (ClickHouse 26.7 as a library) from the npm registry, in a cache folder
-# outside the repository; etl/warehouse/chdb finds it there.
+# outside the repository; internal/testkit/chdb finds it there.
 CHDB_VERSION := 3.4.0
 CHDB_CACHE   := $${XDG_CACHE_HOME:-$$HOME/.cache}/dialpad-etl/chdb
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
 // result is what a query returned.

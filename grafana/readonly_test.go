@@ -8,8 +8,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // Grafana's ClickHouse user, as the stack creates it (clickhouse/

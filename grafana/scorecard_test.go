@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
 // The scorecard's figures, the team's medians and the score, worked out

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chcluster"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/chcluster"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
 // cluster loads the same week of traffic into one server and into a

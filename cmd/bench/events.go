@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/child"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
 
 // eventsSecret signs the benchmark's events.

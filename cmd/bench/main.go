@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
 // options are the benchmark's flags.

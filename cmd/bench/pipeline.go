@@ -9,14 +9,14 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // pipeline times decode, transform and load without HTTP: the job itself
-// (etl.Job, its windows, batches and recompute) reading pages that were
+// (load.Job, its windows, batches and recompute) reading pages that were
 // encoded by the simulator beforehand.
 func (b *bench) pipeline(ctx context.Context, t *table) error {
 	start, end := b.end.AddDate(0, 0, -b.opt.days), b.end
@@ -30,7 +30,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 	legs := 0
 	for _, target := range sim.Targets() {
 		src.pages[target], src.legs[target] = map[time.Time][][]byte{}, map[time.Time][]memLeg{}
-		for _, w := range etl.SplitDays(dialpad.Window{From: start, To: end}, time.UTC) {
+		for _, w := range load.SplitDays(dialpad.Window{From: start, To: end}, time.UTC) {
 			items := sim.Legs(target, w.From, w.To)
 			legs += len(items)
 			src.pages[target][w.From] = encodePages(items, 25)
@@ -53,7 +53,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	job := &etl.Job{Source: src, Store: store, Targets: targetsOf(src), Location: time.UTC, Start: start}
+	job := &load.Job{Source: src, Store: store, Targets: targetsOf(src), Location: time.UTC, Start: start}
 	log.Printf("pipeline: loading %s legs in process", thousands(float64(legs)))
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -80,7 +80,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 		return fmt.Errorf("pipeline: loaded %d legs of %d", loaded, legs)
 	}
 	perSec := float64(loaded) / took.Seconds()
-	t.add(row{what: "Throughput without HTTP: in process, the job (etl.Job, 8 slices at once) over pages of 25 encoded beforehand by the simulator: dialpad.DecodePage, transform.NewLeg, Store.WriteLegs, Recompute of each month once its windows are written, fresh database",
+	t.add(row{what: "Throughput without HTTP: in process, the job (load.Job, 8 slices at once) over pages of 25 encoded beforehand by the simulator: dialpad.DecodePage, transform.NewLeg, Store.WriteLegs, Recompute of each month once its windows are written, fresh database",
 		measured: fmt.Sprintf("%s legs/s (%s legs in %.1f s; CPU: job %.1f s, ClickHouse %.1f s)",
 			thousands(perSec), thousands(float64(loaded)), took.Seconds(), selfCPU.Seconds(), chCPU.Seconds()),
 		target: "≥ 200,000 legs/s", met: perSec >= 200_000})

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/child"
+	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
 
 // simProcess is a "dialpad-etl simulate" process.

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
 func main() {

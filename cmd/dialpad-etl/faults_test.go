@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // The fault tests run the binary against the simulator over real HTTP and

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/mailer/smtptest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/smtptest"
 )
 
 const smtpPassword = "smtp-SECRET-pass"

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 )
 
 // progress shows how a backfill advances: a bar redrawn in place on a
@@ -21,7 +21,7 @@ type progress struct {
 	tty      bool
 	log      *slog.Logger
 	mu       sync.Mutex
-	last     etl.Progress
+	last     load.Progress
 	lastLine time.Time
 }
 
@@ -36,7 +36,7 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func (p *progress) update(pr etl.Progress) {
+func (p *progress) update(pr load.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.last = pr
@@ -59,7 +59,7 @@ func (p *progress) done() {
 	}
 }
 
-func bar(pr etl.Progress) string {
+func bar(pr load.Progress) string {
 	const width = 30
 	filled := 0
 	if pr.WindowsTotal > 0 {
@@ -70,14 +70,14 @@ func bar(pr etl.Progress) string {
 		pr.WindowsDone, pr.WindowsTotal, pr.Legs, int(legsPerSecond(pr)), eta(pr))
 }
 
-func legsPerSecond(pr etl.Progress) float64 {
+func legsPerSecond(pr load.Progress) float64 {
 	if pr.Elapsed <= 0 {
 		return 0
 	}
 	return float64(pr.Legs) / pr.Elapsed.Seconds()
 }
 
-func eta(pr etl.Progress) time.Duration {
+func eta(pr load.Progress) time.Duration {
 	if pr.WindowsDone == 0 || pr.WindowsDone >= pr.WindowsTotal {
 		return 0
 	}

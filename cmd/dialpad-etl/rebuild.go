@@ -6,9 +6,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -37,7 +37,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	seen := map[string]bool{}
 	var names []string
 	for _, t := range append(append([]dialpad.Target{}, cfg.Targets...), stored...) {
-		if n := etl.LeaseName(t); !seen[n] {
+		if n := load.LeaseName(t); !seen[n] {
 			seen[n] = true
 			names = append(names, n)
 		}

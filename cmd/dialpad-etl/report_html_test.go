@@ -21,9 +21,9 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // chromium finds a Chromium or Chrome for the headless tests; without

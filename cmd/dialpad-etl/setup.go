@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -153,8 +153,8 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 	})
 }
 
-func (e *env) job() *etl.Job {
-	return &etl.Job{
+func (e *env) job() *load.Job {
+	return &load.Job{
 		Source:        e.client,
 		Store:         e.store,
 		Targets:       e.cfg.Targets,
@@ -195,7 +195,7 @@ func configFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 
 // summarize prints one line per failed target and returns an error when
 // any failed.
-func summarize(results []etl.Result, stderr io.Writer) error {
+func summarize(results []load.Result, stderr io.Writer) error {
 	failed := 0
 	for _, r := range results {
 		if r.Err != nil {

@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -55,8 +55,8 @@ type Receiver struct {
 	// the days that final events touched are recomputed (default 5s).
 	RecomputeEvery time.Duration
 	// Owner names this process in target leases (default
-	// etl.BriefOwner(): a load waits for the receiver's short holds
-	// rather than skip the target); LeaseTTL as etl.Job's (default 2m).
+	// load.BriefOwner(): a load waits for the receiver's short holds
+	// rather than skip the target); LeaseTTL as load.Job's (default 2m).
 	Owner    string
 	LeaseTTL time.Duration
 	Metrics  *Metrics // nil: not measured
@@ -108,7 +108,7 @@ func (r *Receiver) init() {
 			r.LeaseTTL = 2 * time.Minute
 		}
 		if r.Owner == "" {
-			r.Owner = etl.BriefOwner()
+			r.Owner = load.BriefOwner()
 		}
 		if r.Log == nil {
 			r.Log = slog.New(slog.DiscardHandler)
@@ -429,7 +429,7 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 	}
 	var names []string
 	for t := range todo {
-		names = append(names, etl.LeaseName(t))
+		names = append(names, load.LeaseName(t))
 	}
 	got, _, err := r.Store.Acquire(ctx, r.Owner, r.LeaseTTL, names...)
 	if err != nil {
@@ -449,7 +449,7 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 		mine[n] = true
 	}
 	for t, days := range todo {
-		if !mine[etl.LeaseName(t)] || ctx.Err() != nil {
+		if !mine[load.LeaseName(t)] || ctx.Err() != nil {
 			r.dirty.put(map[dialpad.Target]map[time.Time]bool{t: days})
 			continue
 		}

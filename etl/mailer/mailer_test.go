@@ -17,14 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
-	"github.com/dialpad-etl/dialpad-etl/etl/mailer/smtptest"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/smtptest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -56,7 +56,7 @@ func loaded(t *testing.T) (*warehouse.Store, []dialpad.Target) {
 	if err := store.RecordKPISettings(ctx, 80); err != nil {
 		t.Fatal(err)
 	}
-	job := &etl.Job{Source: client, Store: store, Targets: sim.Targets(), Location: time.UTC, Lookback: time.Hour,
+	job := &load.Job{Source: client, Store: store, Targets: sim.Targets(), Location: time.UTC, Lookback: time.Hour,
 		Start: start, Now: func() time.Time { return clock }}
 	for _, r := range job.Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {

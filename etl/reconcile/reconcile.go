@@ -28,8 +28,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -38,9 +38,9 @@ type Exporter interface {
 	ExportCalls(ctx context.Context, req dialpad.ExportRequest) (*dialpad.Export, error)
 }
 
-// Reloader loads days again: *etl.Job.
+// Reloader loads days again: *load.Job.
 type Reloader interface {
-	Backfill(ctx context.Context, from, to time.Time, targets []dialpad.Target, force bool) []etl.Result
+	Backfill(ctx context.Context, from, to time.Time, targets []dialpad.Target, force bool) []load.Result
 }
 
 // Statuses of a reconciled day.
@@ -202,7 +202,7 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 			for _, res := range r.Loads.Backfill(ctx, dayFrom, dayFrom.AddDate(0, 0, 1), []dialpad.Target{t}, true) {
 				if res.Err != nil {
 					log.Error("reconcile: the re-load failed", "day", d.Format(time.DateOnly), "err", res.Err)
-				} else if res.Run.Status == etl.StatusSkipped {
+				} else if res.Run.Status == load.StatusSkipped {
 					log.Warn("reconcile: the re-load was skipped: another process is loading the target", "day", d.Format(time.DateOnly))
 				}
 			}

@@ -17,13 +17,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -37,7 +37,7 @@ type world struct {
 	sim        *simulator.Sim
 	store      *warehouse.Store
 	twin       *chtest.Twin
-	job        *etl.Job
+	job        *load.Job
 	targets    []dialpad.Target // those loaded and reconciled
 	rec        *reconcile.Reconciler
 	loc        *time.Location
@@ -104,7 +104,7 @@ func newWorldAt(t *testing.T, loc *time.Location, first, end, now time.Time, onl
 	if only != "" {
 		w.targets = slices.DeleteFunc(w.targets, func(tg dialpad.Target) bool { return tg.Type != only })
 	}
-	w.job = &etl.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour,
+	w.job = &load.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour,
 		Start: start, Now: clock}
 	for _, r := range w.job.Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {
@@ -400,7 +400,7 @@ func TestNaiveLocalTimesAcrossADSTChange(t *testing.T) {
 // noReload is a re-load that brings nothing back.
 type noReload struct{ days *int }
 
-func (n noReload) Backfill(context.Context, time.Time, time.Time, []dialpad.Target, bool) []etl.Result {
+func (n noReload) Backfill(context.Context, time.Time, time.Time, []dialpad.Target, bool) []load.Result {
 	*n.days++
 	return nil
 }

@@ -11,14 +11,14 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -70,7 +70,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.targets = w.sim.Targets()
-	job := &etl.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
+	job := &load.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
 	for _, r := range job.Backfill(ctx, start, end, nil, true) { // from Start: it moves the high-water mark
 		if r.Err != nil {
 			t.Fatalf("loading the traffic: %v", r.Err)

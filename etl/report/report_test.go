@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
 // The overview's stat panels a report shows, as the dashboard titles them.

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 )
 
 // Metrics are the scheduler's Prometheus metrics, with the Go runtime's and
@@ -98,7 +98,7 @@ func (m *Metrics) Known(targets ...string) {
 }
 
 // Observe adds the results of one load.
-func (m *Metrics) Observe(results []etl.Result) {
+func (m *Metrics) Observe(results []load.Result) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range results {
@@ -110,7 +110,7 @@ func (m *Metrics) Observe(results []etl.Result) {
 		m.requests.WithLabelValues(t).Add(float64(r.Run.Requests))
 		m.retries.WithLabelValues(t).Add(float64(r.Run.Retries))
 		m.rateLimited.WithLabelValues(t).Add(float64(r.Run.RateLimited))
-		if r.Run.Status == etl.StatusSkipped {
+		if r.Run.Status == load.StatusSkipped {
 			// Another process was loading it just then: as fresh as a
 			// success, for /healthz; that process's own metrics say more.
 			m.successes[t] = r.Run.Finished

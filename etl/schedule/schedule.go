@@ -15,13 +15,13 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 )
 
-// Loads are what the scheduler runs; *etl.Job provides them.
+// Loads are what the scheduler runs; *load.Job provides them.
 type Loads interface {
-	Incremental(ctx context.Context) []etl.Result
-	Reload(ctx context.Context, span time.Duration) []etl.Result
+	Incremental(ctx context.Context) []load.Result
+	Reload(ctx context.Context, span time.Duration) []load.Result
 }
 
 // Scheduler runs Loads on two cron schedules. Hourly and Nightly are
@@ -84,7 +84,7 @@ func lastFire(sched cron.Schedule, now time.Time, window time.Duration) time.Tim
 // due is a load to run.
 type due struct {
 	name string
-	load func(context.Context) []etl.Result
+	load func(context.Context) []load.Result
 	wait bool // if another load is under way, run after it instead of skipping
 	// after, if set, runs once the load's results are counted, before
 	// any other load starts.
@@ -121,7 +121,7 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	// The nightly re-load is the one that picks up late changes: one that
 	// comes due during another load runs after it. An hourly one is
 	// skipped: the next hour reads the same.
-	nightly := due{name: "nightly", load: func(ctx context.Context) []etl.Result { return s.Loads.Reload(ctx, s.NightlyLookback) },
+	nightly := due{name: "nightly", load: func(ctx context.Context) []load.Result { return s.Loads.Reload(ctx, s.NightlyLookback) },
 		wait: true, after: s.AfterNightly}
 	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
@@ -225,7 +225,7 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 		switch {
 		case r.Err != nil:
 			s.Log.Error("load failed", "load", d.name, "target", r.Run.Target, "err", r.Run.Error)
-		case r.Run.Status == etl.StatusSkipped:
+		case r.Run.Status == load.StatusSkipped:
 			s.Log.Warn("load skipped", "load", d.name, "target", r.Run.Target, "reason", r.Run.Error)
 		default:
 			s.Log.Info("load done", "load", d.name, "target", r.Run.Target, "legs", r.Run.Legs, "rejected", r.Run.Rejected)

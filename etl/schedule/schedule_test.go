@@ -12,8 +12,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -26,7 +26,7 @@ type loads struct {
 	panics  bool
 }
 
-func (l *loads) Incremental(ctx context.Context) []etl.Result {
+func (l *loads) Incremental(ctx context.Context) []load.Result {
 	l.mu.Lock()
 	l.calls++
 	l.mu.Unlock()
@@ -38,11 +38,11 @@ func (l *loads) Incremental(ctx context.Context) []etl.Result {
 	}
 	t := dialpad.Target{Type: "department", ID: 7}
 	now := time.Now()
-	return []etl.Result{{Run: warehouse.Run{Target: t, Kind: etl.KindIncremental, Status: "succeeded",
+	return []load.Result{{Run: warehouse.Run{Target: t, Kind: load.KindIncremental, Status: "succeeded",
 		Started: now.Add(-2 * time.Second), Finished: now, Legs: 120, LegsChanged: 30, Rejected: 1, Requests: 9, Retries: 2, RateLimited: 1}}}
 }
 
-func (l *loads) Reload(ctx context.Context, _ time.Duration) []etl.Result { return l.Incremental(ctx) }
+func (l *loads) Reload(ctx context.Context, _ time.Duration) []load.Result { return l.Incremental(ctx) }
 
 func newScheduler(l Loads) *Scheduler {
 	return &Scheduler{Loads: l, Metrics: NewMetrics(nil), Location: time.UTC, Log: slog.New(slog.DiscardHandler)}
@@ -56,7 +56,7 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 	var mu sync.Mutex
 	var ran []string
 	load := func(name string) due {
-		return due{name: name, wait: name == "nightly", load: func(ctx context.Context) []etl.Result {
+		return due{name: name, wait: name == "nightly", load: func(ctx context.Context) []load.Result {
 			mu.Lock()
 			ran = append(ran, name)
 			mu.Unlock()
@@ -172,15 +172,15 @@ func TestHealthzSaysWhenATargetStopsLoading(t *testing.T) {
 		t.Errorf("two hours without a load: %d %q, want 503 naming both targets", code, body)
 	}
 	t7 := dialpad.Target{Type: "department", ID: 7}
-	s.Metrics.Observe([]etl.Result{{Run: warehouse.Run{Target: t7, Kind: etl.KindIncremental, Status: "succeeded", Finished: clock}}})
+	s.Metrics.Observe([]load.Result{{Run: warehouse.Run{Target: t7, Kind: load.KindIncremental, Status: "succeeded", Finished: clock}}})
 	code, body = health()
 	if code != 503 || strings.Contains(body, "department:7") || !strings.Contains(body, "callcenter:9") {
 		t.Errorf("after department:7 loaded: %d %q, want only callcenter:9 named", code, body)
 	}
 	// callcenter:9 is being loaded by another process (a cron run beside
 	// this schedule): that is fresh too.
-	s.Metrics.Observe([]etl.Result{{Run: warehouse.Run{Target: dialpad.Target{Type: "callcenter", ID: 9}, Kind: etl.KindIncremental,
-		Status: etl.StatusSkipped, Finished: clock}}})
+	s.Metrics.Observe([]load.Result{{Run: warehouse.Run{Target: dialpad.Target{Type: "callcenter", ID: 9}, Kind: load.KindIncremental,
+		Status: load.StatusSkipped, Finished: clock}}})
 	if code, body := health(); code != 200 {
 		t.Errorf("after one loaded and the other was skipped for another process: %d %q", code, body)
 	}

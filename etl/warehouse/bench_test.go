@@ -9,7 +9,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // BenchmarkWriteLegs writes batches of 10,000 legs (the 25 legs of

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chdb"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chdb"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // The shard a cluster's job computes a target on is the one ClickHouse

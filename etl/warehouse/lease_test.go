@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // processes opens n stores of one database, each on its own connection,

@@ -3,7 +3,7 @@
 // that keep every worker busy, shapes them with transform, loads them into
 // the warehouse, recomputes the aggregates of each month once its windows
 // are written, and records every run and high-water mark.
-package etl
+package load
 
 import (
 	"context"

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/child"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/child"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
 // InstallHint tells a developer how to get ZooKeeper for the cluster's

@@ -26,7 +26,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/child"
+	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
 
 //go:embed bridge.js

@@ -25,7 +25,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
 // InstallHint tells a developer how to get a server for the tests.

@@ -1,4 +1,4 @@
-package etl_test
+package load_test
 
 import (
 	"context"
@@ -8,18 +8,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
 
 // failing fails ListCalls for windows that start at or after failFrom.
 type failing struct {
-	etl.Source
+	load.Source
 	failFrom time.Time
 }
 
@@ -83,7 +83,7 @@ func TestMarkStopsAtTheFirstWindowThatFailed(t *testing.T) {
 	addr, db := chtest.Database(t)
 	store := migrated(t, addr, db)
 	target := sim.Targets()[0]
-	job := &etl.Job{
+	job := &load.Job{
 		Source:   failing{Source: client, failFrom: day(5)},
 		Store:    store,
 		Targets:  []dialpad.Target{target},
@@ -129,7 +129,7 @@ func TestSplitDaysCutsAtTheZonesMidnights(t *testing.T) {
 	// 2026-03-08 is 23 hours long in Chicago (daylight saving starts).
 	from := time.Date(2026, 3, 7, 12, 0, 0, 0, chicago)
 	to := time.Date(2026, 3, 9, 6, 0, 0, 0, chicago)
-	got := etl.SplitDays(dialpad.Window{From: from, To: to}, chicago)
+	got := load.SplitDays(dialpad.Window{From: from, To: to}, chicago)
 	want := []string{
 		"2026-03-07T18:00:00Z/2026-03-08T06:00:00Z",
 		"2026-03-08T06:00:00Z/2026-03-09T05:00:00Z",

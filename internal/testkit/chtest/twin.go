@@ -21,7 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chdb"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chdb"
 )
 
 // A Twin is one test database on two engines: the ClickHouse 18.16 server

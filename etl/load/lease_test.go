@@ -1,4 +1,4 @@
-package etl_test
+package load_test
 
 import (
 	"context"
@@ -8,16 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // gated holds every page until gate is closed.
 type gated struct {
-	etl.Source
+	load.Source
 	held atomic.Int64 // pages held so far
 	gate chan struct{}
 }
@@ -32,7 +32,7 @@ func (g *gated) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Windo
 
 // asked counts what a load asks of Dialpad.
 type asked struct {
-	etl.Source
+	load.Source
 	n atomic.Int64
 }
 
@@ -55,15 +55,15 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 	sim, client := simulated(t, simulator.Config{Seed: 4, Start: day(2), End: day(4), Now: func() time.Time { return day(9) },
 		CallsPerDay: 20})
 	addr, db := chtest.Database(t)
-	job := func(src etl.Source, owner string) *etl.Job {
-		return &etl.Job{Source: src, Store: migrated(t, addr, db), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
+	job := func(src load.Source, owner string) *load.Job {
+		return &load.Job{Source: src, Store: migrated(t, addr, db), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
 			Start: day(2), Now: func() time.Time { return day(4) }, Owner: owner}
 	}
 	g := &gated{Source: client, gate: make(chan struct{})}
 	secondAsks := &asked{Source: client}
 	first, second := job(g, "first"), job(secondAsks, "second")
 
-	done := make(chan []etl.Result)
+	done := make(chan []load.Result)
 	go func() { done <- first.Incremental(ctx) }()
 	// Every window of the first load (2 targets x 2 days) holds its first
 	// page until the gate opens.
@@ -78,7 +78,7 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 		t.Fatalf("second load: %d results, want one per target", len(results))
 	}
 	for _, r := range results {
-		if r.Err != nil || r.Run.Status != etl.StatusSkipped || !strings.Contains(r.Run.Error, "first") {
+		if r.Err != nil || r.Run.Status != load.StatusSkipped || !strings.Contains(r.Run.Error, "first") {
 			t.Errorf("second load of %s: %s %q, %v; want skipped, naming the holder", r.Run.Target, r.Run.Status, r.Run.Error, r.Err)
 		}
 	}
@@ -108,7 +108,7 @@ func TestALoadRefusesAZoneChangedSinceItsStart(t *testing.T) {
 	sim, client := simulated(t, simulator.Config{Seed: 5, Start: day(2), End: day(3), Now: func() time.Time { return day(9) },
 		CallsPerDay: 10})
 	addr, db := chtest.Database(t)
-	job := &etl.Job{Source: client, Store: migrated(t, addr, db), Targets: sim.Targets()[:1], Location: time.UTC,
+	job := &load.Job{Source: client, Store: migrated(t, addr, db), Targets: sim.Targets()[:1], Location: time.UTC,
 		Lookback: time.Hour, Start: day(2), Now: func() time.Time { return day(3) }}
 	for _, r := range job.Incremental(ctx) {
 		if r.Err != nil {

@@ -1,4 +1,4 @@
-package etl_test
+package load_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // inFlight counts the requests a handler is answering at once.
@@ -61,7 +61,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	counted.mu.Lock()
 	counted.max = 0
 	counted.mu.Unlock()
-	job := &etl.Job{Source: client, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC,
+	job := &load.Job{Source: client, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC,
 		Start: day, Concurrency: 8, Now: func() time.Time { return day.AddDate(0, 0, 2) }}
 	results := job.Backfill(ctx, day, day.AddDate(0, 0, 1), nil, true)
 	if len(results) != 1 || results[0].Err != nil {
@@ -114,7 +114,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 
 // cancelling cancels the load after a number of pages.
 type cancelling struct {
-	etl.Source
+	load.Source
 	after  int64
 	pages  atomic.Int64
 	cancel context.CancelFunc
@@ -143,11 +143,11 @@ func TestACancelledLoadEndsAndLeavesNoGap(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := &cancelling{Source: client, after: 6, cancel: cancel}
-	job := &etl.Job{Source: src, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC, Start: day(2),
+	job := &load.Job{Source: src, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC, Start: day(2),
 		Lookback: time.Hour, Concurrency: 4, BatchSize: 50, Now: func() time.Time { return day(12) }}
-	done := make(chan []etl.Result)
+	done := make(chan []load.Result)
 	go func() { done <- job.Incremental(ctx) }()
-	var results []etl.Result
+	var results []load.Result
 	select {
 	case results = <-done:
 	case <-time.After(time.Minute):

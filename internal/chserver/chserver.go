@@ -21,7 +21,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/child"
+	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
 
 // Server is a running ClickHouse server.

@@ -16,13 +16,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chcluster"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/chtest"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+	"github.com/dialpad-etl/dialpad-etl/internal/chcluster"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -66,13 +66,13 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	load := func(store *warehouse.Store) []etl.Result {
+	load := func(store *warehouse.Store) []load.Result {
 		client, err := dialpad.New(srv.URL, token, dialpad.WithClock(func() time.Time { return clock }),
 			dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := &etl.Job{Source: client, Store: store, Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
+		job := &load.Job{Source: client, Store: store, Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
 			Start: start, Now: func() time.Time { return clock }}
 		return job.Backfill(ctx, start, end, nil, true)
 	}
