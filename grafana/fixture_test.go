@@ -10,6 +10,8 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -50,7 +52,7 @@ func loadFixture(t *testing.T) *fixture {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RecordKPISettings(ctx, 80); err != nil {
+	if err := store.Derived().RecordKPISettings(ctx, 80); err != nil {
 		t.Fatal(err)
 	}
 
@@ -88,7 +90,7 @@ func loadFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 		sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
-		if err := store.Recompute(ctx, target, days); err != nil {
+		if err := store.Derived().Recompute(ctx, target, days); err != nil {
 			t.Fatal(err)
 		}
 		f.legs[target] = legs
@@ -120,7 +122,7 @@ func loadFixture(t *testing.T) *fixture {
 	// A weekly report, sent at the second attempt.
 	week := end.Truncate(24*time.Hour).AddDate(0, 0, -7)
 	for i, status := range []string{"failed", "sent"} {
-		if err := store.RecordReportSend(ctx, warehouse.ReportSend{Kind: "weekly", From: week, To: week.AddDate(0, 0, 6),
+		if err := sends.NewStorage(store.DB()).RecordReportSend(ctx, sends.ReportSend{Kind: "weekly", From: week, To: week.AddDate(0, 0, 6),
 			Attempt: i + 1, Status: status, Recipients: "manager@example.com", At: end.Add(-time.Duration(2-i) * time.Minute),
 			Error: map[string]string{"failed": "451 try again later"}[status], Host: "test"}); err != nil {
 			t.Fatal(err)
@@ -138,13 +140,13 @@ func reconcileFixture(t *testing.T, ctx context.Context, store *warehouse.Store,
 	for _, l := range transformtest.Dedup(legs) {
 		perDay[l.Day] = append(perDay[l.Day], l)
 	}
-	var days []warehouse.Reconciled
+	var days []reconcile.Reconciled
 	for d, ls := range perDay {
 		convs := map[uint64]bool{}
 		for _, l := range ls {
 			convs[l.ConversationID] = true
 		}
-		days = append(days, warehouse.Reconciled{Target: target, Day: d, RunID: "reconcile-" + target.String(), CheckedAt: checked,
+		days = append(days, reconcile.Reconciled{Target: target, Day: d, RunID: "reconcile-" + target.String(), CheckedAt: checked,
 			Status: "match", OurLegs: len(ls), DialpadLegs: len(ls), OurConvs: len(convs), DialpadConvs: len(convs),
 			ExportID: "export-" + target.String(), ExportedAt: checked.Add(-time.Minute)})
 	}
@@ -152,8 +154,8 @@ func reconcileFixture(t *testing.T, ctx context.Context, store *warehouse.Store,
 	last := &days[len(days)-1]
 	l := perDay[last.Day][0]
 	last.Status, last.DialpadLegs, last.OnlyOurs = "differ", last.DialpadLegs-1, 1
-	diffs := []warehouse.Difference{{Day: last.Day, CallID: l.CallID, Kind: "only_ours", Ours: l.Direction}}
-	if err := store.WriteReconciliation(ctx, days, diffs); err != nil {
+	diffs := []reconcile.Difference{{Day: last.Day, CallID: l.CallID, Kind: "only_ours", Ours: l.Direction}}
+	if err := reconcile.NewStorage(store.DB()).WriteReconciliation(ctx, days, diffs); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,10 +36,10 @@ func TestGrafanasUserCanOnlyRead(t *testing.T) {
 	if _, err := job.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := job.Conn().Exec(ctx, "CREATE DATABASE other"); err != nil {
+	if err := job.DB().Exec(ctx, "CREATE DATABASE other"); err != nil {
 		t.Fatal(err)
 	}
-	if err := job.Conn().Exec(ctx, "CREATE TABLE other.t (x UInt8) ENGINE = Memory"); err != nil {
+	if err := job.DB().Exec(ctx, "CREATE TABLE other.t (x UInt8) ENGINE = Memory"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
@@ -43,20 +45,20 @@ func TestReconciliationPanels(t *testing.T) {
 	first := time.Date(2025, 3, 11, 8, 0, 0, 0, time.UTC)
 	second := time.Date(2025, 3, 13, 8, 0, 0, 0, time.UTC)
 	third := time.Date(2025, 3, 13, 9, 30, 0, 0, time.UTC)
-	write := func(days []warehouse.Reconciled, diffs []warehouse.Difference) {
+	write := func(days []reconcile.Reconciled, diffs []reconcile.Difference) {
 		t.Helper()
-		if err := store.WriteReconciliation(ctx, days, diffs); err != nil {
+		if err := reconcile.NewStorage(store.DB()).WriteReconciliation(ctx, days, diffs); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The first run: the 10th lacks 3 of Dialpad's legs (not re-loaded),
 	// the 5th (outside the range) has one of ours Dialpad lacks.
-	write([]warehouse.Reconciled{
+	write([]reconcile.Reconciled{
 		{Target: sales, Day: day(5), RunID: "r1", CheckedAt: first, Status: "differ", OurLegs: 6, DialpadLegs: 5,
 			OurConvs: 4, DialpadConvs: 4, OnlyOurs: 1, ExportID: "e1", ExportedAt: first},
 		{Target: sales, Day: day(10), RunID: "r1", CheckedAt: first, Status: "differ", OurLegs: 10, DialpadLegs: 13,
 			OurConvs: 8, DialpadConvs: 10, OnlyDialpad: 3, ExportID: "e1", ExportedAt: first},
-	}, []warehouse.Difference{
+	}, []reconcile.Difference{
 		{Day: day(5), CallID: 90, Kind: "only_ours", Ours: "inbound, answered, talk 1m0s"},
 		{Day: day(10), CallID: 101, Kind: "only_dialpad", Dialpad: "inbound, answered, talk 1m0s"},
 		{Day: day(10), CallID: 102, Kind: "only_dialpad", Dialpad: "inbound, not answered, talk 0s"},
@@ -65,14 +67,14 @@ func TestReconciliationPanels(t *testing.T) {
 	// The second: the 10th's missing legs re-loaded, so it matches; the
 	// 11th has a leg Dialpad lacks and one whose talk time disagrees; the
 	// 13th (past the range in the reporting zone, not in UTC) differs.
-	write([]warehouse.Reconciled{
+	write([]reconcile.Reconciled{
 		{Target: sales, Day: day(10), RunID: "r2", CheckedAt: second, Status: "match", OurLegs: 13, DialpadLegs: 13,
 			OurConvs: 10, DialpadConvs: 10, Reloaded: 3, ExportID: "e2", ExportedAt: second},
 		{Target: sales, Day: day(11), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 8, DialpadLegs: 7,
 			OurConvs: 6, DialpadConvs: 5, OnlyOurs: 1, Disagreeing: 1, ExportID: "e2", ExportedAt: second},
 		{Target: sales, Day: day(13), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 2, DialpadLegs: 3,
 			OurConvs: 2, DialpadConvs: 3, OnlyDialpad: 1, ExportID: "e2", ExportedAt: second},
-	}, []warehouse.Difference{
+	}, []reconcile.Difference{
 		{Day: day(10), CallID: 101, Kind: "reloaded"},
 		{Day: day(10), CallID: 102, Kind: "reloaded"},
 		{Day: day(10), CallID: 103, Kind: "reloaded"},
@@ -81,31 +83,31 @@ func TestReconciliationPanels(t *testing.T) {
 		{Day: day(13), CallID: 401, Kind: "only_dialpad", Dialpad: "inbound, answered, talk 4m0s"},
 	})
 	// The third: Dialpad failed the 12th's export.
-	write([]warehouse.Reconciled{
+	write([]reconcile.Reconciled{
 		{Target: sales, Day: day(12), RunID: "r3", CheckedAt: third, Status: "failed", OurLegs: 5,
 			OurConvs: 4, Error: "dialpad: the export failed"},
 	}, nil)
 	// The other target: a row of Dialpad's export on the 11th was
 	// unreadable.
-	write([]warehouse.Reconciled{
+	write([]reconcile.Reconciled{
 		{Target: support, Day: day(11), RunID: "r4", CheckedAt: second, Status: "differ", OurLegs: 4, DialpadLegs: 4,
 			OurConvs: 3, DialpadConvs: 3, Unreadable: 1, ExportID: "e4", ExportedAt: second},
-	}, []warehouse.Difference{
+	}, []reconcile.Difference{
 		{Day: day(11), CallID: 0, Kind: "unreadable", Dialpad: "line 7: no call id"},
 	})
 
 	// E-mailed reports: last week's sent at the second attempt; the 11th's
 	// failed twice; one attempted before the range is not shown.
-	sends := []warehouse.ReportSend{
+	attempts := []sends.ReportSend{
 		{Kind: "weekly", From: day(3), To: day(9), Attempt: 1, Status: "failed", At: time.Date(2025, 3, 10, 11, 0, 0, 0, time.UTC), Error: "dial failed"},
 		{Kind: "weekly", From: day(3), To: day(9), Attempt: 2, Status: "sent", At: time.Date(2025, 3, 10, 11, 2, 0, 0, time.UTC)},
 		{Kind: "daily", From: day(11), To: day(11), Attempt: 1, Status: "failed", At: time.Date(2025, 3, 12, 11, 0, 0, 0, time.UTC), Error: "dial failed"},
 		{Kind: "daily", From: day(11), To: day(11), Attempt: 2, Status: "failed", At: time.Date(2025, 3, 12, 11, 2, 0, 0, time.UTC), Error: "451 try again later"},
 		{Kind: "daily", From: day(1), To: day(1), Attempt: 1, Status: "sent", At: time.Date(2025, 3, 2, 11, 0, 0, 0, time.UTC)},
 	}
-	for _, r := range sends {
+	for _, r := range attempts {
 		r.Recipients, r.Host = "a@example.com", "test"
-		if err := store.RecordReportSend(ctx, r); err != nil {
+		if err := sends.NewStorage(store.DB()).RecordReportSend(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,8 +153,8 @@ func TestReconciliationPanels(t *testing.T) {
 	checkRows(t, "e-mailed reports", panelResult(t, ctx, f, one, d, "E-mailed reports"),
 		[]string{"Report", "First day", "Last day", "Status", "Attempts", "Last attempt", "Recipients", "Last error"},
 		[][]string{
-			{"daily", "2025-03-11", "2025-03-11", "failed", "2", checked(sends[3].At), "a@example.com", "451 try again later"},
-			{"weekly", "2025-03-03", "2025-03-09", "sent", "2", checked(sends[1].At), "a@example.com", ""},
+			{"daily", "2025-03-11", "2025-03-11", "failed", "2", checked(attempts[3].At), "a@example.com", "451 try again later"},
+			{"weekly", "2025-03-03", "2025-03-09", "sent", "2", checked(attempts[1].At), "a@example.com", ""},
 		})
 	checkRows(t, "legs, all targets", panelResult(t, ctx, f, all, d, "Legs that differ from Dialpad's"), diffCols,
 		slices.Insert(diffs, 0, []string{"callcenter:2", "2025-03-11", "unreadable", "0", "", "line 7: no call id"}))

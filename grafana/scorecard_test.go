@@ -90,7 +90,7 @@ func TestAgentScorecard(t *testing.T) {
 				if !iv.to.IsZero() {
 					ended = iv.to.UnixMilli()
 				}
-				if err := f.store.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO agent_status (agent_id, agent_name, status, on_duty,
+				if err := f.store.DB().Exec(ctx, fmt.Sprintf(`INSERT INTO agent_status (agent_id, agent_name, status, on_duty,
 					started_ms, started_at, ended_ms, event_ms, version)
 					SELECT %d, 'x', '%s', %d, %d, toDateTime(%d), %d, %d, 1`, iv.agent, iv.status, iv.on,
 					iv.from.UnixMilli(), iv.from.Unix(), ended, iv.from.UnixMilli())); err != nil {
@@ -99,7 +99,7 @@ func TestAgentScorecard(t *testing.T) {
 			}
 			// The agents are the target's operators: only theirs count.
 			for _, id := range []uint64{onDuty, offDuty} {
-				if err := f.store.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO agents (target_type, target_id, agent_id, kind,
+				if err := f.store.DB().Exec(ctx, fmt.Sprintf(`INSERT INTO agents (target_type, target_id, agent_id, kind,
 					display_name, seen_at, version) SELECT '%s', %d, %d, 'user', 'x', now(), 1`, target.Type, target.ID, id)); err != nil {
 					t.Fatal(err)
 				}

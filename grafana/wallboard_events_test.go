@@ -56,7 +56,8 @@ func TestWallboardFromEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	const secret = "wallboard-events-secret-0123456789"
-	rcv := &events.Receiver{Store: store, Secret: []byte(secret), Targets: []dialpad.Target{support}, Location: loc,
+	rcv := &events.Receiver{Store: events.NewStorage(store.DB()), Legs: store, Derived: store.Derived(), Leases: store.Leases(),
+		Secret: []byte(secret), Targets: []dialpad.Target{support}, Location: loc,
 		MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond, LeaseTTL: 10 * time.Second, Answer: time.Minute}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -1,4 +1,6 @@
-// Package schema holds the warehouse's numbered SQL migrations.
+// Package schema holds the warehouse's numbered SQL migrations and reads
+// them in order; package warehouse applies them. It imports nothing of
+// the project.
 //
 // Each file NNN_name.sql is applied once, in order, by "dialpad-etl
 // migrate" and at the start of every run. Statements are separated by a

@@ -53,7 +53,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	job := &load.Job{Source: src, Store: store, Targets: targetsOf(src), Location: time.UTC, Start: start}
+	job := &load.Job{Source: src, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: targetsOf(src), Location: time.UTC, Start: start}
 	log.Printf("pipeline: loading %s legs in process", thousands(float64(legs)))
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)

@@ -54,7 +54,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *htmlFile != "" {
-		return writeHTMLReport(ctx, report.Options{Conn: store.Conn(), Targets: targets, Location: cfg.Location, Period: period}, *htmlFile, stdout)
+		return writeHTMLReport(ctx, report.Options{Conn: store.DB(), Targets: targets, Location: cfg.Location, Period: period}, *htmlFile, stdout)
 	}
 	from := time.Date(period.From.Year(), period.From.Month(), period.From.Day(), 0, 0, 0, 0, cfg.Location)
 	to := time.Date(period.To.Year(), period.To.Month(), period.To.Day(), 0, 0, 0, 0, cfg.Location)

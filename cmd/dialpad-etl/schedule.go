@@ -9,6 +9,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
 )
@@ -35,7 +36,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		NightlyLookback: e.cfg.NightlyLookback,
 		Location:        e.cfg.Location,
 		Metrics:         metrics,
-		Health:          func(ctx context.Context) error { return e.store.Conn().Ping(ctx) },
+		Health:          func(ctx context.Context) error { return e.store.DB().Ping(ctx) },
 		MaxAge:          e.cfg.HealthMaxAge,
 		Log:             e.log,
 	}
@@ -66,7 +67,10 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return s.Run(ctx, e.cfg.HTTPAddr)
 	}
 	rcv := &events.Receiver{
-		Store:      e.store,
+		Store:      events.NewStorage(e.store.DB()),
+		Legs:       e.store,
+		Derived:    e.store.Derived(),
+		Leases:     e.store.Leases(),
 		Secret:     []byte(e.cfg.WebhookSecret),
 		Targets:    e.cfg.Targets,
 		Location:   e.cfg.Location,
@@ -94,7 +98,9 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func reportTasks(e *env) []schedule.Task {
 	cfg := e.cfg
 	m := &mailer.Mailer{
-		Store: e.store,
+		Sends:  sends.NewStorage(e.store.DB()),
+		Leases: e.store.Leases(),
+		Conn:   e.store.DB(),
 		SMTP: mailer.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS,
 			From: cfg.ReportFrom, To: cfg.Recipients()},
 		Targets:  cfg.Targets,

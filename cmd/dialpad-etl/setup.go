@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
+	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
@@ -92,11 +93,11 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...dial
 	}
 	// Days counted in two zones would mix: a changed ETL_TIMEZONE waits
 	// for 'dialpad-etl rebuild'.
-	if err := e.store.CheckZone(ctx); err != nil {
+	if err := e.store.Derived().CheckZone(ctx); err != nil {
 		e.store.Close()
 		return nil, err
 	}
-	if err := e.store.RecordKPISettings(ctx, e.cfg.ServiceLevelGoal); err != nil {
+	if err := e.store.Derived().RecordKPISettings(ctx, e.cfg.ServiceLevelGoal); err != nil {
 		e.store.Close()
 		return nil, err
 	}
@@ -148,7 +149,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 		Location: cfg.Location,
 		// The mark moves only once this many replicas have the legs.
 		InsertQuorum: cfg.ClickHouseInsertQuorum,
-		KPI:          &warehouse.KPIThresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
+		KPI:          &derive.Thresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
 		Logger:       log,
 	})
 }
@@ -157,6 +158,8 @@ func (e *env) job() *load.Job {
 	return &load.Job{
 		Source:        e.client,
 		Store:         e.store,
+		Derived:       e.store.Derived(),
+		Leases:        e.store.Leases(),
 		Targets:       e.cfg.Targets,
 		Location:      e.cfg.Location,
 		Lookback:      e.cfg.Lookback,
@@ -172,7 +175,7 @@ func (e *env) job() *load.Job {
 func (e *env) reconciler(m *reconcile.Metrics) *reconcile.Reconciler {
 	r := &reconcile.Reconciler{
 		Exports:       e.client,
-		Store:         e.store,
+		Store:         reconcile.NewStorage(e.store.DB()),
 		Targets:       e.cfg.Targets,
 		Location:      e.cfg.Location,
 		MaxReloadDays: e.cfg.ReconcileReloadDays,

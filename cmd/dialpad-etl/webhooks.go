@@ -64,7 +64,7 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var last time.Time
 	var lastHour uint64
-	if err := e.store.Conn().QueryRow(ctx, `SELECT max(received_at), countIf(received_at > now() - INTERVAL 1 HOUR)
+	if err := e.store.DB().QueryRow(ctx, `SELECT max(received_at), countIf(received_at > now() - INTERVAL 1 HOUR)
 		FROM call_events`).Scan(&last, &lastHour); err != nil {
 		return fmt.Errorf("read call_events: %w", err)
 	}

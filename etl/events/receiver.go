@@ -23,15 +23,17 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
-	"github.com/dialpad-etl/dialpad-etl/etl/load"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // Receiver is the webhook endpoint (an http.Handler) and the writer
 // behind it (Run). Set the fields before use.
 type Receiver struct {
-	Store    *warehouse.Store
+	Store    Store            // where events go: *Storage
+	Legs     Legs             // where final events' legs go: *warehouse.Store
+	Derived  Deriver          // *derive.Deriver
+	Leases   Leases           // *lease.Leases
 	Secret   []byte           // the webhook's secret: bodies are JWTs signed HS256 with it
 	Targets  []dialpad.Target // the configured targets, to attribute legs to
 	Location *time.Location   // the reporting zone
@@ -55,9 +57,10 @@ type Receiver struct {
 	// the days that final events touched are recomputed (default 5s).
 	RecomputeEvery time.Duration
 	// Owner names this process in target leases (default
-	// load.BriefOwner(): a load waits for the receiver's short holds
-	// rather than skip the target); LeaseTTL as load.Job's (default 2m).
-	Owner    string
+	// lease.NewOwner(lease.Brief): a load waits for the receiver's short
+	// holds rather than skip the target); LeaseTTL as load.Job's
+	// (default 2m).
+	Owner    lease.Owner
 	LeaseTTL time.Duration
 	Metrics  *Metrics // nil: not measured
 	Log      *slog.Logger
@@ -66,7 +69,7 @@ type Receiver struct {
 	queue   chan *pending
 	dirty   dirtyDays
 	opsMu   sync.Mutex
-	ops     map[int64][]warehouse.Operator
+	ops     map[int64][]Operator
 	opsRead time.Time
 }
 
@@ -108,7 +111,7 @@ func (r *Receiver) init() {
 			r.LeaseTTL = 2 * time.Minute
 		}
 		if r.Owner == "" {
-			r.Owner = load.BriefOwner()
+			r.Owner = lease.NewOwner(lease.Brief)
 		}
 		if r.Log == nil {
 			r.Log = slog.New(slog.DiscardHandler)
@@ -273,14 +276,14 @@ func (r *Receiver) store(ctx context.Context, batch []*pending) {
 // write stores the events of a batch: the call events, then what they
 // say about legs and agents.
 func (r *Receiver) write(ctx context.Context, batch []*pending) error {
-	var calls []warehouse.ReceivedCall
-	var agents []warehouse.ReceivedAgent
+	var calls []ReceivedCall
+	var agents []ReceivedAgent
 	for _, p := range batch {
 		switch {
 		case p.ev.Call != nil:
-			calls = append(calls, warehouse.ReceivedCall{Event: p.ev.Call, Received: p.received})
+			calls = append(calls, ReceivedCall{Event: p.ev.Call, Received: p.received})
 		case p.ev.Agent != nil:
-			agents = append(agents, warehouse.ReceivedAgent{Event: p.ev.Agent, Received: p.received})
+			agents = append(agents, ReceivedAgent{Event: p.ev.Agent, Received: p.received})
 		}
 	}
 	if err := r.Store.WriteCallEvents(ctx, calls); err != nil {
@@ -298,13 +301,13 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 		}
 		return "", false
 	}
-	var live []warehouse.LiveCall
+	var live []LiveCall
 	var legs []transform.Leg
 	for _, c := range calls {
 		e := c.Event
 		for _, t := range attribute(e, r.Targets, ops) {
 			name, _ := names(int64(e.Target.ID))
-			live = append(live, warehouse.LiveCall{Target: t, Event: e, Agent: name,
+			live = append(live, LiveCall{Target: t, Event: e, Agent: name,
 				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
 			if dialpad.IsFinal(e.State) {
 				// Versioned by its event time: the latest final event of a
@@ -321,10 +324,10 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	}
 	// A leg the list already gave stays the list's, with the event's
 	// fields added.
-	if err := r.Store.KeepListCopies(ctx, legs, names); err != nil {
+	if err := r.Legs.KeepListCopies(ctx, legs, names); err != nil {
 		return err
 	}
-	if err := r.Store.WriteLegsEach(ctx, legs, func(i int) { r.dirty.add(legs[i].Target, legs[i].Day) }); err != nil {
+	if err := r.Legs.WriteLegsEach(ctx, legs, func(i int) { r.dirty.add(legs[i].Target, legs[i].Day) }); err != nil {
 		return err
 	}
 	r.Metrics.legs(len(legs))
@@ -338,7 +341,7 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 // point, not placed as a group) belongs to the targets the agent is an
 // operator of. The next list read of a target settles it: a leg it does
 // not list is dropped (warehouse.Store.DropUnlisted).
-func attribute(e *dialpad.CallEvent, targets []dialpad.Target, ops map[int64][]warehouse.Operator) []dialpad.Target {
+func attribute(e *dialpad.CallEvent, targets []dialpad.Target, ops map[int64][]Operator) []dialpad.Target {
 	var out []dialpad.Target
 	add := func(p dialpad.Party) {
 		t := dialpad.Target{Type: p.Type, ID: int64(p.ID)}
@@ -377,7 +380,7 @@ const opsTTL = time.Minute
 
 // operators returns the operators of every target, as the loads last
 // stored them, read again once a minute.
-func (r *Receiver) operators(ctx context.Context) (map[int64][]warehouse.Operator, error) {
+func (r *Receiver) operators(ctx context.Context) (map[int64][]Operator, error) {
 	r.opsMu.Lock()
 	defer r.opsMu.Unlock()
 	if r.ops != nil && time.Since(r.opsRead) < opsTTL {
@@ -429,9 +432,9 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 	}
 	var names []string
 	for t := range todo {
-		names = append(names, load.LeaseName(t))
+		names = append(names, lease.Target(t))
 	}
-	got, _, err := r.Store.Acquire(ctx, r.Owner, r.LeaseTTL, names...)
+	got, _, err := r.Leases.Acquire(ctx, r.Owner, r.LeaseTTL, names...)
 	if err != nil {
 		r.Log.Warn("could not take the leases to recompute; trying again", "err", err)
 		r.dirty.put(todo)
@@ -440,7 +443,7 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := r.Store.Release(rctx, r.Owner, got...); err != nil {
+		if err := r.Leases.Release(rctx, r.Owner, got...); err != nil {
 			r.Log.Warn("could not release leases; they expire by themselves", "err", err)
 		}
 	}()
@@ -449,7 +452,7 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 		mine[n] = true
 	}
 	for t, days := range todo {
-		if !mine[load.LeaseName(t)] || ctx.Err() != nil {
+		if !mine[lease.Target(t)] || ctx.Err() != nil {
 			r.dirty.put(map[dialpad.Target]map[time.Time]bool{t: days})
 			continue
 		}
@@ -457,7 +460,7 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 		for d := range days {
 			list = append(list, d)
 		}
-		if err := r.Store.Recompute(ctx, t, list); err != nil {
+		if err := r.Derived.Recompute(ctx, t, list); err != nil {
 			r.Log.Error("recompute after events failed; trying again", "target", t, "err", err)
 			r.dirty.put(map[dialpad.Target]map[time.Time]bool{t: days})
 		}

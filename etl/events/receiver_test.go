@@ -49,7 +49,8 @@ func newRig(t *testing.T) *rig {
 	if _, err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := &events.Receiver{Store: store, Secret: []byte(secret), Targets: []dialpad.Target{dept},
+	r := &events.Receiver{Store: events.NewStorage(store.DB()), Legs: store, Derived: store.Derived(),
+		Leases: store.Leases(), Secret: []byte(secret), Targets: []dialpad.Target{dept},
 		Location: time.UTC, MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond,
 		LeaseTTL: 10 * time.Second, Answer: time.Minute} // the twin runs one statement at a time on two engines: slow
 	ctx, cancel := context.WithCancel(context.Background())
@@ -323,7 +324,7 @@ func TestAListReReadKeepsWhatOnlyEventsTell(t *testing.T) {
 			src, rang, hold, dur, at(3))
 	}
 	// And the conversation recomputed from it keeps them too.
-	if err := g.store.Recompute(context.Background(), dept, []time.Time{l.Day}); err != nil {
+	if err := g.store.Derived().Recompute(context.Background(), dept, []time.Time{l.Day}); err != nil {
 		t.Fatal(err)
 	}
 	if n := g.count(t, "SELECT count() FROM conversations FINAL WHERE conversation_id = 1001 AND hold_ms = 20000 AND first_rang_ms = "+

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // batcher gathers the legs of every slice of a load into shared inserts
@@ -16,7 +15,7 @@ import (
 // memory stay under two batches: one filling while one is written. It is
 // safe for concurrent use.
 type batcher struct {
-	store *warehouse.Store
+	store Sink
 	size  int
 
 	mu     sync.Mutex
@@ -49,7 +48,7 @@ type sliceWriter struct {
 	changed int      // of its legs, how many were new or changed (once synced)
 }
 
-func newBatcher(ctx context.Context, store *warehouse.Store, size int) *batcher {
+func newBatcher(ctx context.Context, store Sink, size int) *batcher {
 	b := &batcher{store: store, size: size, cur: emptyBatch(size),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	b.taken.L = &b.mu

@@ -1,4 +1,4 @@
-// Package etl is the pipeline: it splits a range of call start times into
+// Package load runs a load: it splits a range of call start times into
 // windows, fetches each window's legs from a Source (Dialpad) in slices
 // that keep every worker busy, shapes them with transform, loads them into
 // the warehouse, recomputes the aggregates of each month once its windows
@@ -8,11 +8,11 @@ package load
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -39,7 +39,9 @@ const (
 // run starts; one Job may run several loads at once.
 type Job struct {
 	Source   Source
-	Store    *warehouse.Store
+	Store    Store
+	Derived  Deriver
+	Leases   Leases
 	Targets  []dialpad.Target
 	Location *time.Location // reporting zone; windows split at its midnights
 	// Lookback is how far before the high-water mark an incremental load
@@ -64,8 +66,8 @@ type Job struct {
 	// a process that finds another's live lease on a target skips it. The
 	// lease is renewed every LeaseTTL/3 while loading.
 	LeaseTTL time.Duration
-	// Owner names this process in leases (default warehouse.NewOwner()).
-	Owner string
+	// Owner names this process in leases (default lease.NewOwner(lease.Long)).
+	Owner lease.Owner
 	Now   func() time.Time
 	Log   *slog.Logger
 	// Progress, if set, is called after every window (from several
@@ -182,30 +184,8 @@ type windowRun struct {
 // Status of a run skipped because another process held its target.
 const StatusSkipped = "skipped"
 
-// LeaseName is the name of target's lease.
-func LeaseName(t dialpad.Target) string { return "load " + t.String() }
-
-// BriefOwner names a holder of targets' leases for a few seconds at a
-// time (the event receiver, to recompute the days its events touched): a
-// load waits for it (up to briefWait) rather than skip the target.
-// The mark goes in the owner's random part, which keeps the owner's form
-// (host/pid/stamp/random): a brief holder that died is recognised as
-// dead like any other.
-func BriefOwner() string {
-	o := warehouse.NewOwner()
-	i := strings.LastIndexByte(o, '/')
-	return o[:i+1] + briefMark + o[i+1:]
-}
-
-// isBrief reports whether owner was made by BriefOwner.
-func isBrief(owner string) bool {
-	return strings.HasPrefix(owner[strings.LastIndexByte(owner, '/')+1:], briefMark)
-}
-
-const (
-	briefMark = "brief-"
-	briefWait = 30 * time.Second
-)
+// briefWait bounds the wait for a lease held briefly (lease.Brief).
+const briefWait = 30 * time.Second
 
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	started := j.now()
@@ -218,7 +198,7 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	ctx = lctx
 	// Checked under the leases: a rebuild may have counted the days in
 	// another zone since this process started.
-	if err := j.Store.CheckZone(ctx); err != nil {
+	if err := j.Derived.CheckZone(ctx); err != nil {
 		for _, p := range plans {
 			results = append(results, j.failedBeforeStart(ctx, p.target, p.kind, started, err))
 		}
@@ -287,14 +267,14 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 	owner, ttl := j.owner(), j.leaseTTL()
 	var names []string
 	for _, p := range plans {
-		names = append(names, LeaseName(p.target))
+		names = append(names, lease.Target(p.target))
 	}
-	got, held, err := j.Store.Acquire(ctx, owner, ttl, names...)
+	got, held, err := j.Leases.Acquire(ctx, owner, ttl, names...)
 	// Leases held briefly (a recompute after events) are waited for.
 	for deadline := time.Now().Add(briefWait); err == nil && time.Now().Before(deadline); {
 		var brief []string
 		for name, h := range held {
-			if isBrief(h.Owner) {
+			if h.Owner.Hold() == lease.Brief {
 				brief = append(brief, name)
 			}
 		}
@@ -307,7 +287,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 			continue
 		case <-time.After(time.Second):
 		}
-		more, still, aerr := j.Store.Acquire(ctx, owner, ttl, brief...)
+		more, still, aerr := j.Leases.Acquire(ctx, owner, ttl, brief...)
 		if aerr != nil {
 			err = aerr
 			break
@@ -330,7 +310,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 	var mine []plan
 	var skipped []Result
 	for _, p := range plans {
-		h, ok := held[LeaseName(p.target)]
+		h, ok := held[lease.Target(p.target)]
 		if !ok {
 			mine = append(mine, p)
 			continue
@@ -339,12 +319,12 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 			"until", h.Until)
 		skipped = append(skipped, j.skippedRun(ctx, p, started, h))
 	}
-	lctx, stop := j.Store.KeepLeases(ctx, owner, ttl, got...)
+	lctx, stop := j.Leases.KeepLeases(ctx, owner, ttl, got...)
 	return lctx, mine, skipped, func() {
 		stop()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := j.Store.Release(rctx, owner, got...); err != nil {
+		if err := j.Leases.Release(rctx, owner, got...); err != nil {
 			j.log().Warn("could not release leases; they expire by themselves", "err", err)
 		}
 	}
@@ -437,7 +417,7 @@ func (j *Job) leaseTTL() time.Duration {
 	return 2 * time.Minute
 }
 
-func (j *Job) owner() string {
+func (j *Job) owner() lease.Owner {
 	if j.Owner != "" {
 		return j.Owner
 	}
@@ -445,7 +425,7 @@ func (j *Job) owner() string {
 }
 
 // ownerOnce is this process's name in leases.
-var ownerOnce = sync.OnceValue(warehouse.NewOwner)
+var ownerOnce = sync.OnceValue(func() lease.Owner { return lease.NewOwner(lease.Long) })
 
 func (j *Job) batchSize() int {
 	if j.BatchSize > 0 {

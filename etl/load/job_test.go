@@ -84,8 +84,8 @@ func TestMarkStopsAtTheFirstWindowThatFailed(t *testing.T) {
 	store := migrated(t, addr, db)
 	target := sim.Targets()[0]
 	job := &load.Job{
-		Source:   failing{Source: client, failFrom: day(5)},
-		Store:    store,
+		Source: failing{Source: client, failFrom: day(5)},
+		Store:  store, Derived: store.Derived(), Leases: store.Leases(),
 		Targets:  []dialpad.Target{target},
 		Location: time.UTC,
 		Lookback: 24 * time.Hour,
@@ -116,7 +116,7 @@ func TestMarkStopsAtTheFirstWindowThatFailed(t *testing.T) {
 		t.Errorf("mark after a healthy run = %v, want %v", mark, day(7))
 	}
 	var got uint64
-	if err := store.Conn().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&got); err != nil {
+	if err := store.DB().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if want := len(sim.Legs(target, day(2), day(7))); int(got) != want {

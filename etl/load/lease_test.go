@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -55,8 +57,9 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 	sim, client := simulated(t, simulator.Config{Seed: 4, Start: day(2), End: day(4), Now: func() time.Time { return day(9) },
 		CallsPerDay: 20})
 	addr, db := chtest.Database(t)
-	job := func(src load.Source, owner string) *load.Job {
-		return &load.Job{Source: src, Store: migrated(t, addr, db), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
+	job := func(src load.Source, owner lease.Owner) *load.Job {
+		st := migrated(t, addr, db)
+		return &load.Job{Source: src, Store: st, Derived: st.Derived(), Leases: st.Leases(), Targets: sim.Targets()[:2], Location: time.UTC, Lookback: time.Hour,
 			Start: day(2), Now: func() time.Time { return day(4) }, Owner: owner}
 	}
 	g := &gated{Source: client, gate: make(chan struct{})}
@@ -89,7 +92,7 @@ func TestASecondLoadSkipsTheTargetsOfTheFirst(t *testing.T) {
 		}
 	}
 	var skipped uint64
-	if err := first.Store.Conn().QueryRow(ctx, "SELECT countIf(status = 'skipped') FROM etl_runs").Scan(&skipped); err != nil || skipped != 2 {
+	if err := first.Store.(*warehouse.Store).DB().QueryRow(ctx, "SELECT countIf(status = 'skipped') FROM etl_runs").Scan(&skipped); err != nil || skipped != 2 {
 		t.Errorf("etl_runs has %d skipped runs, %v; want 2", skipped, err)
 	}
 	// Released: a later load takes the targets.
@@ -108,7 +111,8 @@ func TestALoadRefusesAZoneChangedSinceItsStart(t *testing.T) {
 	sim, client := simulated(t, simulator.Config{Seed: 5, Start: day(2), End: day(3), Now: func() time.Time { return day(9) },
 		CallsPerDay: 10})
 	addr, db := chtest.Database(t)
-	job := &load.Job{Source: client, Store: migrated(t, addr, db), Targets: sim.Targets()[:1], Location: time.UTC,
+	st := migrated(t, addr, db)
+	job := &load.Job{Source: client, Store: st, Derived: st.Derived(), Leases: st.Leases(), Targets: sim.Targets()[:1], Location: time.UTC,
 		Lookback: time.Hour, Start: day(2), Now: func() time.Time { return day(3) }}
 	for _, r := range job.Incremental(ctx) {
 		if r.Err != nil {
@@ -121,10 +125,10 @@ func TestALoadRefusesAZoneChangedSinceItsStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rebuilt.Close()
-	if err := rebuilt.Rebuild(ctx, nil); err != nil {
+	if err := rebuilt.Derived().Rebuild(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	var ze *warehouse.ZoneError
+	var ze *derive.ZoneError
 	for _, r := range job.Incremental(ctx) {
 		if !errors.As(r.Err, &ze) || r.Run.Status != "failed" {
 			t.Errorf("a load in UTC after a rebuild in Chicago: %s %v, want it refused", r.Run.Status, r.Err)

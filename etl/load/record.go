@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -19,7 +20,7 @@ func (j *Job) finish(ctx context.Context, tr *targetRun) Result {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var err error = errors.Join(tr.errs...)
-	if cause := context.Cause(ctx); errors.Is(cause, warehouse.ErrLeaseLost) {
+	if cause := context.Cause(ctx); errors.Is(cause, lease.ErrLeaseLost) {
 		err = errors.Join(cause, err) // say why first
 	}
 	if mark, ok := j.markAfter(wctx, tr); ok {
@@ -92,7 +93,7 @@ func (j *Job) failedBeforeStart(ctx context.Context, t dialpad.Target, kind stri
 }
 
 // skippedRun records that p was not loaded because h held its target.
-func (j *Job) skippedRun(ctx context.Context, p plan, at time.Time, h *warehouse.Held) Result {
+func (j *Job) skippedRun(ctx context.Context, p plan, at time.Time, h *lease.Held) Result {
 	r := warehouse.Run{ID: newRunID(), Target: p.target, Kind: p.kind, Window: p.window, Started: at, Finished: j.now(),
 		Status: StatusSkipped, Error: "another process is loading it: " + h.Error(), Host: hostname()}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -61,7 +61,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	counted.mu.Lock()
 	counted.max = 0
 	counted.mu.Unlock()
-	job := &load.Job{Source: client, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC,
+	job := &load.Job{Source: client, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: []dialpad.Target{target}, Location: time.UTC,
 		Start: day, Concurrency: 8, Now: func() time.Time { return day.AddDate(0, 0, 2) }}
 	results := job.Backfill(ctx, day, day.AddDate(0, 0, 1), nil, true)
 	if len(results) != 1 || results[0].Err != nil {
@@ -83,7 +83,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 		t.Errorf("a second load of the same day: %+v, want %d legs read and none new or changed", again, len(want))
 	}
 	var ids []uint64
-	rows, err := store.Conn().Query(ctx, "SELECT call_id FROM calls FINAL ORDER BY call_id")
+	rows, err := store.DB().Query(ctx, "SELECT call_id FROM calls FINAL ORDER BY call_id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestACancelledLoadEndsAndLeavesNoGap(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src := &cancelling{Source: client, after: 6, cancel: cancel}
-	job := &load.Job{Source: src, Store: store, Targets: []dialpad.Target{target}, Location: time.UTC, Start: day(2),
+	job := &load.Job{Source: src, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: []dialpad.Target{target}, Location: time.UTC, Start: day(2),
 		Lookback: time.Hour, Concurrency: 4, BatchSize: 50, Now: func() time.Time { return day(12) }}
 	done := make(chan []load.Result)
 	go func() { done <- job.Incremental(ctx) }()
@@ -164,17 +164,17 @@ func TestACancelledLoadEndsAndLeavesNoGap(t *testing.T) {
 		t.Fatalf("the next load: %+v", results)
 	}
 	var legs, days uint64
-	if err := store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL").Scan(&legs); err != nil {
+	if err := store.DB().QueryRow(context.Background(), "SELECT count() FROM calls FINAL").Scan(&legs); err != nil {
 		t.Fatal(err)
 	}
 	if want := len(sim.Legs(target, day(2), day(12))); int(legs) != want {
 		t.Errorf("calls holds %d legs after the next load, the simulator %d", legs, want)
 	}
-	if err := store.Conn().QueryRow(context.Background(), "SELECT sum(total_calls) FROM agent_daily FINAL").Scan(&days); err != nil {
+	if err := store.DB().QueryRow(context.Background(), "SELECT sum(total_calls) FROM agent_daily FINAL").Scan(&days); err != nil {
 		t.Fatal(err)
 	}
 	var agentLegs uint64
-	if err := store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE agent_id != 0").Scan(&agentLegs); err != nil {
+	if err := store.DB().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE agent_id != 0").Scan(&agentLegs); err != nil {
 		t.Fatal(err)
 	}
 	if days != agentLegs || days == 0 {

@@ -153,7 +153,7 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 		}
 		days = append(days, dropped...)
 	}
-	if err := j.Store.Recompute(ctx, tr.target, days); err != nil {
+	if err := j.Derived.Recompute(ctx, tr.target, days); err != nil {
 		tr.mu.Lock()
 		tr.errs = append(tr.errs, err)
 		tr.mu.Unlock()

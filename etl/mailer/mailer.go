@@ -11,6 +11,7 @@ package mailer
 import (
 	"bytes"
 	"context"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,11 +21,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/wneessen/go-mail"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // Kinds of report, and the period each covers.
@@ -48,7 +51,12 @@ type SMTP struct {
 
 // Mailer sends reports.
 type Mailer struct {
-	Store    *warehouse.Store
+	Sends  Sends  // the record of sends: *sends.Storage
+	Leases Leases // *lease.Leases
+	// Conn is the warehouse the reports read (report.Options.Conn).
+	Conn driver.Conn
+	// Build builds a period's report (default report.Build).
+	Build    func(context.Context, report.Options) (*report.Report, error)
 	SMTP     SMTP
 	Targets  []dialpad.Target
 	Location *time.Location
@@ -67,9 +75,9 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		return err
 	}
 	log := m.Log.With("report", kind, "period", p.String())
-	owner, ttl := warehouse.NewOwner(), 2*time.Minute
+	owner, ttl := lease.NewOwner(lease.Long), 2*time.Minute
 	lease := "report:" + kind
-	got, held, err := m.Store.Acquire(ctx, owner, ttl, lease)
+	got, held, err := m.Leases.Acquire(ctx, owner, ttl, lease)
 	if err != nil {
 		return err
 	}
@@ -77,11 +85,11 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		log.Info("another process is sending the report", "holder", h.Owner)
 		return nil
 	}
-	defer m.Store.Release(context.WithoutCancel(ctx), owner, got...)
-	ctx, stop := m.Store.KeepLeases(ctx, owner, ttl, got...)
+	defer m.Leases.Release(context.WithoutCancel(ctx), owner, got...)
+	ctx, stop := m.Leases.KeepLeases(ctx, owner, ttl, got...)
 	defer stop()
 
-	sent, err := m.Store.ReportSent(ctx, kind, p.From)
+	sent, err := m.Sends.ReportSent(ctx, kind, p.From)
 	if err != nil || sent {
 		if sent {
 			log.Info("the report was sent already")
@@ -95,12 +103,12 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		// reached yet is not sent (it would be recorded sent, and stay
 		// short of the dashboards).
 		err := m.buildAndSend(ctx, kind, p)
-		rec := warehouse.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
+		rec := sends.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
 			Recipients: strings.Join(m.SMTP.To, ", "), At: time.Now(), Host: host}
 		if err != nil {
 			rec.Status, rec.Error = "failed", m.redact(err.Error())
 		}
-		if rerr := m.Store.RecordReportSend(context.WithoutCancel(ctx), rec); rerr != nil {
+		if rerr := m.Sends.RecordReportSend(context.WithoutCancel(ctx), rec); rerr != nil {
 			log.Error("cannot record the report's sending", "err", rerr)
 		}
 		if err == nil {
@@ -123,7 +131,11 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 
 // buildAndSend builds the period's report and sends it once.
 func (m *Mailer) buildAndSend(ctx context.Context, kind string, p report.Period) error {
-	r, err := report.Build(ctx, report.Options{Conn: m.Store.Conn(), Targets: m.Targets, Location: m.Location, Period: p})
+	build := m.Build
+	if build == nil {
+		build = report.Build
+	}
+	r, err := build(ctx, report.Options{Conn: m.Conn, Targets: m.Targets, Location: m.Location, Period: p})
 	if err != nil {
 		return fmt.Errorf("build the report: %w", err)
 	}

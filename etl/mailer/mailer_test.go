@@ -21,6 +21,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
+	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -53,10 +54,10 @@ func loaded(t *testing.T) (*warehouse.Store, []dialpad.Target) {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RecordKPISettings(ctx, 80); err != nil {
+	if err := store.Derived().RecordKPISettings(ctx, 80); err != nil {
 		t.Fatal(err)
 	}
-	job := &load.Job{Source: client, Store: store, Targets: sim.Targets(), Location: time.UTC, Lookback: time.Hour,
+	job := &load.Job{Source: client, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: sim.Targets(), Location: time.UTC, Lookback: time.Hour,
 		Start: start, Now: func() time.Time { return clock }}
 	for _, r := range job.Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {
@@ -139,7 +140,7 @@ func TestMailer(t *testing.T) {
 func weeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T, store *warehouse.Store, targets []dialpad.Target) {
 	server := smtptest.Start(t, "etl", password)
 	var logs bytes.Buffer
-	m := &mailer.Mailer{Store: store, Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond,
+	m := &mailer.Mailer{Sends: sends.NewStorage(store.DB()), Leases: store.Leases(), Conn: store.DB(), Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond,
 		SMTP: mailer.SMTP{Addr: server.Addr, Username: "etl", Password: password, TLS: "none",
 			From: "Dialpad ETL <etl@example.com>", To: []string{"manager@example.com"}},
 		Log: slog.New(slog.NewTextHandler(&logs, nil))}
@@ -204,12 +205,12 @@ func weeklyReportIsMailedOnceWithItsFiguresAndCharts(t *testing.T, store *wareho
 		}
 	}
 	var sent, failed uint64
-	if err := store.Conn().QueryRow(ctx, `SELECT countIf(status = 'sent'), countIf(status = 'failed') FROM report_sends
+	if err := store.DB().QueryRow(ctx, `SELECT countIf(status = 'sent'), countIf(status = 'failed') FROM report_sends
 		WHERE kind = 'weekly' AND period_from = toDate('2026-11-23')`).Scan(&sent, &failed); err != nil || sent != 1 || failed != 1 {
 		t.Errorf("report_sends: %d sent, %d failed (%v); want the refused attempt, then the sent one", sent, failed, err)
 	}
 	var leaked uint64
-	if err := store.Conn().QueryRow(ctx, "SELECT count() FROM report_sends WHERE position(error, ?) > 0", password).
+	if err := store.DB().QueryRow(ctx, "SELECT count() FROM report_sends WHERE position(error, ?) > 0", password).
 		Scan(&leaked); err != nil || leaked != 0 || strings.Contains(logs.String(), password) {
 		t.Errorf("the password is in %d rows (%v) or the log", leaked, err)
 	}
@@ -230,7 +231,7 @@ func qpReader(b []byte) io.Reader { return quotedprintable.NewReader(bytes.NewRe
 // no login, no mail, and the report is not recorded as sent.
 func startTLSIsRequired(t *testing.T, store *warehouse.Store, targets []dialpad.Target) {
 	server := smtptest.Start(t, "etl", password)
-	m := &mailer.Mailer{Store: store, Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond, Attempts: 2,
+	m := &mailer.Mailer{Sends: sends.NewStorage(store.DB()), Leases: store.Leases(), Conn: store.DB(), Targets: targets, Location: time.UTC, Backoff: 10 * time.Millisecond, Attempts: 2,
 		SMTP: mailer.SMTP{Addr: server.Addr, Username: "etl", Password: password, TLS: "starttls",
 			From: "etl@example.com", To: []string{"manager@example.com"}},
 		Log: slog.New(slog.DiscardHandler)}
@@ -241,7 +242,7 @@ func startTLSIsRequired(t *testing.T, store *warehouse.Store, targets []dialpad.
 	if n := len(server.Messages()); n != 0 {
 		t.Errorf("%d mails went out unencrypted", n)
 	}
-	if ok, _ := store.ReportSent(context.Background(), mailer.Daily, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)); ok {
+	if ok, _ := sends.NewStorage(store.DB()).ReportSent(context.Background(), mailer.Daily, time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)); ok {
 		t.Error("the report is recorded as sent")
 	}
 }

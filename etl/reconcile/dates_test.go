@@ -95,7 +95,7 @@ func TestReconcileAndReportAtHardDates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := report.Build(context.Background(), report.Options{Conn: w.store.Conn(), Targets: w.targets,
+			r, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets,
 				Location: ny, Period: day, Now: func() time.Time { return c.now }})
 			if err != nil {
 				t.Fatal(err)

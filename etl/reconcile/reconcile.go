@@ -30,7 +30,6 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
 // Exporter is where Dialpad's records come from: *dialpad.Client.
@@ -63,7 +62,7 @@ const unfinishedFor = 24 * time.Hour
 // Reconciler reconciles Targets' days with Dialpad's exports.
 type Reconciler struct {
 	Exports  Exporter
-	Store    *warehouse.Store
+	Store    Store    // *Storage
 	Loads    Reloader // nil: differences are only reported
 	Targets  []dialpad.Target
 	Location *time.Location // the reporting zone: days, and the exports' timezone
@@ -84,7 +83,7 @@ type Reconciler struct {
 // Result is one target's reconciliation of a range of days.
 type Result struct {
 	Target dialpad.Target
-	Days   []warehouse.Reconciled
+	Days   []Reconciled
 	Err    error // the export's or the warehouse's failure; the days say which
 }
 
@@ -143,7 +142,7 @@ func (r *Reconciler) target(ctx context.Context, runID string, t dialpad.Target,
 }
 
 // part reconciles the days from..to of t with one export.
-func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, from, to time.Time, reloads *int) ([]warehouse.Reconciled, error) {
+func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, from, to time.Time, reloads *int) ([]Reconciled, error) {
 	log := r.log().With("target", t.String(), "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly))
 	began := time.Now()
 	exp, exportErr := r.Exports.ExportCalls(ctx, dialpad.ExportRequest{Target: t, Zone: r.Location, From: from, To: to})
@@ -220,7 +219,7 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 			if _, still := now[id]; !still {
 				reloaded[id] = true
 				c.byDay(d).Reloaded++
-				c.diffs = append(c.diffs, warehouse.Difference{Day: d, CallID: id, Kind: "reloaded"})
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "reloaded"})
 			}
 		}
 	}
@@ -244,10 +243,10 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 
 // unchecked are the days of a part that had no export to compare with:
 // our side counted, the status saying why.
-func unchecked(t dialpad.Target, from, to time.Time, ours []warehouse.StoredLeg, status, reason string) []warehouse.Reconciled {
-	var days []warehouse.Reconciled
+func unchecked(t dialpad.Target, from, to time.Time, ours []StoredLeg, status, reason string) []Reconciled {
+	var days []Reconciled
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		r := warehouse.Reconciled{Target: t, Day: d, Status: status, Error: reason}
+		r := Reconciled{Target: t, Day: d, Status: status, Error: reason}
 		convs := map[uint64]bool{}
 		for _, l := range ours {
 			if l.Day.Equal(d) {
@@ -263,12 +262,12 @@ func unchecked(t dialpad.Target, from, to time.Time, ours []warehouse.StoredLeg,
 
 // comparison is a part's days and the legs behind their differences.
 type comparison struct {
-	days  []warehouse.Reconciled // one per day, in order
-	diffs []warehouse.Difference
+	days  []Reconciled // one per day, in order
+	diffs []Difference
 	first time.Time
 }
 
-func (c *comparison) byDay(d time.Time) *warehouse.Reconciled {
+func (c *comparison) byDay(d time.Time) *Reconciled {
 	return &c.days[int(d.Sub(c.first)/(24*time.Hour))]
 }
 
@@ -284,13 +283,13 @@ func (c *comparison) onlyDialpad() map[uint64]time.Time {
 }
 
 // compare matches an export's rows with our legs of the days from..to.
-func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours []warehouse.StoredLeg, requested time.Time) *comparison {
+func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours []StoredLeg, requested time.Time) *comparison {
 	c := &comparison{first: from}
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		c.days = append(c.days, warehouse.Reconciled{Day: d})
+		c.days = append(c.days, Reconciled{Day: d})
 	}
 	inRange := func(d time.Time) bool { return !d.Before(from) && !d.After(to) }
-	byID := make(map[uint64]*warehouse.StoredLeg, len(ours))
+	byID := make(map[uint64]*StoredLeg, len(ours))
 	for i := range ours {
 		byID[ours[i].CallID] = &ours[i]
 	}
@@ -308,7 +307,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		}
 		if inRange(d) {
 			c.byDay(d).Unreadable++
-			c.diffs = append(c.diffs, warehouse.Difference{Day: d, CallID: uint64(b.CallID), Kind: "unreadable",
+			c.diffs = append(c.diffs, Difference{Day: d, CallID: uint64(b.CallID), Kind: "unreadable",
 				Dialpad: "line " + strconv.Itoa(b.Line) + ": " + b.Reason})
 		}
 	}
@@ -328,7 +327,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 			skip[id] = true
 			if inRange(d) {
 				c.byDay(d).Unreadable++
-				c.diffs = append(c.diffs, warehouse.Difference{Day: d, CallID: id, Kind: "unreadable",
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "unreadable",
 					Dialpad: "line " + strconv.Itoa(rec.Line) + ": its local times cannot be placed in its time zone"})
 			}
 			continue
@@ -344,7 +343,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 			skip[id] = true
 			if d := day(rec.Started.In(loc)); inRange(d) {
 				c.byDay(d).Unreadable++
-				c.diffs = append(c.diffs, warehouse.Difference{Day: d, CallID: id, Kind: "unreadable",
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "unreadable",
 					Dialpad: "line " + strconv.Itoa(rec.Line) + ": no date_ended, though it started " +
 						requested.Sub(rec.Started).Round(time.Minute).String() + " before the export"})
 			}
@@ -383,14 +382,14 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		l := byID[id]
 		if l == nil || !l.Day.Equal(th.day) {
 			dd.OnlyDialpad++
-			c.diffs = append(c.diffs, warehouse.Difference{Day: th.day, CallID: id, Kind: "only_dialpad",
+			c.diffs = append(c.diffs, Difference{Day: th.day, CallID: id, Kind: "only_dialpad",
 				Dialpad: describe(th.rec.Direction, th.rec.WasConnected(), th.rec.Talk)})
 			continue
 		}
 		disagree := false
 		add := func(kind, ours, dialpad string) {
 			disagree = true
-			c.diffs = append(c.diffs, warehouse.Difference{Day: th.day, CallID: id, Kind: kind, Ours: ours, Dialpad: dialpad})
+			c.diffs = append(c.diffs, Difference{Day: th.day, CallID: id, Kind: kind, Ours: ours, Dialpad: dialpad})
 		}
 		if l.Direction != th.rec.Direction {
 			add("direction", l.Direction, th.rec.Direction)
@@ -415,14 +414,14 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		addConv(ourConvs, l.Day, l.ConversationID)
 		if th, ok := matched[l.CallID]; !ok || !th.day.Equal(l.Day) {
 			dd.OnlyOurs++
-			c.diffs = append(c.diffs, warehouse.Difference{Day: l.Day, CallID: l.CallID, Kind: "only_ours",
+			c.diffs = append(c.diffs, Difference{Day: l.Day, CallID: l.CallID, Kind: "only_ours",
 				Ours: describe(l.Direction, l.Connected, l.Talk)})
 		}
 	}
 	for i := range c.days {
 		c.days[i].OurConvs, c.days[i].DialpadConvs = len(ourConvs[c.days[i].Day]), len(theirConvs[c.days[i].Day])
 	}
-	slices.SortFunc(c.diffs, func(a, b warehouse.Difference) int {
+	slices.SortFunc(c.diffs, func(a, b Difference) int {
 		if x := a.Day.Compare(b.Day); x != 0 {
 			return x
 		}

@@ -104,7 +104,7 @@ func newWorldAt(t *testing.T, loc *time.Location, first, end, now time.Time, onl
 	if only != "" {
 		w.targets = slices.DeleteFunc(w.targets, func(tg dialpad.Target) bool { return tg.Type != only })
 	}
-	w.job = &load.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour,
+	w.job = &load.Job{Source: client, Store: w.store, Derived: w.store.Derived(), Leases: w.store.Leases(), Targets: w.targets, Location: loc, Lookback: time.Hour,
 		Start: start, Now: clock}
 	for _, r := range w.job.Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {
@@ -114,7 +114,7 @@ func newWorldAt(t *testing.T, loc *time.Location, first, end, now time.Time, onl
 	// The reconciler's clock runs on from now, so that a later run is
 	// later (each day's latest comparison is the one shown).
 	began := time.Now()
-	w.rec = &reconcile.Reconciler{Exports: client, Store: w.store, Loads: w.job, Targets: w.targets, Location: loc,
+	w.rec = &reconcile.Reconciler{Exports: client, Store: reconcile.NewStorage(w.store.DB()), Loads: w.job, Targets: w.targets, Location: loc,
 		Now: func() time.Time { return now.Add(time.Since(began)) }}
 	return w
 }
@@ -139,9 +139,9 @@ func (w *world) truth(t *testing.T, tg dialpad.Target, day time.Time) map[uint64
 
 // run reconciles every day of the world and returns the days by target
 // and date.
-func (w *world) run(t *testing.T) map[string]warehouse.Reconciled {
+func (w *world) run(t *testing.T) map[string]reconcile.Reconciled {
 	t.Helper()
-	out := map[string]warehouse.Reconciled{}
+	out := map[string]reconcile.Reconciled{}
 	for _, res := range w.rec.Run(context.Background(), w.first, w.last) {
 		for _, d := range res.Days {
 			out[res.Target.String()+" "+d.Day.Format(time.DateOnly)] = d
@@ -157,7 +157,7 @@ func (w *world) run(t *testing.T) map[string]warehouse.Reconciled {
 // and call id, sorted.
 func (w *world) diffs(t *testing.T) []string {
 	t.Helper()
-	rows, err := w.store.Conn().Query(context.Background(), `SELECT toString(kind), call_id FROM reconciliation_diffs
+	rows, err := w.store.DB().Query(context.Background(), `SELECT toString(kind), call_id FROM reconciliation_diffs
 		WHERE (target_type, target_id, day, run_id) IN
 			(SELECT target_type, target_id, day, argMax(run_id, checked_ms) FROM reconciliation GROUP BY target_type, target_id, day)
 		ORDER BY kind, call_id`)
@@ -182,13 +182,13 @@ func (w *world) deleteLegs(t *testing.T, ids []uint64) {
 	t.Helper()
 	ctx := context.Background()
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ids)), ","), "[]")
-	if err := w.store.Conn().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
+	if err := w.store.DB().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var pending uint64
-		if err := w.store.Conn().QueryRow(ctx, `SELECT count() FROM system.mutations
+		if err := w.store.DB().QueryRow(ctx, `SELECT count() FROM system.mutations
 			WHERE database = currentDatabase() AND table = 'calls' AND is_done = 0`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +248,7 @@ func TestFullMatchReportsNoDifferences(t *testing.T) {
 	if d := w.diffs(t); len(d) != 0 {
 		t.Errorf("differences recorded for a full match: %v", d)
 	}
-	if n, err := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); err != nil || sum(n) != 0 {
+	if n, err := reconcile.NewStorage(w.store.DB()).DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); err != nil || sum(n) != 0 {
 		t.Errorf("days out of agreement %v, %v; want none", n, err)
 	}
 	w.checkNoTokenInDownloads(t)
@@ -290,7 +290,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("differences %v; want the deleted legs %v", got, want)
 	}
-	if n, _ := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 1 {
+	if n, _ := reconcile.NewStorage(w.store.DB()).DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 1 {
 		t.Errorf("days out of agreement %v; want 1 for %s", n, tg)
 	}
 
@@ -306,7 +306,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	if got := w.diffs(t); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("differences %v; want the re-loaded legs %v", got, want)
 	}
-	if n, _ := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 0 {
+	if n, _ := reconcile.NewStorage(w.store.DB()).DaysOutOfAgreement(context.Background(), date(2000, 1, 1)); n[tg] != 0 {
 		t.Errorf("days out of agreement %v after the re-load; want 0", n)
 	}
 	if v := gauge(t, reg, "dialpad_etl_reconcile_days_out_of_agreement", tg.String()); v != 0 {
@@ -314,7 +314,7 @@ func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
 	}
 	var back uint64
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gone)), ","), "[]")
-	if err := w.store.Conn().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE call_id IN ("+list+")").
+	if err := w.store.DB().QueryRow(context.Background(), "SELECT count() FROM calls FINAL WHERE call_id IN ("+list+")").
 		Scan(&back); err != nil || back != uint64(len(gone)) {
 		t.Errorf("%d of the %d deleted legs are back in calls (%v)", back, len(gone), err)
 	}
@@ -350,7 +350,7 @@ func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
 		t.Errorf("differences %v; want %v", got, want)
 	}
 	var ours, theirs string
-	if err := w.store.Conn().QueryRow(ctx, "SELECT ours, dialpad FROM reconciliation_diffs WHERE kind = 'duration'").
+	if err := w.store.DB().QueryRow(ctx, "SELECT ours, dialpad FROM reconciliation_diffs WHERE kind = 'duration'").
 		Scan(&ours, &theirs); err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestFailedAndUnfinishedExportsAreReportedAsSuch(t *testing.T) {
 					}
 				}
 			}
-			n, err := w.store.DaysOutOfAgreement(context.Background(), date(2000, 1, 1))
+			n, err := reconcile.NewStorage(w.store.DB()).DaysOutOfAgreement(context.Background(), date(2000, 1, 1))
 			if err != nil || sum(n) != 2*len(w.sim.Targets()) {
 				t.Errorf("days out of agreement %v, %v; want every day of every target", n, err)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
@@ -66,11 +67,11 @@ func newWorld(t *testing.T) *world {
 	if _, err := w.store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.RecordKPISettings(ctx, 80); err != nil {
+	if err := w.store.Derived().RecordKPISettings(ctx, 80); err != nil {
 		t.Fatal(err)
 	}
 	w.targets = w.sim.Targets()
-	job := &load.Job{Source: client, Store: w.store, Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
+	job := &load.Job{Source: client, Store: w.store, Derived: w.store.Derived(), Leases: w.store.Leases(), Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
 	for _, r := range job.Backfill(ctx, start, end, nil, true) { // from Start: it moves the high-water mark
 		if r.Err != nil {
 			t.Fatalf("loading the traffic: %v", r.Err)
@@ -97,10 +98,10 @@ func newWorld(t *testing.T) *world {
 // where Dialpad has 2 legs more. 9 March is not compared.
 func (w *world) reconcile(t *testing.T) {
 	t.Helper()
-	var days []warehouse.Reconciled
+	var days []reconcile.Reconciled
 	for _, tg := range w.targets {
 		for d := 1; d <= 8; d++ {
-			r := warehouse.Reconciled{Target: tg, Day: time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC), RunID: "reconcile-1",
+			r := reconcile.Reconciled{Target: tg, Day: time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC), RunID: "reconcile-1",
 				CheckedAt: w.now, Status: "match", OurLegs: 50 + d, DialpadLegs: 50 + d, OurConvs: 40, DialpadConvs: 40,
 				ExportID: "export-1", ExportedAt: w.now}
 			if tg == w.targets[0] && d == 5 {
@@ -109,7 +110,7 @@ func (w *world) reconcile(t *testing.T) {
 			days = append(days, r)
 		}
 	}
-	if err := w.store.WriteReconciliation(context.Background(), days, nil); err != nil {
+	if err := reconcile.NewStorage(w.store.DB()).WriteReconciliation(context.Background(), days, nil); err != nil {
 		t.Fatal(err)
 	}
 }

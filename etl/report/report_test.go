@@ -37,7 +37,7 @@ func testWeek(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := report.Options{Conn: w.store.Conn(), Targets: w.targets, Location: w.loc, Period: p, Now: func() time.Time { return w.now }}
+	opt := report.Options{Conn: w.store.DB(), Targets: w.targets, Location: w.loc, Period: p, Now: func() time.Time { return w.now }}
 	r, err := report.Build(ctx, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func checkHealth(t *testing.T, w *world, s report.Section, differs bool) {
 func testDay(t *testing.T, w *world) {
 	// Sunday 9 March 2025: clocks go forward in Chicago, the day has 23 hours.
 	p := report.Period{Kind: "day", From: time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)}
-	r, err := report.Build(context.Background(), report.Options{Conn: w.store.Conn(), Targets: w.targets[:1], Location: w.loc, Period: p})
+	r, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets[:1], Location: w.loc, Period: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func testDay(t *testing.T, w *world) {
 
 func testPastTheLoad(t *testing.T, w *world) {
 	p := report.Custom(time.Date(2025, 3, 10, 0, 0, 0, 0, w.loc), time.Date(2025, 3, 12, 0, 0, 0, 0, w.loc))
-	r, err := report.Build(context.Background(), report.Options{Conn: w.store.Conn(), Targets: w.targets[:1], Location: w.loc, Period: p})
+	r, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets[:1], Location: w.loc, Period: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func testPastTheLoad(t *testing.T, w *world) {
 			t.Errorf("the text lacks %q:\n%s", want, text)
 		}
 	}
-	if _, err := report.Build(context.Background(), report.Options{Conn: w.store.Conn(), Targets: w.targets, Location: time.Local, Period: p}); err == nil {
+	if _, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets, Location: time.Local, Period: p}); err == nil {
 		t.Error("a reporting zone without a name must be refused: the dashboards' tz variable takes names")
 	}
 }

@@ -3,33 +3,19 @@ package warehouse
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
-var callColumns = []string{
-	"target_type", "target_id", "call_id", "conversation_id", "is_entry_leg",
-	"direction", "status", "agent_id", "agent_name", "started_at", "started_ms",
-	"day", "duration_ms", "total_duration_ms", "date_rang", "date_connected",
-	"connected_ms", "date_ended", "state", "leg_target_type", "leg_target_id",
-	"leg_target_name", "contact_id", "contact_name", "contact_phone",
-	"contact_email", "contact_type", "external_number", "internal_number",
-	"entry_point_call_id", "entry_point_target_type", "entry_point_target_id",
-	"master_call_id", "operator_call_id", "group_id", "was_recorded",
-	"is_transferred", "has_voicemail", "mos_score", "labels", "csat_score",
-	"raw", "raw_hash", "loaded_at", "version", "queued_ms", "first_rang_ms", "hold_ms", "source",
-}
-
-var insertCalls = "INSERT INTO calls (" + strings.Join(callColumns, ", ") + ")"
-
-// Version orders the copies of one key: the newest load wins.
-func Version(t time.Time) uint64 { return uint64(t.UnixNano()) }
+var insertCalls = "INSERT INTO calls (" + strings.Join(schema.CallColumns, ", ") + ")"
 
 // WriteLegs writes legs in batches of Options.BatchSize and returns how
 // many of them were new or changed: no stored copy, or one whose raw JSON
@@ -52,7 +38,7 @@ func (s *Store) WriteLegs(ctx context.Context, legs []transform.Leg) (changed in
 func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error {
 	now := time.Now().UTC()
 	for at := 0; at < len(legs); {
-		n := min(len(legs)-at, s.opt.BatchSize)
+		n := min(len(legs)-at, s.db.BatchSize())
 		chunk := legs[at : at+n]
 		if err := s.addEventFields(ctx, chunk); err != nil {
 			return err
@@ -61,11 +47,11 @@ func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed
 		if err != nil {
 			return err
 		}
-		err = s.send(ctx, "calls", insertCalls, func(b driver.Batch) error {
+		err = s.db.Send(ctx, "calls", insertCalls, func(b driver.Batch) error {
 			for i := range chunk {
-				version := Version(now)
+				version := db.Version(now)
 				if !chunk[i].Read.IsZero() {
-					version = Version(chunk[i].Read)
+					version = db.Version(chunk[i].Read)
 				}
 				if err := appendLeg(b, &chunk[i], now, version); err != nil {
 					return fmt.Errorf("leg %d: %w", chunk[i].CallID, err)
@@ -116,7 +102,7 @@ func (s *Store) changed(ctx context.Context, legs []transform.Leg) ([]bool, erro
 			// has them (ETL_EVENTS_RETENTION).
 			l.QueuedMs, l.FirstRangMs, l.HoldMs = max(l.QueuedMs, st.queued), max(l.FirstRangMs, st.firstRang), max(l.HoldMs, st.hold)
 		}
-		out[i] = !ok || st != storedLeg{rawHash(l.Call.Raw), l.QueuedMs, l.FirstRangMs, l.HoldMs}
+		out[i] = !ok || st != storedLeg{db.Hash(l.Call.Raw), l.QueuedMs, l.FirstRangMs, l.HoldMs}
 	}
 	return out, nil
 }
@@ -162,7 +148,7 @@ func (s *Store) eachStored(ctx context.Context, legs []transform.Leg, cols strin
 		for len(tids) > 0 {
 			chunk := tids[:min(len(tids), idsPerQuery)]
 			tids = tids[len(chunk):]
-			rows, err := s.conn.Query(ctx, `SELECT call_id, `+cols+` FROM calls
+			rows, err := s.db.Query(ctx, `SELECT call_id, `+cols+` FROM calls
 				PREWHERE target_type = ? AND target_id = ? AND (`+strings.Join(within, " OR ")+`)
 				AND call_id IN (`+strings.Join(chunk, ",")+`)
 				GROUP BY call_id`, t.Type, uint64(t.ID))
@@ -226,7 +212,7 @@ func (s *Store) KeepListCopies(ctx context.Context, legs []transform.Leg, names 
 		if err != nil {
 			continue // a stored copy that no longer decodes: the event's stands
 		}
-		listed := transform.NewLeg(l.Target, &call, s.opt.Location, names)
+		listed := transform.NewLeg(l.Target, &call, s.db.Location(), names)
 		listed.Read = time.Unix(0, int64(c.version+1))
 		*l = listed
 	}
@@ -252,7 +238,7 @@ func (s *Store) addEventFields(ctx context.Context, legs []transform.Leg) error 
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), idsPerQuery)]
 		ids = ids[len(chunk):]
-		rows, err := s.conn.Query(ctx, `SELECT call_id, max(queued_ms), max(first_rang_ms), max(hold_ms)
+		rows, err := s.db.Query(ctx, `SELECT call_id, max(queued_ms), max(first_rang_ms), max(hold_ms)
 			FROM call_events WHERE call_id IN (`+strings.Join(chunk, ",")+`) GROUP BY call_id`)
 		if err != nil {
 			return fmt.Errorf("read the call events of the legs: %w", err)
@@ -287,57 +273,6 @@ func (s *Store) addEventFields(ctx context.Context, legs []transform.Leg) error 
 // of up to 20 digits are about 100 kB of the 256 kB ClickHouse accepts.
 const idsPerQuery = 5000
 
-// rawHash identifies a leg's raw JSON (FNV-1a, 64 bits).
-func rawHash(raw []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(raw)
-	return h.Sum64()
-}
-
-// send builds a batch with fill and sends it, rebuilding and retrying a
-// failed send with a short backoff.
-func (s *Store) send(ctx context.Context, table, insert string, fill func(driver.Batch) error) error {
-	var err error
-	for attempt := 1; attempt <= s.opt.SendAttempts; attempt++ {
-		if attempt > 1 {
-			wait := time.Duration(attempt-1) * 500 * time.Millisecond
-			s.log.Warn("retrying insert", "table", table, "attempt", attempt, "err", err)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("write %s to ClickHouse at %s: %w (after: %v)", table, s.opt.Addr, ctx.Err(), err)
-			case <-time.After(wait):
-			}
-		}
-		err = s.sendOnce(ctx, insert, fill)
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("write %s to ClickHouse at %s: %w", table, s.opt.Addr, err)
-	}
-	return nil
-}
-
-// insertRow writes one row through a batch: an INSERT ... VALUES with
-// bound values is never answered by ClickHouse 18.16 over the native
-// protocol.
-func (s *Store) insertRow(ctx context.Context, table, insert string, values ...any) error {
-	return s.send(ctx, table, insert, func(b driver.Batch) error { return b.Append(values...) })
-}
-
-func (s *Store) sendOnce(ctx context.Context, insert string, fill func(driver.Batch) error) error {
-	b, err := s.conn.PrepareBatch(ctx, insert)
-	if err != nil {
-		return err
-	}
-	if err := fill(b); err != nil {
-		_ = b.Abort()
-		return err
-	}
-	return b.Send()
-}
-
 func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) error {
 	c := l.Call
 	var mos *float64
@@ -350,16 +285,16 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		labels = []string{}
 	}
 	return b.Append(
-		l.Target.Type, uint64(l.Target.ID), l.CallID, l.ConversationID, flag(l.IsEntryLeg),
+		l.Target.Type, uint64(l.Target.ID), l.CallID, l.ConversationID, db.Flag(l.IsEntryLeg),
 		l.Direction, l.Status, l.AgentID, l.AgentName, time.UnixMilli(l.StartedMs).UTC(), l.StartedMs,
-		l.Day, l.DurationMs, l.TotalDuration, optTime(l.RangMs), optTime(l.ConnectedMs),
-		l.ConnectedMs, optTime(l.EndedMs), c.State, c.Target.Type, uint64(c.Target.ID),
+		l.Day, l.DurationMs, l.TotalDuration, db.OptTime(l.RangMs), db.OptTime(l.ConnectedMs),
+		l.ConnectedMs, db.OptTime(l.EndedMs), c.State, c.Target.Type, uint64(c.Target.ID),
 		c.Target.Name, uint64(c.Contact.ID), c.Contact.Name, c.Contact.Phone,
 		c.Contact.Email, c.Contact.Type, c.ExternalNumber, c.InternalNumber,
 		uint64(c.EntryPointCallID), c.EntryPointTarget.Type, uint64(c.EntryPointTarget.ID),
-		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, flag(c.WasRecorded),
-		flag(c.IsTransferred), flag(l.HasVoicemail), mos, labels, c.CSATScore,
-		string(c.Raw), rawHash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, source(l.FromEvent),
+		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, db.Flag(c.WasRecorded),
+		db.Flag(c.IsTransferred), db.Flag(l.HasVoicemail), mos, labels, c.CSATScore,
+		string(c.Raw), db.Hash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, source(l.FromEvent),
 	)
 }
 
@@ -369,21 +304,6 @@ func source(fromEvent bool) string {
 		return "event"
 	}
 	return "list"
-}
-
-func flag(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func optTime(ms int64) *time.Time {
-	if ms <= 0 {
-		return nil
-	}
-	t := time.UnixMilli(ms).UTC()
-	return &t
 }
 
 // Rejected is an item of the call list that was not loaded.
@@ -402,12 +322,12 @@ func (s *Store) WriteRejected(ctx context.Context, items []Rejected) error {
 		return nil
 	}
 	now := time.Now().UTC()
-	version := Version(now)
-	return s.send(ctx, "rejected_calls",
+	version := db.Version(now)
+	return s.db.Send(ctx, "rejected_calls",
 		"INSERT INTO rejected_calls (target_type, target_id, raw_hash, call_id, reason, raw, run_id, seen_at, version)",
 		func(b driver.Batch) error {
 			for _, r := range items {
-				if err := b.Append(r.Target.Type, uint64(r.Target.ID), rawHash(r.Raw), uint64(max(r.CallID, 0)),
+				if err := b.Append(r.Target.Type, uint64(r.Target.ID), db.Hash(r.Raw), uint64(max(r.CallID, 0)),
 					r.Reason, string(r.Raw), r.RunID, now, version); err != nil {
 					return err
 				}

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
 // HighWater returns target's incremental high-water mark: every call that
@@ -14,7 +16,7 @@ import (
 // loaded (a call still running then comes with a later load, which starts
 // a lookback before the mark). ok is false when nothing was loaded.
 func (s *Store) HighWater(ctx context.Context, target dialpad.Target) (mark time.Time, ok bool, err error) {
-	rows, err := s.conn.Query(ctx, `SELECT high_water FROM etl_state FINAL
+	rows, err := s.db.Query(ctx, `SELECT high_water FROM etl_state FINAL
 		WHERE target_type = ? AND target_id = ?`, target.Type, uint64(target.ID))
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read high-water mark of %s: %w", target, err)
@@ -32,7 +34,7 @@ func (s *Store) HighWater(ctx context.Context, target dialpad.Target) (mark time
 // AdvanceHighWater records mark for target. The highest mark ever written
 // wins, so this never moves a mark backwards.
 func (s *Store) AdvanceHighWater(ctx context.Context, target dialpad.Target, mark time.Time) error {
-	err := s.insertRow(ctx, "etl_state", `INSERT INTO etl_state (target_type, target_id, high_water, updated_at, version)`,
+	err := s.db.InsertRow(ctx, "etl_state", `INSERT INTO etl_state (target_type, target_id, high_water, updated_at, version)`,
 		target.Type, uint64(target.ID), mark.UTC(), time.Now().UTC(), uint64(mark.Unix()))
 	if err != nil {
 		return fmt.Errorf("write high-water mark of %s: %w", target, err)
@@ -45,8 +47,8 @@ func (s *Store) AdvanceHighWater(ctx context.Context, target dialpad.Target, mar
 // again.
 func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int) error {
 	now := time.Now().UTC()
-	err := s.insertRow(ctx, "etl_windows", `INSERT INTO etl_windows (target_type, target_id, window_from, window_to, legs, loaded_at, version)`,
-		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC(), uint64(legs), now, Version(now))
+	err := s.db.InsertRow(ctx, "etl_windows", `INSERT INTO etl_windows (target_type, target_id, window_from, window_to, legs, loaded_at, version)`,
+		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC(), uint64(legs), now, db.Version(now))
 	if err != nil {
 		return fmt.Errorf("record loaded window %s of %s: %w", w, target, err)
 	}
@@ -56,7 +58,7 @@ func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w d
 // LoadedWindows returns the windows of target recorded as loaded that lie
 // within w.
 func (s *Store) LoadedWindows(ctx context.Context, target dialpad.Target, w dialpad.Window) (map[dialpad.Window]bool, error) {
-	rows, err := s.conn.Query(ctx, `SELECT window_from, window_to FROM etl_windows FINAL
+	rows, err := s.db.Query(ctx, `SELECT window_from, window_to FROM etl_windows FINAL
 		WHERE target_type = ? AND target_id = ? AND window_from >= ? AND window_to <= ?`,
 		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC())
 	if err != nil {
@@ -97,7 +99,7 @@ type Run struct {
 
 // RecordRun writes run to etl_runs.
 func (s *Store) RecordRun(ctx context.Context, r Run) error {
-	err := s.insertRow(ctx, "etl_runs", `INSERT INTO etl_runs (run_id, target_type, target_id, kind, window_from, window_to,
+	err := s.db.InsertRow(ctx, "etl_runs", `INSERT INTO etl_runs (run_id, target_type, target_id, kind, window_from, window_to,
 		started_at, finished_at, status, windows, pages, requests, retries, rate_limited, legs, legs_changed, rejected, error, host)`,
 		r.ID, r.Target.Type, uint64(r.Target.ID), r.Kind, r.Window.From.UTC(), r.Window.To.UTC(),
 		r.Started.UTC(), r.Finished.UTC(), r.Status, uint32(r.Windows), uint32(r.Pages), uint32(r.Requests),
@@ -127,8 +129,8 @@ func (s *Store) WriteAgents(ctx context.Context, target dialpad.Target, agents [
 		return nil
 	}
 	now := time.Now().UTC()
-	version := Version(now)
-	return s.send(ctx, "agents", `INSERT INTO agents (target_type, target_id, agent_id, kind, display_name,
+	version := db.Version(now)
+	return s.db.Send(ctx, "agents", `INSERT INTO agents (target_type, target_id, agent_id, kind, display_name,
 		first_name, last_name, emails, phone_numbers, role, state, seen_at, version)`,
 		func(b driver.Batch) error {
 			for _, a := range agents {

@@ -12,6 +12,8 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/handbuilt"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -20,11 +22,7 @@ func TestMain(m *testing.M) { chtest.Main(m) }
 // every statement runs on ClickHouse 18.16 and on the current release.
 func open(t *testing.T, loc *time.Location) *warehouse.Store {
 	t.Helper()
-	s := chtest.NewTwin(t).Store(warehouse.Options{Location: loc})
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return chtest.Migrated(t, warehouse.Options{Location: loc})
 }
 
 func TestMigrateFromEmptyThenNoOp(t *testing.T) {
@@ -37,9 +35,9 @@ func TestMigrateFromEmptyThenNoOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	defer s.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+	defer s.DB().Exec(ctx, "DROP DATABASE IF EXISTS "+db)
 
-	migs, err := warehouse.Migrations()
+	migs, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +50,7 @@ func TestMigrateFromEmptyThenNoOp(t *testing.T) {
 	}
 	for _, table := range []string{"calls", "agent_daily", "conversations", "agents", "etl_runs", "etl_state", "rejected_calls", "etl_windows"} {
 		var n uint64
-		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&n); err != nil || n != 1 {
+		if err := s.DB().QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&n); err != nil || n != 1 {
 			t.Errorf("table %s: found %d, %v", table, n, err)
 		}
 	}
@@ -61,7 +59,7 @@ func TestMigrateFromEmptyThenNoOp(t *testing.T) {
 		t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
 	}
 	var recorded uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&recorded); err != nil || int(recorded) != len(migs) {
+	if err := s.DB().QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&recorded); err != nil || int(recorded) != len(migs) {
 		t.Fatalf("schema_migrations has %d rows, %v; want %d", recorded, err, len(migs))
 	}
 }
@@ -94,7 +92,7 @@ func TestMigrateConcurrentProcessesApplyEachOnce(t *testing.T) {
 		}
 		sum += total[i]
 	}
-	migs, _ := warehouse.Migrations()
+	migs, _ := schema.Migrations()
 	if sum != len(migs) {
 		t.Fatalf("the processes applied %d migrations between them, want each of %d once", sum, len(migs))
 	}
@@ -142,12 +140,12 @@ func TestOpenRejectsBadDatabaseName(t *testing.T) {
 func TestMigrationsRunAgainAfterACrash(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, time.UTC)
-	load(t, s, handBuiltLegs())
+	handbuilt.Load(t, s, handbuilt.Legs())
 	before := counts(t, s)
-	if err := s.Conn().Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+	if err := s.DB().Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
 		t.Fatal(err)
 	}
-	migs, _ := warehouse.Migrations()
+	migs, _ := schema.Migrations()
 	if applied, err := s.Migrate(ctx); err != nil || len(applied) != len(migs) {
 		t.Fatalf("migrate again applied %v, %v; want all %d", applied, err, len(migs))
 	}
@@ -160,7 +158,7 @@ func counts(t *testing.T, s *warehouse.Store) [3]uint64 {
 	t.Helper()
 	var n [3]uint64
 	for i, table := range []string{"calls", "agent_daily", "conversations"} {
-		if err := s.Conn().QueryRow(context.Background(), "SELECT count() FROM "+table+" FINAL").Scan(&n[i]); err != nil {
+		if err := s.DB().QueryRow(context.Background(), "SELECT count() FROM "+table+" FINAL").Scan(&n[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,9 +171,9 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, time.UTC)
 	read := func(at time.Time, label string) transform.Leg {
-		c := dialpad.Call{CallID: 42, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T10:00:00.000Z"),
+		c := dialpad.Call{CallID: 42, Direction: "inbound", Target: handbuilt.DeptParty, DateStarted: handbuilt.Ms("2026-01-15T10:00:00.000Z"),
 			Labels: []string{label}, Raw: []byte(`{"call_id":"42"}`)}
-		l := transform.NewLeg(dept, &c, time.UTC, nil)
+		l := transform.NewLeg(handbuilt.Dept, &c, time.UTC, nil)
 		l.Read = at
 		return l
 	}
@@ -187,7 +185,7 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	var labels []string
-	if err := s.Conn().QueryRow(ctx, "SELECT labels FROM calls FINAL WHERE call_id = 42").Scan(&labels); err != nil {
+	if err := s.DB().QueryRow(ctx, "SELECT labels FROM calls FINAL WHERE call_id = 42").Scan(&labels); err != nil {
 		t.Fatal(err)
 	}
 	if len(labels) != 1 || labels[0] != "later read" {
@@ -204,11 +202,11 @@ func TestWriteLegsCountsNewOrChangedLegs(t *testing.T) {
 		var out []transform.Leg
 		for i := range calls {
 			calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d","labels":%q}`, calls[i].CallID, calls[i].Labels))
-			out = append(out, transform.NewLeg(dept, &calls[i], time.UTC, nil))
+			out = append(out, transform.NewLeg(handbuilt.Dept, &calls[i], time.UTC, nil))
 		}
 		return out
 	}
-	calls := handBuiltLegs()
+	calls := handbuilt.Legs()
 	for _, step := range []struct {
 		what string
 		mod  func([]dialpad.Call)
@@ -238,7 +236,7 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 3 targets x 40 months, one inbound answered leg each.
-	if err := s.Conn().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
+	if err := s.DB().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
 		direction, status, agent_id, agent_name, started_at, started_ms, day, duration_ms, connected_ms, version)
 		SELECT 'department', 1 + number % 3, number + 1, number + 1, 1, 'inbound', 'completed', 500 + number % 3, 'Ana',
 			toDateTime('2023-01-15 12:00:00', 'UTC') + toIntervalMonth(intDiv(number, 3)) AS at,
@@ -248,13 +246,13 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 	}
 	// The older release's agent days: each counted twice (a leg that moved
 	// day), and one no leg accounts for.
-	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+	if err := s.DB().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
 		SELECT 'department', 1 + number % 3, toDate(toDateTime('2023-01-15 12:00:00', 'UTC') + toIntervalMonth(intDiv(number, 3))),
 			500 + number % 3, 'Ana', 2, 1
 		FROM numbers(120)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+	if err := s.DB().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
 		SELECT 'department', 1, toDate('2022-06-01'), 501, 'Ghost', 3, 1`); err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +264,7 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 		want  uint64
 	}{{"agent_daily", 120}, {"conversations", 120}} {
 		var rows, total uint64
-		if err := s.Conn().QueryRow(ctx, "SELECT count(), uniqExact(target_id, toYYYYMM(day)) FROM "+c.table+" FINAL").
+		if err := s.DB().QueryRow(ctx, "SELECT count(), uniqExact(target_id, toYYYYMM(day)) FROM "+c.table+" FINAL").
 			Scan(&rows, &total); err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +273,7 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 		}
 	}
 	var ghost, calls uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT countIf(agent_name = 'Ghost'), sum(total_calls) FROM agent_daily FINAL").
+	if err := s.DB().QueryRow(ctx, "SELECT countIf(agent_name = 'Ghost'), sum(total_calls) FROM agent_daily FINAL").
 		Scan(&ghost, &calls); err != nil || ghost != 0 || calls != 120 {
 		t.Errorf("after the upgrade agent_daily counts %d calls (%d of them Ghost's), %v; want the 120 legs", calls, ghost, err)
 	}
@@ -292,13 +290,13 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The previous release's legs: one conversation, abandoned after 20 s.
-	if err := s.Conn().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
+	if err := s.DB().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
 		direction, status, started_at, started_ms, day, total_duration_ms, external_number, version)
 		SELECT 'department', 1, 10, 10, 1, 'inbound', 'missed', toDateTime('2026-06-01 12:00:00', 'UTC'),
 			1780315200000, toDate('2026-06-01'), 20000, '+15550000001', 1`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Conn().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+	if err := s.DB().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
 		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Ghost', 3, 1`); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +305,7 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		t.Fatalf("upgrade from 006 applied %v, %v; want 007_kpis.sql, 008_reconciliation.sql and 009_report_sends.sql", applied, err)
 	}
 	var ghosts, abandoned, days uint64
-	if err := s.Conn().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
+	if err := s.DB().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
 		(SELECT sum(abandoned) FROM conversations FINAL), (SELECT sum(abandoned) FROM target_daily FINAL)`).
 		Scan(&ghosts, &abandoned, &days); err != nil {
 		t.Fatal(err)

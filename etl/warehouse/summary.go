@@ -20,7 +20,7 @@ func (s *Store) Counts(ctx context.Context, target dialpad.Target) (map[string]u
 	for _, table := range Counted {
 		var n uint64
 		q := "SELECT count() FROM " + table + " FINAL WHERE target_type = ? AND target_id = ?"
-		if err := s.conn.QueryRow(ctx, q, target.Type, uint64(target.ID)).Scan(&n); err != nil {
+		if err := s.db.QueryRow(ctx, q, target.Type, uint64(target.ID)).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count %s of %s: %w", table, target, err)
 		}
 		out[table] = n
@@ -31,7 +31,7 @@ func (s *Store) Counts(ctx context.Context, target dialpad.Target) (map[string]u
 // RecentRuns returns the last n runs of target, newest first, with their
 // start, kind, status, counts and error.
 func (s *Store) RecentRuns(ctx context.Context, target dialpad.Target, n int) ([]Run, error) {
-	rows, err := s.conn.Query(ctx, `SELECT started_at, toString(kind), toString(status), legs, rejected, requests, error
+	rows, err := s.db.Query(ctx, `SELECT started_at, toString(kind), toString(status), legs, rejected, requests, error
 		FROM etl_runs WHERE target_type = ? AND target_id = ? ORDER BY started_at DESC LIMIT ?`,
 		target.Type, uint64(target.ID), n)
 	if err != nil {
@@ -62,7 +62,7 @@ type Cards struct {
 // first to last (reporting-zone days, included).
 func (s *Store) Cards(ctx context.Context, target dialpad.Target, first, last time.Time) (Cards, error) {
 	var c Cards
-	err := s.conn.QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
+	err := s.db.QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
 		countIf(direction = 'inbound' AND outcome IN ('missed', 'voicemail')), count()
 		FROM conversations FINAL
 		WHERE target_type = ? AND target_id = ? AND day >= toDate(?) AND day <= toDate(?)`,
@@ -85,7 +85,7 @@ type AgentTotal struct {
 // AgentActivity sums target's agent days from first to last, busiest
 // agent first.
 func (s *Store) AgentActivity(ctx context.Context, target dialpad.Target, first, last time.Time) ([]AgentTotal, error) {
-	rows, err := s.conn.Query(ctx, `SELECT argMax(agent_name, day), sum(total_calls) AS n, sum(completed_calls),
+	rows, err := s.db.Query(ctx, `SELECT argMax(agent_name, day), sum(total_calls) AS n, sum(completed_calls),
 		sum(inbound_calls), sum(outbound_calls), sum(total_duration_ms)
 		FROM agent_daily FINAL
 		WHERE target_type = ? AND target_id = ? AND day >= toDate(?) AND day <= toDate(?)

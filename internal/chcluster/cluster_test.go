@@ -72,7 +72,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := &load.Job{Source: client, Store: store, Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
+		job := &load.Job{Source: client, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
 			Start: start, Now: func() time.Time { return clock }}
 		return job.Backfill(ctx, start, end, nil, true)
 	}
@@ -93,7 +93,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 		}
 	}
 	var total uint64
-	if err := single.Conn().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&total); err != nil {
+	if err := single.DB().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&total); err != nil {
 		t.Fatal(err)
 	}
 
@@ -208,10 +208,10 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 
 	// Every table, row for row.
 	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "targets", "agents", "etl_state"} {
-		cols := stableColumns(t, single.Conn(), table)
+		cols := stableColumns(t, single.DB(), table)
 		q := "SELECT " + cols + " FROM " + table + " FINAL"
-		want := rows(t, single.Conn(), q)
-		got := rows(t, store.Conn(), q)
+		want := rows(t, single.DB(), q)
+		got := rows(t, store.DB(), q)
 		if len(want) == 0 {
 			t.Errorf("%s is empty on one server", table)
 		}
@@ -222,7 +222,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 
 	// Every dashboard's queries, through a connection of the profile's
 	// settings, as Grafana's.
-	compareDashboards(t, single.Conn(), nodeConn(t, c.Nodes[0], "dialpad"), start, end)
+	compareDashboards(t, single.DB(), nodeConn(t, c.Nodes[0], "dialpad"), start, end)
 }
 
 // checkSchemaOnEveryNode checks that every node has each of one server's
@@ -231,7 +231,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 func checkSchemaOnEveryNode(t *testing.T, c *chcluster.Cluster, single *warehouse.Store) {
 	t.Helper()
 	want := map[string]string{}
-	for _, r := range rows(t, single.Conn(), "SELECT name, engine FROM system.tables WHERE database = currentDatabase()") {
+	for _, r := range rows(t, single.DB(), "SELECT name, engine FROM system.tables WHERE database = currentDatabase()") {
 		name, engine, _ := strings.Cut(r, "\t")
 		want[name] = engine
 	}

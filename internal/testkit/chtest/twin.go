@@ -101,6 +101,17 @@ func (w *Twin) Store(opt warehouse.Options) *warehouse.Store {
 	return warehouse.New(w.Conn(), opt)
 }
 
+// Migrated is a migrated warehouse on a fresh twin database: every
+// statement runs on ClickHouse 18.16 and on the current release.
+func Migrated(tb testing.TB, opt warehouse.Options) *warehouse.Store {
+	tb.Helper()
+	s := NewTwin(tb).Store(opt)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // Differs is a statement that does not behave alike on both engines.
 type Differs struct {
 	SQL              string

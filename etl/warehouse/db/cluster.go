@@ -1,4 +1,4 @@
-package warehouse
+package db
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
 // On a cluster (Options.Cluster), every table of the schema is one of
@@ -266,10 +267,10 @@ func (c *clusterSchema) undirty(table string) {
 	c.dirty = slices.DeleteFunc(c.dirty, func(t string) bool { return t == table })
 }
 
-// clusterMigrations are migs with their statements rewritten for cluster.
-func clusterMigrations(db, cluster string, migs []Migration) ([]Migration, error) {
+// ClusterMigrations are migs with their statements rewritten for cluster.
+func ClusterMigrations(db, cluster string, migs []schema.Migration) ([]schema.Migration, error) {
 	cs := newClusterSchema(db, cluster)
-	out := make([]Migration, len(migs))
+	out := make([]schema.Migration, len(migs))
 	for i, m := range migs {
 		stmts, err := cs.migration(m.Statements)
 		if err != nil {
@@ -281,26 +282,26 @@ func clusterMigrations(db, cluster string, migs []Migration) ([]Migration, error
 	return out, nil
 }
 
-// ddl applies stmt, a CREATE TABLE of a table the store makes itself
+// DDL applies stmt, a CREATE TABLE of a table the store makes itself
 // (outside the schema's files), unless the table exists. On a cluster it
 // is created ON CLUSTER, as the schema's tables are.
-func (s *Store) ddl(ctx context.Context, table, stmt string) error {
-	if s.cl == nil {
-		return s.conn.Exec(ctx, stmt)
+func (d *DB) DDL(ctx context.Context, table, stmt string) error {
+	if d.cl == nil {
+		return d.Conn.Exec(ctx, stmt)
 	}
 	var exists uint8
-	if err := s.conn.QueryRow(ctx, "EXISTS TABLE "+table).Scan(&exists); err != nil {
+	if err := d.Conn.QueryRow(ctx, "EXISTS TABLE "+table).Scan(&exists); err != nil {
 		return err
 	}
 	if exists == 1 {
 		return nil
 	}
-	stmts, err := newClusterSchema(s.opt.Database, s.cl.name).migration([]string{stmt})
+	stmts, err := newClusterSchema(d.opt.Database, d.cl.name).migration([]string{stmt})
 	if err != nil {
 		return err
 	}
 	for _, st := range stmts {
-		if err := s.conn.Exec(ctx, st); err != nil {
+		if err := d.Conn.Exec(ctx, st); err != nil {
 			return err
 		}
 	}
@@ -311,16 +312,16 @@ func (s *Store) ddl(ctx context.Context, table, stmt string) error {
 // wrote before it computes from it.
 const replicaSync = 2 * time.Minute
 
-// syncGlobal waits until the node the store is connected to has every
+// SyncGlobal waits until the node the store is connected to has every
 // row of table (a global one) that another node took before: a process
 // on another node may have written it. Nothing on one server.
-func (s *Store) syncGlobal(ctx context.Context, table string) error {
-	if s.cl == nil {
+func (d *DB) SyncGlobal(ctx context.Context, table string) error {
+	if d.cl == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, replicaSync)
 	defer cancel()
-	if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+table); err != nil {
+	if err := d.Conn.Exec(ctx, "SYSTEM SYNC REPLICA "+table); err != nil {
 		return fmt.Errorf("wait for this node's copy of %s: %w", table, err)
 	}
 	return nil
@@ -420,28 +421,28 @@ func (c *cluster) close() {
 	c.conns = nil
 }
 
-// onShard runs fn with a store on one replica of target's shard, whose
+// OnShard runs fn with a store on one replica of target's shard, whose
 // statements name the shard's own tables (see localConn): what it reads
 // and replaces is that shard's part of the warehouse, and what a working
 // table holds stays on that replica. Before fn, the replica fetches what
 // its peers took. When the replica cannot be reached, or fails part-way
 // for that reason, fn runs again on the next; fn must be able to run
 // again. On one server it is fn(s).
-func (s *Store) onShard(ctx context.Context, target dialpad.Target, fn func(*Store) error) error {
-	if s.cl == nil {
-		return fn(s)
+func (d *DB) OnShard(ctx context.Context, target dialpad.Target, fn func(*DB) error) error {
+	if d.cl == nil {
+		return fn(d)
 	}
-	return s.onReplicaOf(ctx, s.cl.shardOf(uint64(target.ID)), true, fn)
+	return d.onReplicaOf(ctx, d.cl.shardOf(uint64(target.ID)), true, fn)
 }
 
-// eachShard runs fn on every shard as onShard does, without waiting for
+// EachShard runs fn on every shard as onShard does, without waiting for
 // the replica to fetch its peers' parts.
-func (s *Store) eachShard(ctx context.Context, fn func(*Store) error) error {
-	if s.cl == nil {
-		return fn(s)
+func (d *DB) EachShard(ctx context.Context, fn func(*DB) error) error {
+	if d.cl == nil {
+		return fn(d)
 	}
-	for i := range s.cl.shards {
-		if err := s.onReplicaOf(ctx, i, false, fn); err != nil {
+	for i := range d.cl.shards {
+		if err := d.onReplicaOf(ctx, i, false, fn); err != nil {
 			return err
 		}
 	}
@@ -451,16 +452,16 @@ func (s *Store) eachShard(ctx context.Context, fn func(*Store) error) error {
 // syncedTables are the sharded tables a recompute reads.
 var syncedTables = []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "targets"}
 
-func (s *Store) onReplicaOf(ctx context.Context, shard int, sync bool, fn func(*Store) error) error {
+func (d *DB) onReplicaOf(ctx context.Context, shard int, sync bool, fn func(*DB) error) error {
 	names, err := shardedNames()
 	if err != nil {
 		return fmt.Errorf("cluster mode: %w", err)
 	}
 	var errs []error
-	for _, addr := range s.cl.shards[shard] {
-		conn, err := s.cl.conn(addr)
+	for _, addr := range d.cl.shards[shard] {
+		conn, err := d.cl.conn(addr)
 		if err == nil {
-			sh := &Store{conn: localConn{conn, names}, opt: s.opt, kpi: s.kpi, log: s.log, months: s.months}
+			sh := &DB{Conn: localConn{conn, names}, opt: d.opt}
 			sh.opt.Addr = addr
 			if sync {
 				err = sh.syncReplicas(ctx)
@@ -472,25 +473,25 @@ func (s *Store) onReplicaOf(ctx context.Context, shard int, sync bool, fn func(*
 		if err == nil || ctx.Err() != nil || !unreachable(err) {
 			return err
 		}
-		s.log.Warn("a replica could not be reached: trying the next of its shard", "replica", addr, "shard", shard+1, "err", err)
+		d.opt.Logger.Warn("a replica could not be reached: trying the next of its shard", "replica", addr, "shard", shard+1, "err", err)
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
-	return fmt.Errorf("no replica of shard %d of cluster %s could be reached: %w", shard+1, s.cl.name, errors.Join(errs...))
+	return fmt.Errorf("no replica of shard %d of cluster %s could be reached: %w", shard+1, d.cl.name, errors.Join(errs...))
 }
 
 // syncReplicas waits until this replica has fetched every part of the
 // tables a recompute reads that its peers took: a load writes to
 // whichever replica of the shard answered.
-func (s *Store) syncReplicas(ctx context.Context) error {
+func (d *DB) syncReplicas(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, replicaSync)
 	defer cancel()
 	for _, t := range syncedTables {
-		if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+t); err != nil {
+		if err := d.Conn.Exec(ctx, "SYSTEM SYNC REPLICA "+t); err != nil {
 			if ctx.Err() != nil { // a replica that answers but has not caught up: not one to skip
 				return fmt.Errorf("%s has not fetched its peers' parts of %s within %s (a replica that holds them may be down): %v",
-					s.opt.Addr, t, replicaSync, err)
+					d.opt.Addr, t, replicaSync, err)
 			}
-			return fmt.Errorf("wait for %s's copy of %s: %w", s.opt.Addr, t, err)
+			return fmt.Errorf("wait for %s's copy of %s: %w", d.opt.Addr, t, err)
 		}
 	}
 	return nil
@@ -520,7 +521,7 @@ type localConn struct {
 // shardedNames matches a sharded table's name after one of localConn's
 // words: the schema's tables but the global and working ones.
 var shardedNames = sync.OnceValues(func() (*regexp.Regexp, error) {
-	migs, err := Migrations()
+	migs, err := schema.Migrations()
 	if err != nil {
 		return nil, err
 	}
@@ -565,11 +566,11 @@ func (c localConn) Exec(ctx context.Context, query string, args ...any) error {
 // Close leaves the replica's connection open: the cluster closes it.
 func (c localConn) Close() error { return nil }
 
-// tableName is table's name in the store's statements: its "_local"
+// TableName is table's name in the store's statements: its "_local"
 // table's on a replica of a shard (for the names in system tables, which
 // localConn does not rewrite).
-func (s *Store) tableName(table string) string {
-	if lc, ok := s.conn.(localConn); ok && lc.names.MatchString("FROM "+table) {
+func (d *DB) TableName(table string) string {
+	if lc, ok := d.Conn.(localConn); ok && lc.names.MatchString("FROM "+table) {
 		return table + localSuffix
 	}
 	return table

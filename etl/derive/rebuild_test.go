@@ -1,4 +1,4 @@
-package warehouse_test
+package derive_test
 
 import (
 	"context"
@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/handbuilt"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
@@ -29,7 +31,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	if _, err := utc.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := utc.CheckZone(ctx); err != nil {
+	if err := utc.Derived().CheckZone(ctx); err != nil {
 		t.Fatalf("a new warehouse: %v", err)
 	}
 	latest := map[int64]dialpad.Call{} // the last read of each leg
@@ -51,21 +53,21 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 			c := latest[id]
 			legs = append(legs, transform.NewLeg(dept, &c, loc, nil))
 		}
-		gotDays, err := transformtest.StoredAgentDays(ctx, utc.Conn())
+		gotDays, err := transformtest.StoredAgentDays(ctx, utc.DB())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := transformtest.FirstDiff(gotDays, transformtest.AgentDays(legs)); diff != "" {
 			t.Errorf("%s: agent_daily is not a recompute from scratch: %s", stage, diff)
 		}
-		gotConvs, err := transformtest.StoredConversations(ctx, utc.Conn())
+		gotConvs, err := transformtest.StoredConversations(ctx, utc.DB())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := transformtest.FirstDiff(gotConvs, transformtest.Seconds(transformtest.Conversations(legs, loc))); diff != "" {
 			t.Errorf("%s: conversations is not a recompute from scratch: %s", stage, diff)
 		}
-		days, scratch := targetDays(t, utc.Conn(), targetDayQuery), targetDays(t, utc.Conn(), fromScratch)
+		days, scratch := targetDays(t, utc.DB(), targetDayQuery), targetDays(t, utc.DB(), fromScratch)
 		if diff := transformtest.FirstDiff(days, scratch); diff != "" || len(days) == 0 {
 			t.Errorf("%s: target_daily is not a sum of conversations from scratch: %s", stage, diff)
 		}
@@ -76,7 +78,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 
 	// A leg read first with only master_call_id, later with
 	// entry_point_call_id: it moves from conversation 9001 to 9000.
-	relinked := dialpad.Call{CallID: 9002, Direction: "inbound", Target: agent(ana), MasterCallID: 9001,
+	relinked := dialpad.Call{CallID: 9002, Direction: "inbound", Target: handbuilt.Agent(ana), MasterCallID: 9001,
 		DateStarted: ms("2026-01-20T10:00:00.000Z"), DateConnected: ms("2026-01-20T10:00:05.000Z"), Duration: 40000}
 	read(utc, relinked)
 	relinked.EntryPointCallID = 9000
@@ -85,7 +87,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 
 	// An agent leg on the 1st of February whose entry leg, read later,
 	// started on the 31st of January: the conversation moves a month back.
-	read(utc, dialpad.Call{CallID: 8002, Direction: "inbound", Target: agent(ben), EntryPointCallID: 8001,
+	read(utc, dialpad.Call{CallID: 8002, Direction: "inbound", Target: handbuilt.Agent(ben), EntryPointCallID: 8001,
 		EntryPointTarget: deptParty, DateStarted: ms("2026-02-01T00:00:10.000Z")})
 	read(utc, dialpad.Call{CallID: 8001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-31T23:59:50.000Z")})
 	check("a conversation whose start moved to the month before", time.UTC)
@@ -112,44 +114,44 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	// The zone changes: the job refuses to load until the days are
 	// counted again, which needs nothing but ClickHouse.
 	inChicago := twin.Store(warehouse.Options{Location: chicago})
-	var ze *warehouse.ZoneError
-	err = inChicago.CheckZone(ctx)
+	var ze *derive.ZoneError
+	err = inChicago.Derived().CheckZone(ctx)
 	if !errors.As(err, &ze) || ze.Recorded != "UTC" || !strings.Contains(err.Error(), "ETL_TIMEZONE") || !strings.Contains(err.Error(), "dialpad-etl rebuild") {
 		t.Fatalf("zone changed to Chicago: %v, want an error naming ETL_TIMEZONE, UTC and dialpad-etl rebuild", err)
 	}
 	// A rebuild that stops part-way leaves neither zone loadable.
 	stopped, cancel := context.WithCancel(ctx)
-	if err := inChicago.Rebuild(stopped, func(warehouse.RebuildStep) { cancel() }); err == nil {
+	if err := inChicago.Derived().Rebuild(stopped, func(derive.RebuildStep) { cancel() }); err == nil {
 		t.Fatal("a rebuild cancelled after its first step succeeded")
 	}
 	for _, s := range []*warehouse.Store{utc, inChicago} {
-		if err := s.CheckZone(ctx); !errors.As(err, &ze) || ze.Interrupted != "America/Chicago" || !strings.Contains(err.Error(), "again") {
-			t.Errorf("%s after an interrupted rebuild: %v, want a refusal saying to rebuild again", s.Location(), err)
+		if err := s.Derived().CheckZone(ctx); !errors.As(err, &ze) || ze.Interrupted != "America/Chicago" || !strings.Contains(err.Error(), "again") {
+			t.Errorf("%s after an interrupted rebuild: %v, want a refusal saying to rebuild again", s.DB().Location(), err)
 		}
 	}
-	var steps []warehouse.RebuildStep
-	if err := inChicago.Rebuild(ctx, func(s warehouse.RebuildStep) { steps = append(steps, s) }); err != nil {
+	var steps []derive.RebuildStep
+	if err := inChicago.Derived().Rebuild(ctx, func(s derive.RebuildStep) { steps = append(steps, s) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(steps) == 0 || steps[len(steps)-1].Done != steps[len(steps)-1].Total || steps[len(steps)-1].Stage != "aggregates" {
 		t.Errorf("rebuild reported %+v, want steps ending with the last aggregate", steps)
 	}
 	check("rebuilt in America/Chicago", chicago)
-	if err := inChicago.CheckZone(ctx); err != nil {
+	if err := inChicago.Derived().CheckZone(ctx); err != nil {
 		t.Errorf("after the rebuild: %v", err)
 	}
-	if err := utc.CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "America/Chicago" {
+	if err := utc.Derived().CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "America/Chicago" {
 		t.Errorf("UTC after a rebuild in Chicago: %v, want a ZoneError naming America/Chicago", err)
 	}
 
 	// And back, with a load in between that re-reads a leg.
 	read(inChicago, latest[1003])
-	if err := utc.Rebuild(ctx, nil); err != nil {
+	if err := utc.Derived().Rebuild(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	check("rebuilt in UTC again", time.UTC)
 	var legs uint64
-	if err := utc.Conn().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&legs); err != nil || int(legs) != len(order) {
+	if err := utc.DB().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&legs); err != nil || int(legs) != len(order) {
 		t.Errorf("calls FINAL holds %d legs, %v; want %d: a rebuild adds no leg", legs, err, len(order))
 	}
 }
@@ -165,14 +167,14 @@ func TestZoneOfAnOlderWarehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	load(t, s, handBuiltLegs()) // legs, and no zone on record
-	var ze *warehouse.ZoneError
-	if err := twin.Store(warehouse.Options{Location: time.UTC}).CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "" {
+	var ze *derive.ZoneError
+	if err := twin.Store(warehouse.Options{Location: time.UTC}).Derived().CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "" {
 		t.Errorf("UTC over Chicago's days: %v, want a ZoneError", err)
 	}
-	if err := s.CheckZone(ctx); err != nil {
+	if err := s.Derived().CheckZone(ctx); err != nil {
 		t.Errorf("Chicago over Chicago's days: %v", err)
 	}
-	if zone, ok, err := s.RecordedZone(ctx); err != nil || !ok || zone != "America/Chicago" {
+	if zone, ok, err := s.Derived().RecordedZone(ctx); err != nil || !ok || zone != "America/Chicago" {
 		t.Errorf("recorded %q, %v, %v; want America/Chicago", zone, ok, err)
 	}
 }

@@ -1,4 +1,13 @@
-package warehouse
+// Package derive computes the tables derived from the legs, inside
+// ClickHouse: agent days, daily counts, customer conversations with their
+// KPI columns, target days and the repeat and recovery flags
+// (recompute.go, kpi.go), and counts every day again when the reporting
+// zone changes (zone.go). The rules are those of docs/counting.md.
+//
+// It imports dialpad, schema and the warehouse's connection (package db);
+// the load and the event receiver call Recompute through an interface of
+// their own.
+package derive
 
 import (
 	"context"
@@ -9,7 +18,29 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
+
+// Deriver computes the derived tables of one warehouse. It is safe for
+// concurrent use.
+type Deriver struct {
+	db     *db.DB
+	kpi    Thresholds
+	months *sync.Map // target/month -> *sync.Mutex: see monthLock
+}
+
+// New is the deriver of the warehouse d, judging the KPIs by kpi.
+func New(d *db.DB, kpi Thresholds) *Deriver {
+	return &Deriver{db: d, kpi: kpi, months: &sync.Map{}}
+}
+
+// on is d on sh, a replica of a shard (db.DB's OnShard), sharing d's
+// locks.
+func (d *Deriver) on(sh *db.DB) *Deriver {
+	c := *d
+	c.db = sh
+	return &c
+}
 
 // The aggregates of the call model, computed by the server from the
 // deduplicated legs (calls FINAL). A recompute replaces whole partitions
@@ -152,27 +183,27 @@ HAVING toYYYYMM(c_day) = ?`
 // two days around them, and the aggregates of their months.
 //
 // On a cluster it runs on a replica of the target's shard (onShard).
-func (s *Store) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
-	return s.onShard(ctx, target, func(sh *Store) error { return sh.recompute(ctx, target, days) })
+func (d *Deriver) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
+	return d.db.OnShard(ctx, target, func(sh *db.DB) error { return d.on(sh).recompute(ctx, target, days) })
 }
 
-func (s *Store) recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
+func (d *Deriver) recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
 	touched := newDaySet(days)
 	if len(touched) == 0 {
 		return nil
 	}
 	for _, m := range touched.months() {
-		if err := s.recomputeDays(ctx, target, m, touched.inMonth(m)); err != nil {
+		if err := d.recomputeDays(ctx, target, m, touched.inMonth(m)); err != nil {
 			return err
 		}
 	}
 	for _, m := range touched.widen().months() {
-		if err := s.recomputeConversations(ctx, target, m, touched); err != nil {
+		if err := d.recomputeConversations(ctx, target, m, touched); err != nil {
 			return err
 		}
 	}
 	for _, m := range kpiMonths(touched.widen()) {
-		if err := s.recomputeKPIs(ctx, target, m); err != nil {
+		if err := d.recomputeKPIs(ctx, target, m); err != nil {
 			return err
 		}
 	}
@@ -183,13 +214,13 @@ func (s *Store) recompute(ctx context.Context, target dialpad.Target, days []tim
 // conversation of target in month (YYYYMM, of the day column) from the
 // legs and replaces what the tables held for it. The month's KPIs, which
 // also read the conversations of the days after it, are recomputed once
-// every month is (rebuildAggregates).
-func (s *Store) rebuildLegMonth(ctx context.Context, target dialpad.Target, month int) error {
+// every month is (RebuildAggregates).
+func (d *Deriver) rebuildLegMonth(ctx context.Context, target dialpad.Target, month int) error {
 	all := monthDays(month)
-	if err := s.recomputeDays(ctx, target, month, all); err != nil {
+	if err := d.recomputeDays(ctx, target, month, all); err != nil {
 		return err
 	}
-	return s.recomputeConversations(ctx, target, month, all)
+	return d.recomputeConversations(ctx, target, month, all)
 }
 
 // monthDays are the days of month (YYYYMM).
@@ -204,50 +235,50 @@ func monthDays(month int) daySet {
 
 // recomputeDays rebuilds the agent days and daily counts of days (all in
 // month) and names the target.
-func (s *Store) recomputeDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
+func (d *Deriver) recomputeDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
 	id := uint64(target.ID)
-	version := Version(time.Now())
+	version := db.Version(time.Now())
 	list, starts := days.list(), days.starts(1, 2)
-	err := s.replaceMonth(ctx, "agent_daily", target, month, func() error {
-		if err := s.conn.Exec(ctx, fmt.Sprintf(keepAgentDays, list), target.Type, id, month); err != nil {
+	err := d.replaceMonth(ctx, "agent_daily", target, month, func() error {
+		if err := d.db.Exec(ctx, fmt.Sprintf(keepAgentDays, list), target.Type, id, month); err != nil {
 			return err
 		}
-		return s.conn.Exec(ctx, fmt.Sprintf(computeAgentDays, list, starts), version, target.Type, id)
+		return d.db.Exec(ctx, fmt.Sprintf(computeAgentDays, list, starts), version, target.Type, id)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute agent days of %s in %d: %w", target, month, err)
 	}
-	zone := s.opt.Location.String()
-	err = s.replaceMonth(ctx, "calls_daily", target, month, func() error {
-		if err := s.conn.Exec(ctx, fmt.Sprintf(keepDaily, list), target.Type, id, month); err != nil {
+	zone := d.db.Location().String()
+	err = d.replaceMonth(ctx, "calls_daily", target, month, func() error {
+		if err := d.db.Exec(ctx, fmt.Sprintf(keepDaily, list), target.Type, id, month); err != nil {
 			return err
 		}
-		return s.conn.Exec(ctx, fmt.Sprintf(computeDaily, list, starts), zone, zone, version, target.Type, id)
+		return d.db.Exec(ctx, fmt.Sprintf(computeDaily, list, starts), zone, zone, version, target.Type, id)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute daily counts of %s in %d: %w", target, month, err)
 	}
-	if err := s.conn.Exec(ctx, fmt.Sprintf(nameTarget, list, starts), version, target.Type, id); err != nil {
+	if err := d.db.Exec(ctx, fmt.Sprintf(nameTarget, list, starts), version, target.Type, id); err != nil {
 		return fmt.Errorf("record target %s: %w", target, err)
 	}
 	return nil
 }
 
-func (s *Store) recomputeConversations(ctx context.Context, target dialpad.Target, month int, days daySet) error {
+func (d *Deriver) recomputeConversations(ctx context.Context, target dialpad.Target, month int, days daySet) error {
 	id := uint64(target.ID)
-	version := Version(time.Now())
+	version := db.Version(time.Now())
 	convs := fmt.Sprintf(touchedConversations, days.list(), days.starts(1, 2), days.widen().list())
 	convArgs := []any{target.Type, id, target.Type, id}
-	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
-		if err := s.conn.Exec(ctx, fmt.Sprintf(keepConversations, days.list(), days.starts(1, 2), days.widen().list()),
+	err := d.replaceMonth(ctx, "conversations", target, month, func() error {
+		if err := d.db.Exec(ctx, fmt.Sprintf(keepConversations, days.list(), days.starts(1, 2), days.widen().list()),
 			target.Type, id, month, target.Type, id); err != nil {
 			return err
 		}
 		// A conversation stored a day after the last touched day starts up
 		// to two and a half days after that day's UTC midnight, and its
 		// legs within a day of its start.
-		return s.conn.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 4)),
-			append(append([]any{version, s.kpi.ShortAbandon.Milliseconds(), s.kpi.ServiceLevel.Milliseconds(), target.Type, id},
+		return d.db.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 4)),
+			append(append([]any{version, d.kpi.ShortAbandon.Milliseconds(), d.kpi.ServiceLevel.Milliseconds(), target.Type, id},
 				convArgs...), month)...)
 	})
 	if err != nil {
@@ -346,34 +377,34 @@ func yearMonth(d time.Time) int { return d.Year()*100 + int(d.Month()) }
 // when fill wrote nothing (current releases refuse to replace a partition
 // from an empty one). Replacements of one target-month wait for each
 // other; across processes the target's lease keeps them apart.
-func (s *Store) replaceMonth(ctx context.Context, table string, target dialpad.Target, month int, fill func() error) error {
-	mu := s.monthLock(target, month)
+func (d *Deriver) replaceMonth(ctx context.Context, table string, target dialpad.Target, month int, fill func() error) error {
+	mu := d.monthLock(target, month)
 	mu.Lock()
 	defer mu.Unlock()
 	part := []any{target.Type, uint64(target.ID), month}
 	stage := table + "_stage"
-	if err := s.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...); err != nil {
+	if err := d.db.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...); err != nil {
 		return err
 	}
 	if err := fill(); err != nil {
 		return err
 	}
 	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM "+stage+
+	if err := d.db.QueryRow(ctx, "SELECT count() FROM "+stage+
 		" WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?", part...).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
-		return s.conn.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION (?, ?, ?)", part...)
+		return d.db.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION (?, ?, ?)", part...)
 	}
-	if err := s.conn.Exec(ctx, "ALTER TABLE "+table+" REPLACE PARTITION (?, ?, ?) FROM "+stage, part...); err != nil {
+	if err := d.db.Exec(ctx, "ALTER TABLE "+table+" REPLACE PARTITION (?, ?, ?) FROM "+stage, part...); err != nil {
 		return err
 	}
-	return s.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...)
+	return d.db.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION (?, ?, ?)", part...)
 }
 
 // monthLock is the lock of one target-month's partitions.
-func (s *Store) monthLock(target dialpad.Target, month int) *sync.Mutex {
-	mu, _ := s.months.LoadOrStore(fmt.Sprintf("%s/%d", target, month), &sync.Mutex{})
+func (d *Deriver) monthLock(target dialpad.Target, month int) *sync.Mutex {
+	mu, _ := d.months.LoadOrStore(fmt.Sprintf("%s/%d", target, month), &sync.Mutex{})
 	return mu.(*sync.Mutex)
 }

@@ -1,4 +1,4 @@
-package warehouse_test
+package derive_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
 // Every statement the store sends, on ClickHouse 18.16 and on the current
@@ -24,7 +25,7 @@ func TestEveryStatementOnBothEngines(t *testing.T) {
 	twin := chtest.NewTwin(t)
 	s := twin.Store(warehouse.Options{Location: chicago})
 
-	migs, _ := warehouse.Migrations()
+	migs, _ := schema.Migrations()
 	if applied, err := s.Migrate(ctx); err != nil || len(applied) != len(migs) {
 		t.Fatalf("migrate from empty applied %v, %v; want all %d files", applied, err, len(migs))
 	}
@@ -89,7 +90,7 @@ func TestEveryStatementOnBothEngines(t *testing.T) {
 	}
 	// Unmerged copies of a key are merged when each engine pleases: compare
 	// what FINAL reads.
-	tables, err := s.Conn().Query(ctx, "SELECT name, engine LIKE 'Replacing%' FROM system.tables WHERE database = currentDatabase() ORDER BY name")
+	tables, err := s.DB().Query(ctx, "SELECT name, engine LIKE 'Replacing%' FROM system.tables WHERE database = currentDatabase() ORDER BY name")
 	if err != nil {
 		t.Fatal(err)
 	}

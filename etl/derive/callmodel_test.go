@@ -1,4 +1,4 @@
-package warehouse_test
+package derive_test
 
 import (
 	"context"
@@ -7,102 +7,21 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/handbuilt"
 )
 
-// The hand-built legs of department 100, reported in America/Chicago
-// (UTC-6 in January). Every expected figure below was worked out by hand
-// from the call model, not read back from the code.
-var dept = dialpad.Target{Type: "department", ID: 100}
+// The hand-built legs (package handbuilt), reported in America/Chicago.
+const ana, ben, cy = handbuilt.Ana, handbuilt.Ben, handbuilt.Cy
 
-const (
-	ana = 501
-	ben = 502
-	cy  = 503
+var (
+	dept           = handbuilt.Dept
+	deptParty      = handbuilt.DeptParty
+	ms             = handbuilt.Ms
+	handBuiltLegs  = handbuilt.Legs
+	load, loadWith = handbuilt.Load, handbuilt.LoadWith
 )
-
-func ms(s string) dialpad.Millis {
-	t, err := time.Parse("2006-01-02T15:04:05.000Z", s)
-	if err != nil {
-		panic(err)
-	}
-	return dialpad.Millis(t.UnixMilli())
-}
-
-func agent(id int64) dialpad.Party {
-	return dialpad.Party{ID: dialpad.ID(id), Type: "user", Name: map[int64]string{ana: "Ana", ben: "Ben", cy: "Cy"}[id]}
-}
-
-var deptParty = dialpad.Party{ID: 100, Type: "department", Name: "Sales"}
-
-// handBuiltLegs covers every status, a transfer, a voicemail, a call across
-// midnight in Chicago, master-call linking, and (leg 3001) an entry leg that
-// arrives in a later load than its agent leg.
-func handBuiltLegs() []dialpad.Call {
-	return []dialpad.Call{
-		// A: inbound, Ana rang and missed, Ben answered and transferred to Cy.
-		{CallID: 1001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-14T21:00:00.000Z"),
-			DateConnected: ms("2026-01-14T21:00:05.000Z"), Duration: 300000, State: "hangup"},
-		{CallID: 1002, Direction: "inbound", Target: agent(ana), EntryPointCallID: 1001, EntryPointTarget: deptParty,
-			DateStarted: ms("2026-01-14T21:00:01.000Z"), DateRang: ms("2026-01-14T21:00:01.000Z")},
-		{CallID: 1003, Direction: "inbound", Target: agent(ben), EntryPointCallID: 1001, EntryPointTarget: deptParty,
-			DateStarted: ms("2026-01-14T21:00:01.500Z"), DateConnected: ms("2026-01-14T21:00:05.000Z"), Duration: 120000.4,
-			IsTransferred: true, Labels: []string{"first"}},
-		{CallID: 1004, Direction: "inbound", Target: agent(cy), EntryPointCallID: 1001, EntryPointTarget: deptParty,
-			DateStarted: ms("2026-01-14T21:02:10.000Z"), DateConnected: ms("2026-01-14T21:02:12.000Z"), Duration: 180000},
-		// B: inbound at 23:59:59.5 Chicago (05:59:59.5 UTC on the 15th), to voicemail; Ana rang after midnight.
-		{CallID: 2001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T05:59:59.500Z"),
-			VoicemailLink: "https://example.invalid/vm/2001"},
-		{CallID: 2002, Direction: "inbound", Target: agent(ana), EntryPointCallID: 2001, EntryPointTarget: deptParty,
-			DateStarted: ms("2026-01-15T06:00:00.500Z")},
-		// C: inbound, missed, no voicemail.
-		{CallID: 3001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T15:59:59.000Z")},
-		{CallID: 3002, Direction: "inbound", Target: agent(ben), EntryPointCallID: 3001, EntryPointTarget: deptParty,
-			DateStarted: ms("2026-01-15T16:00:01.000Z")},
-		// D: outbound by Ana, connected after 8 s.
-		{CallID: 4001, Direction: "outbound", Target: agent(ana), DateStarted: ms("2026-01-15T17:00:00.000Z"),
-			DateConnected: ms("2026-01-15T17:00:08.000Z"), Duration: 60000},
-		// E: outbound by Cy, never connected.
-		{CallID: 5001, Direction: "outbound", Target: agent(cy), DateStarted: ms("2026-01-15T18:00:00.000Z")},
-		// F: inbound linked by master_call_id only, answered by Ben.
-		{CallID: 6001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-15T19:00:00.000Z")},
-		{CallID: 6002, Direction: "inbound", Target: agent(ben), MasterCallID: 6001, DateStarted: ms("2026-01-15T19:00:02.000Z"),
-			DateConnected: ms("2026-01-15T19:00:10.000Z"), Duration: 30000},
-		// G: outbound by Cy that left a voicemail.
-		{CallID: 7001, Direction: "outbound", Target: agent(cy), DateStarted: ms("2026-01-15T20:00:00.000Z"),
-			Recordings: []dialpad.Recording{{ID: "r1", RecordingType: "voicemail"}}},
-	}
-}
-
-func load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
-	t.Helper()
-	loadWith(t, s, calls, nil)
-}
-
-// loadWith is load, with what events told of leg i set by told (when not
-// nil).
-func loadWith(t *testing.T, s *warehouse.Store, calls []dialpad.Call, told func(i int, l *transform.Leg)) {
-	t.Helper()
-	ctx := context.Background()
-	var legs []transform.Leg
-	var days []time.Time
-	for i := range calls {
-		calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d"}`, calls[i].CallID))
-		l := transform.NewLeg(dept, &calls[i], s.Location(), nil)
-		if told != nil {
-			told(i, &l)
-		}
-		legs = append(legs, l)
-		days = append(days, l.Day)
-	}
-	if _, err := s.WriteLegs(ctx, legs); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Recompute(ctx, dept, days); err != nil {
-		t.Fatal(err)
-	}
-}
 
 type agentDay struct {
 	Day                                                     string
@@ -127,7 +46,7 @@ type conversation struct {
 
 func agentDays(t *testing.T, s *warehouse.Store) []agentDay {
 	t.Helper()
-	rows, err := s.Conn().Query(context.Background(), `SELECT toString(day), agent_id, agent_name, total_calls, inbound_calls,
+	rows, err := s.DB().Query(context.Background(), `SELECT toString(day), agent_id, agent_name, total_calls, inbound_calls,
 		outbound_calls, completed_calls, missed_calls, voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms
 		FROM agent_daily FINAL ORDER BY day, agent_id`)
 	if err != nil {
@@ -148,7 +67,7 @@ func agentDays(t *testing.T, s *warehouse.Store) []agentDay {
 
 func conversations(t *testing.T, s *warehouse.Store) []conversation {
 	t.Helper()
-	rows, err := s.Conn().Query(context.Background(), `SELECT conversation_id, toString(direction), toString(started_at),
+	rows, err := s.DB().Query(context.Background(), `SELECT conversation_id, toString(direction), toString(started_at),
 		toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs
 		FROM conversations FINAL ORDER BY conversation_id`)
 	if err != nil {
@@ -172,7 +91,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := open(t, chicago)
+	s := chtest.Migrated(t, warehouse.Options{Location: chicago})
 	ctx := context.Background()
 
 	// First load: everything but C's entry leg, which Dialpad lists later.
@@ -200,14 +119,14 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 	load(t, s, again)
 
 	var legs, distinct uint64
-	if err := s.Conn().QueryRow(ctx, "SELECT count(), uniqExact(call_id) FROM calls FINAL").Scan(&legs, &distinct); err != nil {
+	if err := s.DB().QueryRow(ctx, "SELECT count(), uniqExact(call_id) FROM calls FINAL").Scan(&legs, &distinct); err != nil {
 		t.Fatal(err)
 	}
 	if legs != 13 || distinct != 13 {
 		t.Fatalf("calls FINAL has %d rows of %d legs, want 13 of 13", legs, distinct)
 	}
 	var labels []string
-	if err := s.Conn().QueryRow(ctx, "SELECT labels FROM calls FINAL WHERE call_id = 1003").Scan(&labels); err != nil {
+	if err := s.DB().QueryRow(ctx, "SELECT labels FROM calls FINAL WHERE call_id = 1003").Scan(&labels); err != nil {
 		t.Fatal(err)
 	}
 	if len(labels) != 1 || labels[0] != "second" {
@@ -219,7 +138,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 		6001: "missed", 6002: "completed", 7001: "voicemail"}
 	wantDay := map[uint64]string{1001: "2026-01-14", 1002: "2026-01-14", 1003: "2026-01-14", 1004: "2026-01-14",
 		2001: "2026-01-14", 2002: "2026-01-15"}
-	rows, err := s.Conn().Query(ctx, "SELECT call_id, toString(status), toString(day), conversation_id, is_entry_leg, agent_id FROM calls FINAL")
+	rows, err := s.DB().Query(ctx, "SELECT call_id, toString(status), toString(day), conversation_id, is_entry_leg, agent_id FROM calls FINAL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +195,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 
 	// The department cards: conversations, never legs.
 	var in, out, missed, total uint64
-	if err := s.Conn().QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
+	if err := s.DB().QueryRow(ctx, `SELECT countIf(direction = 'inbound'), countIf(direction = 'outbound'),
 		countIf(direction = 'inbound' AND outcome IN ('missed', 'voicemail')), count() FROM conversations FINAL`).Scan(&in, &out, &missed, &total); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +205,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 }
 
 func TestHighWaterNeverMovesBackwards(t *testing.T) {
-	s := open(t, time.UTC)
+	s := chtest.Migrated(t, warehouse.Options{Location: time.UTC})
 	ctx := context.Background()
 	if _, ok, err := s.HighWater(ctx, dept); err != nil || ok {
 		t.Fatalf("fresh target has a mark (ok=%v, err=%v)", ok, err)

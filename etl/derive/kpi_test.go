@@ -1,4 +1,4 @@
-package warehouse_test
+package derive_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/handbuilt"
 )
 
 // The customers of the KPI fixture.
@@ -36,7 +38,7 @@ func inbound(id int64, number, started string, total dialpad.Float) dialpad.Call
 }
 
 func ringLeg(id, entry, who int64, started string) dialpad.Call {
-	return dialpad.Call{CallID: dialpad.ID(id), Direction: "inbound", Target: agent(who), EntryPointCallID: dialpad.ID(entry),
+	return dialpad.Call{CallID: dialpad.ID(id), Direction: "inbound", Target: handbuilt.Agent(who), EntryPointCallID: dialpad.ID(entry),
 		EntryPointTarget: deptParty, DateStarted: ms(started)}
 }
 
@@ -52,7 +54,7 @@ func connected(c dialpad.Call, at string, talk dialpad.Float) dialpad.Call {
 func kpiFixture() []kpiLeg {
 	h := connected(ringLeg(4102, 4101, cy, "2026-02-06T15:00:06.000Z"), "2026-02-06T15:00:10.000Z", 45000)
 	h.TotalDuration = 49000
-	d := connected(dialpad.Call{CallID: 2101, Direction: "outbound", Target: agent(ana), ExternalNumber: n2,
+	d := connected(dialpad.Call{CallID: 2101, Direction: "outbound", Target: handbuilt.Agent(ana), ExternalNumber: n2,
 		DateStarted: ms("2026-02-04T16:00:00.000Z")}, "2026-02-04T16:00:10.000Z", 60000)
 	e := inbound(2201, n2, "2026-02-10T18:00:00.000Z", 30000)
 	e.VoicemailLink = "https://example.invalid/vm/2201"
@@ -126,7 +128,7 @@ type targetDay struct {
 
 func kpiConversations(t *testing.T, s *warehouse.Store) []kpiConversation {
 	t.Helper()
-	rows, err := s.Conn().Query(context.Background(), `SELECT conversation_id, toString(day), external_number,
+	rows, err := s.DB().Query(context.Background(), `SELECT conversation_id, toString(day), external_number,
 		short_abandoned, abandoned, answered_in_threshold, wait_ms, handle_ms, transferred, repeat_contact, recovered,
 		recovery_ms, short_abandon_ms, service_level_ms
 		FROM conversations FINAL ORDER BY conversation_id`)
@@ -192,7 +194,7 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := open(t, ny)
+	s := chtest.Migrated(t, warehouse.Options{Location: ny})
 	// First the legs but those of B and D, which a later load reads: B
 	// makes A a repeat seven days back, D makes C recovered a day back.
 	var first, all []kpiLeg
@@ -247,17 +249,17 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 		{"2026-02-09", 1, 0, 1, 0, 0, 0, 61000, 70000, 1, 0, 0, 0, sh, sl},
 		{"2026-02-10", 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, sh, sl},
 	}
-	if got := targetDays(t, s.Conn(), targetDayQuery); fmt.Sprint(got) != fmt.Sprint(wantDays) {
+	if got := targetDays(t, s.DB(), targetDayQuery); fmt.Sprint(got) != fmt.Sprint(wantDays) {
 		t.Errorf("target_daily:\n got %+v\nwant %+v", got, wantDays)
 	}
-	if got, scratch := targetDays(t, s.Conn(), targetDayQuery), targetDays(t, s.Conn(), fromScratch); fmt.Sprint(got) != fmt.Sprint(scratch) {
+	if got, scratch := targetDays(t, s.DB(), targetDayQuery), targetDays(t, s.DB(), fromScratch); fmt.Sprint(got) != fmt.Sprint(scratch) {
 		t.Errorf("target_daily is not the sum of conversations:\n got %+v\nwant %+v", got, scratch)
 	}
 
 	// The KPIs over the fixture, as the README defines them: 10 of the 11
 	// conversations are inbound, one of them a short abandon.
 	var level, abandonment, asa float64
-	if err := s.Conn().QueryRow(context.Background(), `SELECT sum(answered_in_threshold) / (sum(inbound) - sum(short_abandoned)),
+	if err := s.DB().QueryRow(context.Background(), `SELECT sum(answered_in_threshold) / (sum(inbound) - sum(short_abandoned)),
 		sum(abandoned) / (sum(inbound) - sum(short_abandoned)), sum(total_wait_ms) / sum(answered) / 1000
 		FROM target_daily FINAL`).Scan(&level, &abandonment, &asa); err != nil {
 		t.Fatal(err)
@@ -280,12 +282,12 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 			t.Errorf("conversation %d: day %s, repeat %d; want %s and a repeat (called again within 7 days)", id, c.Day, c.Repeat, day)
 		}
 	}
-	for _, d := range targetDays(t, s.Conn(), targetDayQuery) {
+	for _, d := range targetDays(t, s.DB(), targetDayQuery) {
 		if want := map[string]uint32{"2026-02-27": 1, "2026-03-02": 1}[d.Day]; d.Day >= "2026-02-27" && d.Repeats != want {
 			t.Errorf("target_daily %s: %d repeat contacts, want %d", d.Day, d.Repeats, want)
 		}
 	}
-	if got, scratch := targetDays(t, s.Conn(), targetDayQuery), targetDays(t, s.Conn(), fromScratch); fmt.Sprint(got) != fmt.Sprint(scratch) {
+	if got, scratch := targetDays(t, s.DB(), targetDayQuery), targetDays(t, s.DB(), fromScratch); fmt.Sprint(got) != fmt.Sprint(scratch) {
 		t.Errorf("target_daily is not the sum of conversations:\n got %+v\nwant %+v", got, scratch)
 	}
 }

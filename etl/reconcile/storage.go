@@ -1,14 +1,39 @@
-package warehouse
+package reconcile
 
 import (
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
+
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 )
+
+// Store is where the reconciliation reads the stored legs and keeps what
+// it found (*Storage). It must be safe for concurrent use.
+type Store interface {
+	// LegsOfDays returns target's stored legs whose day is from first
+	// to last (reporting-zone dates, both included).
+	LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error)
+	// WriteReconciliation records a run's days of one target and the
+	// legs behind their differences, the days last.
+	WriteReconciliation(ctx context.Context, days []Reconciled, diffs []Difference) error
+	// DaysOutOfAgreement counts, per target, the days from since on
+	// whose latest reconciliation is not a match.
+	DaysOutOfAgreement(ctx context.Context, since time.Time) (map[dialpad.Target]int, error)
+}
+
+// Storage keeps the reconciliation in the warehouse and reads the stored
+// legs it compares. It is safe for concurrent use.
+type Storage struct {
+	db *db.DB
+}
+
+// NewStorage is the reconciliation's storage in the warehouse d.
+func NewStorage(d *db.DB) *Storage { return &Storage{db: d} }
 
 // StoredLeg is what reconciliation compares of a stored leg.
 type StoredLeg struct {
@@ -24,9 +49,9 @@ type StoredLeg struct {
 
 // LegsOfDays returns target's stored legs whose day is from first to last
 // (reporting-zone dates, both included).
-func (s *Store) LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error) {
+func (s *Storage) LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error) {
 	// started_at bounds the partitions read; day is the test.
-	rows, err := s.conn.Query(ctx, `SELECT call_id, conversation_id, day, toString(direction),
+	rows, err := s.db.Query(ctx, `SELECT call_id, conversation_id, day, toString(direction),
 		isNotNull(date_connected), duration_ms, started_ms, ifNull(toUInt32(date_ended), 0)
 		FROM calls FINAL
 		WHERE target_type = ? AND target_id = ?
@@ -88,13 +113,13 @@ type Difference struct {
 
 // WriteReconciliation records a run's days of one target and the legs
 // behind their differences.
-func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diffs []Difference) error {
+func (s *Storage) WriteReconciliation(ctx context.Context, days []Reconciled, diffs []Difference) error {
 	if len(days) == 0 {
 		return nil
 	}
 	first := days[0]
 	if len(diffs) > 0 {
-		err := s.send(ctx, "reconciliation_diffs", `INSERT INTO reconciliation_diffs (target_type, target_id, day, run_id,
+		err := s.db.Send(ctx, "reconciliation_diffs", `INSERT INTO reconciliation_diffs (target_type, target_id, day, run_id,
 			checked_at, call_id, kind, ours, dialpad)`, func(b driver.Batch) error {
 			for _, d := range diffs {
 				if err := b.Append(first.Target.Type, uint64(first.Target.ID), d.Day, first.RunID, first.CheckedAt.UTC(),
@@ -109,7 +134,7 @@ func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diff
 		}
 	}
 	// The days go last: a day's row says its differences are stored.
-	return s.send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at, checked_ms,
+	return s.db.Send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at, checked_ms,
 		status, our_legs, dialpad_legs, our_conversations, dialpad_conversations, only_dialpad, only_ours, disagreeing,
 		unreadable, reloaded, export_id, exported_at, error)`, func(b driver.Batch) error {
 		for _, r := range days {
@@ -126,8 +151,8 @@ func (s *Store) WriteReconciliation(ctx context.Context, days []Reconciled, diff
 
 // DaysOutOfAgreement counts, per target, the days from since on (a date)
 // whose latest reconciliation is not a match.
-func (s *Store) DaysOutOfAgreement(ctx context.Context, since time.Time) (map[dialpad.Target]int, error) {
-	rows, err := s.conn.Query(ctx, `SELECT toString(target_type), target_id, countIf(latest != 'match')
+func (s *Storage) DaysOutOfAgreement(ctx context.Context, since time.Time) (map[dialpad.Target]int, error) {
+	rows, err := s.db.Query(ctx, `SELECT toString(target_type), target_id, countIf(latest != 'match')
 		FROM (
 			SELECT target_type, target_id, day, toString(argMax(status, checked_ms)) AS latest
 			FROM reconciliation WHERE day >= toDate(?) GROUP BY target_type, target_id, day

@@ -1,4 +1,4 @@
-package warehouse_test
+package lease_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
@@ -38,13 +39,13 @@ func TestALeaseHasOneHolderAtATime(t *testing.T) {
 	stores := processes(t, 5)
 	var wg sync.WaitGroup
 	got := make([][]string, len(stores))
-	held := make([]map[string]*warehouse.Held, len(stores))
+	held := make([]map[string]*lease.Held, len(stores))
 	errs := make([]error, len(stores))
 	for i, s := range stores {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], held[i], errs[i] = s.Acquire(ctx, fmt.Sprintf("p%d", i), time.Minute, "load department:1", "load department:2")
+			got[i], held[i], errs[i] = s.Leases().Acquire(ctx, lease.Owner(fmt.Sprintf("p%d", i)), time.Minute, "load department:1", "load department:2")
 		}()
 	}
 	wg.Wait()
@@ -64,7 +65,7 @@ func TestALeaseHasOneHolderAtATime(t *testing.T) {
 			t.Fatalf("%s is held by %v, want exactly one process", name, holders)
 		}
 		for i := range stores {
-			if h := held[i][name]; fmt.Sprintf("p%d", i) != holders[0] && (h == nil || h.Owner != holders[0]) {
+			if h := held[i][name]; fmt.Sprintf("p%d", i) != holders[0] && (h == nil || string(h.Owner) != holders[0]) {
 				t.Errorf("p%d is told %v holds %s, want %s", i, h, name, holders[0])
 			}
 		}
@@ -80,33 +81,33 @@ func TestLeasesRenewExpireAndRelease(t *testing.T) {
 	a, b := stores[0], stores[1]
 	const name = "load department:1"
 	ttl := 3 * time.Second
-	if got, _, err := a.Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
+	if got, _, err := a.Leases().Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
 		t.Fatalf("a: %v, %v", got, err)
 	}
-	_, stop := a.KeepLeases(ctx, "a", ttl, name)
+	_, stop := a.Leases().KeepLeases(ctx, "a", ttl, name)
 	time.Sleep(ttl + time.Second)
-	got, held, err := b.Acquire(ctx, "b", ttl, name)
+	got, held, err := b.Leases().Acquire(ctx, "b", ttl, name)
 	if h := held[name]; err != nil || h == nil || h.Owner != "a" {
 		t.Fatalf("b, past a's first ttl while a renews: got %v, held %v, %v; want a's", got, held, err)
 	}
-	if err := b.Release(ctx, "b", name); err != nil { // b's release is of b's claim only
+	if err := b.Leases().Release(ctx, "b", name); err != nil { // b's release is of b's claim only
 		t.Fatal(err)
 	}
-	if _, held, _ := b.Acquire(ctx, "b", ttl, name); held[name] == nil || held[name].Owner != "a" {
+	if _, held, _ := b.Leases().Acquire(ctx, "b", ttl, name); held[name] == nil || held[name].Owner != "a" {
 		t.Fatalf("after b released: %v, want a still holding", held)
 	}
 	stop()
 	time.Sleep(ttl + time.Second)
-	if got, _, err := b.Acquire(ctx, "b", ttl, name); err != nil || len(got) != 1 {
+	if got, _, err := b.Leases().Acquire(ctx, "b", ttl, name); err != nil || len(got) != 1 {
 		t.Fatalf("b, after a's lease expired: %v, %v; want it", got, err)
 	}
-	if lost, err := a.Renew(ctx, "a", ttl, name); err != nil || len(lost) != 1 {
+	if lost, err := a.Leases().Renew(ctx, "a", ttl, name); err != nil || len(lost) != 1 {
 		t.Errorf("a renewing an expired lease: lost %v, %v; want it lost", lost, err)
 	}
-	if err := b.Release(ctx, "b", name); err != nil {
+	if err := b.Leases().Release(ctx, "b", name); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := a.Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
+	if got, _, err := a.Leases().Acquire(ctx, "a", ttl, name); err != nil || len(got) != 1 {
 		t.Errorf("a, after b released: %v, %v; want it", got, err)
 	}
 }
@@ -114,18 +115,18 @@ func TestLeasesRenewExpireAndRelease(t *testing.T) {
 // The lease statements on both engines.
 func TestLeasesOnBothEngines(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, time.UTC)
-	got, _, err := s.Acquire(ctx, "x", time.Minute, "load department:1")
+	s := chtest.Migrated(t, warehouse.Options{})
+	got, _, err := s.Leases().Acquire(ctx, "x", time.Minute, "load department:1")
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%v, %v", got, err)
 	}
-	if lost, err := s.Renew(ctx, "x", time.Minute, got...); err != nil || len(lost) != 0 {
+	if lost, err := s.Leases().Renew(ctx, "x", time.Minute, got...); err != nil || len(lost) != 0 {
 		t.Errorf("renew: lost %v, %v", lost, err)
 	}
-	if err := s.Release(ctx, "x", got...); err != nil {
+	if err := s.Leases().Release(ctx, "x", got...); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := s.Acquire(ctx, "y", time.Minute, "load department:1"); err != nil || len(got) != 1 {
+	if got, _, err := s.Leases().Acquire(ctx, "y", time.Minute, "load department:1"); err != nil || len(got) != 1 {
 		t.Errorf("after release: %v, %v", got, err)
 	}
 }
@@ -139,38 +140,38 @@ func TestALeaseOfADeadProcessOfThisHostIsFree(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	me := strings.Split(warehouse.NewOwner(), "/")
+	me := strings.Split(string(lease.NewOwner(lease.Long)), "/")
 	boot, ns, _ := strings.Cut(me[2], "-")
 	ns, _, _ = strings.Cut(ns, "-")
 	// A process that ran and ended, and one that has this process's pid
 	// but started at another time (a restarted container's pid 1).
 	dead := fmt.Sprintf("%s/%d/%s-%s-1/0", me[0], cmd.Process.Pid, boot, ns)
 	reused := fmt.Sprintf("%s/%s/%s-%s-1/0", me[0], me[1], boot, ns)
-	if _, _, err := s.Acquire(ctx, "someone", time.Hour, "other"); err != nil {
+	if _, _, err := s.Leases().Acquire(ctx, "someone", time.Hour, "other"); err != nil {
 		t.Fatal(err)
 	}
 	for _, owner := range []string{dead, reused} {
 		// The process's claim, won and settled before it died.
-		if err := s.Conn().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+		if err := s.DB().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
 			SELECT 'load department:1', ?, now() - 60, now() + 3600, 1`, owner); err != nil {
 			t.Fatal(err)
 		}
-		next := warehouse.NewOwner()
-		got, held, err := s.Acquire(ctx, next, time.Hour, "load department:1")
+		next := lease.NewOwner(lease.Long)
+		got, held, err := s.Leases().Acquire(ctx, next, time.Hour, "load department:1")
 		if err != nil || len(got) != 1 {
 			t.Errorf("after %s died: got %v, held %v, %v; want the lease", owner, got, held, err)
 		}
-		if err := s.Release(ctx, next, "load department:1"); err != nil {
+		if err := s.Leases().Release(ctx, next, "load department:1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A holder this process cannot judge (another PID namespace) is alive.
 	other := fmt.Sprintf("%s/%d/%s-4026531999-1/0", me[0], cmd.Process.Pid, boot)
-	if err := s.Conn().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
+	if err := s.DB().Exec(ctx, `INSERT INTO etl_leases (name, owner, claimed_at, expires_at, version)
 		SELECT 'load department:2', ?, now() - 60, now() + 3600, 1`, other); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, err := s.Acquire(ctx, warehouse.NewOwner(), time.Hour, "load department:2"); err != nil || len(got) != 0 {
+	if got, _, err := s.Leases().Acquire(ctx, lease.NewOwner(lease.Long), time.Hour, "load department:2"); err != nil || len(got) != 0 {
 		t.Errorf("a holder in another PID namespace: got %v, %v; want it left alone", got, err)
 	}
 }
@@ -181,17 +182,17 @@ func TestLosingALeaseStopsTheWorkItGuards(t *testing.T) {
 	ctx := context.Background()
 	s := processes(t, 1)[0]
 	const name = "load department:1"
-	if got, _, err := s.Acquire(ctx, "a", 3*time.Second, name); err != nil || len(got) != 1 {
+	if got, _, err := s.Leases().Acquire(ctx, "a", 3*time.Second, name); err != nil || len(got) != 1 {
 		t.Fatalf("%v, %v", got, err)
 	}
-	work, stop := s.KeepLeases(ctx, "a", 3*time.Second, name)
+	work, stop := s.Leases().KeepLeases(ctx, "a", 3*time.Second, name)
 	defer stop()
-	if err := s.Release(ctx, "a", name); err != nil { // as if it had expired
+	if err := s.Leases().Release(ctx, "a", name); err != nil { // as if it had expired
 		t.Fatal(err)
 	}
 	select {
 	case <-work.Done():
-		if cause := context.Cause(work); !errors.Is(cause, warehouse.ErrLeaseLost) {
+		if cause := context.Cause(work); !errors.Is(cause, lease.ErrLeaseLost) {
 			t.Errorf("the work was stopped by %v, want ErrLeaseLost", cause)
 		}
 	case <-time.After(5 * time.Second):

@@ -1,10 +1,9 @@
-package warehouse
+package events
 
 import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,7 +13,19 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
+
+// Storage keeps what events tell in the warehouse: every call event
+// (call_events), the legs' live states (live_calls) and the agents'
+// status intervals (agent_status), and reads the operators the loads
+// listed. It is safe for concurrent use.
+type Storage struct {
+	db *db.DB
+}
+
+// NewStorage is the storage of events in the warehouse d.
+func NewStorage(d *db.DB) *Storage { return &Storage{db: d} }
 
 // ReceivedCall is a call event as it arrived.
 type ReceivedCall struct {
@@ -24,11 +35,11 @@ type ReceivedCall struct {
 
 // WriteCallEvents stores call events in call_events, in one insert. A
 // repeated delivery has the key of its first, so it leaves one row.
-func (s *Store) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error {
+func (s *Storage) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	return s.send(ctx, "call_events", `INSERT INTO call_events (call_id, state, event_ms, event_at, conversation_id,
+	return s.db.Send(ctx, "call_events", `INSERT INTO call_events (call_id, state, event_ms, event_at, conversation_id,
 		direction, started_ms, leg_target_type, leg_target_id, entry_point_target_type, entry_point_target_id,
 		queued_ms, first_rang_ms, hold_ms, received_at, received_ms, payload, payload_hash, version)`,
 		func(b driver.Batch) error {
@@ -39,7 +50,7 @@ func (s *Store) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error {
 					uint64(transform.ConversationID(&e.Call)), e.Direction, int64(e.DateStarted),
 					e.Target.Type, uint64(max(e.Target.ID, 0)), e.EntryPointTarget.Type, uint64(max(e.EntryPointTarget.ID, 0)),
 					max(int64(e.DateQueued), 0), max(int64(e.DateFirstRang), 0), uint64(math.Round(max(float64(e.HoldTime), 0))),
-					r.Received.UTC(), r.Received.UnixMilli(), string(e.Raw), rawHash(e.Raw), Version(r.Received)); err != nil {
+					r.Received.UTC(), r.Received.UnixMilli(), string(e.Raw), db.Hash(e.Raw), db.Version(r.Received)); err != nil {
 					return fmt.Errorf("call event of leg %d: %w", e.CallID, err)
 				}
 			}
@@ -70,11 +81,11 @@ func liveVersion(e *dialpad.CallEvent) uint64 {
 }
 
 // WriteLiveCalls records the legs' latest states in live_calls.
-func (s *Store) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
+func (s *Storage) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	return s.send(ctx, "live_calls", `INSERT INTO live_calls (target_type, target_id, call_id, conversation_id,
+	return s.db.Send(ctx, "live_calls", `INSERT INTO live_calls (target_type, target_id, call_id, conversation_id,
 		is_entry_leg, direction, state, ended, started_at, waiting_since, connected_at, agent_id, agent_name,
 		contact_name, external_number, event_at, expires_at, version)`,
 		func(b driver.Batch) error {
@@ -93,9 +104,9 @@ func (s *Store) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 					}
 				}
 				if err := b.Append(r.Target.Type, uint64(r.Target.ID), uint64(e.CallID), uint64(conv),
-					flag(conv == e.CallID), e.Direction, e.State, flag(dialpad.IsFinal(e.State)),
+					db.Flag(conv == e.CallID), e.Direction, e.State, db.Flag(dialpad.IsFinal(e.State)),
 					time.UnixMilli(int64(e.DateStarted)).UTC(), time.UnixMilli(waiting).UTC(),
-					optTime(int64(e.DateConnected)), agent, r.Agent, e.Contact.Name, e.ExternalNumber,
+					db.OptTime(int64(e.DateConnected)), agent, r.Agent, e.Contact.Name, e.ExternalNumber,
 					time.UnixMilli(int64(e.EventTimestamp)).UTC(), r.Expires.UTC(), liveVersion(e)); err != nil {
 					return fmt.Errorf("live state of leg %d: %w", e.CallID, err)
 				}
@@ -107,19 +118,19 @@ func (s *Store) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 // DropLiveDays drops the live states of legs that started before day
 // (UTC): they ended, or expired, long ago. On a cluster, every shard
 // drops its own.
-func (s *Store) DropLiveDays(ctx context.Context, before time.Time) error {
-	return s.eachShard(ctx, func(sh *Store) error { return sh.dropLiveDays(ctx, before) })
+func (s *Storage) DropLiveDays(ctx context.Context, before time.Time) error {
+	return s.db.EachShard(ctx, func(sh *db.DB) error { return (&Storage{sh}).dropLiveDays(ctx, before) })
 }
 
-func (s *Store) dropLiveDays(ctx context.Context, before time.Time) error {
-	parts, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMMDD(started_at) FROM live_calls")
+func (s *Storage) dropLiveDays(ctx context.Context, before time.Time) error {
+	parts, err := s.db.Ints(ctx, "SELECT DISTINCT toYYYYMMDD(started_at) FROM live_calls")
 	if err != nil {
 		return err
 	}
 	limit := before.UTC().Year()*10000 + int(before.UTC().Month())*100 + before.UTC().Day()
 	for _, p := range parts {
 		if p < limit {
-			if err := s.conn.Exec(ctx, "ALTER TABLE live_calls DROP PARTITION "+strconv.Itoa(p)); err != nil {
+			if err := s.db.Exec(ctx, "ALTER TABLE live_calls DROP PARTITION "+strconv.Itoa(p)); err != nil {
 				return fmt.Errorf("drop the live states of %d: %w", p, err)
 			}
 		}
@@ -130,12 +141,12 @@ func (s *Store) dropLiveDays(ctx context.Context, before time.Time) error {
 // DropEventMonths drops the call events of the months that ended before
 // before (call_events is partitioned by month of the event). On a
 // cluster, every shard drops its own.
-func (s *Store) DropEventMonths(ctx context.Context, before time.Time) error {
-	return s.eachShard(ctx, func(sh *Store) error { return sh.dropEventMonths(ctx, before) })
+func (s *Storage) DropEventMonths(ctx context.Context, before time.Time) error {
+	return s.db.EachShard(ctx, func(sh *db.DB) error { return (&Storage{sh}).dropEventMonths(ctx, before) })
 }
 
-func (s *Store) dropEventMonths(ctx context.Context, before time.Time) error {
-	months, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMM(event_at) FROM call_events")
+func (s *Storage) dropEventMonths(ctx context.Context, before time.Time) error {
+	months, err := s.db.Ints(ctx, "SELECT DISTINCT toYYYYMM(event_at) FROM call_events")
 	if err != nil {
 		return err
 	}
@@ -143,7 +154,7 @@ func (s *Store) dropEventMonths(ctx context.Context, before time.Time) error {
 	limit := b.Year()*100 + int(b.Month()) // the month before holds the last that ended
 	for _, m := range months {
 		if m < limit {
-			if err := s.conn.Exec(ctx, "ALTER TABLE call_events DROP PARTITION "+strconv.Itoa(m)); err != nil {
+			if err := s.db.Exec(ctx, "ALTER TABLE call_events DROP PARTITION "+strconv.Itoa(m)); err != nil {
 				return fmt.Errorf("drop the call events of %d: %w", m, err)
 			}
 		}
@@ -176,7 +187,7 @@ type agentInterval struct {
 
 func (a *agentInterval) append(b driver.Batch) error {
 	return b.Append(a.agent, a.name, a.status, a.onDuty, a.callCenters, a.reason,
-		a.started, time.UnixMilli(a.started).UTC(), a.ended, optTime(a.ended), a.event, a.version)
+		a.started, time.UnixMilli(a.started).UTC(), a.ended, db.OptTime(a.ended), a.event, a.version)
 }
 
 // agentLookback bounds how far before an agent's earliest new change the
@@ -189,12 +200,12 @@ const agentLookback = 92 * 24 * time.Hour
 // before it, found among the stored ones however the events arrived
 // (late, repeated or out of order). A change is dated by its date (when
 // the status changed), else by its event time.
-func (s *Store) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error {
+func (s *Storage) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	earliest := map[uint64]int64{}
-	err := s.send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
+	err := s.db.Send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
 		for _, r := range evs {
 			e := r.Event
 			started := int64(e.Date)
@@ -206,8 +217,8 @@ func (s *Store) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
 				ccs = append(ccs, uint64(max(id, 0)))
 			}
 			a := agentInterval{agent: uint64(e.Target.ID), name: e.Target.Name, status: e.OnDutyStatus,
-				onDuty: flag(len(ccs) > 0), callCenters: ccs, reason: e.OnDutyStatusReason, started: started,
-				event: int64(e.EventTimestamp), version: Version(r.Received)}
+				onDuty: db.Flag(len(ccs) > 0), callCenters: ccs, reason: e.OnDutyStatusReason, started: started,
+				event: int64(e.EventTimestamp), version: db.Version(r.Received)}
 			if err := a.append(b); err != nil {
 				return err
 			}
@@ -225,7 +236,7 @@ func (s *Store) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
 
 // linkAgentIntervals sets the end of every interval of the agents from
 // the one before their earliest new change on: the start of the next.
-func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int64) error {
+func (s *Storage) linkAgentIntervals(ctx context.Context, earliest map[uint64]int64) error {
 	ids := make([]string, 0, len(earliest))
 	from := int64(1 << 62)
 	for id, at := range earliest {
@@ -254,7 +265,7 @@ func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int6
 		}
 		return all[i].started < all[k].started
 	})
-	version := Version(time.Now())
+	version := db.Version(time.Now())
 	var fix []agentInterval
 	for i := range all {
 		end := int64(0)
@@ -270,7 +281,7 @@ func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int6
 	if len(fix) == 0 {
 		return nil
 	}
-	return s.send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
+	return s.db.Send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
 		for i := range fix {
 			if err := fix[i].append(b); err != nil {
 				return err
@@ -281,8 +292,8 @@ func (s *Store) linkAgentIntervals(ctx context.Context, earliest map[uint64]int6
 }
 
 // agentIntervals reads rows of agent_status (agentStatusColumns) by q.
-func (s *Store) agentIntervals(ctx context.Context, q string, args ...any) ([]agentInterval, error) {
-	rows, err := s.conn.Query(ctx, q, args...)
+func (s *Storage) agentIntervals(ctx context.Context, q string, args ...any) ([]agentInterval, error) {
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read agent status intervals: %w", err)
 	}
@@ -309,8 +320,8 @@ type Operator struct {
 
 // Operators reads the user operators of every target, by user id, as the
 // loads last listed them.
-func (s *Store) Operators(ctx context.Context) (map[int64][]Operator, error) {
-	rows, err := s.conn.Query(ctx, `SELECT agent_id, toString(target_type), target_id, display_name
+func (s *Storage) Operators(ctx context.Context) (map[int64][]Operator, error) {
+	rows, err := s.db.Query(ctx, `SELECT agent_id, toString(target_type), target_id, display_name
 		FROM agents FINAL WHERE kind = 'user'`)
 	if err != nil {
 		return nil, fmt.Errorf("read the operators: %w", err)
@@ -326,102 +337,4 @@ func (s *Store) Operators(ctx context.Context) (map[int64][]Operator, error) {
 		out[int64(agent)] = append(out[int64(agent)], Operator{dialpad.Target{Type: typ, ID: int64(id)}, name})
 	}
 	return out, rows.Err()
-}
-
-// unlistedMargin is how long before a list read began a call must have
-// ended (its final event's time) for the read to be trusted not to list
-// it: Dialpad may list a call a little after it ended.
-const unlistedMargin = 10 * time.Minute
-
-// mutationWait bounds the wait for a deletion in calls: the mark does not
-// move meanwhile, and a deletion left unfinished is waited for again by
-// the next load.
-const mutationWait = 5 * time.Minute
-
-// DropUnlisted deletes target's legs that only events gave, started in w,
-// when a list read of w from began on did not list them although they
-// ended well before (unlistedMargin): the list is the source of truth for
-// which legs a target has (an event does not say which target it came
-// through). It returns the days of the legs it deleted, once the deletion
-// is done. On a cluster it runs on a replica of the target's shard.
-func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) (days []time.Time, err error) {
-	err = s.onShard(ctx, target, func(sh *Store) error {
-		days, err = sh.dropUnlisted(ctx, target, w, began)
-		return err
-	})
-	return days, err
-}
-
-func (s *Store) dropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
-	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
-	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
-	rows, err := s.conn.Query(ctx, `SELECT call_id, argMax(day, version) FROM calls
-		PREWHERE `+span+`
-		WHERE started_ms >= ? AND started_ms < ?
-			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source = 'event')
-		GROUP BY call_id
-		HAVING argMax(source, version) = 'event' AND max(version) < ?`,
-		append(append(args, w.From.UnixMilli(), w.To.UnixMilli()), append(args, Version(began.Add(-unlistedMargin)))...)...)
-	if err != nil {
-		return nil, fmt.Errorf("find %s's legs that only events gave: %w", target, err)
-	}
-	var ids []string
-	var days []time.Time
-	for rows.Next() {
-		var id uint64
-		var day time.Time
-		if err := rows.Scan(&id, &day); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, strconv.FormatUint(id, 10))
-		if !slices.ContainsFunc(days, day.Equal) {
-			days = append(days, day)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	var since time.Time
-	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&since); err != nil {
-		return nil, err
-	}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), idsPerQuery)]
-		ids = ids[len(chunk):]
-		if err := s.conn.Exec(ctx, `ALTER TABLE calls DELETE WHERE target_type = ? AND target_id = ? AND call_id IN (`+
-			strings.Join(chunk, ",")+`)`, target.Type, uint64(target.ID)); err != nil {
-			return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
-		}
-	}
-	if err := s.waitMutations(ctx, s.tableName("calls"), since); err != nil {
-		return nil, err
-	}
-	return days, nil
-}
-
-// waitMutations waits, at most mutationWait, until the mutations of table
-// created since (by the server's clock) are done.
-func (s *Store) waitMutations(ctx context.Context, table string, since time.Time) error {
-	deadline := time.Now().Add(mutationWait)
-	for {
-		var n uint64
-		if err := s.conn.QueryRow(ctx, `SELECT count() FROM system.mutations
-			WHERE database = currentDatabase() AND table = ? AND is_done = 0 AND create_time >= ?`, table, since).Scan(&n); err != nil {
-			return fmt.Errorf("wait for the deletion in %s: %w", table, err)
-		}
-		if n == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the deletion in %s is not done after %s (see system.mutations); the next load waits for it again",
-				table, mutationWait)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

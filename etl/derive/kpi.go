@@ -1,4 +1,4 @@
-package warehouse
+package derive
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
 // The contact-center KPIs, defined here once (and in the README's
@@ -18,10 +19,10 @@ import (
 // target and reporting-zone day of the conversation's start:
 //
 //   - short abandoned: not answered, and the entry leg (else the earliest
-//     leg) lasted at most KPIThresholds.ShortAbandon, ring time included;
+//     leg) lasted at most Thresholds.ShortAbandon, ring time included;
 //   - abandoned: not answered (outcome missed or voicemail), not short;
 //   - answered in threshold: answered with wait_ms at most
-//     KPIThresholds.ServiceLevel. wait_ms runs from the conversation's
+//     Thresholds.ServiceLevel. wait_ms runs from the conversation's
 //     start, or, where events gave them, from the earliest queue start or
 //     first ring of its legs, to the first connection;
 //   - handle time: talk_ms plus the agents' hold_ms (events), of answered
@@ -43,15 +44,15 @@ const (
 	RecoveryWindow = 24 * time.Hour
 )
 
-// KPIThresholds are the settings the KPIs are judged by, recorded with
+// Thresholds are the settings the KPIs are judged by, recorded with
 // every conversation and target day they produced.
-type KPIThresholds struct {
+type Thresholds struct {
 	ShortAbandon time.Duration // KPI_SHORT_ABANDON
 	ServiceLevel time.Duration // KPI_SERVICE_LEVEL_THRESHOLD
 }
 
-// DefaultKPIThresholds are Dialpad's own defaults.
-var DefaultKPIThresholds = KPIThresholds{ShortAbandon: 5 * time.Second, ServiceLevel: 60 * time.Second}
+// DefaultThresholds are Dialpad's own defaults.
+var DefaultThresholds = Thresholds{ShortAbandon: 5 * time.Second, ServiceLevel: 60 * time.Second}
 
 // The KPI columns of conversations, computed with the others from the
 // legs (see computeConversations, whose aliases they use); the two
@@ -180,25 +181,25 @@ func kpiColumns() []string {
 // conversations in month, then sums its target days. Call it once the
 // conversations of the month and of the days after it (up to
 // RepeatWindow) are computed.
-func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month int) error {
+func (d *Deriver) recomputeKPIs(ctx context.Context, target dialpad.Target, month int) error {
 	id := uint64(target.ID)
 	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
 	// The month's days, and those a repeat of its last day can start on.
 	near := fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
 		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly))
 	cols := strings.Join(kpiColumns(), ", ")
-	err := s.replaceMonth(ctx, "conversations", target, month, func() error {
-		if err := s.stageFlags(ctx, target, month, near); err != nil {
+	err := d.replaceMonth(ctx, "conversations", target, month, func() error {
+		if err := d.stageFlags(ctx, target, month, near); err != nil {
 			return err
 		}
-		return s.conn.Exec(ctx, fmt.Sprintf(applyFlags, cols), target.Type, id, month, target.Type, id, month)
+		return d.db.Exec(ctx, fmt.Sprintf(applyFlags, cols), target.Type, id, month, target.Type, id, month)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute repeats and recoveries of %s in %d: %w", target, month, err)
 	}
-	zone := s.opt.Location.String()
-	err = s.replaceMonth(ctx, "target_daily", target, month, func() error {
-		return s.conn.Exec(ctx, computeTargetDays, zone, zone, Version(time.Now()), target.Type, id, month)
+	zone := d.db.Location().String()
+	err = d.replaceMonth(ctx, "target_daily", target, month, func() error {
+		return d.db.Exec(ctx, computeTargetDays, zone, zone, db.Version(time.Now()), target.Type, id, month)
 	})
 	if err != nil {
 		return fmt.Errorf("recompute target days of %s in %d: %w", target, month, err)
@@ -211,9 +212,9 @@ func (s *Store) recomputeKPIs(ctx context.Context, target dialpad.Target, month 
 // and a flag set, from the conversations of the days near. Call it under
 // the month's lock (replaceMonth's fill); the target's lease keeps two
 // processes apart.
-func (s *Store) stageFlags(ctx context.Context, target dialpad.Target, month int, near string) error {
+func (d *Deriver) stageFlags(ctx context.Context, target dialpad.Target, month int, near string) error {
 	id := uint64(target.ID)
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(listCallers, near), month, target.Type, id)
+	rows, err := d.db.Query(ctx, fmt.Sprintf(listCallers, near), month, target.Type, id)
 	if err != nil {
 		return err
 	}
@@ -233,10 +234,10 @@ func (s *Store) stageFlags(ctx context.Context, target dialpad.Target, month int
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err := s.conn.Exec(ctx, "ALTER TABLE conversation_flags_stage DROP PARTITION (?, ?, ?)", target.Type, id, month); err != nil {
+	if err := d.db.Exec(ctx, "ALTER TABLE conversation_flags_stage DROP PARTITION (?, ?, ?)", target.Type, id, month); err != nil {
 		return err
 	}
-	return s.send(ctx, "conversation_flags_stage", `INSERT INTO conversation_flags_stage
+	return d.db.Send(ctx, "conversation_flags_stage", `INSERT INTO conversation_flags_stage
 		(target_type, target_id, month, conversation_id, repeat_contact, recovered, recovery_ms)`, func(b driver.Batch) error {
 		for _, cs := range byNumber {
 			flagCallers(cs)
@@ -244,7 +245,7 @@ func (s *Store) stageFlags(ctx context.Context, target dialpad.Target, month int
 				if !c.inMonth || !c.repeat && !c.recovered {
 					continue
 				}
-				if err := b.Append(target.Type, id, uint32(month), c.id, flag(c.repeat), flag(c.recovered), c.recoveryMs); err != nil {
+				if err := b.Append(target.Type, id, uint32(month), c.id, db.Flag(c.repeat), db.Flag(c.recovered), c.recoveryMs); err != nil {
 					return err
 				}
 			}
@@ -279,24 +280,24 @@ const (
 // service level's target, a percentage) in etl_settings, and warns when
 // stored target days were judged by other thresholds: only the days
 // recomputed since show the new ones until 'dialpad-etl rebuild' runs.
-func (s *Store) RecordKPISettings(ctx context.Context, goal float64) error {
+func (d *Deriver) RecordKPISettings(ctx context.Context, goal float64) error {
 	var other uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM target_daily FINAL WHERE short_abandon_ms != ? OR service_level_ms != ?",
-		uint32(s.kpi.ShortAbandon.Milliseconds()), uint32(s.kpi.ServiceLevel.Milliseconds())).Scan(&other); err != nil {
+	if err := d.db.QueryRow(ctx, "SELECT count() FROM target_daily FINAL WHERE short_abandon_ms != ? OR service_level_ms != ?",
+		uint32(d.kpi.ShortAbandon.Milliseconds()), uint32(d.kpi.ServiceLevel.Milliseconds())).Scan(&other); err != nil {
 		return fmt.Errorf("read the KPI thresholds of target_daily: %w", err)
 	}
 	if other > 0 {
-		s.log.Warn("some target days were counted with other KPI thresholds; run 'dialpad-etl rebuild' to count every day "+
-			"with these", "target_days", other, "short_abandon", s.kpi.ShortAbandon, "service_level_threshold", s.kpi.ServiceLevel)
+		d.db.Log().Warn("some target days were counted with other KPI thresholds; run 'dialpad-etl rebuild' to count every day "+
+			"with these", "target_days", other, "short_abandon", d.kpi.ShortAbandon, "service_level_threshold", d.kpi.ServiceLevel)
 	}
 	now := time.Now().UTC()
 	for _, kv := range [][2]string{
-		{shortAbandonSetting, strconv.FormatInt(s.kpi.ShortAbandon.Milliseconds(), 10)},
-		{serviceLevelSetting, strconv.FormatInt(s.kpi.ServiceLevel.Milliseconds(), 10)},
+		{shortAbandonSetting, strconv.FormatInt(d.kpi.ShortAbandon.Milliseconds(), 10)},
+		{serviceLevelSetting, strconv.FormatInt(d.kpi.ServiceLevel.Milliseconds(), 10)},
 		{goalSetting, strconv.FormatFloat(goal, 'f', -1, 64)},
 	} {
-		if err := s.insertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
-			kv[0], kv[1], now, Version(now)); err != nil {
+		if err := d.db.InsertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
+			kv[0], kv[1], now, db.Version(now)); err != nil {
 			return fmt.Errorf("record the KPI settings: %w", err)
 		}
 	}

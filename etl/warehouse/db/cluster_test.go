@@ -1,4 +1,4 @@
-package warehouse_test
+package db_test
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chdb"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
 // The shard a cluster's job computes a target on is the one ClickHouse
@@ -24,7 +25,7 @@ func TestShardingFunctionIsClickHouses(t *testing.T) {
 	sql := "SELECT toString(intHash64(toUInt64(arrayJoin([" + strings.Join(list, ", ") + "]))))"
 	var want []string
 	for _, id := range ids {
-		want = append(want, fmt.Sprint(warehouse.IntHash64(id)))
+		want = append(want, fmt.Sprint(db.IntHash64(id)))
 	}
 	rows, err := chtest.Conn(t, "default").Query(context.Background(), sql)
 	if err != nil {
@@ -58,11 +59,11 @@ func TestShardingFunctionIsClickHouses(t *testing.T) {
 // Every migration can be applied on a cluster, and what it becomes
 // parses on the current engine too (the cluster test runs it on 18.16).
 func TestClusterMigrationsParseOnTheCurrentEngine(t *testing.T) {
-	migs, err := warehouse.Migrations()
+	migs, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := warehouse.ClusterMigrations("dialpad", "dialpad", migs)
+	cl, err := db.ClusterMigrations("dialpad", "dialpad", migs)
 	if err != nil {
 		t.Fatal(err)
 	}

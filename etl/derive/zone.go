@@ -1,4 +1,4 @@
-package warehouse
+package derive
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
+	"github.com/dialpad-etl/dialpad-etl/schema"
 )
 
 // Every day column (calls, agent_daily, conversations) is a day of one
@@ -51,11 +53,11 @@ func (e *ZoneError) Error() string {
 
 // RecordedZone is the zone the warehouse's days were counted in; ok is
 // false when none is recorded.
-func (s *Store) RecordedZone(ctx context.Context) (zone string, ok bool, err error) {
-	if err := s.syncGlobal(ctx, "etl_settings"); err != nil {
+func (d *Deriver) RecordedZone(ctx context.Context) (zone string, ok bool, err error) {
+	if err := d.db.SyncGlobal(ctx, "etl_settings"); err != nil {
 		return "", false, err
 	}
-	rows, err := s.conn.Query(ctx, "SELECT value FROM etl_settings FINAL WHERE name = ?", zoneSetting)
+	rows, err := d.db.Query(ctx, "SELECT value FROM etl_settings FINAL WHERE name = ?", zoneSetting)
 	if err != nil {
 		return "", false, fmt.Errorf("read the recorded time zone: %w", err)
 	}
@@ -73,9 +75,9 @@ func (s *Store) RecordedZone(ctx context.Context) (zone string, ok bool, err err
 // recorded one. With none recorded (a new warehouse, or one from before
 // the zone was recorded), it records the store's zone if every stored
 // leg's day is a day of it, and returns a *ZoneError otherwise.
-func (s *Store) CheckZone(ctx context.Context) error {
-	zone := s.opt.Location.String()
-	recorded, ok, err := s.RecordedZone(ctx)
+func (d *Deriver) CheckZone(ctx context.Context) error {
+	zone := d.db.Location().String()
+	recorded, ok, err := d.RecordedZone(ctx)
 	switch {
 	case err != nil:
 		return err
@@ -87,19 +89,19 @@ func (s *Store) CheckZone(ctx context.Context) error {
 		return &ZoneError{Configured: zone, Recorded: recorded}
 	}
 	var other uint64
-	if err := s.conn.QueryRow(ctx, "SELECT count() FROM calls WHERE day != toDate(started_at, ?)", zone).Scan(&other); err != nil {
+	if err := d.db.QueryRow(ctx, "SELECT count() FROM calls WHERE day != toDate(started_at, ?)", zone).Scan(&other); err != nil {
 		return fmt.Errorf("check the days of calls against %s: %w", zone, err)
 	}
 	if other > 0 {
 		return &ZoneError{Configured: zone}
 	}
-	return s.recordZone(ctx, zone)
+	return d.recordZone(ctx, zone)
 }
 
-func (s *Store) recordZone(ctx context.Context, zone string) error {
+func (d *Deriver) recordZone(ctx context.Context, zone string) error {
 	now := time.Now().UTC()
-	err := s.insertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
-		zoneSetting, zone, now, Version(now))
+	err := d.db.InsertRow(ctx, "etl_settings", "INSERT INTO etl_settings (name, value, updated_at, version)",
+		zoneSetting, zone, now, db.Version(now))
 	if err != nil {
 		return fmt.Errorf("record the time zone: %w", err)
 	}
@@ -119,10 +121,10 @@ type RebuildStep struct {
 // legs (dropping those left with none), and records the zone. It reads
 // nothing from Dialpad, and may run again after it stopped part-way. No
 // load may run meanwhile: the caller holds every target's lease.
-func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
-	zone := s.opt.Location.String()
+func (d *Deriver) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
+	zone := d.db.Location().String()
 	// Until it ends, loads in either zone are refused.
-	if err := s.recordZone(ctx, rebuilding+zone); err != nil {
+	if err := d.recordZone(ctx, rebuilding+zone); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	report := func(stage string, done, total int, what string) {
@@ -133,12 +135,12 @@ func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
 	// The legs: a newer version of each leg whose day is not one of zone,
 	// a partition (month of started_at) at a time. (No alias in the list:
 	// an alias "day" would be what the WHERE clause compares.)
-	months, err := s.distinctInts(ctx, "SELECT DISTINCT toYYYYMM(started_at) FROM calls")
+	months, err := d.db.Ints(ctx, "SELECT DISTINCT toYYYYMM(started_at) FROM calls")
 	if err != nil {
 		return fmt.Errorf("rebuild: list the months of calls: %w", err)
 	}
 	var cols []string
-	for _, c := range callColumns {
+	for _, c := range schema.CallColumns {
 		switch c {
 		case "day":
 			cols = append(cols, "toDate(started_at, ?)")
@@ -148,32 +150,32 @@ func (s *Store) Rebuild(ctx context.Context, progress func(RebuildStep)) error {
 			cols = append(cols, c)
 		}
 	}
-	recount := insertCalls + " SELECT " + strings.Join(cols, ", ") +
+	recount := "INSERT INTO calls (" + strings.Join(schema.CallColumns, ", ") + ") SELECT " + strings.Join(cols, ", ") +
 		" FROM calls FINAL WHERE toYYYYMM(started_at) = ? AND day != toDate(started_at, ?)"
 	for i, m := range months {
-		if err := s.conn.Exec(ctx, recount, zone, m, zone); err != nil {
+		if err := d.db.Exec(ctx, recount, zone, m, zone); err != nil {
 			return fmt.Errorf("rebuild: count the days of calls started in %d in %s: %w", m, zone, err)
 		}
 		report("calls", i+1, len(months), strconv.Itoa(m))
 	}
-	if err := s.rebuildAggregates(ctx, func(done, total int, what string) { report("aggregates", done, total, what) }); err != nil {
+	if err := d.RebuildAggregates(ctx, func(done, total int, what string) { report("aggregates", done, total, what) }); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
-	return s.recordZone(ctx, zone)
+	return d.recordZone(ctx, zone)
 }
 
-// rebuildAggregates rebuilds every target-month that the legs have, or
+// RebuildAggregates rebuilds every target-month that the legs have, or
 // that the derived tables still hold, reporting each step to progress
 // (which may be nil).
-func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total int, what string)) error {
-	parts, err := s.derivedMonths(ctx)
+func (d *Deriver) RebuildAggregates(ctx context.Context, progress func(done, total int, what string)) error {
+	parts, err := d.derivedMonths(ctx)
 	if err != nil {
 		return err
 	}
 	// Every month's legs first, then every month's KPIs, which read the
 	// conversations of the days after the month too: each is computed once.
 	for i, p := range parts {
-		if err := s.onShard(ctx, p.target, func(sh *Store) error { return sh.rebuildLegMonth(ctx, p.target, p.month) }); err != nil {
+		if err := d.db.OnShard(ctx, p.target, func(sh *db.DB) error { return d.on(sh).rebuildLegMonth(ctx, p.target, p.month) }); err != nil {
 			return err
 		}
 		if progress != nil {
@@ -181,7 +183,7 @@ func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total
 		}
 	}
 	for i, p := range parts {
-		if err := s.onShard(ctx, p.target, func(sh *Store) error { return sh.recomputeKPIs(ctx, p.target, p.month) }); err != nil {
+		if err := d.db.OnShard(ctx, p.target, func(sh *db.DB) error { return d.on(sh).recomputeKPIs(ctx, p.target, p.month) }); err != nil {
 			return err
 		}
 		if progress != nil {
@@ -189,7 +191,7 @@ func (s *Store) rebuildAggregates(ctx context.Context, progress func(done, total
 		}
 	}
 	if len(parts) > 0 {
-		s.log.Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
+		d.db.Log().Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
 	}
 	return nil
 }
@@ -200,8 +202,8 @@ type targetMonth struct {
 }
 
 // StoredTargets are the targets that calls holds legs of.
-func (s *Store) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
-	parts, err := s.derivedMonths(ctx)
+func (d *Deriver) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
+	parts, err := d.derivedMonths(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +218,11 @@ func (s *Store) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
 
 // derivedMonths are the target-months that the legs or the derived
 // tables have, sorted.
-func (s *Store) derivedMonths(ctx context.Context) ([]targetMonth, error) {
+func (d *Deriver) derivedMonths(ctx context.Context) ([]targetMonth, error) {
 	seen := map[targetMonth]bool{}
 	var out []targetMonth
 	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily"} {
-		rows, err := s.conn.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
+		rows, err := d.db.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
 		if err != nil {
 			return nil, fmt.Errorf("list the months of %s: %w", table, err)
 		}
@@ -250,22 +252,4 @@ func (s *Store) derivedMonths(ctx context.Context) ([]targetMonth, error) {
 		return out[i].month < out[j].month
 	})
 	return out, nil
-}
-
-func (s *Store) distinctInts(ctx context.Context, q string) ([]int, error) {
-	rows, err := s.conn.Query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, int(v))
-	}
-	sort.Ints(out)
-	return out, rows.Err()
 }

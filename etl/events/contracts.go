@@ -1,0 +1,50 @@
+package events
+
+import (
+	"context"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/lease"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+)
+
+// The parts of the warehouse the receiver writes to, declared by what it
+// needs of them; all must be safe for concurrent use. An error from any
+// write means the group may or may not have landed: the requests waiting
+// for it are answered 503, Dialpad delivers them again, and every write
+// takes a repeat without a second row.
+
+// Store keeps the events themselves (*Storage).
+type Store interface {
+	WriteCallEvents(ctx context.Context, evs []ReceivedCall) error
+	WriteLiveCalls(ctx context.Context, rows []LiveCall) error
+	WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
+	// Operators are the user operators of every target, by user id, as
+	// the loads last listed them.
+	Operators(ctx context.Context) (map[int64][]Operator, error)
+	// DropLiveDays and DropEventMonths drop what is older than before.
+	DropLiveDays(ctx context.Context, before time.Time) error
+	DropEventMonths(ctx context.Context, before time.Time) error
+}
+
+// Legs is where the legs of final events go, as the call list's do
+// (*warehouse.Store).
+type Legs interface {
+	// KeepListCopies turns the legs that the list has given already
+	// back into the list's copies (see warehouse.Store).
+	KeepListCopies(ctx context.Context, legs []transform.Leg, names transform.Names) error
+	WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error
+}
+
+// Deriver computes the derived rows of the days final events touched.
+type Deriver interface {
+	Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error
+}
+
+// Leases keep the receiver's recompute of a target apart from a load of
+// it.
+type Leases interface {
+	Acquire(ctx context.Context, owner lease.Owner, ttl time.Duration, names ...string) (got []string, held map[string]*lease.Held, err error)
+	Release(ctx context.Context, owner lease.Owner, names ...string) error
+}
