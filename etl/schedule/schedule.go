@@ -274,11 +274,3 @@ func (s *Scheduler) now() time.Time {
 	}
 	return time.Now()
 }
-
-// cronLogger adapts slog to cron's logger for its panic recovery.
-type cronLogger struct{ log *slog.Logger }
-
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug(msg, kv...) }
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Error(msg, append(kv, "err", err)...)
-}
