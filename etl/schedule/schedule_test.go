@@ -64,7 +64,7 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 		}}
 	}
 	done := make(chan struct{})
-	go func() { s.once(context.Background(), load("first")); close(done) }()
+	go func() { s.job(context.Background(), load("first")).Run(); close(done) }()
 	for {
 		l.mu.Lock()
 		started := l.calls == 1
@@ -74,8 +74,8 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.once(context.Background(), load("incremental")) // returns at once: skipped
-	s.once(context.Background(), load("nightly"))     // returns at once: queued
+	s.job(context.Background(), load("incremental")).Run() // returns at once: skipped
+	s.job(context.Background(), load("nightly")).Run()     // returns at once: queued
 	close(l.release)
 	<-done
 	if strings.Join(ran, " ") != "first nightly" {
@@ -86,8 +86,8 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 func TestAPanickingLoadDoesNotStopTheScheduler(t *testing.T) {
 	l := &loads{panics: true}
 	s := newScheduler(l)
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
 	if l.calls != 2 {
 		t.Fatalf("%d loads ran after a panic, want 2", l.calls)
 	}
@@ -97,8 +97,8 @@ func TestMetricsCountRunsPerTarget(t *testing.T) {
 	l := &loads{}
 	s := newScheduler(l)
 	s.Metrics.Known("callcenter:9")
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
@@ -204,14 +204,14 @@ func TestAfterNightlyRunsAfterTheLoadIsCounted(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		s.once(context.Background(), due{name: "nightly", load: l.Incremental, wait: true, after: s.AfterNightly})
+		s.job(context.Background(), due{name: "nightly", load: l.Incremental, wait: true, after: s.AfterNightly}).Run()
 		close(done)
 	}()
 	<-afterStarted
 	if !strings.Contains(counted, `dialpad_etl_runs_total{kind="incremental",status="succeeded",target="department:7"} 1`) {
 		t.Errorf("the nightly load was not counted before what runs after it:\n%s", counted)
 	}
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental}) // skipped: the nightly's step runs
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run() // skipped: the nightly's step runs
 	close(release)
 	<-done
 	if l.calls != 1 {
