@@ -38,14 +38,18 @@ type Scheduler struct {
 	// the start, if it never had one) before /healthz says unhealthy; 0
 	// means forever.
 	MaxAge time.Duration
-	Now    func() time.Time // nil for time.Now
-	Log    *slog.Logger
+	// Now is the scheduler's clock, read for the tasks' due times and
+	// catch-ups, the time given to AfterNightly and the age /healthz
+	// checks; nil means time.Now. (cron's timer fires by the real clock.)
+	Now func() time.Time
+	Log *slog.Logger
 	// Webhook, if set, is served at /webhooks/dialpad: Dialpad's
 	// real-time events (see package events).
 	Webhook http.Handler
 	// AfterNightly, if set, runs after each nightly re-load, before any
-	// other load starts (the reconciliation with Dialpad's exports).
-	AfterNightly func(context.Context)
+	// other load starts (the reconciliation with Dialpad's exports), with
+	// the time it starts.
+	AfterNightly func(ctx context.Context, now time.Time)
 	// Tasks run on cron schedules of their own (the e-mailed reports).
 	Tasks []Task
 
@@ -85,7 +89,7 @@ type due struct {
 	wait bool // if another load is under way, run after it instead of skipping
 	// after, if set, runs once the load's results are counted, before
 	// any other load starts.
-	after func(context.Context)
+	after func(ctx context.Context, now time.Time)
 }
 
 // Run serves HTTP on addr and runs the schedules until ctx ends. A load
@@ -188,7 +192,7 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 		}
 	}
 	if d.after != nil && ctx.Err() == nil {
-		d.after(ctx)
+		d.after(ctx, s.now())
 	}
 }
 
@@ -222,8 +226,7 @@ func (s *Scheduler) Handler() http.Handler {
 	return mux
 }
 
-// now is the scheduler's clock: Now, else time.Now. (The cron schedules
-// themselves fire by the wall clock.)
+// now reads the scheduler's clock: Now, else time.Now.
 func (s *Scheduler) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
