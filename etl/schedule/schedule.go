@@ -1,6 +1,12 @@
-// Package schedule keeps the job running: an hourly incremental load and a
-// nightly re-load of the last days on cron schedules, one load at a time,
-// with /healthz and Prometheus /metrics served beside them.
+// Package schedule keeps the loads running on time and says how they go:
+// it runs the hourly incremental load and the nightly re-load of the last
+// days on cron schedules, one load at a time, with the tasks beside them,
+// and serves /healthz, Prometheus /metrics and the webhook it is given.
+//
+// It imports etl (the results of the loads it runs), robfig/cron and
+// client_golang, and no other package of this module: cmd/dialpad-etl
+// hands it the loads, the warehouse's health check, the webhook and the
+// tasks as values.
 package schedule
 
 import (
