@@ -42,8 +42,8 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if days := e.cfg.ReconcileDays; days > 0 {
 		rec := e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
-		s.AfterNightly = func(ctx context.Context) {
-			first, last, _ := reconcileRange("", "", days, e.cfg.Location, time.Now())
+		s.AfterNightly = func(ctx context.Context, now time.Time) {
+			first, last, _ := reconcileRange("", "", days, e.cfg.Location, now)
 			off, failed := 0, 0
 			for _, res := range rec.Run(ctx, first, last) {
 				for _, d := range res.Days {

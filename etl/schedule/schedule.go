@@ -1,6 +1,12 @@
-// Package schedule keeps the job running: an hourly incremental load and a
-// nightly re-load of the last days on cron schedules, one load at a time,
-// with /healthz and Prometheus /metrics served beside them.
+// Package schedule keeps the loads running on time and says how they go:
+// it runs the hourly incremental load and the nightly re-load of the last
+// days on cron schedules, one load at a time, with the tasks beside them,
+// and serves /healthz, Prometheus /metrics and the webhook it is given.
+//
+// It imports etl (the results of the loads it runs), robfig/cron and
+// client_golang, and no other package of this module: cmd/dialpad-etl
+// hands it the loads, the warehouse's health check, the webhook and the
+// tasks as values.
 package schedule
 
 import (
@@ -38,21 +44,22 @@ type Scheduler struct {
 	// the start, if it never had one) before /healthz says unhealthy; 0
 	// means forever.
 	MaxAge time.Duration
-	Now    func() time.Time // nil for time.Now
-	Log    *slog.Logger
+	// Now is the scheduler's clock, read for the tasks' due times and
+	// catch-ups, the time given to AfterNightly and the age /healthz
+	// checks; nil means time.Now. (cron's timer fires by the real clock.)
+	Now func() time.Time
+	Log *slog.Logger
 	// Webhook, if set, is served at /webhooks/dialpad: Dialpad's
 	// real-time events (see package events).
 	Webhook http.Handler
 	// AfterNightly, if set, runs after each nightly re-load, before any
-	// other load starts (the reconciliation with Dialpad's exports).
-	AfterNightly func(context.Context)
+	// other load starts (the reconciliation with Dialpad's exports), with
+	// the time it starts.
+	AfterNightly func(ctx context.Context, now time.Time)
 	// Tasks run on cron schedules of their own (the e-mailed reports).
 	Tasks []Task
 
-	mu      sync.Mutex
-	running bool
-	next    *due           // the nightly load that came due during another
-	loads   sync.WaitGroup // the loads under way
+	loading oneAtATime // the loads, one at a time
 }
 
 // Task is work on a cron schedule of its own, beside the loads: each run
@@ -88,7 +95,7 @@ type due struct {
 	wait bool // if another load is under way, run after it instead of skipping
 	// after, if set, runs once the load's results are counted, before
 	// any other load starts.
-	after func(context.Context)
+	after func(ctx context.Context, now time.Time)
 }
 
 // Run serves HTTP on addr and runs the schedules until ctx ends. A load
@@ -110,44 +117,32 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 		srv.Shutdown(sctx)
 	}()
 
-	c := cron.New(
-		cron.WithLocation(s.Location),
-		cron.WithChain(cron.Recover(cronLogger{s.Log})),
-	)
-	hourly := due{name: "incremental", load: s.Loads.Incremental}
-	if _, err := c.AddFunc(s.Hourly, func() { s.once(ctx, hourly) }); err != nil {
+	c := cron.New(cron.WithLocation(s.Location), cron.WithLogger(cronLogger{s.Log}))
+	hourly := s.job(ctx, due{name: "incremental", load: s.Loads.Incremental})
+	if _, err := c.AddJob(s.Hourly, hourly); err != nil {
 		return fmt.Errorf("ETL_HOURLY_SCHEDULE %q: %w", s.Hourly, err)
 	}
 	// The nightly re-load is the one that picks up late changes: one that
 	// comes due during another load runs after it. An hourly one is
 	// skipped: the next hour reads the same.
-	nightly := due{name: "nightly", load: func(ctx context.Context) []load.Result { return s.Loads.Reload(ctx, s.NightlyLookback) },
-		wait: true, after: s.AfterNightly}
-	if _, err := c.AddFunc(s.Nightly, func() { s.once(ctx, nightly) }); err != nil {
+	nightly := s.job(ctx, due{name: "nightly", load: func(ctx context.Context) []load.Result { return s.Loads.Reload(ctx, s.NightlyLookback) },
+		wait: true, after: s.AfterNightly})
+	if _, err := c.AddJob(s.Nightly, nightly); err != nil {
 		return fmt.Errorf("ETL_NIGHTLY_SCHEDULE %q: %w", s.Nightly, err)
 	}
-	var tasks sync.WaitGroup
-	defer tasks.Wait()
-	var catchUps []func()
+	var started sync.WaitGroup // the start-up load and the catch-ups, which cron does not run
+	defer started.Wait()
+	var catchUps []cron.Job
 	for _, t := range s.Tasks {
 		sched, err := cron.ParseStandard(t.Spec)
 		if err != nil {
 			return fmt.Errorf("%s schedule %q: %w", t.Name, t.Spec, err)
 		}
-		run := func(due time.Time) {
-			tasks.Go(func() {
-				defer func() {
-					if r := recover(); r != nil {
-						s.Log.Error("task panicked", "task", t.Name, "panic", fmt.Sprint(r))
-					}
-				}()
-				t.Run(ctx, due)
-			})
-		}
-		c.Schedule(sched, cron.FuncJob(func() { run(s.now().In(s.Location).Truncate(time.Minute)) }))
+		recovered := cron.NewChain(cron.Recover(cronLogger{s.Log.With("task", t.Name)}))
+		c.Schedule(sched, recovered.Then(cron.FuncJob(func() { t.Run(ctx, s.now().In(s.Location).Truncate(time.Minute)) })))
 		if t.CatchUp > 0 {
 			if at := lastFire(sched, s.now().In(s.Location), t.CatchUp); !at.IsZero() {
-				catchUps = append(catchUps, func() { run(at) })
+				catchUps = append(catchUps, recovered.Then(cron.FuncJob(func() { t.Run(ctx, at) })))
 			}
 		}
 		s.Log.Info("task scheduled", "task", t.Name, "schedule", t.Spec)
@@ -156,67 +151,38 @@ func (s *Scheduler) Run(ctx context.Context, addr string) error {
 	c.Start()
 	// A first incremental load at once, so a fresh start shows data; the
 	// tasks' catch-ups after it, on data as fresh as it makes it.
-	tasks.Add(1)
-	go func() {
-		defer tasks.Done()
-		s.once(ctx, hourly)
-		for _, f := range catchUps {
+	started.Go(func() {
+		hourly.Run()
+		for _, j := range catchUps {
 			if ctx.Err() == nil {
-				f()
+				started.Go(j.Run)
 			}
 		}
-	}()
+	})
 	<-ctx.Done()
 	s.Log.Info("stopping: abandoning the load under way, if any")
-	<-c.Stop().Done()
-	s.mu.Lock() // no load starts after this
-	s.next = nil
-	s.mu.Unlock()
-	s.loads.Wait() // the start-up load too
+	<-c.Stop().Done() // the scheduled loads and tasks; the others by the deferred Wait
 	return nil
 }
 
-// once runs d, then any load that came due meanwhile and waits. If
-// another load is under way, d is skipped, or queued when d.wait (the
-// latest one queued wins).
-func (s *Scheduler) once(ctx context.Context, d due) {
-	s.mu.Lock()
-	if s.running {
-		if d.wait {
-			s.next = &d
-			s.Log.Info("a scheduled load will run when the one under way ends", "load", d.name)
-		} else {
-			s.Log.Warn("skipping a scheduled load: the previous one is still running", "load", d.name)
-		}
-		s.mu.Unlock()
-		return
+// job is d as a cron job: one load at a time (an hourly one due while
+// another runs is skipped, a nightly one queued), a panic recovered and
+// logged, and nothing done once ctx has ended.
+func (s *Scheduler) job(ctx context.Context, d due) cron.Job {
+	log := s.Log.With("load", d.name)
+	turn := s.loading.skip
+	if d.wait {
+		turn = s.loading.queue
 	}
-	if ctx.Err() != nil {
-		s.mu.Unlock()
-		return
-	}
-	s.running = true
-	s.loads.Add(1)
-	s.mu.Unlock()
-	defer s.loads.Done()
-	for next := &d; next != nil; {
-		s.run(ctx, *next)
-		s.mu.Lock()
-		next, s.next = s.next, nil
-		if next == nil || ctx.Err() != nil {
-			next, s.running = nil, false
-		}
-		s.mu.Unlock()
-	}
+	return cron.NewChain(turn(log), cron.Recover(cronLogger{log})).Then(cron.FuncJob(func() { s.run(ctx, d) }))
 }
 
-// run runs one load and recovers from a panic in it.
+// run runs one load, counts and logs its results, then d.after, unless
+// ctx has ended.
 func (s *Scheduler) run(ctx context.Context, d due) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.Log.Error("load panicked", "load", d.name, "panic", fmt.Sprint(r))
-		}
-	}()
+	if ctx.Err() != nil {
+		return
+	}
 	s.Metrics.Running(true)
 	defer s.Metrics.Running(false)
 	results := d.load(ctx)
@@ -232,7 +198,7 @@ func (s *Scheduler) run(ctx context.Context, d due) {
 		}
 	}
 	if d.after != nil && ctx.Err() == nil {
-		d.after(ctx)
+		d.after(ctx, s.now())
 	}
 }
 
@@ -266,19 +232,10 @@ func (s *Scheduler) Handler() http.Handler {
 	return mux
 }
 
-// now is the scheduler's clock: Now, else time.Now. (The cron schedules
-// themselves fire by the wall clock.)
+// now reads the scheduler's clock: Now, else time.Now.
 func (s *Scheduler) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-// cronLogger adapts slog to cron's logger for its panic recovery.
-type cronLogger struct{ log *slog.Logger }
-
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug(msg, kv...) }
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Error(msg, append(kv, "err", err)...)
 }

@@ -64,7 +64,7 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 		}}
 	}
 	done := make(chan struct{})
-	go func() { s.once(context.Background(), load("first")); close(done) }()
+	go func() { s.job(context.Background(), load("first")).Run(); close(done) }()
 	for {
 		l.mu.Lock()
 		started := l.calls == 1
@@ -74,8 +74,8 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.once(context.Background(), load("incremental")) // returns at once: skipped
-	s.once(context.Background(), load("nightly"))     // returns at once: queued
+	s.job(context.Background(), load("incremental")).Run() // returns at once: skipped
+	s.job(context.Background(), load("nightly")).Run()     // returns at once: queued
 	close(l.release)
 	<-done
 	if strings.Join(ran, " ") != "first nightly" {
@@ -86,8 +86,8 @@ func TestALoadDueWhileAnotherRunsIsSkippedOrQueued(t *testing.T) {
 func TestAPanickingLoadDoesNotStopTheScheduler(t *testing.T) {
 	l := &loads{panics: true}
 	s := newScheduler(l)
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
 	if l.calls != 2 {
 		t.Fatalf("%d loads ran after a panic, want 2", l.calls)
 	}
@@ -97,8 +97,8 @@ func TestMetricsCountRunsPerTarget(t *testing.T) {
 	l := &loads{}
 	s := newScheduler(l)
 	s.Metrics.Known("callcenter:9")
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental})
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run()
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
@@ -195,7 +195,7 @@ func TestAfterNightlyRunsAfterTheLoadIsCounted(t *testing.T) {
 	var counted string
 	release := make(chan struct{})
 	afterStarted := make(chan struct{})
-	s.AfterNightly = func(context.Context) {
+	s.AfterNightly = func(context.Context, time.Time) {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 		counted = rec.Body.String()
@@ -204,14 +204,14 @@ func TestAfterNightlyRunsAfterTheLoadIsCounted(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		s.once(context.Background(), due{name: "nightly", load: l.Incremental, wait: true, after: s.AfterNightly})
+		s.job(context.Background(), due{name: "nightly", load: l.Incremental, wait: true, after: s.AfterNightly}).Run()
 		close(done)
 	}()
 	<-afterStarted
 	if !strings.Contains(counted, `dialpad_etl_runs_total{kind="incremental",status="succeeded",target="department:7"} 1`) {
 		t.Errorf("the nightly load was not counted before what runs after it:\n%s", counted)
 	}
-	s.once(context.Background(), due{name: "incremental", load: l.Incremental}) // skipped: the nightly's step runs
+	s.job(context.Background(), due{name: "incremental", load: l.Incremental}).Run() // skipped: the nightly's step runs
 	close(release)
 	<-done
 	if l.calls != 1 {
@@ -234,5 +234,90 @@ func TestLastFire(t *testing.T) {
 	}
 	if got := lastFire(sched, now, 24*time.Hour); !got.IsZero() {
 		t.Errorf("last fire within a day: %s, want none", got)
+	}
+}
+
+// A load that comes due once the context has ended does not start, nor
+// does a nightly one queued before it ended.
+func TestNoLoadStartsOnceTheContextEnds(t *testing.T) {
+	l := &loads{release: make(chan struct{})}
+	s := newScheduler(l)
+	ctx, cancel := context.WithCancel(context.Background())
+	started, done := make(chan struct{}), make(chan struct{})
+	first := func(ctx context.Context) []load.Result { close(started); return l.Incremental(ctx) }
+	go func() { s.job(ctx, due{name: "incremental", load: first}).Run(); close(done) }()
+	<-started
+	s.job(ctx, due{name: "nightly", load: l.Incremental, wait: true}).Run() // queued
+	cancel()
+	close(l.release)
+	<-done
+	s.job(ctx, due{name: "incremental", load: l.Incremental}).Run()
+	if l.calls != 1 {
+		t.Errorf("%d loads ran; want only the one under way when the context ended", l.calls)
+	}
+}
+
+// What runs after the nightly load is given the scheduler's clock.
+func TestAfterNightlyIsGivenTheSchedulersClock(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 8, 1, 59, 0, 0, ny)
+	s := newScheduler(&loads{})
+	s.Now = func() time.Time { return now }
+	var got time.Time
+	after := func(_ context.Context, at time.Time) { got = at }
+	s.job(context.Background(), due{name: "nightly", load: (&loads{}).Incremental, wait: true, after: after}).Run()
+	if !got.Equal(now) {
+		t.Errorf("after the nightly load at %s, want %s", got, now)
+	}
+}
+
+// At start, a task whose schedule fired within its catch-up window, by
+// the scheduler's clock, runs for that time once the first load is done.
+func TestRunCatchesUpATaskByItsClockAfterTheFirstLoad(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loads{}
+	s := newScheduler(l)
+	s.Location = ny
+	s.Hourly, s.Nightly = "0 0 30 2 *", "0 0 30 2 *" // February 30th: never
+	// Monday 30 November 2026, 09:30 in New York: the weekly task was
+	// due at 06:00.
+	s.Now = func() time.Time { return time.Date(2026, 11, 30, 9, 30, 0, 0, ny) }
+	type run struct {
+		due   time.Time
+		loads int
+	}
+	runs := make(chan run, 8)
+	s.Tasks = []Task{{Name: "weekly report", Spec: "0 6 * * 1", CatchUp: 7 * 24 * time.Hour,
+		Run: func(_ context.Context, due time.Time) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			select {
+			case runs <- run{due, l.calls}:
+			default:
+			}
+		}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- s.Run(ctx, "127.0.0.1:0") }()
+	want := time.Date(2026, 11, 30, 6, 0, 0, 0, ny)
+	// cron fires the task by the real clock too, if this runs on a Monday
+	// at 06:00 in New York: that run has another due time.
+	for r := range runs {
+		if r.due.Equal(want) {
+			if r.loads < 1 {
+				t.Errorf("the catch-up ran before the first load")
+			}
+			break
+		}
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
