@@ -178,7 +178,7 @@ demo: deps build
 
 # The benchmarks: a simulated Dialpad in a process of its own and a private
 # ClickHouse (data in .bench/, removed afterwards); prints one markdown
-# table (README, "Benchmarks"). Takes 6 to 10 minutes.
+# table (docs/benchmarks.md). Takes 6 to 10 minutes.
 bench: deps deps-zookeeper build
 	$(GO) run ./cmd/bench
 

@@ -1,4 +1,4 @@
--- The contact-center KPIs (README, "Contact-center KPIs"). Each
+-- The contact-center KPIs (docs/counting.md, "Contact-center KPIs"). Each
 -- conversation carries the flags they are counted from, and the
 -- thresholds it was judged by (KPI_SHORT_ABANDON and
 -- KPI_SERVICE_LEVEL_THRESHOLD, in ms). external_number is the customer's

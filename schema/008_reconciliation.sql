@@ -1,5 +1,5 @@
--- Reconciliation with Dialpad's own records export (README,
--- "Reconciliation"): each run compares a target's days, leg by leg, with
+-- Reconciliation with Dialpad's own records export
+-- (docs/reconciliation.md): each run compares a target's days, leg by leg, with
 -- the export Dialpad wrote of them. One row per target, day and run; the
 -- latest run of a day (by checked_ms, checked_at to the millisecond) is
 -- its state. status: match (every leg on both

@@ -1,4 +1,4 @@
--- The e-mailed reports (README, "Reports without Grafana"): one row per
+-- The e-mailed reports (docs/reports.md, "E-mailed on schedule"): one row per
 -- attempt to send a period's report. A period whose report has a 'sent'
 -- row is not sent again, by this process or another.
 CREATE TABLE IF NOT EXISTS report_sends
