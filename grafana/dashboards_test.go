@@ -12,7 +12,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 )
 
-// The dashboards the README describes, by uid.
+// The dashboards docs/dashboards.md describes, by uid.
 var wantDashboards = map[string]string{
 	"dialpad-overview":   "Department overview",
 	"dialpad-agent":      "Agent activity",

@@ -659,7 +659,7 @@ func matchesSearch(l transform.Leg, term string) bool {
 }
 
 // referenceKPIs are the overview's KPI figures over the conversations that
-// started in s, from their flags (README, "Contact-center KPIs").
+// started in s, from their flags (docs/counting.md, "Contact-center KPIs").
 func referenceKPIs(convs []transformtest.Conversation, s span) map[string]float64 {
 	var inbound, short, inThreshold, abandoned, answered, repeats, recovered float64
 	var wait, handle float64

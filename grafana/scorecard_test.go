@@ -14,7 +14,7 @@ import (
 )
 
 // The scorecard's figures, the team's medians and the score, worked out
-// from the legs by the README's formula (answer rate 0.5, handle time
+// from the legs by docs/dashboards.md's formula (answer rate 0.5, handle time
 // 0.3, transfers 0.2). Two agents have status intervals: one on duty
 // but for two days (the inbound legs it missed on the others count), one
 // off duty (none does); the others have none (no figure).

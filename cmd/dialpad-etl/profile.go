@@ -9,7 +9,7 @@ import (
 
 // profile writes a CPU profile to $DIALPAD_ETL_CPUPROFILE and a heap
 // profile to $DIALPAD_ETL_MEMPROFILE (taken when the heap was largest)
-// when they are set: for benchmarking (make bench), undocumented. It
+// when they are set: for benchmarking (make bench; docs/configuration.md). It
 // returns what stops them.
 func profile() (stop func()) {
 	var stops []func()

@@ -84,20 +84,19 @@ type Env struct {
 	HTTPAddr        string        `env:"ETL_HTTP_ADDR, default=:9108"`
 	HealthMaxAge    time.Duration `env:"ETL_HEALTH_MAX_AGE, default=3h"`
 
-	// The contact-center KPIs' thresholds (README, "Contact-center KPIs"),
+	// The contact-center KPIs' thresholds (docs/counting.md, "Contact-center KPIs"),
 	// recorded with the rows they produced.
 	ShortAbandon     time.Duration `env:"KPI_SHORT_ABANDON, default=5s"`
 	ServiceLevel     time.Duration `env:"KPI_SERVICE_LEVEL_THRESHOLD, default=60s"`
 	ServiceLevelGoal float64       `env:"KPI_SERVICE_LEVEL_GOAL, default=80"`
 
-	// Reconciliation with Dialpad's records exports (README,
-	// "Reconciliation").
+	// Reconciliation with Dialpad's records exports (docs/reconciliation.md).
 	ReconcileDays       int           `env:"RECONCILE_DAYS, default=7"`
 	ReconcileReloadDays int           `env:"RECONCILE_MAX_RELOAD_DAYS, default=7"`
 	ExportTimeout       time.Duration `env:"RECONCILE_EXPORT_TIMEOUT, default=10m"`
 	ExportsPerHour      int           `env:"DIALPAD_EXPORTS_PER_HOUR, default=20"`
 
-	// E-mailed reports (README, "Reports without Grafana"); off while
+	// E-mailed reports (docs/reports.md); off while
 	// both schedules are empty.
 	ReportDailySchedule  string `env:"REPORT_DAILY_SCHEDULE"`
 	ReportWeeklySchedule string `env:"REPORT_WEEKLY_SCHEDULE"`

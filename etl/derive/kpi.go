@@ -14,7 +14,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
-// The contact-center KPIs, defined here once (and in the README's
+// The contact-center KPIs, defined here once (and in docs/counting.md,
 // "Contact-center KPIs"). Every one is of inbound conversations, per
 // target and reporting-zone day of the conversation's start:
 //

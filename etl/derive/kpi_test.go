@@ -50,7 +50,7 @@ func connected(c dialpad.Call, at string, talk dialpad.Float) dialpad.Call {
 // kpiFixture is the department's calls in New York (UTC-5 in February),
 // one conversation per letter. Each edge of the KPIs' definitions is in
 // it; the expected figures in TestKPIsOnHandBuiltConversations are worked
-// out by hand from the README's definitions.
+// out by hand from the definitions of docs/counting.md.
 func kpiFixture() []kpiLeg {
 	h := connected(ringLeg(4102, 4101, cy, "2026-02-06T15:00:06.000Z"), "2026-02-06T15:00:10.000Z", 45000)
 	h.TotalDuration = 49000
@@ -154,7 +154,7 @@ const targetDayQuery = `SELECT toString(day), inbound, outbound, answered, aband
 	total_recovery_ms, short_abandon_ms, service_level_ms
 	FROM target_daily FINAL ORDER BY target_type, target_id, day`
 
-// fromScratch sums conversations per target and day the way the README
+// fromScratch sums conversations per target and day the way docs/counting.md
 // defines target_daily's columns, in targetDay's order.
 const fromScratch = `SELECT toString(day), toUInt32(countIf(direction = 'inbound')),
 	toUInt32(countIf(direction = 'outbound')),
@@ -256,7 +256,7 @@ func TestKPIsOnHandBuiltConversations(t *testing.T) {
 		t.Errorf("target_daily is not the sum of conversations:\n got %+v\nwant %+v", got, scratch)
 	}
 
-	// The KPIs over the fixture, as the README defines them: 10 of the 11
+	// The KPIs over the fixture, as docs/counting.md defines them: 10 of the 11
 	// conversations are inbound, one of them a short abandon.
 	var level, abandonment, asa float64
 	if err := s.DB().QueryRow(context.Background(), `SELECT sum(answered_in_threshold) / (sum(inbound) - sum(short_abandoned)),

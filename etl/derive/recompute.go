@@ -51,7 +51,7 @@ func (d *Deriver) on(sh *db.DB) *Deriver {
 // reads only the legs its days can hold, however long the history, and
 // running it again, or after a re-load, leaves exactly the rows a
 // computation from scratch would: a key that no longer has legs is gone.
-// The rules are those of the README's "How calls are counted".
+// The rules are those of docs/counting.md.
 //
 // One assumption bounds what a day can touch: the legs of one
 // conversation start within a day of each other.

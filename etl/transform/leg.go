@@ -1,6 +1,5 @@
 // Package transform turns Dialpad call legs into the rows of the
-// warehouse, following the project's call model (README, "How calls are
-// counted"): one row per leg per target with its conversation, agent,
+// warehouse, following the project's call model (docs/counting.md): one row per leg per target with its conversation, agent,
 // status and reporting day.
 //
 // Conversations and agent days are aggregates over many legs, some loaded

@@ -135,7 +135,7 @@ const (
 )
 
 // The contact-center KPIs' pieces. The flags are computed by the job
-// (warehouse/kpi.go, the README's "Contact-center KPIs"); the dashboards
+// (derive/kpi.go, docs/counting.md's "Contact-center KPIs"); the dashboards
 // only add them up: target_daily for the whole days of a range (in the
 // job's zone, like calls_daily), conversations for the rest of it.
 const (

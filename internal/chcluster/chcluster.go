@@ -47,8 +47,7 @@ type Options struct {
 	Replicas int    // per shard; 2 when 0
 	Dir      string // a new temporary directory when ""
 	// UsersD is given to every node (see chserver.Options), beside
-	// profile.xml, which sets in the default profile what the README's
-	// "Running on a cluster" asks of a cluster: distributed_product_mode
+	// profile.xml, which sets in the default profile what docs/cluster.md asks of a cluster: distributed_product_mode
 	// 'global', and on 18.16 prefer_localhost_replica 0; and ClickHouse's
 	// own 180 s for a statement ON CLUSTER to reach every node, which a
 	// machine running other tests beside the cluster can need.

@@ -390,7 +390,7 @@ func checkProductMode(ctx context.Context, conn driver.Conn) error {
 		return err
 	}
 	if mode != "global" {
-		return fmt.Errorf("distributed_product_mode is %q in this user's profile: set it to 'global' in the profiles of the job's and Grafana's users (README, \"Running on a cluster\")", mode)
+		return fmt.Errorf("distributed_product_mode is %q in this user's profile: set it to 'global' in the profiles of the job's and Grafana's users (docs/cluster.md)", mode)
 	}
 	return nil
 }

@@ -1,5 +1,5 @@
 // Package transformtest computes the call model's aggregates in plain Go,
-// straight from the rules in the README ("How calls are counted"), so that
+// straight from the rules in docs/counting.md, so that
 // tests can check what the warehouse computed in SQL against an
 // independent reckoning of the same legs.
 package transformtest
@@ -25,7 +25,7 @@ type Conversation struct {
 	WaitMs     uint64
 	TalkMs     uint64
 	Legs       int
-	// The contact-center KPIs' flags (README, "Contact-center KPIs"), by
+	// The contact-center KPIs' flags (docs/counting.md, "Contact-center KPIs"), by
 	// the default thresholds.
 	ExternalNumber                                 string
 	ShortAbandoned, Abandoned, AnsweredInThreshold bool
