@@ -71,20 +71,20 @@ const conversationKPIs = `
 	toUInt32(?) AS c_short_ms, toUInt32(?) AS c_level_ms`
 
 // listCallers reads what the flags depend on, of the target's
-// conversations with a number on the days near (%s): the month's, and
-// those a repeat of its last day can start on.
+// conversations with a number on the days {near}: the month's, and those
+// a repeat of its last day can start on.
 const listCallers = `SELECT external_number, conversation_id, toUInt32(started_at), toUInt8(direction = 'inbound'),
 	answered, abandoned, toUInt8(toYYYYMM(day) = ?)
 FROM conversations FINAL
-WHERE target_type = ? AND target_id = ? AND external_number != '' AND %s`
+WHERE target_type = ? AND target_id = ? AND external_number != '' AND {near}`
 
 // applyFlags copies the month's conversations with the flags that
-// conversation_flags_stage holds for them (%[1]s: the other columns).
+// conversation_flags_stage holds for them ({cols}: the other columns).
 // Each table is read once: on 18.16 a statement that reads a table a
 // second time can wait forever behind another target's partition
 // replacement.
-const applyFlags = `INSERT INTO conversations_stage (%[1]s, repeat_contact, recovered, recovery_ms)
-SELECT %[1]s, f_repeat, f_recovered, f_recovery_ms
+const applyFlags = `INSERT INTO conversations_stage ({cols}, repeat_contact, recovered, recovery_ms)
+SELECT {cols}, f_repeat, f_recovered, f_recovery_ms
 FROM
 (
     SELECT * FROM conversations FINAL
@@ -185,14 +185,14 @@ func (d *Deriver) recomputeKPIs(ctx context.Context, target dialpad.Target, mont
 	id := uint64(target.ID)
 	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, time.UTC)
 	// The month's days, and those a repeat of its last day can start on.
-	near := fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
-		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly))
-	cols := strings.Join(kpiColumns(), ", ")
+	near := text(fmt.Sprintf("day >= toDate('%s') AND day <= toDate('%s')",
+		first.Format(time.DateOnly), first.AddDate(0, 1, int(RepeatWindow/(24*time.Hour))+1).Format(time.DateOnly)))
+	cols := map[string]stmt{"cols": text(strings.Join(kpiColumns(), ", "))}
 	err := d.replaceMonth(ctx, "conversations", target, month, func() error {
 		if err := d.stageFlags(ctx, target, month, near); err != nil {
 			return err
 		}
-		return d.db.Exec(ctx, fmt.Sprintf(applyFlags, cols), target.Type, id, month, target.Type, id, month)
+		return d.exec(ctx, sqlOf(applyFlags, cols, target.Type, id, month, target.Type, id, month))
 	})
 	if err != nil {
 		return fmt.Errorf("recompute repeats and recoveries of %s in %d: %w", target, month, err)
@@ -212,9 +212,10 @@ func (d *Deriver) recomputeKPIs(ctx context.Context, target dialpad.Target, mont
 // and a flag set, from the conversations of the days near. Call it under
 // the month's lock (replaceMonth's fill); the target's lease keeps two
 // processes apart.
-func (d *Deriver) stageFlags(ctx context.Context, target dialpad.Target, month int, near string) error {
+func (d *Deriver) stageFlags(ctx context.Context, target dialpad.Target, month int, near stmt) error {
 	id := uint64(target.ID)
-	rows, err := d.db.Query(ctx, fmt.Sprintf(listCallers, near), month, target.Type, id)
+	q := sqlOf(listCallers, map[string]stmt{"near": near}, month, target.Type, id)
+	rows, err := d.db.Query(ctx, q.sql, q.args...)
 	if err != nil {
 		return err
 	}

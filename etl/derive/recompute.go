@@ -61,13 +61,13 @@ const agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
 	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version, hold_ms, transferred_calls`
 
 // keepAgentDays copies the month's agent days that are not of the touched
-// days (%s: the list of them).
+// {days}.
 const keepAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
 SELECT ` + agentDayColumns + ` FROM agent_daily FINAL
-WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({days})`
 
-// computeAgentDays computes the agent days of the touched days (%[1]s: the
-// list of them; %[2]s: the span of start times their legs lie in).
+// computeAgentDays computes the agent days of the touched {days}; {starts}
+// is the span of start times their legs lie in.
 const computeAgentDays = `INSERT INTO agent_daily_stage (` + agentDayColumns + `)
 SELECT target_type, target_id, day, agent_id,
 	argMax(agent_name, started_ms),
@@ -84,35 +84,35 @@ SELECT target_type, target_id, day, agent_id,
 	sum(hold_ms),
 	toUInt32(countIf(is_transferred = 1))
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND %[2]s AND day IN (%[1]s)
+WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND {starts} AND day IN ({days})
 GROUP BY target_type, target_id, day, agent_id`
 
 const dailyColumns = `target_type, target_id, day, day_start, day_end, agent_id, direction, status, legs, duration_ms, version`
 
 // keepDaily copies the month's daily counts that are not of the touched
-// days (%s: the list of them).
+// {days}.
 const keepDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
 SELECT ` + dailyColumns + ` FROM calls_daily FINAL
-WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN (%s)`
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({days})`
 
-// computeDaily counts the legs of the touched days (%[1]s; %[2]s bounds
+// computeDaily counts the legs of the touched {days} ({starts} bounds
 // their starts). The day's bounds are its midnights in the reporting zone.
 const computeDaily = `INSERT INTO calls_daily_stage (` + dailyColumns + `)
 SELECT target_type, target_id, day, toDateTime(concat(toString(day), ' 00:00:00'), ?),
 	toDateTime(concat(toString(day + 1), ' 00:00:00'), ?),
 	agent_id, direction, status, toUInt32(count()), sum(duration_ms), toUInt64(?)
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s)
+WHERE target_type = ? AND target_id = ? AND {starts} AND day IN ({days})
 GROUP BY target_type, target_id, day, agent_id, direction, status`
 
 // nameTarget records the target, named by the entry legs of the touched
-// days (%[1]s; %[2]s bounds their starts), if they have one.
+// {days} ({starts} bounds their starts), if they have one.
 const nameTarget = `INSERT INTO targets (target_type, target_id, name, updated_at, version)
 SELECT target_type, target_id,
 	argMaxIf(leg_target_name, started_ms, is_entry_leg = 1 AND leg_target_type = toString(target_type) AND leg_target_id = target_id) AS t_name,
 	now(), if(t_name = '', toUInt64(0), toUInt64(?))
 FROM calls
-WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s)
+WHERE target_type = ? AND target_id = ? AND {starts} AND day IN ({days})
 GROUP BY target_type, target_id`
 
 const conversationColumns = `target_type, target_id, conversation_id,
@@ -123,18 +123,18 @@ const conversationColumns = `target_type, target_id, conversation_id,
 	repeat_contact, recovered, recovery_ms, short_abandon_ms, service_level_ms`
 
 // touchedConversations are the conversations a recompute computes again:
-// those with a leg on a touched day (%[1]s; %[2]s bounds their starts),
-// and those stored with a day beside one (%[3]s), which may have lost a
+// those with a leg on a touched day ({days}; {starts} bounds their
+// starts), and those stored with a day {beside} one, which may have lost a
 // leg to another conversation. Legs are read without FINAL, so the
 // conversation of an older copy of a leg is among them too.
 const touchedConversations = `(conversation_id IN (SELECT conversation_id FROM calls
-	WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s))
+	WHERE target_type = ? AND target_id = ? AND {starts} AND day IN ({days}))
 OR conversation_id IN (SELECT conversation_id FROM conversations
-	WHERE target_type = ? AND target_id = ? AND day IN (%[3]s)))`
+	WHERE target_type = ? AND target_id = ? AND day IN ({beside})))`
 
 // keepConversations copies the month's conversations that the recompute
-// does not touch: those without a leg on a touched day (%[1]s; %[2]s
-// bounds their starts) and not on a day beside one (%[3]s). It is
+// does not touch: those without a leg on a touched day ({days}; {starts}
+// bounds their starts) and not on a day {beside} one. It is
 // touchedConversations with the stored day read from the row itself: on
 // 18.16 a statement that reads conversations a second time can wait
 // forever behind another target's partition replacement.
@@ -142,14 +142,15 @@ const keepConversations = `INSERT INTO conversations_stage (` + conversationColu
 SELECT ` + conversationColumns + ` FROM conversations FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
 	AND NOT (conversation_id IN (SELECT conversation_id FROM calls
-		WHERE target_type = ? AND target_id = ? AND %[2]s AND day IN (%[1]s))
-	OR day IN (%[3]s))`
+		WHERE target_type = ? AND target_id = ? AND {starts} AND day IN ({days}))
+	OR day IN ({beside}))`
 
-// computeConversations computes the touched conversations (%[1]s) that
-// belong to the month, from all their legs (%[2]s bounds their starts). A
+// computeConversations computes the {touched} conversations that belong
+// to the month, from all their legs ({starts} bounds their starts). A
 // conversation belongs to the month of its first leg's day. The wait runs
 // from the earliest queue start or first ring that events gave, else from
-// the start. The KPI thresholds are its first two arguments.
+// the start. Its arguments: the version, the KPI thresholds (in
+// conversationKPIs), the target, and the month.
 const computeConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT target_type, target_id, conversation_id,
 	if(countIf(is_entry_leg = 1) > 0, argMinIf(toString(direction), started_ms, is_entry_leg = 1), argMin(toString(direction), started_ms)) AS c_direction,
@@ -170,7 +171,7 @@ SELECT target_type, target_id, conversation_id,
 	minIf(first_rang_ms, first_rang_ms > 0) AS c_rang,
 	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1)) AS c_hold,` + conversationKPIs + `
 FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND %[2]s AND %[1]s
+WHERE target_type = ? AND target_id = ? AND {starts} AND {touched}
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
 
@@ -236,55 +237,105 @@ func monthDays(month int) daySet {
 // recomputeDays rebuilds the agent days and daily counts of days (all in
 // month) and names the target.
 func (d *Deriver) recomputeDays(ctx context.Context, target dialpad.Target, month int, days daySet) error {
-	id := uint64(target.ID)
-	version := db.Version(time.Now())
-	list, starts := days.list(), days.starts(1, 2)
+	q := recomputeSQL{target: target, month: month, days: days, version: db.Version(time.Now())}
 	err := d.replaceMonth(ctx, "agent_daily", target, month, func() error {
-		if err := d.db.Exec(ctx, fmt.Sprintf(keepAgentDays, list), target.Type, id, month); err != nil {
+		if err := d.exec(ctx, q.keepAgentDays()); err != nil {
 			return err
 		}
-		return d.db.Exec(ctx, fmt.Sprintf(computeAgentDays, list, starts), version, target.Type, id)
+		return d.exec(ctx, q.computeAgentDays())
 	})
 	if err != nil {
 		return fmt.Errorf("recompute agent days of %s in %d: %w", target, month, err)
 	}
-	zone := d.db.Location().String()
 	err = d.replaceMonth(ctx, "calls_daily", target, month, func() error {
-		if err := d.db.Exec(ctx, fmt.Sprintf(keepDaily, list), target.Type, id, month); err != nil {
+		if err := d.exec(ctx, q.keepDaily()); err != nil {
 			return err
 		}
-		return d.db.Exec(ctx, fmt.Sprintf(computeDaily, list, starts), zone, zone, version, target.Type, id)
+		return d.exec(ctx, q.computeDaily(d.db.Location()))
 	})
 	if err != nil {
 		return fmt.Errorf("recompute daily counts of %s in %d: %w", target, month, err)
 	}
-	if err := d.db.Exec(ctx, fmt.Sprintf(nameTarget, list, starts), version, target.Type, id); err != nil {
+	if err := d.exec(ctx, q.nameTarget()); err != nil {
 		return fmt.Errorf("record target %s: %w", target, err)
 	}
 	return nil
 }
 
 func (d *Deriver) recomputeConversations(ctx context.Context, target dialpad.Target, month int, days daySet) error {
-	id := uint64(target.ID)
-	version := db.Version(time.Now())
-	convs := fmt.Sprintf(touchedConversations, days.list(), days.starts(1, 2), days.widen().list())
-	convArgs := []any{target.Type, id, target.Type, id}
+	q := recomputeSQL{target: target, month: month, days: days, version: db.Version(time.Now())}
 	err := d.replaceMonth(ctx, "conversations", target, month, func() error {
-		if err := d.db.Exec(ctx, fmt.Sprintf(keepConversations, days.list(), days.starts(1, 2), days.widen().list()),
-			target.Type, id, month, target.Type, id); err != nil {
+		if err := d.exec(ctx, q.keepConversations()); err != nil {
 			return err
 		}
-		// A conversation stored a day after the last touched day starts up
-		// to two and a half days after that day's UTC midnight, and its
-		// legs within a day of its start.
-		return d.db.Exec(ctx, fmt.Sprintf(computeConversations, convs, days.starts(2, 4)),
-			append(append([]any{version, d.kpi.ShortAbandon.Milliseconds(), d.kpi.ServiceLevel.Milliseconds(), target.Type, id},
-				convArgs...), month)...)
+		return d.exec(ctx, q.computeConversations(d.kpi))
 	})
 	if err != nil {
 		return fmt.Errorf("recompute conversations of %s in %d: %w", target, month, err)
 	}
 	return nil
+}
+
+// recomputeSQL are the statements of a recompute of target's days, all in
+// month, each with its arguments.
+type recomputeSQL struct {
+	target  dialpad.Target
+	month   int
+	days    daySet
+	version uint64
+}
+
+// touched are the pieces that name the touched days and bound the starts
+// of their legs.
+func (q recomputeSQL) touched() map[string]stmt {
+	return map[string]stmt{"days": text(q.days.list()), "starts": text(q.days.starts(1, 2))}
+}
+
+func (q recomputeSQL) keepAgentDays() stmt {
+	return sqlOf(keepAgentDays, map[string]stmt{"days": text(q.days.list())}, q.target.Type, uint64(q.target.ID), q.month)
+}
+
+func (q recomputeSQL) computeAgentDays() stmt {
+	return sqlOf(computeAgentDays, q.touched(), q.version, q.target.Type, uint64(q.target.ID))
+}
+
+func (q recomputeSQL) keepDaily() stmt {
+	return sqlOf(keepDaily, map[string]stmt{"days": text(q.days.list())}, q.target.Type, uint64(q.target.ID), q.month)
+}
+
+// computeDaily bounds each day by its midnights in zone.
+func (q recomputeSQL) computeDaily(zone *time.Location) stmt {
+	return sqlOf(computeDaily, q.touched(), zone.String(), zone.String(), q.version, q.target.Type, uint64(q.target.ID))
+}
+
+func (q recomputeSQL) nameTarget() stmt {
+	return sqlOf(nameTarget, q.touched(), q.version, q.target.Type, uint64(q.target.ID))
+}
+
+// conversations are the pieces that name the touched days, bound the
+// starts of their legs and name the days beside them.
+func (q recomputeSQL) conversations() map[string]stmt {
+	p := q.touched()
+	p["beside"] = text(q.days.widen().list())
+	return p
+}
+
+func (q recomputeSQL) keepConversations() stmt {
+	id := uint64(q.target.ID)
+	return sqlOf(keepConversations, q.conversations(), q.target.Type, id, q.month, q.target.Type, id)
+}
+
+// computeConversations judges the KPIs by kpi. A conversation stored a
+// day after the last touched day starts up to two and a half days after
+// that day's UTC midnight, and its legs within a day of its start.
+func (q recomputeSQL) computeConversations(kpi Thresholds) stmt {
+	id := uint64(q.target.ID)
+	parts := map[string]stmt{
+		"starts":  text(q.days.starts(2, 4)),
+		"touched": sqlOf(touchedConversations, q.conversations(), q.target.Type, id, q.target.Type, id),
+	}
+	return sqlOf(computeConversations, parts, q.version, kpi.ShortAbandon.Milliseconds(), kpi.ServiceLevel.Milliseconds(),
+		q.target.Type, id, q.month)
 }
 
 // daySet is a set of days (midnight UTC of a reporting-zone date, as in

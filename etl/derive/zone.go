@@ -143,7 +143,7 @@ func (d *Deriver) Rebuild(ctx context.Context, progress func(RebuildStep)) error
 	for _, c := range schema.CallColumns {
 		switch c {
 		case "day":
-			cols = append(cols, "toDate(started_at, ?)")
+			cols = append(cols, "{day}") // the day in zone
 		case "version":
 			cols = append(cols, "version + 1")
 		default:
@@ -152,8 +152,9 @@ func (d *Deriver) Rebuild(ctx context.Context, progress func(RebuildStep)) error
 	}
 	recount := "INSERT INTO calls (" + strings.Join(schema.CallColumns, ", ") + ") SELECT " + strings.Join(cols, ", ") +
 		" FROM calls FINAL WHERE toYYYYMM(started_at) = ? AND day != toDate(started_at, ?)"
+	day := map[string]stmt{"day": sqlOf("toDate(started_at, ?)", nil, zone)}
 	for i, m := range months {
-		if err := d.db.Exec(ctx, recount, zone, m, zone); err != nil {
+		if err := d.exec(ctx, sqlOf(recount, day, m, zone)); err != nil {
 			return fmt.Errorf("rebuild: count the days of calls started in %d in %s: %w", m, zone, err)
 		}
 		report("calls", i+1, len(months), strconv.Itoa(m))
