@@ -149,9 +149,8 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 		Location: cfg.Location,
 		// The mark moves only once this many replicas have the legs.
 		InsertQuorum: cfg.ClickHouseInsertQuorum,
-		KPI:          &derive.Thresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel},
 		Logger:       log,
-	})
+	}, warehouse.WithKPI(derive.Thresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel}))
 }
 
 func (e *env) job() *load.Job {

@@ -16,8 +16,6 @@ package warehouse
 
 import (
 	"context"
-	"log/slog"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -26,39 +24,15 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
-// Options say where the warehouse is and how its days and KPIs are
-// counted.
-type Options struct {
-	// Addr is host:port of the native protocol, e.g. 127.0.0.1:9000, or
-	// several, separated by commas: the nodes of a cluster, tried in
-	// order.
-	Addr     string
-	Database string // created when missing
-	Username string // default "default"
-	Password string
-	// Location is the reporting time zone of every day column.
-	Location *time.Location
-	// BatchSize is the most legs sent in one INSERT (default 10,000).
-	BatchSize int
-	// SendAttempts bounds the tries of one batch (default 4).
-	SendAttempts int
-	// Cluster names the cluster (of the servers' remote_servers) the
-	// warehouse is spread over; "" for one server. See package db.
-	Cluster string
-	// InsertQuorum, on a cluster, is how many replicas of a shard must
-	// have a write before it counts as done (insert_quorum); 0 or 1: the
-	// one that took it.
-	InsertQuorum int
-	// KPI are the thresholds of the contact-center KPIs (nil: the
-	// defaults, derive.DefaultThresholds).
-	KPI    *derive.Thresholds
-	Logger *slog.Logger
-}
+// Options say where the warehouse is (see db.Options).
+type Options = db.Options
 
-func (o Options) db() db.Options {
-	return db.Options{Addr: o.Addr, Database: o.Database, Username: o.Username, Password: o.Password,
-		Location: o.Location, BatchSize: o.BatchSize, SendAttempts: o.SendAttempts, Cluster: o.Cluster,
-		InsertQuorum: o.InsertQuorum, Logger: o.Logger}
+// An Option sets how the warehouse derives its tables.
+type Option func(*Store)
+
+// WithKPI judges the KPIs by t (default derive.DefaultThresholds).
+func WithKPI(t derive.Thresholds) Option {
+	return func(s *Store) { s.derived = derive.New(s.db, t) }
 }
 
 // Store is the warehouse. It is safe for concurrent use.
@@ -70,26 +44,26 @@ type Store struct {
 
 // Open connects to the warehouse and creates its database when missing.
 // It does not apply the schema: call Migrate.
-func Open(ctx context.Context, opt Options) (*Store, error) {
-	d, err := db.Open(ctx, opt.db())
+func Open(ctx context.Context, opt Options, opts ...Option) (*Store, error) {
+	d, err := db.Open(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
-	return newStore(d, opt), nil
+	return newStore(d, opts), nil
 }
 
 // New is a store on a connection the caller opened to opt.Database, for
 // example one that also sends every statement elsewhere. Close closes conn.
-func New(conn driver.Conn, opt Options) *Store {
-	return newStore(db.New(conn, opt.db()), opt)
+func New(conn driver.Conn, opt Options, opts ...Option) *Store {
+	return newStore(db.New(conn, opt), opts)
 }
 
-func newStore(d *db.DB, opt Options) *Store {
-	kpi := derive.DefaultThresholds
-	if opt.KPI != nil {
-		kpi = *opt.KPI
+func newStore(d *db.DB, opts []Option) *Store {
+	s := &Store{db: d, leases: lease.New(d), derived: derive.New(d, derive.DefaultThresholds)}
+	for _, o := range opts {
+		o(s)
 	}
-	return &Store{db: d, leases: lease.New(d), derived: derive.New(d, kpi)}
+	return s
 }
 
 // Close closes the connection (and those to a cluster's replicas).
