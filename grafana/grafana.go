@@ -13,6 +13,8 @@
 // job's ETL_TIMEZONE. The wallboard's "today" is the job's own day (from
 // calls_daily), and its live figures read the tables of Dialpad's events,
 // only while events arrive.
+//
+// It imports nothing of this module.
 package grafana
 
 import "embed"

@@ -4,6 +4,10 @@
 // budget use, throughput, memory and dashboard query times, each with its
 // target and whether it was met. Run it with "make bench" from the
 // repository's root.
+//
+// It imports the parts it measures (dialpad, the simulator, load,
+// warehouse, report, grafana/expand) and internal/chserver, chcluster and
+// child; never the test kit.
 package main
 
 import (

@@ -5,6 +5,8 @@
 //
 //	clickhouse-dev start --dir .demo/clickhouse --port 19000
 //	clickhouse-dev stop --dir .demo/clickhouse
+//
+// It imports internal/chserver only.
 package main
 
 import (

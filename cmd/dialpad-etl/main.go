@@ -1,5 +1,10 @@
 // Command dialpad-etl loads a contact center's Dialpad call history into
 // ClickHouse. Run "dialpad-etl help" for its commands.
+//
+// Each command is a file of its own: it reads the settings (etl/config,
+// the only package that reads the environment), wires the parts of etl/
+// into one another and runs them. It may import any package of etl/, and
+// nothing of internal/.
 package main
 
 import (

@@ -12,6 +12,9 @@
 // other variable at its default. A report and the dashboards therefore
 // cannot disagree: change a panel and the report follows. Values are
 // written by the panels' units (see format.go).
+//
+// It imports dialpad and grafana (the dashboards and their expansion),
+// and reads the warehouse through the connection it is given.
 package report
 
 import (

@@ -3,7 +3,7 @@
 // days on cron schedules, one load at a time, with the tasks beside them,
 // and serves /healthz, Prometheus /metrics and the webhook it is given.
 //
-// It imports etl (the results of the loads it runs), robfig/cron and
+// It imports load (the results of the loads it runs), robfig/cron and
 // client_golang, and no other package of this module: cmd/dialpad-etl
 // hands it the loads, the warehouse's health check, the webhook and the
 // tasks as values.

@@ -5,6 +5,8 @@
 // Conversations and agent days are aggregates over many legs, some loaded
 // by earlier runs; the warehouse recomputes them from its deduplicated
 // legs, so this package only shapes single legs.
+//
+// It imports only dialpad, whose legs it shapes.
 package transform
 
 import (

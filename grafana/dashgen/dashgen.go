@@ -13,6 +13,8 @@
 // template variable ({{variable "name" | hidden}}: kept for the links,
 // not shown). The output keeps the source's order of keys, two
 // spaces a level.
+//
+// It imports nothing of this module.
 package dashgen
 
 import (

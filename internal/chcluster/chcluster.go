@@ -3,6 +3,8 @@
 // package) and private ClickHouse servers (see chserver) on loopback
 // ports, as shards of replicas, each with the cluster in its
 // remote_servers and its shard and replica in its macros.
+//
+// It imports internal/chserver and internal/child only.
 package chcluster
 
 import (

@@ -2,6 +2,8 @@
 // the benchmarks (a private ClickHouse, the chdb bridge, a simulator, the
 // job itself) on free loopback ports, and stops them with everything they
 // started.
+//
+// It imports nothing of this module.
 package child
 
 import (

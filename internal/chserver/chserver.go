@@ -2,6 +2,8 @@
 // configuration (Debian's clickhouse-server, /etc/clickhouse-server) on
 // loopback ports of its own, with its data in a directory of its own: for
 // tests, the demo and the benchmarks, beside any system server.
+//
+// It imports internal/child only.
 package chserver
 
 import (

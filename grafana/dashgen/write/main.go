@@ -1,6 +1,8 @@
 // Command write writes the dashboards that dashgen builds into the folder
 // named by its argument (default "dashboards", as "go generate ./grafana"
 // runs it from grafana/), and removes any other dashboard there.
+//
+// It imports grafana/dashgen only.
 package main
 
 import (

@@ -9,6 +9,8 @@
 // process, and a crash of the engine fails one comparison instead of the
 // whole test binary. chdb has no server and no native protocol: it takes
 // SQL text and answers text in any ClickHouse format.
+//
+// Only tests import it. It imports internal/child only.
 package chdb
 
 import (

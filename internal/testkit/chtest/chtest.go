@@ -11,6 +11,9 @@
 // with a message that says how to install one. Under go test -short
 // (make test-short) every test that needs a server is skipped and none is
 // started: see SkipShort.
+//
+// Only tests import it. It imports warehouse (a twin is a warehouse on
+// both engines), internal/chserver and internal/testkit/chdb.
 package chtest
 
 import (

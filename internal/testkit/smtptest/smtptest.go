@@ -1,6 +1,8 @@
 // Package smtptest runs a real SMTP server (github.com/emersion/go-smtp)
 // on loopback for tests: it keeps the messages it is sent, can refuse the
 // next ones with a temporary error, and checks a login when one is set.
+//
+// Only tests import it. It imports nothing of this module.
 package smtptest
 
 import (

@@ -2,6 +2,8 @@
 // straight from the rules in docs/counting.md, so that
 // tests can check what the warehouse computed in SQL against an
 // independent reckoning of the same legs.
+//
+// Only tests import it. It imports dialpad and transform.
 package transformtest
 
 import (
