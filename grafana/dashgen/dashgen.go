@@ -1,7 +1,8 @@
 // Package dashgen builds the provisioned dashboards (grafana/dashboards)
-// from their sources (src/*.json), in which every piece that several
-// panels or dashboards share is written once, here: the filters on the
-// target variable, the search box's clause, and the template variables.
+// from their sources (src/*.json.tmpl, Go templates of the JSON), in
+// which every piece that several panels or dashboards share is written
+// once, here: the filters on the target variable, the search box's
+// clause, and the template variables.
 // "go generate ./grafana" writes the files; a test fails when the
 // checked-in ones are not what Build makes.
 //
@@ -29,7 +30,7 @@ import (
 	"text/template"
 )
 
-//go:embed src/*.json
+//go:embed src/*.json.tmpl
 var sources embed.FS
 
 // The SQL that the panels share.
@@ -512,7 +513,7 @@ var variables = map[string]string{
 
 // Build returns every dashboard, by file name, as it is to be provisioned.
 func Build() (map[string][]byte, error) {
-	names, err := fs.Glob(sources, "src/*.json")
+	names, err := fs.Glob(sources, "src/*.json.tmpl")
 	if err != nil {
 		return nil, err
 	}
@@ -527,7 +528,7 @@ func Build() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[path.Base(name)] = b
+		out[strings.TrimSuffix(path.Base(name), ".tmpl")] = b
 	}
 	return out, nil
 }
