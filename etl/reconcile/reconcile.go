@@ -42,13 +42,17 @@ type Reloader interface {
 	Backfill(ctx context.Context, from, to time.Time, targets []dialpad.Target, force bool) []load.Result
 }
 
+// Status is what a reconciled day came to; its value is written to
+// reconciliation.status.
+type Status string
+
 // Statuses of a reconciled day.
 const (
-	StatusMatch   = "match"   // every leg on both sides, agreeing
-	StatusDiffer  = "differ"  // some leg is on one side only, disagrees, or could not be read
-	StatusFailed  = "failed"  // Dialpad failed the export
-	StatusTimeout = "timeout" // the export never finished
-	StatusError   = "error"   // the export could not be asked for, downloaded or read
+	StatusMatch   Status = "match"   // every leg on both sides, agreeing
+	StatusDiffer  Status = "differ"  // some leg is on one side only, disagrees, or could not be read
+	StatusFailed  Status = "failed"  // Dialpad failed the export
+	StatusTimeout Status = "timeout" // the export never finished
+	StatusError   Status = "error"   // the export could not be asked for, downloaded or read
 )
 
 // MaxExportDays is the most days one export covers; a longer range is
@@ -219,7 +223,7 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 			if _, still := now[id]; !still {
 				reloaded[id] = true
 				c.byDay(d).Reloaded++
-				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "reloaded"})
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: KindReloaded})
 			}
 		}
 	}
@@ -243,7 +247,7 @@ func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, f
 
 // unchecked are the days of a part that had no export to compare with:
 // our side counted, the status saying why.
-func unchecked(t dialpad.Target, from, to time.Time, ours []StoredLeg, status, reason string) []Reconciled {
+func unchecked(t dialpad.Target, from, to time.Time, ours []StoredLeg, status Status, reason string) []Reconciled {
 	var days []Reconciled
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 		r := Reconciled{Target: t, Day: d, Status: status, Error: reason}
@@ -275,7 +279,7 @@ func (c *comparison) byDay(d time.Time) *Reconciled {
 func (c *comparison) onlyDialpad() map[uint64]time.Time {
 	out := map[uint64]time.Time{}
 	for _, d := range c.diffs {
-		if d.Kind == "only_dialpad" {
+		if d.Kind == KindOnlyDialpad {
 			out[d.CallID] = d.Day
 		}
 	}
@@ -307,7 +311,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		}
 		if inRange(d) {
 			c.byDay(d).Unreadable++
-			c.diffs = append(c.diffs, Difference{Day: d, CallID: uint64(b.CallID), Kind: "unreadable",
+			c.diffs = append(c.diffs, Difference{Day: d, CallID: uint64(b.CallID), Kind: KindUnreadable,
 				Dialpad: "line " + strconv.Itoa(b.Line) + ": " + b.Reason})
 		}
 	}
@@ -327,7 +331,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 			skip[id] = true
 			if inRange(d) {
 				c.byDay(d).Unreadable++
-				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "unreadable",
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: KindUnreadable,
 					Dialpad: "line " + strconv.Itoa(rec.Line) + ": its local times cannot be placed in its time zone"})
 			}
 			continue
@@ -343,7 +347,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 			skip[id] = true
 			if d := day(rec.Started.In(loc)); inRange(d) {
 				c.byDay(d).Unreadable++
-				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: "unreadable",
+				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: KindUnreadable,
 					Dialpad: "line " + strconv.Itoa(rec.Line) + ": no date_ended, though it started " +
 						requested.Sub(rec.Started).Round(time.Minute).String() + " before the export"})
 			}
@@ -382,23 +386,23 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		l := byID[id]
 		if l == nil || !l.Day.Equal(th.day) {
 			dd.OnlyDialpad++
-			c.diffs = append(c.diffs, Difference{Day: th.day, CallID: id, Kind: "only_dialpad",
+			c.diffs = append(c.diffs, Difference{Day: th.day, CallID: id, Kind: KindOnlyDialpad,
 				Dialpad: describe(th.rec.Direction, th.rec.WasConnected(), th.rec.Talk)})
 			continue
 		}
 		disagree := false
-		add := func(kind, ours, dialpad string) {
+		add := func(kind Kind, ours, dialpad string) {
 			disagree = true
 			c.diffs = append(c.diffs, Difference{Day: th.day, CallID: id, Kind: kind, Ours: ours, Dialpad: dialpad})
 		}
 		if l.Direction != th.rec.Direction {
-			add("direction", l.Direction, th.rec.Direction)
+			add(KindDirection, l.Direction, th.rec.Direction)
 		}
 		if l.Connected != th.rec.WasConnected() {
-			add("connected", answered(l.Connected), answered(th.rec.WasConnected()))
+			add(KindConnected, answered(l.Connected), answered(th.rec.WasConnected()))
 		}
 		if absDuration(l.Talk-th.rec.Talk) > th.rec.TalkTolerance+time.Second {
-			add("duration", l.Talk.String(), th.rec.Talk.String())
+			add(KindDuration, l.Talk.String(), th.rec.Talk.String())
 		}
 		if disagree {
 			dd.Disagreeing++
@@ -414,7 +418,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		addConv(ourConvs, l.Day, l.ConversationID)
 		if th, ok := matched[l.CallID]; !ok || !th.day.Equal(l.Day) {
 			dd.OnlyOurs++
-			c.diffs = append(c.diffs, Difference{Day: l.Day, CallID: l.CallID, Kind: "only_ours",
+			c.diffs = append(c.diffs, Difference{Day: l.Day, CallID: l.CallID, Kind: KindOnlyOurs,
 				Ours: describe(l.Direction, l.Connected, l.Talk)})
 		}
 	}
