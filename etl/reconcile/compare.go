@@ -20,17 +20,6 @@ func (c *comparison) byDay(d time.Time) *Reconciled {
 	return &c.days[int(d.Sub(c.first)/(24*time.Hour))]
 }
 
-// onlyDialpad are the legs only in Dialpad's export, with their days.
-func (c *comparison) onlyDialpad() map[uint64]time.Time {
-	out := map[uint64]time.Time{}
-	for _, d := range c.diffs {
-		if d.Kind == KindOnlyDialpad {
-			out[d.CallID] = d.Day
-		}
-	}
-	return out
-}
-
 // compare matches an export's rows with our legs of the days from..to.
 func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours []StoredLeg, requested time.Time) *comparison {
 	m := newMatching(loc, from, to, ours, requested)

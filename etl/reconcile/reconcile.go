@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -124,13 +123,13 @@ func (r *Reconciler) Run(ctx context.Context, first, last time.Time) []Result {
 // time, the most recent first (its days get the re-loads first).
 func (r *Reconciler) target(ctx context.Context, runID string, t dialpad.Target, first, last time.Time) Result {
 	res := Result{Target: t}
-	reloads := r.maxReloadDays()
+	budget := reloadBudget{left: r.maxReloadDays()}
 	for to := day(last); !to.Before(day(first)); to = to.AddDate(0, 0, -MaxExportDays) {
 		from := to.AddDate(0, 0, -MaxExportDays+1)
 		if from.Before(day(first)) {
 			from = day(first)
 		}
-		days, err := r.part(ctx, runID, t, from, to, &reloads)
+		days, err := r.check(ctx, r.newPart(runID, t, from, to), &budget)
 		res.Days = append(days, res.Days...)
 		if err != nil {
 			res.Err = errors.Join(res.Err, err)
@@ -142,104 +141,86 @@ func (r *Reconciler) target(ctx context.Context, runID string, t dialpad.Target,
 	return res
 }
 
-// part reconciles the days from..to of t with one export.
-func (r *Reconciler) part(ctx context.Context, runID string, t dialpad.Target, from, to time.Time, reloads *int) ([]Reconciled, error) {
-	log := r.log().With("target", t.String(), "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly))
+// part is a range of one target's days compared with one export.
+type part struct {
+	target   dialpad.Target
+	runID    string
+	from, to time.Time // dates, both included
+	log      *slog.Logger
+}
+
+func (r *Reconciler) newPart(runID string, t dialpad.Target, from, to time.Time) part {
+	return part{target: t, runID: runID, from: from, to: to,
+		log: r.log().With("target", t.String(), "from", from.Format(time.DateOnly), "to", to.Format(time.DateOnly))}
+}
+
+// check reconciles the days of p with one export, re-loading those
+// where Dialpad has legs we lack as far as budget allows, and records
+// them.
+func (r *Reconciler) check(ctx context.Context, p part, budget *reloadBudget) ([]Reconciled, error) {
 	began := time.Now()
-	exp, exportErr := r.Exports.ExportCalls(ctx, dialpad.ExportRequest{Target: t, Zone: r.Location, From: from, To: to})
+	exp, exportErr := r.Exports.ExportCalls(ctx, dialpad.ExportRequest{Target: p.target, Zone: r.Location, From: p.from, To: p.to})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	ours, err := r.Store.LegsOfDays(ctx, t, from, to)
+	ours, err := r.Store.LegsOfDays(ctx, p.target, p.from, p.to)
 	if err != nil {
 		return nil, err
 	}
-	checked := r.now()
 	if exportErr != nil {
-		status := StatusError
-		switch {
-		case errors.Is(exportErr, dialpad.ErrExportFailed):
-			status = StatusFailed
-		case errors.Is(exportErr, dialpad.ErrExportTimeout):
-			status = StatusTimeout
-		}
-		log.Error("reconcile: no export to compare with", "status", status, "err", exportErr)
-		days := unchecked(t, from, to, ours, status, exportErr.Error())
-		for i := range days {
-			days[i].RunID, days[i].CheckedAt = runID, checked
-		}
-		if err := r.Store.WriteReconciliation(ctx, days, nil); err != nil {
-			return days, errors.Join(exportErr, err)
-		}
-		return days, exportErr
+		return r.noExport(ctx, p, ours, exportErr)
 	}
 	recs := exp.Records
-	log.Info("reconcile: export read", "rows", len(recs.Rows), "unreadable", len(recs.Bad), "took", time.Since(began).Round(time.Millisecond))
-	c := compare(r.Location, from, to, recs, ours, exp.RequestedAt)
-
-	// Days where Dialpad has legs we lack are loaded again, then compared
-	// again with the same export.
-	var missing []time.Time
-	for _, d := range c.days {
-		if d.OnlyDialpad > 0 {
-			missing = append(missing, d.Day)
-		}
+	p.log.Info("reconcile: export read", "rows", len(recs.Rows), "unreadable", len(recs.Bad), "took", time.Since(began).Round(time.Millisecond))
+	c := compare(r.Location, p.from, p.to, recs, ours, exp.RequestedAt)
+	if c, err = r.reload(ctx, p, exp, c, budget); err != nil {
+		return nil, err
 	}
-	var reloaded map[uint64]bool
-	if len(missing) > 0 && r.Loads != nil {
-		sort.Slice(missing, func(i, j int) bool { return missing[i].After(missing[j]) })
-		if len(missing) > *reloads {
-			log.Warn("reconcile: more days lack legs than may be loaded again in one run (RECONCILE_MAX_RELOAD_DAYS)",
-				"days", len(missing), "reloading", *reloads)
-			missing = missing[:*reloads]
-		}
-		*reloads -= len(missing)
-		before := c.onlyDialpad()
-		for _, d := range missing {
-			dayFrom := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, r.Location)
-			log.Info("reconcile: loading a day again: Dialpad's export has legs the warehouse lacks",
-				"day", d.Format(time.DateOnly), "missing", c.byDay(d).OnlyDialpad)
-			for _, res := range r.Loads.Backfill(ctx, dayFrom, dayFrom.AddDate(0, 0, 1), []dialpad.Target{t}, true) {
-				if res.Err != nil {
-					log.Error("reconcile: the re-load failed", "day", d.Format(time.DateOnly), "err", res.Err)
-				} else if res.Run.Status == load.StatusSkipped {
-					log.Warn("reconcile: the re-load was skipped: another process is loading the target", "day", d.Format(time.DateOnly))
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if ours, err = r.Store.LegsOfDays(ctx, t, from, to); err != nil {
-			return nil, err
-		}
-		c = compare(r.Location, from, to, recs, ours, exp.RequestedAt)
-		reloaded = map[uint64]bool{}
-		now := c.onlyDialpad()
-		for id, d := range before {
-			if _, still := now[id]; !still {
-				reloaded[id] = true
-				c.byDay(d).Reloaded++
-				c.diffs = append(c.diffs, Difference{Day: d, CallID: id, Kind: KindReloaded})
-			}
-		}
-	}
-	checked = r.now()
-	for i := range c.days {
-		d := &c.days[i]
-		d.Target, d.RunID, d.CheckedAt, d.ExportID, d.ExportedAt = t, runID, checked, exp.RequestID, exp.RequestedAt
-		d.Status = StatusMatch
-		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 || d.OurConvs != d.DialpadConvs {
-			d.Status = StatusDiffer
-			log.Warn("reconcile: the day differs from Dialpad's", "day", d.Day.Format(time.DateOnly),
-				"our_legs", d.OurLegs, "dialpad_legs", d.DialpadLegs, "only_dialpad", d.OnlyDialpad,
-				"only_ours", d.OnlyOurs, "disagreeing", d.Disagreeing, "unreadable", d.Unreadable)
-		}
-	}
+	r.judge(p, exp, c.days)
 	if err := r.Store.WriteReconciliation(ctx, c.days, c.diffs); err != nil {
 		return c.days, err
 	}
 	return c.days, nil
+}
+
+// noExport records the days of p when there was no export to compare
+// with: our side counted, the status saying why, never a match.
+func (r *Reconciler) noExport(ctx context.Context, p part, ours []StoredLeg, exportErr error) ([]Reconciled, error) {
+	checked := r.now()
+	status := StatusError
+	switch {
+	case errors.Is(exportErr, dialpad.ErrExportFailed):
+		status = StatusFailed
+	case errors.Is(exportErr, dialpad.ErrExportTimeout):
+		status = StatusTimeout
+	}
+	p.log.Error("reconcile: no export to compare with", "status", status, "err", exportErr)
+	days := unchecked(p.target, p.from, p.to, ours, status, exportErr.Error())
+	for i := range days {
+		days[i].RunID, days[i].CheckedAt = p.runID, checked
+	}
+	if err := r.Store.WriteReconciliation(ctx, days, nil); err != nil {
+		return days, errors.Join(exportErr, err)
+	}
+	return days, exportErr
+}
+
+// judge gives each compared day of p its run, its export and its
+// status: a match when no leg is on one side only, disagrees or could
+// not be read, and the conversations agree in number.
+func (r *Reconciler) judge(p part, exp *dialpad.Export, days []Reconciled) {
+	checked := r.now()
+	for i := range days {
+		d := &days[i]
+		d.Target, d.RunID, d.CheckedAt, d.ExportID, d.ExportedAt = p.target, p.runID, checked, exp.RequestID, exp.RequestedAt
+		d.Status = StatusMatch
+		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 || d.OurConvs != d.DialpadConvs {
+			d.Status = StatusDiffer
+			p.log.Warn("reconcile: the day differs from Dialpad's", "day", d.Day.Format(time.DateOnly),
+				"our_legs", d.OurLegs, "dialpad_legs", d.DialpadLegs, "only_dialpad", d.OnlyDialpad,
+				"only_ours", d.OnlyOurs, "disagreeing", d.Disagreeing, "unreadable", d.Unreadable)
+		}
+	}
 }
 
 // unchecked are the days of a part that had no export to compare with:
