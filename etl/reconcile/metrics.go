@@ -40,7 +40,7 @@ func (m *Metrics) observe(results []Result) {
 	for _, r := range results {
 		t := r.Target.String()
 		for _, d := range r.Days {
-			m.days.WithLabelValues(t, d.Status).Inc()
+			m.days.WithLabelValues(t, string(d.Status)).Inc()
 			m.reloaded.WithLabelValues(t).Add(float64(d.Reloaded))
 			m.lastRun.WithLabelValues(t).Set(float64(d.CheckedAt.Unix()))
 		}

@@ -438,7 +438,7 @@ func TestFailedAndUnfinishedExportsAreReportedAsSuch(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		faults simulator.Faults
-		status string
+		status reconcile.Status
 		err    error
 	}{
 		{"failed", simulator.Faults{ExportFailRate: 1}, reconcile.StatusFailed, dialpad.ErrExportFailed},

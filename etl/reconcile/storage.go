@@ -90,7 +90,7 @@ type Reconciled struct {
 	Day                    time.Time
 	RunID                  string
 	CheckedAt              time.Time
-	Status                 string // match, differ, failed, timeout or error
+	Status                 Status
 	OurLegs, DialpadLegs   int
 	OurConvs, DialpadConvs int
 	OnlyDialpad, OnlyOurs  int
@@ -107,9 +107,24 @@ type Reconciled struct {
 type Difference struct {
 	Day           time.Time
 	CallID        uint64
-	Kind          string // only_dialpad, only_ours, direction, connected, duration, unreadable, reloaded
-	Ours, Dialpad string
+	Kind          Kind
+	Ours, Dialpad string // each side's leg, as far as it differs
 }
+
+// Kind is what a Difference says of its leg; its value is written to
+// reconciliation_diffs.kind.
+type Kind string
+
+// Kinds of difference.
+const (
+	KindOnlyDialpad Kind = "only_dialpad" // in Dialpad's export, not in ours: the loads missed it
+	KindOnlyOurs    Kind = "only_ours"    // in ours, not in Dialpad's export
+	KindDirection   Kind = "direction"    // inbound on one side, outbound on the other
+	KindConnected   Kind = "connected"    // answered on one side only
+	KindDuration    Kind = "duration"     // talk times apart beyond the export's rounding
+	KindUnreadable  Kind = "unreadable"   // a row of the export that could not be read or placed
+	KindReloaded    Kind = "reloaded"     // was only in Dialpad's; a re-load of its day brought it
+)
 
 // WriteReconciliation records a run's days of one target and the legs
 // behind their differences.
@@ -123,7 +138,7 @@ func (s *Storage) WriteReconciliation(ctx context.Context, days []Reconciled, di
 			checked_at, call_id, kind, ours, dialpad)`, func(b driver.Batch) error {
 			for _, d := range diffs {
 				if err := b.Append(first.Target.Type, uint64(first.Target.ID), d.Day, first.RunID, first.CheckedAt.UTC(),
-					d.CallID, d.Kind, d.Ours, d.Dialpad); err != nil {
+					d.CallID, string(d.Kind), d.Ours, d.Dialpad); err != nil {
 					return err
 				}
 			}
@@ -138,7 +153,7 @@ func (s *Storage) WriteReconciliation(ctx context.Context, days []Reconciled, di
 		status, our_legs, dialpad_legs, our_conversations, dialpad_conversations, only_dialpad, only_ours, disagreeing,
 		unreadable, reloaded, export_id, exported_at, error)`, func(b driver.Batch) error {
 		for _, r := range days {
-			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.CheckedAt.UnixMilli(), r.Status,
+			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.CheckedAt.UnixMilli(), string(r.Status),
 				uint32(r.OurLegs), uint32(r.DialpadLegs), uint32(r.OurConvs), uint32(r.DialpadConvs),
 				uint32(r.OnlyDialpad), uint32(r.OnlyOurs), uint32(r.Disagreeing), uint32(r.Unreadable),
 				uint32(r.Reloaded), r.ExportID, r.ExportedAt.UTC(), r.Error); err != nil {
