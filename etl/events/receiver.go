@@ -62,8 +62,14 @@ type Receiver struct {
 	// (default 2m).
 	Owner    lease.Owner
 	LeaseTTL time.Duration
-	Metrics  *Metrics // nil: not measured
-	Log      *slog.Logger
+	// Now is the clock (nil: time.Now) that tells which days Run
+	// recomputes when it starts, and which live states and call events
+	// are old enough to drop. The waits (MaxWait, Answer,
+	// RecomputeEvery) and the time an event was received are the real
+	// clock's.
+	Now     func() time.Time
+	Metrics *Metrics // nil: not measured
+	Log     *slog.Logger
 
 	once    sync.Once
 	queue   chan *pending
@@ -112,6 +118,9 @@ func (r *Receiver) init() {
 		}
 		if r.Owner == "" {
 			r.Owner = lease.NewOwner(lease.Brief)
+		}
+		if r.Now == nil {
+			r.Now = time.Now
 		}
 		if r.Log == nil {
 			r.Log = slog.New(slog.DiscardHandler)
@@ -194,7 +203,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 	r.init()
 	// What a crash left to recompute: the days the events of the last
 	// two days may have touched.
-	now := time.Now()
+	now := r.Now()
 	for _, t := range r.Targets {
 		r.dirty.add(t, transform.Day(now.UnixMilli(), r.Location))
 		r.dirty.add(t, transform.Day(now.Add(-24*time.Hour).UnixMilli(), r.Location))
@@ -415,10 +424,10 @@ func (r *Receiver) recompute(ctx context.Context) {
 		r.recomputeDirty(ctx)
 		if time.Since(dropped) > time.Hour {
 			dropped = time.Now()
-			if err := r.Store.DropLiveDays(ctx, time.Now().Add(-48*time.Hour)); err != nil {
+			if err := r.Store.DropLiveDays(ctx, r.Now().Add(-48*time.Hour)); err != nil {
 				r.Log.Warn("could not drop old live states", "err", err)
 			}
-			if err := r.Store.DropEventMonths(ctx, time.Now().Add(-r.Retention)); err != nil {
+			if err := r.Store.DropEventMonths(ctx, r.Now().Add(-r.Retention)); err != nil {
 				r.Log.Warn("could not drop old call events", "err", err)
 			}
 		}

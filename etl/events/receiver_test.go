@@ -26,13 +26,6 @@ import (
 
 func TestMain(m *testing.M) { chtest.Main(m) }
 
-const secret = "a-webhook-secret-of-32-characters"
-
-var (
-	dept  = dialpad.Target{Type: "department", ID: 700}
-	other = dialpad.Target{Type: "department", ID: 800}
-)
-
 // rig is a receiver on a twin database (every statement on both engines)
 // behind a real HTTP server.
 type rig struct {
@@ -81,39 +74,6 @@ func (g *rig) count(t *testing.T, q string) uint64 {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
-}
-
-func sign(t *testing.T, claims string) string {
-	t.Helper()
-	tok, err := dialpad.SignEvent([]byte(claims), []byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// base is an hour ago: live states of legs started days ago are dropped.
-var base = time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
-
-// at is base plus s seconds, in ms.
-func at(s float64) int64 { return base.UnixMilli() + int64(s*1000) }
-
-// event is a call event as Dialpad sends it: ids as numbers, explicit
-// nulls. fields override or add to the leg's.
-func event(callID int64, state string, ts int64, fields map[string]any) string {
-	m := map[string]any{
-		"call_id": callID, "state": state, "event_timestamp": ts, "direction": "inbound",
-		"date_started": at(0), "date_connected": nil, "date_ended": nil, "duration": 0,
-		"target":      map[string]any{"id": dept.ID, "type": "department", "name": "Support"},
-		"contact":     map[string]any{"id": 91, "type": "local", "name": "Dana Caller", "phone": "+15550100"},
-		"is_internal": false, "transferred_from": nil, "external_number": "+15550100",
-		"entry_point_target": map[string]any{"id": dept.ID, "type": "department", "name": "Support"},
-	}
-	for k, v := range fields {
-		m[k] = v
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
 }
 
 // The entry leg 1001 of a call to the department: queued at 2 s, Ana
@@ -423,17 +383,6 @@ func TestAgentsOwnCallsGoToTheirTargetsUntilTheListSaysOtherwise(t *testing.T) {
 	}
 	if n := g.count(t, "SELECT count() FROM calls WHERE call_id = 3001"); n != 0 {
 		t.Errorf("the leg the list does not have is still there (%d copies)", n)
-	}
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
