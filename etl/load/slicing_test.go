@@ -122,12 +122,8 @@ func TestWindowsAreTheReportingZonesDaysAcrossDaylightSaving(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := func(from, to string) dialpad.Window {
-		f, _ := time.Parse(time.RFC3339, from)
-		t, _ := time.Parse(time.RFC3339, to)
-		return dialpad.Window{From: f, To: t}
-	}
-	at := func(s string) time.Time { t, _ := time.Parse(time.RFC3339, s); return t }
+	at := func(s string) time.Time { at, _ := time.Parse(time.RFC3339, s); return at }
+	w := func(from, to string) dialpad.Window { return dialpad.Window{From: at(from), To: at(to)} }
 	date := func(m time.Month, d int) time.Time { return utc(2026, m, d, 0, 0) }
 	for _, c := range []struct {
 		name     string
