@@ -73,6 +73,10 @@ type Job struct {
 	// Progress, if set, is called after every window (from several
 	// goroutines, never at once).
 	Progress func(Progress)
+
+	// briefWait bounds the wait for a lease held briefly, asked for again
+	// every briefPoll (defaults 30s and 1s; the tests shorten them).
+	briefWait, briefPoll time.Duration
 }
 
 // Progress tells how far a load has come.
@@ -184,8 +188,12 @@ type windowRun struct {
 // Status of a run skipped because another process held its target.
 const StatusSkipped = "skipped"
 
-// briefWait bounds the wait for a lease held briefly (lease.Brief).
-const briefWait = 30 * time.Second
+// The wait for a lease held briefly (lease.Brief): at most
+// defaultBriefWait, asking again every defaultBriefPoll.
+const (
+	defaultBriefWait = 30 * time.Second
+	defaultBriefPoll = time.Second
+)
 
 func (j *Job) load(ctx context.Context, plans []plan) []Result {
 	started := j.now()
@@ -271,7 +279,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 	}
 	got, held, err := j.Leases.Acquire(ctx, owner, ttl, names...)
 	// Leases held briefly (a recompute after events) are waited for.
-	for deadline := time.Now().Add(briefWait); err == nil && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(j.briefWaitFor()); err == nil && time.Now().Before(deadline); {
 		var brief []string
 		for name, h := range held {
 			if h.Owner.Hold() == lease.Brief {
@@ -285,7 +293,7 @@ func (j *Job) lease(ctx context.Context, plans []plan, started time.Time) (conte
 		case <-ctx.Done():
 			err = ctx.Err()
 			continue
-		case <-time.After(time.Second):
+		case <-time.After(j.briefPollEvery()):
 		}
 		more, still, aerr := j.Leases.Acquire(ctx, owner, ttl, brief...)
 		if aerr != nil {
@@ -415,6 +423,20 @@ func (j *Job) leaseTTL() time.Duration {
 		return j.LeaseTTL
 	}
 	return 2 * time.Minute
+}
+
+func (j *Job) briefWaitFor() time.Duration {
+	if j.briefWait > 0 {
+		return j.briefWait
+	}
+	return defaultBriefWait
+}
+
+func (j *Job) briefPollEvery() time.Duration {
+	if j.briefPoll > 0 {
+		return j.briefPoll
+	}
+	return defaultBriefPoll
 }
 
 func (j *Job) owner() lease.Owner {
