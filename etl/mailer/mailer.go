@@ -56,7 +56,12 @@ type Mailer struct {
 	// Conn is the warehouse the reports read (report.Options.Conn).
 	Conn driver.Conn
 	// Build builds a period's report (default report.Build).
-	Build    func(context.Context, report.Options) (*report.Report, error)
+	Build func(context.Context, report.Options) (*report.Report, error)
+	// Deliver hands a built message to the mail server once (default:
+	// over SMTP, as SMTP says). An error means it was not delivered: the
+	// attempt is recorded failed and tried again, within Attempts (the
+	// default also tells a refusal for good, which is not tried again).
+	Deliver  func(ctx context.Context, msg *mail.Msg) error
 	SMTP     SMTP
 	Targets  []dialpad.Target
 	Location *time.Location
@@ -149,7 +154,11 @@ func (m *Mailer) buildAndSend(ctx context.Context, kind string, p report.Period)
 	if err != nil {
 		return &permanent{err}
 	}
-	return m.send(ctx, msg)
+	deliver := m.Deliver
+	if deliver == nil {
+		deliver = m.send
+	}
+	return deliver(ctx, msg)
 }
 
 // message is the report as a mail: a plain-text part and an HTML one
