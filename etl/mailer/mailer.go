@@ -69,7 +69,12 @@ type Mailer struct {
 	// Backoff is the first wait between them, doubling (default 1m).
 	Attempts int
 	Backoff  time.Duration
-	Log      *slog.Logger
+	// Sleep waits d between attempts, or returns ctx's error if it ends
+	// first (default: a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock of the attempts' records (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Send e-mails the report of kind due at at (the period before at's
@@ -109,7 +114,7 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		// short of the dashboards).
 		err := m.buildAndSend(ctx, kind, p)
 		rec := sends.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
-			Recipients: strings.Join(m.SMTP.To, ", "), At: time.Now(), Host: host}
+			Recipients: strings.Join(m.SMTP.To, ", "), At: m.now(), Host: host}
 		if err != nil {
 			rec.Status, rec.Error = "failed", m.redact(err.Error())
 		}
@@ -125,10 +130,8 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 			return fmt.Errorf("e-mail the %s report of %s (attempt %d of %d): %s", kind, p, attempt, m.attempts(), rec.Error)
 		}
 		log.Warn("sending the report failed; trying again", "attempt", attempt, "wait", wait, "err", rec.Error)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := m.sleep(ctx, wait); err != nil {
+			return err
 		}
 		wait *= 2
 	}
@@ -265,4 +268,23 @@ func (m *Mailer) backoff() time.Duration {
 		return m.Backoff
 	}
 	return time.Minute
+}
+
+func (m *Mailer) sleep(ctx context.Context, d time.Duration) error {
+	if m.Sleep != nil {
+		return m.Sleep(ctx, d)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func (m *Mailer) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
