@@ -56,7 +56,12 @@ type Mailer struct {
 	// Conn is the warehouse the reports read (report.Options.Conn).
 	Conn driver.Conn
 	// Build builds a period's report (default report.Build).
-	Build    func(context.Context, report.Options) (*report.Report, error)
+	Build func(context.Context, report.Options) (*report.Report, error)
+	// Deliver hands a built message to the mail server once (default:
+	// over SMTP, as SMTP says). An error means it was not delivered: the
+	// attempt is recorded failed and tried again, within Attempts (the
+	// default also tells a refusal for good, which is not tried again).
+	Deliver  func(ctx context.Context, msg *mail.Msg) error
 	SMTP     SMTP
 	Targets  []dialpad.Target
 	Location *time.Location
@@ -64,7 +69,12 @@ type Mailer struct {
 	// Backoff is the first wait between them, doubling (default 1m).
 	Attempts int
 	Backoff  time.Duration
-	Log      *slog.Logger
+	// Sleep waits d between attempts, or returns ctx's error if it ends
+	// first (default: a timer).
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock of the attempts' records (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Send e-mails the report of kind due at at (the period before at's
@@ -104,7 +114,7 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 		// short of the dashboards).
 		err := m.buildAndSend(ctx, kind, p)
 		rec := sends.ReportSend{Kind: kind, From: p.From, To: p.To, Attempt: attempt, Status: "sent",
-			Recipients: strings.Join(m.SMTP.To, ", "), At: time.Now(), Host: host}
+			Recipients: strings.Join(m.SMTP.To, ", "), At: m.now(), Host: host}
 		if err != nil {
 			rec.Status, rec.Error = "failed", m.redact(err.Error())
 		}
@@ -120,10 +130,8 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 			return fmt.Errorf("e-mail the %s report of %s (attempt %d of %d): %s", kind, p, attempt, m.attempts(), rec.Error)
 		}
 		log.Warn("sending the report failed; trying again", "attempt", attempt, "wait", wait, "err", rec.Error)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := m.sleep(ctx, wait); err != nil {
+			return err
 		}
 		wait *= 2
 	}
@@ -149,7 +157,11 @@ func (m *Mailer) buildAndSend(ctx context.Context, kind string, p report.Period)
 	if err != nil {
 		return &permanent{err}
 	}
-	return m.send(ctx, msg)
+	deliver := m.Deliver
+	if deliver == nil {
+		deliver = m.send
+	}
+	return deliver(ctx, msg)
 }
 
 // message is the report as a mail: a plain-text part and an HTML one
@@ -256,4 +268,23 @@ func (m *Mailer) backoff() time.Duration {
 		return m.Backoff
 	}
 	return time.Minute
+}
+
+func (m *Mailer) sleep(ctx context.Context, d time.Duration) error {
+	if m.Sleep != nil {
+		return m.Sleep(ctx, d)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func (m *Mailer) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
