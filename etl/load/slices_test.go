@@ -40,7 +40,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC) // a Wednesday
 	sim, err := simulator.New(simulator.Config{Seed: 5, Start: day, End: day.AddDate(0, 0, 1), CallsPerDay: 300,
 		RateLimit: -1, Location: time.UTC, Now: func() time.Time { return day.AddDate(0, 0, 2) },
-		Faults: simulator.Faults{Latency: 20 * time.Millisecond}})
+		Faults: simulator.Faults{Latency: 100 * time.Millisecond}}) // long enough that all 8 overlap on a busy machine
 	if err != nil {
 		t.Fatal(err)
 	}
