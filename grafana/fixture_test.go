@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform/transformtest"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -73,7 +74,7 @@ func loadFixture(t *testing.T) *fixture {
 		seenDay := map[time.Time]bool{}
 		var days []time.Time
 		for _, raw := range raws {
-			call, err := dialpad.DecodeCall(raw)
+			call, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatalf("decode a leg of %s: %v\n%s", target, err, raw)
 			}

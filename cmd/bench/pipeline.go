@@ -12,6 +12,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -35,7 +36,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 			legs += len(items)
 			src.pages[target][w.From] = encodePages(items, 25)
 			for _, it := range items {
-				c, err := dialpad.DecodeCall(it)
+				c, err := wire.DecodeCall(it)
 				if err != nil {
 					return err
 				}
@@ -122,7 +123,7 @@ type memLeg struct {
 	startedMs int64
 }
 
-func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
 	day := w.From.UTC().Truncate(24 * time.Hour)
 	pages := s.pages[target][day]
 	if !w.From.Equal(day) || !w.To.Equal(day.Add(24*time.Hour)) {
@@ -135,7 +136,7 @@ func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dial
 		pages = encodePages(items, 25)
 	}
 	for n, body := range pages {
-		page, _, err := dialpad.DecodePage(body)
+		page, _, err := wire.DecodePage(body)
 		if err != nil {
 			return err
 		}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 const webhookSecret = "whsec-e2e-0123456789abcdef"
@@ -136,7 +136,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 				if i >= len(evs) {
 					return
 				}
-				body, err := dialpad.SignEvent(evs[i].Claims, []byte(webhookSecret))
+				body, err := wire.SignEvent(evs[i].Claims, []byte(webhookSecret))
 				if err != nil {
 					t.Error(err)
 					return
@@ -255,7 +255,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 		if e.CallID == 0 {
 			continue
 		}
-		ev, err := dialpad.DecodeEvent(e.Claims)
+		ev, err := wire.DecodeEvent(e.Claims)
 		if err != nil {
 			t.Fatal(err)
 		}

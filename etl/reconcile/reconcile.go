@@ -30,6 +30,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -284,7 +285,7 @@ func (c *comparison) onlyDialpad() map[uint64]time.Time {
 }
 
 // compare matches an export's rows with our legs of the days from..to.
-func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours []warehouse.StoredLeg, requested time.Time) *comparison {
+func compare(loc *time.Location, from, to time.Time, recs *records.Records, ours []warehouse.StoredLeg, requested time.Time) *comparison {
 	c := &comparison{first: from}
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 		c.days = append(c.days, warehouse.Reconciled{Day: d})
@@ -313,7 +314,7 @@ func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours
 		}
 	}
 	type theirs struct {
-		rec *dialpad.Record
+		rec *records.Record
 		day time.Time
 	}
 	matched := map[uint64]theirs{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -22,25 +23,25 @@ const (
 	cy  = 503
 )
 
-func ms(s string) dialpad.Millis {
+func ms(s string) wire.Millis {
 	t, err := time.Parse("2006-01-02T15:04:05.000Z", s)
 	if err != nil {
 		panic(err)
 	}
-	return dialpad.Millis(t.UnixMilli())
+	return wire.Millis(t.UnixMilli())
 }
 
-func agent(id int64) dialpad.Party {
-	return dialpad.Party{ID: dialpad.ID(id), Type: "user", Name: map[int64]string{ana: "Ana", ben: "Ben", cy: "Cy"}[id]}
+func agent(id int64) wire.Party {
+	return wire.Party{ID: wire.ID(id), Type: "user", Name: map[int64]string{ana: "Ana", ben: "Ben", cy: "Cy"}[id]}
 }
 
-var deptParty = dialpad.Party{ID: 100, Type: "department", Name: "Sales"}
+var deptParty = wire.Party{ID: 100, Type: "department", Name: "Sales"}
 
 // handBuiltLegs covers every status, a transfer, a voicemail, a call across
 // midnight in Chicago, master-call linking, and (leg 3001) an entry leg that
 // arrives in a later load than its agent leg.
-func handBuiltLegs() []dialpad.Call {
-	return []dialpad.Call{
+func handBuiltLegs() []wire.Call {
+	return []wire.Call{
 		// A: inbound, Ana rang and missed, Ben answered and transferred to Cy.
 		{CallID: 1001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-14T21:00:00.000Z"),
 			DateConnected: ms("2026-01-14T21:00:05.000Z"), Duration: 300000, State: "hangup"},
@@ -71,18 +72,18 @@ func handBuiltLegs() []dialpad.Call {
 			DateConnected: ms("2026-01-15T19:00:10.000Z"), Duration: 30000},
 		// G: outbound by Cy that left a voicemail.
 		{CallID: 7001, Direction: "outbound", Target: agent(cy), DateStarted: ms("2026-01-15T20:00:00.000Z"),
-			Recordings: []dialpad.Recording{{ID: "r1", RecordingType: "voicemail"}}},
+			Recordings: []wire.Recording{{ID: "r1", RecordingType: "voicemail"}}},
 	}
 }
 
-func load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
+func load(t *testing.T, s *warehouse.Store, calls []wire.Call) {
 	t.Helper()
 	loadWith(t, s, calls, nil)
 }
 
 // loadWith is load, with what events told of leg i set by told (when not
 // nil).
-func loadWith(t *testing.T, s *warehouse.Store, calls []dialpad.Call, told func(i int, l *transform.Leg)) {
+func loadWith(t *testing.T, s *warehouse.Store, calls []wire.Call, told func(i int, l *transform.Leg)) {
 	t.Helper()
 	ctx := context.Background()
 	var legs []transform.Leg
@@ -176,7 +177,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 	ctx := context.Background()
 
 	// First load: everything but C's entry leg, which Dialpad lists later.
-	var first []dialpad.Call
+	var first []wire.Call
 	for _, c := range handBuiltLegs() {
 		if c.CallID != 3001 {
 			first = append(first, c)

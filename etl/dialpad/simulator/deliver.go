@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Delivery configures Deliver: where the traffic's events go and how, as
@@ -259,7 +259,7 @@ func (h hookDest) job(claims []byte) (sendJob, error) {
 	if h.secret == "" {
 		return sendJob{url: h.url, contentType: "application/json", body: claims}, nil
 	}
-	tok, err := dialpad.SignEvent(claims, []byte(h.secret))
+	tok, err := wire.SignEvent(claims, []byte(h.secret))
 	if err != nil {
 		return sendJob{}, fmt.Errorf("delivery: sign event: %w", err)
 	}

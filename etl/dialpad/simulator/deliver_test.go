@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // receiver is a webhook endpoint that verifies what it gets and answers
@@ -50,12 +50,12 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	case rc.secret == "" && r.Header.Get("Content-Type") != "application/json":
 		why = "content type " + r.Header.Get("Content-Type")
 	case rc.secret != "":
-		if claims, err = dialpad.VerifyEvent(body, []byte(rc.secret)); err != nil {
+		if claims, err = wire.VerifyEvent(body, []byte(rc.secret)); err != nil {
 			why = err.Error()
 		}
 	}
 	if why == "" {
-		if _, err := dialpad.DecodeEvent(claims); err != nil {
+		if _, err := wire.DecodeEvent(claims); err != nil {
 			why = err.Error()
 		}
 	}
@@ -267,17 +267,17 @@ func TestDeliverLiveFollowsTheClock(t *testing.T) {
 		_, err := s.Deliver(ctx, Delivery{URL: rc.srv.URL, From: t0, Tick: 5 * time.Millisecond})
 		done <- err
 	}()
-	received := func() []dialpad.Event {
+	received := func() []wire.Event {
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
-		var out []dialpad.Event
+		var out []wire.Event
 		for _, c := range rc.claims {
-			ev, _ := dialpad.DecodeEvent(c)
+			ev, _ := wire.DecodeEvent(c)
 			out = append(out, ev)
 		}
 		return out
 	}
-	at := func(ev dialpad.Event) int64 {
+	at := func(ev wire.Event) int64 {
 		if ev.Call != nil {
 			return int64(ev.Call.EventTimestamp)
 		}

@@ -69,7 +69,7 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 	b = append(b, `,"external_number":`...)
 	b = append(b, c.customers[l.contact].qnum...)
 	if viaGroup {
-		b = append(b, `,"group_id":`...) // a string in events too: dialpad.Call reads it as one
+		b = append(b, `,"group_id":`...) // a string in events too: wire.Call reads it as one
 		b = append(b, grp.qid...)
 		b = append(b, `,"internal_number":`...)
 		b = append(b, grp.qnum...)

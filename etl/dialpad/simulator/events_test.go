@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // eventDay is a Thursday inside the default test range.
@@ -27,7 +27,7 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
 	evs := dayEvents(t, s)
-	byLeg := map[int64][]dialpad.CallEvent{}
+	byLeg := map[int64][]wire.CallEvent{}
 	for i, ev := range evs {
 		if i > 0 && ev.At.Before(evs[i-1].At) {
 			t.Fatalf("event %d at %v before event %d at %v", i, ev.At, i-1, evs[i-1].At)
@@ -35,7 +35,7 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 		if ev.At.Before(eventDay) || !ev.At.Before(eventDay.Add(24*time.Hour)) {
 			t.Fatalf("event at %v outside the day", ev.At)
 		}
-		d, err := dialpad.DecodeEvent(ev.Claims)
+		d, err := wire.DecodeEvent(ev.Claims)
 		if err != nil {
 			t.Fatalf("event %d does not decode: %v\n%s", i, err, ev.Claims)
 		}
@@ -46,8 +46,8 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 			continue
 		}
 		c := d.Call
-		if c == nil || int64(c.CallID) != ev.CallID || c.State != ev.State || ev.Final != dialpad.IsFinal(ev.State) ||
-			time.UnixMilli(int64(c.EventTimestamp)).Compare(ev.At) != 0 || !slices.Contains(dialpad.CallStates, c.State) {
+		if c == nil || int64(c.CallID) != ev.CallID || c.State != ev.State || ev.Final != wire.IsFinal(ev.State) ||
+			time.UnixMilli(int64(c.EventTimestamp)).Compare(ev.At) != 0 || !slices.Contains(wire.CallStates, c.State) {
 			t.Fatalf("call event %d (%s at %v, call %d, final %v) decodes as %+v", i, ev.State, ev.At, ev.CallID, ev.Final, c)
 		}
 		if !ev.Final && (c.DateEnded != 0 || c.Duration != 0 || bytes.Contains(ev.Claims, []byte(`"recording_details"`))) {
@@ -69,7 +69,7 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 			}
 		}
 		last := seq[len(seq)-1]
-		if seq[0].DateStarted < dialpad.Millis(eventDay.UnixMilli()) || !dialpad.IsFinal(last.State) {
+		if seq[0].DateStarted < wire.Millis(eventDay.UnixMilli()) || !wire.IsFinal(last.State) {
 			continue // started the day before, or ends the day after: partly outside
 		}
 		entry := last.Target.Type != "user"
@@ -118,14 +118,14 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 func TestFinalEventsMatchTheList(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	list := map[dialpad.ID]dialpad.Call{}
+	list := map[wire.ID]wire.Call{}
 	for _, tg := range s.Targets() {
 		for _, raw := range s.Legs(tg, eventDay.Add(-24*time.Hour), eventDay.Add(24*time.Hour)) {
-			c, err := dialpad.DecodeCall(raw)
+			c, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.DateEnded >= dialpad.Millis(eventDay.UnixMilli()) && c.DateEnded < dialpad.Millis(eventDay.Add(24*time.Hour).UnixMilli()) {
+			if c.DateEnded >= wire.Millis(eventDay.UnixMilli()) && c.DateEnded < wire.Millis(eventDay.Add(24*time.Hour).UnixMilli()) {
 				list[c.CallID] = c
 			}
 		}
@@ -136,7 +136,7 @@ func TestFinalEventsMatchTheList(t *testing.T) {
 			continue
 		}
 		finals++
-		d, err := dialpad.DecodeEvent(ev.Claims)
+		d, err := wire.DecodeEvent(ev.Claims)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,14 +189,14 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 	s := newTestSim(t, Config{})
 	type change struct {
 		at     int64
-		status dialpad.AgentStatusEvent
+		status wire.AgentStatusEvent
 	}
-	byAgent := map[dialpad.ID][]change{}
+	byAgent := map[wire.ID][]change{}
 	for _, ev := range s.Events(eventDay.Add(-24*time.Hour), eventDay.Add(24*time.Hour)) { // the day and the one before
 		if ev.State != AgentStatus {
 			continue
 		}
-		var a dialpad.AgentStatusEvent
+		var a wire.AgentStatusEvent
 		if err := json.Unmarshal(ev.Claims, &a); err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 	local := eventDay.Add(12 * time.Hour).In(s.cfg.Location) // Thursday: 07:00 to 19:00 local lie in the UTC day
 	for _, pi := range s.operators {
 		p := s.co.parties[pi]
-		cs := byAgent[dialpad.ID(p.id)]
+		cs := byAgent[wire.ID(p.id)]
 		for i, c := range cs {
 			if i > 0 && (c.at <= cs[i-1].at || c.status.OnDutyStatus == cs[i-1].status.OnDutyStatus &&
 				c.status.OnDutyStatusReason == cs[i-1].status.OnDutyStatusReason) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // send sends a request with body (none when "") and the headers h, and
@@ -212,7 +213,7 @@ func TestExportLifecycle(t *testing.T) {
 	dept, user := s.Targets()[0], s.co.target(s.co.userParty(1))
 	var company []decoded
 	for _, l := range allLegs(t, s) {
-		if l.DateStarted >= dialpad.Millis(from.UnixMilli()) && l.DateStarted < dialpad.Millis(to.UnixMilli()) {
+		if l.DateStarted >= wire.Millis(from.UnixMilli()) && l.DateStarted < wire.Millis(to.UnixMilli()) {
 			company = append(company, l)
 		}
 	}
@@ -336,7 +337,7 @@ func TestExportNaiveTimesAcrossDST(t *testing.T) {
 		}
 		for _, f := range []struct {
 			col  string
-			ms   dialpad.Millis
+			ms   wire.Millis
 			frac bool
 		}{{"date_started", l.DateStarted, true}, {"date_connected", l.DateConnected, true}, {"date_ended", l.DateEnded, false}} {
 			if f.ms == 0 {

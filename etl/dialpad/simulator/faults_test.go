@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -132,7 +132,7 @@ func TestMalformedItems(t *testing.T) {
 	var good []json.RawMessage
 	bad := 0
 	for _, raw := range all {
-		var c dialpad.Call
+		var c wire.Call
 		var probe struct {
 			Direction any `json:"direction"`
 			Target    any `json:"target"`

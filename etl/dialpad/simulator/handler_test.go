@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
@@ -21,7 +22,7 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 	// A window whose bounds are the start times of two listed legs: both
 	// must be left out (the bounds are strict).
 	mid := s.Legs(dept, testEnd.Add(-4*24*time.Hour), testEnd.Add(-3*24*time.Hour))
-	var first, last dialpad.Call
+	var first, last wire.Call
 	json.Unmarshal(mid[len(mid)-1], &first)
 	json.Unmarshal(mid[0], &last)
 
@@ -106,15 +107,15 @@ func TestNewestFirst(t *testing.T) {
 func TestGroupFilter(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	byGroup := map[dialpad.Target]map[dialpad.ID]bool{}
+	byGroup := map[dialpad.Target]map[wire.ID]bool{}
 	for _, tg := range s.Targets() {
-		byGroup[tg] = map[dialpad.ID]bool{}
-		agents := map[dialpad.ID]bool{}
+		byGroup[tg] = map[wire.ID]bool{}
+		agents := map[wire.ID]bool{}
 		for _, pi := range s.co.groups[groupIndex(s, tg)].members {
-			agents[dialpad.ID(s.co.parties[pi].id)] = true
+			agents[wire.ID(s.co.parties[pi].id)] = true
 		}
 		legs := decodeLegs(t, s.Legs(tg, s.cfg.Start, s.cfg.End))
-		entries := map[dialpad.ID]bool{}
+		entries := map[wire.ID]bool{}
 		var nEntry, nAgent, nOut int
 		for _, l := range legs {
 			byGroup[tg][l.CallID] = true
@@ -137,7 +138,7 @@ func TestGroupFilter(t *testing.T) {
 			if l.Target.Type == "user" && l.Direction == "inbound" && !entries[l.EntryPointCallID] {
 				// The entry leg ends after its agent legs: only calls still
 				// going at the clock's edge may miss it.
-				if l.DateStarted < dialpad.Millis(testEnd.Add(-4*time.Hour).UnixMilli()) {
+				if l.DateStarted < wire.Millis(testEnd.Add(-4*time.Hour).UnixMilli()) {
 					t.Fatalf("%v: agent leg %d points at %d, not an entry leg of the group", tg, l.CallID, l.EntryPointCallID)
 				}
 			}
@@ -181,7 +182,7 @@ func TestUserFilter(t *testing.T) {
 	}
 	tg := s.co.target(shared)
 	got, _ := listCalls(t, srv.URL, callQuery(tg, 0, 0))
-	groups := map[dialpad.ID]bool{}
+	groups := map[wire.ID]bool{}
 	for _, l := range decodeLegs(t, got) {
 		if l.Target.Type != "user" || int64(l.Target.ID) != tg.ID {
 			t.Fatalf("user:%d lists leg %d of %v", tg.ID, l.CallID, l.Target)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // testEnd is a Monday: the default test range is the two weeks before it.
@@ -133,7 +134,7 @@ func callQuery(tg dialpad.Target, after, before int64) url.Values {
 
 // decoded is a leg decoded by the client's own type, plus its raw keys.
 type decoded struct {
-	dialpad.Call
+	wire.Call
 	keys map[string]json.RawMessage
 }
 
@@ -142,7 +143,7 @@ func decodeLegs(t testing.TB, raws []json.RawMessage) []decoded {
 	out := make([]decoded, len(raws))
 	for i, raw := range raws {
 		if err := json.Unmarshal(raw, &out[i].Call); err != nil {
-			t.Fatalf("leg %d does not decode as dialpad.Call: %v\n%s", i, err, raw)
+			t.Fatalf("leg %d does not decode as wire.Call: %v\n%s", i, err, raw)
 		}
 		if err := json.Unmarshal(raw, &out[i].keys); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestSameSeedSameLegs(t *testing.T) {
@@ -63,7 +63,7 @@ func TestWireEncoding(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
 	legs := allLegs(t, s)
-	ids := map[dialpad.ID]bool{}
+	ids := map[wire.ID]bool{}
 	emptyProxy := 0
 	for _, l := range legs {
 		if ids[l.CallID] {
@@ -141,8 +141,8 @@ type conversation struct {
 	agents []*decoded
 }
 
-func conversations(t *testing.T, legs []decoded) (map[dialpad.ID]*conversation, []*decoded) {
-	convs := map[dialpad.ID]*conversation{}
+func conversations(t *testing.T, legs []decoded) (map[wire.ID]*conversation, []*decoded) {
+	convs := map[wire.ID]*conversation{}
 	var outbound []*decoded
 	for i := range legs {
 		l := &legs[i]
@@ -266,7 +266,7 @@ func anyTransferred(legs []*decoded) bool {
 	return false
 }
 
-func dayOf(ms dialpad.Millis) string { return time.UnixMilli(int64(ms)).UTC().Format(time.DateOnly) }
+func dayOf(ms wire.Millis) string { return time.UnixMilli(int64(ms)).UTC().Format(time.DateOnly) }
 
 func TestBusyOnWeekdayBusinessHours(t *testing.T) {
 	t.Parallel()
@@ -322,7 +322,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("range %s to %s, want the 14 days up to %s", s.cfg.Start, s.cfg.End, want)
 	}
 	for _, l := range s.Legs(s.Targets()[0], s.cfg.Start, s.cfg.End) {
-		var c dialpad.Call
+		var c wire.Call
 		json.Unmarshal(l, &c)
 		if int64(c.DateEnded) > now.UnixMilli() {
 			t.Fatalf("leg %d ends at %d, after the clock", c.CallID, c.DateEnded)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Event subscriptions: which events go to which webhook.
@@ -27,12 +28,12 @@ func (s *Sim) renderAgentSub(a *agentSub) agentSubJSON {
 
 func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		EndpointID     dialpad.ID `json:"endpoint_id"`
-		CallStates     []string   `json:"call_states"`
-		TargetType     string     `json:"target_type"`
-		TargetID       dialpad.ID `json:"target_id"`
-		Enabled        *bool      `json:"enabled"`
-		GroupCallsOnly *bool      `json:"group_calls_only"`
+		EndpointID     wire.ID  `json:"endpoint_id"`
+		CallStates     []string `json:"call_states"`
+		TargetType     string   `json:"target_type"`
+		TargetID       wire.ID  `json:"target_id"`
+		Enabled        *bool    `json:"enabled"`
+		GroupCallsOnly *bool    `json:"group_calls_only"`
 	}
 	if !readBody(w, r, &req) {
 		return
@@ -100,9 +101,9 @@ func (s *Sim) deleteCallSub(id int64) (any, bool) {
 
 func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		EndpointID dialpad.ID `json:"endpoint_id"`
-		AgentType  *string    `json:"agent_type"`
-		Enabled    *bool      `json:"enabled"`
+		EndpointID wire.ID `json:"endpoint_id"`
+		AgentType  *string `json:"agent_type"`
+		Enabled    *bool   `json:"enabled"`
 	}
 	if !readBody(w, r, &req) {
 		return

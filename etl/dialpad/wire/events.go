@@ -1,4 +1,4 @@
-package dialpad
+package wire
 
 import (
 	"bytes"
@@ -75,7 +75,7 @@ func DecodeEvent(claims []byte) (Event, error) {
 		OnDutyStatus json.RawMessage `json:"on_duty_status"`
 	}
 	if err := json.Unmarshal(claims, &probe); err != nil {
-		return Event{}, fmt.Errorf("the event is not a JSON object: %s", describe(claims, err))
+		return Event{}, fmt.Errorf("the event is not a JSON object: %s", Describe(claims, err))
 	}
 	ev := Event{Raw: bytes.Clone(claims)}
 	switch {

@@ -1,4 +1,4 @@
-package dialpad
+package records
 
 import (
 	"encoding/csv"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Record is one row of a records export of calls (POST /api/v2/stats,
@@ -18,7 +20,7 @@ import (
 // empty cell.
 type Record struct {
 	Line             int // the row's line in the file, the header being line 1
-	CallID           ID
+	CallID           wire.ID
 	Direction        string   // inbound or outbound
 	Categories       []string // Dialpad's own classification: incoming, answered, missed, ...
 	Started          time.Time
@@ -28,9 +30,9 @@ type Record struct {
 	Talk             time.Duration // talk_duration
 	TalkTolerance    time.Duration // how far Talk can be from the exact talk time: half a unit of the export's precision
 	TargetType       string
-	TargetID         ID
-	EntryPointCallID ID
-	MasterCallID     ID
+	TargetID         wire.ID
+	EntryPointCallID wire.ID
+	MasterCallID     wire.ID
 
 	// StartedAlt are the other instants date_started can be, when its
 	// local time is ambiguous (the hour repeated when clocks go back) and
@@ -44,21 +46,9 @@ type Record struct {
 }
 
 // ConversationID is the id shared by every leg of one customer call, by
-// the rule the call list's legs are grouped by (ConversationOf).
-func (r *Record) ConversationID() ID {
-	return ConversationOf(r.EntryPointCallID, r.MasterCallID, r.CallID)
-}
-
-// ConversationOf is the id shared by every leg of one customer call: the
-// entry point's call id, else the master call id, else the leg's own.
-func ConversationOf(entryPoint, master, own ID) ID {
-	switch {
-	case entryPoint > 0:
-		return entryPoint
-	case master > 0:
-		return master
-	}
-	return own
+// the rule the call list's legs are grouped by (wire.ConversationOf).
+func (r *Record) ConversationID() wire.ID {
+	return wire.ConversationOf(r.EntryPointCallID, r.MasterCallID, r.CallID)
 }
 
 // WasConnected reports whether the leg was answered.
@@ -67,7 +57,7 @@ func (r *Record) WasConnected() bool { return !r.Connected.IsZero() }
 // BadRow is a row of an export that could not be read.
 type BadRow struct {
 	Line         int
-	CallID       ID        // 0 when the call id itself could not be read
+	CallID       wire.ID   // 0 when the call id itself could not be read
 	StartedLocal time.Time // date_started's clock reading, as a UTC time; zero when unreadable
 	Reason       string
 }
@@ -82,13 +72,13 @@ type Records struct {
 // Without date_ended no leg could be told finished, and none compared.
 var requiredColumns = []string{"call_id", "date_started", "date_ended", "direction"}
 
-// ParseRecords reads a records export of calls as Dialpad writes it: a
+// Parse reads a records export of calls as Dialpad writes it: a
 // header row naming the columns (read by name; unknown ones are ignored,
 // missing optional ones read as empty), times as naive local times in the
 // row's "timezone" (zone when the column is absent or empty), durations in
 // minutes. A row that cannot be read is counted in Bad and skipped; only a
 // file that is not CSV or lacks a required column is an error.
-func ParseRecords(r io.Reader, zone *time.Location) (*Records, error) {
+func Parse(r io.Reader, zone *time.Location) (*Records, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a short or long row is a bad row, not a bad file
 	cr.ReuseRecord = true
@@ -212,7 +202,7 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 	}
 	for _, f := range []struct {
 		name string
-		v    *ID
+		v    *wire.ID
 	}{{"target_id", &rec.TargetID}, {"entry_point_call_id", &rec.EntryPointCallID}, {"master_call_id", &rec.MasterCallID}} {
 		if *f.v, err = parseID(get(f.name)); err != nil {
 			return fail("%s %q is not an id", f.name, get(f.name))
@@ -353,12 +343,12 @@ func minutesUnit(decimals int) time.Duration {
 	return time.Duration(math.Pow(10, -float64(min(decimals, 9))) * float64(time.Minute))
 }
 
-func parseID(s string) (ID, error) {
+func parseID(s string) (wire.ID, error) {
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	return ID(n), err
+	return wire.ID(n), err
 }
 
 func absDuration(d time.Duration) time.Duration {

@@ -1,4 +1,4 @@
-package dialpad
+package wire
 
 // Decoding of the call list with encoding/json. Dialpad caps a company at
 // 20 requests/s of about 25 legs, some 500 legs/s; encoding/json decodes
@@ -50,7 +50,7 @@ type Rejected struct {
 func DecodePage(body []byte) (*Page, string, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil || env == nil {
-		return nil, "", fmt.Errorf("response is not a JSON object: %s", describe(body, err))
+		return nil, "", fmt.Errorf("response is not a JSON object: %s", Describe(body, err))
 	}
 	items, hasItems := env["items"]
 	var cursor *string
@@ -242,8 +242,9 @@ func shown(raw []byte) string {
 
 func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-// describe says why body is not an object.
-func describe(body []byte, err error) string {
+// Describe says why body, which did not decode, is not a JSON object:
+// where its JSON breaks, or which JSON type it is instead.
+func Describe(body []byte, err error) string {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
 		return invalidAt(syn).Error()

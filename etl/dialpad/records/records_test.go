@@ -1,4 +1,4 @@
-package dialpad
+package records
 
 import (
 	"strings"
@@ -20,7 +20,7 @@ func TestParseRecordsReadsColumnsByName(t *testing.T) {
 	csv := "name,talk_duration,Timezone,direction,csat_score,categories,date_ended,date_connected,call_id,date_started,entry_point_call_id\n" +
 		`"Sales, East",2.5,America/New_York,inbound,5,"incoming,answered",2026-06-01 10:05:00,2026-06-01 10:02:30,101,2026-06-01 10:00:00.250000,100` + "\n" +
 		`Sales,0,America/New_York,outbound,,outgoing,2026-06-01 11:00:20,,102,2026-06-01 11:00:00,` + "\n"
-	recs, err := ParseRecords(strings.NewReader(csv), time.UTC)
+	recs, err := Parse(strings.NewReader(csv), time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestParseRecordsPlacesLocalTimesAcrossDST(t *testing.T) {
 		// No zone on the row: the request's.
 		"6,2026-07-01 09:00:00,,2026-07-01 09:01:00,,outbound,0",
 	}
-	recs, err := ParseRecords(strings.NewReader(head+strings.Join(rows, "\n")+"\n"), mustZone(t, "America/Chicago"))
+	recs, err := Parse(strings.NewReader(head+strings.Join(rows, "\n")+"\n"), mustZone(t, "America/Chicago"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
 		// The same with a decimal comma.
 		`2026-12-04 10:00:01.250000,5,UTC,inbound,"incoming,missed",,,,,,"2026-12-04 10:00:01,249999",,,1,user,,,,0,0,,,false,,`,
 	}
-	recs, err := ParseRecords(strings.NewReader(head+strings.Join(rows, "\r\n")+"\r\n"), time.UTC)
+	recs, err := Parse(strings.NewReader(head+strings.Join(rows, "\r\n")+"\r\n"), time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestParseRecordsCountsBadRows(t *testing.T) {
 		"5,2026-06-01 10:00:00,inbound,-1,2026-06-01 10:02:00\n" +
 		"6,2026-06-01 10:00:00,inbound\n" +
 		"7,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00\n"
-	recs, err := ParseRecords(strings.NewReader(csv), time.UTC)
+	recs, err := Parse(strings.NewReader(csv), time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,11 +176,11 @@ func TestParseRecordsCountsBadRows(t *testing.T) {
 	if recs.Rows[0].TalkTolerance != 300*time.Millisecond {
 		t.Errorf("talk tolerance %s, want 300ms (half of 0.01 minute, the file's finest)", recs.Rows[0].TalkTolerance)
 	}
-	if _, err := ParseRecords(strings.NewReader("call_id,date_ended\n1,2026-06-01 10:00:00\n"), time.UTC); err == nil ||
+	if _, err := Parse(strings.NewReader("call_id,date_ended\n1,2026-06-01 10:00:00\n"), time.UTC); err == nil ||
 		!strings.Contains(err.Error(), `"date_started"`) {
 		t.Errorf("a file without date_started: %v; want an error naming it", err)
 	}
-	if _, err := ParseRecords(strings.NewReader(""), time.UTC); err == nil {
+	if _, err := Parse(strings.NewReader(""), time.UTC); err == nil {
 		t.Error("an empty file was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package dialpad
+package wire
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package dialpad
+package wire
 
 import (
 	"bytes"
@@ -91,6 +91,18 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 
 // String returns the decimal form.
 func (id ID) String() string { return strconv.FormatInt(int64(id), 10) }
+
+// ConversationOf is the id shared by every leg of one customer call: the
+// entry point's call id, else the master call id, else the leg's own.
+func ConversationOf(entryPoint, master, own ID) ID {
+	switch {
+	case entryPoint > 0:
+		return entryPoint
+	case master > 0:
+		return master
+	}
+	return own
+}
 
 // Millis is a UTC timestamp in milliseconds since the epoch, sent as a
 // JSON string, a number or null. Absent and null read as 0.

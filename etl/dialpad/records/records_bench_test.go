@@ -1,4 +1,4 @@
-package dialpad
+package records
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func BenchmarkParseRecords(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		recs, err := ParseRecords(bytes.NewReader(csv.Bytes()), time.UTC)
+		recs, err := Parse(bytes.NewReader(csv.Bytes()), time.UTC)
 		if err != nil || len(recs.Rows) != rows {
 			b.Fatalf("%d rows, %v", len(recs.Rows), err)
 		}
