@@ -43,7 +43,7 @@ type busy struct {
 
 // agentTimeline is one agent's status over a stretch of time.
 type agentTimeline struct {
-	s     *Sim
+	hb    *Hub
 	pi    int // the agent's party index
 	busy  []busy
 	local *time.Location
@@ -51,13 +51,13 @@ type agentTimeline struct {
 
 // appendAgentEvents appends the status changes of every operator of the
 // call center in [lo, hi).
-func (s *Sim) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
+func (hb *Hub) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
 	var scratch []byte
-	for _, pi := range s.operators {
-		tl := s.agentTimeline(pi, lo-s.maxSpan-maxWrapup-1, hi)
+	for _, pi := range hb.operators {
+		tl := hb.agentTimeline(pi, lo-hb.maxSpan-maxWrapup-1, hi)
 		for _, t := range tl.changes(lo, hi) {
 			st := tl.at(t)
-			scratch = s.appendAgentEvent(scratch[:0], pi, st, t)
+			scratch = hb.appendAgentEvent(scratch[:0], pi, st, t)
 			out = append(out, Event{At: time.UnixMilli(t).UTC(), State: AgentStatus, Claims: a.keep(scratch),
 				ms: t, seq: int32(pi)})
 		}
@@ -67,9 +67,9 @@ func (s *Sim) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
 
 // agentTimeline builds agent pi's busy stretches from their connected legs
 // that started in [from, to): exact from from+maxSpan+maxWrapup on.
-func (s *Sim) agentTimeline(pi int, from, to int64) agentTimeline {
-	ix := s.index[s.co.target(pi)]
-	legs := s.legs
+func (hb *Hub) agentTimeline(pi int, from, to int64) agentTimeline {
+	ix := hb.tr.index[hb.tr.co.target(pi)]
+	legs := hb.tr.legs
 	p := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < to })
 	type conn struct{ start, end, id int64 }
 	var cs []conn
@@ -80,7 +80,7 @@ func (s *Sim) agentTimeline(pi int, from, to int64) agentTimeline {
 		}
 	}
 	slices.SortFunc(cs, func(x, y conn) int { return cmp.Compare(x.start, y.start) })
-	tl := agentTimeline{s: s, pi: pi, local: s.cfg.Location}
+	tl := agentTimeline{hb: hb, pi: pi, local: hb.tr.cfg.Location}
 	var lastID int64
 	for _, c := range cs {
 		if n := len(tl.busy); n > 0 && c.start <= tl.busy[n-1].end {
@@ -104,7 +104,7 @@ func (tl *agentTimeline) closeWrapup(id, next int64) {
 	if n == 0 {
 		return
 	}
-	w := minWrapup + int64(mix64(uint64(id)^tl.s.salt^0x3A9)%wrapupDomain)
+	w := minWrapup + int64(mix64(uint64(id)^tl.hb.tr.salt^0x3A9)%wrapupDomain)
 	tl.busy[n-1].wrapEnd = min(tl.busy[n-1].end+w, next)
 }
 
@@ -148,7 +148,7 @@ func (tl *agentTimeline) day(lt time.Time) dutyDay {
 		h := off.Truncate(time.Hour)
 		return time.Date(y, m, d, int(h/time.Hour), int((off-h)/time.Minute), 0, 0, tl.local).UnixMilli()
 	}
-	off := time.Duration(mix64(uint64(tl.s.co.parties[tl.pi].id)^uint64(midnight.Unix())^tl.s.salt)%4) * 15 * time.Minute
+	off := time.Duration(mix64(uint64(tl.hb.tr.co.parties[tl.pi].id)^uint64(midnight.Unix())^tl.hb.tr.salt)%4) * 15 * time.Minute
 	return dutyDay{open: at(dutyStart), lunch: at(lunchStart + off), lunchEnd: at(lunchStart + off + lunchLength),
 		close: at(dutyEnd)}
 }
@@ -178,8 +178,8 @@ func (tl *agentTimeline) changes(lo, hi int64) []int64 {
 }
 
 // appendAgentEvent appends the payload of agent pi's change to st at t.
-func (s *Sim) appendAgentEvent(b []byte, pi int, st agentStatus, t int64) []byte {
-	p := &s.co.parties[pi]
+func (hb *Hub) appendAgentEvent(b []byte, pi int, st agentStatus, t int64) []byte {
+	p := &hb.tr.co.parties[pi]
 	b = append(b, `{"target":{"id":`...)
 	b = strconv.AppendInt(b, p.id, 10)
 	b = append(b, `,"type":"user","name":`...)
@@ -196,7 +196,7 @@ func (s *Sim) appendAgentEvent(b []byte, pi int, st agentStatus, t int64) []byte
 		b = append(b, `,"availability_status":"unavailable","call_center_ids":[]`...)
 	} else {
 		b = append(b, `,"availability_status":"available","call_center_ids":[`...)
-		b = append(b, s.co.parties[len(s.co.groups)-1].qid...)
+		b = append(b, hb.tr.co.parties[len(hb.tr.co.groups)-1].qid...)
 		b = append(b, ']')
 	}
 	b = append(b, `,"date":`...)

@@ -40,7 +40,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	ix := s.all
+	ix := s.tr.all
 	if typ, id := q.Get("target_type"), q.Get("target_id"); typ != "" || id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || typ == "" {
@@ -48,7 +48,7 @@ func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ok bool
-		if ix, ok = s.index[dialpad.Target{Type: typ, ID: n}]; !ok {
+		if ix, ok = s.tr.index[dialpad.Target{Type: typ, ID: n}]; !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", typ, n))
 			return
 		}
@@ -71,12 +71,12 @@ func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 	win.after-- // from is inclusive; the window's bound is strict
 	b := []byte(`{"items":[`)
 	first := true
-	s.scan(ix, win, s.now().UnixMilli(), func(l *leg) bool {
+	s.tr.scan(ix, win, s.now().UnixMilli(), func(l *leg) bool {
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b = s.appendLeg(b, l)
+		b = s.tr.appendLeg(b, l)
 		return true
 	})
 	writeJSON(w, http.StatusOK, append(b, "]}"...))

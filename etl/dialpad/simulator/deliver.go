@@ -94,12 +94,12 @@ const (
 // up to d.To was sent and answered, or when ctx ends (with ctx's error;
 // in live mode, To zero, that is the only way it ends). It is safe to run
 // while the simulator serves HTTP, and several at once.
-func (s *Sim) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
-	d, err := s.deliveryDefaults(d)
+func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
+	d, err := hb.deliveryDefaults(d)
 	if err != nil {
 		return DeliveryStats{}, err
 	}
-	t := tally{own: &deliveryCounters{}, all: &s.delivery}
+	t := tally{own: &deliveryCounters{}, all: &hb.delivery}
 	jobs := make(chan sendJob)
 	var wg sync.WaitGroup
 	for range d.Workers {
@@ -109,7 +109,7 @@ func (s *Sim) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 			}
 		})
 	}
-	dp := dispatcher{s: s, d: &d, jobs: jobs, t: t}
+	dp := dispatcher{hb: hb, d: &d, jobs: jobs, t: t}
 	err = dp.run(ctx)
 	close(jobs)
 	wg.Wait()
@@ -118,9 +118,9 @@ func (s *Sim) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 
 // DeliveryStats returns the counts of every Deliver of the simulator so
 // far, running ones included.
-func (s *Sim) DeliveryStats() DeliveryStats { return s.delivery.stats() }
+func (hb *Hub) DeliveryStats() DeliveryStats { return hb.delivery.stats() }
 
-func (s *Sim) deliveryDefaults(d Delivery) (Delivery, error) {
+func (hb *Hub) deliveryDefaults(d Delivery) (Delivery, error) {
 	u, err := url.Parse(d.URL)
 	switch {
 	case !d.Subscriptions && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == ""):
@@ -143,7 +143,7 @@ func (s *Sim) deliveryDefaults(d Delivery) (Delivery, error) {
 		}
 	}
 	if d.From.IsZero() {
-		d.From = s.now()
+		d.From = hb.now()
 	}
 	if d.Workers == 0 {
 		d.Workers = defaultWorkers
@@ -174,7 +174,7 @@ type sendJob struct {
 // dispatcher takes the events in order, paces them and decides which are
 // held back or repeated.
 type dispatcher struct {
-	s    *Sim
+	hb   *Hub
 	d    *Delivery
 	jobs chan<- sendJob
 	t    tally
@@ -192,15 +192,15 @@ type heldJob struct {
 }
 
 func (dp *dispatcher) run(ctx context.Context) error {
-	d, s := dp.d, dp.s
+	d, hb := dp.d, dp.hb
 	cursor, end := d.From.UnixMilli(), int64(math.MaxInt64)
 	if !d.To.IsZero() {
 		end = d.To.UnixMilli()
 	}
 	for cursor < end {
-		now := s.now().UnixMilli()
+		now := hb.now().UnixMilli()
 		if upto := min(end, now+1, cursor+eventChunk); upto > cursor {
-			for _, ev := range s.Events(time.UnixMilli(cursor), time.UnixMilli(upto)) {
+			for _, ev := range hb.Events(time.UnixMilli(cursor), time.UnixMilli(upto)) {
 				if err := dp.dispatch(ctx, &ev); err != nil {
 					return err
 				}
@@ -225,13 +225,13 @@ func (dp *dispatcher) dispatch(ctx context.Context, ev *Event) error {
 		return err
 	}
 	f := &dp.d.Faults
-	k := mix64(dp.s.salt ^ 0xDE11 ^ uint64(ev.CallID)*0x9E3779B97F4A7C15 ^ uint64(ev.seq)<<48 ^ uint64(ev.ms))
+	k := mix64(dp.hb.tr.salt ^ 0xDE11 ^ uint64(ev.CallID)*0x9E3779B97F4A7C15 ^ uint64(ev.seq)<<48 ^ uint64(ev.ms))
 	reorder, dup := unit(mix64(k+1)) < f.ReorderRate, unit(mix64(k+2)) < f.DuplicateRate
 	dp.t.inc(cEvents)
 	dp.n++
 	dests := []hookDest{{url: dp.d.URL, secret: dp.d.Secret}}
 	if dp.d.Subscriptions {
-		dests = dp.s.hooks.destinations(dp.s, ev)
+		dests = dp.hb.store.destinations(dp.hb, ev)
 	}
 	for _, dest := range dests {
 		job, err := dest.job(ev.Claims)

@@ -367,7 +367,7 @@ func TestDeliverToSubscribedWebhooks(t *testing.T) {
 
 	from, to := busyHours[0], busyHours[0].Add(30*time.Minute)
 	var wantSigned, wantPlain []Event
-	ccIndex := int16(len(s.co.groups) - 1)
+	ccIndex := int16(len(s.tr.co.groups) - 1)
 	for _, ev := range s.Events(from, to) {
 		switch {
 		case ev.State == AgentStatus:

@@ -84,9 +84,9 @@ type officeJSON struct {
 	Timezone     string   `json:"timezone"`
 }
 
-func (s *Sim) renderDirectory() directory {
-	co := s.co
-	added := s.cfg.Start.Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
+func (tr *Traffic) renderDirectory() directory {
+	co := tr.co
+	added := tr.cfg.Start.Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	users := make([]userJSON, len(co.users))
 	for ui, u := range co.users {
 		p := co.parties[co.userParty(ui)]

@@ -8,9 +8,9 @@ var csatValues = [8]string{"5", "5", "4", "5", "3", "4", "2", "1"}
 // order, 64-bit integers as strings, unset fields omitted. Decorative
 // fields come from a hash of the call id, so every encoding of a leg is
 // byte-identical.
-func (s *Sim) appendLeg(b []byte, l *leg) []byte {
-	c := s.co
-	h, h2 := s.legHashes(l)
+func (tr *Traffic) appendLeg(b []byte, l *leg) []byte {
+	c := tr.co
+	h, h2 := tr.legHashes(l)
 	connected := l.connected >= 0
 	inbound := l.flags&fInbound != 0
 	viaGroup := inbound || l.flags&fProxyGroup != 0
@@ -97,7 +97,7 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 	case (h>>58)&15 < 10:
 		b = append(b, `,"proxy_target":{}`...)
 	}
-	b = s.appendRecordings(b, l, h2, recorded, appendQuotedInt)
+	b = appendRecordings(b, l, h2, recorded, appendQuotedInt)
 	b = append(b, `,"state":"`...)
 	b = append(b, stateNames[l.state]...)
 	b = append(b, `","target":`...)
@@ -119,8 +119,8 @@ func (s *Sim) appendLeg(b []byte, l *leg) []byte {
 // export, so that no encoding of a leg can disagree with the list.
 
 // legHashes are the hashes of l's call id that its decorations come from.
-func (s *Sim) legHashes(l *leg) (h, h2 uint64) {
-	h = mix64(uint64(l.id) ^ s.salt)
+func (tr *Traffic) legHashes(l *leg) (h, h2 uint64) {
+	h = mix64(uint64(l.id) ^ tr.salt)
 	return h, mix64(h)
 }
 
@@ -187,7 +187,7 @@ func appendMOS(b []byte, h2 uint64) []byte {
 // appendRecordings appends recording_details: the call recording of a
 // recorded connected leg and the voicemail of an entry leg that took one.
 // num appends an integer: quoted in the list, a number in events.
-func (s *Sim) appendRecordings(b []byte, l *leg, h2 uint64, recorded bool, num func([]byte, int64) []byte) []byte {
+func appendRecordings(b []byte, l *leg, h2 uint64, recorded bool, num func([]byte, int64) []byte) []byte {
 	vm := l.flags&fVoicemail != 0
 	if !recorded && !vm {
 		return b

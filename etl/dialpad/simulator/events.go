@@ -33,7 +33,7 @@ const AgentStatus = "agent_status"
 // by time, then call id (agent status events first), then position in
 // the leg. The same instant always gives the same events, whatever range
 // asks for it. A day of 10,000 legs takes some 100 ms.
-func (s *Sim) Events(from, to time.Time) []Event {
+func (hb *Hub) Events(from, to time.Time) []Event {
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	if hi <= lo {
 		return nil
@@ -41,28 +41,28 @@ func (s *Sim) Events(from, to time.Time) []Event {
 	var a arena
 	var scratch []byte
 	out := []Event{}
-	legs := s.legs
+	legs := hb.tr.legs
 	// The legs are newest first by date_started: those that can have an
 	// event in [lo, hi) started in [lo-maxSpan, hi).
 	p := sort.Search(len(legs), func(i int) bool { return legs[i].started < hi })
-	for ; p < len(legs) && legs[p].started >= lo-s.maxSpan; p++ {
+	for ; p < len(legs) && legs[p].started >= lo-hb.maxSpan; p++ {
 		l := &legs[p]
 		if l.ended < lo {
 			continue
 		}
-		pl := s.planLeg(p)
+		pl := hb.planLeg(p)
 		for i := range pl.n {
 			st := &pl.steps[i]
 			if st.t < lo || st.t >= hi {
 				continue
 			}
 			final := i == pl.n-1
-			scratch = s.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
+			scratch = hb.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
 			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.id, State: st.state,
 				Final: final, Claims: a.keep(scratch), ms: st.t, seq: int32(i), leg: l})
 		}
 	}
-	out = s.appendAgentEvents(out, &a, lo, hi)
+	out = hb.appendAgentEvents(out, &a, lo, hi)
 	slices.SortFunc(out, func(x, y Event) int {
 		return cmp.Or(cmp.Compare(x.ms, y.ms), cmp.Compare(x.CallID, y.CallID), cmp.Compare(x.seq, y.seq))
 	})
@@ -70,15 +70,15 @@ func (s *Sim) Events(from, to time.Time) []Event {
 }
 
 // prepareEvents computes what Events needs besides the legs.
-func (s *Sim) prepareEvents() {
-	for i := range s.legs {
-		s.maxSpan = max(s.maxSpan, s.legs[i].ended-s.legs[i].started)
+func (hb *Hub) prepareEvents() {
+	for i := range hb.tr.legs {
+		hb.maxSpan = max(hb.maxSpan, hb.tr.legs[i].ended-hb.tr.legs[i].started)
 	}
-	cc := len(s.co.groups) - 1 // the call center
-	for _, pi := range s.co.groups[cc].members {
-		for _, m := range s.co.users[pi-len(s.co.groups)].groups {
+	cc := len(hb.tr.co.groups) - 1 // the call center
+	for _, pi := range hb.tr.co.groups[cc].members {
+		for _, m := range hb.tr.co.users[pi-len(hb.tr.co.groups)].groups {
 			if m.group == cc && m.role == "operator" {
-				s.operators = append(s.operators, pi)
+				hb.operators = append(hb.operators, pi)
 			}
 		}
 	}
@@ -120,8 +120,8 @@ const holdShare = 30 // percent
 //
 // with the final state the leg's list state at date_ended. Times strictly
 // increase; a step that would not is moved 1 ms after the one before.
-func (s *Sim) planLeg(p int) legPlan {
-	l := &s.legs[p]
+func (hb *Hub) planLeg(p int) legPlan {
+	l := &hb.tr.legs[p]
 	var pl legPlan
 	add := func(t int64, state string) {
 		if pl.n > 0 && t <= pl.steps[pl.n-1].t {
@@ -140,7 +140,7 @@ func (s *Sim) planLeg(p int) legPlan {
 		if rang >= 0 {
 			add(rang, evQueued)
 		}
-		pl.firstRang = s.firstRang(p)
+		pl.firstRang = hb.firstRang(p)
 	case l.flags&fInbound != 0:
 		add(max(rang, l.started), evRinging)
 		pl.firstRang = max(rang, 0)
@@ -155,7 +155,7 @@ func (s *Sim) planLeg(p int) legPlan {
 		c := l.started + int64(l.connected)
 		add(c, evConnected)
 		if l.flags&fEntry == 0 {
-			if hs, he, ok := s.hold(l, c); ok {
+			if hs, he, ok := hb.hold(l, c); ok {
 				add(hs, evHold)
 				add(he, evConnected)
 				pl.holdStart, pl.holdEnd = pl.steps[pl.n-2].t, pl.steps[pl.n-1].t
@@ -170,8 +170,8 @@ func (s *Sim) planLeg(p int) legPlan {
 // hold decides, from a hash of the call id, whether a leg connected at c
 // goes on hold: about holdShare of them, for 3 s to a minute, starting
 // between a fifth and half of the talk and never past two thirds of it.
-func (s *Sim) hold(l *leg, c int64) (start, end int64, ok bool) {
-	h := mix64(uint64(l.id) ^ s.salt ^ 0x401D)
+func (hb *Hub) hold(l *leg, c int64) (start, end int64, ok bool) {
+	h := mix64(uint64(l.id) ^ hb.tr.salt ^ 0x401D)
 	talk := l.ended - c
 	n := min(3000+int64(h>>8%57_001), talk/3)
 	if h%100 >= holdShare || n < 1000 {
@@ -184,11 +184,11 @@ func (s *Sim) hold(l *leg, c int64) (start, end int64, ok bool) {
 // firstRang is the earliest date_rang of the agent legs of the entry leg
 // legs[p], 0 when it has none. They start within seconds after it, so
 // they sit just before it in the list order.
-func (s *Sim) firstRang(p int) int64 {
-	e := &s.legs[p]
+func (hb *Hub) firstRang(p int) int64 {
+	e := &hb.tr.legs[p]
 	first := int64(0)
-	for q := p - 1; q >= 0 && s.legs[q].started <= e.started+agentLegWindow; q-- {
-		a := &s.legs[q]
+	for q := p - 1; q >= 0 && hb.tr.legs[q].started <= e.started+agentLegWindow; q-- {
+		a := &hb.tr.legs[q]
 		if a.entryID == e.id && a.rang >= 0 && (first == 0 || a.started+int64(a.rang) < first) {
 			first = a.started + int64(a.rang)
 		}

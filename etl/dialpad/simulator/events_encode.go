@@ -12,9 +12,9 @@ import "strconv"
 // Before the end: date_ended, duration (0), labels, scores, recordings
 // and share links are not known yet; total_duration is the time since
 // date_started; date_connected and date_rang are null until they happen.
-func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state string, final bool) []byte {
-	c := s.co
-	h, h2 := s.legHashes(l)
+func (hb *Hub) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state string, final bool) []byte {
+	c := hb.tr.co
+	h, h2 := hb.tr.legHashes(l)
 	connected := l.connected >= 0 // in the list: at the end
 	conn := connected && t >= l.started+int64(l.connected)
 	entry := l.flags&fEntry != 0
@@ -106,7 +106,7 @@ func (s *Sim) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state stri
 		b = append(b, `,"proxy_target":{}`...)
 	}
 	if final {
-		b = s.appendRecordings(b, l, h2, recorded, appendInt)
+		b = appendRecordings(b, l, h2, recorded, appendInt)
 	}
 	b = append(b, `,"state":`...)
 	b = appendString(b, state)

@@ -209,8 +209,8 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 		}
 		byAgent[a.Target.ID] = append(byAgent[a.Target.ID], change{ev.At.UnixMilli(), a})
 	}
-	if len(byAgent) != len(s.operators) || len(s.operators) < 3 {
-		t.Fatalf("status events for %d agents, the call center has %d operators", len(byAgent), len(s.operators))
+	if len(byAgent) != len(s.hub.operators) || len(s.hub.operators) < 3 {
+		t.Fatalf("status events for %d agents, the call center has %d operators", len(byAgent), len(s.hub.operators))
 	}
 	statusAt := func(cs []change, t int64) string {
 		i, _ := slices.BinarySearchFunc(cs, t+1, func(c change, t int64) int { return int(c.at - t) })
@@ -220,8 +220,8 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 		return cs[i-1].status.OnDutyStatus
 	}
 	local := eventDay.Add(12 * time.Hour).In(s.cfg.Location) // Thursday: 07:00 to 19:00 local lie in the UTC day
-	for _, pi := range s.operators {
-		p := s.co.parties[pi]
+	for _, pi := range s.hub.operators {
+		p := s.tr.co.parties[pi]
 		cs := byAgent[wire.ID(p.id)]
 		for i, c := range cs {
 			if i > 0 && (c.at <= cs[i-1].at || c.status.OnDutyStatus == cs[i-1].status.OnDutyStatus &&
@@ -234,7 +234,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 			}
 		}
 		// Every connected leg of the agent that day keeps them occupied.
-		legs := decodeLegs(t, s.Legs(s.co.target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
+		legs := decodeLegs(t, s.Legs(s.tr.co.target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
 		for _, l := range legs {
 			if l.DateConnected == 0 {
 				continue

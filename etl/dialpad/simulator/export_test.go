@@ -210,7 +210,7 @@ func TestExportLifecycle(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	// testEnd is 20:00 on 18 May in New York: days 2 to 4 ago are 14-16 May.
 	from, to := time.Date(2025, 5, 14, 0, 0, 0, 0, ny), time.Date(2025, 5, 17, 0, 0, 0, 0, ny)
-	dept, user := s.Targets()[0], s.co.target(s.co.userParty(1))
+	dept, user := s.Targets()[0], s.tr.co.target(s.tr.co.userParty(1))
 	var company []decoded
 	for _, l := range allLegs(t, s) {
 		if l.DateStarted >= wire.Millis(from.UnixMilli()) && l.DateStarted < wire.Millis(to.UnixMilli()) {

@@ -59,7 +59,7 @@ const (
 )
 
 func (s *Sim) newDraws() draws {
-	return draws(mix64(s.salt ^ 0xFA17 ^ s.reqSeq.Add(1)*0x9E3779B97F4A7C15))
+	return draws(mix64(s.tr.salt ^ 0xFA17 ^ s.reqSeq.Add(1)*0x9E3779B97F4A7C15))
 }
 
 func (d draws) u(k int) float64 { return unit(mix64(uint64(d) + uint64(k)*0x632BE59BD9B4E019)) }
@@ -132,7 +132,7 @@ var malformedItems = []string{
 
 func (s *Sim) appendMalformed(b []byte, d draws, started int64) []byte {
 	k := int(d.u(drawMalformedKind) * float64(len(malformedItems)))
-	bogus := makeID(s.salt, nsBogus, int64(s.stats.malformed.Add(1)))
+	bogus := makeID(s.tr.salt, nsBogus, int64(s.stats.malformed.Add(1)))
 	switch k {
 	case 0:
 		return fmt.Appendf(b, malformedItems[0], started, bogus)

@@ -72,7 +72,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCalls(w, r, f, d)
 		return
 	}
-	if body, ok := s.dir[strings.TrimSuffix(r.URL.Path, "/")]; ok {
+	if body, ok := s.tr.dir[strings.TrimSuffix(r.URL.Path, "/")]; ok {
 		writeJSON(w, http.StatusOK, body)
 		return
 	}
@@ -118,10 +118,10 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ix := s.all
+	ix := s.tr.all
 	if c.typ != "" {
 		var ok bool
-		if ix, ok = s.index[dialpad.Target{Type: c.typ, ID: c.id}]; !ok {
+		if ix, ok = s.tr.index[dialpad.Target{Type: c.typ, ID: c.id}]; !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", c.typ, c.id))
 			return
 		}
@@ -138,7 +138,7 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 	malformed, malAt := d.u(drawMalformed) < f.MalformedRate, int(d.u(drawMalformedAt)*float64(size))
 	n, more := 0, false
 	var last *leg
-	s.scan(ix, c.w, s.now().UnixMilli(), func(l *leg) bool {
+	s.tr.scan(ix, c.w, s.now().UnixMilli(), func(l *leg) bool {
 		if n == size {
 			more = true
 			return false
@@ -150,7 +150,7 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 			b = append(s.appendMalformed(b, d, l.started), ',')
 			malformed = false
 		}
-		b = s.appendLeg(b, l)
+		b = s.tr.appendLeg(b, l)
 		n++
 		last = l
 		return true

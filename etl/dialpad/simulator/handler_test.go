@@ -26,7 +26,7 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 	json.Unmarshal(mid[len(mid)-1], &first)
 	json.Unmarshal(mid[0], &last)
 
-	for _, tg := range append(s.Targets(), s.co.target(s.co.userParty(1))) {
+	for _, tg := range append(s.Targets(), s.tr.co.target(s.tr.co.userParty(1))) {
 		for _, w := range []struct {
 			name          string
 			after, before int64 // 0 = absent
@@ -111,8 +111,8 @@ func TestGroupFilter(t *testing.T) {
 	for _, tg := range s.Targets() {
 		byGroup[tg] = map[wire.ID]bool{}
 		agents := map[wire.ID]bool{}
-		for _, pi := range s.co.groups[groupIndex(s, tg)].members {
-			agents[wire.ID(s.co.parties[pi].id)] = true
+		for _, pi := range s.tr.co.groups[groupIndex(s, tg)].members {
+			agents[wire.ID(s.tr.co.parties[pi].id)] = true
 		}
 		legs := decodeLegs(t, s.Legs(tg, s.cfg.Start, s.cfg.End))
 		entries := map[wire.ID]bool{}
@@ -159,8 +159,8 @@ func TestGroupFilter(t *testing.T) {
 }
 
 func groupIndex(s *Sim, tg dialpad.Target) int {
-	for gi := range s.co.groups {
-		if s.co.target(gi) == tg {
+	for gi := range s.tr.co.groups {
+		if s.tr.co.target(gi) == tg {
 			return gi
 		}
 	}
@@ -172,15 +172,15 @@ func TestUserFilter(t *testing.T) {
 	srv := serve(t, s)
 	// The user in two groups takes calls from both.
 	var shared int
-	for ui, u := range s.co.users {
+	for ui, u := range s.tr.co.users {
 		if len(u.groups) > 1 {
-			shared = s.co.userParty(ui)
+			shared = s.tr.co.userParty(ui)
 		}
 	}
 	if shared == 0 {
 		t.Fatal("no user belongs to two groups")
 	}
-	tg := s.co.target(shared)
+	tg := s.tr.co.target(shared)
 	got, _ := listCalls(t, srv.URL, callQuery(tg, 0, 0))
 	groups := map[wire.ID]bool{}
 	for _, l := range decodeLegs(t, got) {
@@ -371,7 +371,7 @@ func TestDirectory(t *testing.T) {
 			t.Errorf("/api/v2/%s: %d %s", typ, code, body)
 		}
 	}
-	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.co.officeID), nil, "sim-token")
+	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.tr.co.officeID), nil, "sim-token")
 	if code != 200 || !strings.Contains(string(body), `"rooms":[{`) {
 		t.Errorf("office operators: %d %s", code, body)
 	}

@@ -1,122 +1,197 @@
 package simulator
 
 import (
-	"math"
+	"encoding/json"
 	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 )
 
-const (
-	msPerHour = int64(time.Hour / time.Millisecond)
-	msPerDay  = 24 * msPerHour
-)
-
-// hourWeights is the share of a weekday's calls in each local hour:
-// quiet nights, a morning peak at 10-11 and an afternoon one at 14-15.
-var hourWeights = normalize([24]float64{
-	0.004, 0.003, 0.003, 0.003, 0.004, 0.006, 0.010, 0.020,
-	0.050, 0.090, 0.110, 0.105, 0.075, 0.090, 0.105, 0.095,
-	0.080, 0.050, 0.025, 0.016, 0.011, 0.008, 0.006, 0.005,
-})
-
-// dayWeights scales a day's calls by weekday: busy Mondays, quiet weekends.
-var dayWeights = [7]float64{
-	time.Sunday: 0.06, time.Monday: 1.12, time.Tuesday: 1.02, time.Wednesday: 1,
-	time.Thursday: 0.98, time.Friday: 0.88, time.Saturday: 0.14,
+// TrafficConfig is what the traffic is generated from. Every field must
+// be set: the simulator's Config fills in the defaults and checks the
+// ranges.
+type TrafficConfig struct {
+	Seed        int64
+	Start, End  time.Time        // calls start within [Start, End)
+	CallsPerDay int              // mean customer calls per group per weekday
+	Location    *time.Location   // the company's time zone: business hours, weekends and the users' timezone
+	Now         func() time.Time // the simulator's clock: only legs that have ended by Now are listed
 }
 
-func normalize(w [24]float64) [24]float64 {
-	var sum float64
-	for _, v := range w {
-		sum += v
-	}
-	for i := range w {
-		w[i] /= sum
-	}
-	return w
+// Traffic is the company and its legs. Nothing in it changes after
+// NewTraffic, so it is safe for concurrent use.
+type Traffic struct {
+	cfg   TrafficConfig
+	salt  uint64
+	co    *company
+	legs  []leg                      // newest first by date_started, then call_id
+	index map[dialpad.Target][]int32 // per target: positions in legs, in list order
+	all   []int32                    // every leg (no target filter)
+	dir   directory
 }
 
-// businessHours reports whether a local time is a staffed weekday hour.
-func businessHours(t time.Time) bool {
-	wd, h := t.Weekday(), t.Hour()
-	return wd != time.Saturday && wd != time.Sunday && h >= 8 && h < 18
+// NewTraffic generates the company and its traffic. A million legs take
+// about a second to generate and under 100 MB to hold (about 200 MB at
+// the peak of generation).
+func NewTraffic(cfg TrafficConfig) *Traffic {
+	tr := &Traffic{cfg: cfg, salt: mix64(uint64(cfg.Seed))}
+	pool := min(max(cfg.CallsPerDay*25, 2000), 50_000)
+	tr.co = newCompany(cfg.Seed, tr.salt, cfg.Location.String(), pool)
+	tr.legs = tr.generate()
+	tr.buildIndex()
+	tr.dir = tr.renderDirectory()
+	return tr
 }
 
-// dayGen generates one UTC day's traffic from its own random source, so a
-// day's calls are the same whatever range is simulated.
-type dayGen struct {
-	c          *company
-	rng        *rand.Rand
-	day        int64 // days since 1970-01-01 UTC
-	seq        int64
-	salt       uint64
-	from, to   int64 // keep calls starting in [from, to), epoch ms
-	out        []leg
-	loc        *time.Location
-	perGroupWD float64 // Config.CallsPerDay
-}
-
-func (g *dayGen) newID() int64 {
-	g.seq++
-	return makeID(g.salt, g.day, g.seq)
-}
-
-// generate appends the day's legs to g.out.
-func (g *dayGen) generate() {
-	dayStart := g.day * msPerDay
-	for gi := range g.c.groups {
-		for h := range int64(24) {
-			hourStart := dayStart + h*msPerHour
-			local := time.UnixMilli(hourStart).In(g.loc)
-			lam := g.perGroupWD * g.c.groups[gi].volume * hourWeights[local.Hour()] * dayWeights[local.Weekday()]
-			staffed := businessHours(local)
-			for range poisson(g.rng, lam) {
-				start := hourStart + g.rng.Int64N(msPerHour)
-				inbound := g.rng.Float64() < 0.74 || (!staffed && g.rng.Float64() < 0.85)
-				g.call(gi, start, inbound, staffed, 0)
+// generate builds every day's legs, days in parallel, and sorts them
+// into list order.
+func (tr *Traffic) generate() []leg {
+	from, to := tr.cfg.Start.UnixMilli(), tr.cfg.End.UnixMilli()
+	first, last := floorDiv(from, msPerDay), floorDiv(to-1, msPerDay)
+	days := make([][]leg, last-first+1)
+	spills := make([][]leg, len(days))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(days)) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(days)); i = next.Add(1) - 1 {
+				g := dayGen{c: tr.co, day: first + i, salt: tr.salt, from: from, to: to, loc: tr.cfg.Location,
+					perGroupWD: float64(tr.cfg.CallsPerDay), rng: newDayRand(tr.cfg.Seed, first+i)}
+				g.out = make([]leg, 0, tr.cfg.CallsPerDay*len(tr.co.groups)*3)
+				g.generate()
+				days[i], spills[i] = splitSpill(g.out, (first+i+1)*msPerDay)
 			}
+		})
+	}
+	wg.Wait()
+	var n, nSpill int
+	for i := range days {
+		n += len(days[i]) + len(spills[i])
+		nSpill += len(spills[i])
+	}
+	// Each day's own legs sort within the day, so the days concatenate
+	// newest first; the legs that started after their call's day (agent
+	// legs past midnight, late transfers) are few: sort them apart and
+	// merge them in.
+	legs := make([]leg, nSpill, n)
+	for i := len(days) - 1; i >= 0; i-- {
+		legs = append(legs, days[i]...)
+		days[i] = nil
+	}
+	spill := make([]leg, 0, nSpill)
+	for _, sp := range spills {
+		spill = append(spill, sp...)
+	}
+	slices.SortFunc(spill, cmpLegs)
+	w, j := 0, 0
+	for i := nSpill; i < n || j < nSpill; w++ {
+		if j < nSpill && (i == n || spill[j].before(&legs[i])) {
+			legs[w] = spill[j]
+			j++
+		} else {
+			legs[w] = legs[i]
+			i++
 		}
 	}
-	// One call a day reaches a group in the last two seconds before
-	// midnight UTC, so its agent legs start on the next day.
-	start := dayStart + msPerDay - 2000 + g.rng.Int64N(1700)
-	g.call(int(g.day%int64(len(g.c.groups))), start, true, false, 2200)
+	return legs
 }
 
-// call appends the legs of one customer call, or nothing when it starts
-// outside [from, to) (its random draws are consumed all the same).
-func (g *dayGen) call(gi int, start int64, inbound, staffed bool, minOffset int64) {
-	n := len(g.out)
-	if inbound {
-		g.inbound(gi, start, staffed, minOffset)
-	} else {
-		g.outbound(gi, start)
-	}
-	if start < g.from || start >= g.to {
-		g.out = g.out[:n]
-	}
-}
-
-func poisson(r *rand.Rand, lam float64) int {
-	if lam <= 0 {
-		return 0
-	}
-	if lam > 40 {
-		return max(0, int(math.Round(lam+math.Sqrt(lam)*r.NormFloat64())))
-	}
-	limit, p, k := math.Exp(-lam), r.Float64(), 0
-	for p > limit {
-		p *= r.Float64()
+// splitSpill sorts a day's legs into list order and moves those starting
+// at or after dayEnd into a second slice.
+func splitSpill(out []leg, dayEnd int64) (day, spill []leg) {
+	slices.SortFunc(out, cmpLegs)
+	k := 0
+	for k < len(out) && out[k].started >= dayEnd {
 		k++
 	}
-	return k
+	return slices.Clip(out[k:]), slices.Clone(out[:k])
 }
 
-// logNormal draws a duration in ms around median with spread sigma,
-// clamped to [lo, hi].
-func logNormal(r *rand.Rand, median, sigma float64, lo, hi int64) int64 {
-	v := int64(median * math.Exp(sigma*r.NormFloat64()))
-	return min(max(v, lo), hi)
+func newDayRand(seed, day int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), uint64(day)^0xDA7A_0000_0000_0000))
 }
 
-func between(r *rand.Rand, lo, hi int64) int64 { return lo + r.Int64N(hi-lo+1) }
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func (tr *Traffic) buildIndex() {
+	co := tr.co
+	counts := make([]int, len(co.parties))
+	for i := range tr.legs {
+		l := &tr.legs[i]
+		counts[l.group]++
+		if int(l.target) >= len(co.groups) {
+			counts[l.target]++
+		}
+	}
+	byParty := make([][]int32, len(co.parties))
+	for pi := range byParty {
+		byParty[pi] = make([]int32, 0, counts[pi])
+	}
+	tr.all = make([]int32, len(tr.legs))
+	for i := range tr.legs {
+		l := &tr.legs[i]
+		tr.all[i] = int32(i)
+		byParty[l.group] = append(byParty[l.group], int32(i))
+		if int(l.target) >= len(co.groups) {
+			byParty[l.target] = append(byParty[l.target], int32(i))
+		}
+	}
+	tr.index = make(map[dialpad.Target][]int32, len(co.parties)+1)
+	for pi := range co.parties {
+		tr.index[co.target(pi)] = byParty[pi]
+	}
+	// The office is known, but no call in the simulation went through its
+	// main line.
+	tr.index[dialpad.Target{Type: "office", ID: co.officeID}] = []int32{}
+}
+
+// Targets returns the company's groups: its departments, then its call
+// center.
+func (tr *Traffic) Targets() []dialpad.Target {
+	out := make([]dialpad.Target, len(tr.co.groups))
+	for gi := range tr.co.groups {
+		out[gi] = tr.co.target(gi)
+	}
+	return out
+}
+
+// Legs is the ground truth: exactly the items GET /api/v2/call returns for
+// t (over all its pages) with from <= date_started < to, ended by the
+// simulator's Now, newest first, byte-identical to what is served. It
+// returns nil for an unknown target.
+func (tr *Traffic) Legs(t dialpad.Target, from, to time.Time) []json.RawMessage {
+	ix, ok := tr.index[t]
+	if !ok {
+		return nil
+	}
+	out := []json.RawMessage{}
+	tr.scan(ix, window{after: from.UnixMilli() - 1, hasAfter: true, before: to.UnixMilli(), hasBefore: true},
+		tr.cfg.Now().UnixMilli(), func(l *leg) bool {
+			out = append(out, tr.appendLeg(nil, l))
+			return true
+		})
+	return out
+}
+
+// NumLegs returns how many legs have ended by the simulator's Now: the
+// legs a full read of every group would see (agent legs counted once).
+func (tr *Traffic) NumLegs() int {
+	now, n := tr.cfg.Now().UnixMilli(), 0
+	for i := range tr.legs {
+		if tr.legs[i].ended <= now {
+			n++
+		}
+	}
+	return n
+}

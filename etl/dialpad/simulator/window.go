@@ -14,8 +14,8 @@ type window struct {
 
 // scan calls fn, in list order, for each leg of ix inside w that has ended
 // by now, until fn returns false.
-func (s *Sim) scan(ix []int32, w window, now int64, fn func(*leg) bool) {
-	legs := s.legs
+func (tr *Traffic) scan(ix []int32, w window, now int64, fn func(*leg) bool) {
+	legs := tr.legs
 	// ix is in list order (date_started descending), so the legs inside
 	// the window are a contiguous run: find where it begins.
 	p := 0

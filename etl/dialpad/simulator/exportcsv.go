@@ -1,15 +1,11 @@
 package simulator
 
 import (
-	"crypto/hmac"
 	"encoding/csv"
-	"encoding/hex"
-	"fmt"
+	"io"
 	"math"
-	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -30,77 +26,27 @@ var exportColumns = []string{"date_started", "call_id", "timezone", "direction",
 	"internal_number", "target_id", "target_type", "name", "entry_point_call_id", "master_call_id",
 	"talk_duration", "hold_duration", "time_to_answer", "csat_score", "was_recorded", "mos_score", "transferred_to"}
 
-// serveExportDownload answers GET /_sim/exports/{id}.csv: a signed link,
-// so a request that also carries credentials is refused, as a storage
-// bucket's signed URL refuses a second auth mechanism.
-func (s *Sim) serveExportDownload(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, "GET")
-		return
-	}
-	q := r.URL.Query()
-	refused := ""
-	switch {
-	case len(r.Header.Values("Authorization")) > 0:
-		refused = "Only one auth mechanism allowed; the link is signed, send no Authorization header"
-	case q.Has("apikey"):
-		refused = "Only one auth mechanism allowed; the link is signed, send no apikey parameter"
-	}
-	if refused != "" {
-		s.stats.exportRefused.Add(1)
-		writeError(w, http.StatusBadRequest, refused)
-		return
-	}
-	name, _ := strings.CutPrefix(r.URL.Path, "/_sim/exports/")
-	name, ok := strings.CutSuffix(name, ".csv")
-	id, err := strconv.ParseInt(name, 10, 64)
-	if !ok || err != nil {
-		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
-		return
-	}
-	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
-	sig, sigErr := hex.DecodeString(q.Get("signature"))
-	if err != nil || sigErr != nil || !hmac.Equal(sig, s.linkMAC(id, expires)) {
-		writeError(w, http.StatusForbidden, "the link's signature does not match")
-		return
-	}
-	if s.now().Unix() > expires {
-		writeError(w, http.StatusForbidden, "the link has expired: poll the stats request again for a new one")
-		return
-	}
-	e := s.exports.lookup(id)
-	if e == nil {
-		writeError(w, http.StatusNotFound, "export not found")
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.csv"`, id))
-	w.WriteHeader(http.StatusOK)
-	s.stats.exportDownloads.Add(1)
-	s.writeExportCSV(w, e)
-}
-
-// writeExportCSV writes e's CSV, rendering each row as it goes.
-func (s *Sim) writeExportCSV(w http.ResponseWriter, e *export) {
+// WriteCSV writes e's CSV to w, rendering each row as it goes; it stops
+// when a write fails (the client went away).
+func (st *ExportStore) WriteCSV(w io.Writer, e *Export) {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if cw.Write(exportColumns) != nil {
 		return
 	}
-	ix := s.all
-	if e.q.target.Type != "" {
-		ix = s.index[e.q.target]
+	ix := st.tr.all
+	if e.q.Target.Type != "" {
+		ix = st.tr.index[e.q.Target]
 	}
 	// ix is newest first: the rows are the run from the first leg that
 	// started before the upper bound to the last that started in the days.
-	legs := s.legs
-	upper := min(e.q.to, e.created+1)
+	legs := st.tr.legs
+	upper := min(e.q.To, e.created+1)
 	first := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < upper })
-	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < e.q.from })
+	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < e.q.From })
 	rec := make([]string, 0, len(exportColumns))
 	for p := past - 1; p >= first; p-- {
-		rec = s.appendRecord(rec[:0], &legs[ix[p]], e)
+		rec = st.appendRecord(rec[:0], &legs[ix[p]], e)
 		if cw.Write(rec) != nil {
 			return // the client went away
 		}
@@ -109,9 +55,9 @@ func (s *Sim) writeExportCSV(w http.ResponseWriter, e *export) {
 }
 
 // appendRecord appends l's row, as l stood when e was requested.
-func (s *Sim) appendRecord(rec []string, l *leg, e *export) []string {
-	c := s.co
-	h, h2 := s.legHashes(l)
+func (st *ExportStore) appendRecord(rec []string, l *leg, e *Export) []string {
+	c := st.tr.co
+	h, h2 := st.tr.legHashes(l)
 	at := e.created
 	ended := l.ended <= at
 	connected := l.connected >= 0 && l.started+int64(l.connected) <= at
@@ -144,7 +90,7 @@ func (s *Sim) appendRecord(rec []string, l *leg, e *export) []string {
 	return append(rec,
 		naiveTime(l.started, e.loc, true),     // date_started
 		strconv.FormatInt(l.id, 10),           // call_id
-		e.q.tz,                                // timezone
+		e.q.TZ,                                // timezone
 		direction,                             // direction
 		recordCategories(l, connected, ended), // categories
 		cust.name,                             // contact_name
