@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // Agent status events. Each operator of the call center has, at every
@@ -68,19 +70,19 @@ func (hb *Hub) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
 // agentTimeline builds agent pi's busy stretches from their connected legs
 // that started in [from, to): exact from from+maxSpan+maxWrapup on.
 func (hb *Hub) agentTimeline(pi int, from, to int64) agentTimeline {
-	ix := hb.tr.index[hb.tr.co.target(pi)]
-	legs := hb.tr.legs
-	p := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < to })
+	ix, _ := hb.tr.Index(hb.tr.Company().Target(pi))
+	legs := hb.tr.List()
+	p := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].Started < to })
 	type conn struct{ start, end, id int64 }
 	var cs []conn
-	for ; p < len(ix) && legs[ix[p]].started >= from; p++ {
+	for ; p < len(ix) && legs[ix[p]].Started >= from; p++ {
 		l := &legs[ix[p]]
-		if l.connected >= 0 {
-			cs = append(cs, conn{l.started + int64(l.connected), l.ended, l.id})
+		if l.Connected >= 0 {
+			cs = append(cs, conn{l.Started + int64(l.Connected), l.Ended, l.ID})
 		}
 	}
 	slices.SortFunc(cs, func(x, y conn) int { return cmp.Compare(x.start, y.start) })
-	tl := agentTimeline{hb: hb, pi: pi, local: hb.tr.cfg.Location}
+	tl := agentTimeline{hb: hb, pi: pi, local: hb.tr.Location()}
 	var lastID int64
 	for _, c := range cs {
 		if n := len(tl.busy); n > 0 && c.start <= tl.busy[n-1].end {
@@ -104,7 +106,7 @@ func (tl *agentTimeline) closeWrapup(id, next int64) {
 	if n == 0 {
 		return
 	}
-	w := minWrapup + int64(mix64(uint64(id)^tl.hb.tr.salt^0x3A9)%wrapupDomain)
+	w := minWrapup + int64(traffic.Mix64(uint64(id)^tl.hb.tr.Salt()^0x3A9)%wrapupDomain)
 	tl.busy[n-1].wrapEnd = min(tl.busy[n-1].end+w, next)
 }
 
@@ -148,7 +150,7 @@ func (tl *agentTimeline) day(lt time.Time) dutyDay {
 		h := off.Truncate(time.Hour)
 		return time.Date(y, m, d, int(h/time.Hour), int((off-h)/time.Minute), 0, 0, tl.local).UnixMilli()
 	}
-	off := time.Duration(mix64(uint64(tl.hb.tr.co.parties[tl.pi].id)^uint64(midnight.Unix())^tl.hb.tr.salt)%4) * 15 * time.Minute
+	off := time.Duration(traffic.Mix64(uint64(tl.hb.tr.Company().Parties[tl.pi].ID)^uint64(midnight.Unix())^tl.hb.tr.Salt())%4) * 15 * time.Minute
 	return dutyDay{open: at(dutyStart), lunch: at(lunchStart + off), lunchEnd: at(lunchStart + off + lunchLength),
 		close: at(dutyEnd)}
 }
@@ -161,7 +163,7 @@ func (tl *agentTimeline) changes(lo, hi int64) []int64 {
 		cands = append(cands, b.start, b.end, b.wrapEnd)
 	}
 	lt := time.UnixMilli(lo).In(tl.local).AddDate(0, 0, -1)
-	for range (hi-lo)/msPerDay + 3 {
+	for range (hi-lo)/traffic.MsPerDay + 3 {
 		d := tl.day(lt)
 		cands = append(cands, d.open, d.lunch, d.lunchEnd, d.close)
 		lt = lt.AddDate(0, 0, 1)
@@ -179,24 +181,24 @@ func (tl *agentTimeline) changes(lo, hi int64) []int64 {
 
 // appendAgentEvent appends the payload of agent pi's change to st at t.
 func (hb *Hub) appendAgentEvent(b []byte, pi int, st agentStatus, t int64) []byte {
-	p := &hb.tr.co.parties[pi]
+	p := &hb.tr.Company().Parties[pi]
 	b = append(b, `{"target":{"id":`...)
-	b = strconv.AppendInt(b, p.id, 10)
+	b = strconv.AppendInt(b, p.ID, 10)
 	b = append(b, `,"type":"user","name":`...)
-	b = appendString(b, p.name)
+	b = traffic.AppendString(b, p.Name)
 	b = append(b, `,"email":`...)
-	b = appendString(b, p.email)
+	b = traffic.AppendString(b, p.Email)
 	b = append(b, `,"phone":`...)
-	b = appendString(b, p.phone)
+	b = traffic.AppendString(b, p.Phone)
 	b = append(b, `},"on_duty_status":`...)
-	b = appendString(b, st.status)
+	b = traffic.AppendString(b, st.status)
 	b = append(b, `,"on_duty_status_reason":`...)
-	b = appendString(b, st.reason)
+	b = traffic.AppendString(b, st.reason)
 	if st.status == "unavailable" {
 		b = append(b, `,"availability_status":"unavailable","call_center_ids":[]`...)
 	} else {
 		b = append(b, `,"availability_status":"available","call_center_ids":[`...)
-		b = append(b, hb.tr.co.parties[len(hb.tr.co.groups)-1].qid...)
+		b = append(b, hb.tr.Company().Parties[len(hb.tr.Company().Groups)-1].QID...)
 		b = append(b, ']')
 	}
 	b = append(b, `,"date":`...)

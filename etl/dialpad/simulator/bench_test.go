@@ -108,7 +108,7 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
-		b.ReportMetric(float64(len(s.tr.legs)), "legs")
+		b.ReportMetric(float64(len(s.tr.List())), "legs")
 		b.ReportMetric(float64(ms.HeapAlloc-base)/(1<<20), "MB-kept")
 		runtime.KeepAlive(s)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -82,7 +83,7 @@ const (
 	defaultWorkers  = 8
 	defaultMaxDelay = 2 * time.Second
 	defaultTick     = 100 * time.Millisecond
-	eventChunk      = msPerHour // events are read an hour of event time at a time
+	eventChunk      = traffic.MsPerHour // events are read an hour of event time at a time
 )
 
 // Deliver POSTs the events of [d.From, d.To) to d.URL: a signed token
@@ -225,8 +226,8 @@ func (dp *dispatcher) dispatch(ctx context.Context, ev *Event) error {
 		return err
 	}
 	f := &dp.d.Faults
-	k := mix64(dp.hb.tr.salt ^ 0xDE11 ^ uint64(ev.CallID)*0x9E3779B97F4A7C15 ^ uint64(ev.seq)<<48 ^ uint64(ev.ms))
-	reorder, dup := unit(mix64(k+1)) < f.ReorderRate, unit(mix64(k+2)) < f.DuplicateRate
+	k := traffic.Mix64(dp.hb.tr.Salt() ^ 0xDE11 ^ uint64(ev.CallID)*0x9E3779B97F4A7C15 ^ uint64(ev.seq)<<48 ^ uint64(ev.ms))
+	reorder, dup := traffic.Unit(traffic.Mix64(k+1)) < f.ReorderRate, traffic.Unit(traffic.Mix64(k+2)) < f.DuplicateRate
 	dp.t.inc(cEvents)
 	dp.n++
 	dests := []hookDest{{url: dp.d.URL, secret: dp.d.Secret}}
@@ -269,7 +270,7 @@ func (h hookDest) job(claims []byte) (sendJob, error) {
 // hold keeps job until 1 to 4 more events (a hash h) were dispatched, at
 // most MaxDelay.
 func (dp *dispatcher) hold(job sendJob, h uint64) {
-	dp.held = append(dp.held, heldJob{job: job, after: dp.n + 1 + int64(mix64(h)%4),
+	dp.held = append(dp.held, heldJob{job: job, after: dp.n + 1 + int64(traffic.Mix64(h)%4),
 		deadline: time.Now().Add(dp.d.Faults.MaxDelay)})
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -367,13 +368,13 @@ func TestDeliverToSubscribedWebhooks(t *testing.T) {
 
 	from, to := busyHours[0], busyHours[0].Add(30*time.Minute)
 	var wantSigned, wantPlain []Event
-	ccIndex := int16(len(s.tr.co.groups) - 1)
+	ccIndex := int16(len(s.tr.Company().Groups) - 1)
 	for _, ev := range s.Events(from, to) {
 		switch {
 		case ev.State == AgentStatus:
 			wantPlain = append(wantPlain, ev)
-		case (ev.State == "hangup" || ev.State == "missed") && (ev.leg.target == ccIndex ||
-			ev.leg.group == ccIndex && ev.leg.flags&(fInbound|fProxyGroup) != 0):
+		case (ev.State == "hangup" || ev.State == "missed") && (ev.leg.Target == ccIndex ||
+			ev.leg.Group == ccIndex && ev.leg.Flags&(traffic.Inbound|traffic.ProxyGroup) != 0):
 			wantSigned = append(wantSigned, ev)
 		}
 	}

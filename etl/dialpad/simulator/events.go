@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // Webhook events of the simulated traffic. Every leg of the call list
@@ -21,9 +23,9 @@ type Event struct {
 	Final  bool      // hangup / missed / voicemail: the leg's last event
 	Claims []byte    // the JSON object Dialpad would send (before signing)
 
-	ms  int64 // At in epoch ms
-	seq int32 // call events: position within the leg; agent events: the agent's party index
-	leg *leg  // call events: the leg
+	ms  int64        // At in epoch ms
+	seq int32        // call events: position within the leg; agent events: the agent's party index
+	leg *traffic.Leg // call events: the leg
 }
 
 // AgentStatus is Event.State of an agent status event.
@@ -41,13 +43,13 @@ func (hb *Hub) Events(from, to time.Time) []Event {
 	var a arena
 	var scratch []byte
 	out := []Event{}
-	legs := hb.tr.legs
+	legs := hb.tr.List()
 	// The legs are newest first by date_started: those that can have an
 	// event in [lo, hi) started in [lo-maxSpan, hi).
-	p := sort.Search(len(legs), func(i int) bool { return legs[i].started < hi })
-	for ; p < len(legs) && legs[p].started >= lo-hb.maxSpan; p++ {
+	p := sort.Search(len(legs), func(i int) bool { return legs[i].Started < hi })
+	for ; p < len(legs) && legs[p].Started >= lo-hb.maxSpan; p++ {
 		l := &legs[p]
-		if l.ended < lo {
+		if l.Ended < lo {
 			continue
 		}
 		pl := hb.planLeg(p)
@@ -58,7 +60,7 @@ func (hb *Hub) Events(from, to time.Time) []Event {
 			}
 			final := i == pl.n-1
 			scratch = hb.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
-			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.id, State: st.state,
+			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.ID, State: st.state,
 				Final: final, Claims: a.keep(scratch), ms: st.t, seq: int32(i), leg: l})
 		}
 	}
@@ -71,13 +73,13 @@ func (hb *Hub) Events(from, to time.Time) []Event {
 
 // prepareEvents computes what Events needs besides the legs.
 func (hb *Hub) prepareEvents() {
-	for i := range hb.tr.legs {
-		hb.maxSpan = max(hb.maxSpan, hb.tr.legs[i].ended-hb.tr.legs[i].started)
+	for i := range hb.tr.List() {
+		hb.maxSpan = max(hb.maxSpan, hb.tr.List()[i].Ended-hb.tr.List()[i].Started)
 	}
-	cc := len(hb.tr.co.groups) - 1 // the call center
-	for _, pi := range hb.tr.co.groups[cc].members {
-		for _, m := range hb.tr.co.users[pi-len(hb.tr.co.groups)].groups {
-			if m.group == cc && m.role == "operator" {
+	cc := len(hb.tr.Company().Groups) - 1 // the call center
+	for _, pi := range hb.tr.Company().Groups[cc].Members {
+		for _, m := range hb.tr.Company().Users[pi-len(hb.tr.Company().Groups)].Groups {
+			if m.Group == cc && m.Role == "operator" {
 				hb.operators = append(hb.operators, pi)
 			}
 		}
@@ -121,7 +123,7 @@ const holdShare = 30 // percent
 // with the final state the leg's list state at date_ended. Times strictly
 // increase; a step that would not is moved 1 ms after the one before.
 func (hb *Hub) planLeg(p int) legPlan {
-	l := &hb.tr.legs[p]
+	l := &hb.tr.List()[p]
 	var pl legPlan
 	add := func(t int64, state string) {
 		if pl.n > 0 && t <= pl.steps[pl.n-1].t {
@@ -131,30 +133,30 @@ func (hb *Hub) planLeg(p int) legPlan {
 		pl.n++
 	}
 	rang := int64(-1)
-	if l.rang >= 0 {
-		rang = l.started + int64(l.rang)
+	if l.Rang >= 0 {
+		rang = l.Started + int64(l.Rang)
 	}
 	switch {
-	case l.flags&fEntry != 0:
-		add(l.started, evRinging)
+	case l.Flags&traffic.Entry != 0:
+		add(l.Started, evRinging)
 		if rang >= 0 {
 			add(rang, evQueued)
 		}
 		pl.firstRang = hb.firstRang(p)
-	case l.flags&fInbound != 0:
-		add(max(rang, l.started), evRinging)
+	case l.Flags&traffic.Inbound != 0:
+		add(max(rang, l.Started), evRinging)
 		pl.firstRang = max(rang, 0)
 	default:
-		add(l.started, evCalling)
+		add(l.Started, evCalling)
 		if rang >= 0 {
 			add(rang, evRinging)
 		}
 		pl.firstRang = max(rang, 0)
 	}
-	if l.connected >= 0 {
-		c := l.started + int64(l.connected)
+	if l.Connected >= 0 {
+		c := l.Started + int64(l.Connected)
 		add(c, evConnected)
-		if l.flags&fEntry == 0 {
+		if l.Flags&traffic.Entry == 0 {
 			if hs, he, ok := hb.hold(l, c); ok {
 				add(hs, evHold)
 				add(he, evConnected)
@@ -162,7 +164,7 @@ func (hb *Hub) planLeg(p int) legPlan {
 			}
 		}
 	}
-	pl.steps[pl.n] = step{l.ended, stateNames[l.state]}
+	pl.steps[pl.n] = step{l.Ended, l.StateName()}
 	pl.n++
 	return pl
 }
@@ -170,9 +172,9 @@ func (hb *Hub) planLeg(p int) legPlan {
 // hold decides, from a hash of the call id, whether a leg connected at c
 // goes on hold: about holdShare of them, for 3 s to a minute, starting
 // between a fifth and half of the talk and never past two thirds of it.
-func (hb *Hub) hold(l *leg, c int64) (start, end int64, ok bool) {
-	h := mix64(uint64(l.id) ^ hb.tr.salt ^ 0x401D)
-	talk := l.ended - c
+func (hb *Hub) hold(l *traffic.Leg, c int64) (start, end int64, ok bool) {
+	h := traffic.Mix64(uint64(l.ID) ^ hb.tr.Salt() ^ 0x401D)
+	talk := l.Ended - c
 	n := min(3000+int64(h>>8%57_001), talk/3)
 	if h%100 >= holdShare || n < 1000 {
 		return 0, 0, false
@@ -185,12 +187,12 @@ func (hb *Hub) hold(l *leg, c int64) (start, end int64, ok bool) {
 // legs[p], 0 when it has none. They start within seconds after it, so
 // they sit just before it in the list order.
 func (hb *Hub) firstRang(p int) int64 {
-	e := &hb.tr.legs[p]
+	e := &hb.tr.List()[p]
 	first := int64(0)
-	for q := p - 1; q >= 0 && hb.tr.legs[q].started <= e.started+agentLegWindow; q-- {
-		a := &hb.tr.legs[q]
-		if a.entryID == e.id && a.rang >= 0 && (first == 0 || a.started+int64(a.rang) < first) {
-			first = a.started + int64(a.rang)
+	for q := p - 1; q >= 0 && hb.tr.List()[q].Started <= e.Started+agentLegWindow; q-- {
+		a := &hb.tr.List()[q]
+		if a.EntryID == e.ID && a.Rang >= 0 && (first == 0 || a.Started+int64(a.Rang) < first) {
+			first = a.Started + int64(a.Rang)
 		}
 	}
 	return first

@@ -1,6 +1,10 @@
 package simulator
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+)
 
 // appendCallEvent appends the payload of a call event of l at time t:
 // the leg as appendLeg writes it, with the changes of Dialpad's webhook
@@ -12,51 +16,51 @@ import "strconv"
 // Before the end: date_ended, duration (0), labels, scores, recordings
 // and share links are not known yet; total_duration is the time since
 // date_started; date_connected and date_rang are null until they happen.
-func (hb *Hub) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state string, final bool) []byte {
-	c := hb.tr.co
-	h, h2 := hb.tr.legHashes(l)
-	connected := l.connected >= 0 // in the list: at the end
-	conn := connected && t >= l.started+int64(l.connected)
-	entry := l.flags&fEntry != 0
-	inbound := l.flags&fInbound != 0
-	viaGroup := inbound || l.flags&fProxyGroup != 0
-	recorded := l.flags&fRecorded != 0 && connected
-	grp := &c.parties[l.group]
+func (hb *Hub) appendCallEvent(b []byte, l *traffic.Leg, pl *legPlan, t int64, state string, final bool) []byte {
+	c := hb.tr.Company()
+	h, h2 := hb.tr.LegHashes(l)
+	connected := l.Connected >= 0 // in the list: at the end
+	conn := connected && t >= l.Started+int64(l.Connected)
+	entry := l.Flags&traffic.Entry != 0
+	inbound := l.Flags&traffic.Inbound != 0
+	viaGroup := inbound || l.Flags&traffic.ProxyGroup != 0
+	recorded := l.Flags&traffic.Recorded != 0 && connected
+	grp := &c.Parties[l.Group]
 
 	b = append(b, `{"call_id":`...)
-	b = strconv.AppendInt(b, l.id, 10)
+	b = strconv.AppendInt(b, l.ID, 10)
 	if final && recorded {
 		b = append(b, `,"call_recording_share_links":["https://dialpad.com/shared/call/`...)
-		b = appendToken(b, h2)
+		b = traffic.AppendToken(b, h2)
 		b = append(b, `"]`...)
 	}
 	b = append(b, `,"contact":`...)
-	b = appendPartyNumeric(b, &c.customers[l.contact])
-	if csat := csatScore(l, h); final && csat != "" {
+	b = appendPartyNumeric(b, &c.Customers[l.Contact])
+	if csat := traffic.CSATScore(l, h); final && csat != "" {
 		b = append(b, `,"csat_score":"`...)
 		b = append(b, csat...)
 		b = append(b, '"')
 	}
-	b = appendNullableMillis(b, `,"date_connected":`, l.started+int64(l.connected), conn)
-	b = appendNullableMillis(b, `,"date_ended":`, l.ended, final)
+	b = appendNullableMillis(b, `,"date_connected":`, l.Started+int64(l.Connected), conn)
+	b = appendNullableMillis(b, `,"date_ended":`, l.Ended, final)
 	b = appendNullableMillis(b, `,"date_first_rang":`, pl.firstRang, pl.firstRang > 0 && t >= pl.firstRang)
-	rang := l.started + int64(l.rang)
-	b = appendNullableMillis(b, `,"date_queued":`, rang, entry && l.rang >= 0 && t >= rang)
-	b = appendNullableMillis(b, `,"date_rang":`, rang, l.rang >= 0 && t >= rang)
+	rang := l.Started + int64(l.Rang)
+	b = appendNullableMillis(b, `,"date_queued":`, rang, entry && l.Rang >= 0 && t >= rang)
+	b = appendNullableMillis(b, `,"date_rang":`, rang, l.Rang >= 0 && t >= rang)
 	b = append(b, `,"date_started":`...)
-	b = strconv.AppendInt(b, l.started, 10)
+	b = strconv.AppendInt(b, l.Started, 10)
 	if inbound {
 		b = append(b, `,"direction":"inbound","duration":`...)
 	} else {
 		b = append(b, `,"direction":"outbound","duration":`...)
 	}
 	if final {
-		ms, frac := talkDuration(l, h)
-		b = appendMillisFrac(b, ms, frac)
+		ms, frac := traffic.TalkDuration(l, h)
+		b = traffic.AppendMillisFrac(b, ms, frac)
 	} else {
 		b = append(b, '0')
 	}
-	if id := entryPointID(l, h); id != 0 {
+	if id := traffic.EntryPointID(l, h); id != 0 {
 		b = append(b, `,"entry_point_call_id":`...)
 		b = strconv.AppendInt(b, id, 10)
 	}
@@ -67,62 +71,62 @@ func (hb *Hub) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state str
 	b = append(b, `,"event_timestamp":`...)
 	b = strconv.AppendInt(b, t, 10)
 	b = append(b, `,"external_number":`...)
-	b = append(b, c.customers[l.contact].qnum...)
+	b = append(b, c.Customers[l.Contact].QNum...)
 	if viaGroup {
 		b = append(b, `,"group_id":`...) // a string in events too: wire.Call reads it as one
-		b = append(b, grp.qid...)
+		b = append(b, grp.QID...)
 		b = append(b, `,"internal_number":`...)
-		b = append(b, grp.qnum...)
+		b = append(b, grp.QNum...)
 	} else {
 		b = append(b, `,"internal_number":`...)
-		b = append(b, c.parties[l.target].qnum...)
+		b = append(b, c.Parties[l.Target].QNum...)
 	}
 	holdTime, talkTime := pl.times(l, t)
 	b = append(b, `,"hold_time":`...)
 	b = strconv.AppendInt(b, holdTime, 10)
 	b = append(b, `,"is_internal":false,"is_transferred":`...)
-	b = strconv.AppendBool(b, final && l.flags&fTransferred != 0)
-	if labels := c.groups[l.group].labels; final && (h>>49)&15 < 5 && (inbound || connected) {
+	b = strconv.AppendBool(b, final && l.Flags&traffic.Transferred != 0)
+	if labels := c.Groups[l.Group].Labels; final && (h>>49)&15 < 5 && (inbound || connected) {
 		b = append(b, `,"labels":`...)
 		b = append(b, labels[int(h>>53&31)%len(labels)]...)
 	}
-	if id := masterID(l, h); id != 0 {
+	if id := traffic.MasterID(l, h); id != 0 {
 		b = append(b, `,"master_call_id":`...)
 		b = strconv.AppendInt(b, id, 10)
 	}
 	if final && connected {
 		b = append(b, `,"mos_score":`...)
-		b = appendMOS(b, h2)
+		b = traffic.AppendMOS(b, h2)
 	}
-	if l.entryID != 0 && (h>>38)&15 < 4 {
+	if l.EntryID != 0 && (h>>38)&15 < 4 {
 		b = append(b, `,"operator_call_id":`...)
-		b = strconv.AppendInt(b, l.entryID, 10)
+		b = strconv.AppendInt(b, l.EntryID, 10)
 	}
 	switch {
-	case l.flags&fProxyGroup != 0:
+	case l.Flags&traffic.ProxyGroup != 0:
 		b = append(b, `,"proxy_target":`...)
 		b = appendPartyNumeric(b, grp)
 	case (h>>58)&15 < 10:
 		b = append(b, `,"proxy_target":{}`...)
 	}
 	if final {
-		b = appendRecordings(b, l, h2, recorded, appendInt)
+		b = traffic.AppendRecordings(b, l, h2, recorded, traffic.AppendInt)
 	}
 	b = append(b, `,"state":`...)
-	b = appendString(b, state)
+	b = traffic.AppendString(b, state)
 	b = append(b, `,"talk_time":`...)
 	b = strconv.AppendInt(b, talkTime, 10)
 	b = append(b, `,"target":`...)
-	b = appendPartyNumeric(b, &c.parties[l.target])
+	b = appendPartyNumeric(b, &c.Parties[l.Target])
 	b = append(b, `,"total_duration":`...)
 	if final {
-		b = appendMillisFrac(b, l.ended-l.started, 1+int64(h>>10&1023)%999)
+		b = traffic.AppendMillisFrac(b, l.Ended-l.Started, 1+int64(h>>10&1023)%999)
 	} else {
-		b = strconv.AppendInt(b, t-l.started, 10)
+		b = strconv.AppendInt(b, t-l.Started, 10)
 	}
 	b = append(b, `,"transferred_from":null`...)
-	if final && l.flags&fVoicemail != 0 {
-		tok := appendToken(nil, mix64(h2))
+	if final && l.Flags&traffic.Voicemail != 0 {
+		tok := traffic.AppendToken(nil, traffic.Mix64(h2))
 		b = append(b, `,"voicemail_link":"https://dialpad.com/shared/voicemail/`...)
 		b = append(b, tok...)
 		b = append(b, `","voicemail_share_link":"https://dialpad.com/shared/voicemail/`...)
@@ -135,11 +139,11 @@ func (hb *Hub) appendCallEvent(b []byte, l *leg, pl *legPlan, t int64, state str
 
 // times returns the ms on hold (0 until the hold ends) and the ms talked
 // (connected, not on hold) by t.
-func (pl *legPlan) times(l *leg, t int64) (hold, talk int64) {
-	if l.connected < 0 || t < l.started+int64(l.connected) {
+func (pl *legPlan) times(l *traffic.Leg, t int64) (hold, talk int64) {
+	if l.Connected < 0 || t < l.Started+int64(l.Connected) {
 		return 0, 0
 	}
-	talk = t - l.started - int64(l.connected)
+	talk = t - l.Started - int64(l.Connected)
 	if pl.holdStart > 0 && t >= pl.holdStart {
 		on := min(t, pl.holdEnd) - pl.holdStart
 		talk -= on
@@ -160,24 +164,24 @@ func appendNullableMillis(b []byte, key string, v int64, known bool) []byte {
 }
 
 // appendPartyNumeric appends p as renderParty does, with a numeric id.
-func appendPartyNumeric(b []byte, p *party) []byte {
+func appendPartyNumeric(b []byte, p *traffic.Party) []byte {
 	b = append(b, '{')
-	if p.email != "" {
+	if p.Email != "" {
 		b = append(b, `"email":`...)
-		b = appendString(b, p.email)
+		b = traffic.AppendString(b, p.Email)
 		b = append(b, ',')
 	}
 	b = append(b, `"id":`...)
-	b = strconv.AppendInt(b, p.id, 10)
-	if p.name != "" {
+	b = strconv.AppendInt(b, p.ID, 10)
+	if p.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, p.name)
+		b = traffic.AppendString(b, p.Name)
 	}
-	if p.phone != "" {
+	if p.Phone != "" {
 		b = append(b, `,"phone":`...)
-		b = appendString(b, p.phone)
+		b = traffic.AppendString(b, p.Phone)
 	}
 	b = append(b, `,"type":`...)
-	b = appendString(b, p.typ)
+	b = traffic.AppendString(b, p.Type)
 	return append(b, '}')
 }

@@ -221,38 +221,38 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 	}
 	local := eventDay.Add(12 * time.Hour).In(s.cfg.Location) // Thursday: 07:00 to 19:00 local lie in the UTC day
 	for _, pi := range s.hub.operators {
-		p := s.tr.co.parties[pi]
-		cs := byAgent[wire.ID(p.id)]
+		p := s.tr.Company().Parties[pi]
+		cs := byAgent[wire.ID(p.ID)]
 		for i, c := range cs {
 			if i > 0 && (c.at <= cs[i-1].at || c.status.OnDutyStatus == cs[i-1].status.OnDutyStatus &&
 				c.status.OnDutyStatusReason == cs[i-1].status.OnDutyStatusReason) {
-				t.Errorf("%s: %v at %d after %v at %d", p.name, c.status.OnDutyStatus, c.at, cs[i-1].status.OnDutyStatus, cs[i-1].at)
+				t.Errorf("%s: %v at %d after %v at %d", p.Name, c.status.OnDutyStatus, c.at, cs[i-1].status.OnDutyStatus, cs[i-1].at)
 			}
 			if i > 0 && c.status.OnDutyStatus == "wrapup" && cs[i-1].status.OnDutyStatus != "occupied" ||
 				i > 0 && cs[i-1].status.OnDutyStatus == "wrapup" && c.at-cs[i-1].at > maxWrapup {
-				t.Errorf("%s: %s at %d after %s at %d", p.name, c.status.OnDutyStatus, c.at, cs[i-1].status.OnDutyStatus, cs[i-1].at)
+				t.Errorf("%s: %s at %d after %s at %d", p.Name, c.status.OnDutyStatus, c.at, cs[i-1].status.OnDutyStatus, cs[i-1].at)
 			}
 		}
 		// Every connected leg of the agent that day keeps them occupied.
-		legs := decodeLegs(t, s.Legs(s.tr.co.target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
+		legs := decodeLegs(t, s.Legs(s.tr.Company().Target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
 		for _, l := range legs {
 			if l.DateConnected == 0 {
 				continue
 			}
 			for _, at := range []int64{int64(l.DateConnected), int64(l.DateEnded) - 1} {
 				if got := statusAt(cs, at); got != "occupied" {
-					t.Errorf("%s: %s at %d, during their call %d", p.name, got, at, l.CallID)
+					t.Errorf("%s: %s at %d, during their call %d", p.Name, got, at, l.CallID)
 				}
 			}
 			if got := statusAt(cs, int64(l.DateEnded)); got != "occupied" && got != "wrapup" {
-				t.Errorf("%s: %s when their call %d ended", p.name, got, l.CallID)
+				t.Errorf("%s: %s when their call %d ended", p.Name, got, l.CallID)
 			}
 		}
 		y, m, d := local.Date()
 		for h, want := range map[int][]string{7: {"unavailable"}, 10: {"available"}, 19: {"unavailable"}} {
 			at := time.Date(y, m, d, h, 0, 0, 0, s.cfg.Location).UnixMilli()
 			if got := statusAt(cs, at); !slices.Contains(append(want, "occupied", "wrapup"), got) {
-				t.Errorf("%s: %s at %d:00 local, want %s (or on a call)", p.name, got, h, want[0])
+				t.Errorf("%s: %s at %d:00 local, want %s (or on a call)", p.Name, got, h, want[0])
 			}
 		}
 	}

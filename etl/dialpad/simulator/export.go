@@ -162,7 +162,7 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (ExportQuery, *time.
 			return q, nil, badRequest("target_id must be an integer (a JSON number or string)")
 		}
 		q.Target = dialpad.Target{Type: typ, ID: id}
-		if _, ok := s.tr.index[q.Target]; !ok {
+		if _, ok := s.tr.Index(q.Target); !ok {
 			return q, nil, &requestError{http.StatusNotFound, fmt.Sprintf("target %s:%d not found", typ, id)}
 		}
 	}

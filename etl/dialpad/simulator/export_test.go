@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -210,7 +211,7 @@ func TestExportLifecycle(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	// testEnd is 20:00 on 18 May in New York: days 2 to 4 ago are 14-16 May.
 	from, to := time.Date(2025, 5, 14, 0, 0, 0, 0, ny), time.Date(2025, 5, 17, 0, 0, 0, 0, ny)
-	dept, user := s.Targets()[0], s.tr.co.target(s.tr.co.userParty(1))
+	dept, user := s.Targets()[0], s.tr.Company().Target(s.tr.Company().UserParty(1))
 	var company []decoded
 	for _, l := range allLegs(t, s) {
 		if l.DateStarted >= wire.Millis(from.UnixMilli()) && l.DateStarted < wire.Millis(to.UnixMilli()) {
@@ -356,7 +357,7 @@ func TestExportNaiveTimesAcrossDST(t *testing.T) {
 			}
 			// A wall time of the repeated hour: the other offset must match.
 			if q := p.Add(time.Duration(want-p.UnixMilli()) * time.Millisecond); q.In(ny).Format(time.DateTime) == p.Format(time.DateTime) &&
-				(want-p.UnixMilli() == msPerHour || want-p.UnixMilli() == -msPerHour) {
+				(want-p.UnixMilli() == traffic.MsPerHour || want-p.UnixMilli() == -traffic.MsPerHour) {
 				ambiguous++
 				continue
 			}

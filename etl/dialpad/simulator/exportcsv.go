@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // The records CSV of an export: a header, then one row per leg of the
@@ -34,16 +36,16 @@ func (st *ExportStore) WriteCSV(w io.Writer, e *Export) {
 	if cw.Write(exportColumns) != nil {
 		return
 	}
-	ix := st.tr.all
+	ix := st.tr.IndexAll()
 	if e.q.Target.Type != "" {
-		ix = st.tr.index[e.q.Target]
+		ix, _ = st.tr.Index(e.q.Target)
 	}
 	// ix is newest first: the rows are the run from the first leg that
 	// started before the upper bound to the last that started in the days.
-	legs := st.tr.legs
+	legs := st.tr.List()
 	upper := min(e.q.To, e.created+1)
-	first := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < upper })
-	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].started < e.q.From })
+	first := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].Started < upper })
+	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].Started < e.q.From })
 	rec := make([]string, 0, len(exportColumns))
 	for p := past - 1; p >= first; p-- {
 		rec = st.appendRecord(rec[:0], &legs[ix[p]], e)
@@ -55,71 +57,71 @@ func (st *ExportStore) WriteCSV(w io.Writer, e *Export) {
 }
 
 // appendRecord appends l's row, as l stood when e was requested.
-func (st *ExportStore) appendRecord(rec []string, l *leg, e *Export) []string {
-	c := st.tr.co
-	h, h2 := st.tr.legHashes(l)
+func (st *ExportStore) appendRecord(rec []string, l *traffic.Leg, e *Export) []string {
+	c := st.tr.Company()
+	h, h2 := st.tr.LegHashes(l)
 	at := e.created
-	ended := l.ended <= at
-	connected := l.connected >= 0 && l.started+int64(l.connected) <= at
-	cust := &c.customers[l.contact]
-	tgt := &c.parties[l.target]
-	recorded := strconv.FormatBool(l.flags&fRecorded != 0 && connected)
+	ended := l.Ended <= at
+	connected := l.Connected >= 0 && l.Started+int64(l.Connected) <= at
+	cust := &c.Customers[l.Contact]
+	tgt := &c.Parties[l.Target]
+	recorded := strconv.FormatBool(l.Flags&traffic.Recorded != 0 && connected)
 
 	direction, rang, connectedAt, endedAt := "outbound", "", "", ""
-	if l.flags&fInbound != 0 {
+	if l.Flags&traffic.Inbound != 0 {
 		direction = "inbound"
 	}
-	if l.rang >= 0 && l.started+int64(l.rang) <= at {
-		rang = naiveTime(l.started+int64(l.rang), e.loc, false)
+	if l.Rang >= 0 && l.Started+int64(l.Rang) <= at {
+		rang = naiveTime(l.Started+int64(l.Rang), e.loc, false)
 	}
 	talk, toAnswer, csat, mos := "0", "", "", ""
 	if connected {
-		connectedAt = naiveTime(l.started+int64(l.connected), e.loc, true)
-		toAnswer = minutes(float64(l.connected))
+		connectedAt = naiveTime(l.Started+int64(l.Connected), e.loc, true)
+		toAnswer = minutes(float64(l.Connected))
 	}
 	if ended {
-		endedAt = naiveTime(l.ended, e.loc, false)
-		if ms, frac := talkDuration(l, h); ms > 0 {
+		endedAt = naiveTime(l.Ended, e.loc, false)
+		if ms, frac := traffic.TalkDuration(l, h); ms > 0 {
 			talk = minutes(float64(ms*1000-frac) / 1000) // as appendMillisFrac writes it
 		}
-		csat = csatScore(l, h)
+		csat = traffic.CSATScore(l, h)
 		if connected {
-			mos = string(appendMOS(nil, h2))
+			mos = string(traffic.AppendMOS(nil, h2))
 		}
 	}
 	return append(rec,
-		naiveTime(l.started, e.loc, true),     // date_started
-		strconv.FormatInt(l.id, 10),           // call_id
-		e.q.TZ,                                // timezone
-		direction,                             // direction
-		recordCategories(l, connected, ended), // categories
-		cust.name,                             // contact_name
-		rang,                                  // date_rang
-		rang,                                  // date_first_rang
-		"",                                    // date_queued
-		connectedAt,                           // date_connected
-		endedAt,                               // date_ended
-		cust.phone,                            // external_number
-		c.internalParty(l).phone,              // internal_number
-		strconv.FormatInt(tgt.id, 10),         // target_id
-		tgt.typ,                               // target_type
-		tgt.name,                              // name
-		optionalID(entryPointID(l, h)),        // entry_point_call_id
-		optionalID(masterID(l, h)),            // master_call_id
-		talk,                                  // talk_duration
-		"0",                                   // hold_duration
-		toAnswer,                              // time_to_answer
-		csat,                                  // csat_score
-		recorded,                              // was_recorded
-		mos,                                   // mos_score
-		"",                                    // transferred_to
+		naiveTime(l.Started, e.loc, true),      // date_started
+		strconv.FormatInt(l.ID, 10),            // call_id
+		e.q.TZ,                                 // timezone
+		direction,                              // direction
+		recordCategories(l, connected, ended),  // categories
+		cust.Name,                              // contact_name
+		rang,                                   // date_rang
+		rang,                                   // date_first_rang
+		"",                                     // date_queued
+		connectedAt,                            // date_connected
+		endedAt,                                // date_ended
+		cust.Phone,                             // external_number
+		c.InternalParty(l).Phone,               // internal_number
+		strconv.FormatInt(tgt.ID, 10),          // target_id
+		tgt.Type,                               // target_type
+		tgt.Name,                               // name
+		optionalID(traffic.EntryPointID(l, h)), // entry_point_call_id
+		optionalID(traffic.MasterID(l, h)),     // master_call_id
+		talk,                                   // talk_duration
+		"0",                                    // hold_duration
+		toAnswer,                               // time_to_answer
+		csat,                                   // csat_score
+		recorded,                               // was_recorded
+		mos,                                    // mos_score
+		"",                                     // transferred_to
 	)
 }
 
 // recordCategories is Dialpad's classification of a leg; a leg still
 // ringing when the export was requested has no outcome yet.
-func recordCategories(l *leg, connected, ended bool) string {
-	inbound := l.flags&fInbound != 0
+func recordCategories(l *traffic.Leg, connected, ended bool) string {
+	inbound := l.Flags&traffic.Inbound != 0
 	switch {
 	case !inbound && !connected && ended:
 		return "outgoing,cancelled"
@@ -129,9 +131,9 @@ func recordCategories(l *leg, connected, ended bool) string {
 		return "incoming,answered"
 	case !ended:
 		return "incoming"
-	case l.flags&fVoicemail != 0:
+	case l.Flags&traffic.Voicemail != 0:
 		return "incoming,voicemail"
-	case l.flags&fEntry != 0:
+	case l.Flags&traffic.Entry != 0:
 		return "incoming,missed,abandoned"
 	}
 	return "incoming,missed"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // The stats exports the simulator runs: Dialpad's asynchronous records
@@ -40,7 +41,7 @@ const (
 // ExportStore holds the exports of a company's traffic, and signs the
 // links their CSVs are downloaded from. It is safe for concurrent use.
 type ExportStore struct {
-	tr      *Traffic
+	tr      *traffic.Traffic
 	linkKey []byte // signs the download links
 
 	mu    sync.Mutex
@@ -51,7 +52,7 @@ type ExportStore struct {
 
 // NewExportStore returns an empty store of tr's exports, whose download
 // links are signed with a key derived from seed.
-func NewExportStore(tr *Traffic, seed int64) *ExportStore {
+func NewExportStore(tr *traffic.Traffic, seed int64) *ExportStore {
 	return &ExportStore{tr: tr, linkKey: exportLinkKey(seed)}
 }
 
@@ -124,11 +125,11 @@ func (st *ExportStore) Start(q ExportQuery, loc *time.Location, now int64, wall 
 		return e, true
 	}
 	st.seq++
-	salt := st.tr.salt
-	d := draws(mix64(salt ^ 0xE4B0 ^ uint64(st.seq)*0x9E3779B97F4A7C15))
-	e = &Export{id: makeID(salt, nsExports, st.seq), q: q, loc: loc, created: now, wall: wall,
-		wait: max(delay, 0), failed: d.u(drawExportFail) < f.FailRate}
-	if d.u(drawExportSlow) < f.SlowRate {
+	salt := st.tr.Salt()
+	d := traffic.Draws(traffic.Mix64(salt ^ 0xE4B0 ^ uint64(st.seq)*0x9E3779B97F4A7C15))
+	e = &Export{id: traffic.MakeID(salt, nsExports, st.seq), q: q, loc: loc, created: now, wall: wall,
+		wait: max(delay, 0), failed: d.U(drawExportFail) < f.FailRate}
+	if d.U(drawExportSlow) < f.SlowRate {
 		e.wait += f.SlowDelay
 	}
 	st.byID[e.id] = e

@@ -26,7 +26,7 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 	json.Unmarshal(mid[len(mid)-1], &first)
 	json.Unmarshal(mid[0], &last)
 
-	for _, tg := range append(s.Targets(), s.tr.co.target(s.tr.co.userParty(1))) {
+	for _, tg := range append(s.Targets(), s.tr.Company().Target(s.tr.Company().UserParty(1))) {
 		for _, w := range []struct {
 			name          string
 			after, before int64 // 0 = absent
@@ -111,8 +111,8 @@ func TestGroupFilter(t *testing.T) {
 	for _, tg := range s.Targets() {
 		byGroup[tg] = map[wire.ID]bool{}
 		agents := map[wire.ID]bool{}
-		for _, pi := range s.tr.co.groups[groupIndex(s, tg)].members {
-			agents[wire.ID(s.tr.co.parties[pi].id)] = true
+		for _, pi := range s.tr.Company().Groups[groupIndex(s, tg)].Members {
+			agents[wire.ID(s.tr.Company().Parties[pi].ID)] = true
 		}
 		legs := decodeLegs(t, s.Legs(tg, s.cfg.Start, s.cfg.End))
 		entries := map[wire.ID]bool{}
@@ -159,8 +159,8 @@ func TestGroupFilter(t *testing.T) {
 }
 
 func groupIndex(s *Sim, tg dialpad.Target) int {
-	for gi := range s.tr.co.groups {
-		if s.tr.co.target(gi) == tg {
+	for gi := range s.tr.Company().Groups {
+		if s.tr.Company().Target(gi) == tg {
 			return gi
 		}
 	}
@@ -172,15 +172,15 @@ func TestUserFilter(t *testing.T) {
 	srv := serve(t, s)
 	// The user in two groups takes calls from both.
 	var shared int
-	for ui, u := range s.tr.co.users {
-		if len(u.groups) > 1 {
-			shared = s.tr.co.userParty(ui)
+	for ui, u := range s.tr.Company().Users {
+		if len(u.Groups) > 1 {
+			shared = s.tr.Company().UserParty(ui)
 		}
 	}
 	if shared == 0 {
 		t.Fatal("no user belongs to two groups")
 	}
-	tg := s.tr.co.target(shared)
+	tg := s.tr.Company().Target(shared)
 	got, _ := listCalls(t, srv.URL, callQuery(tg, 0, 0))
 	groups := map[wire.ID]bool{}
 	for _, l := range decodeLegs(t, got) {
@@ -371,7 +371,7 @@ func TestDirectory(t *testing.T) {
 			t.Errorf("/api/v2/%s: %d %s", typ, code, body)
 		}
 	}
-	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.tr.co.officeID), nil, "sim-token")
+	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.tr.Company().OfficeID), nil, "sim-token")
 	if code != 200 || !strings.Contains(string(body), `"rooms":[{`) {
 		t.Errorf("office operators: %d %s", code, body)
 	}

@@ -206,7 +206,7 @@ func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		c.Target = dialpad.Target{Type: req.TargetType, ID: int64(req.TargetID)}
-		if _, ok := s.tr.index[c.Target]; !ok {
+		if _, ok := s.tr.Index(c.Target); !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", c.Target.Type, c.Target.ID))
 			return
 		}

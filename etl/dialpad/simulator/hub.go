@@ -1,12 +1,16 @@
 package simulator
 
-import "time"
+import (
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+)
 
 // Hub is the webhook side of the simulated company: the webhooks and
 // event subscriptions registered through the API, the events of the
 // traffic, and their delivery. It is safe for concurrent use.
 type Hub struct {
-	tr        *Traffic
+	tr        *traffic.Traffic
 	now       func() time.Time // the simulator's clock
 	maxSpan   int64            // the longest leg, date_ended - date_started, ms
 	operators []int            // party indexes of the call center's operators (agent status events)
@@ -16,7 +20,7 @@ type Hub struct {
 
 // NewHub returns the hub of tr's company, whose events happen on the
 // clock now; it has no webhooks yet.
-func NewHub(tr *Traffic, now func() time.Time) *Hub {
+func NewHub(tr *traffic.Traffic, now func() time.Time) *Hub {
 	hb := &Hub{tr: tr, now: now}
 	hb.prepareEvents()
 	return hb

@@ -35,6 +35,7 @@ import (
 	_ "time/tzdata" // the business hours' time zone, even without a system zoneinfo
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // Config configures a simulator. The zero value is usable: see the
@@ -98,7 +99,7 @@ type Stats struct {
 type Sim struct {
 	cfg Config
 	now func() time.Time
-	tr  *Traffic
+	tr  *traffic.Traffic
 
 	hub     *Hub
 	exports *ExportStore
@@ -128,7 +129,7 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.RateLimit > 0 {
 		s.limiter = newBucket(cfg.RateLimit, cfg.Burst, time.Now)
 	}
-	s.tr = NewTraffic(TrafficConfig{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
+	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
 		Location: cfg.Location, Now: cfg.Now})
 	s.hub = NewHub(s.tr, cfg.Now)
 	s.exports = NewExportStore(s.tr, cfg.Seed)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -26,8 +27,8 @@ func TestSameSeedSameLegs(t *testing.T) {
 			t.Errorf("%v: seeds 7 and 8 gave the same legs", tg)
 		}
 	}
-	if a.Targets()[0].ID != FirstDepartmentID || other.Targets()[0].ID != FirstDepartmentID {
-		t.Errorf("first department = %v, want id %d whatever the seed", a.Targets()[0], FirstDepartmentID)
+	if a.Targets()[0].ID != traffic.FirstDepartmentID || other.Targets()[0].ID != traffic.FirstDepartmentID {
+		t.Errorf("first department = %v, want id %d whatever the seed", a.Targets()[0], traffic.FirstDepartmentID)
 	}
 }
 
@@ -123,7 +124,7 @@ func TestWireEncoding(t *testing.T) {
 func TestJSONEscaping(t *testing.T) {
 	for _, s := range []string{`Dave's "Best" Auto Body`, "tab\there", "line\u2028sep", "bad \xff byte", `back\slash`, "ctl\x01"} {
 		var back string
-		if err := json.Unmarshal(appendString(nil, s), &back); err != nil {
+		if err := json.Unmarshal(traffic.AppendString(nil, s), &back); err != nil {
 			t.Errorf("%q: %v", s, err)
 		}
 		want, _ := json.Marshal(s)

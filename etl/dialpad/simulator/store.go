@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // Webhooks and event subscriptions, kept in memory as the API keeps them
@@ -77,7 +78,7 @@ type AgentSubJSON struct {
 
 func (st *hookStore) newID(salt uint64) int64 {
 	st.seq++
-	return makeID(salt, nsHooks, st.seq)
+	return traffic.MakeID(salt, nsHooks, st.seq)
 }
 
 func (h *webhook) render() WebhookJSON {
@@ -104,7 +105,7 @@ func (hb *Hub) AddWebhook(url, secret string) WebhookJSON {
 	st := &hb.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	h.id = st.newID(hb.tr.salt)
+	h.id = st.newID(hb.tr.Salt())
 	st.webhooks = append(st.webhooks, h)
 	return h.render()
 }
@@ -253,7 +254,7 @@ func addSub[T, J any](hb *Hub, list *[]*T, sub *T, endpoint int64, set func(sub 
 		var none J
 		return none, false
 	}
-	set(sub, endpoint, st.newID(hb.tr.salt))
+	set(sub, endpoint, st.newID(hb.tr.Salt()))
 	*list = append(*list, sub)
 	return render(sub), true
 }
@@ -289,11 +290,11 @@ func (st *hookStore) destinations(hb *Hub, ev *Event) []hookDest {
 			}
 		}
 	} else {
-		co, l := hb.tr.co, ev.leg
-		viaGroup := l.flags&(fInbound|fProxyGroup) != 0 // the group's line: inbound, or placed as the group
+		co, l := hb.tr.Company(), ev.leg
+		viaGroup := l.Flags&(traffic.Inbound|traffic.ProxyGroup) != 0 // the group's line: inbound, or placed as the group
 		covers := func(t dialpad.Target) bool {
-			return t.Type == "" || t == co.target(int(l.target)) || viaGroup && t == co.target(int(l.group)) ||
-				t == dialpad.Target{Type: "office", ID: co.officeID}
+			return t.Type == "" || t == co.Target(int(l.Target)) || viaGroup && t == co.Target(int(l.Group)) ||
+				t == dialpad.Target{Type: "office", ID: co.OfficeID}
 		}
 		for _, c := range st.callSubs {
 			if c.enabled && covers(c.target) &&

@@ -1,4 +1,4 @@
-package simulator
+package traffic
 
 import (
 	"encoding/json"
@@ -87,18 +87,18 @@ type officeJSON struct {
 func (tr *Traffic) renderDirectory() directory {
 	co := tr.co
 	added := tr.cfg.Start.Add(-400 * 24 * time.Hour).UTC().Format(time.RFC3339)
-	users := make([]userJSON, len(co.users))
-	for ui, u := range co.users {
-		p := co.parties[co.userParty(ui)]
-		uj := userJSON{CompanyID: co.id, Country: "us", DateAdded: added, DisplayName: p.name,
-			Emails: []string{p.email}, Extension: u.extension, FirstName: u.first, ID: p.id,
-			JobTitle: u.title, Language: "en", LastName: u.last, License: "agents", OfficeID: co.officeID,
-			PhoneNumbers: []string{p.phone}, State: "active", Timezone: co.tz}
-		for _, m := range u.groups {
-			gp := co.parties[m.group]
-			uj.GroupDetails = append(uj.GroupDetails, groupDetailJSON{GroupID: gp.id, GroupType: gp.typ, Role: m.role})
-			uj.IsAdmin = uj.IsAdmin || m.role == "admin"
-			if gp.typ == "callcenter" {
+	users := make([]userJSON, len(co.Users))
+	for ui, u := range co.Users {
+		p := co.Parties[co.UserParty(ui)]
+		uj := userJSON{CompanyID: co.id, Country: "us", DateAdded: added, DisplayName: p.Name,
+			Emails: []string{p.Email}, Extension: u.extension, FirstName: u.first, ID: p.ID,
+			JobTitle: u.title, Language: "en", LastName: u.last, License: "agents", OfficeID: co.OfficeID,
+			PhoneNumbers: []string{p.Phone}, State: "active", Timezone: co.tz}
+		for _, m := range u.Groups {
+			gp := co.Parties[m.Group]
+			uj.GroupDetails = append(uj.GroupDetails, groupDetailJSON{GroupID: gp.ID, GroupType: gp.Type, Role: m.Role})
+			uj.IsAdmin = uj.IsAdmin || m.Role == "admin"
+			if gp.Type == "callcenter" {
 				uj.IsOnDuty, uj.OnDutyStatus = true, "available"
 			}
 		}
@@ -107,7 +107,7 @@ func (tr *Traffic) renderDirectory() directory {
 	rooms := make([]roomJSON, len(co.rooms))
 	for i, r := range co.rooms {
 		rooms[i] = roomJSON{CompanyID: co.id, Country: "us", ID: r.id, IsFree: true, IsOnDuty: true,
-			Name: r.name, OfficeID: co.officeID, PhoneNumbers: []string{r.phone}, State: "active"}
+			Name: r.name, OfficeID: co.OfficeID, PhoneNumbers: []string{r.phone}, State: "active"}
 	}
 
 	d := directory{}
@@ -127,19 +127,19 @@ func (tr *Traffic) renderDirectory() directory {
 	}
 	hours := []string{"08:00", "18:00"}
 	lists := map[string][]groupJSON{"department": {}, "callcenter": {}}
-	for gi, g := range co.groups {
-		p := co.parties[gi]
+	for gi, g := range co.Groups {
+		p := co.Parties[gi]
 		gj := groupJSON{AutoCallRecording: g.recordShare == 1, AvailabilityStatus: "open", Country: "us",
-			FirstAction: "operators", FridayHours: hours, HoursOn: true, ID: p.id, MondayHours: hours,
-			Name: p.name, NoOperatorsAction: "voicemail", OfficeID: co.officeID, PhoneNumbers: []string{p.phone},
+			FirstAction: "operators", FridayHours: hours, HoursOn: true, ID: p.ID, MondayHours: hours,
+			Name: p.Name, NoOperatorsAction: "voicemail", OfficeID: co.OfficeID, PhoneNumbers: []string{p.Phone},
 			RingSeconds: 30, State: "active", ThursdayHours: hours, Timezone: co.tz, TuesdayHours: hours,
 			WednesdayHours: hours}
-		lists[p.typ] = append(lists[p.typ], gj)
-		base := "/api/v2/" + p.typ + "s/" + strconv.FormatInt(p.id, 10)
+		lists[p.Type] = append(lists[p.Type], gj)
+		base := "/api/v2/" + p.Type + "s/" + strconv.FormatInt(p.ID, 10)
 		put(base, gj)
 		ops := operators{Rooms: []roomJSON{rooms[g.room]}}
-		for _, pi := range g.members {
-			ops.Users = append(ops.Users, users[pi-len(co.groups)])
+		for _, pi := range g.Members {
+			ops.Users = append(ops.Users, users[pi-len(co.Groups)])
 		}
 		put(base+"/operators", ops)
 	}
@@ -149,8 +149,8 @@ func (tr *Traffic) renderDirectory() directory {
 	for _, u := range users {
 		put("/api/v2/users/"+strconv.FormatInt(u.ID, 10), u)
 	}
-	office := "/api/v2/offices/" + strconv.FormatInt(co.officeID, 10)
-	put("/api/v2/offices", items[officeJSON]{[]officeJSON{{CompanyID: co.id, Country: "us", ID: co.officeID,
+	office := "/api/v2/offices/" + strconv.FormatInt(co.OfficeID, 10)
+	put("/api/v2/offices", items[officeJSON]{[]officeJSON{{CompanyID: co.id, Country: "us", ID: co.OfficeID,
 		Name: co.officeName, PhoneNumbers: []string{co.officePhone}, State: "active", Timezone: co.tz}}})
 	put(office+"/operators", operators{Users: users, Rooms: rooms})
 	return d

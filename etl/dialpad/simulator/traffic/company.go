@@ -1,4 +1,4 @@
-package simulator
+package traffic
 
 import (
 	"fmt"
@@ -12,42 +12,42 @@ import (
 // examples of the Dialpad API use.
 const FirstDepartmentID int64 = 4869792674824192
 
-// party is a participant as it appears in a leg's target, contact or
+// Party is a participant as it appears in a leg's target, contact or
 // entry_point_target, pre-rendered.
-type party struct {
-	typ   string
-	id    int64
-	name  string
-	email string
-	phone string
+type Party struct {
+	Type  string
+	ID    int64
+	Name  string
+	Email string
+	Phone string
 	json  []byte // {"email":...,"id":"...","name":...,"phone":...,"type":...}
-	qnum  []byte // the phone number as a JSON string
-	qid   []byte // the id as a JSON string (group_id)
+	QNum  []byte // the phone number as a JSON string
+	QID   []byte // the id as a JSON string (group_id)
 }
 
-func newParty(typ string, id int64, name, email, phone string) party {
-	return party{
-		typ: typ, id: id, name: name, email: email, phone: phone,
+func newParty(typ string, id int64, name, email, phone string) Party {
+	return Party{
+		Type: typ, ID: id, Name: name, Email: email, Phone: phone,
 		json: renderParty(email, id, name, phone, typ),
-		qnum: appendString(nil, phone),
-		qid:  appendQuotedInt(nil, id),
+		QNum: AppendString(nil, phone),
+		QID:  appendQuotedInt(nil, id),
 	}
 }
 
-type membership struct {
-	group int // index into company.groups
-	role  string
+type Membership struct {
+	Group int // index into company.groups
+	Role  string
 }
 
-type user struct {
+type User struct {
 	first, last, title, extension string
-	groups                        []membership
+	Groups                        []Membership
 }
 
-type group struct {
-	members     []int    // party indexes of its users
+type Group struct {
+	Members     []int    // party indexes of its users
 	room        int      // index into company.rooms
-	labels      [][]byte // rendered label arrays its agents use
+	Labels      [][]byte // rendered label arrays its agents use
 	volume      float64  // share of Config.CallsPerDay
 	recordShare float64  // share of connected legs recorded
 }
@@ -57,45 +57,45 @@ type room struct {
 	name, phone string
 }
 
-// company is the simulated Dialpad company: its groups, users, rooms and
+// Company is the simulated Dialpad company: its groups, users, rooms and
 // customers. parties holds the groups first, then the users, so a leg's
 // target is one small index.
-type company struct {
+type Company struct {
 	id             int64
 	name, domain   string
-	officeID       int64
+	OfficeID       int64
 	officeName     string
 	officePhone    string
 	tz             string
-	parties        []party
-	groups         []group // groups[i] is parties[i]
-	users          []user  // users[i] is parties[len(groups)+i]
+	Parties        []Party
+	Groups         []Group // groups[i] is parties[i]
+	Users          []User  // users[i] is parties[len(groups)+i]
 	rooms          []room
-	customers      []party
+	Customers      []Party
 	numbersInUse   map[string]bool
 	companyAreaIdx int
 }
 
-func (c *company) userParty(ui int) int { return len(c.groups) + ui }
+func (c *Company) UserParty(ui int) int { return len(c.Groups) + ui }
 
-func (c *company) target(pi int) dialpad.Target {
-	return dialpad.Target{Type: c.parties[pi].typ, ID: c.parties[pi].id}
+func (c *Company) Target(pi int) dialpad.Target {
+	return dialpad.Target{Type: c.Parties[pi].Type, ID: c.Parties[pi].ID}
 }
 
 // newCompany builds the company for seed; customers is the size of the
 // customer pool.
-func newCompany(seed int64, salt uint64, tz string, customers int) *company {
+func newCompany(seed int64, salt uint64, tz string, customers int) *Company {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5EED0001))
 	cn := companies[rng.IntN(len(companies))]
 	gn := cn.groups
-	c := &company{
-		id: makeID(salt, nsEntities, 0), name: cn.name, domain: cn.domain,
-		officeID: makeID(salt, nsEntities, 1), officeName: officeNames[rng.IntN(len(officeNames))],
+	c := &Company{
+		id: MakeID(salt, nsEntities, 0), name: cn.name, domain: cn.domain,
+		OfficeID: MakeID(salt, nsEntities, 1), officeName: officeNames[rng.IntN(len(officeNames))],
 		tz: tz, numbersInUse: map[string]bool{},
 		companyAreaIdx: rng.IntN(4),
 	}
 	nextID := int64(10)
-	id := func() int64 { nextID++; return makeID(salt, nsEntities, nextID) }
+	id := func() int64 { nextID++; return MakeID(salt, nsEntities, nextID) }
 
 	types := [3]string{"department", "department", "callcenter"}
 	volumes := [3]float64{1.15, 0.8, 1.05}
@@ -106,23 +106,23 @@ func newCompany(seed int64, salt uint64, tz string, customers int) *company {
 		if i == 0 {
 			gid = FirstDepartmentID
 		}
-		c.parties = append(c.parties, newParty(types[i], gid, gn[i], "", c.companyNumber(rng)))
+		c.Parties = append(c.Parties, newParty(types[i], gid, gn[i], "", c.companyNumber(rng)))
 		sizes[i] = 4 + rng.IntN(5)
-		c.groups = append(c.groups, group{volume: volumes[i], recordShare: records[i], labels: renderLabels(labelSets[i])})
+		c.Groups = append(c.Groups, Group{volume: volumes[i], recordShare: records[i], Labels: renderLabels(labelSets[i])})
 		c.rooms = append(c.rooms, room{id: id(), name: roomNames[(i+rng.IntN(2)*3)%len(roomNames)], phone: c.companyNumber(rng)})
-		c.groups[i].room = i
+		c.Groups[i].room = i
 	}
 
 	// Staff: unique first/last pairs; the second member of the first
 	// department also works in the call center.
 	fp, lp := rng.Perm(len(firstNames)), rng.Perm(len(lastNames))
 	next := 0
-	for gi := range c.groups {
+	for gi := range c.Groups {
 		for k := range sizes[gi] {
 			if gi == 2 && k == sizes[gi]-1 {
-				shared := c.groups[0].members[1]
-				c.users[shared-len(c.groups)].groups = append(c.users[shared-len(c.groups)].groups, membership{gi, "operator"})
-				c.groups[gi].members = append(c.groups[gi].members, shared)
+				shared := c.Groups[0].Members[1]
+				c.Users[shared-len(c.Groups)].Groups = append(c.Users[shared-len(c.Groups)].Groups, Membership{gi, "operator"})
+				c.Groups[gi].Members = append(c.Groups[gi].Members, shared)
 				continue
 			}
 			role := "operator"
@@ -135,23 +135,23 @@ func newCompany(seed int64, salt uint64, tz string, customers int) *company {
 			first, last := firstNames[fp[next%len(fp)]], lastNames[lp[next%len(lp)]]
 			next++
 			titles := jobTitles[role]
-			u := user{first: first, last: last, title: titles[rng.IntN(len(titles))],
-				extension: fmt.Sprint(100 + len(c.users)), groups: []membership{{gi, role}}}
+			u := User{first: first, last: last, title: titles[rng.IntN(len(titles))],
+				extension: fmt.Sprint(100 + len(c.Users)), Groups: []Membership{{gi, role}}}
 			email := emailLocal(first) + "." + emailLocal(last) + "@" + c.domain
-			c.users = append(c.users, u)
-			pi := len(c.parties)
-			c.parties = append(c.parties, party{}) // filled below, ids after groups
-			c.parties[pi] = newParty("user", id(), first+" "+last, email, c.companyNumber(rng))
-			c.groups[gi].members = append(c.groups[gi].members, pi)
+			c.Users = append(c.Users, u)
+			pi := len(c.Parties)
+			c.Parties = append(c.Parties, Party{}) // filled below, ids after groups
+			c.Parties[pi] = newParty("user", id(), first+" "+last, email, c.companyNumber(rng))
+			c.Groups[gi].Members = append(c.Groups[gi].Members, pi)
 		}
 	}
 	c.officePhone = c.companyNumber(rng)
-	c.customers = newCustomers(seed, salt, customers)
+	c.Customers = newCustomers(seed, salt, customers)
 	return c
 }
 
 // companyNumber draws an unused number in the company's area code.
-func (c *company) companyNumber(rng *rand.Rand) string {
+func (c *Company) companyNumber(rng *rand.Rand) string {
 	for {
 		n := fmt.Sprintf("+1%d%d%04d", areaCodes[c.companyAreaIdx], 200+rng.IntN(800), rng.IntN(10000))
 		if !c.numbersInUse[n] {
@@ -164,10 +164,10 @@ func (c *company) companyNumber(rng *rand.Rand) string {
 func renderLabels(labels []string) [][]byte {
 	var out [][]byte
 	for i, l := range labels {
-		b := append([]byte{'['}, appendString(nil, l)...)
+		b := append([]byte{'['}, AppendString(nil, l)...)
 		if i%2 == 1 { // every other set carries a second label
 			b = append(b, ',')
-			b = appendString(b, labels[(i+1)%len(labels)])
+			b = AppendString(b, labels[(i+1)%len(labels)])
 		}
 		out = append(out, append(b, ']'))
 	}
@@ -191,9 +191,9 @@ var contactEmailDomains = []string{"gmail.com", "outlook.com", "yahoo.com", "icl
 
 // newCustomers builds the pool of callers: mostly people, some
 // businesses, some unknown numbers without a name.
-func newCustomers(seed int64, salt uint64, n int) []party {
+func newCustomers(seed int64, salt uint64, n int) []Party {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5EED0002))
-	out := make([]party, n)
+	out := make([]Party, n)
 	for i := range out {
 		phone := fmt.Sprintf("+1%d%d%04d", areaCodes[rng.IntN(len(areaCodes))], 200+rng.IntN(800), rng.IntN(10000))
 		var name, email string
@@ -209,9 +209,9 @@ func newCustomers(seed int64, salt uint64, n int) []party {
 			name = businessNames[rng.IntN(len(businessNames))]
 			typ = "shared"
 		}
-		id := makeID(salt, nsContacts, int64(i))
-		out[i] = party{typ: typ, id: id, name: name, email: email, phone: phone,
-			json: renderParty(email, id, name, phone, typ), qnum: appendString(nil, phone)}
+		id := MakeID(salt, nsContacts, int64(i))
+		out[i] = Party{Type: typ, ID: id, Name: name, Email: email, Phone: phone,
+			json: renderParty(email, id, name, phone, typ), QNum: AppendString(nil, phone)}
 	}
 	return out
 }

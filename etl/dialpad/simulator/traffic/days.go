@@ -1,4 +1,4 @@
-package simulator
+package traffic
 
 import (
 	"math"
@@ -7,8 +7,8 @@ import (
 )
 
 const (
-	msPerHour = int64(time.Hour / time.Millisecond)
-	msPerDay  = 24 * msPerHour
+	MsPerHour = int64(time.Hour / time.Millisecond)
+	MsPerDay  = 24 * MsPerHour
 )
 
 // hourWeights is the share of a weekday's calls in each local hour:
@@ -45,33 +45,33 @@ func businessHours(t time.Time) bool {
 // dayGen generates one UTC day's traffic from its own random source, so a
 // day's calls are the same whatever range is simulated.
 type dayGen struct {
-	c          *company
+	c          *Company
 	rng        *rand.Rand
 	day        int64 // days since 1970-01-01 UTC
 	seq        int64
 	salt       uint64
 	from, to   int64 // keep calls starting in [from, to), epoch ms
-	out        []leg
+	out        []Leg
 	loc        *time.Location
 	perGroupWD float64 // Config.CallsPerDay
 }
 
 func (g *dayGen) newID() int64 {
 	g.seq++
-	return makeID(g.salt, g.day, g.seq)
+	return MakeID(g.salt, g.day, g.seq)
 }
 
 // generate appends the day's legs to g.out.
 func (g *dayGen) generate() {
-	dayStart := g.day * msPerDay
-	for gi := range g.c.groups {
+	dayStart := g.day * MsPerDay
+	for gi := range g.c.Groups {
 		for h := range int64(24) {
-			hourStart := dayStart + h*msPerHour
+			hourStart := dayStart + h*MsPerHour
 			local := time.UnixMilli(hourStart).In(g.loc)
-			lam := g.perGroupWD * g.c.groups[gi].volume * hourWeights[local.Hour()] * dayWeights[local.Weekday()]
+			lam := g.perGroupWD * g.c.Groups[gi].volume * hourWeights[local.Hour()] * dayWeights[local.Weekday()]
 			staffed := businessHours(local)
 			for range poisson(g.rng, lam) {
-				start := hourStart + g.rng.Int64N(msPerHour)
+				start := hourStart + g.rng.Int64N(MsPerHour)
 				inbound := g.rng.Float64() < 0.74 || (!staffed && g.rng.Float64() < 0.85)
 				g.call(gi, start, inbound, staffed, 0)
 			}
@@ -79,8 +79,8 @@ func (g *dayGen) generate() {
 	}
 	// One call a day reaches a group in the last two seconds before
 	// midnight UTC, so its agent legs start on the next day.
-	start := dayStart + msPerDay - 2000 + g.rng.Int64N(1700)
-	g.call(int(g.day%int64(len(g.c.groups))), start, true, false, 2200)
+	start := dayStart + MsPerDay - 2000 + g.rng.Int64N(1700)
+	g.call(int(g.day%int64(len(g.c.Groups))), start, true, false, 2200)
 }
 
 // call appends the legs of one customer call, or nothing when it starts

@@ -1,4 +1,4 @@
-package simulator
+package traffic
 
 import (
 	"strconv"
@@ -10,10 +10,10 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string, escaping quotes, backslashes,
+// AppendString appends s as a JSON string, escaping quotes, backslashes,
 // control characters, U+2028/U+2029 and invalid UTF-8 (as U+FFFD), like
 // encoding/json minus its HTML escaping.
-func appendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -69,9 +69,9 @@ func appendQuotedInt(b []byte, n int64) []byte {
 	return append(b, '"')
 }
 
-// appendMillisFrac appends ms minus frac thousandths as a JSON number with
+// AppendMillisFrac appends ms minus frac thousandths as a JSON number with
 // a fraction, e.g. 10937 and 578 give 10936.422.
-func appendMillisFrac(b []byte, ms int64, frac int64) []byte {
+func AppendMillisFrac(b []byte, ms int64, frac int64) []byte {
 	if ms <= 0 {
 		return append(b, '0')
 	}
@@ -107,19 +107,19 @@ func renderParty(email string, id int64, name, phone, typ string) []byte {
 	}
 	if email != "" {
 		field("email")
-		b = appendString(b, email)
+		b = AppendString(b, email)
 	}
 	field("id")
 	b = appendQuotedInt(b, id)
 	if name != "" {
 		field("name")
-		b = appendString(b, name)
+		b = AppendString(b, name)
 	}
 	if phone != "" {
 		field("phone")
-		b = appendString(b, phone)
+		b = AppendString(b, phone)
 	}
 	field("type")
-	b = appendString(b, typ)
+	b = AppendString(b, typ)
 	return append(b, '}')
 }

@@ -1,4 +1,4 @@
-package simulator
+package traffic
 
 // Name lists for a company, its staff and its customers. Realistic, varied
 // and deterministic: the seed picks from them.
