@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
@@ -259,8 +260,8 @@ func TestDeliverRetries(t *testing.T) {
 func TestDeliverLiveFollowsTheClock(t *testing.T) {
 	t.Parallel()
 	t0 := busyHours[0]
-	clk := newClock(t0)
-	s := newTestSim(t, Config{Now: clk.now})
+	clk := simtest.NewClock(t0)
+	s := newTestSim(t, Config{Now: clk.Now})
 	rc := newReceiver(t, "", nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -292,7 +293,7 @@ func TestDeliverLiveFollowsTheClock(t *testing.T) {
 	}
 	for _, step := range []time.Duration{5 * time.Minute, 12 * time.Minute} {
 		now := t0.Add(step)
-		clk.set(now)
+		clk.Set(now)
 		want := len(s.Events(t0, now.Add(time.Millisecond)))
 		deadline := time.Now().Add(30 * time.Second) // a bound for a loaded machine; it ends as soon as they are in
 		for len(received()) < want && time.Now().Before(deadline) {

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // eventDay is a Thursday inside the default test range.
-var eventDay = testEnd.Add(-4 * 24 * time.Hour)
+var eventDay = simtest.End.Add(-4 * 24 * time.Hour)
 
 func dayEvents(t testing.TB, s *Sim) []Event {
 	t.Helper()
@@ -234,7 +235,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 			}
 		}
 		// Every connected leg of the agent that day keeps them occupied.
-		legs := decodeLegs(t, s.Legs(s.tr.Company().Target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
+		legs := simtest.DecodeLegs(t, s.Legs(s.tr.Company().Target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
 		for _, l := range legs {
 			if l.DateConnected == 0 {
 				continue
@@ -259,8 +260,8 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 }
 
 func BenchmarkEventsDay(b *testing.B) {
-	s := newTestSim(b, Config{CallsPerDay: 1300, Start: testEnd.Add(-7 * 24 * time.Hour)})
-	day := testEnd.Add(-6 * 24 * time.Hour) // a Tuesday: about 10,000 legs
+	s := newTestSim(b, Config{CallsPerDay: 1300, Start: simtest.End.Add(-7 * 24 * time.Hour)})
+	day := simtest.End.Add(-6 * 24 * time.Hour) // a Tuesday: about 10,000 legs
 	b.ReportAllocs()
 	for b.Loop() {
 		if len(s.Events(day, day.Add(24*time.Hour))) < 30_000 {

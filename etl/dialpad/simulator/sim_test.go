@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
@@ -14,16 +15,16 @@ import (
 func TestSameSeedSameLegs(t *testing.T) {
 	a, b := newTestSim(t, Config{Seed: 7}), newTestSim(t, Config{Seed: 7})
 	other := newTestSim(t, Config{Seed: 8})
-	from, to := testEnd.Add(-14*24*time.Hour), testEnd
+	from, to := simtest.End.Add(-14*24*time.Hour), simtest.End
 	for i, tg := range a.Targets() {
 		if tg != b.Targets()[i] {
 			t.Fatalf("targets differ: %v vs %v", a.Targets(), b.Targets())
 		}
 		la, lb := a.Legs(tg, from, to), b.Legs(tg, from, to)
-		if len(la) == 0 || !equalRaw(la, lb) {
+		if len(la) == 0 || !simtest.EqualRaw(la, lb) {
 			t.Errorf("%v: seed 7 twice gave %d and %d legs, not byte-identical", tg, len(la), len(lb))
 		}
-		if equalRaw(la, other.Legs(other.Targets()[i], from, to)) {
+		if simtest.EqualRaw(la, other.Legs(other.Targets()[i], from, to)) {
 			t.Errorf("%v: seeds 7 and 8 gave the same legs", tg)
 		}
 	}
@@ -34,11 +35,11 @@ func TestSameSeedSameLegs(t *testing.T) {
 
 func TestDayIsTheSameWhateverTheRange(t *testing.T) {
 	long := newTestSim(t, Config{})
-	short := newTestSim(t, Config{Start: testEnd.Add(-3 * 24 * time.Hour)})
-	day := testEnd.Add(-2 * 24 * time.Hour)
+	short := newTestSim(t, Config{Start: simtest.End.Add(-3 * 24 * time.Hour)})
+	day := simtest.End.Add(-2 * 24 * time.Hour)
 	for _, tg := range long.Targets() {
 		l, s := long.Legs(tg, day, day.Add(24*time.Hour)), short.Legs(tg, day, day.Add(24*time.Hour))
-		if len(l) == 0 || !equalRaw(l, s) {
+		if len(l) == 0 || !simtest.EqualRaw(l, s) {
 			t.Errorf("%v on %s: %d legs from a 14-day range, %d from a 3-day one, not identical", tg, day.Format(time.DateOnly), len(l), len(s))
 		}
 	}
@@ -55,15 +56,12 @@ func TestTargets(t *testing.T) {
 	}
 }
 
-var (
-	idPattern = regexp.MustCompile(`^[1-9][0-9]{15}$`)
-	msPattern = regexp.MustCompile(`^1[0-9]{12}$`)
-)
+var msPattern = regexp.MustCompile(`^1[0-9]{12}$`)
 
 func TestWireEncoding(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	legs := allLegs(t, s)
+	legs := simtest.AllLegs(t, s, s.cfg.Start, s.cfg.End.Add(24*time.Hour))
 	ids := map[wire.ID]bool{}
 	emptyProxy := 0
 	for _, l := range legs {
@@ -71,13 +69,13 @@ func TestWireEncoding(t *testing.T) {
 			t.Fatalf("call_id %d listed twice", l.CallID)
 		}
 		ids[l.CallID] = true
-		for k, v := range l.keys {
+		for k, v := range l.Keys {
 			switch {
 			case string(v) == "null":
 				t.Fatalf("%s is null in %s; unset fields must be omitted", k, v)
 			case k == "call_id" || strings.HasSuffix(k, "_call_id"):
 				var str string
-				if json.Unmarshal(v, &str) != nil || !idPattern.MatchString(str) {
+				if json.Unmarshal(v, &str) != nil || !simtest.IDPattern.MatchString(str) {
 					t.Fatalf("%s = %s, want a 16-digit id as a JSON string", k, v)
 				}
 			case strings.HasPrefix(k, "date_") || k == "event_timestamp":
@@ -95,13 +93,13 @@ func TestWireEncoding(t *testing.T) {
 			}
 		}
 		for _, k := range []string{"call_id", "contact", "date_started", "date_ended", "direction", "state", "target", "duration", "total_duration"} {
-			if _, ok := l.keys[k]; !ok {
+			if _, ok := l.Keys[k]; !ok {
 				t.Fatalf("leg %d has no %s", l.CallID, k)
 			}
 		}
 		var target map[string]string
-		if err := json.Unmarshal(l.keys["target"], &target); err != nil || !idPattern.MatchString(target["id"]) {
-			t.Fatalf("target %s: want an object whose id is a string", l.keys["target"])
+		if err := json.Unmarshal(l.Keys["target"], &target); err != nil || !simtest.IDPattern.MatchString(target["id"]) {
+			t.Fatalf("target %s: want an object whose id is a string", l.Keys["target"])
 		}
 		if l.DateConnected == 0 && l.Duration != 0 {
 			t.Fatalf("leg %d never connected but has duration %v", l.CallID, l.Duration)
@@ -138,13 +136,13 @@ func TestJSONEscaping(t *testing.T) {
 
 // conversation is a customer call: its entry leg and agent legs.
 type conversation struct {
-	entry  *decoded
-	agents []*decoded
+	entry  *simtest.Decoded
+	agents []*simtest.Decoded
 }
 
-func conversations(t *testing.T, legs []decoded) (map[wire.ID]*conversation, []*decoded) {
+func conversations(t *testing.T, legs []simtest.Decoded) (map[wire.ID]*conversation, []*simtest.Decoded) {
 	convs := map[wire.ID]*conversation{}
-	var outbound []*decoded
+	var outbound []*simtest.Decoded
 	for i := range legs {
 		l := &legs[i]
 		switch {
@@ -172,7 +170,7 @@ func conversations(t *testing.T, legs []decoded) (map[wire.ID]*conversation, []*
 func TestCallsAreLegsOfConversations(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	convs, outbound := conversations(t, allLegs(t, s))
+	convs, outbound := conversations(t, simtest.AllLegs(t, s, s.cfg.Start, s.cfg.End.Add(24*time.Hour)))
 	var transfers, voicemails, vmState, missed, answered, overAnHour, crossMidnight int
 	for id, c := range convs {
 		if c.entry == nil {
@@ -258,7 +256,7 @@ func TestCallsAreLegsOfConversations(t *testing.T) {
 	}
 }
 
-func anyTransferred(legs []*decoded) bool {
+func anyTransferred(legs []*simtest.Decoded) bool {
 	for _, l := range legs {
 		if l.IsTransferred {
 			return true
@@ -272,7 +270,7 @@ func dayOf(ms wire.Millis) string { return time.UnixMilli(int64(ms)).UTC().Forma
 func TestBusyOnWeekdayBusinessHours(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	convs, _ := conversations(t, allLegs(t, s))
+	convs, _ := conversations(t, simtest.AllLegs(t, s, s.cfg.Start, s.cfg.End.Add(24*time.Hour)))
 	var business, night, weekend int
 	for _, c := range convs {
 		if c.entry == nil {
@@ -301,7 +299,7 @@ func TestBusyOnWeekdayBusinessHours(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]Config{
-		"end before start": {Start: testEnd, End: testEnd.Add(-time.Hour)},
+		"end before start": {Start: simtest.End, End: simtest.End.Add(-time.Hour)},
 		"negative calls":   {CallsPerDay: -1},
 		"rate above 1":     {Faults: Faults{ErrorRate: 1.5}},
 		"same tokens":      {Token: "x", LimitedToken: "x"},
