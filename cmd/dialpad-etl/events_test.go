@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -105,7 +105,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 	// The events of eight business hours (12:00 to 20:00 UTC) of one of
 	// the last days, the busiest, whatever the time the test runs at and
 	// if a day was a weekend; the other legs are loaded by the list alone.
-	var evs []simulator.Event
+	var evs []webhook.Event
 	for end := f.end.Truncate(24 * time.Hour).Add(20 * time.Hour); end.After(f.start.Add(8 * time.Hour)); end = end.AddDate(0, 0, -1) {
 		if end.After(f.end) {
 			continue

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -174,7 +175,7 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listWebhooks(w http.ResponseWriter, _ *http.Request) {
-	writeObject(w, items[WebhookJSON]{Items: s.hub.Webhooks()})
+	writeObject(w, items[webhook.WebhookJSON]{Items: s.hub.Webhooks()})
 }
 
 func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +196,7 @@ func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := CallSub{States: req.CallStates, Enabled: req.Enabled == nil || *req.Enabled, GroupCallsOnly: req.GroupCallsOnly}
+	c := webhook.CallSub{States: req.CallStates, Enabled: req.Enabled == nil || *req.Enabled, GroupCallsOnly: req.GroupCallsOnly}
 	switch {
 	case req.TargetType == "" && req.TargetID == 0:
 	case req.TargetType == "" || req.TargetID == 0:
@@ -233,7 +234,7 @@ func (s *Sim) listCallSubs(w http.ResponseWriter, r *http.Request) {
 		}
 		tg = dialpad.Target{Type: typ, ID: n}
 	}
-	writeObject(w, items[CallSubJSON]{Items: s.hub.CallSubs(tg)})
+	writeObject(w, items[webhook.CallSubJSON]{Items: s.hub.CallSubs(tg)})
 }
 
 func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
@@ -258,7 +259,7 @@ func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
-	writeObject(w, items[AgentSubJSON]{Items: s.hub.AgentSubs()})
+	writeObject(w, items[webhook.AgentSubJSON]{Items: s.hub.AgentSubs()})
 }
 
 // webhookNotFound answers a subscription to an unknown webhook.

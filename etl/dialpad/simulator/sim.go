@@ -36,6 +36,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 )
 
 // Config configures a simulator. The zero value is usable: see the
@@ -101,7 +102,7 @@ type Sim struct {
 	now func() time.Time
 	tr  *traffic.Traffic
 
-	hub     *Hub
+	hub     *webhook.Hub
 	exports *ExportStore
 	wall    func() time.Time // the wall clock (exports, StatsPerHour)
 
@@ -131,7 +132,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
 		Location: cfg.Location, Now: cfg.Now})
-	s.hub = NewHub(s.tr, cfg.Now)
+	s.hub = webhook.New(s.tr, cfg.Now)
 	s.exports = NewExportStore(s.tr, cfg.Seed)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
@@ -234,19 +235,19 @@ func (s *Sim) Legs(t dialpad.Target, from, to time.Time) []json.RawMessage {
 func (s *Sim) NumLegs() int { return s.tr.NumLegs() }
 
 // Events returns the webhook events whose event time lies in [from, to),
-// in order (see Hub.Events).
-func (s *Sim) Events(from, to time.Time) []Event { return s.hub.Events(from, to) }
+// in order (see webhook.Hub.Events).
+func (s *Sim) Events(from, to time.Time) []webhook.Event { return s.hub.Events(from, to) }
 
 // Deliver POSTs the traffic's events to a receiver as Dialpad delivers
-// webhook events (see Hub.Deliver). It is safe to run while the simulator
-// serves HTTP, and several at once.
-func (s *Sim) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
+// webhook events (see webhook.Hub.Deliver). It is safe to run while the
+// simulator serves HTTP, and several at once.
+func (s *Sim) Deliver(ctx context.Context, d webhook.Delivery) (webhook.DeliveryStats, error) {
 	return s.hub.Deliver(ctx, d)
 }
 
 // DeliveryStats returns the counts of every Deliver of the simulator so
 // far, running ones included.
-func (s *Sim) DeliveryStats() DeliveryStats { return s.hub.DeliveryStats() }
+func (s *Sim) DeliveryStats() webhook.DeliveryStats { return s.hub.DeliveryStats() }
 
 // Stats returns counts of what has been served so far.
 func (s *Sim) Stats() Stats {

@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"bytes"
@@ -113,7 +113,7 @@ func fastBackoff() []time.Duration {
 
 func TestDeliverSignedEventsWithDuplicatesAndReordering(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	rc := newReceiver(t, "s3cret", nil)
 	evs := s.Events(busyHours[0], busyHours[1])
 	// A held-back event goes after the next 1 to 4 events, or at
@@ -178,7 +178,7 @@ func TestDeliverSignedEventsWithDuplicatesAndReordering(t *testing.T) {
 
 func TestDeliverInOrderWithoutFaults(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	rc := newReceiver(t, "", nil)
 	evs := s.Events(busyHours[0], busyHours[1])
 	st, err := s.Deliver(t.Context(), Delivery{URL: rc.srv.URL, From: busyHours[0], To: busyHours[1], Workers: 1})
@@ -198,7 +198,7 @@ func TestDeliverInOrderWithoutFaults(t *testing.T) {
 
 func TestDeliverRetries(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	from, to := busyHours[0], busyHours[0].Add(15*time.Minute)
 	evs := s.Events(from, to)
 	n := int64(len(evs))
@@ -261,7 +261,7 @@ func TestDeliverLiveFollowsTheClock(t *testing.T) {
 	t.Parallel()
 	t0 := busyHours[0]
 	clk := simtest.NewClock(t0)
-	s := newTestSim(t, Config{Now: clk.Now})
+	s := newTestHub(t, traffic.Config{Now: clk.Now})
 	rc := newReceiver(t, "", nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -317,7 +317,7 @@ func TestDeliverLiveFollowsTheClock(t *testing.T) {
 
 func TestDeliverPacesAReplay(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	rc := newReceiver(t, "", nil)
 	from, to := busyHours[0], busyHours[0].Add(15*time.Minute)
 	n := len(s.Events(from, to))
@@ -331,7 +331,7 @@ func TestDeliverPacesAReplay(t *testing.T) {
 }
 
 func TestDeliveryErrorsNameNoSecret(t *testing.T) {
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	for _, d := range []Delivery{
 		{URL: "ftp://user:hunter2@example.com/hook", Secret: "hunter2"},
 		{URL: "http://example.com/hook", Secret: "hunter2", Rate: -1},
@@ -355,17 +355,19 @@ func TestDeliveryErrorsNameNoSecret(t *testing.T) {
 
 func TestDeliverToSubscribedWebhooks(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
-	api := serve(t, s)
+	s := newTestHub(t, traffic.Config{})
 	signed, plain := newReceiver(t, "hook-secret", nil), newReceiver(t, "", nil)
-	var h1, h2 struct{ ID string }
-	cc := s.Targets()[len(s.Targets())-1]
-	hookPost(t, api.URL, "/api/v2/webhooks", `{"hook_url":"`+signed.srv.URL+`","secret":"hook-secret"}`, 200, &h1)
-	hookPost(t, api.URL, "/api/v2/webhooks", `{"hook_url":"`+plain.srv.URL+`"}`, 200, &h2)
-	hookPost(t, api.URL, "/api/v2/subscriptions/call", `{"endpoint_id":"`+h1.ID+`","call_states":["hangup","missed"],`+
-		`"target_type":"callcenter","target_id":`+strconv.FormatInt(cc.ID, 10)+`}`, 200, nil)
-	hookPost(t, api.URL, "/api/v2/subscriptions/call", `{"endpoint_id":"`+h2.ID+`","call_states":["hangup"],"enabled":false}`, 200, nil)
-	hookPost(t, api.URL, "/api/v2/subscriptions/agent_status", `{"endpoint_id":`+h2.ID+`,"agent_type":"callcenter"}`, 200, nil)
+	cc := s.tr.Targets()[len(s.tr.Targets())-1]
+	h1, h2 := webhookID(t, s.AddWebhook(signed.srv.URL, "hook-secret")), webhookID(t, s.AddWebhook(plain.srv.URL, ""))
+	for _, ok := range []bool{
+		subscribed(s.AddCallSub(CallSub{States: []string{"hangup", "missed"}, Enabled: true, Target: cc}, h1)),
+		subscribed(s.AddCallSub(CallSub{States: []string{"hangup"}, Enabled: false}, h2)),
+		subscribed(s.AddAgentSub(true, h2)),
+	} {
+		if !ok {
+			t.Fatal("a subscription to a webhook just added was refused")
+		}
+	}
 
 	from, to := busyHours[0], busyHours[0].Add(30*time.Minute)
 	var wantSigned, wantPlain []Event

@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type Delivery struct {
 	// events to happen (default 100 ms).
 	Tick time.Duration
 	// Subscriptions sends each event to the webhooks subscribed to it
-	// through the API (hooks.go), signed with each one's secret, instead
+	// through the API (AddWebhook, AddCallSub, AddAgentSub), signed with each one's secret, instead
 	// of to URL: a call event to every enabled call subscription whose
 	// states include its state (none listed, or "all": every state) and
 	// whose target is the leg's target, its group (inbound legs, and
@@ -47,7 +47,7 @@ type Delivery struct {
 
 // DeliveryFaults are the disorder Dialpad's delivery shows, each off by
 // default. Which events are affected is a hash of the event and
-// Config.Seed: the same on every run.
+// the seed: the same on every run.
 type DeliveryFaults struct {
 	DuplicateRate float64       // share of events sent twice (the second copy later, same body)
 	ReorderRate   float64       // share of events held back and sent after the next few
@@ -117,7 +117,7 @@ func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 	return t.own.stats(), err
 }
 
-// DeliveryStats returns the counts of every Deliver of the simulator so
+// DeliveryStats returns the counts of every Deliver of the hub so
 // far, running ones included.
 func (hb *Hub) DeliveryStats() DeliveryStats { return hb.delivery.stats() }
 

@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"bytes"
@@ -103,7 +103,7 @@ func (c *deliveryCounters) stats() DeliveryStats {
 	return st
 }
 
-// tally updates a delivery's counters and the simulator's together.
+// tally updates a delivery's counters and the hub's together.
 type tally struct{ own, all *deliveryCounters }
 
 func (t tally) inc(k int) {
@@ -129,5 +129,20 @@ func (t tally) lastError(err error) {
 		c.mu.Lock()
 		c.lastErr = err.Error()
 		c.mu.Unlock()
+	}
+}
+
+// sleep waits d; false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

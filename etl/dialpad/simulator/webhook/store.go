@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"slices"
@@ -14,7 +14,7 @@ import (
 // Ids are unique across webhooks and subscriptions, and are rendered as
 // JSON strings, as elsewhere in the API.
 
-// nsHooks is the id namespace of webhooks and subscriptions (see ids.go).
+// nsHooks is the id namespace of webhooks and subscriptions (see traffic.MakeID).
 const nsHooks = 1<<26 - 4
 
 type hookStore struct {

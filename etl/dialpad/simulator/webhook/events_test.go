@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"bytes"
@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // eventDay is a Thursday inside the default test range.
 var eventDay = simtest.End.Add(-4 * 24 * time.Hour)
 
-func dayEvents(t testing.TB, s *Sim) []Event {
+func dayEvents(t testing.TB, s *Hub) []Event {
 	t.Helper()
 	evs := s.Events(eventDay, eventDay.Add(24*time.Hour))
 	if len(evs) < 1000 {
@@ -26,7 +27,7 @@ func dayEvents(t testing.TB, s *Sim) []Event {
 
 func TestEventsAreOrderedPerLeg(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	evs := dayEvents(t, s)
 	byLeg := map[int64][]wire.CallEvent{}
 	for i, ev := range evs {
@@ -118,10 +119,10 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 // TestFinalEventsMatchTheList: a final event, decoded, is the list's leg.
 func TestFinalEventsMatchTheList(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	list := map[wire.ID]wire.Call{}
-	for _, tg := range s.Targets() {
-		for _, raw := range s.Legs(tg, eventDay.Add(-24*time.Hour), eventDay.Add(24*time.Hour)) {
+	for _, tg := range s.tr.Targets() {
+		for _, raw := range s.tr.Legs(tg, eventDay.Add(-24*time.Hour), eventDay.Add(24*time.Hour)) {
 			c, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -164,8 +165,8 @@ func TestFinalEventsMatchTheList(t *testing.T) {
 // asked alone, as part of the day, or from a simulator of another range.
 func TestEventsAreTheSameWhateverTheRange(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
-	short := newTestSim(t, Config{Start: eventDay.Add(-24 * time.Hour), End: eventDay.Add(48 * time.Hour)})
+	s := newTestHub(t, traffic.Config{})
+	short := newTestHub(t, traffic.Config{Start: eventDay.Add(-24 * time.Hour), End: eventDay.Add(48 * time.Hour)})
 	day := dayEvents(t, s)
 	var fromHours []Event
 	for h := range 24 {
@@ -187,7 +188,7 @@ func TestEventsAreTheSameWhateverTheRange(t *testing.T) {
 
 func TestAgentStatusFollowsTheLegs(t *testing.T) {
 	t.Parallel()
-	s := newTestSim(t, Config{})
+	s := newTestHub(t, traffic.Config{})
 	type change struct {
 		at     int64
 		status wire.AgentStatusEvent
@@ -210,8 +211,8 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 		}
 		byAgent[a.Target.ID] = append(byAgent[a.Target.ID], change{ev.At.UnixMilli(), a})
 	}
-	if len(byAgent) != len(s.hub.operators) || len(s.hub.operators) < 3 {
-		t.Fatalf("status events for %d agents, the call center has %d operators", len(byAgent), len(s.hub.operators))
+	if len(byAgent) != len(s.operators) || len(s.operators) < 3 {
+		t.Fatalf("status events for %d agents, the call center has %d operators", len(byAgent), len(s.operators))
 	}
 	statusAt := func(cs []change, t int64) string {
 		i, _ := slices.BinarySearchFunc(cs, t+1, func(c change, t int64) int { return int(c.at - t) })
@@ -220,8 +221,8 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 		}
 		return cs[i-1].status.OnDutyStatus
 	}
-	local := eventDay.Add(12 * time.Hour).In(s.cfg.Location) // Thursday: 07:00 to 19:00 local lie in the UTC day
-	for _, pi := range s.hub.operators {
+	local := eventDay.Add(12 * time.Hour).In(s.tr.Location()) // Thursday: 07:00 to 19:00 local lie in the UTC day
+	for _, pi := range s.operators {
 		p := s.tr.Company().Parties[pi]
 		cs := byAgent[wire.ID(p.ID)]
 		for i, c := range cs {
@@ -235,7 +236,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 			}
 		}
 		// Every connected leg of the agent that day keeps them occupied.
-		legs := simtest.DecodeLegs(t, s.Legs(s.tr.Company().Target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
+		legs := simtest.DecodeLegs(t, s.tr.Legs(s.tr.Company().Target(pi), eventDay.Add(time.Hour), eventDay.Add(23*time.Hour)))
 		for _, l := range legs {
 			if l.DateConnected == 0 {
 				continue
@@ -251,7 +252,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 		}
 		y, m, d := local.Date()
 		for h, want := range map[int][]string{7: {"unavailable"}, 10: {"available"}, 19: {"unavailable"}} {
-			at := time.Date(y, m, d, h, 0, 0, 0, s.cfg.Location).UnixMilli()
+			at := time.Date(y, m, d, h, 0, 0, 0, s.tr.Location()).UnixMilli()
 			if got := statusAt(cs, at); !slices.Contains(append(want, "occupied", "wrapup"), got) {
 				t.Errorf("%s: %s at %d:00 local, want %s (or on a call)", p.Name, got, h, want[0])
 			}
@@ -260,7 +261,7 @@ func TestAgentStatusFollowsTheLegs(t *testing.T) {
 }
 
 func BenchmarkEventsDay(b *testing.B) {
-	s := newTestSim(b, Config{CallsPerDay: 1300, Start: simtest.End.Add(-7 * 24 * time.Hour)})
+	s := newTestHub(b, traffic.Config{CallsPerDay: 1300, Start: simtest.End.Add(-7 * 24 * time.Hour)})
 	day := simtest.End.Add(-6 * 24 * time.Hour) // a Tuesday: about 10,000 legs
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"time"
@@ -18,9 +18,9 @@ type Hub struct {
 	delivery  deliveryCounters // every Deliver's, for DeliveryStats
 }
 
-// NewHub returns the hub of tr's company, whose events happen on the
+// New returns the hub of tr's company, whose events happen on the
 // clock now; it has no webhooks yet.
-func NewHub(tr *traffic.Traffic, now func() time.Time) *Hub {
+func New(tr *traffic.Traffic, now func() time.Time) *Hub {
 	hb := &Hub{tr: tr, now: now}
 	hb.prepareEvents()
 	return hb

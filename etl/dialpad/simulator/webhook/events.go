@@ -1,4 +1,4 @@
-package simulator
+package webhook
 
 import (
 	"cmp"
@@ -13,7 +13,7 @@ import (
 // also happens as a sequence of call events, ending with a final one
 // (its list state, at its date_ended), and the call center's operators
 // change their on-duty status as their legs connect and end. Like the
-// legs, the events are a pure function of Config.Seed.
+// legs, the events are a pure function of the seed.
 
 // Event is one webhook event, before signing.
 type Event struct {
