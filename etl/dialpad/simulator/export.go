@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/exports"
 )
 
 // The endpoints of the stats export, Dialpad's asynchronous records of
@@ -128,15 +129,15 @@ func (s *Sim) createExport(w http.ResponseWriter, r *http.Request) {
 	}
 	f := s.faults.Load()
 	e, reused := s.exports.Start(q, loc, now.UnixMilli(), s.wall(), s.cfg.ExportDelay,
-		ExportFaults{FailRate: f.ExportFailRate, SlowRate: f.ExportSlowRate, SlowDelay: f.ExportSlowDelay})
+		exports.Faults{FailRate: f.ExportFailRate, SlowRate: f.ExportSlowRate, SlowDelay: f.ExportSlowDelay})
 	s.stats.exports.Add(1)
 	writeObject(w, exportStartedJSON{AlreadyStarted: reused, RequestID: strconv.FormatInt(e.ID(), 10)})
 }
 
 // parseExport checks a request and resolves its days, local to its time
 // zone, against the simulator's clock now.
-func (s *Sim) parseExport(req *statsRequest, now time.Time) (ExportQuery, *time.Location, *requestError) {
-	var q ExportQuery
+func (s *Sim) parseExport(req *statsRequest, now time.Time) (exports.Query, *time.Location, *requestError) {
+	var q exports.Query
 	for _, f := range []struct {
 		name, want string
 		v          *string
@@ -205,11 +206,11 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (ExportQuery, *time.
 func (s *Sim) exportStatus(w http.ResponseWriter, r *http.Request, raw string) {
 	now := s.now()
 	id, err := strconv.ParseInt(raw, 10, 64)
-	var e *Export
+	var e *exports.Export
 	if err == nil {
 		e = s.exports.Lookup(id)
 	}
-	if e == nil || e.Age(now.UnixMilli()) >= RequestTTL {
+	if e == nil || e.Age(now.UnixMilli()) >= exports.RequestTTL {
 		writeError(w, http.StatusNotFound, "stats request not found (a request id answers for an hour)")
 		return
 	}
@@ -219,7 +220,7 @@ func (s *Sim) exportStatus(w http.ResponseWriter, r *http.Request, raw string) {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		expires := now.Add(LinkTTL).Unix()
+		expires := now.Add(exports.LinkTTL).Unix()
 		out.DownloadURL = fmt.Sprintf("%s://%s/_sim/exports/%d.csv?expires=%d&signature=%x",
 			scheme, r.Host, e.ID(), expires, s.exports.LinkMAC(e.ID(), expires))
 		out.FileType = "csv"

@@ -35,6 +35,7 @@ import (
 	_ "time/tzdata" // the business hours' time zone, even without a system zoneinfo
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/exports"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 )
@@ -103,7 +104,7 @@ type Sim struct {
 	tr  *traffic.Traffic
 
 	hub     *webhook.Hub
-	exports *ExportStore
+	exports *exports.Store
 	wall    func() time.Time // the wall clock (exports, StatsPerHour)
 
 	faults  atomic.Pointer[Faults]
@@ -133,7 +134,7 @@ func New(cfg Config) (*Sim, error) {
 	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
 		Location: cfg.Location, Now: cfg.Now})
 	s.hub = webhook.New(s.tr, cfg.Now)
-	s.exports = NewExportStore(s.tr, cfg.Seed)
+	s.exports = exports.NewStore(s.tr, cfg.Seed)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
 }

@@ -1,4 +1,4 @@
-package simulator
+package exports
 
 import (
 	"encoding/csv"
@@ -18,7 +18,7 @@ import (
 // and only what had happened by then. Times are naive local times in the
 // request's time zone, which every row's timezone column names; durations
 // are minutes. The fields come from the same leg and the same helpers as
-// the list's (encode.go), so the two agree on every leg.
+// the list's (the traffic's encoding), so the two agree on every leg.
 
 // exportColumns are the CSV's columns, in Dialpad's order (not
 // alphabetical; contact_name and csat_score are there for the reader to
@@ -30,7 +30,7 @@ var exportColumns = []string{"date_started", "call_id", "timezone", "direction",
 
 // WriteCSV writes e's CSV to w, rendering each row as it goes; it stops
 // when a write fails (the client went away).
-func (st *ExportStore) WriteCSV(w io.Writer, e *Export) {
+func (st *Store) WriteCSV(w io.Writer, e *Export) {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if cw.Write(exportColumns) != nil {
@@ -57,7 +57,7 @@ func (st *ExportStore) WriteCSV(w io.Writer, e *Export) {
 }
 
 // appendRecord appends l's row, as l stood when e was requested.
-func (st *ExportStore) appendRecord(rec []string, l *traffic.Leg, e *Export) []string {
+func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string {
 	c := st.tr.Company()
 	h, h2 := st.tr.LegHashes(l)
 	at := e.created

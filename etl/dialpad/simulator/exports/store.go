@@ -1,4 +1,4 @@
-package simulator
+package exports
 
 import (
 	"crypto/hmac"
@@ -11,19 +11,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
-// The stats exports the simulator runs: Dialpad's asynchronous records
-// of calls (the server answers their endpoints with this store).
-//
-// An export stays processing for its delay (Config.ExportDelay, plus
-// Faults.ExportSlowDelay for the slow share) on the simulator's clock or
-// on the wall clock, whichever passes it first: the simulator's clock may
-// stand still. Then it is complete, or failed for the failed share. Its
-// id answers for an hour of the simulator's clock, and an identical
-// request within that hour gets the same id back, unless it failed.
-// Nothing of the CSV is kept: each download renders it from the legs as
-// they stood when the export was requested.
-
-// nsExports is the id namespace of exports (see ids.go).
+// nsExports is the id namespace of exports (see traffic.MakeID).
 const nsExports = 1<<26 - 5
 
 const (
@@ -38,9 +26,9 @@ const (
 	drawExportFail
 )
 
-// ExportStore holds the exports of a company's traffic, and signs the
-// links their CSVs are downloaded from. It is safe for concurrent use.
-type ExportStore struct {
+// Store holds the exports of a company's traffic and signs the links
+// their CSVs are downloaded from. It is safe for concurrent use.
+type Store struct {
 	tr      *traffic.Traffic
 	linkKey []byte // signs the download links
 
@@ -50,15 +38,15 @@ type ExportStore struct {
 	posts []time.Time // wall times of the hour's POSTs, oldest first (StatsPerHour)
 }
 
-// NewExportStore returns an empty store of tr's exports, whose download
-// links are signed with a key derived from seed.
-func NewExportStore(tr *traffic.Traffic, seed int64) *ExportStore {
-	return &ExportStore{tr: tr, linkKey: exportLinkKey(seed)}
+// NewStore returns an empty store of tr's exports, whose download links
+// are signed with a key derived from seed.
+func NewStore(tr *traffic.Traffic, seed int64) *Store {
+	return &Store{tr: tr, linkKey: exportLinkKey(seed)}
 }
 
-// ExportQuery is what an export covers; two requests with the same query
-// are identical.
-type ExportQuery struct {
+// Query is what an export covers; two requests with the same query are
+// identical.
+type Query struct {
 	Target   dialpad.Target // zero: the whole company
 	TZ       string         // the request's timezone, as it named it
 	From, To int64          // the local days, epoch ms, half-open
@@ -67,7 +55,7 @@ type ExportQuery struct {
 // Export is one requested export.
 type Export struct {
 	id      int64
-	q       ExportQuery
+	q       Query
 	loc     *time.Location
 	created int64         // the simulator's clock when requested, epoch ms: the CSV's moment
 	wall    time.Time     // the wall clock then
@@ -95,9 +83,10 @@ func (e *Export) Status(now int64, wall time.Time) string {
 	return "complete"
 }
 
-// ExportFaults are how a new export may go wrong, drawn per export when
-// it is requested (Faults.ExportFailRate, ExportSlowRate, ExportSlowDelay).
-type ExportFaults struct {
+// Faults are how a new export may go wrong, drawn per export when it is
+// requested (the simulator's Faults.ExportFailRate, ExportSlowRate and
+// ExportSlowDelay).
+type Faults struct {
 	FailRate  float64       // share of exports that end "failed" instead of "complete", after their delay
 	SlowRate  float64       // share of exports that stay processing SlowDelay longer
 	SlowDelay time.Duration // how much longer
@@ -107,7 +96,7 @@ type ExportFaults struct {
 // clock, epoch ms) and wall (the wall clock): an identical one less than
 // an hour old that has not failed, or a new one in loc, processing for
 // delay, whose faults are drawn from f.
-func (st *ExportStore) Start(q ExportQuery, loc *time.Location, now int64, wall time.Time, delay time.Duration, f ExportFaults) (e *Export, reused bool) {
+func (st *Store) Start(q Query, loc *time.Location, now int64, wall time.Time, delay time.Duration, f Faults) (e *Export, reused bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.byID == nil {
@@ -138,7 +127,7 @@ func (st *ExportStore) Start(q ExportQuery, loc *time.Location, now int64, wall 
 
 // TakePost counts a POST at wall time now against limit an hour; when
 // the hour's are spent it reports how long until one is free.
-func (st *ExportStore) TakePost(limit int, now time.Time) (ok bool, wait time.Duration) {
+func (st *Store) TakePost(limit int, now time.Time) (ok bool, wait time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	n := 0
@@ -154,7 +143,7 @@ func (st *ExportStore) TakePost(limit int, now time.Time) (ok bool, wait time.Du
 }
 
 // Lookup returns the export with id, nil when there is none.
-func (st *ExportStore) Lookup(id int64) *Export {
+func (st *Store) Lookup(id int64) *Export {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.byID[id]
@@ -168,7 +157,7 @@ func exportLinkKey(seed int64) []byte {
 
 // LinkMAC is the signature of a download link: HMAC-SHA256 over
 // "<id>:<expires>".
-func (st *ExportStore) LinkMAC(id, expires int64) []byte {
+func (st *Store) LinkMAC(id, expires int64) []byte {
 	m := hmac.New(sha256.New, st.linkKey)
 	fmt.Fprintf(m, "%d:%d", id, expires)
 	return m.Sum(nil)
