@@ -175,7 +175,7 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) listWebhooks(w http.ResponseWriter, _ *http.Request) {
-	writeObject(w, items[webhook.WebhookJSON]{Items: s.hub.Webhooks()})
+	writeObject(w, items[webhook.HookJSON]{Items: s.hub.Webhooks()})
 }
 
 func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {

@@ -1,26 +1,27 @@
-// Package simulator serves a simulated Dialpad API (v2): a company with
-// departments, a call center, operators and weeks of realistic call
-// traffic, with the wire quirks of the real service (64-bit integers as
-// strings, omitted unset fields, several legs per customer call, newest
-// first paging with a cursor) and switchable faults (rate limiting,
-// errors, latency, malformed items, dropped and truncated responses).
+// Package simulator serves a simulated Dialpad API (v2) over HTTP: a
+// company with departments, a call center, operators and weeks of
+// realistic call traffic, with the wire quirks of the real service
+// (64-bit integers as strings, omitted unset fields, several legs per
+// customer call, newest first paging with a cursor) and switchable faults
+// (rate limiting, errors, latency, malformed items, dropped and truncated
+// responses).
 //
-// The same traffic also happens as webhook events (Events: call states
-// and agent status changes), which Deliver POSTs to a receiver as Dialpad
-// does, signed, with retries, duplicates and reordering; the handler
-// keeps webhooks and event subscriptions as the API does.
-//
-// The traffic can also be exported as Dialpad's stats export does
-// (export.go): POST /api/v2/stats starts an export of the records of
-// calls, GET /api/v2/stats/{id} tells when it is ready, and a signed link
-// under /_sim/exports/ serves the CSV, one row per leg in the request's
-// time zone, consistent with the list; exports can be made to fail or to
-// stay processing.
+// Sim is the server: Config and its defaults, the order every request
+// goes through (rate limit, faults, authentication), the call list and
+// its cursors, the directory, the endpoints of webhooks, event
+// subscriptions and the stats export, and its own endpoints under /_sim/
+// (health, the ground truth, the export files). What it serves is held by
+// the packages below it: the company and its traffic (simulator/traffic),
+// the webhooks with the events of the traffic and their delivery
+// (simulator/webhook: Events, Deliver), and the stats exports
+// (simulator/exports).
 //
 // Everything is deterministic from Config.Seed: each UTC day's traffic
 // comes from its own random source, so a day is the same whatever range
 // is simulated. Tests and the demo compare what a client loaded with the
 // ground truth from Legs.
+//
+// It imports etl/dialpad, etl/dialpad/wire and those three packages.
 package simulator
 
 import (

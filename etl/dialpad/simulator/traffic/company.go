@@ -34,19 +34,22 @@ func newParty(typ string, id int64, name, email, phone string) Party {
 	}
 }
 
+// Membership is a user's place in a group.
 type Membership struct {
-	Group int // index into company.groups
+	Group int // index into Company.Groups
 	Role  string
 }
 
+// User is a member of the company's staff.
 type User struct {
 	first, last, title, extension string
 	Groups                        []Membership
 }
 
+// Group is a department or the call center.
 type Group struct {
 	Members     []int    // party indexes of its users
-	room        int      // index into company.rooms
+	room        int      // index into Company.rooms
 	Labels      [][]byte // rendered label arrays its agents use
 	volume      float64  // share of Config.CallsPerDay
 	recordShare float64  // share of connected legs recorded
@@ -58,7 +61,7 @@ type room struct {
 }
 
 // Company is the simulated Dialpad company: its groups, users, rooms and
-// customers. parties holds the groups first, then the users, so a leg's
+// customers. Parties holds the groups first, then the users, so a leg's
 // target is one small index.
 type Company struct {
 	id             int64
@@ -68,16 +71,18 @@ type Company struct {
 	officePhone    string
 	tz             string
 	Parties        []Party
-	Groups         []Group // groups[i] is parties[i]
-	Users          []User  // users[i] is parties[len(groups)+i]
+	Groups         []Group // Groups[i] is Parties[i]
+	Users          []User  // Users[i] is Parties[len(Groups)+i]
 	rooms          []room
 	Customers      []Party
 	numbersInUse   map[string]bool
 	companyAreaIdx int
 }
 
+// UserParty is the index in Parties of user ui.
 func (c *Company) UserParty(ui int) int { return len(c.Groups) + ui }
 
+// Target is party pi as the API names it.
 func (c *Company) Target(pi int) dialpad.Target {
 	return dialpad.Target{Type: c.Parties[pi].Type, ID: c.Parties[pi].ID}
 }

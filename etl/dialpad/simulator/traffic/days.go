@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// Milliseconds in an hour and in a day.
 const (
 	MsPerHour = int64(time.Hour / time.Millisecond)
 	MsPerDay  = 24 * MsPerHour

@@ -115,8 +115,9 @@ func (tr *Traffic) AppendLeg(b []byte, l *Leg) []byte {
 	return append(b, `,"was_recorded":false}`...)
 }
 
-// The decisions appendLeg shares with the call events and the records
-// export, so that no encoding of a leg can disagree with the list.
+// The decisions AppendLeg shares with the call events (package webhook)
+// and the records export (package exports), so that no encoding of a leg
+// can disagree with the list.
 
 // LegHashes are the hashes of l's call id that its decorations come from.
 func (tr *Traffic) LegHashes(l *Leg) (h, h2 uint64) {

@@ -14,20 +14,21 @@ type Leg struct {
 	Rang      int32 // date_rang - date_started, ms; -1 when absent
 	Connected int32 // date_connected - date_started, ms; -1 when absent
 	vmDur     int32 // voicemail length, ms (entry legs that took one)
-	Contact   int32 // index into company.customers
-	Target    int16 // index into company.parties
+	Contact   int32 // index into Company.Customers
+	Target    int16 // index into Company.Parties
 	Group     int16 // the group the leg belongs to (filtering)
 	Flags     uint8
 	state     uint8
 }
 
+// The bits of Leg.Flags.
 const (
-	Inbound     uint8 = 1 << iota
-	Transferred       // is_transferred
-	Recorded          // was_recorded, with a call recording
-	Voicemail         // left a voicemail (entry legs)
-	ProxyGroup        // outbound, placed as the group (caller id = group)
-	Entry             // entry leg of an inbound call
+	Inbound     uint8 = 1 << iota // inbound (else outbound)
+	Transferred                   // is_transferred
+	Recorded                      // was_recorded, with a call recording
+	Voicemail                     // left a voicemail (entry legs)
+	ProxyGroup                    // outbound, placed as the group (caller id = group)
+	Entry                         // entry leg of an inbound call
 )
 
 const (

@@ -7,11 +7,11 @@ import (
 )
 
 // appendCallEvent appends the payload of a call event of l at time t:
-// the leg as appendLeg writes it, with the changes of Dialpad's webhook
-// encoding (64-bit integers as numbers, explicit nulls) and only what is
-// known at t. The decorations come from the same hashes as in appendLeg,
-// so a final event carries the same leg as the list; keep the two in
-// step (TestFinalEventsMatchTheList compares them).
+// the leg as traffic's AppendLeg writes it, with the changes of Dialpad's
+// webhook encoding (64-bit integers as numbers, explicit nulls) and only
+// what is known at t. The decorations come from the same hashes as in
+// AppendLeg, so a final event carries the same leg as the list; keep the
+// two in step (TestFinalEventsMatchTheList compares them).
 //
 // Before the end: date_ended, duration (0), labels, scores, recordings
 // and share links are not known yet; total_duration is the time since

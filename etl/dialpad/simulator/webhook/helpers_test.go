@@ -17,7 +17,7 @@ func newTestHub(t testing.TB, cfg traffic.Config) *Hub {
 }
 
 // webhookID is the id of a webhook the hub returned.
-func webhookID(t testing.TB, h WebhookJSON) int64 {
+func webhookID(t testing.TB, h HookJSON) int64 {
 	t.Helper()
 	id, err := strconv.ParseInt(h.ID, 10, 64)
 	if err != nil {

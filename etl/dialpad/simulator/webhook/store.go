@@ -44,36 +44,38 @@ type agentSub struct {
 	enabled   bool
 }
 
-// WebhookJSON is a webhook as the API renders it; the other ...JSON types
-// are the same for the subscriptions. Keys are in Dialpad's alphabetical
-// order.
-type WebhookJSON struct {
+// HookJSON is a webhook as the API renders it. Its keys, and those of the
+// subscriptions, are in Dialpad's alphabetical order.
+type HookJSON struct {
 	HookURL   string         `json:"hook_url"`
 	ID        string         `json:"id"`
 	Signature *SignatureJSON `json:"signature,omitempty"`
 }
 
+// SignatureJSON is how a webhook's events are signed.
 type SignatureJSON struct {
 	Algo   string `json:"algo"`
 	Secret string `json:"secret"`
 	Type   string `json:"type"`
 }
 
+// CallSubJSON is a call event subscription as the API renders it.
 type CallSubJSON struct {
-	CallStates     []string    `json:"call_states"`
-	Enabled        bool        `json:"enabled"`
-	GroupCallsOnly *bool       `json:"group_calls_only,omitempty"`
-	ID             string      `json:"id"`
-	TargetID       string      `json:"target_id,omitempty"`
-	TargetType     string      `json:"target_type,omitempty"`
-	Webhook        WebhookJSON `json:"webhook"`
+	CallStates     []string `json:"call_states"`
+	Enabled        bool     `json:"enabled"`
+	GroupCallsOnly *bool    `json:"group_calls_only,omitempty"`
+	ID             string   `json:"id"`
+	TargetID       string   `json:"target_id,omitempty"`
+	TargetType     string   `json:"target_type,omitempty"`
+	Webhook        HookJSON `json:"webhook"`
 }
 
+// AgentSubJSON is an agent status subscription as the API renders it.
 type AgentSubJSON struct {
-	AgentType string      `json:"agent_type"`
-	Enabled   bool        `json:"enabled"`
-	ID        string      `json:"id"`
-	Webhook   WebhookJSON `json:"webhook"`
+	AgentType string   `json:"agent_type"`
+	Enabled   bool     `json:"enabled"`
+	ID        string   `json:"id"`
+	Webhook   HookJSON `json:"webhook"`
 }
 
 func (st *hookStore) newID(salt uint64) int64 {
@@ -81,8 +83,8 @@ func (st *hookStore) newID(salt uint64) int64 {
 	return traffic.MakeID(salt, nsHooks, st.seq)
 }
 
-func (h *webhook) render() WebhookJSON {
-	out := WebhookJSON{HookURL: h.url, ID: strconv.FormatInt(h.id, 10)}
+func (h *webhook) render() HookJSON {
+	out := HookJSON{HookURL: h.url, ID: strconv.FormatInt(h.id, 10)}
 	if h.secret != "" {
 		out.Signature = &SignatureJSON{Algo: "HS256", Secret: h.secret, Type: "jwt"}
 	}
@@ -100,7 +102,7 @@ func (st *hookStore) webhook(id int64) *webhook {
 
 // AddWebhook adds a webhook that receives events at url, signed with
 // secret ("" for none: plain JSON), and returns it.
-func (hb *Hub) AddWebhook(url, secret string) WebhookJSON {
+func (hb *Hub) AddWebhook(url, secret string) HookJSON {
 	h := &webhook{url: url, secret: secret}
 	st := &hb.store
 	st.mu.Lock()
@@ -111,11 +113,11 @@ func (hb *Hub) AddWebhook(url, secret string) WebhookJSON {
 }
 
 // Webhooks returns the webhooks in the order they were added.
-func (hb *Hub) Webhooks() []WebhookJSON {
+func (hb *Hub) Webhooks() []HookJSON {
 	st := &hb.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := []WebhookJSON{}
+	out := []HookJSON{}
 	for _, h := range st.webhooks {
 		out = append(out, h.render())
 	}
@@ -123,25 +125,25 @@ func (hb *Hub) Webhooks() []WebhookJSON {
 }
 
 // Webhook returns the webhook with id; false when there is none.
-func (hb *Hub) Webhook(id int64) (WebhookJSON, bool) {
+func (hb *Hub) Webhook(id int64) (HookJSON, bool) {
 	st := &hb.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if h := st.webhook(id); h != nil {
 		return h.render(), true
 	}
-	return WebhookJSON{}, false
+	return HookJSON{}, false
 }
 
 // DeleteWebhook deletes the webhook and the subscriptions that use it,
 // and returns it; false when there is none.
-func (hb *Hub) DeleteWebhook(id int64) (WebhookJSON, bool) {
+func (hb *Hub) DeleteWebhook(id int64) (HookJSON, bool) {
 	st := &hb.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	i := slices.IndexFunc(st.webhooks, func(h *webhook) bool { return h.id == id })
 	if i < 0 {
-		return WebhookJSON{}, false
+		return HookJSON{}, false
 	}
 	out := st.webhooks[i].render()
 	st.webhooks = slices.Delete(st.webhooks, i, i+1)
