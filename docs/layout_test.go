@@ -42,7 +42,8 @@ func TestArchitectureNamesEveryPackageAndWhatItImports(t *testing.T) {
 }
 
 // TestNoProgramImportsTheTestKit checks that nothing but a test imports a
-// package of internal/testkit, however indirectly.
+// package of internal/testkit (or the simulator's simtest), however
+// indirectly.
 func TestNoProgramImportsTheTestKit(t *testing.T) {
 	imports := packageImports(t)
 	var reach func(pkg string, seen map[string]bool) []string
@@ -56,14 +57,17 @@ func TestNoProgramImportsTheTestKit(t *testing.T) {
 		}
 		return out
 	}
+	testOnly := func(pkg string) bool {
+		return strings.HasPrefix(pkg, "internal/testkit") || strings.HasSuffix(pkg, "/internal/simtest")
+	}
 	checked := 0
 	for pkg := range imports {
-		if strings.HasPrefix(pkg, "internal/testkit") {
+		if testOnly(pkg) {
 			continue
 		}
 		checked++
 		for _, dep := range reach(pkg, map[string]bool{}) {
-			if strings.HasPrefix(dep, "internal/testkit") {
+			if testOnly(dep) {
 				t.Errorf("%s imports the test kit's %s", pkg, dep)
 			}
 		}

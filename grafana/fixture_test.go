@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -75,7 +76,7 @@ func loadFixture(t *testing.T) *fixture {
 		seenDay := map[time.Time]bool{}
 		var days []time.Time
 		for _, raw := range raws {
-			call, err := dialpad.DecodeCall(raw)
+			call, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatalf("decode a leg of %s: %v\n%s", target, err, raw)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -144,7 +145,7 @@ func TestWallboardFromEvents(t *testing.T) {
 	all := append(append([]string{}, bodies...), bodies[:7]...) // some twice
 	rand.New(rand.NewPCG(3, 3)).Shuffle(len(all), func(i, k int) { all[i], all[k] = all[k], all[i] })
 	for _, b := range all {
-		tok, err := dialpad.SignEvent([]byte(b), []byte(secret))
+		tok, err := wire.SignEvent([]byte(b), []byte(secret))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
@@ -332,7 +333,7 @@ func (w *wallboardRows) load() {
 				connected = &at
 			}
 			rows = append(rows, []any{r.target.Type, uint64(r.target.ID), r.call, r.conv, flag(r.call == r.conv), r.direction, r.state,
-				flag(dialpad.IsFinal(r.state)), w.at(r.started), w.at(r.waiting), connected, r.agent, fmt.Sprint("agent ", r.agent),
+				flag(wire.IsFinal(r.state)), w.at(r.started), w.at(r.waiting), connected, r.agent, fmt.Sprint("agent ", r.agent),
 				w.at(r.event), w.at(r.expires), r.version})
 		}
 		w.insert("live_calls", "target_type, target_id, call_id, conversation_id, is_entry_leg, direction, state, ended, "+

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
 
@@ -78,9 +79,9 @@ func (b *bench) events(ctx context.Context, t *table) error {
 	// Each run delivers the next events in time order: count of them at
 	// rate (0: all at once, a burst).
 	at := 0
-	deliver := func(count int, rate float64) (simulator.DeliveryStats, time.Duration, error) {
+	deliver := func(count int, rate float64) (webhook.DeliveryStats, time.Duration, error) {
 		if at+count >= len(evs) {
-			return simulator.DeliveryStats{}, 0, fmt.Errorf("events: only %d events left, %d wanted", len(evs)-at, count)
+			return webhook.DeliveryStats{}, 0, fmt.Errorf("events: only %d events left, %d wanted", len(evs)-at, count)
 		}
 		from, to := evs[at].At, evs[at+count].At
 		for at < len(evs) && evs[at].At.Before(to) {
@@ -90,8 +91,8 @@ func (b *bench) events(ctx context.Context, t *table) error {
 		if rate > 0 {
 			workers = min(1000, max(64, int(rate*3)))
 		}
-		d := simulator.Delivery{URL: url, Secret: eventsSecret, From: from, To: to, Rate: rate, Workers: workers,
-			Faults: simulator.DeliveryFaults{DuplicateRate: 0.05}}
+		d := webhook.Delivery{URL: url, Secret: eventsSecret, From: from, To: to, Rate: rate, Workers: workers,
+			Faults: webhook.DeliveryFaults{DuplicateRate: 0.05}}
 		if rate == 0 {
 			d.Rate = 1e6
 		}

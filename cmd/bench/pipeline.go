@@ -11,6 +11,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -35,7 +36,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 			legs += len(items)
 			src.pages[target][w.From] = encodePages(items, 25)
 			for _, it := range items {
-				c, err := dialpad.DecodeCall(it)
+				c, err := wire.DecodeCall(it)
 				if err != nil {
 					return err
 				}
@@ -80,7 +81,7 @@ func (b *bench) pipeline(ctx context.Context, t *table) error {
 		return fmt.Errorf("pipeline: loaded %d legs of %d", loaded, legs)
 	}
 	perSec := float64(loaded) / took.Seconds()
-	t.add(row{what: "Throughput without HTTP: in process, the job (load.Job, 8 slices at once) over pages of 25 encoded beforehand by the simulator: dialpad.DecodePage, transform.NewLeg, Store.WriteLegs, Recompute of each month once its windows are written, fresh database",
+	t.add(row{what: "Throughput without HTTP: in process, the job (load.Job, 8 slices at once) over pages of 25 encoded beforehand by the simulator: wire.DecodePage, transform.NewLeg, Store.WriteLegs, Recompute of each month once its windows are written, fresh database",
 		measured: fmt.Sprintf("%s legs/s (%s legs in %.1f s; CPU: job %.1f s, ClickHouse %.1f s)",
 			thousands(perSec), thousands(float64(loaded)), took.Seconds(), selfCPU.Seconds(), chCPU.Seconds()),
 		target: "≥ 200,000 legs/s", met: perSec >= 200_000})
@@ -122,7 +123,7 @@ type memLeg struct {
 	startedMs int64
 }
 
-func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
 	day := w.From.UTC().Truncate(24 * time.Hour)
 	pages := s.pages[target][day]
 	if !w.From.Equal(day) || !w.To.Equal(day.Add(24*time.Hour)) {
@@ -135,7 +136,7 @@ func (s *memSource) ListCalls(ctx context.Context, target dialpad.Target, w dial
 		pages = encodePages(items, 25)
 	}
 	for n, body := range pages {
-		page, _, err := dialpad.DecodePage(body)
+		page, _, err := wire.DecodePage(body)
 		if err != nil {
 			return err
 		}

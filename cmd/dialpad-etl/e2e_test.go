@@ -20,6 +20,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -174,7 +175,7 @@ func (w *world) truth(t *testing.T, targets []dialpad.Target, from, to time.Time
 		// started before it may have later legs (a transfer, an agent rung
 		// after the queue), which the loads, reading up to now, see too.
 		for _, raw := range w.sim.Legs(tg, from, to.Add(time.Hour)) {
-			c, err := dialpad.DecodeCall(raw)
+			c, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatalf("the simulator's own leg does not decode: %v", err)
 			}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 const webhookSecret = "whsec-e2e-0123456789abcdef"
@@ -105,7 +105,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 	// The events of eight business hours (12:00 to 20:00 UTC) of one of
 	// the last days, the busiest, whatever the time the test runs at and
 	// if a day was a weekend; the other legs are loaded by the list alone.
-	var evs []simulator.Event
+	var evs []webhook.Event
 	for end := f.end.Truncate(24 * time.Hour).Add(20 * time.Hour); end.After(f.start.Add(8 * time.Hour)); end = end.AddDate(0, 0, -1) {
 		if end.After(f.end) {
 			continue
@@ -136,7 +136,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 				if i >= len(evs) {
 					return
 				}
-				body, err := dialpad.SignEvent(evs[i].Claims, []byte(webhookSecret))
+				body, err := wire.SignEvent(evs[i].Claims, []byte(webhookSecret))
 				if err != nil {
 					t.Error(err)
 					return
@@ -255,7 +255,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 		if e.CallID == 0 {
 			continue
 		}
-		ev, err := dialpad.DecodeEvent(e.Claims)
+		ev, err := wire.DecodeEvent(e.Claims)
 		if err != nil {
 			t.Fatal(err)
 		}

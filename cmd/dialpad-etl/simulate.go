@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 )
 
 // runSimulate serves a simulated Dialpad API until ctx is done.
@@ -188,8 +189,8 @@ func (e *eventFlags) validate(live bool) error {
 // done; the channel is closed when all have returned.
 func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulator.Config, live bool, stdout, stderr io.Writer) <-chan struct{} {
 	var wg sync.WaitGroup
-	faults := simulator.DeliveryFaults{DuplicateRate: e.dup, ReorderRate: e.reorder}
-	run := func(name string, d simulator.Delivery) {
+	faults := webhook.DeliveryFaults{DuplicateRate: e.dup, ReorderRate: e.reorder}
+	run := func(name string, d webhook.Delivery) {
 		wg.Go(func() {
 			st, err := sim.Deliver(ctx, d)
 			switch {
@@ -205,7 +206,7 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 		})
 	}
 	if e.url != "" {
-		d := simulator.Delivery{URL: e.url, Secret: e.secret, Faults: faults}
+		d := webhook.Delivery{URL: e.url, Secret: e.secret, Faults: faults}
 		signing := "signed HS256 (JWT)"
 		if e.secret == "" {
 			signing = "unsigned JSON"
@@ -225,7 +226,7 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 	}
 	if e.subscriptions {
 		fmt.Fprintln(stdout, "events: also POSTed live to the webhooks subscribed through /api/v2/subscriptions/")
-		run("subscriptions", simulator.Delivery{Subscriptions: true, From: time.Now(), Faults: faults})
+		run("subscriptions", webhook.Delivery{Subscriptions: true, From: time.Now(), Faults: faults})
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // runWebhooks registers this job's webhook with Dialpad (setup), shows
@@ -162,7 +163,7 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 	for _, t := range w.targets {
 		var mine []dialpad.CallSubscription
 		for _, s := range subs {
-			if s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, dialpad.CallStates) {
+			if s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, wire.CallStates) {
 				mine = append(mine, s)
 			}
 		}
@@ -178,11 +179,11 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 			}
 			continue
 		}
-		s, err := w.c.CreateCallSubscription(ctx, hook.ID, t, dialpad.CallStates)
+		s, err := w.c.CreateCallSubscription(ctx, hook.ID, t, wire.CallStates)
 		if err != nil {
 			return fmt.Errorf("subscribe to %s's call events: %w", t, err)
 		}
-		fmt.Fprintf(w.out, "created call subscription %s for %s (%s)\n", s.ID, t, strings.Join(dialpad.CallStates, ", "))
+		fmt.Fprintf(w.out, "created call subscription %s for %s (%s)\n", s.ID, t, strings.Join(wire.CallStates, ", "))
 	}
 	agents, err := w.c.AgentSubscriptions(ctx)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/handbuilt"
@@ -95,7 +95,7 @@ func TestCallModelOnHandBuiltLegs(t *testing.T) {
 	ctx := context.Background()
 
 	// First load: everything but C's entry leg, which Dialpad lists later.
-	var first []dialpad.Call
+	var first []wire.Call
 	for _, c := range handBuiltLegs() {
 		if c.CallID != 3001 {
 			first = append(first, c)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -26,23 +26,23 @@ const (
 
 // kpiLeg is a leg of the KPI fixture, with what only events tell.
 type kpiLeg struct {
-	call              dialpad.Call
+	call              wire.Call
 	queued, firstRang string
 	holdMs            uint64
 	later             bool // read by the later loads only
 }
 
-func inbound(id int64, number, started string, total dialpad.Float) dialpad.Call {
-	return dialpad.Call{CallID: dialpad.ID(id), Direction: "inbound", Target: deptParty, ExternalNumber: number,
+func inbound(id int64, number, started string, total wire.Float) wire.Call {
+	return wire.Call{CallID: wire.ID(id), Direction: "inbound", Target: deptParty, ExternalNumber: number,
 		DateStarted: ms(started), TotalDuration: total}
 }
 
-func ringLeg(id, entry, who int64, started string) dialpad.Call {
-	return dialpad.Call{CallID: dialpad.ID(id), Direction: "inbound", Target: handbuilt.Agent(who), EntryPointCallID: dialpad.ID(entry),
+func ringLeg(id, entry, who int64, started string) wire.Call {
+	return wire.Call{CallID: wire.ID(id), Direction: "inbound", Target: handbuilt.Agent(who), EntryPointCallID: wire.ID(entry),
 		EntryPointTarget: deptParty, DateStarted: ms(started)}
 }
 
-func connected(c dialpad.Call, at string, talk dialpad.Float) dialpad.Call {
+func connected(c wire.Call, at string, talk wire.Float) wire.Call {
 	c.DateConnected, c.Duration = ms(at), talk
 	return c
 }
@@ -54,7 +54,7 @@ func connected(c dialpad.Call, at string, talk dialpad.Float) dialpad.Call {
 func kpiFixture() []kpiLeg {
 	h := connected(ringLeg(4102, 4101, cy, "2026-02-06T15:00:06.000Z"), "2026-02-06T15:00:10.000Z", 45000)
 	h.TotalDuration = 49000
-	d := connected(dialpad.Call{CallID: 2101, Direction: "outbound", Target: handbuilt.Agent(ana), ExternalNumber: n2,
+	d := connected(wire.Call{CallID: 2101, Direction: "outbound", Target: handbuilt.Agent(ana), ExternalNumber: n2,
 		DateStarted: ms("2026-02-04T16:00:00.000Z")}, "2026-02-04T16:00:10.000Z", 60000)
 	e := inbound(2201, n2, "2026-02-10T18:00:00.000Z", 30000)
 	e.VoicemailLink = "https://example.invalid/vm/2201"
@@ -91,7 +91,7 @@ func kpiFixture() []kpiLeg {
 
 func loadKPILegs(t *testing.T, s *warehouse.Store, legs []kpiLeg) {
 	t.Helper()
-	calls := make([]dialpad.Call, len(legs))
+	calls := make([]wire.Call, len(legs))
 	for i := range legs {
 		calls[i] = legs[i].call
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/derive"
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -34,9 +34,9 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	if err := utc.Derived().CheckZone(ctx); err != nil {
 		t.Fatalf("a new warehouse: %v", err)
 	}
-	latest := map[int64]dialpad.Call{} // the last read of each leg
+	latest := map[int64]wire.Call{} // the last read of each leg
 	var order []int64
-	read := func(s *warehouse.Store, calls ...dialpad.Call) {
+	read := func(s *warehouse.Store, calls ...wire.Call) {
 		t.Helper()
 		for _, c := range calls {
 			if _, ok := latest[int64(c.CallID)]; !ok {
@@ -78,7 +78,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 
 	// A leg read first with only master_call_id, later with
 	// entry_point_call_id: it moves from conversation 9001 to 9000.
-	relinked := dialpad.Call{CallID: 9002, Direction: "inbound", Target: handbuilt.Agent(ana), MasterCallID: 9001,
+	relinked := wire.Call{CallID: 9002, Direction: "inbound", Target: handbuilt.Agent(ana), MasterCallID: 9001,
 		DateStarted: ms("2026-01-20T10:00:00.000Z"), DateConnected: ms("2026-01-20T10:00:05.000Z"), Duration: 40000}
 	read(utc, relinked)
 	relinked.EntryPointCallID = 9000
@@ -87,15 +87,15 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 
 	// An agent leg on the 1st of February whose entry leg, read later,
 	// started on the 31st of January: the conversation moves a month back.
-	read(utc, dialpad.Call{CallID: 8002, Direction: "inbound", Target: handbuilt.Agent(ben), EntryPointCallID: 8001,
+	read(utc, wire.Call{CallID: 8002, Direction: "inbound", Target: handbuilt.Agent(ben), EntryPointCallID: 8001,
 		EntryPointTarget: deptParty, DateStarted: ms("2026-02-01T00:00:10.000Z")})
-	read(utc, dialpad.Call{CallID: 8001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-31T23:59:50.000Z")})
+	read(utc, wire.Call{CallID: 8001, Direction: "inbound", Target: deptParty, DateStarted: ms("2026-01-31T23:59:50.000Z")})
 	check("a conversation whose start moved to the month before", time.UTC)
 
 	// The KPI fixture's legs (their ids moved clear of the others'); then
 	// B's entry leg read again with N5's number: A is no longer a repeat,
 	// and I (N5, two days before) is.
-	var kpiCalls []dialpad.Call
+	var kpiCalls []wire.Call
 	for _, l := range kpiFixture() {
 		c := l.call
 		c.CallID += 100000

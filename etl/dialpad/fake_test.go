@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // testToken is the API key the fake accepts. It is distinctive so that a
@@ -191,7 +193,7 @@ func collect(t *testing.T, c *Client, target Target, w Window) ([]int64, []int, 
 	var ids []int64
 	var pages []int
 	seen := map[int64]bool{}
-	err := c.ListCalls(t.Context(), target, w, func(p *Page) error {
+	err := c.ListCalls(t.Context(), target, w, func(p *wire.Page) error {
 		pages = append(pages, p.Number)
 		for _, call := range p.Calls {
 			id := int64(call.CallID)

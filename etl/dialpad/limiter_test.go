@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // maxRequests is what a limiter of rate r and burst 1 can allow in elapsed,
@@ -29,7 +31,7 @@ func hammer(t *testing.T, clients []*Client, n int, d time.Duration) time.Durati
 		c := clients[i%len(clients)]
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				err := c.ListCalls(ctx, dept, dayWindow, func(*Page) error { return nil })
+				err := c.ListCalls(ctx, dept, dayWindow, func(*wire.Page) error { return nil })
 				if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 					t.Error(err)
 					return
@@ -109,13 +111,13 @@ func TestCancelStopsLimiterWait(t *testing.T) {
 	f := newFake(t, 5)
 	srv := f.start()
 	c := f.client(srv, WithRateLimit(0.01)) // the next token comes in 100 s
-	if err := c.ListCalls(t.Context(), dept, dayWindow, func(*Page) error { return nil }); err != nil {
+	if err := c.ListCalls(t.Context(), dept, dayWindow, func(*wire.Page) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
 	close(ready)
 	took, err := cancelDuring(t, ready, func(ctx context.Context) error {
-		return c.ListCalls(ctx, dept, dayWindow, func(*Page) error { return nil })
+		return c.ListCalls(ctx, dept, dayWindow, func(*wire.Page) error { return nil })
 	})
 	if !errors.Is(err, context.Canceled) || took > 5*time.Second {
 		t.Errorf("got %v %v after the cancel, want context.Canceled at once", err, took)
@@ -138,7 +140,7 @@ func TestCancelStopsBackoff(t *testing.T) {
 	})
 	c := f.client(srv)
 	took, err := cancelDuring(t, ready, func(ctx context.Context) error {
-		return c.ListCalls(ctx, dept, dayWindow, func(*Page) error { return nil })
+		return c.ListCalls(ctx, dept, dayWindow, func(*wire.Page) error { return nil })
 	})
 	if !errors.Is(err, context.Canceled) || took > 5*time.Second {
 		t.Errorf("got %v %v after the cancel, want context.Canceled at once", err, took)
@@ -159,7 +161,7 @@ func TestCancelStopsRequestInFlight(t *testing.T) {
 	})
 	c := f.client(srv, WithTimeout(time.Minute))
 	took, err := cancelDuring(t, ready, func(ctx context.Context) error {
-		return c.ListCalls(ctx, dept, dayWindow, func(*Page) error { return nil })
+		return c.ListCalls(ctx, dept, dayWindow, func(*wire.Page) error { return nil })
 	})
 	if !errors.Is(err, context.Canceled) || took > 5*time.Second {
 		t.Errorf("got %v %v after the cancel, want context.Canceled at once", err, took)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Operator is a user or room that can take the calls of a target.
@@ -101,7 +103,7 @@ func (oc *operatorCache) init() { oc.entries = make(map[Target]*opEntry) }
 
 // wireOperator is a user or a room as Dialpad sends it.
 type wireOperator struct {
-	ID           ID       `json:"id"`
+	ID           wire.ID  `json:"id"`
 	DisplayName  string   `json:"display_name"`
 	Name         string   `json:"name"`
 	FirstName    string   `json:"first_name"`
@@ -109,8 +111,8 @@ type wireOperator struct {
 	Emails       []string `json:"emails"`
 	PhoneNumbers []string `json:"phone_numbers"`
 	GroupDetails []struct {
-		GroupID ID     `json:"group_id"`
-		Role    string `json:"role"`
+		GroupID wire.ID `json:"group_id"`
+		Role    string  `json:"role"`
 	} `json:"group_details"`
 	State        string `json:"state"`
 	IsOnDuty     *bool  `json:"is_on_duty"`

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Window is the half-open time range [From, To) of call start times, at
@@ -36,7 +38,7 @@ func (w Window) LogValue() slog.Value { return slog.StringValue(w.String()) }
 // ErrCursorLoop if a cursor repeats, ErrPageLimit after WithMaxPages pages
 // with more to read, an *APIError, the ctx error, or fn's error. Errors
 // name the target and page: "list calls for department:123: page 4: ...".
-func (c *Client) ListCalls(ctx context.Context, target Target, w Window, fn func(*Page) error) error {
+func (c *Client) ListCalls(ctx context.Context, target Target, w Window, fn func(*wire.Page) error) error {
 	if err := checkTarget(target); err != nil {
 		return err
 	}
@@ -87,14 +89,14 @@ func (c *Client) ListCalls(ctx context.Context, target Target, w Window, fn func
 
 // page fetches and decodes one page. A body that is cut off or is not the
 // envelope is retried within the request's attempts.
-func (c *Client) page(ctx context.Context, target Target, q url.Values) (*Page, string, error) {
+func (c *Client) page(ctx context.Context, target Target, q url.Values) (*wire.Page, string, error) {
 	var (
-		page   *Page
+		page   *wire.Page
 		cursor string
 	)
 	_, err := c.get(ctx, "/api/v2/call", q, target.String(), func(body []byte) error {
 		var err error
-		page, cursor, err = DecodePage(body)
+		page, cursor, err = wire.DecodePage(body)
 		return err
 	})
 	if err != nil {

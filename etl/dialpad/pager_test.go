@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestListCallsReadsEveryPageOnce(t *testing.T) {
@@ -26,7 +28,7 @@ func TestListCallsReadsEveryPageOnce(t *testing.T) {
 	var pages []int
 	var received []time.Time
 	began := time.Now()
-	err := c.ListCalls(ctx, dept, dayWindow, func(p *Page) error {
+	err := c.ListCalls(ctx, dept, dayWindow, func(p *wire.Page) error {
 		pages = append(pages, p.Number)
 		received = append(received, p.Received)
 		for _, call := range p.Calls {
@@ -128,7 +130,7 @@ func TestListCallsLastPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := 0
-		if err := c.ListCalls(t.Context(), dept, dayWindow, func(p *Page) error { n += len(p.Calls); return nil }); err != nil || n != 1 {
+		if err := c.ListCalls(t.Context(), dept, dayWindow, func(p *wire.Page) error { n += len(p.Calls); return nil }); err != nil || n != 1 {
 			t.Errorf("last page ending %s: %d calls, %v", tail, n, err)
 		}
 	}
@@ -143,8 +145,8 @@ func TestListCallsPassesRejectedLegs(t *testing.T) {
 		return true
 	})
 	c := f.client(srv)
-	var got *Page
-	if err := c.ListCalls(t.Context(), dept, dayWindow, func(p *Page) error { got = p; return nil }); err != nil {
+	var got *wire.Page
+	if err := c.ListCalls(t.Context(), dept, dayWindow, func(p *wire.Page) error { got = p; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Calls) != 1 || len(got.Rejected) != 2 || got.Rejected[0].CallID != 2 ||
@@ -161,7 +163,7 @@ func TestListCallsStopsOnCallbackError(t *testing.T) {
 	srv := f.start()
 	c := f.client(srv)
 	stop := errors.New("disk full")
-	err := c.ListCalls(t.Context(), dept, dayWindow, func(p *Page) error {
+	err := c.ListCalls(t.Context(), dept, dayWindow, func(p *wire.Page) error {
 		if p.Number == 2 {
 			return stop
 		}
@@ -177,7 +179,7 @@ func TestListCallsRejectsBadArguments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noop := func(*Page) error { return nil }
+	noop := func(*wire.Page) error { return nil }
 	for _, tt := range []struct {
 		target Target
 		w      Window
@@ -210,7 +212,7 @@ func TestCountersPerContext(t *testing.T) {
 	for i, w := range windows {
 		wg.Go(func() {
 			ctx := WithCounters(context.Background(), &counters[i])
-			if err := c.ListCalls(ctx, dept, w, func(*Page) error { return nil }); err != nil {
+			if err := c.ListCalls(ctx, dept, w, func(*wire.Page) error { return nil }); err != nil {
 				t.Error(err)
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Bursts of 429 (with and without Retry-After) and 5xx lose and duplicate
@@ -191,7 +193,7 @@ func TestRetryAfterIsCapped(t *testing.T) {
 	c := f.client(srv, WithRetryAfterCap(20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	if err := c.ListCalls(ctx, dept, dayWindow, func(*Page) error { return nil }); err != nil {
+	if err := c.ListCalls(ctx, dept, dayWindow, func(*wire.Page) error { return nil }); err != nil {
 		t.Fatalf("with Retry-After: 3600 capped at 20ms: %v", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 )
 
 // Sentinels of ExportCalls.
@@ -45,7 +47,7 @@ type Export struct {
 	// RequestedAt is when the export was asked for: a leg that had not
 	// ended by then is not in it, or is without its end.
 	RequestedAt time.Time
-	Records     *Records
+	Records     *records.Records
 }
 
 // ExportCalls asks Dialpad for a records export of req.Target's calls
@@ -75,7 +77,7 @@ func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, e
 		if err != nil {
 			return nil, err
 		}
-		recs, err := ParseRecords(&limitedReader{r: body, left: maxExport}, req.Zone)
+		recs, err := records.Parse(&limitedReader{r: body, left: maxExport}, req.Zone)
 		body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("dialpad: the export of %s: %w", req.Target, err)

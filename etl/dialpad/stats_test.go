@@ -13,6 +13,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // exportWorld is a simulator over HTTP whose clock stands on the day
@@ -56,15 +57,15 @@ func TestExportCallsReadsTheDaysLegs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[dialpad.ID]bool{}
+	want := map[wire.ID]bool{}
 	for _, raw := range sim.Legs(tg, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 3, 0, 0, 0, 0, time.UTC)) {
-		var call dialpad.Call
+		var call wire.Call
 		if err := json.Unmarshal(raw, &call); err != nil {
 			t.Fatal(err)
 		}
 		want[call.CallID] = true
 	}
-	got := map[dialpad.ID]bool{}
+	got := map[wire.ID]bool{}
 	for _, r := range exp.Records.Rows {
 		got[r.CallID] = true
 	}

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Webhook is where Dialpad sends events (POST /api/v2/webhooks).
 type Webhook struct {
-	ID        ID     `json:"id"`
-	HookURL   string `json:"hook_url"`
+	ID        wire.ID `json:"id"`
+	HookURL   string  `json:"hook_url"`
 	Signature *struct {
 		Algo   string `json:"algo"`
 		Secret string `json:"secret"`
@@ -26,11 +28,11 @@ func (w *Webhook) Signed() bool { return w.Signature != nil && w.Signature.Secre
 // CallSubscription sends a target's call events in some states to a
 // webhook (POST /api/v2/subscriptions/call).
 type CallSubscription struct {
-	ID         ID       `json:"id"`
+	ID         wire.ID  `json:"id"`
 	CallStates []string `json:"call_states"`
 	Enabled    bool     `json:"enabled"`
 	TargetType string   `json:"target_type"`
-	TargetID   ID       `json:"target_id"`
+	TargetID   wire.ID  `json:"target_id"`
 	Webhook    *Webhook `json:"webhook"`
 }
 
@@ -40,7 +42,7 @@ func (s *CallSubscription) Target() Target { return Target{Type: s.TargetType, I
 // AgentSubscription sends call-center agents' status changes to a
 // webhook (POST /api/v2/subscriptions/agent_status).
 type AgentSubscription struct {
-	ID        ID       `json:"id"`
+	ID        wire.ID  `json:"id"`
 	AgentType string   `json:"agent_type"`
 	Enabled   bool     `json:"enabled"`
 	Webhook   *Webhook `json:"webhook"`
@@ -59,7 +61,7 @@ func (c *Client) CreateWebhook(ctx context.Context, hookURL, secret string) (Web
 }
 
 // DeleteWebhook deletes a webhook.
-func (c *Client) DeleteWebhook(ctx context.Context, id ID) error {
+func (c *Client) DeleteWebhook(ctx context.Context, id wire.ID) error {
 	return c.call(ctx, http.MethodDelete, "/api/v2/webhooks/"+id.String(), nil, nil)
 }
 
@@ -69,7 +71,7 @@ func (c *Client) CallSubscriptions(ctx context.Context) ([]CallSubscription, err
 }
 
 // CreateCallSubscription subscribes webhook to t's call events in states.
-func (c *Client) CreateCallSubscription(ctx context.Context, webhook ID, t Target, states []string) (CallSubscription, error) {
+func (c *Client) CreateCallSubscription(ctx context.Context, webhook wire.ID, t Target, states []string) (CallSubscription, error) {
 	var s CallSubscription
 	err := c.call(ctx, http.MethodPost, "/api/v2/subscriptions/call", map[string]any{"endpoint_id": int64(webhook),
 		"call_states": states, "target_type": t.Type, "target_id": t.ID, "enabled": true}, &s)
@@ -77,7 +79,7 @@ func (c *Client) CreateCallSubscription(ctx context.Context, webhook ID, t Targe
 }
 
 // DeleteCallSubscription deletes a call event subscription.
-func (c *Client) DeleteCallSubscription(ctx context.Context, id ID) error {
+func (c *Client) DeleteCallSubscription(ctx context.Context, id wire.ID) error {
 	return c.call(ctx, http.MethodDelete, "/api/v2/subscriptions/call/"+id.String(), nil, nil)
 }
 
@@ -88,7 +90,7 @@ func (c *Client) AgentSubscriptions(ctx context.Context) ([]AgentSubscription, e
 
 // CreateAgentSubscription subscribes webhook to call-center agents'
 // status changes.
-func (c *Client) CreateAgentSubscription(ctx context.Context, webhook ID) (AgentSubscription, error) {
+func (c *Client) CreateAgentSubscription(ctx context.Context, webhook wire.ID) (AgentSubscription, error) {
 	var s AgentSubscription
 	err := c.call(ctx, http.MethodPost, "/api/v2/subscriptions/agent_status",
 		map[string]any{"endpoint_id": int64(webhook), "agent_type": "callcenter", "enabled": true}, &s)
@@ -96,7 +98,7 @@ func (c *Client) CreateAgentSubscription(ctx context.Context, webhook ID) (Agent
 }
 
 // DeleteAgentSubscription deletes an agent status subscription.
-func (c *Client) DeleteAgentSubscription(ctx context.Context, id ID) error {
+func (c *Client) DeleteAgentSubscription(ctx context.Context, id wire.ID) error {
 	return c.call(ctx, http.MethodDelete, "/api/v2/subscriptions/agent_status/"+id.String(), nil, nil)
 }
 
@@ -118,7 +120,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 		return nil
 	}
 	if err := json.Unmarshal(resp, out); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", method, path, ErrBadResponse, describe(resp, err))
+		return fmt.Errorf("%s %s: %w: %s", method, path, ErrBadResponse, wire.Describe(resp, err))
 	}
 	return nil
 }
@@ -142,7 +144,7 @@ func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 			Cursor string `json:"cursor"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return nil, fmt.Errorf("GET %s page %d: %w: %s", path, page, ErrBadResponse, describe(body, err))
+			return nil, fmt.Errorf("GET %s page %d: %w: %s", path, page, ErrBadResponse, wire.Describe(body, err))
 		}
 		all = append(all, p.Items...)
 		if p.Cursor == "" {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // A leg goes to the configured targets whose call list would list it
@@ -17,9 +18,9 @@ func TestALegIsAttributedToTheTargetsThatWouldListIt(t *testing.T) {
 	sales := dialpad.Target{Type: "callcenter", ID: 900}
 	office := dialpad.Target{Type: "office", ID: 50}
 	configured := []dialpad.Target{support, sales, office}
-	party := func(typ string, id int64) dialpad.Party { return dialpad.Party{Type: typ, ID: dialpad.ID(id)} }
+	party := func(typ string, id int64) wire.Party { return wire.Party{Type: typ, ID: wire.ID(id)} }
 	ana, bo := party("user", 11), party("user", 12)
-	none := dialpad.Party{}
+	none := wire.Party{}
 	// Ana is an operator of Support; Bo of Support, Sales and a
 	// department that is not configured.
 	ops := map[int64][]Operator{
@@ -28,7 +29,7 @@ func TestALegIsAttributedToTheTargetsThatWouldListIt(t *testing.T) {
 	}
 	cases := []struct {
 		name                    string
-		target, entry, placedAs dialpad.Party
+		target, entry, placedAs wire.Party
 		want                    []dialpad.Target
 	}{
 		{"the entry leg of a call into Support", party("department", 700), party("department", 700), none, []dialpad.Target{support}},
@@ -47,7 +48,7 @@ func TestALegIsAttributedToTheTargetsThatWouldListIt(t *testing.T) {
 		{"an office whose id is Sales'", party("office", 900), party("office", 900), none, nil},
 	}
 	for _, c := range cases {
-		e := &dialpad.CallEvent{Call: dialpad.Call{CallID: 1, Target: c.target, EntryPointTarget: c.entry, ProxyTarget: c.placedAs}}
+		e := &wire.CallEvent{Call: wire.Call{CallID: 1, Target: c.target, EntryPointTarget: c.entry, ProxyTarget: c.placedAs}}
 		got := attribute(e, configured, ops)
 		if !sameTargets(got, c.want) {
 			t.Errorf("%s: attributed to %v, want %v", c.name, got, c.want)

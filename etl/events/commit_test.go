@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Twelve requests at once, four to a group, and a group stored only
@@ -200,7 +200,7 @@ func TestRefusedBodiesAreStoredNowhereAndNotRepeated(t *testing.T) {
 	g.run(t)
 	claims := event(2001, "hangup", started.UnixMilli(), map[string]any{"date_started": started.UnixMilli()})
 	seg := base64.RawURLEncoding.EncodeToString
-	another, err := dialpad.SignEvent([]byte(claims), []byte("another-secret-of-enough-length"))
+	another, err := wire.SignEvent([]byte(claims), []byte("another-secret-of-enough-length"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // New York, without a system zoneinfo
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -88,7 +88,7 @@ func TestAFinalEventKeepsTheListsCopy(t *testing.T) {
 	ms := started.UnixMilli()
 	listed := fmt.Sprintf(`{"call_id":"5001","direction":"inbound","state":"hangup","date_started":"%d",`+
 		`"date_connected":"%d","date_ended":"%d","mos_score":4.2,"target":{"id":"700","type":"department"}}`, ms, ms+5000, ms+60000)
-	c, err := dialpad.DecodeCall([]byte(listed))
+	c, err := wire.DecodeCall([]byte(listed))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 )
@@ -82,7 +83,7 @@ type Receiver struct {
 // pending is an event waiting to be stored, and its request waiting for
 // the outcome.
 type pending struct {
-	ev       dialpad.Event
+	ev       wire.Event
 	received time.Time
 	done     chan error
 }
@@ -147,8 +148,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refuse(w, http.StatusRequestEntityTooLarge, "too_large", "the body is over 1 MiB or could not be read", err)
 		return
 	}
-	claims, err := dialpad.VerifyEvent(body, r.Secret)
-	if errors.Is(err, dialpad.ErrBadSignature) {
+	claims, err := wire.VerifyEvent(body, r.Secret)
+	if errors.Is(err, wire.ErrBadSignature) {
 		r.refuse(w, http.StatusUnauthorized, "bad_signature", "the event is not signed HS256 with the webhook secret", err)
 		return
 	}
@@ -156,7 +157,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refuse(w, http.StatusBadRequest, "not_jwt", "the body is not a compact JWT", err)
 		return
 	}
-	ev, err := dialpad.DecodeEvent(claims)
+	ev, err := wire.DecodeEvent(claims)
 	if err != nil {
 		r.refuse(w, http.StatusBadRequest, "not_event", "the JWT's claims are not a call or agent status event", err)
 		return
@@ -318,7 +319,7 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 			name, _ := names(int64(e.Target.ID))
 			live = append(live, LiveCall{Target: t, Event: e, Agent: name,
 				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
-			if dialpad.IsFinal(e.State) {
+			if wire.IsFinal(e.State) {
 				// Versioned by its event time: the latest final event of a
 				// leg wins, and a list copy read after the call ended wins
 				// over any of them, however late they arrive.
@@ -350,9 +351,9 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 // point, not placed as a group) belongs to the targets the agent is an
 // operator of. The next list read of a target settles it: a leg it does
 // not list is dropped (warehouse.Store.DropUnlisted).
-func attribute(e *dialpad.CallEvent, targets []dialpad.Target, ops map[int64][]Operator) []dialpad.Target {
+func attribute(e *wire.CallEvent, targets []dialpad.Target, ops map[int64][]Operator) []dialpad.Target {
 	var out []dialpad.Target
-	add := func(p dialpad.Party) {
+	add := func(p wire.Party) {
 		t := dialpad.Target{Type: p.Type, ID: int64(p.ID)}
 		for _, c := range targets {
 			if c == t && !contains(out, t) {

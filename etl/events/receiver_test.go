@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -181,7 +182,7 @@ func TestUnsignedOrWronglySignedBodiesStoreNothing(t *testing.T) {
 		mac.Write([]byte(head))
 		return head + "." + seg(mac.Sum(nil))
 	}
-	other, _ := dialpad.SignEvent([]byte(claims), []byte("another-secret-of-enough-length"))
+	other, _ := wire.SignEvent([]byte(claims), []byte("another-secret-of-enough-length"))
 	cases := []struct {
 		name, body string
 		code       int
@@ -263,7 +264,7 @@ func TestAListReReadKeepsWhatOnlyEventsTell(t *testing.T) {
 		`","date_rang":"` + fmt.Sprint(at(3)) + `","date_connected":"` + fmt.Sprint(at(10)) + `","date_ended":"` +
 		fmt.Sprint(at(130)) + `","duration":120000.2,"total_duration":127000.5,"entry_point_call_id":"1001",` +
 		`"entry_point_target":{"id":"700","type":"department"},"target":{"id":"11","type":"user","name":"Ana"}}`
-	c, err := dialpad.DecodeCall([]byte(listed))
+	c, err := wire.DecodeCall([]byte(listed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func TestLateEventsKeepTheListsCopyAndTheLatestFinal(t *testing.T) {
 		`","date_rang":"` + fmt.Sprint(at(3)) + `","date_connected":"` + fmt.Sprint(at(10)) + `","date_ended":"` +
 		fmt.Sprint(at(130)) + `","duration":120000,"total_duration":127000,"entry_point_call_id":"1001","mos_score":4.2,` +
 		`"entry_point_target":{"id":"700","type":"department"},"target":{"id":"11","type":"user","name":"Ana"}}`
-	c, err := dialpad.DecodeCall([]byte(listed))
+	c, err := wire.DecodeCall([]byte(listed))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 const secret = "a-webhook-secret-of-32-characters"
@@ -21,7 +22,7 @@ var (
 // sign makes claims a webhook body signed with the secret.
 func sign(t *testing.T, claims string) string {
 	t.Helper()
-	tok, err := dialpad.SignEvent([]byte(claims), []byte(secret))
+	tok, err := wire.SignEvent([]byte(claims), []byte(secret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
@@ -29,7 +30,7 @@ func NewStorage(d *db.DB) *Storage { return &Storage{db: d} }
 
 // ReceivedCall is a call event as it arrived.
 type ReceivedCall struct {
-	Event    *dialpad.CallEvent
+	Event    *wire.CallEvent
 	Received time.Time
 }
 
@@ -61,7 +62,7 @@ func (s *Storage) WriteCallEvents(ctx context.Context, evs []ReceivedCall) error
 // LiveCall is a leg's state as its latest event tells, under one target.
 type LiveCall struct {
 	Target  dialpad.Target
-	Event   *dialpad.CallEvent
+	Event   *wire.CallEvent
 	Agent   string    // the agent's display name, when the leg is an agent's
 	Expires time.Time // after it the leg no longer counts as live
 }
@@ -72,9 +73,9 @@ var stateOrder = map[string]uint64{"calling": 1, "ringing": 2, "queued": 3, "con
 
 // liveVersion orders a leg's live rows by event time, then state, so the
 // row of its latest event wins whatever the order of arrival.
-func liveVersion(e *dialpad.CallEvent) uint64 {
+func liveVersion(e *wire.CallEvent) uint64 {
 	rank := stateOrder[e.State]
-	if dialpad.IsFinal(e.State) {
+	if wire.IsFinal(e.State) {
 		rank = 15
 	}
 	return uint64(max(int64(e.EventTimestamp), 0))<<4 | rank
@@ -104,7 +105,7 @@ func (s *Storage) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 					}
 				}
 				if err := b.Append(r.Target.Type, uint64(r.Target.ID), uint64(e.CallID), uint64(conv),
-					db.Flag(conv == e.CallID), e.Direction, e.State, db.Flag(dialpad.IsFinal(e.State)),
+					db.Flag(conv == e.CallID), e.Direction, e.State, db.Flag(wire.IsFinal(e.State)),
 					time.UnixMilli(int64(e.DateStarted)).UTC(), time.UnixMilli(waiting).UTC(),
 					db.OptTime(int64(e.DateConnected)), agent, r.Agent, e.Contact.Name, e.ExternalNumber,
 					time.UnixMilli(int64(e.EventTimestamp)).UTC(), r.Expires.UTC(), liveVersion(e)); err != nil {
@@ -164,7 +165,7 @@ func (s *Storage) dropEventMonths(ctx context.Context, before time.Time) error {
 
 // ReceivedAgent is an agent status event as it arrived.
 type ReceivedAgent struct {
-	Event    *dialpad.AgentStatusEvent
+	Event    *wire.AgentStatusEvent
 	Received time.Time
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 )
 
@@ -28,7 +29,7 @@ func daysOf(legs []transform.Leg) []time.Time {
 // their page over: so all six legs wait for the inserts at once.
 func threeDaysInOneInsert() (*Job, *fakeStore, time.Time) {
 	day := func(d int) time.Time { return utc(2026, 3, d, 0, 0) }
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d := 2; d < 5; d++ {
 		calls = append(calls, call(int64(10*d), day(d).Add(22*time.Hour)), call(int64(10*d+1), day(d).Add(23*time.Hour)))
 	}
@@ -69,7 +70,7 @@ func TestSlicesShareInsertsOfBatchSize(t *testing.T) {
 func TestEveryLegReadIsWrittenOnceInInsertsOfAtMostBatchSize(t *testing.T) {
 	from := utc(2026, 3, 2, 0, 0)
 	perDay := []int{0, 9, 23, 4, 17, 1} // 54 legs
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d, n := range perDay {
 		day := from.AddDate(0, 0, d)
 		for i := range n {
@@ -109,7 +110,7 @@ var errRefused = errors.New("insert refused: too many parts")
 func TestAFailedWriteFailsTheRunAndHoldsBackItsWindow(t *testing.T) {
 	day := func(d int) time.Time { return utc(2026, 3, d, 0, 0) }
 	window := func(d int) dialpad.Window { return dialpad.Window{From: day(d), To: day(d + 1)} }
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d := 2; d < 6; d++ {
 		calls = append(calls, spread(int64(100*d), day(d), 3)...)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -22,10 +23,10 @@ import (
 var dept = dialpad.Target{Type: "department", ID: 42}
 
 // call is an ended inbound leg of dept's agent 7 that started at.
-func call(id int64, at time.Time) dialpad.Call {
-	return dialpad.Call{CallID: dialpad.ID(id), Direction: "inbound", State: "hangup",
-		DateStarted: dialpad.Millis(at.UnixMilli()), DateEnded: dialpad.Millis(at.Add(2 * time.Minute).UnixMilli()),
-		Target: dialpad.Party{ID: 7, Type: "user", Name: "Agent Seven"},
+func call(id int64, at time.Time) wire.Call {
+	return wire.Call{CallID: wire.ID(id), Direction: "inbound", State: "hangup",
+		DateStarted: wire.Millis(at.UnixMilli()), DateEnded: wire.Millis(at.Add(2 * time.Minute).UnixMilli()),
+		Target: wire.Party{ID: 7, Type: "user", Name: "Agent Seven"},
 		Raw:    []byte(fmt.Sprintf(`{"call_id":"%d","date_started":"%d"}`, id, at.UnixMilli()))}
 }
 
@@ -34,7 +35,7 @@ func call(id int64, at time.Time) dialpad.Call {
 // page when there are none), and stops at fn's first error, which it
 // returns wrapped.
 type fakeSource struct {
-	calls     map[dialpad.Target][]dialpad.Call
+	calls     map[dialpad.Target][]wire.Call
 	rejects   []fakeReject
 	pageSize  int
 	received  time.Time // Page.Received
@@ -57,14 +58,14 @@ type fakeSource struct {
 // first page of a listing whose window holds at.
 type fakeReject struct {
 	at time.Time
-	r  dialpad.Rejected
+	r  wire.Rejected
 }
 
-func newSource(calls ...dialpad.Call) *fakeSource {
-	return &fakeSource{calls: map[dialpad.Target][]dialpad.Call{dept: calls}, pageSize: 3}
+func newSource(calls ...wire.Call) *fakeSource {
+	return &fakeSource{calls: map[dialpad.Target][]wire.Call{dept: calls}, pageSize: 3}
 }
 
-func (s *fakeSource) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+func (s *fakeSource) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
 	s.mu.Lock()
 	s.asked = append(s.asked, w)
 	s.inFlight++
@@ -74,7 +75,7 @@ func (s *fakeSource) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.
 	if s.enter != nil {
 		s.enter(w)
 	}
-	var in []dialpad.Call
+	var in []wire.Call
 	for _, c := range s.calls[t] {
 		if at := time.UnixMilli(int64(c.DateStarted)); !at.Before(w.From) && at.Before(w.To) {
 			in = append(in, c)
@@ -91,7 +92,7 @@ func (s *fakeSource) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.
 			}
 		}
 		k := min(s.pageSize, len(in))
-		p := &dialpad.Page{Number: n, Calls: slices.Clone(in[:k]), Received: s.received}
+		p := &wire.Page{Number: n, Calls: slices.Clone(in[:k]), Received: s.received}
 		in = in[k:]
 		if n == 1 {
 			for _, r := range s.rejects {

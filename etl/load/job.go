@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -24,7 +25,7 @@ import (
 // error means the window was not read completely and its high-water mark
 // must not move.
 type Source interface {
-	ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error
+	ListCalls(ctx context.Context, target dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error
 	Operators(ctx context.Context, target dialpad.Target) ([]dialpad.Operator, error)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -25,10 +26,10 @@ type failing struct {
 
 var errInjected = errors.New("injected: connection reset by peer")
 
-func (f failing) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+func (f failing) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
 	if !w.From.Before(f.failFrom) {
 		// Hand over one page first, so the window fails half-way.
-		err := f.Source.ListCalls(ctx, t, w, func(p *dialpad.Page) error {
+		err := f.Source.ListCalls(ctx, t, w, func(p *wire.Page) error {
 			if err := fn(p); err != nil {
 				return err
 			}

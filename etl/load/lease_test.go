@@ -11,6 +11,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -24,8 +25,8 @@ type gated struct {
 	gate chan struct{}
 }
 
-func (g *gated) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
-	return g.Source.ListCalls(ctx, t, w, func(p *dialpad.Page) error {
+func (g *gated) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
+	return g.Source.ListCalls(ctx, t, w, func(p *wire.Page) error {
 		g.held.Add(1)
 		<-g.gate
 		return fn(p)
@@ -38,7 +39,7 @@ type asked struct {
 	n atomic.Int64
 }
 
-func (a *asked) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
+func (a *asked) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
 	a.n.Add(1)
 	return a.Source.ListCalls(ctx, t, w, fn)
 }

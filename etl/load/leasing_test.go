@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 )
 
@@ -90,7 +91,7 @@ func TestALoadReleasesItsLeases(t *testing.T) {
 // was.
 func TestALoadThatLosesItsLeaseStops(t *testing.T) {
 	day := func(d int) time.Time { return utc(2026, 3, d, 0, 0) }
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d := 2; d < 6; d++ {
 		calls = append(calls, spread(int64(100*d), day(d), 4)...)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // An incremental load reads from Start the first time, then from a
@@ -108,7 +109,7 @@ func TestARunIsRecordedWithWhatItDid(t *testing.T) {
 		call(1, day(2).Add(1*time.Hour)), call(2, day(2).Add(2*time.Hour)), call(3, day(2).Add(3*time.Hour)),
 		call(4, day(3).Add(1*time.Hour)), call(5, day(3).Add(2*time.Hour)))
 	src.pageSize = 2
-	src.rejects = []fakeReject{{at: day(3).Add(5 * time.Hour), r: dialpad.Rejected{Reason: "date_started is missing", CallID: 6}}}
+	src.rejects = []fakeReject{{at: day(3).Add(5 * time.Hour), r: wire.Rejected{Reason: "date_started is missing", CallID: 6}}}
 	now := day(4)
 	job, st, _, _ := fakeJob(src, now)
 	job.Start = day(2)
@@ -153,7 +154,7 @@ var errReset = errors.New("connection reset by peer")
 // mark stops at its start.
 func TestASourceErrorFailsTheRunAndStopsTheMark(t *testing.T) {
 	day := func(d int) time.Time { return utc(2026, 3, d, 0, 0) }
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d := 2; d < 5; d++ {
 		calls = append(calls, spread(int64(100*d), day(d), 5)...)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
@@ -97,7 +98,7 @@ func TestOneWindowKeepsEveryWorkerBusy(t *testing.T) {
 	rows.Close()
 	var wantIDs []uint64
 	for _, raw := range want {
-		c, err := dialpad.DecodeCall(raw)
+		c, err := wire.DecodeCall(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,8 +121,8 @@ type cancelling struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelling) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*dialpad.Page) error) error {
-	return c.Source.ListCalls(ctx, t, w, func(p *dialpad.Page) error {
+func (c *cancelling) ListCalls(ctx context.Context, t dialpad.Target, w dialpad.Window, fn func(*wire.Page) error) error {
+	return c.Source.ListCalls(ctx, t, w, func(p *wire.Page) error {
 		if c.pages.Add(1) == c.after {
 			c.cancel()
 		}

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // spread is n calls of the day that starts at day, one every two hours
 // from 00:30, ids from first on.
-func spread(first int64, day time.Time, n int) []dialpad.Call {
-	var out []dialpad.Call
+func spread(first int64, day time.Time, n int) []wire.Call {
+	var out []wire.Call
 	for i := range n {
 		out = append(out, call(first+int64(i), day.Add(30*time.Minute+time.Duration(i)*2*time.Hour)))
 	}
@@ -33,7 +34,7 @@ func TestABackfillKeepsConcurrencySlicesInFlight(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			from := utc(2026, 3, 2, 0, 0)
-			var calls []dialpad.Call
+			var calls []wire.Call
 			for d := range c.days {
 				calls = append(calls, spread(int64(100*(d+1)), from.AddDate(0, 0, d), 12)...)
 			}
@@ -79,7 +80,7 @@ func TestABackfillKeepsConcurrencySlicesInFlight(t *testing.T) {
 func TestABackfillFetchesOnlyTheWindowsNotLoadedBefore(t *testing.T) {
 	day := func(d int) time.Time { return utc(2026, 3, d, 0, 0) }
 	window := func(d int) dialpad.Window { return dialpad.Window{From: day(d), To: day(d + 1)} }
-	var calls []dialpad.Call
+	var calls []wire.Call
 	for d := 2; d < 6; d++ {
 		calls = append(calls, spread(int64(100*d), day(d), 4)...)
 	}
@@ -169,7 +170,7 @@ func TestWindowsAreTheReportingZonesDaysAcrossDaylightSaving(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var calls []dialpad.Call
+			var calls []wire.Call
 			for i, s := range c.calls {
 				calls = append(calls, call(int64(i+1), s))
 			}

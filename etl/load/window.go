@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -27,7 +28,7 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 	var days []time.Time
 	var rejected []warehouse.Rejected
 	var legs, pages int
-	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *dialpad.Page) error {
+	err := j.Source.ListCalls(dialpad.WithCounters(ctx, &tr.counters), tr.target, w, func(p *wire.Page) error {
 		pages++
 		newest, oldest := int64(-1), int64(1<<62)
 		for i := range p.Calls {

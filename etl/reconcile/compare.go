@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 )
 
 // comparison is a part's days and the legs behind their differences.
@@ -21,7 +21,7 @@ func (c *comparison) byDay(d time.Time) *Reconciled {
 }
 
 // compare matches an export's rows with our legs of the days from..to.
-func compare(loc *time.Location, from, to time.Time, recs *dialpad.Records, ours []StoredLeg, requested time.Time) *comparison {
+func compare(loc *time.Location, from, to time.Time, recs *records.Records, ours []StoredLeg, requested time.Time) *comparison {
 	m := newMatching(loc, from, to, ours, requested)
 	// Legs unfinished when the export was asked for, and rows that could
 	// not be read, are out of the comparison of legs.
@@ -51,7 +51,7 @@ type matching struct {
 
 // theirs is a row of the export and the day it is placed on.
 type theirs struct {
-	rec *dialpad.Record
+	rec *records.Record
 	day time.Time
 }
 
@@ -84,7 +84,7 @@ func (m *matching) unreadable(d time.Time, id uint64, line int, why string) {
 // setAsideBad counts the rows that could not be read on the day of our
 // leg of the same call id, else of their own start (the part's first
 // day when not even that can be read), and leaves our leg out.
-func (m *matching) setAsideBad(bad []dialpad.BadRow) {
+func (m *matching) setAsideBad(bad []records.BadRow) {
 	for _, b := range bad {
 		d := m.first // when not even its start can be read
 		if !b.StartedLocal.IsZero() {
@@ -100,7 +100,7 @@ func (m *matching) setAsideBad(bad []dialpad.BadRow) {
 
 // place puts a row of the export on its day, unless it cannot be placed
 // or had not ended when the export was asked for.
-func (m *matching) place(rec *dialpad.Record) {
+func (m *matching) place(rec *records.Record) {
 	id := uint64(rec.CallID)
 	if rec.Unplaced {
 		d := day(rec.StartedLocal)
@@ -125,7 +125,7 @@ func (m *matching) place(rec *dialpad.Record) {
 // ended reports whether rec had ended when the export was asked for. A
 // row without an end that started over unfinishedFor before is counted
 // as unreadable.
-func (m *matching) ended(rec *dialpad.Record) bool {
+func (m *matching) ended(rec *records.Record) bool {
 	switch {
 	case !rec.Ended.IsZero() && !rec.Ended.Before(m.requested):
 		return false // ended after the export was asked for
@@ -141,7 +141,7 @@ func (m *matching) ended(rec *dialpad.Record) bool {
 
 // startOf is rec's start: of an ambiguous local time, the reading
 // nearest our leg's.
-func (m *matching) startOf(rec *dialpad.Record) time.Time {
+func (m *matching) startOf(rec *records.Record) time.Time {
 	started := rec.Started
 	if l := m.ours[uint64(rec.CallID)]; l != nil {
 		for _, alt := range rec.StartedAlt {
@@ -180,7 +180,7 @@ func (m *matching) countTheirs() {
 // disagreements are what our leg l and Dialpad's row of it, on day, say
 // differently: direction, answered or not, and talk time beyond the
 // export's rounding and a second.
-func disagreements(day time.Time, l *StoredLeg, rec *dialpad.Record) []Difference {
+func disagreements(day time.Time, l *StoredLeg, rec *records.Record) []Difference {
 	var out []Difference
 	add := func(kind Kind, ours, dialpad string) {
 		out = append(out, Difference{Day: day, CallID: l.CallID, Kind: kind, Ours: ours, Dialpad: dialpad})

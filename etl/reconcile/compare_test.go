@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 )
 
@@ -41,7 +42,7 @@ func checkDiffs(t *testing.T, store *fakeStore, tg dialpad.Target, want ...strin
 // in its first's conversation), the export it was compared with, and the
 // clock's time.
 func TestADayThatAgreesIsAMatch(t *testing.T) {
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{sales: records(t,
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportOf(t,
 		"101,2026-06-02 09:00:00,2026-06-02 09:00:20,2026-06-02 09:05:20,inbound,5.0,",
 		"102,2026-06-02 09:04:00,2026-06-02 09:04:10,2026-06-02 09:10:10,inbound,6.0,101",
 		"103,2026-06-02 14:00:00,,2026-06-02 14:00:30,outbound,0.0,",
@@ -73,7 +74,7 @@ func TestADayThatAgreesIsAMatch(t *testing.T) {
 // minute are compared to 3 s (half of 0.1 minute) plus a second: 4 s
 // apart agree, 5 s apart do not.
 func TestLegsOnOneSideOrDisagreeingAreListed(t *testing.T) {
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{sales: records(t,
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportOf(t,
 		"101,2026-06-02 09:00:00,2026-06-02 09:00:10,2026-06-02 09:02:10,inbound,2.0,",
 		"102,2026-06-02 09:10:00,2026-06-02 09:10:10,2026-06-02 09:12:10,inbound,2.0,",
 		"104,2026-06-02 09:30:00,2026-06-02 09:30:10,2026-06-02 09:31:10,inbound,1.0,",
@@ -113,7 +114,7 @@ func TestLegsOnOneSideOrDisagreeingAreListed(t *testing.T) {
 // differs: we count a transfer as one conversation, Dialpad's export as
 // two.
 func TestConversationsDifferingInNumberMakeTheDayDiffer(t *testing.T) {
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{sales: records(t,
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportOf(t,
 		"201,2026-06-02 09:00:00,2026-06-02 09:00:10,2026-06-02 09:01:10,inbound,1.0,",
 		"202,2026-06-02 09:01:00,2026-06-02 09:01:10,2026-06-02 09:02:10,inbound,1.0,",
 	)}}
@@ -139,7 +140,7 @@ func TestConversationsDifferingInNumberMakeTheDayDiffer(t *testing.T) {
 // unreadable too; a row whose call id cannot be read counts on the day
 // it started.
 func TestUnreadableRowsAreCountedAndListed(t *testing.T) {
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{sales: records(t,
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportOf(t,
 		"301,2026-06-02 09:00:00,,2026-06-02 09:01:00,sideways,0.0,", // line 2
 		"x1,2026-06-03 10:00:00,,2026-06-03 10:01:00,inbound,0.0,",   // line 3
 		"302,2026-06-02 08:00:00,2026-06-02 08:00:10,,inbound,1.0,",  // line 4
@@ -180,7 +181,7 @@ func TestUnreadableRowsAreCountedAndListed(t *testing.T) {
 // (started 5 h 10 min before), or ending after 05:00, or not at all;
 // the warehouse has it whole. The day matches on the leg that had ended.
 func TestLegsUnfinishedAtTheExportAreLeftOutOnBothSides(t *testing.T) {
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{sales: records(t,
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportOf(t,
 		"401,2026-06-03 23:50:00,2026-06-03 23:50:10,,inbound,0.0,",
 		"402,2026-06-03 23:00:00,2026-06-03 23:00:10,2026-06-04 05:30:00,inbound,389.8,",
 		"403,2026-06-03 12:00:00,,2026-06-03 12:00:40,outbound,0.0,",

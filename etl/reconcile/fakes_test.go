@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 )
@@ -28,10 +29,10 @@ var (
 // times are naive UTC (the exports' zone), durations in minutes.
 const csvHeader = "call_id,date_started,date_connected,date_ended,direction,talk_duration,entry_point_call_id\n"
 
-// records parses an export written in a test: csvHeader then rows.
-func records(t *testing.T, rows ...string) *dialpad.Records {
+// exportOf parses an export written in a test: csvHeader then rows.
+func exportOf(t *testing.T, rows ...string) *records.Records {
 	t.Helper()
-	recs, err := dialpad.ParseRecords(strings.NewReader(csvHeader+strings.Join(rows, "\n")+"\n"), time.UTC)
+	recs, err := records.Parse(strings.NewReader(csvHeader+strings.Join(rows, "\n")+"\n"), time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func records(t *testing.T, rows ...string) *dialpad.Records {
 // days are asked for (the comparison keeps the rows of the part's days),
 // or an error.
 type fakeExports struct {
-	exports map[dialpad.Target]*dialpad.Records
+	exports map[dialpad.Target]*records.Records
 	errs    map[dialpad.Target]error
 	mu      sync.Mutex
 	asked   []dialpad.ExportRequest

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -128,7 +129,7 @@ func (w *world) truth(t *testing.T, tg dialpad.Target, day time.Time) map[uint64
 	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, w.loc)
 	out := map[uint64]bool{}
 	for _, raw := range w.sim.Legs(tg, from, from.AddDate(0, 0, 1)) {
-		var c dialpad.Call
+		var c wire.Call
 		if err := json.Unmarshal(raw, &c); err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +328,7 @@ func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
 	tg := w.sim.Targets()[0]
 	ctx := context.Background()
 	raws := w.sim.Legs(tg, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC))
-	var extra, longer dialpad.Call
+	var extra, longer wire.Call
 	if err := json.Unmarshal(raws[0], &extra); err != nil {
 		t.Fatal(err)
 	}

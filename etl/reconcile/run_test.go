@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 )
 
@@ -84,7 +85,7 @@ func lostLeg(id uint64, day string) (row string, stored reconcile.StoredLeg) {
 func TestReloadsOfDaysMissingLegsAreBoundedPerTarget(t *testing.T) {
 	first, last := utcDate(2026, 4, 24), utcDate(2026, 6, 2) // 40 days: 3 May to 2 June, then 24 April to 2 May
 	support := dialpad.Target{Type: "callcenter", ID: 2}
-	exports := &fakeExports{exports: map[dialpad.Target]*dialpad.Records{}}
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{}}
 	store := &fakeStore{legs: map[dialpad.Target][]reconcile.StoredLeg{}}
 	loads := &fakeLoads{store: store, lost: map[dialpad.Target][]reconcile.StoredLeg{}}
 	for _, tg := range []dialpad.Target{sales, support} {
@@ -99,7 +100,7 @@ func TestReloadsOfDaysMissingLegsAreBoundedPerTarget(t *testing.T) {
 				loads.lost[tg] = append(loads.lost[tg], l)
 			}
 		}
-		exports.exports[tg] = records(t, rows...)
+		exports.exports[tg] = exportOf(t, rows...)
 	}
 	rec := reconciler(exports, store, sales, support)
 	rec.Loads, rec.MaxReloadDays = loads, 3

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -79,7 +80,7 @@ func newWorld(t *testing.T) *world {
 	}
 	for _, tg := range w.targets {
 		for _, raw := range w.sim.Legs(tg, start, end) {
-			call, err := dialpad.DecodeCall(raw)
+			call, err := wire.DecodeCall(raw)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // BenchmarkNewLeg shapes the 25 legs of a realistic page
@@ -15,7 +16,7 @@ func BenchmarkNewLeg(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	page, _, err := dialpad.DecodePage(body)
+	page, _, err := wire.DecodePage(body)
 	if err != nil || len(page.Calls) == 0 {
 		b.Fatalf("page: %v", err)
 	}

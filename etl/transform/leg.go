@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // Statuses of a leg. They are exclusive and cover every leg.
@@ -53,7 +54,7 @@ type Leg struct {
 	// wins, however late it is written. Zero means when it is written.
 	Read time.Time
 
-	Call *dialpad.Call // the decoded leg, for its raw fields
+	Call *wire.Call // the decoded leg, for its raw fields
 }
 
 // Names looks up an agent's display name; ok is false when unknown.
@@ -62,7 +63,7 @@ type Names func(agentID int64) (name string, ok bool)
 // NewLeg shapes call, listed under target, into a row. loc is the
 // reporting time zone; names, if not nil, gives agents' display names,
 // falling back to the leg's target name.
-func NewLeg(target dialpad.Target, c *dialpad.Call, loc *time.Location, names Names) Leg {
+func NewLeg(target dialpad.Target, c *wire.Call, loc *time.Location, names Names) Leg {
 	l := Leg{
 		Target:         target,
 		CallID:         uint64(c.CallID),
@@ -94,7 +95,7 @@ func NewLeg(target dialpad.Target, c *dialpad.Call, loc *time.Location, names Na
 
 // EventLeg shapes the leg of a call event, like NewLeg, with the fields
 // only events carry.
-func EventLeg(target dialpad.Target, ev *dialpad.CallEvent, loc *time.Location, names Names) Leg {
+func EventLeg(target dialpad.Target, ev *wire.CallEvent, loc *time.Location, names Names) Leg {
 	l := NewLeg(target, &ev.Call, loc, names)
 	l.QueuedMs, l.FirstRangMs = max(int64(ev.DateQueued), 0), max(int64(ev.DateFirstRang), 0)
 	l.HoldMs = millis(ev.HoldTime)
@@ -104,13 +105,13 @@ func EventLeg(target dialpad.Target, ev *dialpad.CallEvent, loc *time.Location, 
 
 // ConversationID is the id shared by every leg of one customer call: the
 // entry point's call id, else the master call id, else the leg's own.
-func ConversationID(c *dialpad.Call) dialpad.ID {
-	return dialpad.ConversationOf(c.EntryPointCallID, c.MasterCallID, c.CallID)
+func ConversationID(c *wire.Call) wire.ID {
+	return wire.ConversationOf(c.EntryPointCallID, c.MasterCallID, c.CallID)
 }
 
 // Status is completed when the leg connected; else voicemail when it shows
 // a voicemail; else missed (inbound) or cancelled (outbound).
-func Status(c *dialpad.Call) string {
+func Status(c *wire.Call) string {
 	switch {
 	case c.DateConnected > 0:
 		return StatusCompleted
@@ -130,7 +131,7 @@ func Day(ms int64, loc *time.Location) time.Time {
 }
 
 // millis rounds a duration in ms to a whole, non-negative number.
-func millis(f dialpad.Float) uint64 {
+func millis(f wire.Float) uint64 {
 	if f <= 0 || math.IsNaN(float64(f)) {
 		return 0
 	}

@@ -5,25 +5,26 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestStatusIsExclusiveAndCoversEveryLeg(t *testing.T) {
-	vm := []dialpad.Recording{{RecordingType: "voicemail"}}
+	vm := []wire.Recording{{RecordingType: "voicemail"}}
 	cases := []struct {
 		name string
-		call dialpad.Call
+		call wire.Call
 		want string
 	}{
-		{"connected inbound", dialpad.Call{Direction: "inbound", DateConnected: 5}, StatusCompleted},
-		{"connected outbound with a voicemail link", dialpad.Call{Direction: "outbound", DateConnected: 5, VoicemailLink: "x"}, StatusCompleted},
-		{"inbound with voicemail link", dialpad.Call{Direction: "inbound", VoicemailLink: "x"}, StatusVoicemail},
-		{"inbound with voicemail recording", dialpad.Call{Direction: "inbound", Recordings: vm}, StatusVoicemail},
-		{"inbound in state voicemail", dialpad.Call{Direction: "inbound", State: "voicemail"}, StatusVoicemail},
-		{"outbound with voicemail recording", dialpad.Call{Direction: "outbound", Recordings: vm}, StatusVoicemail},
-		{"inbound rung, not answered", dialpad.Call{Direction: "inbound", DateRang: 3, State: "hangup"}, StatusMissed},
-		{"inbound in state missed", dialpad.Call{Direction: "inbound", State: "missed"}, StatusMissed},
-		{"outbound never connected", dialpad.Call{Direction: "outbound", State: "hangup"}, StatusCancelled},
-		{"a call recording is not a voicemail", dialpad.Call{Direction: "inbound", Recordings: []dialpad.Recording{{RecordingType: "call"}}}, StatusMissed},
+		{"connected inbound", wire.Call{Direction: "inbound", DateConnected: 5}, StatusCompleted},
+		{"connected outbound with a voicemail link", wire.Call{Direction: "outbound", DateConnected: 5, VoicemailLink: "x"}, StatusCompleted},
+		{"inbound with voicemail link", wire.Call{Direction: "inbound", VoicemailLink: "x"}, StatusVoicemail},
+		{"inbound with voicemail recording", wire.Call{Direction: "inbound", Recordings: vm}, StatusVoicemail},
+		{"inbound in state voicemail", wire.Call{Direction: "inbound", State: "voicemail"}, StatusVoicemail},
+		{"outbound with voicemail recording", wire.Call{Direction: "outbound", Recordings: vm}, StatusVoicemail},
+		{"inbound rung, not answered", wire.Call{Direction: "inbound", DateRang: 3, State: "hangup"}, StatusMissed},
+		{"inbound in state missed", wire.Call{Direction: "inbound", State: "missed"}, StatusMissed},
+		{"outbound never connected", wire.Call{Direction: "outbound", State: "hangup"}, StatusCancelled},
+		{"a call recording is not a voicemail", wire.Call{Direction: "inbound", Recordings: []wire.Recording{{RecordingType: "call"}}}, StatusMissed},
 	}
 	for _, c := range cases {
 		if got := Status(&c.call); got != c.want {
@@ -34,13 +35,13 @@ func TestStatusIsExclusiveAndCoversEveryLeg(t *testing.T) {
 
 func TestConversationIDPrefersEntryThenMaster(t *testing.T) {
 	cases := []struct {
-		call dialpad.Call
-		want dialpad.ID
+		call wire.Call
+		want wire.ID
 	}{
-		{dialpad.Call{CallID: 3, EntryPointCallID: 1, MasterCallID: 2}, 1},
-		{dialpad.Call{CallID: 3, MasterCallID: 2}, 2},
-		{dialpad.Call{CallID: 3}, 3},
-		{dialpad.Call{CallID: 3, EntryPointCallID: 0, MasterCallID: 0}, 3},
+		{wire.Call{CallID: 3, EntryPointCallID: 1, MasterCallID: 2}, 1},
+		{wire.Call{CallID: 3, MasterCallID: 2}, 2},
+		{wire.Call{CallID: 3}, 3},
+		{wire.Call{CallID: 3, EntryPointCallID: 0, MasterCallID: 0}, 3},
 	}
 	for _, c := range cases {
 		if got := ConversationID(&c.call); got != c.want {
@@ -65,7 +66,7 @@ func TestDayIsTheReportingZoneDate(t *testing.T) {
 }
 
 func TestNewLegTakesAgentNamesFromOperatorsThenTheLeg(t *testing.T) {
-	c := dialpad.Call{CallID: 9, Direction: "inbound", Target: dialpad.Party{ID: 7, Type: "user", Name: "Leg Name"}, Duration: 1500.6}
+	c := wire.Call{CallID: 9, Direction: "inbound", Target: wire.Party{ID: 7, Type: "user", Name: "Leg Name"}, Duration: 1500.6}
 	names := func(id int64) (string, bool) { return "Operator Name", id == 7 }
 	l := NewLeg(dialpad.Target{Type: "department", ID: 1}, &c, time.UTC, names)
 	if l.AgentID != 7 || l.AgentName != "Operator Name" || l.DurationMs != 1501 || !l.IsEntryLeg {
@@ -74,7 +75,7 @@ func TestNewLegTakesAgentNamesFromOperatorsThenTheLeg(t *testing.T) {
 	if l := NewLeg(dialpad.Target{Type: "department", ID: 1}, &c, time.UTC, nil); l.AgentName != "Leg Name" {
 		t.Errorf("without operators, agent name %q, want the leg's target name", l.AgentName)
 	}
-	c.Target = dialpad.Party{ID: 1, Type: "department", Name: "Sales"}
+	c.Target = wire.Party{ID: 1, Type: "department", Name: "Sales"}
 	if l := NewLeg(dialpad.Target{Type: "department", ID: 1}, &c, time.UTC, names); l.AgentID != 0 || l.AgentName != "" {
 		t.Errorf("a department leg has agent %d %q, want none", l.AgentID, l.AgentName)
 	}

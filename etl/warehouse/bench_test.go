@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -20,7 +21,7 @@ func BenchmarkWriteLegs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	page, _, err := dialpad.DecodePage(body)
+	page, _, err := wire.DecodePage(body)
 	if err != nil || len(page.Calls) == 0 {
 		b.Fatalf("page: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 	"github.com/dialpad-etl/dialpad-etl/schema"
@@ -208,7 +209,7 @@ func (s *Store) KeepListCopies(ctx context.Context, legs []transform.Leg, names 
 		if !ok {
 			continue
 		}
-		call, err := dialpad.DecodeCall([]byte(c.raw))
+		call, err := wire.DecodeCall([]byte(c.raw))
 		if err != nil {
 			continue // a stored copy that no longer decodes: the event's stands
 		}

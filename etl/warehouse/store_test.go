@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
@@ -171,7 +171,7 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, time.UTC)
 	read := func(at time.Time, label string) transform.Leg {
-		c := dialpad.Call{CallID: 42, Direction: "inbound", Target: handbuilt.DeptParty, DateStarted: handbuilt.Ms("2026-01-15T10:00:00.000Z"),
+		c := wire.Call{CallID: 42, Direction: "inbound", Target: handbuilt.DeptParty, DateStarted: handbuilt.Ms("2026-01-15T10:00:00.000Z"),
 			Labels: []string{label}, Raw: []byte(`{"call_id":"42"}`)}
 		l := transform.NewLeg(handbuilt.Dept, &c, time.UTC, nil)
 		l.Read = at
@@ -198,7 +198,7 @@ func TestTheLaterReadOfALegWinsWhateverTheOrderOfWrites(t *testing.T) {
 func TestWriteLegsCountsNewOrChangedLegs(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, time.UTC)
-	legs := func(calls []dialpad.Call) []transform.Leg {
+	legs := func(calls []wire.Call) []transform.Leg {
 		var out []transform.Leg
 		for i := range calls {
 			calls[i].Raw = []byte(fmt.Sprintf(`{"call_id":"%d","labels":%q}`, calls[i].CallID, calls[i].Labels))
@@ -209,12 +209,12 @@ func TestWriteLegsCountsNewOrChangedLegs(t *testing.T) {
 	calls := handbuilt.Legs()
 	for _, step := range []struct {
 		what string
-		mod  func([]dialpad.Call)
+		mod  func([]wire.Call)
 		want int
 	}{
-		{"first read", func([]dialpad.Call) {}, 13},
-		{"read again as they were", func([]dialpad.Call) {}, 0},
-		{"one leg relabelled", func(c []dialpad.Call) { c[4].Labels = []string{"vip"} }, 1},
+		{"first read", func([]wire.Call) {}, 13},
+		{"read again as they were", func([]wire.Call) {}, 0},
+		{"one leg relabelled", func(c []wire.Call) { c[4].Labels = []string{"vip"} }, 1},
 	} {
 		step.mod(calls)
 		n, err := s.WriteLegs(ctx, legs(calls))

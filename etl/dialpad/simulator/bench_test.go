@@ -10,12 +10,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 )
 
 // millionLegs is a config that generates about a million legs: two weeks
 // of three busy groups.
-var millionLegs = Config{Start: testEnd.Add(-14 * 24 * time.Hour), End: testEnd, CallsPerDay: 10_500,
-	Now: func() time.Time { return testEnd }, RateLimit: -1}
+var millionLegs = Config{Start: simtest.End.Add(-14 * 24 * time.Hour), End: simtest.End, CallsPerDay: 10_500,
+	Now: func() time.Time { return simtest.End }, RateLimit: -1}
 
 var bigSim = sync.OnceValues(func() (*Sim, error) { return New(millionLegs) })
 
@@ -108,7 +110,7 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
-		b.ReportMetric(float64(len(s.legs)), "legs")
+		b.ReportMetric(float64(len(s.tr.List())), "legs")
 		b.ReportMetric(float64(ms.HeapAlloc-base)/(1<<20), "MB-kept")
 		runtime.KeepAlive(s)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // serveControl answers the simulator's own endpoints, for processes that
@@ -40,7 +41,7 @@ func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	ix := s.all
+	ix := s.tr.IndexAll()
 	if typ, id := q.Get("target_type"), q.Get("target_id"); typ != "" || id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || typ == "" {
@@ -48,17 +49,17 @@ func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var ok bool
-		if ix, ok = s.index[dialpad.Target{Type: typ, ID: n}]; !ok {
+		if ix, ok = s.tr.Index(dialpad.Target{Type: typ, ID: n}); !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", typ, n))
 			return
 		}
 	}
-	var win window
+	var win traffic.Window
 	for _, p := range []struct {
 		name string
 		v    *int64
 		ok   *bool
-	}{{"from", &win.after, &win.hasAfter}, {"to", &win.before, &win.hasBefore}} {
+	}{{"from", &win.After, &win.HasAfter}, {"to", &win.Before, &win.HasBefore}} {
 		if v := q.Get(p.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -68,15 +69,15 @@ func (s *Sim) serveTruth(w http.ResponseWriter, r *http.Request) {
 			*p.v, *p.ok = n, true
 		}
 	}
-	win.after-- // from is inclusive; the window's bound is strict
+	win.After-- // from is inclusive; the window's bound is strict
 	b := []byte(`{"items":[`)
 	first := true
-	s.scan(ix, win, s.now().UnixMilli(), func(l *leg) bool {
+	s.tr.Scan(ix, win, s.now().UnixMilli(), func(l *traffic.Leg) bool {
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b = s.appendLeg(b, l)
+		b = s.tr.AppendLeg(b, l)
 		return true
 	})
 	writeJSON(w, http.StatusOK, append(b, "]}"...))

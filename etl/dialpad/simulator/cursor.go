@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // A cursor is opaque to clients: the base64 of the query it continues
@@ -16,7 +18,7 @@ import (
 type cursor struct {
 	typ  string
 	id   int64
-	w    window
+	w    traffic.Window
 	page int // pages served before the one this cursor asks for
 }
 
@@ -30,8 +32,8 @@ func (c cursor) encode() string {
 		return strconv.FormatInt(v, 10)
 	}
 	raw := fmt.Sprintf("v1|%s|%d|%s|%s|%d|%d|%d", c.typ, c.id,
-		opt(c.w.hasAfter, c.w.after), opt(c.w.hasBefore, c.w.before),
-		c.w.lastStarted, c.w.lastID, c.page)
+		opt(c.w.HasAfter, c.w.After), opt(c.w.HasBefore, c.w.Before),
+		c.w.LastStarted, c.w.LastID, c.page)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -49,16 +51,16 @@ func decodeCursor(s string) (cursor, error) {
 	c.typ = f[1]
 	c.id, errs[0] = strconv.ParseInt(f[2], 10, 64)
 	if f[3] != "-" {
-		c.w.hasAfter = true
-		c.w.after, errs[1] = strconv.ParseInt(f[3], 10, 64)
+		c.w.HasAfter = true
+		c.w.After, errs[1] = strconv.ParseInt(f[3], 10, 64)
 	}
 	if f[4] != "-" {
-		c.w.hasBefore = true
-		c.w.before, errs[2] = strconv.ParseInt(f[4], 10, 64)
+		c.w.HasBefore = true
+		c.w.Before, errs[2] = strconv.ParseInt(f[4], 10, 64)
 	}
-	c.w.hasLast = true
-	c.w.lastStarted, errs[3] = strconv.ParseInt(f[5], 10, 64)
-	c.w.lastID, errs[4] = strconv.ParseInt(f[6], 10, 64)
+	c.w.HasLast = true
+	c.w.LastStarted, errs[3] = strconv.ParseInt(f[5], 10, 64)
+	c.w.LastID, errs[4] = strconv.ParseInt(f[6], 10, 64)
 	c.page, errs[5] = strconv.Atoi(f[7])
 	if errors.Join(errs[:]...) != nil || c.page < 1 {
 		return cursor{}, errBadCursor

@@ -3,91 +3,31 @@ package simulator
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/exports"
 )
 
-// The stats export, Dialpad's asynchronous records of calls:
+// The endpoints of the stats export, Dialpad's asynchronous records of
+// calls, whose exports the export store keeps:
 //
 //	POST /api/v2/stats {export_type: "records", stat_type: "calls", target_type, target_id,
 //	     timezone, days_ago_start, days_ago_end, is_today}
 //	     {"already_started":false,"request_id":"..."}
 //	GET  /api/v2/stats/{id}  {"status":"processing"}, {"status":"failed"} or
 //	     {"download_url":"...","file_type":"csv","status":"complete"}
-//	GET  /_sim/exports/{id}.csv?expires=&signature=  the CSV (export_csv.go)
-//
-// An export stays processing for Config.ExportDelay (plus
-// Faults.ExportSlowDelay for the slow share) on the simulator's clock or
-// on the wall clock, whichever passes it first: the simulator's clock may
-// stand still. Then it is complete, or failed for the failed share. Its
-// id answers for an hour of the simulator's clock, and an identical
-// request within that hour gets the same id back, unless it failed.
-// Nothing of the CSV is kept: each download renders it from the legs as
-// they stood when the export was requested.
-
-// nsExports is the id namespace of exports (see ids.go).
-const nsExports = 1<<26 - 5
+//	GET  /_sim/exports/{id}.csv?expires=&signature=  the CSV
 
 const (
-	exportTTL  = time.Hour                         // GET /api/v2/stats/{id} answers 404 after it
-	linkTTL    = time.Hour                         // a download link is valid this long after the poll that gave it
-	exportKeep = exportTTL + linkTTL + time.Minute // an export is forgotten after it
-	maxDaysAgo = 10_000                            // days_ago_start and days_ago_end, at most
+	maxDaysAgo = 10_000 // days_ago_start and days_ago_end, at most
 	onlyCalls  = `the simulator exports only records of calls (export_type "records", stat_type "calls")`
 )
-
-// Draws of an export's faults.
-const (
-	drawExportSlow = iota
-	drawExportFail
-)
-
-type exportStore struct {
-	mu    sync.Mutex
-	seq   int64
-	byID  map[int64]*export
-	posts []time.Time // wall times of the hour's POSTs, oldest first (StatsPerHour)
-}
-
-// exportQuery is what makes two requests identical.
-type exportQuery struct {
-	target   dialpad.Target // zero: the whole company
-	tz       string         // the request's timezone, as it named it
-	from, to int64          // the local days, epoch ms, half-open
-}
-
-type export struct {
-	id      int64
-	q       exportQuery
-	loc     *time.Location
-	created int64         // the simulator's clock when requested, epoch ms: the CSV's moment
-	wall    time.Time     // the wall clock then
-	wait    time.Duration // processing for this long (ExportDelay, plus ExportSlowDelay if slow)
-	failed  bool          // then failed rather than complete
-}
-
-// age is how old e is by the simulator's clock now (epoch ms).
-func (e *export) age(now int64) time.Duration {
-	return time.Duration(now-e.created) * time.Millisecond
-}
-
-// status is e's state at the simulator's now and the wall clock's wall.
-func (e *export) status(now int64, wall time.Time) string {
-	switch {
-	case e.age(now) < e.wait && wall.Sub(e.wall) < e.wait:
-		return "processing"
-	case e.failed:
-		return "failed"
-	}
-	return "complete"
-}
 
 // statsRequest is the body of POST /api/v2/stats (ProcessStatsMessage);
 // the fields the simulator has no use for are ignored.
@@ -168,7 +108,7 @@ func (s *Sim) serveStats(w http.ResponseWriter, r *http.Request) bool {
 // counts against StatsPerHour, refused ones included.
 func (s *Sim) createExport(w http.ResponseWriter, r *http.Request) {
 	if limit := s.cfg.StatsPerHour; limit > 0 {
-		if ok, wait := s.exports.takePost(limit, s.wall()); !ok {
+		if ok, wait := s.exports.TakePost(limit, s.wall()); !ok {
 			s.stats.rateLimited.Add(1)
 			if s.cfg.RetryAfter {
 				w.Header().Set("Retry-After", retryAfter(wait))
@@ -187,15 +127,17 @@ func (s *Sim) createExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err.code, err.msg)
 		return
 	}
-	e, reused := s.startExport(q, loc, now.UnixMilli())
+	f := s.faults.Load()
+	e, reused := s.exports.Start(q, loc, now.UnixMilli(), s.wall(), s.cfg.ExportDelay,
+		exports.Faults{FailRate: f.ExportFailRate, SlowRate: f.ExportSlowRate, SlowDelay: f.ExportSlowDelay})
 	s.stats.exports.Add(1)
-	writeObject(w, exportStartedJSON{AlreadyStarted: reused, RequestID: strconv.FormatInt(e.id, 10)})
+	writeObject(w, exportStartedJSON{AlreadyStarted: reused, RequestID: strconv.FormatInt(e.ID(), 10)})
 }
 
 // parseExport checks a request and resolves its days, local to its time
 // zone, against the simulator's clock now.
-func (s *Sim) parseExport(req *statsRequest, now time.Time) (exportQuery, *time.Location, *requestError) {
-	var q exportQuery
+func (s *Sim) parseExport(req *statsRequest, now time.Time) (exports.Query, *time.Location, *requestError) {
+	var q exports.Query
 	for _, f := range []struct {
 		name, want string
 		v          *string
@@ -220,19 +162,19 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (exportQuery, *time.
 		if err != nil {
 			return q, nil, badRequest("target_id must be an integer (a JSON number or string)")
 		}
-		q.target = dialpad.Target{Type: typ, ID: id}
-		if _, ok := s.index[q.target]; !ok {
+		q.Target = dialpad.Target{Type: typ, ID: id}
+		if _, ok := s.tr.Index(q.Target); !ok {
 			return q, nil, &requestError{http.StatusNotFound, fmt.Sprintf("target %s:%d not found", typ, id)}
 		}
 	}
 
-	q.tz = "UTC"
+	q.TZ = "UTC"
 	if req.Timezone != nil && *req.Timezone != "" {
-		q.tz = *req.Timezone
+		q.TZ = *req.Timezone
 	}
-	loc, err := time.LoadLocation(q.tz)
-	if err != nil || q.tz == "Local" {
-		return q, nil, badRequest("unknown timezone %q: want a tz database name such as America/New_York", q.tz)
+	loc, err := time.LoadLocation(q.TZ)
+	if err != nil || q.TZ == "Local" {
+		return q, nil, badRequest("unknown timezone %q: want a tz database name such as America/New_York", q.TZ)
 	}
 
 	recent, old := int64(0), int64(0) // days ago, both included
@@ -254,66 +196,9 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (exportQuery, *time.
 		recent, old = min(start, end), max(start, end)
 	}
 	y, m, d := now.In(loc).Date()
-	q.from = time.Date(y, m, d-int(old), 0, 0, 0, 0, loc).UnixMilli()
-	q.to = time.Date(y, m, d-int(recent)+1, 0, 0, 0, 0, loc).UnixMilli()
+	q.From = time.Date(y, m, d-int(old), 0, 0, 0, 0, loc).UnixMilli()
+	q.To = time.Date(y, m, d-int(recent)+1, 0, 0, 0, 0, loc).UnixMilli()
 	return q, loc, nil
-}
-
-// startExport returns the export of q: an identical one less than an
-// hour old that has not failed, or a new one.
-func (s *Sim) startExport(q exportQuery, loc *time.Location, now int64) (e *export, reused bool) {
-	f := s.faults.Load()
-	wall := s.wall()
-	st := &s.exports
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.byID == nil {
-		st.byID = map[int64]*export{}
-	}
-	for id, old := range st.byID {
-		switch {
-		case old.age(now) >= exportKeep:
-			delete(st.byID, id)
-		case old.q == q && old.age(now) < exportTTL && old.status(now, wall) != "failed" && (e == nil || old.created > e.created):
-			e = old
-		}
-	}
-	if e != nil {
-		return e, true
-	}
-	st.seq++
-	d := draws(mix64(s.salt ^ 0xE4B0 ^ uint64(st.seq)*0x9E3779B97F4A7C15))
-	e = &export{id: makeID(s.salt, nsExports, st.seq), q: q, loc: loc, created: now, wall: wall,
-		wait: max(s.cfg.ExportDelay, 0), failed: d.u(drawExportFail) < f.ExportFailRate}
-	if d.u(drawExportSlow) < f.ExportSlowRate {
-		e.wait += f.ExportSlowDelay
-	}
-	st.byID[e.id] = e
-	return e, false
-}
-
-// takePost counts a POST at wall time now against limit an hour; when
-// the hour's are spent it reports how long until one is free.
-func (st *exportStore) takePost(limit int, now time.Time) (ok bool, wait time.Duration) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	n := 0
-	for n < len(st.posts) && now.Sub(st.posts[n]) >= time.Hour {
-		n++
-	}
-	st.posts = append(st.posts[:0], st.posts[n:]...)
-	if len(st.posts) >= limit {
-		return false, st.posts[0].Add(time.Hour).Sub(now)
-	}
-	st.posts = append(st.posts, now)
-	return true, 0
-}
-
-// lookup returns the export with id, nil when there is none.
-func (st *exportStore) lookup(id int64) *export {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.byID[id]
 }
 
 // exportStatus answers GET /api/v2/stats/{id}. A complete export's
@@ -321,38 +206,75 @@ func (st *exportStore) lookup(id int64) *export {
 func (s *Sim) exportStatus(w http.ResponseWriter, r *http.Request, raw string) {
 	now := s.now()
 	id, err := strconv.ParseInt(raw, 10, 64)
-	var e *export
+	var e *exports.Export
 	if err == nil {
-		e = s.exports.lookup(id)
+		e = s.exports.Lookup(id)
 	}
-	if e == nil || e.age(now.UnixMilli()) >= exportTTL {
+	if e == nil || e.Age(now.UnixMilli()) >= exports.RequestTTL {
 		writeError(w, http.StatusNotFound, "stats request not found (a request id answers for an hour)")
 		return
 	}
-	out := exportStatusJSON{Status: e.status(now.UnixMilli(), s.wall())}
+	out := exportStatusJSON{Status: e.Status(now.UnixMilli(), s.wall())}
 	if out.Status == "complete" {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		expires := now.Add(linkTTL).Unix()
+		expires := now.Add(exports.LinkTTL).Unix()
 		out.DownloadURL = fmt.Sprintf("%s://%s/_sim/exports/%d.csv?expires=%d&signature=%x",
-			scheme, r.Host, e.id, expires, s.linkMAC(e.id, expires))
+			scheme, r.Host, e.ID(), expires, s.exports.LinkMAC(e.ID(), expires))
 		out.FileType = "csv"
 	}
 	writeObject(w, out)
 }
 
-// exportLinkKey derives the key that signs download links from the seed.
-func exportLinkKey(seed int64) []byte {
-	k := sha256.Sum256(fmt.Appendf(nil, "dialpad simulator: export links of seed %d", seed))
-	return k[:]
-}
-
-// linkMAC is the signature of a download link: HMAC-SHA256 over
-// "<id>:<expires>".
-func (s *Sim) linkMAC(id, expires int64) []byte {
-	m := hmac.New(sha256.New, s.linkKey)
-	fmt.Fprintf(m, "%d:%d", id, expires)
-	return m.Sum(nil)
+// serveExportDownload answers GET /_sim/exports/{id}.csv: a signed link,
+// so a request that also carries credentials is refused, as a storage
+// bucket's signed URL refuses a second auth mechanism.
+func (s *Sim) serveExportDownload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return
+	}
+	q := r.URL.Query()
+	refused := ""
+	switch {
+	case len(r.Header.Values("Authorization")) > 0:
+		refused = "Only one auth mechanism allowed; the link is signed, send no Authorization header"
+	case q.Has("apikey"):
+		refused = "Only one auth mechanism allowed; the link is signed, send no apikey parameter"
+	}
+	if refused != "" {
+		s.stats.exportRefused.Add(1)
+		writeError(w, http.StatusBadRequest, refused)
+		return
+	}
+	name, _ := strings.CutPrefix(r.URL.Path, "/_sim/exports/")
+	name, ok := strings.CutSuffix(name, ".csv")
+	id, err := strconv.ParseInt(name, 10, 64)
+	if !ok || err != nil {
+		writeError(w, http.StatusNotFound, "not found: "+r.URL.Path)
+		return
+	}
+	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
+	sig, sigErr := hex.DecodeString(q.Get("signature"))
+	if err != nil || sigErr != nil || !hmac.Equal(sig, s.exports.LinkMAC(id, expires)) {
+		writeError(w, http.StatusForbidden, "the link's signature does not match")
+		return
+	}
+	if s.now().Unix() > expires {
+		writeError(w, http.StatusForbidden, "the link has expired: poll the stats request again for a new one")
+		return
+	}
+	e := s.exports.Lookup(id)
+	if e == nil {
+		writeError(w, http.StatusNotFound, "export not found")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv")
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.csv"`, id))
+	w.WriteHeader(http.StatusOK)
+	s.stats.exportDownloads.Add(1)
+	s.exports.WriteCSV(w, e)
 }

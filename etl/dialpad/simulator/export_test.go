@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 // send sends a request with body (none when "") and the headers h, and
@@ -63,7 +66,7 @@ func startExport(t testing.TB, base, body string) started {
 	t.Helper()
 	code, _, b := postStats(t, base, body)
 	var out started
-	if err := json.Unmarshal(b, &out); code != 200 || err != nil || !idPattern.MatchString(out.RequestID) {
+	if err := json.Unmarshal(b, &out); code != 200 || err != nil || !simtest.IDPattern.MatchString(out.RequestID) {
 		t.Fatalf("POST /api/v2/stats %s: %d %s", body, code, b)
 	}
 	return out
@@ -133,8 +136,8 @@ func targetFields(tg dialpad.Target) string {
 }
 
 // oldestFirst sorts legs as the export orders its rows.
-func oldestFirst(legs []decoded) {
-	slices.SortFunc(legs, func(a, b decoded) int {
+func oldestFirst(legs []simtest.Decoded) {
+	slices.SortFunc(legs, func(a, b simtest.Decoded) int {
 		return cmp.Or(cmp.Compare(a.DateStarted, b.DateStarted), cmp.Compare(a.CallID, b.CallID))
 	})
 }
@@ -142,7 +145,7 @@ func oldestFirst(legs []decoded) {
 func minutesApart(a, b float64) bool { return math.Abs(a-b) > 0.005+1e-9 }
 
 // checkRowAgainstList fails unless row says what the list's item says.
-func checkRowAgainstList(t *testing.T, row map[string]string, l decoded, loc *time.Location) {
+func checkRowAgainstList(t *testing.T, row map[string]string, l simtest.Decoded, loc *time.Location) {
 	t.Helper()
 	id := l.CallID.String()
 	started, err := time.ParseInLocation(time.DateTime, row["date_started"], loc)
@@ -203,29 +206,29 @@ func checkRowAgainstList(t *testing.T, row map[string]string, l decoded, loc *ti
 }
 
 func TestExportLifecycle(t *testing.T) {
-	c := newClock(testEnd)
-	s := newTestSim(t, Config{Now: c.now})
+	c := simtest.NewClock(simtest.End)
+	s := newTestSim(t, Config{Now: c.Now})
 	srv := serve(t, s)
 	ny, _ := time.LoadLocation("America/New_York")
-	// testEnd is 20:00 on 18 May in New York: days 2 to 4 ago are 14-16 May.
+	// simtest.End is 20:00 on 18 May in New York: days 2 to 4 ago are 14-16 May.
 	from, to := time.Date(2025, 5, 14, 0, 0, 0, 0, ny), time.Date(2025, 5, 17, 0, 0, 0, 0, ny)
-	dept, user := s.Targets()[0], s.co.target(s.co.userParty(1))
-	var company []decoded
-	for _, l := range allLegs(t, s) {
-		if l.DateStarted >= dialpad.Millis(from.UnixMilli()) && l.DateStarted < dialpad.Millis(to.UnixMilli()) {
+	dept, user := s.Targets()[0], s.tr.Company().Target(s.tr.Company().UserParty(1))
+	var company []simtest.Decoded
+	for _, l := range simtest.AllLegs(t, s, s.cfg.Start, s.cfg.End.Add(24*time.Hour)) {
+		if l.DateStarted >= wire.Millis(from.UnixMilli()) && l.DateStarted < wire.Millis(to.UnixMilli()) {
 			company = append(company, l)
 		}
 	}
 	categories := map[string]int{}
 	for _, tc := range []struct {
 		name, target string
-		want         []decoded
+		want         []simtest.Decoded
 	}{
-		{"department", targetFields(dept), decodeLegs(t, s.Legs(dept, from, to))},
-		{"user, id as a number", fmt.Sprintf(`,"target_type":"user","target_id":%d`, user.ID), decodeLegs(t, s.Legs(user, from, to))},
+		{"department", targetFields(dept), simtest.DecodeLegs(t, s.Legs(dept, from, to))},
+		{"user, id as a number", fmt.Sprintf(`,"target_type":"user","target_id":%d`, user.ID), simtest.DecodeLegs(t, s.Legs(user, from, to))},
 		{"company", "", company},
 	} {
-		c.set(testEnd)
+		c.Set(simtest.End)
 		e := startExport(t, srv.URL, recordsBody("America/New_York", `,"days_ago_start":2,"days_ago_end":4`+tc.target))
 		if e.AlreadyStarted {
 			t.Errorf("%s: a first request is already started", tc.name)
@@ -233,7 +236,7 @@ func TestExportLifecycle(t *testing.T) {
 		if st := pollExport(t, srv.URL, e.RequestID); st.Status != "processing" || st.DownloadURL != "" {
 			t.Fatalf("%s: at once %+v, want processing without a link", tc.name, st)
 		}
-		c.set(testEnd.Add(10 * time.Second))
+		c.Set(simtest.End.Add(10 * time.Second))
 		rows := downloadRecords(t, srv.URL, e.RequestID)
 
 		oldestFirst(tc.want)
@@ -261,24 +264,24 @@ func TestExportLifecycle(t *testing.T) {
 }
 
 func TestExportIsASnapshotOfItsRequest(t *testing.T) {
-	at := testEnd.Add(-3 * 24 * time.Hour).Add(15 * time.Hour) // 11:00 on a Friday in New York
-	c := newClock(at)
-	s := newTestSim(t, Config{Now: c.now, ExportDelay: -1})
+	at := simtest.End.Add(-3 * 24 * time.Hour).Add(15 * time.Hour) // 11:00 on a Friday in New York
+	c := simtest.NewClock(at)
+	s := newTestSim(t, Config{Now: c.Now, ExportDelay: -1})
 	srv := serve(t, s)
 	ny, _ := time.LoadLocation("America/New_York")
 	dept := s.Targets()[0]
 	e := startExport(t, srv.URL, recordsBody("America/New_York", `,"is_today":true,"days_ago_start":3`+targetFields(dept)))
 	link := pollExport(t, srv.URL, e.RequestID).DownloadURL
-	c.set(at.Add(30 * time.Minute)) // more calls end and start: the rows stay as they were at the request
+	c.Set(at.Add(30 * time.Minute)) // more calls end and start: the rows stay as they were at the request
 	code, _, body := send(t, http.MethodGet, link, "", nil)
 	if code != 200 {
 		t.Fatalf("download: %d %s", code, body)
 	}
 	rows := parseRecords(t, body)
 
-	c.set(at.Add(6 * time.Hour)) // every leg started by the request has ended
+	c.Set(at.Add(6 * time.Hour)) // every leg started by the request has ended
 	y, m, d := at.In(ny).Date()
-	want := decodeLegs(t, s.Legs(dept, time.Date(y, m, d, 0, 0, 0, 0, ny), at.Add(time.Millisecond)))
+	want := simtest.DecodeLegs(t, s.Legs(dept, time.Date(y, m, d, 0, 0, 0, 0, ny), at.Add(time.Millisecond)))
 	oldestFirst(want)
 	if len(rows) != len(want) {
 		t.Fatalf("the CSV of today has %d legs, %d had started by the request", len(rows), len(want))
@@ -323,7 +326,7 @@ func TestExportNaiveTimesAcrossDST(t *testing.T) {
 	dept := s.Targets()[0]
 	e := startExport(t, srv.URL, recordsBody("America/New_York", `,"days_ago_start":1,"days_ago_end":2`+targetFields(dept)))
 	rows := downloadRecords(t, srv.URL, e.RequestID)
-	want := decodeLegs(t, s.Legs(dept, time.Date(2026, 10, 31, 0, 0, 0, 0, ny), time.Date(2026, 11, 2, 0, 0, 0, 0, ny)))
+	want := simtest.DecodeLegs(t, s.Legs(dept, time.Date(2026, 10, 31, 0, 0, 0, 0, ny), time.Date(2026, 11, 2, 0, 0, 0, 0, ny)))
 	oldestFirst(want)
 	if len(rows) != len(want) {
 		t.Fatalf("the CSV has %d legs, the list %d for 31 October and 1 November in New York", len(rows), len(want))
@@ -336,7 +339,7 @@ func TestExportNaiveTimesAcrossDST(t *testing.T) {
 		}
 		for _, f := range []struct {
 			col  string
-			ms   dialpad.Millis
+			ms   wire.Millis
 			frac bool
 		}{{"date_started", l.DateStarted, true}, {"date_connected", l.DateConnected, true}, {"date_ended", l.DateEnded, false}} {
 			if f.ms == 0 {
@@ -355,7 +358,7 @@ func TestExportNaiveTimesAcrossDST(t *testing.T) {
 			}
 			// A wall time of the repeated hour: the other offset must match.
 			if q := p.Add(time.Duration(want-p.UnixMilli()) * time.Millisecond); q.In(ny).Format(time.DateTime) == p.Format(time.DateTime) &&
-				(want-p.UnixMilli() == msPerHour || want-p.UnixMilli() == -msPerHour) {
+				(want-p.UnixMilli() == traffic.MsPerHour || want-p.UnixMilli() == -traffic.MsPerHour) {
 				ambiguous++
 				continue
 			}
@@ -411,15 +414,15 @@ func TestExportDownloadRefusesCredentials(t *testing.T) {
 }
 
 func TestExportFaults(t *testing.T) {
-	c := newClock(testEnd)
-	s := newTestSim(t, Config{Now: c.now, Faults: Faults{ExportFailRate: 1}})
+	c := simtest.NewClock(simtest.End)
+	s := newTestSim(t, Config{Now: c.Now, Faults: Faults{ExportFailRate: 1}})
 	srv := serve(t, s)
 	body := recordsBody("UTC", "")
 	failed := startExport(t, srv.URL, body)
 	if st := pollExport(t, srv.URL, failed.RequestID); st.Status != "processing" {
 		t.Errorf("ExportFailRate 1, at once: %+v, want processing", st)
 	}
-	c.set(testEnd.Add(10 * time.Second))
+	c.Set(simtest.End.Add(10 * time.Second))
 	if st := pollExport(t, srv.URL, failed.RequestID); st.Status != "failed" || st.DownloadURL != "" {
 		t.Errorf("ExportFailRate 1, after the delay: %+v, want failed without a link", st)
 	}
@@ -429,11 +432,11 @@ func TestExportFaults(t *testing.T) {
 
 	s.SetFaults(Faults{ExportSlowRate: 1, ExportSlowDelay: 30 * time.Minute})
 	slow := startExport(t, srv.URL, recordsBody("UTC", targetFields(s.Targets()[1])))
-	c.set(testEnd.Add(20 * time.Second))
+	c.Set(simtest.End.Add(20 * time.Second))
 	if st := pollExport(t, srv.URL, slow.RequestID); st.Status != "processing" {
 		t.Errorf("ExportSlowRate 1, after ExportDelay: %+v, want still processing", st)
 	}
-	c.set(testEnd.Add(10*time.Second + 30*time.Minute + 10*time.Second))
+	c.Set(simtest.End.Add(10*time.Second + 30*time.Minute + 10*time.Second))
 	if st := pollExport(t, srv.URL, slow.RequestID); st.Status != "complete" {
 		t.Errorf("ExportSlowRate 1, after ExportDelay and ExportSlowDelay: %+v, want complete", st)
 	}
@@ -446,14 +449,14 @@ func TestExportFaults(t *testing.T) {
 
 func TestExportFailuresFollowTheSeed(t *testing.T) {
 	statuses := func() []string {
-		c := newClock(testEnd)
-		s := newTestSim(t, Config{Now: c.now, Faults: Faults{ExportFailRate: 0.5}})
+		c := simtest.NewClock(simtest.End)
+		s := newTestSim(t, Config{Now: c.Now, Faults: Faults{ExportFailRate: 0.5}})
 		srv := serve(t, s)
 		var ids []string
 		for i := range 24 {
 			ids = append(ids, startExport(t, srv.URL, recordsBody("UTC", fmt.Sprintf(`,"days_ago_start":%d`, i))).RequestID)
 		}
-		c.set(testEnd.Add(time.Minute))
+		c.Set(simtest.End.Add(time.Minute))
 		var out []string
 		for _, id := range ids {
 			out = append(out, id+" "+pollExport(t, srv.URL, id).Status)
@@ -474,8 +477,8 @@ func TestExportFailuresFollowTheSeed(t *testing.T) {
 
 func TestExportStatsPerHour(t *testing.T) {
 	s := newTestSim(t, Config{StatsPerHour: 2, RetryAfter: true, ExportDelay: -1})
-	wall := newClock(time.Now())
-	s.wall = wall.now
+	wall := simtest.NewClock(time.Now())
+	s.wall = wall.Now
 	srv := serve(t, s)
 	if code, _, _ := send(t, http.MethodPost, srv.URL+"/api/v2/stats", recordsBody("UTC", ""), nil); code != 401 {
 		t.Fatalf("POST without a key: %d, want 401", code)
@@ -499,15 +502,15 @@ func TestExportStatsPerHour(t *testing.T) {
 	if st := s.Stats(); st.RateLimited != 1 || st.Exports != 1 {
 		t.Errorf("stats %+v, want 1 rate limited and 1 export", st)
 	}
-	wall.set(wall.now().Add(time.Hour))
+	wall.Set(wall.Now().Add(time.Hour))
 	if got := startExport(t, srv.URL, recordsBody("UTC", "")); !got.AlreadyStarted {
 		t.Errorf("an hour later on the wall clock: %+v, want the earlier export again", got)
 	}
 }
 
 func TestExportIdenticalRequestsShareAnExport(t *testing.T) {
-	c := newClock(testEnd)
-	s := newTestSim(t, Config{Now: c.now})
+	c := simtest.NewClock(simtest.End)
+	s := newTestSim(t, Config{Now: c.Now})
 	srv := serve(t, s)
 	dept := s.Targets()[0]
 	first := startExport(t, srv.URL, recordsBody("Europe/Paris", `,"days_ago_start":2,"days_ago_end":5`+targetFields(dept)))
@@ -532,7 +535,7 @@ func TestExportIdenticalRequestsShareAnExport(t *testing.T) {
 	if got := startExport(t, srv.URL, recordsBody("Europe/Paris", `,"days_ago_start":0,"days_ago_end":0`+targetFields(dept))); got.RequestID != today.RequestID {
 		t.Errorf("days 0 to 0 ago: %+v, want today's export %s", got, today.RequestID)
 	}
-	c.set(testEnd.Add(time.Hour))
+	c.Set(simtest.End.Add(time.Hour))
 	if got := startExport(t, srv.URL, recordsBody("Europe/Paris", `,"days_ago_start":2,"days_ago_end":5`+targetFields(dept))); got.AlreadyStarted {
 		t.Errorf("an hour later: %+v, want a new export", got)
 	}

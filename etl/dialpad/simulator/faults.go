@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // bucket is a token bucket over all requests, on the wall clock (the
@@ -42,10 +44,8 @@ func retryAfter(wait time.Duration) string {
 	return fmt.Sprint(max(1, int64(math.Ceil(wait.Seconds()))))
 }
 
-// draws are one request's fault decisions: independent uniforms from the
-// request's sequence number and the seed.
-type draws uint64
-
+// A request's fault decisions are Draws from the request's sequence
+// number and the seed.
 const (
 	drawDrop = iota
 	drawError
@@ -58,20 +58,18 @@ const (
 	drawTruncateAt
 )
 
-func (s *Sim) newDraws() draws {
-	return draws(mix64(s.salt ^ 0xFA17 ^ s.reqSeq.Add(1)*0x9E3779B97F4A7C15))
+func (s *Sim) newDraws() traffic.Draws {
+	return traffic.Draws(traffic.Mix64(s.tr.Salt() ^ 0xFA17 ^ s.reqSeq.Add(1)*0x9E3779B97F4A7C15))
 }
-
-func (d draws) u(k int) float64 { return unit(mix64(uint64(d) + uint64(k)*0x632BE59BD9B4E019)) }
 
 // delay is the latency a request gets: Latency, jitter, and SlowDelay for
 // the SlowRate share.
-func (f *Faults) delay(d draws) time.Duration {
+func (f *Faults) delay(d traffic.Draws) time.Duration {
 	t := f.Latency
 	if f.Jitter > 0 {
-		t += time.Duration(d.u(drawJitter) * float64(f.Jitter))
+		t += time.Duration(d.U(drawJitter) * float64(f.Jitter))
 	}
-	if d.u(drawSlow) < f.SlowRate {
+	if d.U(drawSlow) < f.SlowRate {
 		t += f.SlowDelay
 	}
 	return t
@@ -119,6 +117,9 @@ func writeTruncated(w http.ResponseWriter, body []byte, cut int) {
 	rw.Flush()
 }
 
+// nsBogus is the id namespace of malformed items (see MakeID).
+const nsBogus = 1<<26 - 3
+
 // malformedItems are items no real leg looks like; a tolerant client
 // must reject or skip them, not load them. Each served is unlike every
 // other (a bogus id of its own), so a client that stores each bad item
@@ -130,9 +131,9 @@ var malformedItems = []string{
 	`{"call_id":"%d","date_started":"yesterday","direction":"inbound","target":"nobody"}`,
 }
 
-func (s *Sim) appendMalformed(b []byte, d draws, started int64) []byte {
-	k := int(d.u(drawMalformedKind) * float64(len(malformedItems)))
-	bogus := makeID(s.salt, nsBogus, int64(s.stats.malformed.Add(1)))
+func (s *Sim) appendMalformed(b []byte, d traffic.Draws, started int64) []byte {
+	k := int(d.U(drawMalformedKind) * float64(len(malformedItems)))
+	bogus := traffic.MakeID(s.tr.Salt(), nsBogus, int64(s.stats.malformed.Add(1)))
 	switch k {
 	case 0:
 		return fmt.Appendf(b, malformedItems[0], started, bogus)

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestRateLimit(t *testing.T) {
@@ -127,12 +128,12 @@ func TestMalformedItems(t *testing.T) {
 	s := newTestSim(t, Config{Faults: Faults{MalformedRate: 1}, PageSize: 20})
 	srv := serve(t, s)
 	tg := s.Targets()[0]
-	q := callQuery(tg, testEnd.Add(-48*time.Hour).UnixMilli()-1, testEnd.Add(-24*time.Hour).UnixMilli())
+	q := callQuery(tg, simtest.End.Add(-48*time.Hour).UnixMilli()-1, simtest.End.Add(-24*time.Hour).UnixMilli())
 	all, pages := listCalls(t, srv.URL, q)
 	var good []json.RawMessage
 	bad := 0
 	for _, raw := range all {
-		var c dialpad.Call
+		var c wire.Call
 		var probe struct {
 			Direction any `json:"direction"`
 			Target    any `json:"target"`
@@ -149,7 +150,7 @@ func TestMalformedItems(t *testing.T) {
 	if bad != len(pages) {
 		t.Errorf("%d malformed items on %d pages, want one a page", bad, len(pages))
 	}
-	if want := s.Legs(tg, testEnd.Add(-48*time.Hour), testEnd.Add(-24*time.Hour)); !equalRaw(good, want) {
+	if want := s.Legs(tg, simtest.End.Add(-48*time.Hour), simtest.End.Add(-24*time.Hour)); !simtest.EqualRaw(good, want) {
 		t.Errorf("well-formed items: %d, want the %d real legs", len(good), len(want))
 	}
 }

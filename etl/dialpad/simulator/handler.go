@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
 // ServeHTTP serves the simulated API under /api/v2/ and the simulator's
 // own endpoints under /_sim/. Every /api/v2/ request passes, in order:
 // the rate limiter (spent on arrival), the injected latency, a 429 when
 // over the limit, the drop and error faults, then authentication. Besides
-// the GET endpoints it keeps webhooks and event subscriptions (hooks.go)
-// and runs stats exports (export.go).
+// the GET endpoints it answers those of webhooks and event subscriptions
+// (hooks.go) and of the stats export (export.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -42,12 +43,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "rate limit exceeded")
 		return
 	}
-	if d.u(drawDrop) < f.DropRate {
+	if d.U(drawDrop) < f.DropRate {
 		s.stats.drops.Add(1)
 		dropConnection(w)
 		return
 	}
-	if d.u(drawError) < f.ErrorRate {
+	if d.U(drawError) < f.ErrorRate {
 		s.stats.serverErrors.Add(1)
 		code := [3]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[s.errSeq.Add(1)%3]
 		writeError(w, code, strings.ToLower(http.StatusText(code))+" (simulated)")
@@ -72,7 +73,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCalls(w, r, f, d)
 		return
 	}
-	if body, ok := s.dir[strings.TrimSuffix(r.URL.Path, "/")]; ok {
+	if body, ok := s.tr.Directory(strings.TrimSuffix(r.URL.Path, "/")); ok {
 		writeJSON(w, http.StatusOK, body)
 		return
 	}
@@ -104,7 +105,7 @@ func (s *Sim) authorize(w http.ResponseWriter, r *http.Request) string {
 // serveCalls answers GET /api/v2/call: one page of legs, newest first.
 // A cursor carries the query it continues, so with a cursor the other
 // parameters are ignored.
-func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d draws) {
+func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d traffic.Draws) {
 	q := r.URL.Query()
 	in := q.Get("cursor")
 	var c cursor
@@ -118,10 +119,10 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ix := s.all
+	ix := s.tr.IndexAll()
 	if c.typ != "" {
 		var ok bool
-		if ix, ok = s.index[dialpad.Target{Type: c.typ, ID: c.id}]; !ok {
+		if ix, ok = s.tr.Index(dialpad.Target{Type: c.typ, ID: c.id}); !ok {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", c.typ, c.id))
 			return
 		}
@@ -135,10 +136,10 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 	}()
 	b := append((*bp)[:0], `{"items":[`...)
 	size := s.cfg.PageSize
-	malformed, malAt := d.u(drawMalformed) < f.MalformedRate, int(d.u(drawMalformedAt)*float64(size))
+	malformed, malAt := d.U(drawMalformed) < f.MalformedRate, int(d.U(drawMalformedAt)*float64(size))
 	n, more := 0, false
-	var last *leg
-	s.scan(ix, c.w, s.now().UnixMilli(), func(l *leg) bool {
+	var last *traffic.Leg
+	s.tr.Scan(ix, c.w, s.now().UnixMilli(), func(l *traffic.Leg) bool {
 		if n == size {
 			more = true
 			return false
@@ -147,10 +148,10 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 			b = append(b, ',')
 		}
 		if malformed && n == malAt {
-			b = append(s.appendMalformed(b, d, l.started), ',')
+			b = append(s.appendMalformed(b, d, l.Started), ',')
 			malformed = false
 		}
-		b = s.appendLeg(b, l)
+		b = s.tr.AppendLeg(b, l)
 		n++
 		last = l
 		return true
@@ -165,7 +166,7 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 	if more {
 		next := c
 		next.page++
-		next.w.hasLast, next.w.lastStarted, next.w.lastID = true, last.started, last.id
+		next.w.HasLast, next.w.LastStarted, next.w.LastID = true, last.Started, last.ID
 		token := next.encode()
 		if f.RepeatCursor && c.page == 1 {
 			token = in // the second page hands back the first page's cursor
@@ -179,9 +180,9 @@ func (s *Sim) serveCalls(w http.ResponseWriter, r *http.Request, f *Faults, d dr
 
 	s.stats.pages.Add(1)
 	s.stats.legs.Add(int64(n))
-	if d.u(drawTruncate) < f.TruncateRate {
+	if d.U(drawTruncate) < f.TruncateRate {
 		s.stats.truncated.Add(1)
-		writeTruncated(w, b, 1+int(d.u(drawTruncateAt)*float64(len(b)-2)))
+		writeTruncated(w, b, 1+int(d.U(drawTruncateAt)*float64(len(b)-2)))
 		return
 	}
 	writeJSON(w, http.StatusOK, b)
@@ -206,7 +207,7 @@ func parseCallQuery(q url.Values) (cursor, error) {
 		name string
 		v    *int64
 		ok   *bool
-	}{{"started_after", &c.w.after, &c.w.hasAfter}, {"started_before", &c.w.before, &c.w.hasBefore}} {
+	}{{"started_after", &c.w.After, &c.w.HasAfter}, {"started_before", &c.w.Before, &c.w.HasBefore}} {
 		v := q.Get(p.name)
 		if v == "" {
 			continue
@@ -231,6 +232,6 @@ func writeJSON(w http.ResponseWriter, code int, body []byte) {
 // writeError answers {"error":{"code":...,"message":...}}.
 func writeError(w http.ResponseWriter, code int, msg string) {
 	b := fmt.Appendf(nil, `{"error":{"code":%d,"message":`, code)
-	b = appendString(b, msg)
+	b = traffic.AppendString(b, msg)
 	writeJSON(w, code, append(b, "}}"...))
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
@@ -20,12 +22,12 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 	dept := s.Targets()[0]
 	// A window whose bounds are the start times of two listed legs: both
 	// must be left out (the bounds are strict).
-	mid := s.Legs(dept, testEnd.Add(-4*24*time.Hour), testEnd.Add(-3*24*time.Hour))
-	var first, last dialpad.Call
+	mid := s.Legs(dept, simtest.End.Add(-4*24*time.Hour), simtest.End.Add(-3*24*time.Hour))
+	var first, last wire.Call
 	json.Unmarshal(mid[len(mid)-1], &first)
 	json.Unmarshal(mid[0], &last)
 
-	for _, tg := range append(s.Targets(), s.co.target(s.co.userParty(1))) {
+	for _, tg := range append(s.Targets(), s.tr.Company().Target(s.tr.Company().UserParty(1))) {
 		for _, w := range []struct {
 			name          string
 			after, before int64 // 0 = absent
@@ -43,10 +45,10 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 				from = time.UnixMilli(0)
 			}
 			if w.before == 0 {
-				to = testEnd.Add(365 * 24 * time.Hour)
+				to = simtest.End.Add(365 * 24 * time.Hour)
 			}
 			want := s.Legs(tg, from, to)
-			if !equalRaw(got, want) {
+			if !simtest.EqualRaw(got, want) {
 				t.Errorf("%v, %s: paging gave %d legs, Legs %d; not byte-identical", tg, w.name, len(got), len(want))
 			}
 			for i, p := range pages[:len(pages)-1] {
@@ -54,7 +56,7 @@ func TestPagingYieldsExactlyTheGroundTruth(t *testing.T) {
 					t.Errorf("%v, %s: page %d has %d items, want 25", tg, w.name, i+1, len(p.Items))
 				}
 			}
-			for _, l := range decodeLegs(t, got) {
+			for _, l := range simtest.DecodeLegs(t, got) {
 				if w.after != 0 && int64(l.DateStarted) <= w.after || w.before != 0 && int64(l.DateStarted) >= w.before {
 					t.Fatalf("%v, %s: leg started at %d outside (%d, %d)", tg, w.name, l.DateStarted, w.after, w.before)
 				}
@@ -94,7 +96,7 @@ func TestLastPageHasNoCursorKey(t *testing.T) {
 func TestNewestFirst(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	legs := decodeLegs(t, s.Legs(s.Targets()[0], s.cfg.Start, s.cfg.End))
+	legs := simtest.DecodeLegs(t, s.Legs(s.Targets()[0], s.cfg.Start, s.cfg.End))
 	for i := 1; i < len(legs); i++ {
 		a, b := legs[i-1], legs[i]
 		if a.DateStarted < b.DateStarted || a.DateStarted == b.DateStarted && a.CallID < b.CallID {
@@ -106,15 +108,15 @@ func TestNewestFirst(t *testing.T) {
 func TestGroupFilter(t *testing.T) {
 	t.Parallel()
 	s := newTestSim(t, Config{})
-	byGroup := map[dialpad.Target]map[dialpad.ID]bool{}
+	byGroup := map[dialpad.Target]map[wire.ID]bool{}
 	for _, tg := range s.Targets() {
-		byGroup[tg] = map[dialpad.ID]bool{}
-		agents := map[dialpad.ID]bool{}
-		for _, pi := range s.co.groups[groupIndex(s, tg)].members {
-			agents[dialpad.ID(s.co.parties[pi].id)] = true
+		byGroup[tg] = map[wire.ID]bool{}
+		agents := map[wire.ID]bool{}
+		for _, pi := range s.tr.Company().Groups[groupIndex(s, tg)].Members {
+			agents[wire.ID(s.tr.Company().Parties[pi].ID)] = true
 		}
-		legs := decodeLegs(t, s.Legs(tg, s.cfg.Start, s.cfg.End))
-		entries := map[dialpad.ID]bool{}
+		legs := simtest.DecodeLegs(t, s.Legs(tg, s.cfg.Start, s.cfg.End))
+		entries := map[wire.ID]bool{}
 		var nEntry, nAgent, nOut int
 		for _, l := range legs {
 			byGroup[tg][l.CallID] = true
@@ -137,7 +139,7 @@ func TestGroupFilter(t *testing.T) {
 			if l.Target.Type == "user" && l.Direction == "inbound" && !entries[l.EntryPointCallID] {
 				// The entry leg ends after its agent legs: only calls still
 				// going at the clock's edge may miss it.
-				if l.DateStarted < dialpad.Millis(testEnd.Add(-4*time.Hour).UnixMilli()) {
+				if l.DateStarted < wire.Millis(simtest.End.Add(-4*time.Hour).UnixMilli()) {
 					t.Fatalf("%v: agent leg %d points at %d, not an entry leg of the group", tg, l.CallID, l.EntryPointCallID)
 				}
 			}
@@ -158,8 +160,8 @@ func TestGroupFilter(t *testing.T) {
 }
 
 func groupIndex(s *Sim, tg dialpad.Target) int {
-	for gi := range s.co.groups {
-		if s.co.target(gi) == tg {
+	for gi := range s.tr.Company().Groups {
+		if s.tr.Company().Target(gi) == tg {
 			return gi
 		}
 	}
@@ -171,18 +173,18 @@ func TestUserFilter(t *testing.T) {
 	srv := serve(t, s)
 	// The user in two groups takes calls from both.
 	var shared int
-	for ui, u := range s.co.users {
-		if len(u.groups) > 1 {
-			shared = s.co.userParty(ui)
+	for ui, u := range s.tr.Company().Users {
+		if len(u.Groups) > 1 {
+			shared = s.tr.Company().UserParty(ui)
 		}
 	}
 	if shared == 0 {
 		t.Fatal("no user belongs to two groups")
 	}
-	tg := s.co.target(shared)
+	tg := s.tr.Company().Target(shared)
 	got, _ := listCalls(t, srv.URL, callQuery(tg, 0, 0))
-	groups := map[dialpad.ID]bool{}
-	for _, l := range decodeLegs(t, got) {
+	groups := map[wire.ID]bool{}
+	for _, l := range simtest.DecodeLegs(t, got) {
 		if l.Target.Type != "user" || int64(l.Target.ID) != tg.ID {
 			t.Fatalf("user:%d lists leg %d of %v", tg.ID, l.CallID, l.Target)
 		}
@@ -194,18 +196,18 @@ func TestUserFilter(t *testing.T) {
 }
 
 func TestOnlyEndedCallsListed(t *testing.T) {
-	c := newClock(testEnd.Add(-3 * 24 * time.Hour).Add(15 * time.Hour)) // a busy afternoon
-	s := newTestSim(t, Config{Now: c.now})
+	c := simtest.NewClock(simtest.End.Add(-3 * 24 * time.Hour).Add(15 * time.Hour)) // a busy afternoon
+	s := newTestSim(t, Config{Now: c.Now})
 	srv := serve(t, s)
 	tg := s.Targets()[0]
-	q := callQuery(tg, c.now().Add(-2*time.Hour).UnixMilli(), 0)
+	q := callQuery(tg, c.Now().Add(-2*time.Hour).UnixMilli(), 0)
 	early, _ := listCalls(t, srv.URL, q)
-	for _, l := range decodeLegs(t, early) {
-		if int64(l.DateEnded) > c.now().UnixMilli() {
-			t.Fatalf("leg %d ends at %d, after the clock %d", l.CallID, l.DateEnded, c.now().UnixMilli())
+	for _, l := range simtest.DecodeLegs(t, early) {
+		if int64(l.DateEnded) > c.Now().UnixMilli() {
+			t.Fatalf("leg %d ends at %d, after the clock %d", l.CallID, l.DateEnded, c.Now().UnixMilli())
 		}
 	}
-	c.set(c.now().Add(30 * time.Minute))
+	c.Set(c.Now().Add(30 * time.Minute))
 	later, _ := listCalls(t, srv.URL, q)
 	ids := map[string]bool{}
 	for _, l := range later {
@@ -222,17 +224,17 @@ func TestOnlyEndedCallsListed(t *testing.T) {
 }
 
 func TestCursorIsStableWhileCallsEnd(t *testing.T) {
-	c := newClock(testEnd.Add(-3 * 24 * time.Hour).Add(15 * time.Hour))
-	s := newTestSim(t, Config{Now: c.now, PageSize: 5})
+	c := simtest.NewClock(simtest.End.Add(-3 * 24 * time.Hour).Add(15 * time.Hour))
+	s := newTestSim(t, Config{Now: c.Now, PageSize: 5})
 	srv := serve(t, s)
 	tg := s.Targets()[0]
-	from := c.now().Add(-3 * time.Hour)
+	from := c.Now().Add(-3 * time.Hour)
 	_, _, body := get(t, srv.URL, "/api/v2/call", callQuery(tg, from.UnixMilli()-1, 0), "sim-token")
 	var p1 page
 	json.Unmarshal(body, &p1)
-	far := testEnd.Add(24 * time.Hour)
+	far := simtest.End.Add(24 * time.Hour)
 	before := s.Legs(tg, from, far)
-	c.set(c.now().Add(time.Hour)) // more calls end, some newer than page 1
+	c.Set(c.Now().Add(time.Hour)) // more calls end, some newer than page 1
 	rest, _ := listCalls(t, srv.URL, url.Values{"cursor": {*p1.Cursor}})
 
 	// The rest is what is listed now after page 1's last leg: no leg twice,
@@ -245,7 +247,7 @@ func TestCursorIsStableWhileCallsEnd(t *testing.T) {
 			at = i
 		}
 	}
-	if at < 0 || !equalRaw(rest, now[at+1:]) {
+	if at < 0 || !simtest.EqualRaw(rest, now[at+1:]) {
 		t.Fatalf("after the cursor: %d legs, want the %d listed after page 1's last", len(rest), len(now)-at-1)
 	}
 	if len(now) <= len(before) {
@@ -331,7 +333,7 @@ func TestDirectory(t *testing.T) {
 		}
 		for _, u := range ops.Users {
 			memberships[u.ID]++
-			if !idPattern.MatchString(u.ID) || u.DisplayName != u.FirstName+" "+u.LastName || len(u.Emails) != 1 || len(u.PhoneNumbers) != 1 || u.State != "active" {
+			if !simtest.IDPattern.MatchString(u.ID) || u.DisplayName != u.FirstName+" "+u.LastName || len(u.Emails) != 1 || len(u.PhoneNumbers) != 1 || u.State != "active" {
 				t.Errorf("%v: incomplete user %+v", tg, u)
 			}
 			found := false
@@ -370,7 +372,7 @@ func TestDirectory(t *testing.T) {
 			t.Errorf("/api/v2/%s: %d %s", typ, code, body)
 		}
 	}
-	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.co.officeID), nil, "sim-token")
+	code, _, body := get(t, srv.URL, fmt.Sprintf("/api/v2/offices/%d/operators", s.tr.Company().OfficeID), nil, "sim-token")
 	if code != 200 || !strings.Contains(string(body), `"rooms":[{`) {
 		t.Errorf("office operators: %d %s", code, body)
 	}
@@ -380,7 +382,7 @@ func TestGroundTruthOverHTTP(t *testing.T) {
 	s := newTestSim(t, Config{})
 	srv := serve(t, s)
 	tg := s.Targets()[2]
-	from, to := testEnd.Add(-48*time.Hour), testEnd.Add(-24*time.Hour)
+	from, to := simtest.End.Add(-48*time.Hour), simtest.End.Add(-24*time.Hour)
 	q := url.Values{"target_type": {tg.Type}, "target_id": {fmt.Sprint(tg.ID)},
 		"from": {fmt.Sprint(from.UnixMilli())}, "to": {fmt.Sprint(to.UnixMilli())}}
 	code, _, body := get(t, srv.URL, "/_sim/legs", q, "sim-token")
@@ -388,7 +390,7 @@ func TestGroundTruthOverHTTP(t *testing.T) {
 	if err := json.Unmarshal(body, &got); code != 200 || err != nil {
 		t.Fatalf("/_sim/legs: %d %v", code, err)
 	}
-	if want := s.Legs(tg, from, to); len(want) == 0 || !equalRaw(got.Items, want) {
+	if want := s.Legs(tg, from, to); len(want) == 0 || !simtest.EqualRaw(got.Items, want) {
 		t.Errorf("/_sim/legs gave %d legs, Legs %d", len(got.Items), len(want))
 	}
 	if code, _, _ := get(t, srv.URL, "/_sim/legs", q, ""); code != 401 {

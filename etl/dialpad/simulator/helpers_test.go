@@ -1,36 +1,26 @@
 package simulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 )
 
-// testEnd is a Monday: the default test range is the two weeks before it.
-var testEnd = time.Date(2025, 5, 19, 0, 0, 0, 0, time.UTC)
-
-// clock is a settable simulator clock.
-type clock struct{ ms atomic.Int64 }
-
-func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
-func (c *clock) set(t time.Time)  { c.ms.Store(t.UnixMilli()) }
-func (c *clock) now() time.Time   { return time.UnixMilli(c.ms.Load()).UTC() }
-
-// newTestSim returns a simulator over the two weeks before testEnd, its
-// clock standing at testEnd, without a rate limit unless cfg sets one.
+// newTestSim returns a simulator over the two weeks before simtest.End,
+// its clock standing at simtest.End, without a rate limit unless cfg
+// sets one.
 func newTestSim(t testing.TB, cfg Config) *Sim {
 	t.Helper()
 	if cfg.End.IsZero() {
-		cfg.End = testEnd
+		cfg.End = simtest.End
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = cfg.End.Add(-14 * 24 * time.Hour)
@@ -129,52 +119,4 @@ func callQuery(tg dialpad.Target, after, before int64) url.Values {
 		q.Set("started_before", fmt.Sprint(before))
 	}
 	return q
-}
-
-// decoded is a leg decoded by the client's own type, plus its raw keys.
-type decoded struct {
-	dialpad.Call
-	keys map[string]json.RawMessage
-}
-
-func decodeLegs(t testing.TB, raws []json.RawMessage) []decoded {
-	t.Helper()
-	out := make([]decoded, len(raws))
-	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &out[i].Call); err != nil {
-			t.Fatalf("leg %d does not decode as dialpad.Call: %v\n%s", i, err, raw)
-		}
-		if err := json.Unmarshal(raw, &out[i].keys); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
-func equalRaw(a, b []json.RawMessage) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// allLegs returns every leg of every group over the whole range,
-// deduplicated by call id.
-func allLegs(t testing.TB, s *Sim) []decoded {
-	var raws []json.RawMessage
-	seen := map[string]bool{}
-	for _, tg := range s.Targets() {
-		for _, r := range s.Legs(tg, s.cfg.Start, s.cfg.End.Add(24*time.Hour)) {
-			if !seen[string(r)] {
-				seen[string(r)] = true
-				raws = append(raws, r)
-			}
-		}
-	}
-	return decodeLegs(t, raws)
 }

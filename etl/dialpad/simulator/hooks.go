@@ -10,12 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
-// Webhooks and event subscriptions, kept in memory:
+// The endpoints of webhooks and event subscriptions, which the hub keeps:
 //
 //	POST   /api/v2/webhooks {hook_url, secret}                 the webhook
 //	GET    /api/v2/webhooks                                    {"items":[...]}
@@ -29,66 +30,6 @@ import (
 //
 // Ids are JSON strings, as elsewhere in the API. An unknown id is 404, a
 // body that is not the request's JSON object 400.
-
-// nsHooks is the id namespace of webhooks and subscriptions (see ids.go).
-const nsHooks = 1<<26 - 4
-
-type hookStore struct {
-	mu        sync.Mutex
-	seq       int64
-	webhooks  []*webhook // in creation order, as listed
-	callSubs  []*callSub
-	agentSubs []*agentSub
-}
-
-type webhook struct {
-	id          int64
-	url, secret string
-}
-
-type callSub struct {
-	id, hook       int64
-	states         []string
-	enabled        bool
-	target         dialpad.Target // zero: every call of the company
-	groupCallsOnly *bool
-}
-
-type agentSub struct {
-	id, hook  int64
-	agentType string
-	enabled   bool
-}
-
-// Rendered objects: keys in Dialpad's alphabetical order.
-type webhookJSON struct {
-	HookURL   string         `json:"hook_url"`
-	ID        string         `json:"id"`
-	Signature *signatureJSON `json:"signature,omitempty"`
-}
-
-type signatureJSON struct {
-	Algo   string `json:"algo"`
-	Secret string `json:"secret"`
-	Type   string `json:"type"`
-}
-
-type callSubJSON struct {
-	CallStates     []string    `json:"call_states"`
-	Enabled        bool        `json:"enabled"`
-	GroupCallsOnly *bool       `json:"group_calls_only,omitempty"`
-	ID             string      `json:"id"`
-	TargetID       string      `json:"target_id,omitempty"`
-	TargetType     string      `json:"target_type,omitempty"`
-	Webhook        webhookJSON `json:"webhook"`
-}
-
-type agentSubJSON struct {
-	AgentType string      `json:"agent_type"`
-	Enabled   bool        `json:"enabled"`
-	ID        string      `json:"id"`
-	Webhook   webhookJSON `json:"webhook"`
-}
 
 // callSubscriptionStates is the enum of call_states in Dialpad's
 // description of POST /api/v2/subscriptions/call.
@@ -113,9 +54,11 @@ func (s *Sim) serveHooks(w http.ResponseWriter, r *http.Request) bool {
 		get, del func(int64) (any, bool)
 		name     string
 	}{
-		{"/api/v2/webhooks", s.createWebhook, s.listWebhooks, s.getWebhook, s.deleteWebhook, "webhook"},
-		{"/api/v2/subscriptions/call", s.createCallSub, s.listCallSubs, s.getCallSub, s.deleteCallSub, "call event subscription"},
-		{"/api/v2/subscriptions/agent_status", s.createAgentSub, s.listAgentSubs, s.getAgentSub, s.deleteAgentSub, "agent status subscription"},
+		{"/api/v2/webhooks", s.createWebhook, s.listWebhooks, found(s.hub.Webhook), found(s.hub.DeleteWebhook), "webhook"},
+		{"/api/v2/subscriptions/call", s.createCallSub, s.listCallSubs, found(s.hub.CallSub), found(s.hub.DeleteCallSub),
+			"call event subscription"},
+		{"/api/v2/subscriptions/agent_status", s.createAgentSub, s.listAgentSubs, found(s.hub.AgentSub),
+			found(s.hub.DeleteAgentSub), "agent status subscription"},
 	} {
 		rest, ok := strings.CutPrefix(path, res.prefix)
 		switch {
@@ -195,30 +138,13 @@ func writeObject(w http.ResponseWriter, v any) {
 	writeJSON(w, http.StatusOK, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
+// found adapts a lookup of the hub to serveHooks's table.
+func found[J any](get func(int64) (J, bool)) func(int64) (any, bool) {
+	return func(id int64) (any, bool) { return get(id) }
+}
+
 type items[T any] struct {
 	Items []T `json:"items"`
-}
-
-func (st *hookStore) newID(salt uint64) int64 {
-	st.seq++
-	return makeID(salt, nsHooks, st.seq)
-}
-
-func (h *webhook) render() webhookJSON {
-	out := webhookJSON{HookURL: h.url, ID: strconv.FormatInt(h.id, 10)}
-	if h.secret != "" {
-		out.Signature = &signatureJSON{Algo: "HS256", Secret: h.secret, Type: "jwt"}
-	}
-	return out
-}
-
-func (st *hookStore) webhook(id int64) *webhook {
-	for _, h := range st.webhooks {
-		if h.id == id {
-			return h
-		}
-	}
-	return nil
 }
 
 func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
@@ -237,56 +163,106 @@ func (s *Sim) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "hook_url must be an absolute http or https URL")
 		return
 	}
-	h := &webhook{url: *req.HookURL}
+	secret := ""
 	if req.Secret != nil {
 		if strings.ContainsAny(*req.Secret, "\r\n") {
 			writeError(w, http.StatusBadRequest, "secret must be a single line")
 			return
 		}
-		h.secret = *req.Secret
+		secret = *req.Secret
 	}
-	st := &s.hooks
-	st.mu.Lock()
-	h.id = st.newID(s.salt)
-	st.webhooks = append(st.webhooks, h)
-	out := h.render()
-	st.mu.Unlock()
-	writeObject(w, out)
+	writeObject(w, s.hub.AddWebhook(*req.HookURL, secret))
 }
 
 func (s *Sim) listWebhooks(w http.ResponseWriter, _ *http.Request) {
-	st := &s.hooks
-	st.mu.Lock()
-	out := items[webhookJSON]{Items: []webhookJSON{}}
-	for _, h := range st.webhooks {
-		out.Items = append(out.Items, h.render())
+	writeObject(w, items[webhook.HookJSON]{Items: s.hub.Webhooks()})
+}
+
+func (s *Sim) createCallSub(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		EndpointID     wire.ID  `json:"endpoint_id"`
+		CallStates     []string `json:"call_states"`
+		TargetType     string   `json:"target_type"`
+		TargetID       wire.ID  `json:"target_id"`
+		Enabled        *bool    `json:"enabled"`
+		GroupCallsOnly *bool    `json:"group_calls_only"`
 	}
-	st.mu.Unlock()
+	if !readBody(w, r, &req) {
+		return
+	}
+	for _, st := range req.CallStates {
+		if !slices.Contains(callSubscriptionStates, st) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("call_states: %q is not a call state", st))
+			return
+		}
+	}
+	c := webhook.CallSub{States: req.CallStates, Enabled: req.Enabled == nil || *req.Enabled, GroupCallsOnly: req.GroupCallsOnly}
+	switch {
+	case req.TargetType == "" && req.TargetID == 0:
+	case req.TargetType == "" || req.TargetID == 0:
+		writeError(w, http.StatusBadRequest, "target_type and target_id must be given together")
+		return
+	case !slices.Contains(subscriptionTargetTypes, req.TargetType):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("target_type: %q is not a target type", req.TargetType))
+		return
+	default:
+		c.Target = dialpad.Target{Type: req.TargetType, ID: int64(req.TargetID)}
+		if _, ok := s.tr.Index(c.Target); !ok {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("target %s:%d not found", c.Target.Type, c.Target.ID))
+			return
+		}
+	}
+	out, ok := s.hub.AddCallSub(c, int64(req.EndpointID))
+	if !ok {
+		webhookNotFound(w, int64(req.EndpointID))
+		return
+	}
 	writeObject(w, out)
 }
 
-func (s *Sim) getWebhook(id int64) (any, bool) {
-	st := &s.hooks
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if h := st.webhook(id); h != nil {
-		return h.render(), true
+// listCallSubs lists the call event subscriptions, of one target with
+// target_type and target_id.
+func (s *Sim) listCallSubs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	typ, id := q.Get("target_type"), q.Get("target_id")
+	var tg dialpad.Target
+	if typ != "" || id != "" {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || typ == "" {
+			writeError(w, http.StatusBadRequest, "target_type and target_id (an integer) must be given together")
+			return
+		}
+		tg = dialpad.Target{Type: typ, ID: n}
 	}
-	return nil, false
+	writeObject(w, items[webhook.CallSubJSON]{Items: s.hub.CallSubs(tg)})
 }
 
-// deleteWebhook deletes the webhook and the subscriptions that use it.
-func (s *Sim) deleteWebhook(id int64) (any, bool) {
-	st := &s.hooks
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	i := slices.IndexFunc(st.webhooks, func(h *webhook) bool { return h.id == id })
-	if i < 0 {
-		return nil, false
+func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		EndpointID wire.ID `json:"endpoint_id"`
+		AgentType  *string `json:"agent_type"`
+		Enabled    *bool   `json:"enabled"`
 	}
-	out := st.webhooks[i].render()
-	st.webhooks = slices.Delete(st.webhooks, i, i+1)
-	st.callSubs = slices.DeleteFunc(st.callSubs, func(c *callSub) bool { return c.hook == id })
-	st.agentSubs = slices.DeleteFunc(st.agentSubs, func(a *agentSub) bool { return a.hook == id })
-	return out, true
+	if !readBody(w, r, &req) {
+		return
+	}
+	if req.AgentType != nil && *req.AgentType != "callcenter" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("agent_type: %q is not an agent type (want callcenter)", *req.AgentType))
+		return
+	}
+	out, ok := s.hub.AddAgentSub(req.Enabled == nil || *req.Enabled, int64(req.EndpointID))
+	if !ok {
+		webhookNotFound(w, int64(req.EndpointID))
+		return
+	}
+	writeObject(w, out)
+}
+
+func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
+	writeObject(w, items[webhook.AgentSubJSON]{Items: s.hub.AgentSubs()})
+}
+
+// webhookNotFound answers a subscription to an unknown webhook.
+func webhookNotFound(w http.ResponseWriter, endpoint int64) {
+	writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d not found (endpoint_id)", endpoint))
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/internal/simtest"
 )
 
 // hookDo sends an authorized request with a JSON body, checks the status
@@ -65,7 +67,7 @@ func TestWebhooksCreateListDelete(t *testing.T) {
 	signed := hookPost(t, base, "/api/v2/webhooks", `{"hook_url":"https://example.com/hook?a=1&b=2","secret":"puppy"}`, 200, nil)
 	var h struct{ ID string }
 	json.Unmarshal(signed, &h)
-	if !idPattern.MatchString(h.ID) {
+	if !simtest.IDPattern.MatchString(h.ID) {
 		t.Fatalf("webhook id %q, want a 16-digit string", h.ID)
 	}
 	if want := `{"hook_url":"https://example.com/hook?a=1&b=2","id":"` + h.ID +
@@ -156,7 +158,7 @@ func TestCallSubscriptions(t *testing.T) {
 	var a, b sub
 	hookPost(t, base, "/api/v2/subscriptions/call", `{"endpoint_id":"`+hid+`","call_states":["ringing","hangup"],`+
 		`"target_type":"department","target_id":`+strconv.FormatInt(dept.ID, 10)+`,"enabled":true}`, 200, &a)
-	if !idPattern.MatchString(a.ID) || a.ID == hid || strings.Join(a.CallStates, ",") != "ringing,hangup" || !a.Enabled ||
+	if !simtest.IDPattern.MatchString(a.ID) || a.ID == hid || strings.Join(a.CallStates, ",") != "ringing,hangup" || !a.Enabled ||
 		a.TargetType != "department" || a.TargetID != strconv.FormatInt(dept.ID, 10) || a.Webhook["id"] != hid || a.Webhook["hook_url"] != hook["hook_url"] {
 		t.Errorf("created %+v", a)
 	}

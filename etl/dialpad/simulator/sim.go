@@ -1,42 +1,44 @@
-// Package simulator serves a simulated Dialpad API (v2): a company with
-// departments, a call center, operators and weeks of realistic call
-// traffic, with the wire quirks of the real service (64-bit integers as
-// strings, omitted unset fields, several legs per customer call, newest
-// first paging with a cursor) and switchable faults (rate limiting,
-// errors, latency, malformed items, dropped and truncated responses).
+// Package simulator serves a simulated Dialpad API (v2) over HTTP: a
+// company with departments, a call center, operators and weeks of
+// realistic call traffic, with the wire quirks of the real service
+// (64-bit integers as strings, omitted unset fields, several legs per
+// customer call, newest first paging with a cursor) and switchable faults
+// (rate limiting, errors, latency, malformed items, dropped and truncated
+// responses).
 //
-// The same traffic also happens as webhook events (Events: call states
-// and agent status changes), which Deliver POSTs to a receiver as Dialpad
-// does, signed, with retries, duplicates and reordering; the handler
-// keeps webhooks and event subscriptions as the API does.
-//
-// The traffic can also be exported as Dialpad's stats export does
-// (export.go): POST /api/v2/stats starts an export of the records of
-// calls, GET /api/v2/stats/{id} tells when it is ready, and a signed link
-// under /_sim/exports/ serves the CSV, one row per leg in the request's
-// time zone, consistent with the list; exports can be made to fail or to
-// stay processing.
+// Sim is the server: Config and its defaults, the order every request
+// goes through (rate limit, faults, authentication), the call list and
+// its cursors, the directory, the endpoints of webhooks, event
+// subscriptions and the stats export, and its own endpoints under /_sim/
+// (health, the ground truth, the export files). What it serves is held by
+// the packages below it: the company and its traffic (simulator/traffic),
+// the webhooks with the events of the traffic and their delivery
+// (simulator/webhook: Events, Deliver), and the stats exports
+// (simulator/exports).
 //
 // Everything is deterministic from Config.Seed: each UTC day's traffic
 // comes from its own random source, so a day is the same whatever range
 // is simulated. Tests and the demo compare what a client loaded with the
 // ground truth from Legs.
+//
+// It imports etl/dialpad, etl/dialpad/wire and those three packages.
 package simulator
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 	_ "time/tzdata" // the business hours' time zone, even without a system zoneinfo
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/exports"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 )
 
 // Config configures a simulator. The zero value is usable: see the
@@ -98,22 +100,13 @@ type Stats struct {
 // Sim is a simulated Dialpad API; it is an http.Handler, safe for
 // concurrent use.
 type Sim struct {
-	cfg   Config
-	now   func() time.Time
-	salt  uint64
-	co    *company
-	legs  []leg                      // newest first by date_started, then call_id
-	index map[dialpad.Target][]int32 // per target: positions in legs, in list order
-	all   []int32                    // every leg (no target filter)
-	dir   directory
+	cfg Config
+	now func() time.Time
+	tr  *traffic.Traffic
 
-	maxSpan   int64 // the longest leg, date_ended - date_started, ms (events)
-	operators []int // party indexes of the call center's operators (agent status events)
-	hooks     hookStore
-	delivery  deliveryCounters // every Deliver's, for DeliveryStats
-	exports   exportStore
-	wall      func() time.Time // the wall clock (exports, StatsPerHour)
-	linkKey   []byte           // signs the export download links
+	hub     *webhook.Hub
+	exports *exports.Store
+	wall    func() time.Time // the wall clock (exports, StatsPerHour)
 
 	faults  atomic.Pointer[Faults]
 	limiter *bucket
@@ -134,18 +127,15 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{cfg: cfg, now: cfg.Now, salt: mix64(uint64(cfg.Seed)), wall: time.Now}
-	s.linkKey = exportLinkKey(cfg.Seed)
+	s := &Sim{cfg: cfg, now: cfg.Now, wall: time.Now}
 	s.faults.Store(&cfg.Faults)
 	if cfg.RateLimit > 0 {
 		s.limiter = newBucket(cfg.RateLimit, cfg.Burst, time.Now)
 	}
-	pool := min(max(cfg.CallsPerDay*25, 2000), 50_000)
-	s.co = newCompany(cfg.Seed, s.salt, cfg.Location.String(), pool)
-	s.legs = s.generate()
-	s.buildIndex()
-	s.dir = s.renderDirectory()
-	s.prepareEvents()
+	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
+		Location: cfg.Location, Now: cfg.Now})
+	s.hub = webhook.New(s.tr, cfg.Now)
+	s.exports = exports.NewStore(s.tr, cfg.Seed)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
 }
@@ -227,156 +217,39 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// generate builds every day's legs, days in parallel, and sorts them
-// into list order.
-func (s *Sim) generate() []leg {
-	from, to := s.cfg.Start.UnixMilli(), s.cfg.End.UnixMilli()
-	first, last := floorDiv(from, msPerDay), floorDiv(to-1, msPerDay)
-	days := make([][]leg, last-first+1)
-	spills := make([][]leg, len(days))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(days)) {
-		wg.Go(func() {
-			for i := next.Add(1) - 1; i < int64(len(days)); i = next.Add(1) - 1 {
-				g := dayGen{c: s.co, day: first + i, salt: s.salt, from: from, to: to, loc: s.cfg.Location,
-					perGroupWD: float64(s.cfg.CallsPerDay), rng: newDayRand(s.cfg.Seed, first+i)}
-				g.out = make([]leg, 0, s.cfg.CallsPerDay*len(s.co.groups)*3)
-				g.generate()
-				days[i], spills[i] = splitSpill(g.out, (first+i+1)*msPerDay)
-			}
-		})
-	}
-	wg.Wait()
-	var n, nSpill int
-	for i := range days {
-		n += len(days[i]) + len(spills[i])
-		nSpill += len(spills[i])
-	}
-	// Each day's own legs sort within the day, so the days concatenate
-	// newest first; the legs that started after their call's day (agent
-	// legs past midnight, late transfers) are few: sort them apart and
-	// merge them in.
-	legs := make([]leg, nSpill, n)
-	for i := len(days) - 1; i >= 0; i-- {
-		legs = append(legs, days[i]...)
-		days[i] = nil
-	}
-	spill := make([]leg, 0, nSpill)
-	for _, sp := range spills {
-		spill = append(spill, sp...)
-	}
-	slices.SortFunc(spill, cmpLegs)
-	w, j := 0, 0
-	for i := nSpill; i < n || j < nSpill; w++ {
-		if j < nSpill && (i == n || spill[j].before(&legs[i])) {
-			legs[w] = spill[j]
-			j++
-		} else {
-			legs[w] = legs[i]
-			i++
-		}
-	}
-	return legs
-}
-
-// splitSpill sorts a day's legs into list order and moves those starting
-// at or after dayEnd into a second slice.
-func splitSpill(out []leg, dayEnd int64) (day, spill []leg) {
-	slices.SortFunc(out, cmpLegs)
-	k := 0
-	for k < len(out) && out[k].started >= dayEnd {
-		k++
-	}
-	return slices.Clip(out[k:]), slices.Clone(out[:k])
-}
-
-func newDayRand(seed, day int64) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), uint64(day)^0xDA7A_0000_0000_0000))
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
-
-func (s *Sim) buildIndex() {
-	co := s.co
-	counts := make([]int, len(co.parties))
-	for i := range s.legs {
-		l := &s.legs[i]
-		counts[l.group]++
-		if int(l.target) >= len(co.groups) {
-			counts[l.target]++
-		}
-	}
-	byParty := make([][]int32, len(co.parties))
-	for pi := range byParty {
-		byParty[pi] = make([]int32, 0, counts[pi])
-	}
-	s.all = make([]int32, len(s.legs))
-	for i := range s.legs {
-		l := &s.legs[i]
-		s.all[i] = int32(i)
-		byParty[l.group] = append(byParty[l.group], int32(i))
-		if int(l.target) >= len(co.groups) {
-			byParty[l.target] = append(byParty[l.target], int32(i))
-		}
-	}
-	s.index = make(map[dialpad.Target][]int32, len(co.parties)+1)
-	for pi := range co.parties {
-		s.index[co.target(pi)] = byParty[pi]
-	}
-	// The office is known, but no call in the simulation went through its
-	// main line.
-	s.index[dialpad.Target{Type: "office", ID: co.officeID}] = []int32{}
-}
-
 // SetFaults replaces the injected faults; safe while serving.
 func (s *Sim) SetFaults(f Faults) { s.faults.Store(&f) }
 
 // Targets returns the company's groups: its departments, then its call
 // center.
-func (s *Sim) Targets() []dialpad.Target {
-	out := make([]dialpad.Target, len(s.co.groups))
-	for gi := range s.co.groups {
-		out[gi] = s.co.target(gi)
-	}
-	return out
-}
+func (s *Sim) Targets() []dialpad.Target { return s.tr.Targets() }
 
 // Legs is the ground truth: exactly the items GET /api/v2/call returns for
 // t (over all its pages) with from <= date_started < to, ended by the
 // simulator's Now, newest first, byte-identical to what is served. It
 // returns nil for an unknown target.
 func (s *Sim) Legs(t dialpad.Target, from, to time.Time) []json.RawMessage {
-	ix, ok := s.index[t]
-	if !ok {
-		return nil
-	}
-	out := []json.RawMessage{}
-	s.scan(ix, window{after: from.UnixMilli() - 1, hasAfter: true, before: to.UnixMilli(), hasBefore: true},
-		s.now().UnixMilli(), func(l *leg) bool {
-			out = append(out, s.appendLeg(nil, l))
-			return true
-		})
-	return out
+	return s.tr.Legs(t, from, to)
 }
 
 // NumLegs returns how many legs have ended by the simulator's Now: the
 // legs a full read of every group would see (agent legs counted once).
-func (s *Sim) NumLegs() int {
-	now, n := s.now().UnixMilli(), 0
-	for i := range s.legs {
-		if s.legs[i].ended <= now {
-			n++
-		}
-	}
-	return n
+func (s *Sim) NumLegs() int { return s.tr.NumLegs() }
+
+// Events returns the webhook events whose event time lies in [from, to),
+// in order (see webhook.Hub.Events).
+func (s *Sim) Events(from, to time.Time) []webhook.Event { return s.hub.Events(from, to) }
+
+// Deliver POSTs the traffic's events to a receiver as Dialpad delivers
+// webhook events (see webhook.Hub.Deliver). It is safe to run while the
+// simulator serves HTTP, and several at once.
+func (s *Sim) Deliver(ctx context.Context, d webhook.Delivery) (webhook.DeliveryStats, error) {
+	return s.hub.Deliver(ctx, d)
 }
+
+// DeliveryStats returns the counts of every Deliver of the simulator so
+// far, running ones included.
+func (s *Sim) DeliveryStats() webhook.DeliveryStats { return s.hub.DeliveryStats() }
 
 // Stats returns counts of what has been served so far.
 func (s *Sim) Stats() Stats {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -29,27 +30,27 @@ const (
 )
 
 // Ms is a time of the form 2006-01-02T15:04:05.000Z in Unix ms.
-func Ms(s string) dialpad.Millis {
+func Ms(s string) wire.Millis {
 	t, err := time.Parse("2006-01-02T15:04:05.000Z", s)
 	if err != nil {
 		panic(err)
 	}
-	return dialpad.Millis(t.UnixMilli())
+	return wire.Millis(t.UnixMilli())
 }
 
 // Agent is the party of agent id.
-func Agent(id int64) dialpad.Party {
-	return dialpad.Party{ID: dialpad.ID(id), Type: "user", Name: map[int64]string{Ana: "Ana", Ben: "Ben", Cy: "Cy"}[id]}
+func Agent(id int64) wire.Party {
+	return wire.Party{ID: wire.ID(id), Type: "user", Name: map[int64]string{Ana: "Ana", Ben: "Ben", Cy: "Cy"}[id]}
 }
 
 // DeptParty is the department as a call's target.
-var DeptParty = dialpad.Party{ID: 100, Type: "department", Name: "Sales"}
+var DeptParty = wire.Party{ID: 100, Type: "department", Name: "Sales"}
 
 // Legs covers every status, a transfer, a voicemail, a call across
 // midnight in Chicago, master-call linking, and (leg 3001) an entry leg that
 // arrives in a later load than its agent leg.
-func Legs() []dialpad.Call {
-	return []dialpad.Call{
+func Legs() []wire.Call {
+	return []wire.Call{
 		// A: inbound, Ana rang and missed, Ben answered and transferred to Cy.
 		{CallID: 1001, Direction: "inbound", Target: DeptParty, DateStarted: Ms("2026-01-14T21:00:00.000Z"),
 			DateConnected: Ms("2026-01-14T21:00:05.000Z"), Duration: 300000, State: "hangup"},
@@ -80,19 +81,19 @@ func Legs() []dialpad.Call {
 			DateConnected: Ms("2026-01-15T19:00:10.000Z"), Duration: 30000},
 		// G: outbound by Cy that left a voicemail.
 		{CallID: 7001, Direction: "outbound", Target: Agent(Cy), DateStarted: Ms("2026-01-15T20:00:00.000Z"),
-			Recordings: []dialpad.Recording{{ID: "r1", RecordingType: "voicemail"}}},
+			Recordings: []wire.Recording{{ID: "r1", RecordingType: "voicemail"}}},
 	}
 }
 
 // Load writes calls as legs of Dept and recomputes their days.
-func Load(t *testing.T, s *warehouse.Store, calls []dialpad.Call) {
+func Load(t *testing.T, s *warehouse.Store, calls []wire.Call) {
 	t.Helper()
 	LoadWith(t, s, calls, nil)
 }
 
 // LoadWith is Load, with what events told of leg i set by told (when not
 // nil).
-func LoadWith(t *testing.T, s *warehouse.Store, calls []dialpad.Call, told func(i int, l *transform.Leg)) {
+func LoadWith(t *testing.T, s *warehouse.Store, calls []wire.Call, told func(i int, l *transform.Leg)) {
 	t.Helper()
 	ctx := context.Background()
 	var legs []transform.Leg

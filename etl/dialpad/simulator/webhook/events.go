@@ -1,0 +1,215 @@
+package webhook
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
+)
+
+// Webhook events of the simulated traffic. Every leg of the call list
+// also happens as a sequence of call events, ending with a final one
+// (its list state, at its date_ended), and the call center's operators
+// change their on-duty status as their legs connect and end. Like the
+// legs, the events are a pure function of the seed.
+
+// Event is one webhook event, before signing.
+type Event struct {
+	At     time.Time // event_timestamp
+	CallID int64     // 0 for agent status events
+	State  string    // call state, or "agent_status"
+	Final  bool      // hangup / missed / voicemail: the leg's last event
+	Claims []byte    // the JSON object Dialpad would send (before signing)
+
+	ms  int64        // At in epoch ms
+	seq int32        // call events: position within the leg; agent events: the agent's party index
+	leg *traffic.Leg // call events: the leg
+}
+
+// AgentStatus is Event.State of an agent status event.
+const AgentStatus = "agent_status"
+
+// Events returns every event whose event time lies in [from, to), sorted
+// by time, then call id (agent status events first), then position in
+// the leg. The same instant always gives the same events, whatever range
+// asks for it. A day of 10,000 legs takes some 100 ms.
+func (hb *Hub) Events(from, to time.Time) []Event {
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	if hi <= lo {
+		return nil
+	}
+	var a arena
+	var scratch []byte
+	out := []Event{}
+	legs := hb.tr.List()
+	// The legs are newest first by date_started: those that can have an
+	// event in [lo, hi) started in [lo-maxSpan, hi).
+	p := sort.Search(len(legs), func(i int) bool { return legs[i].Started < hi })
+	for ; p < len(legs) && legs[p].Started >= lo-hb.maxSpan; p++ {
+		l := &legs[p]
+		if l.Ended < lo {
+			continue
+		}
+		pl := hb.planLeg(p)
+		for i := range pl.n {
+			st := &pl.steps[i]
+			if st.t < lo || st.t >= hi {
+				continue
+			}
+			final := i == pl.n-1
+			scratch = hb.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
+			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.ID, State: st.state,
+				Final: final, Claims: a.keep(scratch), ms: st.t, seq: int32(i), leg: l})
+		}
+	}
+	out = hb.appendAgentEvents(out, &a, lo, hi)
+	slices.SortFunc(out, func(x, y Event) int {
+		return cmp.Or(cmp.Compare(x.ms, y.ms), cmp.Compare(x.CallID, y.CallID), cmp.Compare(x.seq, y.seq))
+	})
+	return out
+}
+
+// prepareEvents computes what Events needs besides the legs.
+func (hb *Hub) prepareEvents() {
+	for i := range hb.tr.List() {
+		hb.maxSpan = max(hb.maxSpan, hb.tr.List()[i].Ended-hb.tr.List()[i].Started)
+	}
+	cc := len(hb.tr.Company().Groups) - 1 // the call center
+	for _, pi := range hb.tr.Company().Groups[cc].Members {
+		for _, m := range hb.tr.Company().Users[pi-len(hb.tr.Company().Groups)].Groups {
+			if m.Group == cc && m.Role == "operator" {
+				hb.operators = append(hb.operators, pi)
+			}
+		}
+	}
+}
+
+// A legPlan is the events of one leg: their times and states, and what
+// the payloads need to know besides the leg.
+type legPlan struct {
+	n         int
+	steps     [6]step
+	firstRang int64 // date_first_rang; 0 = none
+	holdStart int64 // 0 = never on hold
+	holdEnd   int64
+}
+
+type step struct {
+	t     int64
+	state string
+}
+
+// Call states of the events.
+const (
+	evCalling   = "calling"
+	evRinging   = "ringing"
+	evQueued    = "queued"
+	evConnected = "connected"
+	evHold      = "hold"
+)
+
+// holdShare is the share of connected agent and outbound legs that put
+// the other side on hold once.
+const holdShare = 30 // percent
+
+// planLeg lays out the events of legs[p]:
+//
+//	entry leg:    ringing (date_started), queued (+rang), connected, final
+//	agent leg:    ringing (date_rang), connected, [hold, connected], final
+//	outbound leg: calling (date_started), ringing (date_rang), connected, [hold, connected], final
+//
+// with the final state the leg's list state at date_ended. Times strictly
+// increase; a step that would not is moved 1 ms after the one before.
+func (hb *Hub) planLeg(p int) legPlan {
+	l := &hb.tr.List()[p]
+	var pl legPlan
+	add := func(t int64, state string) {
+		if pl.n > 0 && t <= pl.steps[pl.n-1].t {
+			t = pl.steps[pl.n-1].t + 1
+		}
+		pl.steps[pl.n] = step{t, state}
+		pl.n++
+	}
+	rang := int64(-1)
+	if l.Rang >= 0 {
+		rang = l.Started + int64(l.Rang)
+	}
+	switch {
+	case l.Flags&traffic.Entry != 0:
+		add(l.Started, evRinging)
+		if rang >= 0 {
+			add(rang, evQueued)
+		}
+		pl.firstRang = hb.firstRang(p)
+	case l.Flags&traffic.Inbound != 0:
+		add(max(rang, l.Started), evRinging)
+		pl.firstRang = max(rang, 0)
+	default:
+		add(l.Started, evCalling)
+		if rang >= 0 {
+			add(rang, evRinging)
+		}
+		pl.firstRang = max(rang, 0)
+	}
+	if l.Connected >= 0 {
+		c := l.Started + int64(l.Connected)
+		add(c, evConnected)
+		if l.Flags&traffic.Entry == 0 {
+			if hs, he, ok := hb.hold(l, c); ok {
+				add(hs, evHold)
+				add(he, evConnected)
+				pl.holdStart, pl.holdEnd = pl.steps[pl.n-2].t, pl.steps[pl.n-1].t
+			}
+		}
+	}
+	pl.steps[pl.n] = step{l.Ended, l.StateName()}
+	pl.n++
+	return pl
+}
+
+// hold decides, from a hash of the call id, whether a leg connected at c
+// goes on hold: about holdShare of them, for 3 s to a minute, starting
+// between a fifth and half of the talk and never past two thirds of it.
+func (hb *Hub) hold(l *traffic.Leg, c int64) (start, end int64, ok bool) {
+	h := traffic.Mix64(uint64(l.ID) ^ hb.tr.Salt() ^ 0x401D)
+	talk := l.Ended - c
+	n := min(3000+int64(h>>8%57_001), talk/3)
+	if h%100 >= holdShare || n < 1000 {
+		return 0, 0, false
+	}
+	start = c + talk*int64(20+h>>32%31)/100
+	return start, start + n, true
+}
+
+// firstRang is the earliest date_rang of the agent legs of the entry leg
+// legs[p], 0 when it has none. They start within seconds after it, so
+// they sit just before it in the list order.
+func (hb *Hub) firstRang(p int) int64 {
+	e := &hb.tr.List()[p]
+	first := int64(0)
+	for q := p - 1; q >= 0 && hb.tr.List()[q].Started <= e.Started+agentLegWindow; q-- {
+		a := &hb.tr.List()[q]
+		if a.EntryID == e.ID && a.Rang >= 0 && (first == 0 || a.Started+int64(a.Rang) < first) {
+			first = a.Started + int64(a.Rang)
+		}
+	}
+	return first
+}
+
+// agentLegWindow bounds how long after its entry leg the first agent leg
+// of a call starts (inbound: at most minOffset 2.2 s + 2.5 s).
+const agentLegWindow = 10_000
+
+// arena hands out copies of byte slices from large shared blocks.
+type arena struct{ buf []byte }
+
+func (a *arena) keep(b []byte) []byte {
+	if len(b) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(1<<20, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
