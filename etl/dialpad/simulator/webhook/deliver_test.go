@@ -218,14 +218,16 @@ func TestDeliverRetries(t *testing.T) {
 				w.WriteHeader(http.StatusInternalServerError)
 			}
 		}, 2, n, 0, 0},
+		// The second try must beat the client's limit: half a second, so
+		// that it does on a machine busy with other tests.
 		{"too slow the first time", func(n int, _ http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				select {
-				case <-time.After(2 * time.Second):
+				case <-time.After(5 * time.Second):
 				case <-r.Context().Done():
 				}
 			}
-		}, 2, n, 0, 100 * time.Millisecond},
+		}, 2, n, 0, 500 * time.Millisecond},
 		{"400", func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) }, 1, 0, n, 0},
 		{"503 always", func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
 			4, 3 * n, n, 0},
