@@ -16,6 +16,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -174,7 +175,7 @@ func TestWallboardFromEvents(t *testing.T) {
 	sameDay := transform.Day(at(-200), loc).Equal(transform.Day(now.UnixMilli(), loc))
 	if sameDay {
 		want["Answered today"], want["Missed today"], want["Service level today"] = 0, 1, 0
-		waitUntil(t, 20*time.Second, "the conversation of the missed call recomputed", func() bool {
+		testkit.Eventually(t, 20*time.Second, "the conversation of the missed call recomputed", func() bool {
 			var n uint64
 			err := twin.Conn().QueryRow(ctx, "SELECT count() FROM conversations FINAL WHERE conversation_id = 2301 AND outcome = 'missed'").Scan(&n)
 			return err == nil && n == 1
@@ -220,15 +221,4 @@ func TestWallboardFromEvents(t *testing.T) {
 		"Calls waiting": 0, "Calls connected": 0,
 		"Agents available": 1, "Agents on a call": 2, "Agents in wrap-up": 1, "Agents unavailable": 2,
 	})
-}
-
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

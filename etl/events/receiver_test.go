@@ -21,6 +21,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -195,7 +196,7 @@ func TestSignedEventsAreStoredBeforeTheAnswer(t *testing.T) {
 	// at 3 s, on hold 20 s, which its handle time adds to the talk. (A
 	// recompute may run between the agent's final event and the entry's:
 	// the conversation is whole once it has both legs.)
-	waitFor(t, 15*time.Second, "the conversation recomputed", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the conversation recomputed", func() bool {
 		return g.count(t, "SELECT count() FROM conversations FINAL WHERE conversation_id = 1001 AND legs = 2") == 1
 	})
 	var wait, talk, handle uint64
@@ -423,17 +424,6 @@ func TestAgentsOwnCallsGoToTheirTargetsUntilTheListSaysOtherwise(t *testing.T) {
 	}
 	if n := g.count(t, "SELECT count() FROM calls WHERE call_id = 3001"); n != 0 {
 		t.Errorf("the leg the list does not have is still there (%d copies)", n)
-	}
-}
-
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -185,21 +186,14 @@ func (w *world) deleteLegs(t *testing.T, ids []uint64) {
 	if err := w.store.DB().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventually(t, 30*time.Second, "the deletion of legs", func() bool {
 		var pending uint64
 		if err := w.store.DB().QueryRow(ctx, `SELECT count() FROM system.mutations
 			WHERE database = currentDatabase() AND table = 'calls' AND is_done = 0`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if pending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the deletion of legs did not finish in 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return pending == 0
+	})
 }
 
 // checkNoTokenInDownloads checks that the export's signed link was
