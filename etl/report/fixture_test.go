@@ -3,7 +3,6 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,12 +12,12 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -43,48 +42,16 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2025, 2, 28, 0, 0, 0, 0, loc)
 	end := time.Date(2025, 3, 12, 0, 0, 0, 0, loc)
-	w := &world{loc: loc, now: end.Add(6 * time.Hour), legs: map[dialpad.Target][]transform.Leg{}}
-	clock := func() time.Time { return w.now }
-	if w.sim, err = simulator.New(simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 40, Token: "tok-report",
-		RateLimit: -1, Location: loc, Now: clock}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.sim)
-	t.Cleanup(srv.Close)
-	client, err := dialpad.New(srv.URL, "tok-report", dialpad.WithClock(clock), dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.twin = chtest.NewTwin(t)
-	w.store = w.twin.Store(warehouse.Options{Location: loc})
-	if _, err := w.store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.store.Derived().RecordKPISettings(ctx, 80); err != nil {
-		t.Fatal(err)
-	}
-	w.targets = w.sim.Targets()
-	job := &load.Job{Source: client, Store: w.store, Derived: w.store.Derived(), Leases: w.store.Leases(), Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
-	for _, r := range job.Backfill(ctx, start, end, nil, true) { // from Start: it moves the high-water mark
-		if r.Err != nil {
-			t.Fatalf("loading the traffic: %v", r.Err)
-		}
-	}
+	tw := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 40, Token: "tok-report"},
+		Zone: zone, Now: end.Add(6 * time.Hour), ServiceLevelGoal: 80})
+	w := &world{store: tw.Store, twin: tw.Twin, loc: tw.Location, sim: tw.Sim, targets: tw.Targets, now: tw.Now, legs: tw.Legs}
 	for _, tg := range w.targets {
-		for _, raw := range w.sim.Legs(tg, start, end) {
-			call, err := dialpad.DecodeCall(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.legs[tg] = append(w.legs[tg], transform.NewLeg(tg, &call, loc, nil))
-		}
 		if len(w.legs[tg]) < 200 {
 			t.Fatalf("%s has only %d legs: too few to test with", tg, len(w.legs[tg]))
 		}

@@ -54,7 +54,8 @@ type Options struct {
 
 // World is a simulated Dialpad company served over HTTP, a client of it,
 // and a migrated warehouse loaded with its traffic: by default as
-// 'dialpad-etl backfill' loads it, the job's backfill of [Start, End).
+// 'dialpad-etl backfill' loads it, the job's backfill of [Start, End)
+// (from the job's Start: it moves the high-water marks).
 // The test fails when any of it cannot be made, and is skipped under
 // go test -short.
 type World struct {
