@@ -46,10 +46,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: time.UTC})
-	if _, err := store.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store := twin.Migrated(warehouse.Options{Location: time.UTC})
 	r := &events.Receiver{Store: events.NewStorage(store.DB()), Legs: store, Derived: store.Derived(),
 		Leases: store.Leases(), Secret: []byte(secret), Targets: []dialpad.Target{dept},
 		Location: time.UTC, MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond,
