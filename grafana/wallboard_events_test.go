@@ -17,7 +17,6 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
-	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // center9 is a call center whose agents are the support department's.
@@ -28,15 +27,8 @@ var center9 = dialpad.Target{Type: "callcenter", ID: 9}
 // twice.
 func TestWallboardFromEvents(t *testing.T) {
 	ctx := context.Background()
-	loc, err := time.LoadLocation(reportingZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: loc})
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t)
+	store, twin, loc := f.store, f.twin, f.loc
 	// Ana, Bo, Cy, Dee and Eve are the support department's agents.
 	var ops []warehouse.Agent
 	for id, name := range map[int64]string{11: "Ana", 12: "Bo", 13: "Cy", 14: "Dee", 15: "Eve"} {
@@ -181,7 +173,6 @@ func TestWallboardFromEvents(t *testing.T) {
 			return err == nil && n == 1
 		})
 	}
-	f := &fixture{twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
 	d := dashboardByUID(t, "dialpad-wallboard")
 	check := func(target dialpad.Target, want map[string]float64) {
 		t.Helper()
