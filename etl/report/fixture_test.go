@@ -13,8 +13,6 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
@@ -31,13 +29,7 @@ const zone = "America/Chicago"
 // of 3 to 9 March, whose Sunday is an hour short (clocks go forward),
 // has traffic on both sides of it.
 type world struct {
-	store   *warehouse.Store
-	twin    *chtest.Twin
-	loc     *time.Location
-	sim     *simulator.Sim
-	targets []dialpad.Target
-	now     time.Time // the job's clock: Wednesday 12 March, 06:00
-	legs    map[dialpad.Target][]transform.Leg
+	*testkit.World // its clock: Wednesday 12 March, 06:00
 }
 
 func newWorld(t *testing.T) *world {
@@ -50,10 +42,10 @@ func newWorld(t *testing.T) *world {
 	end := time.Date(2025, 3, 12, 0, 0, 0, 0, loc)
 	tw := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 40, Token: "tok-report"},
 		Zone: zone, Now: end.Add(6 * time.Hour), ServiceLevelGoal: 80})
-	w := &world{store: tw.Store, twin: tw.Twin, loc: tw.Location, sim: tw.Sim, targets: tw.Targets, now: tw.Now, legs: tw.Legs}
-	for _, tg := range w.targets {
-		if len(w.legs[tg]) < 200 {
-			t.Fatalf("%s has only %d legs: too few to test with", tg, len(w.legs[tg]))
+	w := &world{tw}
+	for _, tg := range w.Targets {
+		if len(w.Legs[tg]) < 200 {
+			t.Fatalf("%s has only %d legs: too few to test with", tg, len(w.Legs[tg]))
 		}
 	}
 	w.reconcile(t)
@@ -66,18 +58,18 @@ func newWorld(t *testing.T) *world {
 func (w *world) reconcile(t *testing.T) {
 	t.Helper()
 	var days []reconcile.Reconciled
-	for _, tg := range w.targets {
+	for _, tg := range w.Targets {
 		for d := 1; d <= 8; d++ {
 			r := reconcile.Reconciled{Target: tg, Day: time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC), RunID: "reconcile-1",
-				CheckedAt: w.now, Status: "match", OurLegs: 50 + d, DialpadLegs: 50 + d, OurConvs: 40, DialpadConvs: 40,
-				ExportID: "export-1", ExportedAt: w.now}
-			if tg == w.targets[0] && d == 5 {
+				CheckedAt: w.Now, Status: "match", OurLegs: 50 + d, DialpadLegs: 50 + d, OurConvs: 40, DialpadConvs: 40,
+				ExportID: "export-1", ExportedAt: w.Now}
+			if tg == w.Targets[0] && d == 5 {
 				r.Status, r.DialpadLegs, r.OnlyDialpad, r.DialpadConvs = "differ", r.OurLegs+2, 2, 41
 			}
 			days = append(days, r)
 		}
 	}
-	if err := reconcile.NewStorage(w.store.DB()).WriteReconciliation(context.Background(), days, nil); err != nil {
+	if err := reconcile.NewStorage(w.Store.DB()).WriteReconciliation(context.Background(), days, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +104,7 @@ func (w *world) panelQuery(t *testing.T, uid, title string, target dialpad.Targe
 		if err != nil {
 			t.Fatal(err)
 		}
-		return query(t, w.twin.Conn(), sql)
+		return query(t, w.Twin.Conn(), sql)
 	}
 	t.Fatalf("%s has no panel %q", uid, title)
 	return nil, nil
