@@ -10,11 +10,11 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
@@ -37,6 +37,19 @@ type fixture struct {
 	legs       map[dialpad.Target][]transform.Leg
 }
 
+// newFixture is an empty warehouse on both engines, migrated, reporting
+// in reportingZone.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	loc, err := time.LoadLocation(reportingZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := chtest.NewTwin(t)
+	store := twin.Migrated(warehouse.Options{Location: loc})
+	return &fixture{store: store, twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
+}
+
 // loadFixture loads the simulator's legs for every group through the
 // decoder, the transform and the warehouse, as the job does, and records a
 // few runs, high-water marks, rejected items and a reconciliation with
@@ -44,63 +57,27 @@ type fixture struct {
 func loadFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	loc, err := time.LoadLocation(reportingZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: loc})
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Derived().RecordKPISettings(ctx, 80); err != nil {
-		t.Fatal(err)
-	}
-
 	// Relative to today, so that the runs and rejected items written now
-	// fall in the health dashboard's ranges.
+	// fall in the health dashboard's ranges. The company keeps New York's
+	// hours (the simulator's default); the dashboards show Chicago's days.
 	end := time.Now().UTC().Truncate(24 * time.Hour)
 	start := end.Add(-14 * 24 * time.Hour)
-	sim, err := simulator.New(simulator.Config{Seed: 1, Start: start, End: end, Now: func() time.Time { return end }})
+	newYork, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store, twin: twin, native: chtest.Conn(t, twin.Database), loc: loc, start: start, end: end, targets: sim.Targets(),
-		legs: map[dialpad.Target][]transform.Leg{}}
+	w := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 1, Start: start, End: end, Location: newYork},
+		Zone: reportingZone, ServiceLevelGoal: 80, Direct: true})
+	store := w.Store
+	f := &fixture{store: store, twin: w.Twin, native: chtest.Conn(t, w.Twin.Database), loc: w.Location, start: start, end: end,
+		targets: w.Targets, legs: w.Legs}
 	for _, target := range f.targets {
-		raws := sim.Legs(target, start, end)
-		if len(raws) == 0 {
-			t.Fatalf("the simulator has no legs for %s", target)
-		}
-		legs := make([]transform.Leg, 0, len(raws))
-		seenDay := map[time.Time]bool{}
-		var days []time.Time
-		for _, raw := range raws {
-			call, err := wire.DecodeCall(raw)
-			if err != nil {
-				t.Fatalf("decode a leg of %s: %v\n%s", target, err, raw)
-			}
-			l := transform.NewLeg(target, &call, loc, nil)
-			legs = append(legs, l)
-			if !seenDay[l.Day] {
-				seenDay[l.Day] = true
-				days = append(days, l.Day)
-			}
-		}
-		if _, err := store.WriteLegs(ctx, legs); err != nil {
-			t.Fatal(err)
-		}
-		sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
-		if err := store.Derived().Recompute(ctx, target, days); err != nil {
-			t.Fatal(err)
-		}
-		f.legs[target] = legs
-
+		legs := f.legs[target]
 		now := time.Now().UTC()
 		run := warehouse.Run{ID: "run-" + target.String(), Target: target, Kind: "backfill",
 			Window: dialpad.Window{From: start, To: end}, Started: now.Add(-2 * time.Minute), Finished: now.Add(-time.Minute),
-			Status: "succeeded", Windows: 14, Pages: int64(len(raws)/25 + 1), Requests: int64(len(raws)/25 + 3),
-			Retries: 2, RateLimited: 1, Legs: int64(len(raws)), LegsChanged: int64(len(raws) / 2), Rejected: 1, Host: "test"}
+			Status: "succeeded", Windows: 14, Pages: int64(len(legs)/25 + 1), Requests: int64(len(legs)/25 + 3),
+			Retries: 2, RateLimited: 1, Legs: int64(len(legs)), LegsChanged: int64(len(legs) / 2), Rejected: 1, Host: "test"}
 		if err := store.RecordRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}

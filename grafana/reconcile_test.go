@@ -12,7 +12,6 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // The health dashboard's reconciliation panels over hand-written runs:
@@ -21,16 +20,8 @@ import (
 // A day's state is its latest run.
 func TestReconciliationPanels(t *testing.T) {
 	ctx := context.Background()
-	loc, err := time.LoadLocation(reportingZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: loc})
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{store: store, twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
+	f := newFixture(t)
+	store, loc := f.store, f.loc
 
 	sales := dialpad.Target{Type: "department", ID: 1}
 	support := dialpad.Target{Type: "callcenter", ID: 2}

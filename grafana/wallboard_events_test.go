@@ -17,7 +17,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 // center9 is a call center whose agents are the support department's.
@@ -28,15 +28,8 @@ var center9 = dialpad.Target{Type: "callcenter", ID: 9}
 // twice.
 func TestWallboardFromEvents(t *testing.T) {
 	ctx := context.Background()
-	loc, err := time.LoadLocation(reportingZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: loc})
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t)
+	store, twin, loc := f.store, f.twin, f.loc
 	// Ana, Bo, Cy, Dee and Eve are the support department's agents.
 	var ops []warehouse.Agent
 	for id, name := range map[int64]string{11: "Ana", 12: "Bo", 13: "Cy", 14: "Dee", 15: "Eve"} {
@@ -175,13 +168,12 @@ func TestWallboardFromEvents(t *testing.T) {
 	sameDay := transform.Day(at(-200), loc).Equal(transform.Day(now.UnixMilli(), loc))
 	if sameDay {
 		want["Answered today"], want["Missed today"], want["Service level today"] = 0, 1, 0
-		waitUntil(t, 20*time.Second, "the conversation of the missed call recomputed", func() bool {
+		testkit.Eventually(t, 20*time.Second, "the conversation of the missed call recomputed", func() bool {
 			var n uint64
 			err := twin.Conn().QueryRow(ctx, "SELECT count() FROM conversations FINAL WHERE conversation_id = 2301 AND outcome = 'missed'").Scan(&n)
 			return err == nil && n == 1
 		})
 	}
-	f := &fixture{twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
 	d := dashboardByUID(t, "dialpad-wallboard")
 	check := func(target dialpad.Target, want map[string]float64) {
 		t.Helper()
@@ -221,15 +213,4 @@ func TestWallboardFromEvents(t *testing.T) {
 		"Calls waiting": 0, "Calls connected": 0,
 		"Agents available": 1, "Agents on a call": 2, "Agents in wrap-up": 1, "Agents unavailable": 2,
 	})
-}
-
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

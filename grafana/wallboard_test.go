@@ -11,8 +11,6 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
-	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
 // The wallboard over a warehouse worked out by hand: rows written into the
@@ -178,15 +176,8 @@ var (
 
 func TestWallboard(t *testing.T) {
 	ctx := context.Background()
-	loc, err := time.LoadLocation(reportingZone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	twin := chtest.NewTwin(t)
-	if _, err := twin.Store(warehouse.Options{Location: loc}).Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{twin: twin, native: chtest.Conn(t, twin.Database), loc: loc}
+	f := newFixture(t)
+	loc := f.loc
 	now := time.Now().UTC().Truncate(time.Second)
 	w := &wallboardRows{t: t, ctx: ctx, f: f, now: now, loc: loc}
 	w.load()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 const webhookSecret = "whsec-e2e-0123456789abcdef"
@@ -96,7 +97,7 @@ func TestWebhooksSetupStatusRemove(t *testing.T) {
 // with the fields only events give kept.
 func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 	f := newFixture(t, 52, 3, nil, nil)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	// Loads every 5 seconds, so that some run while the receiver
 	// recomputes the days its events touched: each waits for the
 	// receiver's lease, never skips a target for it.
@@ -225,7 +226,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 		t.Errorf("agent_status has %d intervals, want %d (one per status change)", agentRows, want)
 	}
 	streamed := time.Now()
-	eventually(t, 90*time.Second, "a scheduled load after the events", func() bool {
+	testkit.Eventually(t, 90*time.Second, "a scheduled load after the events", func() bool {
 		var n uint64
 		err := conn.QueryRow(ctx, "SELECT count() FROM etl_runs WHERE started_at > ?", streamed.UTC().Add(-time.Second)).Scan(&n)
 		return err == nil && n >= uint64(len(f.targets))

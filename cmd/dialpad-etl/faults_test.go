@@ -14,6 +14,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -34,7 +35,7 @@ func TestClickHouseStopsDuringBackfill(t *testing.T) {
 		}
 		t.Skipf("this test runs a ClickHouse of its own: %v; %s", err, chtest.InstallHint)
 	}
-	dir, port := t.TempDir(), freeTriple(t)
+	dir, port := t.TempDir(), testkit.FreeRun(t, 3)
 	ch, err := chserver.Start(chserver.Options{Dir: dir, Port: port})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func TestKilledBackfillResumes(t *testing.T) {
 	f := newFixture(t, 22, 3, nil, func(c *simulator.Config) { c.Faults.Latency = 20 * time.Millisecond })
 	want := f.want(t)
 	p := f.spawn(t, f.with("ETL_CONCURRENCY=2"), "backfill", "--from", f.from())
-	eventually(t, time.Minute, "the backfill to read 20 pages", func() bool { return f.sim.Stats().Pages >= 20 })
+	testkit.Eventually(t, time.Minute, "the backfill to read 20 pages", func() bool { return f.sim.Stats().Pages >= 20 })
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestConcurrentRuns(t *testing.T) {
 func TestScheduleStopsOnSIGTERM(t *testing.T) {
 	f := newFixture(t, 24, 3, nil, func(c *simulator.Config) { c.Faults.Latency = 150 * time.Millisecond })
 	want := f.want(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	env := f.with("ETL_HTTP_ADDR="+addr, "ETL_WINDOW_TIMEOUT=20s", "ETL_CONCURRENCY=2", "LOG_FORMAT=json")
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)
@@ -303,8 +304,8 @@ func TestScheduleStopsOnSIGTERM(t *testing.T) {
 	}
 	var scrapes []string
 	p := f.spawn(t, env, "schedule")
-	eventually(t, time.Minute, "/healthz to answer 200", func() bool { code, _ := get("/healthz"); return code == 200 })
-	eventually(t, time.Minute, "a load to be under way", func() bool {
+	testkit.Eventually(t, time.Minute, "/healthz to answer 200", func() bool { code, _ := get("/healthz"); return code == 200 })
+	testkit.Eventually(t, time.Minute, "a load to be under way", func() bool {
 		code, body := get("/metrics")
 		return code == 200 && strings.Contains(body, "\ndialpad_etl_running 1\n") && f.sim.Stats().Pages >= 4
 	})
@@ -337,7 +338,7 @@ func TestScheduleStopsOnSIGTERM(t *testing.T) {
 	began := time.Now().UTC().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(began))
 	p = f.spawn(t, env, "schedule")
-	eventually(t, time.Minute, "the start-up load to be counted", func() bool {
+	testkit.Eventually(t, time.Minute, "the start-up load to be counted", func() bool {
 		_, body := get("/metrics")
 		for _, tg := range f.targets {
 			if !strings.Contains(body, fmt.Sprintf("dialpad_etl_runs_total{kind=\"incremental\",status=\"succeeded\",target=%q} 1", tg.String())) {

@@ -18,7 +18,6 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/internal/child"
 	"github.com/dialpad-etl/dialpad-etl/internal/chserver"
 )
 
@@ -199,18 +198,6 @@ func (p *proc) wait(t *testing.T, limit time.Duration) int {
 		<-p.done
 		t.Fatalf("dialpad-etl %s did not exit within %s:\n%s", strings.Join(p.cmd.Args[1:], " "), limit, lastLines(p.out.String(), 30))
 		return 0
-	}
-}
-
-// eventually polls cond every 20ms until it holds or limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -396,26 +383,6 @@ func (w *world) checkNoSecret(t *testing.T, extra ...string) {
 
 // wrongToken is a key the simulator refuses.
 const wrongToken = "tok-WRONG-e2e"
-
-// freeTriple returns a port p such that p, p+1 and p+2 are free on
-// loopback: a private ClickHouse's native, HTTP and interserver ports.
-func freeTriple(t *testing.T) int {
-	t.Helper()
-	p, err := child.FreeRun(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := child.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // onCallPage calls fn (once, in its own goroutine) when the simulator has
 // been asked for n call pages.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/smtptest"
 )
 
@@ -32,15 +33,15 @@ func TestWeeklyReportIsSentOnceByTwoProcessesAndARestart(t *testing.T) {
 		return strings.Count(out, "report e-mailed") + strings.Count(out, "the report was sent already") +
 			strings.Count(out, "another process is sending the report")
 	}
-	a, b := f.spawn(t, env(freePort(t)), "schedule"), f.spawn(t, env(freePort(t)), "schedule")
-	eventually(t, 90*time.Second, "both processes have seen to the weekly report", func() bool { return seen(a) >= 1 && seen(b) >= 1 })
-	eventually(t, 150*time.Second, "the report arrived (a fire before the first load waits a minute for it)", func() bool { return len(smtp.Messages()) == 1 })
-	eventually(t, 90*time.Second, "the schedule fired again in both", func() bool { return seen(a) >= 2 && seen(b) >= 2 })
+	a, b := f.spawn(t, env(testkit.FreePort(t)), "schedule"), f.spawn(t, env(testkit.FreePort(t)), "schedule")
+	testkit.Eventually(t, 90*time.Second, "both processes have seen to the weekly report", func() bool { return seen(a) >= 1 && seen(b) >= 1 })
+	testkit.Eventually(t, 150*time.Second, "the report arrived (a fire before the first load waits a minute for it)", func() bool { return len(smtp.Messages()) == 1 })
+	testkit.Eventually(t, 90*time.Second, "the schedule fired again in both", func() bool { return seen(a) >= 2 && seen(b) >= 2 })
 
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	b.wait(t, 30*time.Second)
-	c := f.spawn(t, env(freePort(t)), "schedule")
-	eventually(t, 90*time.Second, "the restarted process found the weekly report sent", func() bool {
+	c := f.spawn(t, env(testkit.FreePort(t)), "schedule")
+	testkit.Eventually(t, 90*time.Second, "the restarted process found the weekly report sent", func() bool {
 		return strings.Contains(c.out.String(), "the report was sent already")
 	})
 	time.Sleep(time.Second)

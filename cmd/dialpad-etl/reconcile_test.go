@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 // The reconcile command over the binary: days loaded whole match
@@ -68,7 +69,7 @@ func TestReconcileCommand(t *testing.T) {
 	if err := conn.Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the legs are deleted", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the legs are deleted", func() bool {
 		var n uint64
 		_ = conn.QueryRow(ctx, "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0").Scan(&n)
 		return n == 0

@@ -27,10 +27,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 		t.Fatal(err)
 	}
 	twin := chtest.NewTwin(t)
-	utc := twin.Store(warehouse.Options{Location: time.UTC})
-	if _, err := utc.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	utc := twin.Migrated(warehouse.Options{Location: time.UTC})
 	if err := utc.Derived().CheckZone(ctx); err != nil {
 		t.Fatalf("a new warehouse: %v", err)
 	}
@@ -162,10 +159,7 @@ func TestZoneOfAnOlderWarehouse(t *testing.T) {
 	ctx := context.Background()
 	chicago, _ := time.LoadLocation("America/Chicago")
 	twin := chtest.NewTwin(t)
-	s := twin.Store(warehouse.Options{Location: chicago})
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := twin.Migrated(warehouse.Options{Location: chicago})
 	load(t, s, handBuiltLegs()) // legs, and no zone on record
 	var ze *derive.ZoneError
 	if err := twin.Store(warehouse.Options{Location: time.UTC}).Derived().CheckZone(ctx); !errors.As(err, &ze) || ze.Recorded != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 // Ana's leg of a call into the department: connected, then hung up. The
@@ -66,7 +67,7 @@ func TestAFinalEventsLegIsWrittenAndItsDayRecomputedUnderTheLease(t *testing.T) 
 	// Its day, and the two a restart recomputes anyway (the clock's day
 	// in New York, the 9th, and the 8th).
 	want := []string{"2026-03-05", "2026-03-08", "2026-03-09"}
-	waitFor(t, 10*time.Second, "the leg's day recomputed", func() bool { return slices.Contains(g.derived.days(dept), want[0]) })
+	testkit.Eventually(t, 10*time.Second, "the leg's day recomputed", func() bool { return slices.Contains(g.derived.days(dept), want[0]) })
 	if got := g.derived.days(dept); !slices.Equal(got, want) {
 		t.Errorf("recomputed %v, want %v", got, want)
 	}
@@ -75,7 +76,7 @@ func TestAFinalEventsLegIsWrittenAndItsDayRecomputedUnderTheLease(t *testing.T) 
 			t.Errorf("recomputed %v while the lease was held by %q, want by the receiver, briefly", r.days, r.holder)
 		}
 	}
-	waitFor(t, 10*time.Second, "the lease released", func() bool { return g.leases.holder(lease.Target(dept)) == "" })
+	testkit.Eventually(t, 10*time.Second, "the lease released", func() bool { return g.leases.holder(lease.Target(dept)) == "" })
 }
 
 // A final event of a leg the list gave already leaves the list's copy
@@ -125,7 +126,7 @@ func TestATargetALoadHoldsIsRecomputedOnceTheLoadIsDone(t *testing.T) {
 	// Two rounds after the legs were written, the other target's day is
 	// recomputed, the department's is not.
 	after := g.leases.refusals(name)
-	waitFor(t, 10*time.Second, "two more rounds", func() bool {
+	testkit.Eventually(t, 10*time.Second, "two more rounds", func() bool {
 		return len(g.derived.of(dept)) > 0 ||
 			g.leases.refusals(name) >= after+2 && slices.Contains(g.derived.days(other), "2026-03-06")
 	})
@@ -136,7 +137,7 @@ func TestATargetALoadHoldsIsRecomputedOnceTheLoadIsDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"2026-03-06", "2026-03-09", "2026-03-10"}
-	waitFor(t, 10*time.Second, "the department recomputed", func() bool { return len(g.derived.of(dept)) > 0 })
+	testkit.Eventually(t, 10*time.Second, "the department recomputed", func() bool { return len(g.derived.of(dept)) > 0 })
 	if got := g.derived.days(dept); !slices.Equal(got, want) {
 		t.Errorf("the department's days recomputed: %v, want %v", got, want)
 	}
@@ -153,7 +154,7 @@ func TestOldLiveStatesAndEventsAreDroppedByTheClock(t *testing.T) {
 	g.r.RecomputeEvery, g.r.Retention = 10*time.Millisecond, 30*24*time.Hour
 	g.run(t)
 	var live, old []time.Time
-	waitFor(t, 10*time.Second, "the drops", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the drops", func() bool {
 		g.store.mu.Lock()
 		defer g.store.mu.Unlock()
 		live, old = slices.Clone(g.store.dropLive), slices.Clone(g.store.dropOld)
@@ -186,7 +187,7 @@ func TestAFailedRecomputeIsTriedAgain(t *testing.T) {
 			}
 			// The leg's day, and the clock's and the day before.
 			want := []string{"2026-03-06", "2026-03-09", "2026-03-10"}
-			waitFor(t, 10*time.Second, "the days recomputed", func() bool { return slices.Equal(g.derived.days(dept), want) })
+			testkit.Eventually(t, 10*time.Second, "the days recomputed", func() bool { return slices.Equal(g.derived.days(dept), want) })
 		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -39,10 +40,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	twin := chtest.NewTwin(t)
-	store := twin.Store(warehouse.Options{Location: time.UTC})
-	if _, err := store.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store := twin.Migrated(warehouse.Options{Location: time.UTC})
 	r := &events.Receiver{Store: events.NewStorage(store.DB()), Legs: store, Derived: store.Derived(),
 		Leases: store.Leases(), Secret: []byte(secret), Targets: []dialpad.Target{dept},
 		Location: time.UTC, MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond,
@@ -156,7 +154,7 @@ func TestSignedEventsAreStoredBeforeTheAnswer(t *testing.T) {
 	// at 3 s, on hold 20 s, which its handle time adds to the talk. (A
 	// recompute may run between the agent's final event and the entry's:
 	// the conversation is whole once it has both legs.)
-	waitFor(t, 15*time.Second, "the conversation recomputed", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the conversation recomputed", func() bool {
 		return g.count(t, "SELECT count() FROM conversations FINAL WHERE conversation_id = 1001 AND legs = 2") == 1
 	})
 	var wait, talk, handle uint64

@@ -52,16 +52,3 @@ func event(callID int64, state string, ts int64, fields map[string]any) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
-
-// waitFor polls cond until it holds, and fails t if it does not within
-// limit (a bound on a failure, not a duration asserted).
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

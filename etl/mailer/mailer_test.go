@@ -10,7 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net/http/httptest"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -19,11 +18,11 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/smtptest"
 )
@@ -37,34 +36,9 @@ const password = "smtp-SECRET-in-test"
 func loaded(t *testing.T) (*warehouse.Store, []dialpad.Target) {
 	t.Helper()
 	start, end := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	clock := end.Add(6 * time.Hour)
-	sim, err := simulator.New(simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 15, RateLimit: -1,
-		Location: time.UTC, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	client, err := dialpad.New(srv.URL, "sim-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC})
-	ctx := context.Background()
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Derived().RecordKPISettings(ctx, 80); err != nil {
-		t.Fatal(err)
-	}
-	job := &load.Job{Source: client, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: sim.Targets(), Location: time.UTC, Lookback: time.Hour,
-		Start: start, Now: func() time.Time { return clock }}
-	for _, r := range job.Backfill(ctx, start, end, nil, true) {
-		if r.Err != nil {
-			t.Fatal(r.Err)
-		}
-	}
-	return store, sim.Targets()
+	w := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 15},
+		Now: end.Add(6 * time.Hour), ServiceLevelGoal: 80})
+	return w.Store, w.Targets
 }
 
 // part is one leaf of a MIME message.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +22,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -67,55 +66,31 @@ func newWorld(t *testing.T, zone string, first, last time.Time, mod func(*simula
 // standing at now, and the reconciler's starting there.
 func newWorldAt(t *testing.T, loc *time.Location, first, end, now time.Time, only string, mod func(*simulator.Config)) *world {
 	t.Helper()
-	var err error
 	last := end.Add(-time.Nanosecond).In(loc)
 	w := &world{loc: loc, first: first, last: time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, time.UTC)}
-	start := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
-	clock := func() time.Time { return now }
-	cfg := simulator.Config{Seed: 7, Start: start, End: end, CallsPerDay: 30, Token: token, RateLimit: -1,
-		Location: loc, Now: clock, ExportDelay: 150 * time.Millisecond}
+	cfg := simulator.Config{Seed: 7, Start: time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc), End: end,
+		CallsPerDay: 30, Token: token, ExportDelay: 150 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
-	if w.sim, err = simulator.New(cfg); err != nil {
-		t.Fatal(err)
+	countDownloads := func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
+				w.downloads.Add(1)
+				w.mu.Lock()
+				w.downloadTo = append(w.downloadTo, fmt.Sprintf("%s %v", r.URL, r.Header))
+				w.mu.Unlock()
+			}
+			sim.ServeHTTP(rw, r)
+		})
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
-			w.downloads.Add(1)
-			w.mu.Lock()
-			w.downloadTo = append(w.downloadTo, fmt.Sprintf("%s %v", r.URL, r.Header))
-			w.mu.Unlock()
-		}
-		w.sim.ServeHTTP(rw, r)
-	}))
-	t.Cleanup(srv.Close)
-	client, err := dialpad.New(srv.URL, token, dialpad.WithClock(clock),
-		dialpad.WithExportPolling(20*time.Millisecond, 3*time.Second), dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.twin = chtest.NewTwin(t)
-	w.store = w.twin.Store(warehouse.Options{Location: loc})
-	ctx := context.Background()
-	if _, err := w.store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	w.targets = w.sim.Targets()
-	if only != "" {
-		w.targets = slices.DeleteFunc(w.targets, func(tg dialpad.Target) bool { return tg.Type != only })
-	}
-	w.job = &load.Job{Source: client, Store: w.store, Derived: w.store.Derived(), Leases: w.store.Leases(), Targets: w.targets, Location: loc, Lookback: time.Hour,
-		Start: start, Now: clock}
-	for _, r := range w.job.Backfill(ctx, start, end, nil, true) {
-		if r.Err != nil {
-			t.Fatalf("loading the traffic: %v", r.Err)
-		}
-	}
+	tw := testkit.NewWorld(t, testkit.Options{Sim: cfg, Zone: loc.String(), Now: now, TargetType: only, Serve: countDownloads,
+		Client: []dialpad.Option{dialpad.WithExportPolling(20*time.Millisecond, 3*time.Second)}})
+	w.sim, w.store, w.twin, w.job, w.targets = tw.Sim, tw.Store, tw.Twin, tw.Job, tw.Targets
 	// The reconciler's clock runs on from now, so that a later run is
 	// later (each day's latest comparison is the one shown).
 	began := time.Now()
-	w.rec = &reconcile.Reconciler{Exports: client, Store: reconcile.NewStorage(w.store.DB()), Loads: w.job, Targets: w.targets, Location: loc,
+	w.rec = &reconcile.Reconciler{Exports: tw.Client, Store: reconcile.NewStorage(w.store.DB()), Loads: w.job, Targets: w.targets, Location: loc,
 		Now: func() time.Time { return now.Add(time.Since(began)) }}
 	return w
 }
@@ -186,21 +161,14 @@ func (w *world) deleteLegs(t *testing.T, ids []uint64) {
 	if err := w.store.DB().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventually(t, 30*time.Second, "the deletion of legs", func() bool {
 		var pending uint64
 		if err := w.store.DB().QueryRow(ctx, `SELECT count() FROM system.mutations
 			WHERE database = currentDatabase() AND table = 'calls' AND is_done = 0`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if pending == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the deletion of legs did not finish in 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return pending == 0
+	})
 }
 
 // checkNoTokenInDownloads checks that the export's signed link was

@@ -3,7 +3,6 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,13 +12,10 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
-	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
-	"github.com/dialpad-etl/dialpad-etl/etl/transform"
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -33,61 +29,23 @@ const zone = "America/Chicago"
 // of 3 to 9 March, whose Sunday is an hour short (clocks go forward),
 // has traffic on both sides of it.
 type world struct {
-	store   *warehouse.Store
-	twin    *chtest.Twin
-	loc     *time.Location
-	sim     *simulator.Sim
-	targets []dialpad.Target
-	now     time.Time // the job's clock: Wednesday 12 March, 06:00
-	legs    map[dialpad.Target][]transform.Leg
+	*testkit.World // its clock: Wednesday 12 March, 06:00
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2025, 2, 28, 0, 0, 0, 0, loc)
 	end := time.Date(2025, 3, 12, 0, 0, 0, 0, loc)
-	w := &world{loc: loc, now: end.Add(6 * time.Hour), legs: map[dialpad.Target][]transform.Leg{}}
-	clock := func() time.Time { return w.now }
-	if w.sim, err = simulator.New(simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 40, Token: "tok-report",
-		RateLimit: -1, Location: loc, Now: clock}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.sim)
-	t.Cleanup(srv.Close)
-	client, err := dialpad.New(srv.URL, "tok-report", dialpad.WithClock(clock), dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.twin = chtest.NewTwin(t)
-	w.store = w.twin.Store(warehouse.Options{Location: loc})
-	if _, err := w.store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.store.Derived().RecordKPISettings(ctx, 80); err != nil {
-		t.Fatal(err)
-	}
-	w.targets = w.sim.Targets()
-	job := &load.Job{Source: client, Store: w.store, Derived: w.store.Derived(), Leases: w.store.Leases(), Targets: w.targets, Location: loc, Lookback: time.Hour, Start: start, Now: clock}
-	for _, r := range job.Backfill(ctx, start, end, nil, true) { // from Start: it moves the high-water mark
-		if r.Err != nil {
-			t.Fatalf("loading the traffic: %v", r.Err)
-		}
-	}
-	for _, tg := range w.targets {
-		for _, raw := range w.sim.Legs(tg, start, end) {
-			call, err := wire.DecodeCall(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.legs[tg] = append(w.legs[tg], transform.NewLeg(tg, &call, loc, nil))
-		}
-		if len(w.legs[tg]) < 200 {
-			t.Fatalf("%s has only %d legs: too few to test with", tg, len(w.legs[tg]))
+	tw := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 5, Start: start, End: end, CallsPerDay: 40, Token: "tok-report"},
+		Zone: zone, Now: end.Add(6 * time.Hour), ServiceLevelGoal: 80})
+	w := &world{tw}
+	for _, tg := range w.Targets {
+		if len(w.Legs[tg]) < 200 {
+			t.Fatalf("%s has only %d legs: too few to test with", tg, len(w.Legs[tg]))
 		}
 	}
 	w.reconcile(t)
@@ -100,18 +58,18 @@ func newWorld(t *testing.T) *world {
 func (w *world) reconcile(t *testing.T) {
 	t.Helper()
 	var days []reconcile.Reconciled
-	for _, tg := range w.targets {
+	for _, tg := range w.Targets {
 		for d := 1; d <= 8; d++ {
 			r := reconcile.Reconciled{Target: tg, Day: time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC), RunID: "reconcile-1",
-				CheckedAt: w.now, Status: "match", OurLegs: 50 + d, DialpadLegs: 50 + d, OurConvs: 40, DialpadConvs: 40,
-				ExportID: "export-1", ExportedAt: w.now}
-			if tg == w.targets[0] && d == 5 {
+				CheckedAt: w.Now, Status: "match", OurLegs: 50 + d, DialpadLegs: 50 + d, OurConvs: 40, DialpadConvs: 40,
+				ExportID: "export-1", ExportedAt: w.Now}
+			if tg == w.Targets[0] && d == 5 {
 				r.Status, r.DialpadLegs, r.OnlyDialpad, r.DialpadConvs = "differ", r.OurLegs+2, 2, 41
 			}
 			days = append(days, r)
 		}
 	}
-	if err := reconcile.NewStorage(w.store.DB()).WriteReconciliation(context.Background(), days, nil); err != nil {
+	if err := reconcile.NewStorage(w.Store.DB()).WriteReconciliation(context.Background(), days, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -146,7 +104,7 @@ func (w *world) panelQuery(t *testing.T, uid, title string, target dialpad.Targe
 		if err != nil {
 			t.Fatal(err)
 		}
-		return query(t, w.twin.Conn(), sql)
+		return query(t, w.Twin.Conn(), sql)
 	}
 	t.Fatalf("%s has no panel %q", uid, title)
 	return nil, nil

@@ -33,32 +33,32 @@ func TestReports(t *testing.T) {
 
 func testWeek(t *testing.T, w *world) {
 	ctx := context.Background()
-	p, err := report.LastPeriod("week", w.now, w.loc)
+	p, err := report.LastPeriod("week", w.Now, w.Location)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := report.Options{Conn: w.store.DB(), Targets: w.targets, Location: w.loc, Period: p, Now: func() time.Time { return w.now }}
+	opt := report.Options{Conn: w.Store.DB(), Targets: w.Targets, Location: w.Location, Period: p, Now: func() time.Time { return w.Now }}
 	r, err := report.Build(ctx, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Timed on 18.16 alone: the twin runs every statement on both engines.
-	opt.Conn = chtest.Conn(t, w.twin.Database)
+	opt.Conn = chtest.Conn(t, w.Twin.Database)
 	began := time.Now()
 	if _, err := report.Build(ctx, opt); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Build of a week of %d targets on ClickHouse 18.16: %s", len(w.targets), time.Since(began).Round(time.Millisecond))
+	t.Logf("Build of a week of %d targets on ClickHouse 18.16: %s", len(w.Targets), time.Since(began).Round(time.Millisecond))
 
 	// The dashboards' range of Monday 3 to Sunday 9 March in Chicago, as
 	// Grafana's time picker gives it (now/d ends at 23:59:59).
-	from := time.Date(2025, 3, 3, 0, 0, 0, 0, w.loc)
-	to := time.Date(2025, 3, 10, 0, 0, 0, 0, w.loc).Add(-time.Second)
-	if len(r.Sections) != len(w.targets) {
-		t.Fatalf("%d sections, want one per target (%d)", len(r.Sections), len(w.targets))
+	from := time.Date(2025, 3, 3, 0, 0, 0, 0, w.Location)
+	to := time.Date(2025, 3, 10, 0, 0, 0, 0, w.Location).Add(-time.Second)
+	if len(r.Sections) != len(w.Targets) {
+		t.Fatalf("%d sections, want one per target (%d)", len(r.Sections), len(w.Targets))
 	}
 	for i, s := range r.Sections {
-		tg := w.targets[i]
+		tg := w.Targets[i]
 		if s.Target != tg || !strings.Contains(s.Name, tg.String()) {
 			t.Errorf("section %d is %s %q, want %s", i, s.Target, s.Name, tg)
 		}
@@ -71,7 +71,7 @@ func testWeek(t *testing.T, w *world) {
 	}
 	text := r.Text()
 	for _, s := range r.Sections {
-		c, err := w.store.Cards(ctx, s.Target, from, to)
+		c, err := w.Store.Cards(ctx, s.Target, from, to)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func checkTablesAreThePanels(t *testing.T, w *world, s report.Section, from, to 
 		}
 		for _, l := range tr.Lines {
 			if v := l.Points[k].Raw; v != row[slices.Index(cols, l.Name)] {
-				t.Errorf("%s on %s: %v, the panel %s", l.Name, at.In(w.loc), v, fmtRow(cols, row))
+				t.Errorf("%s on %s: %v, the panel %s", l.Name, at.In(w.Location), v, fmtRow(cols, row))
 			}
 		}
 	}
@@ -191,7 +191,7 @@ func checkTablesAreThePanels(t *testing.T, w *world, s report.Section, from, to 
 // against the warehouse's summary.
 func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 	t.Helper()
-	convs := transformtest.Conversations(transformtest.Dedup(w.legs[s.Target]), w.loc)
+	convs := transformtest.Conversations(transformtest.Dedup(w.Legs[s.Target]), w.Location)
 	week := func(day string) bool { return day >= "2025-03-03" && day <= "2025-03-09" }
 	var inbound, outbound, missed, total, answered, short, inThreshold, abandoned float64
 	perDay := map[string][2]float64{}
@@ -202,7 +202,7 @@ func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 		}
 		total++
 		d := perDay[c.Day]
-		local := time.UnixMilli(c.StartedMs).In(w.loc)
+		local := time.UnixMilli(c.StartedMs).In(w.Location)
 		grid[fmt.Sprintf("%s %02d", local.Format("Mon"), local.Hour())]++
 		if c.Direction == "outbound" {
 			outbound++
@@ -236,8 +236,8 @@ func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 			t.Errorf("%q is %v, the call model's conversations give %v", title, got, want)
 		}
 	}
-	from, last := time.Date(2025, 3, 3, 0, 0, 0, 0, w.loc), time.Date(2025, 3, 9, 0, 0, 0, 0, w.loc)
-	cards, err := w.store.Cards(context.Background(), s.Target, from, last)
+	from, last := time.Date(2025, 3, 3, 0, 0, 0, 0, w.Location), time.Date(2025, 3, 9, 0, 0, 0, 0, w.Location)
+	cards, err := w.Store.Cards(context.Background(), s.Target, from, last)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 
 	// The leaderboard: each agent's legs of the week.
 	byAgent := map[uint64][4]int{}
-	for _, a := range transformtest.AgentDays(transformtest.Dedup(w.legs[s.Target])) {
+	for _, a := range transformtest.AgentDays(transformtest.Dedup(w.Legs[s.Target])) {
 		if week(a.Day) {
 			v := byAgent[a.AgentID]
 			byAgent[a.AgentID] = [4]int{v[0] + a.Total, v[1] + a.Inbound, v[2] + a.Outbound, v[3] + a.Missed}
@@ -310,7 +310,7 @@ func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 func checkHealth(t *testing.T, w *world, s report.Section, differs bool) {
 	t.Helper()
 	h := s.Health
-	if want := time.Date(2025, 3, 12, 0, 0, 0, 0, w.loc); !h.LoadedUpTo.Equal(want) || !h.Complete {
+	if want := time.Date(2025, 3, 12, 0, 0, 0, 0, w.Location); !h.LoadedUpTo.Equal(want) || !h.Complete {
 		t.Errorf("loaded up to %s (complete %v), want %s: the backfill's end", h.LoadedUpTo, h.Complete, want)
 	}
 	if h.Days != 7 || h.Reconciled != 6 {
@@ -329,14 +329,14 @@ func checkHealth(t *testing.T, w *world, s report.Section, differs bool) {
 func testDay(t *testing.T, w *world) {
 	// Sunday 9 March 2025: clocks go forward in Chicago, the day has 23 hours.
 	p := report.Period{Kind: "day", From: time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)}
-	r, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets[:1], Location: w.loc, Period: p})
+	r, err := report.Build(context.Background(), report.Options{Conn: w.Store.DB(), Targets: w.Targets[:1], Location: w.Location, Period: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := r.Sections[0]
 	perHour := map[int64]float64{}
 	var total float64
-	for _, c := range transformtest.Conversations(transformtest.Dedup(w.legs[s.Target]), w.loc) {
+	for _, c := range transformtest.Conversations(transformtest.Dedup(w.Legs[s.Target]), w.Location) {
 		if c.Day == "2025-03-09" {
 			at := time.UnixMilli(c.StartedMs)
 			perHour[at.Truncate(time.Hour).Unix()]++
@@ -363,8 +363,8 @@ func testDay(t *testing.T, w *world) {
 }
 
 func testPastTheLoad(t *testing.T, w *world) {
-	p := report.Custom(time.Date(2025, 3, 10, 0, 0, 0, 0, w.loc), time.Date(2025, 3, 12, 0, 0, 0, 0, w.loc))
-	r, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets[:1], Location: w.loc, Period: p})
+	p := report.Custom(time.Date(2025, 3, 10, 0, 0, 0, 0, w.Location), time.Date(2025, 3, 12, 0, 0, 0, 0, w.Location))
+	r, err := report.Build(context.Background(), report.Options{Conn: w.Store.DB(), Targets: w.Targets[:1], Location: w.Location, Period: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func testPastTheLoad(t *testing.T, w *world) {
 			t.Errorf("the text lacks %q:\n%s", want, text)
 		}
 	}
-	if _, err := report.Build(context.Background(), report.Options{Conn: w.store.DB(), Targets: w.targets, Location: time.Local, Period: p}); err == nil {
+	if _, err := report.Build(context.Background(), report.Options{Conn: w.Store.DB(), Targets: w.Targets, Location: time.Local, Period: p}); err == nil {
 		t.Error("a reporting zone without a name must be refused: the dashboards' tz variable takes names")
 	}
 }

@@ -3,7 +3,6 @@ package chcluster_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"slices"
@@ -16,12 +15,12 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
-	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
 	"github.com/dialpad-etl/dialpad-etl/internal/chcluster"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 )
 
@@ -58,40 +57,11 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 	loc, _ := time.LoadLocation("America/New_York")
 	start := time.Date(2026, 11, 23, 0, 0, 0, 0, loc)
 	end := start.AddDate(0, 0, 5)
-	clock := end.Add(3 * time.Hour)
-	sim, err := simulator.New(simulator.Config{Seed: 3, Start: start, End: end, CallsPerDay: 150, Token: token,
-		RateLimit: -1, Location: loc, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	load := func(store *warehouse.Store) []load.Result {
-		client, err := dialpad.New(srv.URL, token, dialpad.WithClock(func() time.Time { return clock }),
-			dialpad.WithBackoff(time.Millisecond, 10*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		job := &load.Job{Source: client, Store: store, Derived: store.Derived(), Leases: store.Leases(), Targets: sim.Targets(), Location: loc, Lookback: time.Hour,
-			Start: start, Now: func() time.Time { return clock }}
-		return job.Backfill(ctx, start, end, nil, true)
-	}
 
-	// One server.
-	addr, db := chtest.Database(t)
-	single, err := warehouse.Open(ctx, warehouse.Options{Addr: addr, Database: db, Location: loc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { single.Close() })
-	if _, err := single.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range load(single) {
-		if r.Err != nil {
-			t.Fatalf("one server: loading %s: %v", r.Run.Target, r.Err)
-		}
-	}
+	// The simulated company, loaded into one server.
+	w := testkit.NewWorld(t, testkit.Options{Sim: simulator.Config{Seed: 3, Start: start, End: end, CallsPerDay: 150, Token: token},
+		Zone: loc.String(), Now: end.Add(3 * time.Hour), Only1816: true})
+	single := w.Store
 	var total uint64
 	if err := single.DB().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&total); err != nil {
 		t.Fatal(err)
@@ -154,7 +124,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	for _, r := range load(store) {
+	for _, r := range w.JobOn(t, store).Backfill(ctx, start, end, nil, true) {
 		if r.Err != nil {
 			t.Errorf("cluster: loading %s: %v", r.Run.Target, r.Err)
 		}
@@ -264,7 +234,7 @@ func checkSchemaOnEveryNode(t *testing.T, c *chcluster.Cluster, single *warehous
 // All and then at each target, and compares the rows.
 func compareDashboards(t *testing.T, one, cluster driver.Conn, from, to time.Time) {
 	t.Helper()
-	dashboards, err := expand.Load(os.DirFS("../../../grafana/dashboards"), "*.json")
+	dashboards, err := expand.Load(grafana.Files, "dashboards/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,20 +96,27 @@ func (w *Twin) Both() bool { return w.current != nil }
 func (w *Twin) Conn() driver.Conn { return &twinConn{Conn: w.native, w: w} }
 
 // Store is a warehouse on the twin's connection.
-func (w *Twin) Store(opt warehouse.Options) *warehouse.Store {
+func (w *Twin) Store(opt warehouse.Options, opts ...warehouse.Option) *warehouse.Store {
 	opt.Addr, opt.Database = w.Addr, w.Database
-	return warehouse.New(w.Conn(), opt)
+	return warehouse.New(w.Conn(), opt, opts...)
+}
+
+// Migrated is a warehouse on the twin's connection with the schema
+// applied; the test fails if it cannot be.
+func (w *Twin) Migrated(opt warehouse.Options) *warehouse.Store {
+	w.tb.Helper()
+	s := w.Store(opt)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		w.tb.Fatal(err)
+	}
+	return s
 }
 
 // Migrated is a migrated warehouse on a fresh twin database: every
 // statement runs on ClickHouse 18.16 and on the current release.
 func Migrated(tb testing.TB, opt warehouse.Options) *warehouse.Store {
 	tb.Helper()
-	s := NewTwin(tb).Store(opt)
-	if _, err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return NewTwin(tb).Migrated(opt)
 }
 
 // Differs is a statement that does not behave alike on both engines.
