@@ -1,6 +1,10 @@
 // Package config reads the job's settings from flags, the environment and
 // a .env file (in that order of precedence) and checks them once, naming
 // the variable in every message.
+//
+// It imports dialpad only (a target is a dialpad.Target); it is the only
+// package that reads the environment, and the commands hand the others
+// plain values.
 package config
 
 import (

@@ -11,6 +11,11 @@
 // Dialpad retries on 5xx and timeouts, and events arrive late, out of
 // order and more than once: every table keeps what the latest event time
 // says, and a repeat changes nothing.
+//
+// It imports dialpad and wire (the events), transform (a final event's
+// leg), lease (the owner of its brief holds) and the warehouse's
+// connection for its own storage (storage.go); the legs, the derived
+// tables and the leases it uses through the interfaces of contracts.go.
 package events
 
 import (

@@ -3,6 +3,11 @@
 // that keep every worker busy, shapes them with transform, loads them into
 // the warehouse, recomputes the aggregates of each month once its windows
 // are written, and records every run and high-water mark.
+//
+// It imports dialpad and wire (the Source's pages), transform, lease (the
+// owner of its leases) and warehouse (the rows it hands over); the
+// warehouse, the derived tables and the leases it uses through the
+// interfaces of contracts.go, and the tests through fakes of them.
 package load
 
 import (

@@ -6,6 +6,10 @@
 // backoff. A process that dies after the server took the message but
 // before the row is written sends it again on its next start: a period
 // is sent at least once, and exactly once unless that happens.
+//
+// It imports report (what it sends), lease (its owner), sends (the
+// record of sends) and dialpad; the record and the leases it uses through
+// the interfaces of contracts.go.
 package mailer
 
 import (

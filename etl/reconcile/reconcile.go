@@ -13,6 +13,10 @@
 // decimals). A leg that had not ended when the export was asked for is
 // left out on both sides: the export has it without its end, or not at
 // all, while a later load has it whole.
+//
+// It imports dialpad and records (the export), load (the re-load of a
+// day) and the warehouse's connection for its own storage (storage.go),
+// which it uses through the interface Store.
 package reconcile
 
 import (
