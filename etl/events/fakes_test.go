@@ -4,6 +4,7 @@ package events_test
 // tests that need no ClickHouse. Each is safe for concurrent use and
 // keeps the promise of its contract that the receiver relies on; a
 // method can be made to fail (failNext), as a write to ClickHouse may.
+// The leases are the test kit's (leasetest).
 
 import (
 	"context"
@@ -21,6 +22,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/leasetest"
 )
 
 // errWrite is what a write made to fail returns.
@@ -297,7 +299,7 @@ func (f *fakeLegs) steps(target dialpad.Target, id uint64) []string {
 // the target's lease meanwhile.
 type fakeDeriver struct {
 	faults
-	leases *fakeLeases
+	leases *leasetest.Leases
 	mu     sync.Mutex
 	done   []recomputed
 }
@@ -312,7 +314,7 @@ func (d *fakeDeriver) Recompute(ctx context.Context, target dialpad.Target, days
 	if err := d.fault("Recompute"); err != nil {
 		return err
 	}
-	holder := d.leases.holder(lease.Target(target))
+	holder := d.leases.Holder(lease.Target(target))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.done = append(d.done, recomputed{target, slices.Clone(days), holder})
@@ -347,65 +349,6 @@ func (d *fakeDeriver) days(target dialpad.Target) []string {
 	return out
 }
 
-// fakeLeases is events.Leases: a lease is its holder's until released
-// (they never expire here); it counts the claims refused because another
-// held the lease.
-type fakeLeases struct {
-	faults
-	mu      sync.Mutex
-	holders map[string]lease.Owner
-	refused map[string]int
-}
-
-func newFakeLeases() *fakeLeases {
-	return &fakeLeases{holders: map[string]lease.Owner{}, refused: map[string]int{}}
-}
-
-func (l *fakeLeases) Acquire(ctx context.Context, owner lease.Owner, ttl time.Duration, names ...string) ([]string, map[string]*lease.Held, error) {
-	if err := l.fault("Acquire"); err != nil {
-		return nil, nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var got []string
-	held := map[string]*lease.Held{}
-	for _, n := range names {
-		if h, ok := l.holders[n]; ok && h != owner {
-			held[n] = &lease.Held{Name: n, Owner: h}
-			l.refused[n]++
-			continue
-		}
-		l.holders[n] = owner
-		got = append(got, n)
-	}
-	return got, held, nil
-}
-
-func (l *fakeLeases) Release(ctx context.Context, owner lease.Owner, names ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, n := range names {
-		if l.holders[n] == owner {
-			delete(l.holders, n)
-		}
-	}
-	return nil
-}
-
-// holder is who holds lease name ("" for nobody).
-func (l *fakeLeases) holder(name string) lease.Owner {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.holders[name]
-}
-
-// refusals counts the claims of name refused so far.
-func (l *fakeLeases) refusals(name string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.refused[name]
-}
-
 // The fakes' time: it is 03:30 of 10 March 2026 (UTC), still the 9th in
 // New York; the legs of the tests start at 02:30 of 6 March (UTC), the
 // evening of the 5th in New York.
@@ -421,11 +364,11 @@ type fakeRig struct {
 	store   *fakeStore
 	legs    *fakeLegs
 	derived *fakeDeriver
-	leases  *fakeLeases
+	leases  *leasetest.Leases
 }
 
 func newFakeRig(targets ...dialpad.Target) *fakeRig {
-	leases := newFakeLeases()
+	leases := leasetest.New()
 	g := &fakeRig{store: newFakeStore(), legs: newFakeLegs(), derived: &fakeDeriver{leases: leases}, leases: leases}
 	g.r = &events.Receiver{Store: g.store, Legs: g.legs, Derived: g.derived, Leases: g.leases,
 		Secret: []byte(secret), Targets: targets, Location: time.UTC,

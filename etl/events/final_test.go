@@ -76,7 +76,7 @@ func TestAFinalEventsLegIsWrittenAndItsDayRecomputedUnderTheLease(t *testing.T) 
 			t.Errorf("recomputed %v while the lease was held by %q, want by the receiver, briefly", r.days, r.holder)
 		}
 	}
-	testkit.Eventually(t, 10*time.Second, "the lease released", func() bool { return g.leases.holder(lease.Target(dept)) == "" })
+	testkit.Eventually(t, 10*time.Second, "the lease released", func() bool { return g.leases.Holder(lease.Target(dept)) == "" })
 }
 
 // A final event of a leg the list gave already leaves the list's copy
@@ -125,10 +125,10 @@ func TestATargetALoadHoldsIsRecomputedOnceTheLoadIsDone(t *testing.T) {
 	}
 	// Two rounds after the legs were written, the other target's day is
 	// recomputed, the department's is not.
-	after := g.leases.refusals(name)
+	after := g.leases.Refusals(name)
 	testkit.Eventually(t, 10*time.Second, "two more rounds", func() bool {
 		return len(g.derived.of(dept)) > 0 ||
-			g.leases.refusals(name) >= after+2 && slices.Contains(g.derived.days(other), "2026-03-06")
+			g.leases.Refusals(name) >= after+2 && slices.Contains(g.derived.days(other), "2026-03-06")
 	})
 	if len(g.derived.of(dept)) != 0 {
 		t.Fatalf("the department recomputed %v while a load held its lease", g.derived.days(dept))
@@ -177,7 +177,7 @@ func TestAFailedRecomputeIsTriedAgain(t *testing.T) {
 			g := newFakeRig(dept)
 			g.r.RecomputeEvery = 10 * time.Millisecond
 			if method == "Acquire" {
-				g.leases.failNext(method, 1)
+				g.leases.FailNext(method, 1)
 			} else {
 				g.derived.failNext(method, 1)
 			}

@@ -11,14 +11,15 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
-	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/leasetest"
 )
 
 // In-memory fakes of what a load uses, each keeping the promises its
 // contract documents, so that the load's own logic (slicing, batching,
 // marks, runs, leases, recompute) is tested without ClickHouse or HTTP.
+// The leases are the test kit's (leasetest).
 
 var dept = dialpad.Target{Type: "department", ID: 42}
 
@@ -302,100 +303,12 @@ func (d *fakeDeriver) Recompute(ctx context.Context, t dialpad.Target, days []ti
 
 func (d *fakeDeriver) CheckZone(ctx context.Context) error { return nil }
 
-// fakeLeases are leases in memory. Another process holds the names in
-// others; a Brief one lets go once it was found holding this many times
-// (letGo; 0 never).
-type fakeLeases struct {
-	mu       sync.Mutex
-	holders  map[string]lease.Owner
-	others   map[string]*otherHolder
-	acquires int
-	released []string
-	lose     []context.CancelCauseFunc
-}
-
-type otherHolder struct {
-	owner lease.Owner
-	until time.Time
-	letGo int
-	found int
-}
-
-func newLeases() *fakeLeases {
-	return &fakeLeases{holders: map[string]lease.Owner{}, others: map[string]*otherHolder{}}
-}
-
-// heldBy makes another process hold name, letting go after it was found
-// letGo times (0: never).
-func (l *fakeLeases) heldBy(name string, owner lease.Owner, until time.Time, letGo int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.holders[name] = owner
-	l.others[name] = &otherHolder{owner: owner, until: until, letGo: letGo}
-}
-
-func (l *fakeLeases) Acquire(ctx context.Context, owner lease.Owner, ttl time.Duration, names ...string) ([]string, map[string]*lease.Held, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.acquires++
-	var got []string
-	held := map[string]*lease.Held{}
-	for _, n := range names {
-		if o := l.others[n]; o != nil {
-			if o.letGo == 0 || o.found < o.letGo {
-				o.found++
-				held[n] = &lease.Held{Name: n, Owner: o.owner, Until: o.until}
-				continue
-			}
-			delete(l.others, n)
-			delete(l.holders, n)
-		}
-		if h, ok := l.holders[n]; ok && h != owner {
-			held[n] = &lease.Held{Name: n, Owner: h}
-			continue
-		}
-		l.holders[n] = owner
-		got = append(got, n)
-	}
-	return got, held, nil
-}
-
-func (l *fakeLeases) KeepLeases(ctx context.Context, owner lease.Owner, ttl time.Duration, names ...string) (context.Context, func()) {
-	work, lose := context.WithCancelCause(ctx)
-	l.mu.Lock()
-	l.lose = append(l.lose, lose)
-	l.mu.Unlock()
-	return work, func() { lose(context.Canceled) }
-}
-
-func (l *fakeLeases) Release(ctx context.Context, owner lease.Owner, names ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, n := range names {
-		if l.holders[n] == owner {
-			delete(l.holders, n)
-			l.released = append(l.released, n)
-		}
-	}
-	return nil
-}
-
-// loseAll ends the work under every kept lease, as a renewal that found
-// the lease gone would.
-func (l *fakeLeases) loseAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, lose := range l.lose {
-		lose(fmt.Errorf("%w: [%s]", lease.ErrLeaseLost, lease.Target(dept)))
-	}
-}
-
 // fakeJob is a load of dept into fakes, in UTC, one slice at a time, at
 // the fixed time now.
-func fakeJob(src *fakeSource, now time.Time) (*Job, *fakeStore, *fakeDeriver, *fakeLeases) {
+func fakeJob(src *fakeSource, now time.Time) (*Job, *fakeStore, *fakeDeriver, *leasetest.Leases) {
 	st := newStore()
 	d := &fakeDeriver{store: st}
-	l := newLeases()
+	l := leasetest.New()
 	if src.received.IsZero() {
 		src.received = now
 	}

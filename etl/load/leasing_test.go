@@ -22,7 +22,7 @@ func TestALoadSkipsATargetHeldByAnotherLoad(t *testing.T) {
 	job, st, _, leases := fakeJob(src, now)
 	job.Start = utc(2026, 3, 4, 0, 0)
 	other := lease.Owner("host-b/4242/stamp/9f3c01aa")
-	leases.heldBy(lease.Target(dept), other, now.Add(time.Minute), 0)
+	leases.HeldBy(lease.Target(dept), other, now.Add(time.Minute), 0)
 
 	r := oneResult(t, job.Incremental(context.Background()))
 	if r.Err != nil || r.Run.Status != StatusSkipped || !strings.Contains(r.Run.Error, string(other)) {
@@ -37,8 +37,8 @@ func TestALoadSkipsATargetHeldByAnotherLoad(t *testing.T) {
 	if _, ok := st.marks[dept]; ok || st.stored() != 0 {
 		t.Errorf("a skipped run moved the mark or stored %d legs", st.stored())
 	}
-	if leases.holders[lease.Target(dept)] != other {
-		t.Errorf("the lease is %s's after the skipped run, want still %s's", leases.holders[lease.Target(dept)], other)
+	if leases.Holder(lease.Target(dept)) != other {
+		t.Errorf("the lease is %s's after the skipped run, want still %s's", leases.Holder(lease.Target(dept)), other)
 	}
 }
 
@@ -59,15 +59,15 @@ func TestALoadWaitsForABriefHolder(t *testing.T) {
 			job, st, _, leases := fakeJob(src, now)
 			job.Start = utc(2026, 3, 4, 0, 0)
 			job.briefWait, job.briefPoll = 50*time.Millisecond, time.Millisecond
-			leases.heldBy(lease.Target(dept), lease.NewOwner(lease.Brief), now.Add(5*time.Second), c.letGo)
+			leases.HeldBy(lease.Target(dept), lease.NewOwner(lease.Brief), now.Add(5*time.Second), c.letGo)
 
 			r := oneResult(t, job.Incremental(context.Background()))
 			if r.Err != nil || r.Run.Status != c.wantStatus {
 				t.Errorf("run %s %q, %v; want %s", r.Run.Status, r.Run.Error, r.Err, c.wantStatus)
 			}
-			if c.letGo > 0 && (leases.acquires != c.letGo+1 || st.stored() != 1) {
+			if c.letGo > 0 && (leases.Acquires() != c.letGo+1 || st.stored() != 1) {
 				t.Errorf("asked for the lease %d times and stored %d legs; want %d times, then the leg loaded",
-					leases.acquires, st.stored(), c.letGo+1)
+					leases.Acquires(), st.stored(), c.letGo+1)
 			}
 		})
 	}
@@ -81,8 +81,8 @@ func TestALoadReleasesItsLeases(t *testing.T) {
 	if r := oneResult(t, job.Incremental(context.Background())); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if want := []string{lease.Target(dept)}; !slices.Equal(leases.released, want) || len(leases.holders) != 0 {
-		t.Errorf("released %v, still held %v; want %v released", leases.released, leases.holders, want)
+	if want := []string{lease.Target(dept)}; !slices.Equal(leases.Released(), want) || leases.Held() != 0 {
+		t.Errorf("released %v, still held %d; want %v released", leases.Released(), leases.Held(), want)
 	}
 }
 
@@ -100,7 +100,7 @@ func TestALoadThatLosesItsLeaseStops(t *testing.T) {
 	job.Start = day(2)
 	src.after = func(w dialpad.Window, n int) {
 		if n == 1 {
-			leases.loseAll()
+			leases.LoseAll()
 		}
 	}
 

@@ -3,7 +3,7 @@ package mailer_test
 // In-memory fakes of what a Mailer uses (mailer.Sends, mailer.Leases, its
 // Build, Deliver and Sleep) and a complete report to send, for the tests
 // of the once-per-period logic, which need no ClickHouse and no mail
-// server.
+// server. The leases are the test kit's (leasetest).
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
-	"github.com/dialpad-etl/dialpad-etl/etl/lease"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/report"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/leasetest"
 )
 
 // memSends is report_sends in memory. It is safe for concurrent use.
@@ -51,54 +51,6 @@ func (s *memSends) all() []sends.ReportSend {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]sends.ReportSend(nil), s.rows...)
-}
-
-// memLeases are leases in memory: a lease is held by whoever took it
-// first until that owner releases it. It is safe for concurrent use.
-type memLeases struct {
-	mu      sync.Mutex
-	holders map[string]lease.Owner
-}
-
-func (l *memLeases) Acquire(_ context.Context, owner lease.Owner, ttl time.Duration, names ...string) ([]string, map[string]*lease.Held, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.holders == nil {
-		l.holders = map[string]lease.Owner{}
-	}
-	var got []string
-	held := map[string]*lease.Held{}
-	for _, n := range names {
-		if h, ok := l.holders[n]; ok && h != owner {
-			held[n] = &lease.Held{Name: n, Owner: h}
-			continue
-		}
-		l.holders[n] = owner
-		got = append(got, n)
-	}
-	return got, held, nil
-}
-
-func (l *memLeases) KeepLeases(ctx context.Context, _ lease.Owner, _ time.Duration, _ ...string) (context.Context, func()) {
-	return context.WithCancel(ctx)
-}
-
-func (l *memLeases) Release(_ context.Context, owner lease.Owner, names ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, n := range names {
-		if l.holders[n] == owner {
-			delete(l.holders, n)
-		}
-	}
-	return nil
-}
-
-// held is how many leases are held.
-func (l *memLeases) held() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.holders)
 }
 
 // builds is a Build that returns fixedReport of the period asked for,
@@ -201,14 +153,14 @@ var fakeTargets = []dialpad.Target{{Type: "department", ID: 101}}
 type fixture struct {
 	m      *mailer.Mailer
 	sends  *memSends
-	leases *memLeases
+	leases *leasetest.Leases
 	builds *builds
 	outbox *outbox
 	waits  *waits
 }
 
 func newFixture() *fixture {
-	f := &fixture{sends: &memSends{}, leases: &memLeases{}, builds: &builds{}, outbox: &outbox{}, waits: &waits{}}
+	f := &fixture{sends: &memSends{}, leases: leasetest.New(), builds: &builds{}, outbox: &outbox{}, waits: &waits{}}
 	f.m = f.mailer()
 	return f
 }

@@ -55,7 +55,7 @@ func TestSendMailsAPeriodsReportOnce(t *testing.T) {
 	if got != want {
 		t.Errorf("report_sends row %+v; want %+v", got, want)
 	}
-	if n := f.leases.held(); n != 0 {
+	if n := f.leases.Held(); n != 0 {
 		t.Errorf("%d leases still held after Send returned; want none", n)
 	}
 
@@ -163,7 +163,7 @@ func TestReportLeasedElsewhereIsNotMailed(t *testing.T) {
 	if n, b, rows := len(f.outbox.mails()), f.builds.count(), len(f.sends.all()); n != 0 || b != 0 || rows != 0 {
 		t.Errorf("with the lease held elsewhere: %d mails, %d reports read, %d rows; want none", n, b, rows)
 	}
-	if f.leases.held() != 1 {
+	if f.leases.Held() != 1 {
 		t.Error("Send released the other process's lease")
 	}
 	if err := f.leases.Release(ctx, other, "report:weekly"); err != nil {

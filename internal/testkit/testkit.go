@@ -1,8 +1,9 @@
 // Package testkit is what the tests share: the simulated company loaded
 // into a warehouse (World), waiting for a condition (Eventually) and free
 // loopback ports. Its subpackages start the servers: chtest (ClickHouse
-// 18.16 and twins with the current engine), chdb, smtptest; and hold
-// reference data: handbuilt, transformtest.
+// 18.16 and twins with the current engine), chdb, smtptest; hold
+// reference data: handbuilt, transformtest; and fakes of the program's
+// parts: leasetest (the leases in memory).
 //
 // Only tests import it: no package of the program may.
 package testkit
