@@ -252,9 +252,8 @@ func (j *Job) load(ctx context.Context, plans []plan) []Result {
 			stopped := func() bool { return ctx.Err() != nil }
 			for sl, w := work.next(stopped); sl != nil; sl, w = work.next(stopped) {
 				j.loadSlice(ctx, work, sl, w, out)
-				windowDone, monthDone := work.finished(sl)
-				if windowDone {
-					j.endWindow(ctx, sl.t, sl.window, monthDone)
+				if work.finished(sl) {
+					j.endWindow(ctx, work, sl.t, sl.window)
 					mu.Lock()
 					finished++
 					legs += int64(sl.t.windowLegs(sl.window))

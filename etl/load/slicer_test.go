@@ -46,3 +46,28 @@ func TestASliceStopsEarlyOnlyInListOrder(t *testing.T) {
 		})
 	}
 }
+
+// A window's last slice ending does not end its month: the month ends
+// only once each of its windows said it ended (and kept what it did for
+// the month's recompute), so the month's last window finds all of them.
+func TestAMonthEndsOnlyOnceEachWindowEnded(t *testing.T) {
+	day := func(d int) dialpad.Window {
+		return dialpad.Window{From: utc(2026, 3, d, 0, 0), To: utc(2026, 3, d+1, 0, 0)}
+	}
+	tr := &targetRun{windows: []dialpad.Window{day(2), day(3)}, months: []int{202603, 202603}}
+	s := newSlicer()
+	s.add(tr, 0)
+	s.add(tr, 1)
+	never := func() bool { return false }
+	a, _ := s.next(never)
+	b, _ := s.next(never)
+	if !s.finished(a) || !s.finished(b) {
+		t.Fatal("a window of one slice did not end with it")
+	}
+	if s.windowEnded(tr, b.window) {
+		t.Error("the month ended with one of its two windows")
+	}
+	if !s.windowEnded(tr, a.window) {
+		t.Error("the month did not end with the last of its windows")
+	}
+}

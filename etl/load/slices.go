@@ -182,21 +182,29 @@ func (s *slicer) listedAll(sl *slice) {
 }
 
 // finished records that sl ended and reports whether its window has
-// ended too (every slice of it), and if so whether its month has (every
-// window of the month in this load).
-func (s *slicer) finished(sl *slice) (windowDone, monthDone bool) {
+// ended too (every slice of it).
+func (s *slicer) finished(sl *slice) (windowDone bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.running, sl)
 	s.changed.Broadcast()
 	left := s.windowLeft[sl.t]
-	if left[sl.window]--; left[sl.window] > 0 {
-		return false, false
-	}
-	months := s.monthLeft[sl.t]
-	m := sl.t.month(sl.window)
+	left[sl.window]--
+	return left[sl.window] == 0
+}
+
+// windowEnded records that window i of t ended and that what it did is
+// kept for its month's recompute, and reports whether its month has ended
+// (every window of the month in this load). Only then: the window that
+// ends a month recomputes it and marks its windows loaded, so every
+// other window of the month must be on record first.
+func (s *slicer) windowEnded(t *targetRun, i int) (monthDone bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	months := s.monthLeft[t]
+	m := t.month(i)
 	months[m]--
-	return true, months[m] == 0
+	return months[m] == 0
 }
 
 // wake lets waiting workers look again (the load was cancelled).

@@ -101,12 +101,12 @@ func (j *Job) loadSlice(ctx context.Context, slices *slicer, sl *slice, w dialpa
 }
 
 // endWindow logs a window whose slices have all ended and keeps it for
-// its month's recompute, which it runs when monthDone: the agent days and
-// conversations of the days the month's windows wrote legs of. A window
-// is done (it may move the mark) once its slices wrote all its legs and
-// its month was recomputed; then it is also marked loaded if it ended a
-// lookback before it was fetched.
-func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone bool) {
+// its month's recompute, which it runs when it is the month's last
+// window to end: the agent days and conversations of the days the
+// month's windows wrote legs of. A window is done (it may move the mark)
+// once its slices wrote all its legs and its month was recomputed; then
+// it is also marked loaded if it ended a lookback before it was fetched.
+func (j *Job) endWindow(ctx context.Context, slices *slicer, tr *targetRun, i int) {
 	w := tr.windows[i]
 	tr.mu.Lock()
 	wr := tr.loading[i]
@@ -125,7 +125,9 @@ func (j *Job) endWindow(ctx context.Context, tr *targetRun, i int, monthDone boo
 	} else {
 		j.log().Info("window loaded", attrs...)
 	}
-	if !monthDone {
+	// Only once it is kept for the month: the month's last window reads
+	// the others' from tr.written.
+	if !slices.windowEnded(tr, i) {
 		return
 	}
 	tr.mu.Lock()
