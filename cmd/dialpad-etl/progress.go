@@ -1,8 +1,6 @@
 package main
 
 import (
-	"golang.org/x/term"
-
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 )

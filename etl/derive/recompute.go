@@ -183,7 +183,7 @@ HAVING toYYYYMM(c_day) = ?`
 // legs of those days are written. It reads the legs of those days and the
 // two days around them, and the aggregates of their months.
 //
-// On a cluster it runs on a replica of the target's shard (onShard).
+// On a cluster it runs on a replica of the target's shard (db.DB.OnShard).
 func (d *Deriver) Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error {
 	return d.db.OnShard(ctx, target, func(sh *db.DB) error { return d.on(sh).recompute(ctx, target, days) })
 }

@@ -10,10 +10,11 @@ import (
 )
 
 // The parts of the warehouse the receiver writes to, declared by what it
-// needs of them; all must be safe for concurrent use. An error from any
-// write means the group may or may not have landed: the requests waiting
-// for it are answered 503, Dialpad delivers them again, and every write
-// takes a repeat without a second row.
+// needs of them; all must be safe for concurrent use. An error from a
+// write of a group of events means the group may or may not have landed:
+// the requests waiting for it are answered 503, Dialpad delivers them
+// again, and every write takes a repeat without a second row. An error of
+// the hourly drops is logged, and they run again an hour later.
 
 // Store keeps the events themselves (*Storage).
 type Store interface {

@@ -16,10 +16,12 @@ import (
 // fakes. All must be safe for concurrent use: the slices of a load call
 // them at once.
 
-// Sink is where a load writes what it read. An error means what was
-// being written may or may not have landed: the window is not marked
-// loaded and the high-water mark does not move, so the next load reads it
-// again (every write is idempotent).
+// Sink is where a load writes what it read. An error of WriteLegsEach,
+// WriteRejected or DropUnlisted means what was being written may or may
+// not have landed: the window is not marked loaded and the high-water
+// mark does not move, so the next load reads it again (every write is
+// idempotent). An error of WriteAgents is logged and the load goes on:
+// the operators are read again by the next load.
 type Sink interface {
 	// WriteLegsEach writes legs and calls changed with the index of each
 	// one that was new or changed.

@@ -46,8 +46,8 @@ const (
 type Job struct {
 	Source   Source
 	Store    Store
-	Derived  Deriver
-	Leases   Leases
+	Derived  Deriver // required: the aggregates of the days loaded
+	Leases   Leases  // required: one load of a target at a time
 	Targets  []dialpad.Target
 	Location *time.Location // reporting zone; windows split at its midnights
 	// Lookback is how far before the high-water mark an incremental load

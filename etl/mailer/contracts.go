@@ -8,7 +8,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 )
 
-// Sends are the record of reports sent (*Storage), which makes a period's
+// Sends are the record of reports sent (*sends.Storage), which makes a period's
 // report go once whichever process comes first.
 type Sends interface {
 	// ReportSent reports whether the kind's report of the period

@@ -15,7 +15,6 @@ package mailer
 import (
 	"bytes"
 	"context"
-
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,12 +89,12 @@ func (m *Mailer) Send(ctx context.Context, kind string, at time.Time) error {
 	}
 	log := m.Log.With("report", kind, "period", p.String())
 	owner, ttl := lease.NewOwner(lease.Long), 2*time.Minute
-	lease := "report:" + kind
-	got, held, err := m.Leases.Acquire(ctx, owner, ttl, lease)
+	name := "report:" + kind
+	got, held, err := m.Leases.Acquire(ctx, owner, ttl, name)
 	if err != nil {
 		return err
 	}
-	if h := held[lease]; h != nil {
+	if h := held[name]; h != nil {
 		log.Info("another process is sending the report", "holder", h.Owner)
 		return nil
 	}

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
-
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
 // Store is where the reconciliation reads the stored legs and keeps what

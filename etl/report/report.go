@@ -30,7 +30,7 @@ import (
 
 // Options say what to report on.
 type Options struct {
-	Conn     driver.Conn      // the warehouse's connection (warehouse.Store.Conn())
+	Conn     driver.Conn      // the warehouse's connection (warehouse.Store.DB())
 	Targets  []dialpad.Target // a section each, in this order
 	Location *time.Location   // the reporting zone: ETL_TIMEZONE, the dashboards' tz variable
 	Period   Period

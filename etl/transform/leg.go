@@ -1,12 +1,13 @@
 // Package transform turns Dialpad call legs into the rows of the
-// warehouse, following the project's call model (docs/counting.md): one row per leg per target with its conversation, agent,
-// status and reporting day.
+// warehouse, following the project's call model (docs/counting.md): one
+// row per leg per target with its conversation, agent, status and
+// reporting day.
 //
 // Conversations and agent days are aggregates over many legs, some loaded
-// by earlier runs; the warehouse recomputes them from its deduplicated
-// legs, so this package only shapes single legs.
+// by earlier runs; package derive computes them from the warehouse's
+// deduplicated legs, so this package only shapes single legs.
 //
-// It imports only dialpad, whose legs it shapes.
+// It imports only dialpad and wire, whose legs it shapes.
 package transform
 
 import (

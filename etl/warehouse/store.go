@@ -10,8 +10,8 @@
 // Loads are idempotent: tables are ReplacingMergeTree keyed on what never
 // changes for a leg, day or conversation, and are read with FINAL.
 //
-// It may import dialpad, transform, schema and the warehouse's packages
-// db, derive and lease.
+// It may import dialpad and wire, transform, schema and the warehouse's
+// packages db, derive and lease.
 package warehouse
 
 import (

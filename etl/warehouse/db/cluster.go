@@ -435,7 +435,7 @@ func (d *DB) OnShard(ctx context.Context, target dialpad.Target, fn func(*DB) er
 	return d.onReplicaOf(ctx, d.cl.shardOf(uint64(target.ID)), true, fn)
 }
 
-// EachShard runs fn on every shard as onShard does, without waiting for
+// EachShard runs fn on every shard as OnShard does, without waiting for
 // the replica to fetch its peers' parts.
 func (d *DB) EachShard(ctx context.Context, fn func(*DB) error) error {
 	if d.cl == nil {
