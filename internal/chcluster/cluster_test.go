@@ -68,12 +68,12 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 	}
 
 	// The cluster, through every node in turn (the first while it answers).
-	// More tries of an insert than the default 4: after the replica is
-	// killed, a Distributed insert through node 0 can meet one broken
-	// pooled connection to it after another ("Connection reset by peer")
-	// before ClickHouse turns to its peer.
+	// More tries of an insert than the default 4, spread over some 95 s:
+	// after the replica is killed, a Distributed insert through node 0
+	// can fail on it ("Connection reset by peer", "Attempt to read after
+	// eof") until it is back, which the test sees to after 20 s.
 	store, err := warehouse.Open(ctx, warehouse.Options{Addr: strings.Join(c.Addrs(), ","), Database: "dialpad",
-		Cluster: c.Name, Location: loc, SendAttempts: 10})
+		Cluster: c.Name, Location: loc, SendAttempts: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
