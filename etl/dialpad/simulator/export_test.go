@@ -477,7 +477,7 @@ func TestExportFailuresFollowTheSeed(t *testing.T) {
 
 func TestExportStatsPerHour(t *testing.T) {
 	s := newTestSim(t, Config{StatsPerHour: 2, RetryAfter: true, ExportDelay: -1})
-	wall := simtest.NewClock(time.Now())
+	wall := simtest.NewClock(time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC)) // a fixed moment; the test moves it on an hour
 	s.wall = wall.Now
 	srv := serve(t, s)
 	if code, _, _ := send(t, http.MethodPost, srv.URL+"/api/v2/stats", recordsBody("UTC", ""), nil); code != 401 {
