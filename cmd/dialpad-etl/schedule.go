@@ -66,8 +66,9 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)
 	}
+	storage := events.NewStorage(e.store.DB())
 	rcv := &events.Receiver{
-		Store:      events.NewStorage(e.store.DB()),
+		Store:      storage,
 		Legs:       e.store,
 		Derived:    e.store.Derived(),
 		Leases:     e.store.Leases(),
@@ -84,6 +85,10 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- rcv.Run(rctx) }()
+	if every := e.cfg.DutyStatusEvery; every > 0 {
+		repair := &events.Repair{Dialpad: e.client, Store: storage, Derived: rcv.Derived, Log: e.log}
+		go repair.Run(rctx, every)
+	}
 	err = s.Run(ctx, e.cfg.HTTPAddr)
 	// The events queued by now are stored before the process goes.
 	stop()

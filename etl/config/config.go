@@ -62,6 +62,10 @@ type Env struct {
 	WebhookSecret string        `env:"DIALPAD_WEBHOOK_SECRET"`
 	LiveMaxAge    time.Duration `env:"ETL_LIVE_MAX_AGE, default=4h"`
 	EventsKeep    time.Duration `env:"ETL_EVENTS_RETENTION, default=2160h"`
+	// DutyStatusEvery is how often schedule, when it receives events,
+	// reads each call-center operator's duty status to repair missed
+	// status changes (0: never).
+	DutyStatusEvery time.Duration `env:"DIALPAD_DUTY_STATUS_INTERVAL, default=5m"`
 
 	ClickHouseAddr     string `env:"CLICKHOUSE_ADDR, default=127.0.0.1:9000"`
 	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`

@@ -134,6 +134,9 @@ func (c *Config) checkEvents(bad complaint) {
 	if c.EventsKeep < 24*time.Hour {
 		bad("ETL_EVENTS_RETENTION", "must be at least 24h, got %s", c.EventsKeep)
 	}
+	if c.DutyStatusEvery != 0 && c.DutyStatusEvery < time.Minute {
+		bad("DIALPAD_DUTY_STATUS_INTERVAL", "must be 0 (never) or at least 1m, got %s", c.DutyStatusEvery)
+	}
 	if c.LiveMaxAge < time.Minute {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)
 	}

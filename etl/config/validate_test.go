@@ -33,6 +33,8 @@ func TestRangesNameTheVariableTheRuleAndTheValue(t *testing.T) {
 			"DIALPAD_WEBHOOK_SECRET: must be a single line (Dialpad refuses others)"},
 		{func(c *Config) { c.EventsKeep = 24*time.Hour - time.Second }, "ETL_EVENTS_RETENTION: must be at least 24h, got 23h59m59s"},
 		{func(c *Config) { c.EventsKeep = 24 * time.Hour }, ""},
+		{func(c *Config) { c.DutyStatusEvery = 30 * time.Second }, "DIALPAD_DUTY_STATUS_INTERVAL: must be 0 (never) or at least 1m, got 30s"},
+		{func(c *Config) { c.DutyStatusEvery = 0 }, ""},
 		{func(c *Config) { c.LiveMaxAge = 59 * time.Second }, "ETL_LIVE_MAX_AGE: must be at least 1m, got 59s"},
 		{func(c *Config) { c.LiveMaxAge = time.Minute }, ""},
 		{func(c *Config) { c.ShortAbandon = 0 }, ""},

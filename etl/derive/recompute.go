@@ -26,12 +26,13 @@ import (
 type Deriver struct {
 	db     *db.DB
 	kpi    Thresholds
-	months *sync.Map // target/month -> *sync.Mutex: see monthLock
+	months *sync.Map   // target/month -> *sync.Mutex: see monthLock
+	agents *sync.Mutex // RecountAgents
 }
 
 // New is the deriver of the warehouse d, judging the KPIs by kpi.
 func New(d *db.DB, kpi Thresholds) *Deriver {
-	return &Deriver{db: d, kpi: kpi, months: &sync.Map{}}
+	return &Deriver{db: d, kpi: kpi, months: &sync.Map{}, agents: &sync.Mutex{}}
 }
 
 // on is d on sh, a replica of a shard (db.DB's OnShard), sharing d's
@@ -175,6 +176,33 @@ WHERE target_type = ? AND target_id = ? AND {starts} AND {touched}
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
 
+const targetIntervalColumns = `target_type, target_id, interval_start, day, offered, answered, abandoned,
+	short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, version`
+
+// keepTargetIntervals copies the month's target intervals that are not of
+// the {days} whose conversations a recompute may change.
+const keepTargetIntervals = `INSERT INTO target_intervals_stage (` + targetIntervalColumns + `)
+SELECT ` + targetIntervalColumns + ` FROM target_intervals FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({days})`
+
+// computeTargetIntervals counts the inbound conversations of the {days}
+// (in the month) per 15-minute interval of their start, with target_daily's
+// columns and definitions (computeTargetDays): none of them depends on the
+// repeat and recovery flags, which are set later.
+const computeTargetIntervals = `INSERT INTO target_intervals_stage (` + targetIntervalColumns + `)
+SELECT target_type, target_id, toStartOfFifteenMinutes(started_at) AS i_start, day,
+	toUInt32(count()),
+	toUInt32(countIf(answered = 1)),
+	toUInt32(sum(abandoned)),
+	toUInt32(sum(short_abandoned)),
+	toUInt32(sum(answered_in_threshold)),
+	sumIf(wait_ms, answered = 1),
+	sumIf(handle_ms, answered = 1),
+	toUInt64(?)
+FROM conversations FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day IN ({days}) AND direction = 'inbound'
+GROUP BY target_type, target_id, day, i_start`
+
 // Recompute rebuilds target's agent days and daily counts of days, and
 // every conversation with a leg on one of them or stored with a day beside
 // one, then the repeat and recovery flags and target days of the months
@@ -273,6 +301,17 @@ func (d *Deriver) recomputeConversations(ctx context.Context, target dialpad.Tar
 	if err != nil {
 		return fmt.Errorf("recompute conversations of %s in %d: %w", target, month, err)
 	}
+	// The conversations that changed lie on the days beside the touched
+	// ones (a conversation's legs start within a day of each other).
+	err = d.replaceMonth(ctx, "target_intervals", target, month, func() error {
+		if err := d.exec(ctx, q.keepTargetIntervals()); err != nil {
+			return err
+		}
+		return d.exec(ctx, q.computeTargetIntervals())
+	})
+	if err != nil {
+		return fmt.Errorf("recompute target intervals of %s in %d: %w", target, month, err)
+	}
 	return nil
 }
 
@@ -310,6 +349,21 @@ func (q recomputeSQL) computeDaily(zone *time.Location) stmt {
 
 func (q recomputeSQL) nameTarget() stmt {
 	return sqlOf(nameTarget, q.touched(), q.version, q.target.Type, uint64(q.target.ID))
+}
+
+// intervals are the pieces that name the days whose target intervals a
+// recompute of the conversations computes again: the touched days and
+// those beside them.
+func (q recomputeSQL) intervals() map[string]stmt {
+	return map[string]stmt{"days": text(q.days.widen().list())}
+}
+
+func (q recomputeSQL) keepTargetIntervals() stmt {
+	return sqlOf(keepTargetIntervals, q.intervals(), q.target.Type, uint64(q.target.ID), q.month)
+}
+
+func (q recomputeSQL) computeTargetIntervals() stmt {
+	return sqlOf(computeTargetIntervals, q.intervals(), q.version, q.target.Type, uint64(q.target.ID), q.month)
 }
 
 // conversations are the pieces that name the touched days, bound the

@@ -194,7 +194,8 @@ func (d *Deriver) RebuildAggregates(ctx context.Context, progress func(done, tot
 	if len(parts) > 0 {
 		d.db.Log().Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
 	}
-	return nil
+	// The agents' intervals carry days of the zone too.
+	return d.RebuildAgents(ctx, time.Now())
 }
 
 type targetMonth struct {
@@ -222,7 +223,7 @@ func (d *Deriver) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
 func (d *Deriver) derivedMonths(ctx context.Context) ([]targetMonth, error) {
 	seen := map[targetMonth]bool{}
 	var out []targetMonth
-	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily"} {
+	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily", "target_intervals"} {
 		rows, err := d.db.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
 		if err != nil {
 			return nil, fmt.Errorf("list the months of %s: %w", table, err)

@@ -38,9 +38,16 @@ type Legs interface {
 	WriteLegsEach(ctx context.Context, legs []transform.Leg, changed func(i int)) error
 }
 
-// Deriver computes the derived rows of the days final events touched.
+// Deriver computes the derived rows of the days final events touched,
+// and the agents' time per interval (*derive.Deriver).
 type Deriver interface {
 	Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error
+	// RecountAgents counts the time of the agents in from (agent id ->
+	// epoch ms) again, each from its ms until now.
+	RecountAgents(ctx context.Context, from map[uint64]int64, now time.Time) error
+	// RecountCurrent counts the time of every agent's current status
+	// again from since (or its start) until now.
+	RecountCurrent(ctx context.Context, since, now time.Time) error
 }
 
 // Leases keep the receiver's recompute of a target apart from a load of

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -299,9 +300,10 @@ func (f *fakeLegs) steps(target dialpad.Target, id uint64) []string {
 // the target's lease meanwhile.
 type fakeDeriver struct {
 	faults
-	leases *leasetest.Leases
-	mu     sync.Mutex
-	done   []recomputed
+	leases   *leasetest.Leases
+	mu       sync.Mutex
+	done     []recomputed
+	recounts []map[uint64]int64 // RecountAgents's from, in order
 }
 
 type recomputed struct {
@@ -319,6 +321,22 @@ func (d *fakeDeriver) Recompute(ctx context.Context, target dialpad.Target, days
 	defer d.mu.Unlock()
 	d.done = append(d.done, recomputed{target, slices.Clone(days), holder})
 	return nil
+}
+
+func (d *fakeDeriver) RecountAgents(ctx context.Context, from map[uint64]int64, now time.Time) error {
+	if err := d.fault("RecountAgents"); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(from) > 0 {
+		d.recounts = append(d.recounts, maps.Clone(from))
+	}
+	return nil
+}
+
+func (d *fakeDeriver) RecountCurrent(ctx context.Context, since, now time.Time) error {
+	return d.fault("RecountCurrent")
 }
 
 // of are the recomputes of target, in order.

@@ -346,7 +346,10 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 		return err
 	}
 	r.Metrics.legs(len(legs))
-	return r.Store.WriteAgentStatus(ctx, agents)
+	if err := r.Store.WriteAgentStatus(ctx, agents); err != nil {
+		return err
+	}
+	return r.Derived.RecountAgents(ctx, Changes(agents), r.Now())
 }
 
 // attribute names the configured targets a leg belongs to, the way the
@@ -413,14 +416,19 @@ func (r *Receiver) operators(ctx context.Context) (map[int64][]Operator, error) 
 	return ops, nil
 }
 
+// agentsEvery is how often the time of the agents' current statuses is
+// counted up to now.
+const agentsEvery = time.Minute
+
 // recompute recomputes the dirty days every RecomputeEvery, under the
 // targets' leases (a load under way holds them: its days wait for the
-// next round), until ctx ends; and drops old live states and call events
-// hourly.
+// next round), until ctx ends; counts the agents' current statuses up to
+// now every agentsEvery (the first time from each one's start); and
+// drops old live states and call events hourly.
 func (r *Receiver) recompute(ctx context.Context) {
 	tick := time.NewTicker(r.RecomputeEvery)
 	defer tick.Stop()
-	var dropped time.Time
+	var dropped, counted, since time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -428,6 +436,15 @@ func (r *Receiver) recompute(ctx context.Context) {
 		case <-tick.C:
 		}
 		r.recomputeDirty(ctx)
+		if time.Since(counted) >= agentsEvery {
+			counted = time.Now()
+			now := r.Now()
+			if err := r.Derived.RecountCurrent(ctx, since, now); err != nil {
+				r.Log.Warn("could not count the agents' current statuses; trying again", "err", err)
+			} else {
+				since = now
+			}
+		}
 		if time.Since(dropped) > time.Hour {
 			dropped = time.Now()
 			if err := r.Store.DropLiveDays(ctx, r.Now().Add(-48*time.Hour)); err != nil {

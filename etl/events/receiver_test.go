@@ -37,14 +37,19 @@ type rig struct {
 	stop  func()
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigIn(t, time.UTC, nil) }
+
+// newRigIn is a rig whose reporting zone is zone and whose clock is now
+// (nil: the real one).
+func newRigIn(t *testing.T, zone *time.Location, now func() time.Time) *rig {
 	t.Helper()
 	twin := chtest.NewTwin(t)
-	store := twin.Migrated(warehouse.Options{Location: time.UTC})
+	store := twin.Migrated(warehouse.Options{Location: zone})
 	r := &events.Receiver{Store: events.NewStorage(store.DB()), Legs: store, Derived: store.Derived(),
 		Leases: store.Leases(), Secret: []byte(secret), Targets: []dialpad.Target{dept},
-		Location: time.UTC, MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond,
-		LeaseTTL: 10 * time.Second, Answer: time.Minute} // the twin runs one statement at a time on two engines: slow
+		Location: zone, MaxWait: 50 * time.Millisecond, RecomputeEvery: 100 * time.Millisecond,
+		LeaseTTL: 10 * time.Second, Answer: time.Minute, // the twin runs one statement at a time on two engines: slow
+		Now: now}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()

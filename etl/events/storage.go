@@ -196,6 +196,28 @@ func (a *agentInterval) append(b driver.Batch) error {
 // old interval open (the latest start still says the current status).
 const agentLookback = 92 * 24 * time.Hour
 
+// Changes are the agents that evs change the status of, each with its
+// earliest change (epoch ms): where its time must be counted again.
+func Changes(evs []ReceivedAgent) map[uint64]int64 {
+	out := map[uint64]int64{}
+	for _, r := range evs {
+		id, at := uint64(r.Event.Target.ID), changedAt(r.Event)
+		if was, ok := out[id]; !ok || at < was {
+			out[id] = at
+		}
+	}
+	return out
+}
+
+// changedAt is when an agent's status changed: its date, else its event
+// time.
+func changedAt(e *wire.AgentStatusEvent) int64 {
+	if started := int64(e.Date); started > 0 {
+		return started
+	}
+	return int64(e.EventTimestamp)
+}
+
 // WriteAgentStatus records agents' status changes as intervals of
 // agent_status: each change starts one, and ends the agent's interval
 // before it, found among the stored ones however the events arrived
@@ -205,14 +227,10 @@ func (s *Storage) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) err
 	if len(evs) == 0 {
 		return nil
 	}
-	earliest := map[uint64]int64{}
 	err := s.db.Send(ctx, "agent_status", "INSERT INTO agent_status ("+agentStatusColumns+")", func(b driver.Batch) error {
 		for _, r := range evs {
 			e := r.Event
-			started := int64(e.Date)
-			if started <= 0 {
-				started = int64(e.EventTimestamp)
-			}
+			started := changedAt(e)
 			ccs := make([]uint64, 0, len(e.CallCenterIDs))
 			for _, id := range e.CallCenterIDs {
 				ccs = append(ccs, uint64(max(id, 0)))
@@ -223,16 +241,13 @@ func (s *Storage) WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) err
 			if err := a.append(b); err != nil {
 				return err
 			}
-			if at, ok := earliest[a.agent]; !ok || started < at {
-				earliest[a.agent] = started
-			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return s.linkAgentIntervals(ctx, earliest)
+	return s.linkAgentIntervals(ctx, Changes(evs))
 }
 
 // linkAgentIntervals sets the end of every interval of the agents from
@@ -338,4 +353,34 @@ func (s *Storage) Operators(ctx context.Context) (map[int64][]Operator, error) {
 		out[int64(agent)] = append(out[int64(agent)], Operator{dialpad.Target{Type: typ, ID: int64(id)}, name})
 	}
 	return out, rows.Err()
+}
+
+// LatestStatuses reads each agent's latest status that started within
+// agentLookback before now, and the latest event time (ms) the warehouse
+// holds of any agent (0: none).
+func (s *Storage) LatestStatuses(ctx context.Context, now time.Time) (map[uint64]LatestStatus, int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT agent_id, max(started_ms), argMax(status, started_ms) FROM agent_status
+		WHERE started_at >= toDateTime(?) GROUP BY agent_id`, now.Add(-agentLookback).Unix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the agents' latest statuses: %w", err)
+	}
+	defer rows.Close()
+	out := map[uint64]LatestStatus{}
+	for rows.Next() {
+		var id uint64
+		var l LatestStatus
+		if err := rows.Scan(&id, &l.Start, &l.Status); err != nil {
+			return nil, 0, err
+		}
+		out[id] = l
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var heard int64
+	if err := s.db.QueryRow(ctx, `SELECT max(event_ms) FROM agent_status WHERE started_at >= toDateTime(?)`,
+		now.Add(-agentLookback).Unix()).Scan(&heard); err != nil {
+		return nil, 0, fmt.Errorf("read the latest agent event: %w", err)
+	}
+	return out, heard, nil
 }

@@ -1,0 +1,248 @@
+package derive
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
+)
+
+// The agents' time per interval (agenttime.go), counted by the job from
+// agent_status and written over the stored rows of the same keys with a
+// newer version: agent_intervals and agent_duty_intervals are read with
+// FINAL.
+
+// statusLookback bounds how far back an agent's status before the
+// recounted time is looked for, as the event receiver bounds the status a
+// change ends.
+const statusLookback = 92 * 24 * time.Hour
+
+const statusColumns = `agent_id, agent_name, status, reason, call_center_ids, started_ms, ended_ms`
+
+// RecountAgents counts again the time of the agents in from (agent id ->
+// epoch ms), each from the interval that holds its ms until now, and
+// writes it to agent_intervals and agent_duty_intervals. Call it after
+// statuses from those times on were stored, and every so often for the
+// agents' current statuses (RecountCurrent). Recounts of one process wait
+// for each other, so that the last one read is the one kept.
+func (d *Deriver) RecountAgents(ctx context.Context, from map[uint64]int64, now time.Time) error {
+	if len(from) == 0 {
+		return nil
+	}
+	d.agents.Lock()
+	defer d.agents.Unlock()
+	version := db.Version(time.Now())
+	ids := make([]uint64, 0, len(from))
+	for id := range from {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		if err := d.recountAgents(ctx, ids[:n], from, now.UnixMilli(), version); err != nil {
+			return fmt.Errorf("count the time of %d agents: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+func (d *Deriver) recountAgents(ctx context.Context, ids []uint64, from map[uint64]int64, now int64, version uint64) error {
+	lo := int64(1 << 62)
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = strconv.FormatUint(id, 10)
+		lo = min(lo, floorInterval(from[id]))
+	}
+	in := "agent_id IN (" + strings.Join(list, ",") + ")"
+	// The statuses from the earliest recounted interval on, and each
+	// agent's last one before it (only key columns in WHERE: on 18.16 a
+	// condition on another column can see a replaced row under FINAL).
+	spans, err := d.statusSpans(ctx, `SELECT `+statusColumns+` FROM agent_status FINAL
+		WHERE `+in+` AND started_ms >= ? ORDER BY agent_id, started_ms`, lo)
+	if err != nil {
+		return err
+	}
+	before, err := d.statusSpans(ctx, `SELECT `+statusColumns+` FROM agent_status FINAL
+		WHERE `+in+` AND started_ms < ? AND started_at >= toDateTime(?)
+		ORDER BY agent_id, started_ms DESC LIMIT 1 BY agent_id`, lo, (lo-statusLookback.Milliseconds())/1000)
+	if err != nil {
+		return err
+	}
+	byAgent := map[uint64][]StatusSpan{}
+	for _, s := range append(before, spans...) {
+		byAgent[s.Agent] = append(byAgent[s.Agent], s)
+	}
+	var agents []AgentInterval
+	var duty []DutyInterval
+	for _, id := range ids {
+		// An agent's own recount starts later than lo: its statuses that
+		// ended before that start change nothing.
+		start := floorInterval(from[id])
+		var mine []StatusSpan
+		for _, s := range byAgent[id] {
+			if s.End == 0 || s.End >= start {
+				mine = append(mine, s)
+			}
+		}
+		sort.Slice(mine, func(i, k int) bool { return mine[i].Start < mine[k].Start })
+		a, du := CountAgentTime(mine, start, now, d.db.Location())
+		agents, duty = append(agents, a...), append(duty, du...)
+	}
+	return d.writeAgentTime(ctx, agents, duty, version)
+}
+
+// statusSpans reads statuses of agent_status (statusColumns) by q.
+func (d *Deriver) statusSpans(ctx context.Context, q string, args ...any) ([]StatusSpan, error) {
+	rows, err := d.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read agent statuses: %w", err)
+	}
+	defer rows.Close()
+	var out []StatusSpan
+	for rows.Next() {
+		var s StatusSpan
+		if err := rows.Scan(&s.Agent, &s.Name, &s.Status, &s.Reason, &s.CallCenters, &s.Start, &s.End); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// writeAgentTime writes agent and duty intervals with version.
+func (d *Deriver) writeAgentTime(ctx context.Context, agents []AgentInterval, duty []DutyInterval, version uint64) error {
+	if len(agents) > 0 {
+		err := d.db.Send(ctx, "agent_intervals", `INSERT INTO agent_intervals (agent_id, agent_name, interval_start, day,
+			available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms,
+			unavailable_reasons, unavailable_reason_ms, version)`, func(b driver.Batch) error {
+			for _, a := range agents {
+				reasons, ms := a.Reasons, a.ReasonMs
+				if reasons == nil {
+					reasons, ms = []string{}, []uint32{}
+				}
+				if err := b.Append(a.Agent, a.Name, time.UnixMilli(a.Start).UTC(), a.Day, a.Available, a.Busy, a.Occupied,
+					a.Wrapup, a.Unavailable, a.Unknown, reasons, ms, version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(duty) == 0 {
+		return nil
+	}
+	return d.db.Send(ctx, "agent_duty_intervals", `INSERT INTO agent_duty_intervals (target_type, target_id, agent_id,
+		interval_start, day, on_duty_ms, version)`, func(b driver.Batch) error {
+		for _, u := range duty {
+			if err := b.Append("callcenter", u.CallCenter, u.Agent, time.UnixMilli(u.Start).UTC(), u.Day, u.OnDuty, version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RecountCurrent counts again the time of every agent's current status
+// (whose latest status started within statusLookback) from since, or
+// from its start when that is later, until now: what passing time adds.
+func (d *Deriver) RecountCurrent(ctx context.Context, since, now time.Time) error {
+	rows, err := d.db.Query(ctx, `SELECT agent_id, max(started_ms) FROM agent_status
+		WHERE started_at >= toDateTime(?) GROUP BY agent_id`, now.Add(-statusLookback).Unix())
+	if err != nil {
+		return fmt.Errorf("read the agents' current statuses: %w", err)
+	}
+	from := map[uint64]int64{}
+	for rows.Next() {
+		var id uint64
+		var started int64
+		if err := rows.Scan(&id, &started); err != nil {
+			rows.Close()
+			return err
+		}
+		from[id] = max(started, since.UnixMilli())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return d.RecountAgents(ctx, from, now)
+}
+
+// RebuildAgents counts every agent's time again from all of agent_status,
+// until now, in place of what agent_intervals and agent_duty_intervals
+// held: after the reporting zone changed (their day columns) or the
+// tables were made.
+func (d *Deriver) RebuildAgents(ctx context.Context, now time.Time) error {
+	d.agents.Lock()
+	defer d.agents.Unlock()
+	if err := d.db.EachShard(ctx, func(sh *db.DB) error {
+		for _, table := range []string{"agent_intervals", "agent_duty_intervals"} {
+			parts, err := sh.Ints(ctx, "SELECT DISTINCT toYYYYMM(interval_start) FROM "+table)
+			if err != nil {
+				return err
+			}
+			for _, p := range parts {
+				if err := sh.Exec(ctx, "ALTER TABLE "+table+" DROP PARTITION "+strconv.Itoa(p)); err != nil {
+					return fmt.Errorf("drop %s of %d: %w", table, p, err)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("rebuild the agents' time: %w", err)
+	}
+	ids, err := d.statusAgents(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild the agents' time: %w", err)
+	}
+	version := db.Version(time.Now())
+	for _, id := range ids {
+		spans, err := d.statusSpans(ctx, `SELECT `+statusColumns+` FROM agent_status FINAL
+			WHERE agent_id = ? ORDER BY started_ms`, id)
+		if err != nil {
+			return fmt.Errorf("rebuild the time of agent %d: %w", id, err)
+		}
+		if len(spans) == 0 {
+			continue
+		}
+		agents, duty := CountAgentTime(spans, spans[0].Start, now.UnixMilli(), d.db.Location())
+		kept := duty[:0]
+		for _, u := range duty {
+			if u.OnDuty > 0 {
+				kept = append(kept, u)
+			}
+		}
+		if err := d.writeAgentTime(ctx, agents, kept, version); err != nil {
+			return fmt.Errorf("rebuild the time of agent %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// statusAgents are the agents that agent_status holds statuses of.
+func (d *Deriver) statusAgents(ctx context.Context) ([]uint64, error) {
+	rows, err := d.db.Query(ctx, "SELECT DISTINCT agent_id FROM agent_status ORDER BY agent_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []uint64
+	for rows.Next() {
+		var id uint64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
