@@ -3,6 +3,7 @@ package warehouse_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -279,10 +280,12 @@ func TestUpgradeOfALargeOlderWarehouse(t *testing.T) {
 	}
 }
 
-// A warehouse of the previous release (migrations up to 006) gets 007's
-// columns and target_daily, and then a rebuild of its derived tables: its
-// conversations have KPI flags and its target days are filled in. (A row
-// no leg accounts for shows that the rebuild ran.)
+// A warehouse of an earlier release (migrations up to 006) gets 007's
+// columns and target_daily, 010's interval tables, and then a rebuild of
+// its derived tables: its conversations have KPI flags, its target days
+// and intervals are filled in, and its agents' stored statuses are
+// counted per interval. (A row no leg accounts for shows that the rebuild
+// ran.)
 func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 	ctx := context.Background()
 	s := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC})
@@ -300,18 +303,31 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Ghost', 3, 1`); err != nil {
 		t.Fatal(err)
 	}
-	applied, err := s.Migrate(ctx)
-	if err != nil || len(applied) != 3 || applied[0] != "007_kpis.sql" || applied[2] != "009_report_sends.sql" {
-		t.Fatalf("upgrade from 006 applied %v, %v; want 007_kpis.sql, 008_reconciliation.sql and 009_report_sends.sql", applied, err)
-	}
-	var ghosts, abandoned, days uint64
-	if err := s.DB().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
-		(SELECT sum(abandoned) FROM conversations FINAL), (SELECT sum(abandoned) FROM target_daily FINAL)`).
-		Scan(&ghosts, &abandoned, &days); err != nil {
+	// An agent available from 12:05 to 12:20.
+	if err := s.DB().Exec(ctx, `INSERT INTO agent_status (agent_id, agent_name, status, on_duty, call_center_ids,
+		started_ms, started_at, ended_ms, ended_at, version)
+		SELECT 7, 'Bea', 'available', 1, [3], 1780315500000, toDateTime(1780315500), 1780316400000, toDateTime(1780316400), 1`); err != nil {
 		t.Fatal(err)
 	}
-	if ghosts != 0 || abandoned != 1 || days != 1 {
-		t.Errorf("after the upgrade from 006: %d Ghost rows, %d abandoned conversations, %d abandoned in target_daily; "+
-			"want 0, 1 and 1 (the derived tables rebuilt)", ghosts, abandoned, days)
+	applied, err := s.Migrate(ctx)
+	want := []string{"007_kpis.sql", "008_reconciliation.sql", "009_report_sends.sql", "010_agent_time.sql"}
+	if err != nil || !slices.Equal(applied, want) {
+		t.Fatalf("upgrade from 006 applied %v, %v; want %v", applied, err, want)
+	}
+	var ghosts, abandoned, days, intervals, available, onDuty uint64
+	if err := s.DB().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
+		(SELECT sum(abandoned) FROM conversations FINAL), (SELECT sum(abandoned) FROM target_daily FINAL),
+		(SELECT sum(abandoned) FROM target_intervals FINAL WHERE interval_start = toDateTime('2026-06-01 12:00:00', 'UTC')),
+		(SELECT sum(available_ms) FROM agent_intervals FINAL), (SELECT sum(on_duty_ms) FROM agent_duty_intervals FINAL WHERE target_id = 3)`).
+		Scan(&ghosts, &abandoned, &days, &intervals, &available, &onDuty); err != nil {
+		t.Fatal(err)
+	}
+	if ghosts != 0 || abandoned != 1 || days != 1 || intervals != 1 {
+		t.Errorf("after the upgrade from 006: %d Ghost rows, %d abandoned conversations, %d abandoned in target_daily, "+
+			"%d in its 12:00 interval; want 0, 1, 1 and 1 (the derived tables rebuilt)", ghosts, abandoned, days, intervals)
+	}
+	if available != 900_000 || onDuty != 900_000 {
+		t.Errorf("after the upgrade from 006: %d ms available and %d on duty in agent intervals; want 900000 each (12:05 to 12:20)",
+			available, onDuty)
 	}
 }
