@@ -17,8 +17,8 @@ import (
 // own endpoints under /_sim/. Every /api/v2/ request passes, in order:
 // the rate limiter (spent on arrival), the injected latency, a 429 when
 // over the limit, the drop and error faults, then authentication. Besides
-// the GET endpoints it answers those of webhooks and event subscriptions
-// (hooks.go) and of the stats export (export.go).
+// the GET endpoints it answers those of webhooks, event subscriptions and
+// operators' duty status (hooks.go) and of the stats export (export.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -58,7 +58,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		return
 	}
-	if s.serveHooks(w, r) || s.serveStats(w, r) {
+	if s.serveHooks(w, r) || s.serveDutyStatus(w, r) || s.serveStats(w, r) {
 		return
 	}
 	if r.Method != http.MethodGet {

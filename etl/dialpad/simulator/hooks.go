@@ -16,7 +16,9 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
-// The endpoints of webhooks and event subscriptions, which the hub keeps:
+// The endpoints of webhooks and event subscriptions, which the hub keeps,
+// and of the call-center operators' duty status, which it reads from the
+// timeline of the agent status events:
 //
 //	POST   /api/v2/webhooks {hook_url, secret}                 the webhook
 //	GET    /api/v2/webhooks                                    {"items":[...]}
@@ -27,6 +29,7 @@ import (
 //	POST   /api/v2/subscriptions/agent_status {endpoint_id, agent_type, enabled}
 //	GET    /api/v2/subscriptions/agent_status
 //	GET|DELETE /api/v2/subscriptions/agent_status/{id}
+//	GET    /api/v2/callcenters/operators/{id}/dutystatus       the operator's status at the simulator's clock
 //
 // Ids are JSON strings, as elsewhere in the API. An unknown id is 404, a
 // body that is not the request's JSON object 400.
@@ -260,6 +263,34 @@ func (s *Sim) createAgentSub(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
 	writeObject(w, items[webhook.AgentSubJSON]{Items: s.hub.AgentSubs()})
+}
+
+// serveDutyStatus answers GET /api/v2/callcenters/operators/{id}/dutystatus
+// with the operator's duty status at the simulator's clock, and 404 for a
+// user who is not an operator of the call center; false when path is not
+// that endpoint.
+func (s *Sim) serveDutyStatus(w http.ResponseWriter, r *http.Request) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/api/v2/callcenters/operators/")
+	id, ok2 := strings.CutSuffix(rest, "/dutystatus")
+	if !ok || !ok2 || id == "" || strings.Contains(id, "/") {
+		return false
+	}
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return true
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "operator not found")
+		return true
+	}
+	ds, found := s.hub.DutyStatus(n, s.now())
+	if !found {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("user %d is not an operator of a call center", n))
+		return true
+	}
+	writeObject(w, ds)
+	return true
 }
 
 // webhookNotFound answers a subscription to an unknown webhook.

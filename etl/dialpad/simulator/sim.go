@@ -9,7 +9,8 @@
 // Sim is the server: Config and its defaults, the order every request
 // goes through (rate limit, faults, authentication), the call list and
 // its cursors, the directory, the endpoints of webhooks, event
-// subscriptions and the stats export, and its own endpoints under /_sim/
+// subscriptions, operators' duty status and the stats export, and its own
+// endpoints under /_sim/
 // (health, the ground truth, the export files). What it serves is held by
 // the packages below it: the company and its traffic (simulator/traffic),
 // the webhooks with the events of the traffic and their delivery

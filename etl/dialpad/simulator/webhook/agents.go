@@ -56,7 +56,7 @@ type agentTimeline struct {
 func (hb *Hub) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
 	var scratch []byte
 	for _, pi := range hb.operators {
-		tl := hb.agentTimeline(pi, lo-hb.maxSpan-maxWrapup-1, hi)
+		tl := hb.exactTimeline(pi, lo, hi)
 		for _, t := range tl.changes(lo, hi) {
 			st := tl.at(t)
 			scratch = hb.appendAgentEvent(scratch[:0], pi, st, t)
@@ -65,6 +65,12 @@ func (hb *Hub) appendAgentEvents(out []Event, a *arena, lo, hi int64) []Event {
 		}
 	}
 	return out
+}
+
+// exactTimeline is agent pi's timeline, exact in [lo-1, hi): enough to
+// find its changes in [lo, hi).
+func (hb *Hub) exactTimeline(pi int, lo, hi int64) agentTimeline {
+	return hb.agentTimeline(pi, lo-hb.maxSpan-maxWrapup-1, hi)
 }
 
 // agentTimeline builds agent pi's busy stretches from their connected legs

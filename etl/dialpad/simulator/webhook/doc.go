@@ -5,11 +5,13 @@
 // state in the list, and the call center's agents' on-duty status as
 // their calls connect and end); and the delivery of those events to a
 // receiver or to the subscribed webhooks, signed, with retries,
-// duplicates and reordering. Like the traffic, the events are a pure
-// function of the seed.
+// duplicates and reordering; and, read from the same timeline as the
+// agent status events, each operator's duty status at an instant (what
+// GET /api/v2/callcenters/operators/{id}/dutystatus answers). Like the
+// traffic, the events are a pure function of the seed.
 //
-// The simulator's server answers the webhook and subscription endpoints
-// with a Hub. This package imports etl/dialpad (Target), etl/dialpad/wire
-// (to sign events) and the simulator's traffic, and no other package of
-// the project.
+// The simulator's server answers the webhook, subscription and duty status
+// endpoints with a Hub. This package imports etl/dialpad (Target),
+// etl/dialpad/wire (to sign events) and the simulator's traffic, and no
+// other package of the project.
 package webhook
