@@ -1,8 +1,10 @@
 // Package derive computes the tables derived from the legs, inside
 // ClickHouse: agent days, daily counts, customer conversations with their
 // KPI columns, target days and the repeat and recovery flags
-// (recompute.go, kpi.go), and counts every day again when the reporting
-// zone changes (zone.go). The rules are those of docs/counting.md.
+// (recompute.go, kpi.go), target intervals, the agents' time per interval
+// from their statuses (agenttime.go, agents.go), and counts every day
+// again when the reporting zone changes (zone.go). The rules are those of
+// docs/counting.md.
 //
 // It imports dialpad, schema and the warehouse's connection (package db);
 // the load and the event receiver call Recompute through an interface of
