@@ -71,10 +71,7 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 	if r.Now != nil {
 		now = r.Now
 	}
-	log := r.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := r.logger()
 	settle := r.Settle
 	if settle <= 0 {
 		settle = 10 * time.Second
@@ -162,9 +159,9 @@ func (r *Repair) Run(ctx context.Context, every time.Duration) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			r.Log.Warn("could not read the operators' duty statuses; trying again later", "err", err)
+			r.logger().Warn("could not read the operators' duty statuses; trying again later", "err", err)
 		case res.Repaired > 0 || res.Failed > 0:
-			r.Log.Info("operators' duty statuses read", "operators", res.Operators, "repaired", res.Repaired, "failed", res.Failed)
+			r.logger().Info("operators' duty statuses read", "operators", res.Operators, "repaired", res.Repaired, "failed", res.Failed)
 		}
 		select {
 		case <-ctx.Done():
@@ -172,6 +169,13 @@ func (r *Repair) Run(ctx context.Context, every time.Duration) {
 		case <-tick.C:
 		}
 	}
+}
+
+func (r *Repair) logger() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
 }
 
 // repairOf are the statuses to record for agent (an operator of centers)
