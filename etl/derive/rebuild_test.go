@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
@@ -31,6 +33,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	if err := utc.Derived().CheckZone(ctx); err != nil {
 		t.Fatalf("a new warehouse: %v", err)
 	}
+	covered := map[string]bool{}    // what the stages' intervals covered (checkIntervals)
 	latest := map[int64]wire.Call{} // the last read of each leg
 	var order []int64
 	read := func(s *warehouse.Store, calls ...wire.Call) {
@@ -68,6 +71,7 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 		if diff := transformtest.FirstDiff(days, scratch); diff != "" || len(days) == 0 {
 			t.Errorf("%s: target_daily is not a sum of conversations from scratch: %s", stage, diff)
 		}
+		checkIntervals(t, stage, utc.DB(), transformtest.Conversations(legs, loc), loc, covered)
 	}
 
 	read(utc, handBuiltLegs()...)
@@ -150,6 +154,56 @@ func TestDerivedRowsEqualARecomputeFromScratch(t *testing.T) {
 	var legs uint64
 	if err := utc.DB().QueryRow(ctx, "SELECT count() FROM calls FINAL").Scan(&legs); err != nil || int(legs) != len(order) {
 		t.Errorf("calls FINAL holds %d legs, %v; want %d: a rebuild adds no leg", legs, err, len(order))
+	}
+	for _, c := range []string{"two intervals of a day", "a day without inbound conversations",
+		"the last interval before midnight in UTC", "the last interval before midnight in America/Chicago"} {
+		if !covered[c] {
+			t.Errorf("no stage's intervals had %s: the fixtures no longer test it", c)
+		}
+	}
+}
+
+// checkIntervals checks target_intervals at a stage of
+// TestDerivedRowsEqualARecomputeFromScratch: it holds what the reference
+// conversations (convs, reckoned in Go from the legs, not read back) give,
+// and each day's intervals sum to the day's target_daily row. It notes in
+// covered the cases the stage's intervals hold.
+func checkIntervals(t *testing.T, stage string, conn driver.Conn, convs []transformtest.Conversation, loc *time.Location,
+	covered map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	want := transformtest.TargetIntervals(convs)
+	got, err := transformtest.StoredTargetIntervals(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := transformtest.FirstDiff(got, want); diff != "" || len(got) == 0 {
+		t.Errorf("%s: target_intervals is not the reference's count of the conversations: %s", stage, diff)
+	}
+	days, err := transformtest.StoredTargetDayTotals(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range transformtest.DayTotalDiffs(days, got) {
+		t.Errorf("%s: %s", stage, d)
+	}
+	perDay := map[string]int{}
+	for _, iv := range want {
+		perDay[iv.Day]++
+		if perDay[iv.Day] == 2 {
+			covered["two intervals of a day"] = true
+		}
+		// The interval ends at the reporting zone's midnight: its start
+		// is on the day, its end on the next.
+		end := iv.Start.Add(transformtest.IntervalLength).In(loc)
+		if iv.Start.In(loc).Format(time.DateOnly) == iv.Day && end.Format(time.DateOnly) != iv.Day && end.Format("15:04") == "00:00" {
+			covered["the last interval before midnight in "+loc.String()] = true
+		}
+	}
+	for _, d := range days {
+		if d.Offered == 0 {
+			covered["a day without inbound conversations"] = true
+		}
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
@@ -441,5 +442,72 @@ func TestLateEventsKeepTheListsCopyAndTheLatestFinal(t *testing.T) {
 	}
 	if state != "hangup" {
 		t.Errorf("leg 4001 is in state %s, want hangup (the later event)", state)
+	}
+}
+
+// The final events of calls around midnight in Kathmandu (UTC+05:45,
+// whose midnight is 18:15 UTC): once the receiver has recomputed their
+// days, target_intervals counts each inbound conversation in the UTC
+// quarter hour of its start, on its Kathmandu day, and each day's
+// intervals sum to its target_daily row.
+func TestFinalEventsCountConversationsInTheirInterval(t *testing.T) {
+	kathmandu, err := time.LoadLocation("Asia/Kathmandu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 14, 18, 20, 0, 0, time.UTC) // 00:05 on the 15th in Kathmandu
+	now := start.Add(time.Hour)
+	g := newRigIn(t, kathmandu, func() time.Time { return now })
+	ctx := context.Background()
+	ms := func(s float64) int64 { return start.UnixMilli() + int64(s*1000) }
+	ana := map[string]any{"id": 11, "type": "user", "name": "Ana"}
+	for _, e := range []string{
+		// A: queued at 2 s, Ana rang at 3 s and answered at 10 s (a wait
+		// of 8 s), talked 120 s and held 20 s.
+		event(1001, "hangup", ms(130), map[string]any{"date_started": ms(0), "date_queued": ms(2), "date_first_rang": ms(3),
+			"date_connected": ms(10), "date_ended": ms(130), "duration": 120000, "total_duration": 130000}),
+		event(1002, "hangup", ms(130), map[string]any{"target": ana, "entry_point_call_id": 1001, "date_started": ms(3),
+			"date_rang": ms(3), "date_first_rang": ms(3), "date_connected": ms(10), "date_ended": ms(130),
+			"duration": 120000, "total_duration": 127000, "hold_time": 20000}),
+		// B: 5 min later, same interval: nobody answered in 20 s.
+		event(2001, "hangup", ms(320), map[string]any{"date_started": ms(300), "date_ended": ms(320),
+			"total_duration": 20000, "external_number": "+15550200"}),
+		// C: an outbound call in the same interval: not offered.
+		event(3001, "hangup", ms(95), map[string]any{"direction": "outbound", "entry_point_target": map[string]any{},
+			"date_started": ms(60), "date_connected": ms(65), "date_ended": ms(95), "duration": 30000,
+			"external_number": "+15550300"}),
+		// D: 18:10 UTC, 23:55 on the 14th in Kathmandu: the last interval
+		// of that day; the caller hung up after 4 s.
+		event(4001, "hangup", ms(-596), map[string]any{"date_started": ms(-600), "date_ended": ms(-596),
+			"total_duration": 4000, "external_number": "+15550400"}),
+	} {
+		if code, body := g.post(t, sign(t, e)); code != http.StatusOK {
+			t.Fatalf("POST a final event: %d %q", code, body)
+		}
+	}
+	// Recomputes may run between the events: wait for the one that saw
+	// all of them (A's wait from its entry leg, its handle time from Ana's).
+	testkit.Eventually(t, 30*time.Second, "the days recomputed with every leg", func() bool {
+		return g.count(t, `SELECT count() FROM target_daily FINAL WHERE (day = '2026-03-15' AND inbound = 2 AND outbound = 1
+			AND total_wait_ms = 8000 AND total_handle_ms = 140000) OR (day = '2026-03-14' AND inbound = 1)`) == 2
+	})
+	got, err := transformtest.StoredTargetIntervals(ctx, g.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []transformtest.TargetInterval{
+		{Target: dept, Day: "2026-03-14", Start: start.Add(-20 * time.Minute), Offered: 1, ShortAbandoned: 1},
+		{Target: dept, Day: "2026-03-15", Start: start.Add(-5 * time.Minute), Offered: 2, Answered: 1, Abandoned: 1,
+			AnsweredInThreshold: 1, TotalWaitMs: 8000, TotalHandleMs: 140000},
+	}
+	if diff := transformtest.FirstDiff(got, want); diff != "" {
+		t.Errorf("target_intervals: %s", diff)
+	}
+	days, err := transformtest.StoredTargetDayTotals(ctx, g.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range transformtest.DayTotalDiffs(days, got) {
+		t.Error(d)
 	}
 }

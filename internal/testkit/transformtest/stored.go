@@ -88,3 +88,59 @@ func FirstDiff[T any](got, want []T) string {
 	}
 	return ""
 }
+
+// StoredTargetIntervals reads target_intervals FINAL in the order of
+// TargetIntervals.
+func StoredTargetIntervals(ctx context.Context, conn driver.Conn) ([]TargetInterval, error) {
+	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, toString(day), interval_start, offered, answered,
+		abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms
+		FROM target_intervals FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), day, interval_start`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []TargetInterval
+	for r.Next() {
+		var iv TargetInterval
+		var id uint64
+		var offered, answered, abandoned, short, inThreshold uint32
+		if err := r.Scan(&iv.Target.Type, &id, &iv.Day, &iv.Start, &offered, &answered, &abandoned, &short, &inThreshold,
+			&iv.TotalWaitMs, &iv.TotalHandleMs); err != nil {
+			return nil, err
+		}
+		iv.Target.ID, iv.Start = int64(id), iv.Start.UTC()
+		iv.Offered, iv.Answered, iv.Abandoned = int(offered), int(answered), int(abandoned)
+		iv.ShortAbandoned, iv.AnsweredInThreshold = int(short), int(inThreshold)
+		out = append(out, iv)
+	}
+	return out, r.Err()
+}
+
+// StoredTargetDayTotals reads target_daily FINAL's columns that
+// target_intervals has too (offered is inbound), one per target and day
+// it holds, days without inbound conversations included, in the order of
+// DayTotals.
+func StoredTargetDayTotals(ctx context.Context, conn driver.Conn) ([]TargetInterval, error) {
+	r, err := conn.Query(ctx, `SELECT toString(target_type), target_id, toString(day), inbound, answered,
+		abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms
+		FROM target_daily FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), day`)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []TargetInterval
+	for r.Next() {
+		var d TargetInterval
+		var id uint64
+		var inbound, answered, abandoned, short, inThreshold uint32
+		if err := r.Scan(&d.Target.Type, &id, &d.Day, &inbound, &answered, &abandoned, &short, &inThreshold,
+			&d.TotalWaitMs, &d.TotalHandleMs); err != nil {
+			return nil, err
+		}
+		d.Target.ID = int64(id)
+		d.Offered, d.Answered, d.Abandoned = int(inbound), int(answered), int(abandoned)
+		d.ShortAbandoned, d.AnsweredInThreshold = int(short), int(inThreshold)
+		out = append(out, d)
+	}
+	return out, r.Err()
+}
