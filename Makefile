@@ -147,7 +147,7 @@ demo: deps build
 	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
 	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
-	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --events-subscriptions > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --events-subscriptions --events-backlog 36h > $(DEMO_DIR)/simulator.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/simulator.pid; \
 	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \

@@ -149,6 +149,7 @@ type eventFlags struct {
 	url, secret        string
 	rate, dup, reorder float64
 	subscriptions      bool
+	backlog            time.Duration
 }
 
 func (e *eventFlags) register(fs *flag.FlagSet) {
@@ -158,6 +159,7 @@ func (e *eventFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
 	fs.Float64Var(&e.reorder, "events-reorder-rate", 0.05, "share of events held back behind the next few")
 	fs.BoolVar(&e.subscriptions, "events-subscriptions", false, "with --live, also POST events to the webhooks subscribed through POST /api/v2/subscriptions/call and /agent_status")
+	fs.DurationVar(&e.backlog, "events-backlog", 0, "with --events-subscriptions, once the first subscription is made also POST the events of this long before it (the history a receiver that had been running would hold; Dialpad never sends it)")
 }
 
 // validate checks the flags; an error never repeats the URL, which may
@@ -181,6 +183,8 @@ func (e *eventFlags) validate(live bool) error {
 		return errors.New("--events-reorder-rate must lie in [0, 1]")
 	case e.subscriptions && !live:
 		return errors.New("--events-subscriptions needs --live")
+	case e.backlog < 0 || e.backlog > 0 && !e.subscriptions:
+		return errors.New("--events-backlog must not be negative, and needs --events-subscriptions")
 	}
 	return nil
 }
@@ -226,7 +230,10 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 	}
 	if e.subscriptions {
 		fmt.Fprintln(stdout, "events: also POSTed live to the webhooks subscribed through /api/v2/subscriptions/")
-		run("subscriptions", webhook.Delivery{Subscriptions: true, From: time.Now(), Faults: faults})
+		if e.backlog > 0 {
+			fmt.Fprintf(stdout, "events: the first subscription also gets the events of the %s before it\n", e.backlog)
+		}
+		run("subscriptions", webhook.Delivery{Subscriptions: true, From: time.Now(), Backlog: e.backlog, Faults: faults})
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,12 @@ type Delivery struct {
 	// an agent status event to every enabled agent_status subscription.
 	// URL and Secret are then ignored.
 	Subscriptions bool
+	// Backlog, with Subscriptions, waits for the first subscription and
+	// then delivers from Backlog before that moment: the events a
+	// receiver that had been running would hold (a demo's history of
+	// agent statuses). Dialpad itself never sends what happened before a
+	// subscription; From is then ignored.
+	Backlog time.Duration
 }
 
 // DeliveryFaults are the disorder Dialpad's delivery shows, each off by
@@ -111,10 +118,34 @@ func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 		})
 	}
 	dp := dispatcher{hb: hb, d: &d, jobs: jobs, t: t}
-	err = dp.run(ctx)
+	if d.Subscriptions && d.Backlog > 0 {
+		err = hb.awaitSubscription(ctx, d.Tick)
+		d.From = hb.now().Add(-d.Backlog)
+	}
+	if err == nil {
+		err = dp.run(ctx)
+	}
 	close(jobs)
 	wg.Wait()
 	return t.own.stats(), err
+}
+
+// awaitSubscription returns once an enabled call or agent status
+// subscription exists, or with ctx's error.
+func (hb *Hub) awaitSubscription(ctx context.Context, tick time.Duration) error {
+	for {
+		if slices.ContainsFunc(hb.AgentSubs(), func(a AgentSubJSON) bool { return a.Enabled }) {
+			return nil
+		}
+		for _, tg := range hb.tr.Targets() {
+			if slices.ContainsFunc(hb.CallSubs(tg), func(c CallSubJSON) bool { return c.Enabled }) {
+				return nil
+			}
+		}
+		if !sleep(ctx, tick) {
+			return ctx.Err()
+		}
+	}
 }
 
 // DeliveryStats returns the counts of every Deliver of the hub so

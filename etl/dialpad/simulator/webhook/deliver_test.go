@@ -405,3 +405,44 @@ func TestDeliverToSubscribedWebhooks(t *testing.T) {
 		t.Error("a call event reached the webhook of a disabled call subscription")
 	}
 }
+
+// A delivery with a backlog waits for the first subscription, then sends
+// the events of the backlog before that moment to it.
+func TestDeliverTheBacklogOnceSubscribed(t *testing.T) {
+	t.Parallel()
+	now := busyHours[0].Add(time.Hour)
+	s := newTestHub(t, traffic.Config{Now: func() time.Time { return now }})
+	plain := newReceiver(t, "", nil)
+	done := make(chan DeliveryStats)
+	go func() {
+		st, err := s.Deliver(t.Context(), Delivery{Subscriptions: true, Backlog: 30 * time.Minute, To: now,
+			Tick: 10 * time.Millisecond})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- st
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case st := <-done:
+		t.Fatalf("delivered before any subscription: %+v", st)
+	default:
+	}
+	if !subscribed(s.AddAgentSub(true, webhookID(t, s.AddWebhook(plain.srv.URL, "")))) {
+		t.Fatal("the agent status subscription was refused")
+	}
+	st := <-done
+	var want []Event
+	for _, ev := range s.Events(now.Add(-30*time.Minute), now) {
+		if ev.State == AgentStatus {
+			want = append(want, ev)
+		}
+	}
+	if len(want) < 5 {
+		t.Fatalf("%d agent status changes in the backlog: too few to test", len(want))
+	}
+	plain.check(want)
+	if st.Delivered != int64(len(want)) {
+		t.Errorf("delivered %d, want the backlog's %d agent status changes (%+v)", st.Delivered, len(want), st)
+	}
+}
