@@ -226,8 +226,9 @@ func scoreFormula() string {
 	}
 	return "**Score** = 100 × (" + strings.Join(terms, " + ") + ")\n\n" + strings.Join(parts, "\n") +
 		"\n\nThe team is the agents in the table; each median is over the agents the figure applies to. " +
-		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty) is shown, not scored: " +
-		"it needs the agent status events (`dialpad-etl webhooks setup`)."
+		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty), occupancy " +
+		"((occupied + wrap-up) / (occupied + wrap-up + available)) and after-call work (time in wrap-up) are shown, not scored: " +
+		"they need the agent status events (`dialpad-etl webhooks setup`)."
 }
 
 // median is the median of sorted, an SQL array sorted ascending (no
@@ -612,6 +613,7 @@ func expand(name, src string) (string, error) {
 		"staffed":          func() string { return inString(staffed) },
 		"statusTimeline":   func() string { return inString(statusTimeline) },
 		"agentTime":        func() string { return inString(agentTime) },
+		"agentDayTime":     func() string { return inString(agentDayTime) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))

@@ -224,3 +224,21 @@ FROM
     ) AS daily USING agent_id
 ) AS per_agent
 ORDER BY Agent, agent_key`)
+
+// agentDayTime is a subquery of the time of the target's agents (those
+// of its agent days) over the reporting-zone days the range touches, as
+// the scorecard counts its other figures: per agent, has_time (1),
+// worked_ms (occupied and wrap-up), available_ms and wrapup_ms.
+var agentDayTime = fmt.Sprintf(`(
+        SELECT agent_id, toUInt8(1) AS has_time, sum(occupied) + sum(wrapup) AS worked_ms,
+            sum(available) AS available_ms, sum(wrapup) AS wrapup_ms
+        FROM
+        (
+            SELECT agent_id, occupied_ms AS occupied, wrapup_ms AS wrapup, available_ms AS available
+            FROM agent_intervals FINAL
+            WHERE agent_id IN (SELECT agent_id FROM agent_daily FINAL WHERE %[1]s AND %[2]s)
+              AND %[2]s
+              AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
+        ) AS quarter_hours
+        GROUP BY agent_id
+        ) AS agent_time`, oneTarget, rangeDays)
