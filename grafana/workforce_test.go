@@ -315,6 +315,13 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 		}
 	})
 
+	t.Run("agent states only for up to 31 days", func(t *testing.T) {
+		long := span{"32 days", f.end.Add(-32 * 24 * time.Hour), f.end}
+		if res := panelResult(t, ctx, f, view(long, "15"), d, "Agent states"); len(res.rows) != 0 {
+			t.Errorf("%s: %d rows, want none (a month's status changes are as many as a screen shows)", long.name, len(res.rows))
+		}
+	})
+
 	// The fixture's first target is a department: its agents are on duty
 	// for no call center.
 	t.Run("no duty outside call centers", func(t *testing.T) {

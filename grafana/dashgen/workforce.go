@@ -2,6 +2,7 @@ package dashgen
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -60,44 +61,53 @@ const (
 // intervalBuckets is a subquery of the target's figures per rolled-up
 // interval (time): its inbound conversations' sums from target_intervals
 // (offered, answered, short_abandoned, answered_in_threshold,
-// total_wait_ms) and its agents' on-duty ms (on_duty_ms). Only whole
-// rolled-up intervals that overlap the range are kept.
+// total_wait_ms) and its agents' on-duty ms (on_duty_ms, summed per
+// quarter hour first: an agent's row each). Only whole rolled-up
+// intervals that overlap the range are kept.
 var intervalBuckets = fmt.Sprintf(`(
-    SELECT time, sum(offered) AS offered, sum(answered) AS answered, sum(short_abandoned) AS short_abandoned,
+    SELECT %[1]s AS time, sum(offered) AS offered, sum(answered) AS answered, sum(short_abandoned) AS short_abandoned,
         sum(answered_in_threshold) AS answered_in_threshold, sum(total_wait_ms) AS total_wait_ms, sum(on_duty_ms) AS on_duty_ms
     FROM
     (
-        SELECT %[1]s AS time,
+        SELECT interval_start,
             toUInt64(offered) AS offered, toUInt64(answered) AS answered, toUInt64(short_abandoned) AS short_abandoned,
             toUInt64(answered_in_threshold) AS answered_in_threshold, toUInt64(total_wait_ms) AS total_wait_ms, toUInt64(0) AS on_duty_ms
         FROM target_intervals FINAL
         WHERE %[2]s AND %[3]s
           AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
         UNION ALL
-        SELECT %[1]s AS time,
+        SELECT interval_start,
             toUInt64(0) AS offered, toUInt64(0) AS answered, toUInt64(0) AS short_abandoned,
-            toUInt64(0) AS answered_in_threshold, toUInt64(0) AS total_wait_ms, toUInt64(on_duty_ms) AS on_duty_ms
+            toUInt64(0) AS answered_in_threshold, toUInt64(0) AS total_wait_ms, toUInt64(sum(on_duty_ms)) AS on_duty_ms
         FROM agent_duty_intervals FINAL
         WHERE %[2]s
           AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
+        GROUP BY interval_start
     ) AS quarter_hours
-    WHERE time + %[4]s * 60 > $__fromTime AND time <= $__toTime
     GROUP BY time
+    HAVING time + %[4]s * 60 > $__fromTime AND time <= $__toTime
 ) AS intervals`, bucket("interval_start"), oneTarget, nearDays, intervalSize)
 
 // staffed is the average number of the target's agents on duty in an
 // interval of intervalBuckets: on-duty ms / the interval's length.
 var staffed = fmt.Sprintf("if(%s, on_duty_ms / (%s * 60000), NULL)", isCallCenter, intervalSize)
 
+// timelineDays is the longest range the state timeline is drawn for: a
+// month of status changes is about as many as a screen shows, and reading
+// a year's would take seconds.
+const timelineDays = 31
+
 // statusTimeline is each agent of the target with its statuses over the
-// range, as Grafana's state timeline reads them: a row where a status
-// starts (time, agent_key, Agent, Status), and a row without a status
-// where one ends before the next begins (a gap, or now for the current
-// one). A status lasts from its start until the agent's next starts or
-// it ended, the current one until now; a status shorter than a second
-// leaves no row.
+// range (of up to timelineDays), as Grafana's state timeline reads them:
+// a row where a status starts (time, agent_key, Agent, Status), and a row
+// without a status where one ends before the next begins (a gap, or now
+// for the current one). A status lasts from its start until the agent's
+// next starts or it ended, the current one until now; a status shorter
+// than a second leaves no row. (That the next start ends a status also
+// makes the read right where 18.16 tests ended_ms on a row that a later
+// version replaced: an older version is never later than the truth.)
 var statusTimeline = strings.NewReplacer("$from", fromMs, "$to", toMs, "$now", nowMs, "$agents", workforceAgents,
-	"$status", statusName, "$lookback", statusLookback).Replace(`SELECT toDateTime(intDiv(tupleElement(p, 1), 1000), 'UTC') AS time, toString(agent_id) AS agent_key, Agent,
+	"$status", statusName, "$lookback", statusLookback, "$maxDays", strconv.Itoa(timelineDays)).Replace(`SELECT toDateTime(intDiv(tupleElement(p, 1), 1000), 'UTC') AS time, toString(agent_id) AS agent_key, Agent,
     nullIf(tupleElement(p, 2), '') AS Status
 FROM
 (
@@ -122,6 +132,8 @@ FROM
             FROM agent_status FINAL
             WHERE $agents
               AND started_at >= $__fromTime - $lookback AND started_at <= $__toTime
+              AND (ended_ms = 0 OR ended_ms > $from)
+              AND dateDiff('second', $__fromTime, $__toTime) <= $maxDays * 86400
         ) AS statuses
         GROUP BY agent_id
     ) AS per_agent
@@ -142,9 +154,12 @@ func hoursMinutes(ms string) string {
 // with time counted in the range, the ms in each status over the
 // intervals that start in the range and the off-duty time per reason;
 // over the whole days the range touches (agent_daily's days), the
-// handle time with after-call work. (A lambda here never refers to a
-// column it does not take as an argument: ClickHouse 18.16 leaves such a
-// column out of the subquery that should give it.)
+// handle time with after-call work. The intervals are read once: each
+// row joined with its off-duty reasons (a row per reason; the other
+// figures counted on the first), summed per agent and reason, then per
+// agent. (No lambda refers to a column it does not take as an argument:
+// ClickHouse 18.16 leaves such a column out of the subquery that should
+// give it.)
 var agentTime = strings.NewReplacer("$agents", workforceAgents, "$days", rangeDays, "$cc", isCallCenter,
 	"$hm", hoursMinutes("tupleElement(x, 2)"), "$one", oneTarget,
 	"$occupancy", ratio("(occupied_ms + wrapup_ms)", "(occupied_ms + wrapup_ms + available_ms)"),
@@ -167,46 +182,34 @@ FROM
             on_duty_ms
         FROM
         (
-            SELECT agent_id, Agent, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms, reasons, day_wrapup_ms
+            SELECT agent_id, argMax(name, last_at) AS Agent,
+                sum(available) AS available_ms, sum(busy) AS busy_ms, sum(occupied) AS occupied_ms, sum(wrapup) AS wrapup_ms,
+                sum(unavailable) AS unavailable_ms, sum(unknown) AS unknown_ms, sum(day_wrapup) AS day_wrapup_ms,
+                arrayStringConcat(arrayMap(x -> concat(if(tupleElement(x, 1) = '', 'no reason', tupleElement(x, 1)), ' ', $hm),
+                    arraySort(groupArrayIf(tuple(reason, reason_total), reason_total > 0))), ', ') AS reasons
             FROM
             (
-                SELECT agent_id, argMax(agent_name, interval_start) AS Agent,
-                    sumIf(available, in_range) AS available_ms, sumIf(busy, in_range) AS busy_ms,
-                    sumIf(occupied, in_range) AS occupied_ms, sumIf(wrapup, in_range) AS wrapup_ms,
-                    sumIf(unavailable, in_range) AS unavailable_ms, sumIf(unknown, in_range) AS unknown_ms,
-                    sumIf(wrapup, in_days) AS day_wrapup_ms, countIf(in_range) AS intervals
+                SELECT agent_id, reason, argMax(agent_name, interval_start) AS name, max(interval_start) AS last_at,
+                    sumIf(available_ms, in_range AND n <= 1) AS available, sumIf(busy_ms, in_range AND n <= 1) AS busy,
+                    sumIf(occupied_ms, in_range AND n <= 1) AS occupied, sumIf(wrapup_ms, in_range AND n <= 1) AS wrapup,
+                    sumIf(unavailable_ms, in_range AND n <= 1) AS unavailable, sumIf(unknown_ms, in_range AND n <= 1) AS unknown,
+                    sumIf(wrapup_ms, in_days AND n <= 1) AS day_wrapup, sumIf(reason_ms, in_range) AS reason_total,
+                    countIf(in_range) AS intervals
                 FROM
                 (
-                    SELECT agent_id, agent_name, interval_start, available_ms AS available, busy_ms AS busy,
-                        occupied_ms AS occupied, wrapup_ms AS wrapup, unavailable_ms AS unavailable, unknown_ms AS unknown,
+                    SELECT agent_id, agent_name, interval_start, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms,
+                        unknown_ms, unavailable_reasons, unavailable_reason_ms,
                         ($__timeFilter(interval_start)) AS in_range, ($days) AS in_days
                     FROM agent_intervals FINAL
                     WHERE $agents
                       AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
                 ) AS quarter_hours
-                GROUP BY agent_id
-                HAVING intervals > 0
-            ) AS states
-            ANY LEFT JOIN
-            (
-                SELECT agent_id,
-                    arrayStringConcat(arrayMap(x -> concat(if(tupleElement(x, 1) = '', 'no reason', tupleElement(x, 1)), ' ', $hm),
-                        arraySort(groupArray(tuple(reason, ms)))), ', ') AS reasons
-                FROM
-                (
-                    SELECT agent_id, reason, sum(reason_ms) AS ms
-                    FROM
-                    (
-                        SELECT agent_id, unavailable_reasons, unavailable_reason_ms
-                        FROM agent_intervals FINAL
-                        WHERE $agents AND $__timeFilter(interval_start)
-                    ) AS quarter_hours
-                    ARRAY JOIN unavailable_reasons AS reason, unavailable_reason_ms AS reason_ms
-                    GROUP BY agent_id, reason
-                ) AS per_reason
-                GROUP BY agent_id
-            ) AS off_duty USING agent_id
-        ) AS with_reasons
+                LEFT ARRAY JOIN unavailable_reasons AS reason, unavailable_reason_ms AS reason_ms, arrayEnumerate(unavailable_reasons) AS n
+                GROUP BY agent_id, reason
+            ) AS per_reason
+            GROUP BY agent_id
+            HAVING sum(intervals) > 0
+        ) AS states
         ANY LEFT JOIN
         (
             SELECT agent_id, sum(on_duty_ms) AS on_duty_ms
