@@ -97,6 +97,8 @@ func loadFixture(t *testing.T) *fixture {
 	if err := store.RecordRun(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
+	// The Workforce dashboard's hand-worked call center and agents.
+	workforceFixture(t, ctx, f)
 	// A weekly report, sent at the second attempt.
 	week := end.Truncate(24*time.Hour).AddDate(0, 0, -7)
 	for i, status := range []string{"failed", "sent"} {

@@ -191,6 +191,15 @@ func requiredColumns(p panel) []string {
 				}
 			}
 		}
+		if tr.ID == "partitionByValues" { // the fields whose values split the frame
+			if names, ok := tr.Options["fields"].([]any); ok {
+				for _, n := range names {
+					if s, ok := n.(string); ok {
+						out = append(out, s)
+					}
+				}
+			}
+		}
 	}
 	return out
 }
@@ -329,6 +338,8 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("workforce figures are the hand-worked ones", func(t *testing.T) { testWorkforce(t, ctx, f) })
 
 	t.Run("days are counted in the tz variable", func(t *testing.T) {
 		d := dashboardByUID(t, "dialpad-overview")

@@ -16,8 +16,10 @@ import (
 // The scorecard's figures, the team's medians and the score, worked out
 // from the legs by docs/dashboards.md's formula (answer rate 0.5, handle time
 // 0.3, transfers 0.2). Two agents have status intervals: one on duty
-// but for two days (the inbound legs it missed on the others count), one
-// off duty (none does); the others have none (no figure).
+// but for two days (the inbound legs it missed on the others count), with
+// one call's 30 minutes occupied and 10 in wrap-up (its occupancy and
+// after-call work), one off duty (none does, no occupancy, no after-call
+// work); the others have none (no figure).
 func TestAgentScorecard(t *testing.T) {
 	f := loadFixture(t)
 	ctx := context.Background()
@@ -71,21 +73,27 @@ func TestAgentScorecard(t *testing.T) {
 		}
 		onDuty, offDuty := ids[0], ids[1]
 		// Status intervals, written once (the first span holds the other):
-		// onDuty is on duty but for days 6 and 7 of the fixture, offDuty
-		// off duty throughout.
+		// onDuty is on duty but for days 6 and 7 of the fixture, on a call
+		// for 30 minutes and in wrap-up for 10 on its second day, and off
+		// duty after its end; offDuty off duty throughout.
 		off, back := f.start.Add(6*24*time.Hour), f.start.Add(8*24*time.Hour)
 		onDutyAt := func(ms int64) bool { return ms < off.UnixMilli() || ms >= back.UnixMilli() }
+		call := f.start.Add(24 * time.Hour)
+		type interval struct {
+			agent    uint64
+			status   string
+			on       int
+			from, to time.Time // to zero: the current status
+		}
+		intervals := []interval{
+			{onDuty, "available", 1, f.start.Add(-time.Hour), call}, {onDuty, "occupied", 1, call, call.Add(30 * time.Minute)},
+			{onDuty, "wrapup", 1, call.Add(30 * time.Minute), call.Add(40 * time.Minute)},
+			{onDuty, "available", 1, call.Add(40 * time.Minute), off}, {onDuty, "unavailable", 0, off, back},
+			{onDuty, "available", 1, back, f.end}, {onDuty, "unavailable", 0, f.end, time.Time{}},
+			{offDuty, "unavailable", 0, f.start.Add(-time.Hour), time.Time{}},
+		}
 		if s.name == "14 days" {
-			type interval struct {
-				agent    uint64
-				status   string
-				on       int
-				from, to time.Time // to zero: the current status
-			}
-			for _, iv := range []interval{
-				{onDuty, "available", 1, f.start.Add(-time.Hour), off}, {onDuty, "unavailable", 0, off, back},
-				{onDuty, "available", 1, back, time.Time{}}, {offDuty, "unavailable", 0, f.start.Add(-time.Hour), time.Time{}},
-			} {
+			for _, iv := range intervals {
 				ended := int64(0)
 				if !iv.to.IsZero() {
 					ended = iv.to.UnixMilli()
@@ -104,6 +112,29 @@ func TestAgentScorecard(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// The job counts their time per interval.
+			from := f.start.Add(-time.Hour).UnixMilli()
+			if err := f.store.Derived().RecountAgents(ctx, map[uint64]int64{onDuty: from, offDuty: from}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Occupancy and after-call work are over the range's days in the
+		// reporting zone, like the other figures: the time of the statuses
+		// between the first day's midnight and the last one's end.
+		dayFrom := time.Date(fromDay.Year(), fromDay.Month(), fromDay.Day(), 0, 0, 0, 0, f.loc)
+		dayTo := time.Date(toDay.Year(), toDay.Month(), toDay.Day()+1, 0, 0, 0, 0, f.loc)
+		timeIn := func(status string) time.Duration {
+			var d time.Duration
+			for _, iv := range intervals {
+				if iv.agent == onDuty && iv.status == status && !iv.to.IsZero() {
+					d += overlap(iv.from, iv.to, dayFrom, dayTo)
+				}
+			}
+			return d
+		}
+		worked, available, wrapup := timeIn("occupied")+timeIn("wrapup"), timeIn("available"), timeIn("wrapup")
+		if s.name == "14 days" && (worked != 40*time.Minute || wrapup != 10*time.Minute) {
+			t.Fatalf("%s: %s worked and %s in wrap-up in the range's days, want the call's 40 and 10 minutes", s.name, worked, wrapup)
 		}
 		missedOnDuty := 0
 		for _, ms := range agents[onDuty].missedMs {
@@ -136,8 +167,11 @@ func TestAgentScorecard(t *testing.T) {
 		teamHandle := med(handles)
 		want := map[uint64]map[string]float64{}
 		for _, a := range agents {
+			occupancy := worked.Seconds() / (worked + available).Seconds()
 			w := map[string]float64{"Transfers": float64(a.transfers), "Answer rate, team": med(rates),
-				"Handle time, team": teamHandle, "Transfer rate, team": med(transferRates), "Missed while on duty, team": float64(missedOnDuty) / 2}
+				"Handle time, team": teamHandle, "Transfer rate, team": med(transferRates), "Missed while on duty, team": float64(missedOnDuty) / 2,
+				// Only onDuty has a figure; offDuty's after-call work is 0.
+				"Occupancy, team": occupancy, "After-call work, team": wrapup.Seconds() / 2}
 			answer, handle, transfer := 1.0, 1.0, 1.0
 			if a.inbound > 0 {
 				answer = float64(a.inbound-a.missed) / float64(a.inbound)
@@ -151,8 +185,10 @@ func TestAgentScorecard(t *testing.T) {
 			switch a.id {
 			case onDuty:
 				w["Missed while on duty"] = float64(missedOnDuty)
+				w["Occupancy"], w["After-call work"] = occupancy, wrapup.Seconds()
 			case offDuty:
 				w["Missed while on duty"] = 0
+				w["After-call work"] = 0
 			}
 			w["Score"] = 100 * (0.5*answer + 0.3*handle + 0.2*transfer)
 			want[a.id] = w
@@ -172,7 +208,8 @@ func TestAgentScorecard(t *testing.T) {
 				t.Fatalf("%s: the scorecard shows agent %d, who has no legs in the range", s.name, id)
 			}
 			for _, col := range []string{"Answer rate", "Answer rate, team", "Handle time", "Handle time, team", "Transfers",
-				"Transfer rate", "Transfer rate, team", "Missed while on duty", "Missed while on duty, team", "Score"} {
+				"Transfer rate", "Transfer rate, team", "Missed while on duty", "Missed while on duty, team",
+				"Occupancy", "Occupancy, team", "After-call work", "After-call work, team", "Score"} {
 				got, has := res.number(i, col)
 				n, wanted := w[col]
 				tolerance := 1e-9 * max(1, math.Abs(n))
@@ -193,4 +230,15 @@ func TestAgentScorecard(t *testing.T) {
 			prev = score
 		}
 	}
+}
+
+// overlap is how long [from, to) and [lo, hi) share.
+func overlap(from, to, lo, hi time.Time) time.Duration {
+	if from.Before(lo) {
+		from = lo
+	}
+	if to.After(hi) {
+		to = hi
+	}
+	return max(0, to.Sub(from))
 }

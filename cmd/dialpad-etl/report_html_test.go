@@ -115,8 +115,8 @@ func TestReportHTMLInABrowser(t *testing.T) {
 			}
 		}
 	}
-	if len(page.images) != 3*len(picked) {
-		t.Errorf("the page has %d images, want 3 charts per target (%d)", len(page.images), 3*len(picked))
+	if len(page.images) != 4*len(picked) {
+		t.Errorf("the page has %d images, want 4 charts per target (%d)", len(page.images), 4*len(picked))
 	}
 	for i, im := range page.images {
 		if im.NaturalWidth == 0 || !im.Complete {

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -13,21 +14,24 @@ import (
 
 // builder reads the sections of one report.
 type builder struct {
-	conn             driver.Conn
-	loc              *time.Location
-	period           Period
-	overview, health *expand.Dashboard
-	from, to         time.Time     // the dashboards' range
-	step             time.Duration // of the series
+	conn                        driver.Conn
+	loc                         *time.Location
+	period                      Period
+	overview, health, workforce *expand.Dashboard
+	from, to                    time.Time     // the dashboards' range
+	step                        time.Duration // of the series
+	interval                    time.Duration // of the Workforce dashboard's series: 15, 30 or 60 minutes
 }
 
-func (b *builder) open(ctx context.Context, d *expand.Dashboard, t dialpad.Target) (*view, error) {
-	return open(ctx, b.conn, d, t, b.loc.String(), b.from, b.to, int64(b.step/time.Second))
+// open opens d for target t over the report's range, with the variables
+// of set as it says.
+func (b *builder) open(ctx context.Context, d *expand.Dashboard, t dialpad.Target, set map[string]string) (*view, error) {
+	return open(ctx, b.conn, d, t, b.loc.String(), b.from, b.to, int64(b.step/time.Second), set)
 }
 
 func (b *builder) section(ctx context.Context, t dialpad.Target) (Section, error) {
 	s := Section{Target: t}
-	v, err := b.open(ctx, b.overview, t)
+	v, err := b.open(ctx, b.overview, t, nil)
 	if err != nil {
 		return s, err
 	}
@@ -47,7 +51,7 @@ func (b *builder) section(ctx context.Context, t dialpad.Target) (Section, error
 		s.KPIs = append(s.KPIs, st)
 	}
 	for _, title := range trendPanels {
-		se, err := b.series(ctx, v, title)
+		se, err := b.series(ctx, v, title, b.step, b.buckets())
 		if err != nil {
 			return s, err
 		}
@@ -61,10 +65,29 @@ func (b *builder) section(ctx context.Context, t dialpad.Target) (Section, error
 			return s, err
 		}
 	}
+	if err := b.workforceOf(ctx, t, &s); err != nil {
+		return s, err
+	}
 	if s.Health, err = b.loadHealth(ctx, t); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// workforceOf reads the Workforce dashboard's calls offered and answered
+// per interval and its agents' time into s, with the dashboard's
+// interval variable at the report's interval.
+func (b *builder) workforceOf(ctx context.Context, t dialpad.Target, s *Section) error {
+	minutes := strconv.Itoa(int(b.interval / time.Minute))
+	v, err := b.open(ctx, b.workforce, t, map[string]string{"interval": minutes})
+	if err != nil {
+		return err
+	}
+	if s.Intervals, err = b.series(ctx, v, intervalsPanel, b.interval, b.every(b.interval)); err != nil {
+		return err
+	}
+	s.AgentTime, err = b.table(ctx, v, agentTimePanel)
+	return err
 }
 
 // stat reads a stat panel: its last row's visible fields.
@@ -125,14 +148,14 @@ func (b *builder) tableOf(p expand.Panel, f frame, keep func(row int) bool) Tabl
 	return t
 }
 
-// series reads a time series panel into the period's buckets: its "time"
+// series reads a time series panel into buckets of step: its "time"
 // column places a row, each other column is a line.
-func (b *builder) series(ctx context.Context, v *view, title string) (Series, error) {
+func (b *builder) series(ctx context.Context, v *view, title string, step time.Duration, buckets []time.Time) (Series, error) {
 	p, f, err := v.panel(ctx, title)
 	if err != nil {
 		return Series{}, err
 	}
-	se := Series{Title: title, Unit: p.FieldConfig.Defaults.Unit, Step: b.step}
+	se := Series{Title: title, Unit: p.FieldConfig.Defaults.Unit, Step: step}
 	at := map[int64]int{} // bucket start (Unix) -> row
 	for i := range f.rows {
 		if t, ok := f.time(i, "time"); ok {
@@ -140,7 +163,7 @@ func (b *builder) series(ctx context.Context, v *view, title string) (Series, er
 		}
 	}
 	seen := map[int64]bool{}
-	for _, t := range b.buckets() {
+	for _, t := range buckets {
 		se.Times, seen[t.Unix()] = append(se.Times, t), true
 	}
 	for u := range at { // a row off the buckets is shown, not dropped
@@ -170,15 +193,22 @@ func (b *builder) series(ctx context.Context, v *view, title string) (Series, er
 
 // buckets are the starts of the period's days, or hours, in the zone.
 func (b *builder) buckets() []time.Time {
-	var out []time.Time
 	if b.step == time.Hour {
-		for t := b.from; !t.After(b.to); t = t.Add(time.Hour) {
-			out = append(out, t)
-		}
-		return out
+		return b.every(time.Hour)
 	}
+	var out []time.Time
 	for d := range b.period.Days() {
 		out = append(out, time.Date(b.from.Year(), b.from.Month(), b.from.Day()+d, 0, 0, 0, 0, b.loc))
+	}
+	return out
+}
+
+// every is the starts of the period's intervals of step (an hour or
+// less), from its first midnight: each hour of the zone, and its parts.
+func (b *builder) every(step time.Duration) []time.Time {
+	var out []time.Time
+	for t := b.from; !t.After(b.to); t = t.Add(step) {
+		out = append(out, t)
 	}
 	return out
 }
@@ -188,7 +218,7 @@ func (b *builder) buckets() []time.Time {
 // records export.
 func (b *builder) loadHealth(ctx context.Context, t dialpad.Target) (Health, error) {
 	h := Health{Days: b.period.Days()}
-	v, err := b.open(ctx, b.health, t)
+	v, err := b.open(ctx, b.health, t, nil)
 	if err != nil {
 		return h, err
 	}

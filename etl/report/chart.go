@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -39,7 +40,7 @@ func rgb(r, g, b uint8) color.RGBA { return color.RGBA{r, g, b, 0xff} }
 
 // lineColours are the series' colours by field name; others cycle.
 var lineColours = map[string]color.Color{"inbound": blue, "outbound": purple, "Service level": green,
-	"Abandonment rate": red, "Goal": green}
+	"Abandonment rate": red, "Goal": green, "Offered": blue, "Answered": green}
 
 // newPlot is a plot in the report's style: sans-serif text, light grid.
 func newPlot(title string) *plot.Plot {
@@ -133,6 +134,52 @@ func barsChart(s Series) ([]byte, error) {
 	return drawPNG(p, chartHeight)
 }
 
+// intervalChart draws the calls offered and answered per interval as
+// bars, each line's in front of the one before (answered in front of
+// offered: the part of a bar left showing is the calls not answered),
+// with the times of day (over a day) or the days marked.
+func intervalChart(s Series) ([]byte, error) {
+	p := newPlot(strings.TrimSuffix(s.Title, " per interval") + perBucket(s))
+	nominalX(p, intervalLabels(s))
+	p.X.Tick.Label.Font.Size = 7
+	p.Y.Tick.Marker = wholeTicks{}
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil
+	p.Add(grid)
+	width := vg.Length(chartWidth) * vg.Inch / 96 * 0.85 / vg.Length(max(len(s.Times), 1))
+	for k, l := range s.Lines {
+		vs := make(plotter.Values, len(l.Points))
+		for i, v := range l.Points {
+			vs[i], _ = v.Number()
+		}
+		bars, err := plotter.NewBarChart(vs, width)
+		if err != nil {
+			return nil, err
+		}
+		bars.Color, bars.LineStyle.Width = colourOf(l.Name, k), 0
+		p.Add(bars)
+		p.Legend.Add(l.Name, bars)
+	}
+	p.Y.Min, p.Y.Max = 0, math.Max(p.Y.Max, 1)*1.25
+	return drawPNG(p, chartHeight)
+}
+
+// intervalLabels marks every other hour of a day's intervals (14:00), or
+// the first interval of each day of longer series (Mon 2).
+func intervalLabels(s Series) []string {
+	out := make([]string, len(s.Times))
+	days := len(s.Times) > 0 && s.Times[len(s.Times)-1].Sub(s.Times[0]) >= 24*time.Hour
+	for i, t := range s.Times {
+		switch {
+		case days && i > 0 && t.Day() != s.Times[i-1].Day(), days && i == 0:
+			out[i] = t.Format("Mon 2")
+		case !days && t.Minute() == 0 && t.Hour()%3 == 0:
+			out[i] = t.Format("15:04")
+		}
+	}
+	return out
+}
+
 // ratesChart draws a series of rates (0 to 1) as lines, broken where a
 // bucket has none, a "Goal" dashed.
 func ratesChart(s Series) ([]byte, error) {
@@ -193,8 +240,11 @@ func ratesChart(s Series) ([]byte, error) {
 }
 
 func perBucket(s Series) string {
-	if s.Step == time.Hour {
+	switch {
+	case s.Step == time.Hour:
 		return ", per hour"
+	case s.Step < time.Hour:
+		return fmt.Sprintf(", per %d minutes", int(s.Step/time.Minute))
 	}
 	return ", per day"
 }

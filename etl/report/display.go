@@ -16,6 +16,11 @@ const maxCallBacks = 25
 // busiestSlots is how many of the busiest hours a report names.
 const busiestSlots = 5
 
+// noAgentTime is what a report says in place of an empty agent time
+// table.
+const noAgentTime = "No agent time in the period: the agents' status comes from Dialpad's agent-status events " +
+	"(call-center agents; DIALPAD_WEBHOOK_SECRET and dialpad-etl webhooks setup)."
+
 // Slot is one weekday's hour of the busiest-hours table.
 type Slot struct {
 	Weekday string

@@ -12,6 +12,8 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
+	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
@@ -49,7 +51,62 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	w.reconcile(t)
+	w.agentStatuses(t)
 	return w
+}
+
+// The call center's agents with status events (none of the simulated
+// company's have any).
+const (
+	rae uint64 = 9200001
+	sol uint64 = 9200002
+)
+
+// agentStatuses records status changes of two agents of the call center
+// on Tuesday 4 March, as the event receiver does, and counts their time
+// as the job does, until the world's clock: Rae is available 09:00-09:40,
+// on a call until 10:10, in wrap-up until 10:20, available until 11:00
+// and off duty for lunch from then on; Sol is available 09:00-09:30, busy
+// until 10:00 and off duty from then on.
+func (w *world) agentStatuses(t *testing.T) {
+	t.Helper()
+	var cc dialpad.Target
+	for _, tg := range w.Targets {
+		if tg.Type == "callcenter" {
+			cc = tg
+		}
+	}
+	if cc.ID == 0 {
+		t.Fatal("the simulated company has no call center")
+	}
+	var evs []events.ReceivedAgent
+	for _, s := range []struct {
+		agent        uint64
+		name         string
+		hour, min    int
+		status, note string
+	}{
+		{rae, "Rae", 9, 0, "available", ""}, {rae, "Rae", 9, 40, "occupied", ""}, {rae, "Rae", 10, 10, "wrapup", ""},
+		{rae, "Rae", 10, 20, "available", ""}, {rae, "Rae", 11, 0, "unavailable", "Lunch"},
+		{sol, "Sol", 9, 0, "available", ""}, {sol, "Sol", 9, 30, "busy", ""}, {sol, "Sol", 10, 0, "unavailable", ""},
+	} {
+		at := time.Date(2025, 3, 4, s.hour, s.min, 0, 0, w.Location).UnixMilli()
+		var centers []wire.ID
+		if s.status != "unavailable" {
+			centers = []wire.ID{wire.ID(cc.ID)}
+		}
+		evs = append(evs, events.ReceivedAgent{Received: w.Now, Event: &wire.AgentStatusEvent{
+			Target:       wire.Party{ID: wire.ID(s.agent), Type: "user", Name: s.name},
+			OnDutyStatus: s.status, OnDutyStatusReason: s.note, CallCenterIDs: centers,
+			Date: wire.Millis(at), EventTimestamp: wire.Millis(at)}})
+	}
+	ctx := context.Background()
+	if err := events.NewStorage(w.Store.DB()).WriteAgentStatus(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Store.Derived().RecountAgents(ctx, events.Changes(evs), w.Now); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // reconcile records a comparison with Dialpad's export of every day of
@@ -80,6 +137,12 @@ func (w *world) reconcile(t *testing.T) {
 // the test's own reading of the dashboards, apart from the package's.
 func (w *world) panelQuery(t *testing.T, uid, title string, target dialpad.Target, from, to time.Time) ([]string, [][]any) {
 	t.Helper()
+	return w.panelQueryWith(t, uid, title, target, from, to, nil)
+}
+
+// panelQueryWith is panelQuery with the variables of set as it says.
+func (w *world) panelQueryWith(t *testing.T, uid, title string, target dialpad.Target, from, to time.Time, set map[string]string) ([]string, [][]any) {
+	t.Helper()
 	ds, err := expand.Load(grafana.Files, "dashboards/*.json")
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +156,9 @@ func (w *world) panelQuery(t *testing.T, uid, title string, target dialpad.Targe
 		"target": {Values: []string{target.String()}},
 		"tz":     {Values: []string{zone}},
 	}, Defs: map[string]expand.Variable{}}
+	for name, value := range set {
+		e.Vars[name] = expand.Selection{Values: []string{value}}
+	}
 	for _, v := range d.Templating.List {
 		e.Defs[v.Name] = v
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -33,7 +34,9 @@ var htmlSource string
 // page is self-contained HTML: inline CSS, a table layout that mail
 // clients keep, no script and nothing fetched. html/template escapes
 // every value.
-var page = template.Must(template.New("report").Parse(htmlSource))
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"noAgentTime": func() string { return noAgentTime },
+}).Parse(htmlSource))
 
 type htmlReport struct {
 	Subject, Period, Zone, Built string
@@ -119,8 +122,8 @@ type chart struct {
 	height int // CSS pixels, at chartWidth
 }
 
-// charts draws the section's trends (counts as bars, rates as lines) and
-// its busiest hours.
+// charts draws the section's trends (counts as bars, rates as lines),
+// its calls per interval (when it has them) and its busiest hours.
 func (s *Section) charts() ([]chart, error) {
 	var out []chart
 	for _, se := range s.Trends {
@@ -133,6 +136,13 @@ func (s *Section) charts() ([]chart, error) {
 			return nil, fmt.Errorf("%s: %w", se.Title, err)
 		}
 		out = append(out, chart{alt: se.Title + perBucket(se), png: b, height: chartHeight})
+	}
+	if se := s.Intervals; se.Title != "" {
+		b, err := intervalChart(se)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", se.Title, err)
+		}
+		out = append(out, chart{alt: strings.TrimSuffix(se.Title, " per interval") + perBucket(se), png: b, height: chartHeight})
 	}
 	b, err := busiestChart(s.Busiest)
 	if err != nil {

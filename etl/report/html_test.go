@@ -35,6 +35,13 @@ func handMade(t *testing.T) *Report {
 		in = append(in, num("inbound", float64(h%5), ""))
 		rate = append(rate, num("Service level", float64(h)/24, ""))
 	}
+	var quarters []time.Time
+	var offered, answered []Value
+	for q := range 96 {
+		quarters = append(quarters, time.Date(2026, 11, 23, 0, 15*q, 0, 0, loc))
+		offered = append(offered, num("Offered", float64(q%9), ""))
+		answered = append(answered, num("Answered", float64(q%9/2), ""))
+	}
 	busiest := Table{Title: "Busiest hours", Columns: []string{"Weekday"}, Rows: [][]Value{{{Name: "Weekday", Raw: "Mon", Text: "Mon"}}}}
 	for h := range 24 {
 		c := time.Date(0, 1, 1, h, 0, 0, 0, time.UTC).Format("15")
@@ -53,6 +60,10 @@ func handMade(t *testing.T) *Report {
 			Busiest: busiest,
 			Agents: Table{Title: "Agent leaderboard", Columns: []string{"Agent", "Total"},
 				Rows: [][]Value{{{Name: "Agent", Raw: "Ann & Bob", Text: "Ann & Bob"}, num("Total", 3, "3")}}},
+			Intervals: Series{Title: "Offered and answered per interval", Unit: "short", Step: 15 * time.Minute, Times: quarters,
+				Lines: []Line{{Name: "Offered", Points: offered}, {Name: "Answered", Points: answered}}},
+			AgentTime: Table{Title: "Agent time", Columns: []string{"Agent", "Occupancy"},
+				Rows: [][]Value{{{Name: "Agent", Raw: "Zoë <b>", Text: "Zoë <b>"}, num("Occupancy", 1.0/3, "33.3%")}}},
 			CallBacks: Table{Title: "Callers to call back", Columns: []string{"Number", "Contact"},
 				Rows: [][]Value{{{Name: "Number", Raw: "+15550100", Text: "+15550100"}, {Name: "Contact", Raw: `O'Brien <img src=x onerror=alert(1)>`, Text: `O'Brien <img src=x onerror=alert(1)>`}}}},
 		}}}
@@ -70,15 +81,15 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 			t.Errorf("the page contains %q: it must fetch nothing, run nothing, and escape every value", bad)
 		}
 	}
-	for _, want := range []string{"Sales &lt;script&gt;", "O&#39;Brien &lt;img src=x", "Ann &amp; Bob", "1,234", "Goal: 80.0%", "no inbound calls",
+	for _, want := range []string{"Sales &lt;script&gt;", "O&#39;Brien &lt;img src=x", "Ann &amp; Bob", "Zoë &lt;b&gt;", "Offered and answered, per 15 minutes", "1,234", "Goal: 80.0%", "no inbound calls",
 		"<title>Dialpad daily report, 2026-11-23</title>"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
 	srcs := regexp.MustCompile(`<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"`).FindAllStringSubmatch(html, -1)
-	if len(images) != 0 || len(srcs) != 3 {
-		t.Fatalf("DataURI mode: %d images returned and %d inline, want none and 3", len(images), len(srcs))
+	if len(images) != 0 || len(srcs) != 4 {
+		t.Fatalf("DataURI mode: %d images returned and %d inline, want none and 4", len(images), len(srcs))
 	}
 	for _, m := range srcs {
 		raw, err := base64.StdEncoding.DecodeString(m[1])
@@ -93,7 +104,7 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	html = string(page)
-	if len(images) != 3 || strings.Contains(html, "data:") {
+	if len(images) != 4 || strings.Contains(html, "data:") {
 		t.Fatalf("ContentID mode: %d images, data URIs in the page: %v", len(images), strings.Contains(html, "data:"))
 	}
 	seen := map[string]bool{}
@@ -104,13 +115,13 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 		seen[im.ContentID] = true
 		checkPNG(t, im.PNG)
 	}
-	if n := strings.Count(html, `src="cid:`); n != 3 {
-		t.Errorf("%d cid: images in the page, want 3", n)
+	if n := strings.Count(html, `src="cid:`); n != 4 {
+		t.Errorf("%d cid: images in the page, want 4", n)
 	}
 
 	text := r.Text()
 	for _, want := range []string{`^Dialpad daily report, 2026-11-23\n`, `\nInbound calls: 1,234\n`, `\n  Service level +85\.0% +Goal: 80\.0%\n`,
-		`\nPer hour\n`, `\n  Mon 06:00-07:00   6 calls\n`, `\n  \+15550100  O'Brien <img src=x onerror=alert\(1\)>\n`} {
+		`\nPer hour\n`, `\n  Mon 06:00-07:00   6 calls\n`, `\nAgent time\n  Agent +Occupancy\n  Zoë <b> +33\.3%\n`, `\n  \+15550100  O'Brien <img src=x onerror=alert\(1\)>\n`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("the text lacks %s:\n%s", want, text)
 		}

@@ -22,8 +22,9 @@ import (
 
 // The dashboards a report reads, by uid.
 const (
-	OverviewUID = "dialpad-overview"
-	HealthUID   = "dialpad-etl-health"
+	OverviewUID  = "dialpad-overview"
+	HealthUID    = "dialpad-etl-health"
+	WorkforceUID = "dialpad-workforce"
 )
 
 // frame is what a panel's query returned. A value is a float64 (every
@@ -127,9 +128,10 @@ type view struct {
 }
 
 // open sets d's variables as a manager who picks the target and the zone
-// would: target and tz set, every other variable at its default.
+// would: target and tz set, those of set as it says, every other variable
+// at its default.
 func open(ctx context.Context, conn driver.Conn, d *expand.Dashboard, target dialpad.Target, zone string,
-	from, to time.Time, intervalS int64) (*view, error) {
+	from, to time.Time, intervalS int64, set map[string]string) (*view, error) {
 	v := &view{conn: conn, d: d, label: target.String(),
 		e: &expand.Expansion{From: from, To: to, IntervalS: intervalS}}
 	options := func(sql string) ([]expand.Option, error) {
@@ -149,6 +151,9 @@ func open(ctx context.Context, conn driver.Conn, d *expand.Dashboard, target dia
 		return out, nil
 	}
 	pick := expand.Set("target", target.String(), expand.Set("tz", zone, expand.Default))
+	for name, value := range set {
+		pick = expand.Set(name, value, pick)
+	}
 	labelled := func(va expand.Variable, offered []expand.Option) (expand.Selection, error) {
 		if va.Name == "target" {
 			for _, o := range offered {

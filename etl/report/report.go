@@ -1,9 +1,10 @@
 // Package report builds a summary of a period for managers who do not
 // open Grafana: per target, the "Department overview" dashboard's cards
 // and KPIs, its trends per day (per hour over a day), busiest hours,
-// agent leaderboard and callers to call back, and the load's health from
-// the "ETL health" dashboard; as self-contained HTML with its charts as
-// PNG images, and as plain text.
+// agent leaderboard and callers to call back, the "Workforce"
+// dashboard's calls offered and answered per interval and its agents'
+// time, and the load's health from the "ETL health" dashboard; as
+// self-contained HTML with its charts as PNG images, and as plain text.
 //
 // Every figure is a provisioned panel's own query (grafana.Files, found
 // by dashboard uid and panel title), expanded as Grafana and the
@@ -55,6 +56,8 @@ type Section struct {
 	Busiest   Table    // calls per weekday and hour
 	Agents    Table    // the agent leaderboard
 	CallBacks Table    // callers whose latest call in the period was abandoned, newest first
+	Intervals Series   // calls offered and answered per interval (see IntervalOf)
+	AgentTime Table    // the agents' time in each status, occupancy and utilization
 	Health    Health
 }
 
@@ -83,7 +86,7 @@ func (v Value) Number() (float64, bool) {
 type Series struct {
 	Title string
 	Unit  string        // the panel's, e.g. short or percentunit
-	Step  time.Duration // time.Hour, or 24 hours: a day in the reporting zone
+	Step  time.Duration // time.Hour, or 24 hours: a day in the reporting zone; an interval's length
 	Times []time.Time   // every bucket's start, in the reporting zone
 	Lines []Line        // a value per bucket each; none where the query returned no row
 }
@@ -135,7 +138,22 @@ const (
 	callBacksPanel = "Callers to call back"
 	loadPanel      = "Last successful load per target"
 	reconcilePanel = "Ours vs Dialpad's, per day"
+	intervalsPanel = "Offered and answered per interval"
+	agentTimePanel = "Agent time"
 )
+
+// IntervalOf is the interval a report of days shows the Workforce
+// dashboard's figures per (its interval variable): quarter hours for a
+// day, half hours up to 3 days, hours beyond.
+func IntervalOf(days int) time.Duration {
+	switch {
+	case days <= 1:
+		return 15 * time.Minute
+	case days <= 3:
+		return 30 * time.Minute
+	}
+	return time.Hour
+}
 
 // Build reads the report: for each target, the panels' queries over the
 // period in the reporting zone.
@@ -157,12 +175,13 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	boards, err := dashboards(OverviewUID, HealthUID)
+	boards, err := dashboards(OverviewUID, HealthUID, WorkforceUID)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r := &Report{Period: opt.Period, Location: opt.Location, Built: now()}
-	b := builder{conn: opt.Conn, loc: opt.Location, period: opt.Period, overview: boards[OverviewUID], health: boards[HealthUID]}
+	b := builder{conn: opt.Conn, loc: opt.Location, period: opt.Period, overview: boards[OverviewUID], health: boards[HealthUID],
+		workforce: boards[WorkforceUID], interval: IntervalOf(opt.Period.Days())}
 	b.from, b.to = opt.Period.Range(opt.Location)
 	// The overview's series are per day over more than 4 days, per hour
 	// otherwise (their SQL decides, from $__fromTime and $__toTime);

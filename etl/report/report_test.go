@@ -66,6 +66,7 @@ func testWeek(t *testing.T, w *world) {
 			checkStatsAreThePanels(t, w, s, from, to)
 			checkTablesAreThePanels(t, w, s, from, to)
 			checkAgainstTheCallModel(t, w, s)
+			checkWorkforce(t, w, s, from, to)
 			checkHealth(t, w, s, i == 0)
 		})
 	}
@@ -89,8 +90,8 @@ func testWeek(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(html), `src="data:image/png;base64,`); len(images) != 0 || n != 3*len(r.Sections) {
-		t.Errorf("DataURI mode: %d images returned, %d inline; want none returned, 3 per target inline", len(images), n)
+	if n := strings.Count(string(html), `src="data:image/png;base64,`); len(images) != 0 || n != 4*len(r.Sections) {
+		t.Errorf("DataURI mode: %d images returned, %d inline; want none returned, 4 per target inline", len(images), n)
 	}
 	t.Logf("HTML of a week of %d targets: %d bytes; text: %d bytes", len(r.Sections), len(html), len(text))
 	if dir := os.Getenv("REPORT_DUMP"); dir != "" { // to look at the page, the text and the charts
@@ -305,6 +306,86 @@ func checkAgainstTheCallModel(t *testing.T, w *world, s report.Section) {
 	}
 }
 
+// checkWorkforce checks the calls per interval and the agent time
+// against the Workforce dashboard's panels, and against the call model
+// and the agents' hand-worked statuses (see agentStatuses).
+func checkWorkforce(t *testing.T, w *world, s report.Section, from, to time.Time) {
+	t.Helper()
+	// A week is shown per hour: 167 of them, the Sunday being an hour
+	// short.
+	iv := s.Intervals
+	if iv.Title != "Offered and answered per interval" || iv.Step != time.Hour || len(iv.Times) != 7*24-1 {
+		t.Fatalf("intervals %q: step %s, %d buckets; want the week's 167 hours", iv.Title, iv.Step, len(iv.Times))
+	}
+	cols, rows := w.panelQueryWith(t, "dialpad-workforce", iv.Title, s.Target, from, to, map[string]string{"interval": "60"})
+	for _, row := range rows {
+		at := row[slices.Index(cols, "time")].(time.Time)
+		k := slices.IndexFunc(iv.Times, at.Equal)
+		if k < 0 {
+			t.Errorf("the panel's interval %s is not in the report's", at)
+			continue
+		}
+		for _, l := range iv.Lines {
+			if v := l.Points[k].Raw; v != row[slices.Index(cols, l.Name)] {
+				t.Errorf("%s at %s: %v, the panel %s", l.Name, at.In(w.Location), v, fmtRow(cols, row))
+			}
+		}
+	}
+	var offered, inbound float64
+	for _, p := range iv.Lines[0].Points {
+		n, _ := p.Number()
+		offered += n
+	}
+	for _, c := range transformtest.Conversations(transformtest.Dedup(w.Legs[s.Target]), w.Location) {
+		if c.Day >= "2025-03-03" && c.Day <= "2025-03-09" && c.Direction == "inbound" {
+			inbound++
+		}
+	}
+	if iv.Lines[0].Name != "Offered" || offered != inbound || inbound == 0 {
+		t.Errorf("%s: %v offered over the intervals, the call model has %v inbound calls in the week", iv.Lines[0].Name, offered, inbound)
+	}
+
+	cols, rows = w.panelQueryWith(t, "dialpad-workforce", "Agent time", s.Target, from, to, map[string]string{"interval": "60"})
+	at := s.AgentTime
+	if len(at.Rows) != len(rows) {
+		t.Fatalf("the agent time has %d agents, the panel %d", len(at.Rows), len(rows))
+	}
+	for i, row := range rows {
+		for j, c := range cols {
+			if c == "agent_key" {
+				continue
+			}
+			if got := at.Cell(i, c); !reflect.DeepEqual(got.Raw, row[j]) {
+				t.Errorf("agent time row %d: %s = %v, the panel %s", i+1, c, got.Raw, fmtRow(cols, row))
+			}
+		}
+	}
+	if s.Target.Type != "callcenter" {
+		if len(at.Rows) != 0 {
+			t.Errorf("%s: %d agents with time, want none (the status events are the call center's)", s.Target, len(at.Rows))
+		}
+		return
+	}
+	// Rae: 30 minutes on a call and 10 in wrap-up, 80 available; Sol
+	// available 30, busy 30.
+	if len(at.Rows) != 2 || at.Cell(0, "Agent").Text != "Rae" || at.Cell(1, "Agent").Text != "Sol" {
+		t.Fatalf("agents with time %v, want Rae and Sol", at.Rows)
+	}
+	for i, want := range []map[string]float64{
+		{"Occupancy": 40.0 / 120, "Utilization": 40.0 / 120, "Occupied": 1800, "Wrap-up": 600, "Available": 4800, "Unknown": 0},
+		{"Occupancy": 0, "Utilization": 0, "Busy": 1800, "Available": 1800, "On duty": 3600, "Unknown": 0},
+	} {
+		for col, n := range want {
+			if got, ok := at.Cell(i, col).Number(); !ok || math.Abs(got-n) > 1e-9 {
+				t.Errorf("%s: %s is %v, want %v", at.Cell(i, "Agent").Text, col, at.Cell(i, col).Raw, n)
+			}
+		}
+	}
+	if got := at.Cell(0, "Occupancy").Text; got != "33.3%" {
+		t.Errorf("Rae's occupancy is written %q, want 33.3%% (the panel's unit)", got)
+	}
+}
+
 // checkHealth checks the load's health: loaded to the end of the
 // traffic, 6 of the week's 7 days compared, and the day that differs.
 func checkHealth(t *testing.T, w *world, s report.Section, differs bool) {
@@ -356,6 +437,10 @@ func testDay(t *testing.T, w *world) {
 	}
 	if got, _ := stat(t, s, "Total calls").Fields[0].Number(); got != total {
 		t.Errorf("total calls %v, want %v", got, total)
+	}
+	// A day's intervals are quarter hours: 92 of them in 23 hours.
+	if iv := s.Intervals; iv.Step != 15*time.Minute || len(iv.Times) != 92 {
+		t.Errorf("intervals of the day: step %s, %d buckets; want 92 quarter hours", iv.Step, len(iv.Times))
 	}
 	if !strings.HasPrefix(r.Subject(), "Dialpad daily report, 2025-03-09") || !strings.Contains(r.Text(), "\nPer hour\n") {
 		t.Errorf("subject %q; the text must list the hours", r.Subject())

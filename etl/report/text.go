@@ -12,7 +12,7 @@ import (
 func (r *Report) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", r.Subject())
-	fmt.Fprintf(&b, "Days and hours in %s. Read from the warehouse at %s, with the queries of the Department overview and ETL health dashboards.\n",
+	fmt.Fprintf(&b, "Days and hours in %s. Read from the warehouse at %s, with the queries of the Department overview, Workforce and ETL health dashboards.\n",
 		r.Location, r.Built.In(r.Location).Format(time.DateTime))
 	for i := range r.Sections {
 		r.Sections[i].text(&b, r.Location)
@@ -70,6 +70,15 @@ func (s *Section) text(b *strings.Builder, loc *time.Location) {
 
 	fmt.Fprintf(b, "\n%s\n", s.Agents.Title)
 	textTable(b, s.Agents)
+
+	if s.AgentTime.Title != "" {
+		fmt.Fprintf(b, "\n%s\n", s.AgentTime.Title)
+		if len(s.AgentTime.Rows) == 0 {
+			fmt.Fprintf(b, "  %s\n", noAgentTime)
+		} else {
+			textTable(b, s.AgentTime)
+		}
+	}
 
 	cb, n := s.callBacks()
 	fmt.Fprintf(b, "\n%s\n", cb.Title)

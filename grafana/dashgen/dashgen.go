@@ -8,9 +8,10 @@
 //
 // A source is a dashboard's JSON with {{oneTarget}}, {{someTargets}},
 // {{search}}, the pieces of whole-day counts (wholeDays, noSearch,
-// nearDays, outsideWholeDays, newestDays) and those of the wallboard's
+// nearDays, outsideWholeDays, newestDays), those of the wallboard's
 // live and today's figures (lastEvent, eventsFlowing, live, agentsNow,
-// today) inside its SQL, and {{variable "name"}} in place of each
+// today) and those of the Workforce dashboard (intervalBuckets, staffed,
+// statusTimeline, agentTime; workforce.go) inside its SQL, and {{variable "name"}} in place of each
 // template variable ({{variable "name" | hidden}}: kept for the links,
 // not shown). The output keeps the source's order of keys, two
 // spaces a level.
@@ -225,8 +226,9 @@ func scoreFormula() string {
 	}
 	return "**Score** = 100 × (" + strings.Join(terms, " + ") + ")\n\n" + strings.Join(parts, "\n") +
 		"\n\nThe team is the agents in the table; each median is over the agents the figure applies to. " +
-		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty) is shown, not scored: " +
-		"it needs the agent status events (`dialpad-etl webhooks setup`)."
+		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty), occupancy " +
+		"((occupied + wrap-up) / (occupied + wrap-up + available)) and after-call work (time in wrap-up) are shown, not scored: " +
+		"they need the agent status events (`dialpad-etl webhooks setup`)."
 }
 
 // median is the median of sorted, an SQL array sorted ascending (no
@@ -247,7 +249,8 @@ var search = strings.NewReplacer("$s", searched).Replace(`(positionCaseInsensiti
 
 // variables are the dashboards' template variables, by the name a source
 // uses: target picks one target, targets any of them (ETL health); agent
-// one agent, and agents (see anyOf) any.
+// one agent, and agents (see anyOf) any; interval the size of the
+// Workforce dashboard's intervals (see intervalSize).
 var variables = map[string]string{
 	"tz": `{
 	  "name": "tz",
@@ -403,6 +406,39 @@ var variables = map[string]string{
 	  "includeAll": false,
 	  "options": [],
 	  "current": {},
+	  "allowCustomValue": false
+	}`,
+	"interval": `{
+	  "name": "interval",
+	  "label": "Interval",
+	  "description": "The length of the intervals the figures are counted in. The job counts quarter hours; 30 and 60 minutes add them up from each hour of the reporting zone (tz).",
+	  "type": "custom",
+	  "query": "15 minutes : 15,30 minutes : 30,60 minutes : 60",
+	  "multi": false,
+	  "includeAll": false,
+	  "hide": 0,
+	  "skipUrlSync": false,
+	  "current": {
+	    "text": "15 minutes",
+	    "value": "15"
+	  },
+	  "options": [
+	    {
+	      "text": "15 minutes",
+	      "value": "15",
+	      "selected": true
+	    },
+	    {
+	      "text": "30 minutes",
+	      "value": "30",
+	      "selected": false
+	    },
+	    {
+	      "text": "60 minutes",
+	      "value": "60",
+	      "selected": false
+	    }
+	  ],
 	  "allowCustomValue": false
 	}`,
 	"direction": `{
@@ -573,6 +609,11 @@ func expand(name, src string) (string, error) {
 		"score":            func() string { return inString(score()) },
 		"scoreFormula":     func() string { return inString(scoreFormula()) },
 		"median":           func(sorted string) string { return inString(median(sorted)) },
+		"intervalBuckets":  func() string { return inString(intervalBuckets) },
+		"staffed":          func() string { return inString(staffed) },
+		"statusTimeline":   func() string { return inString(statusTimeline) },
+		"agentTime":        func() string { return inString(agentTime) },
+		"agentDayTime":     func() string { return inString(agentDayTime) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))

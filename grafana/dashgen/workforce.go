@@ -1,0 +1,247 @@
+package dashgen
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The Workforce dashboard's pieces, and the agent time the scorecard
+// shares with it. The job counts the time (derive/agenttime.go,
+// docs/counting.md's "Intervals" and "Agent time") per 15-minute interval;
+// the dashboards only add it up: target_intervals and agent_duty_intervals
+// rolled up to the interval size picked, agent_intervals per agent.
+
+// intervalSize is the interval size picked (the interval variable), in
+// minutes: 15, 30 or 60. The variable reaches the SQL only
+// percent-encoded inside quotes, compared with the sizes offered, so no
+// value set in a URL can change the query; one not offered counts as 15.
+const intervalSize = "multiIf('${interval:percentencode}' = '30', 30, '${interval:percentencode}' = '60', 60, 15)"
+
+// bucket is the start of the rolled-up interval that holds col (a UTC
+// quarter hour): intervals of the size picked from each hour of the
+// reporting zone (every zone's hour starts at a UTC quarter hour).
+func bucket(col string) string {
+	return strings.NewReplacer("$c", col, "$n", intervalSize).Replace(
+		"toDateTime(toUInt32(toStartOfHour($c, '${tz}')) + intDiv(toMinute($c, '${tz}'), $n) * $n * 60, 'UTC')")
+}
+
+// The range in epoch ms, and now, as agent_status keeps its times.
+const (
+	fromMs = "toInt64(toUInt32($__fromTime)) * 1000"
+	toMs   = "toInt64(toUInt32($__toTime)) * 1000"
+	nowMs  = "toInt64(toUInt32(now())) * 1000"
+)
+
+const (
+	// isCallCenter holds on a call center's dashboard: only call centers
+	// have agents on duty (agent_duty_intervals); on another target's,
+	// on-duty figures have no value.
+	isCallCenter = "splitByChar(':', '${target}')[1] = 'callcenter'"
+	// workforceAgents keeps the rows of the target's agents: its user
+	// operators (as the load lists them in agents) and the agents on duty
+	// for it during the range (listed or not).
+	workforceAgents = "agent_id IN (\n" +
+		"    SELECT agent_id FROM agents FINAL WHERE " + oneTarget + " AND kind = 'user'\n" +
+		"    UNION ALL\n" +
+		"    SELECT agent_id FROM agent_duty_intervals FINAL WHERE " + oneTarget + "\n" +
+		"      AND interval_start >= $__fromTime AND interval_start <= $__toTime AND on_duty_ms > 0)"
+	// statusName is an agent_status status as agent_intervals counts it
+	// (derive.AgentInterval.add): occupied-end and wrapup-end are
+	// available, and a status without a name of the model (the job's own
+	// unknown among them) is unknown.
+	statusName = "multiIf(status IN ('available', 'occupied-end', 'wrapup-end'), 'available',\n" +
+		"            status IN ('busy', 'occupied', 'wrapup', 'unavailable'), status, 'unknown')"
+	// statusLookback bounds how long before the range a status that lasts
+	// into it may have started, as the job bounds it (derive's and the
+	// event receiver's 92 days): it lets a read skip older partitions.
+	statusLookback = "92 * 86400"
+)
+
+// intervalBuckets is a subquery of the target's figures per rolled-up
+// interval (time): its inbound conversations' sums from target_intervals
+// (offered, answered, short_abandoned, answered_in_threshold,
+// total_wait_ms) and its agents' on-duty ms (on_duty_ms, summed per
+// quarter hour first: an agent's row each). Only whole rolled-up
+// intervals that overlap the range are kept.
+var intervalBuckets = fmt.Sprintf(`(
+    SELECT %[1]s AS time, sum(offered) AS offered, sum(answered) AS answered, sum(short_abandoned) AS short_abandoned,
+        sum(answered_in_threshold) AS answered_in_threshold, sum(total_wait_ms) AS total_wait_ms, sum(on_duty_ms) AS on_duty_ms
+    FROM
+    (
+        SELECT interval_start,
+            toUInt64(offered) AS offered, toUInt64(answered) AS answered, toUInt64(short_abandoned) AS short_abandoned,
+            toUInt64(answered_in_threshold) AS answered_in_threshold, toUInt64(total_wait_ms) AS total_wait_ms, toUInt64(0) AS on_duty_ms
+        FROM target_intervals FINAL
+        WHERE %[2]s AND %[3]s
+          AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
+        UNION ALL
+        SELECT interval_start,
+            toUInt64(0) AS offered, toUInt64(0) AS answered, toUInt64(0) AS short_abandoned,
+            toUInt64(0) AS answered_in_threshold, toUInt64(0) AS total_wait_ms, toUInt64(sum(on_duty_ms)) AS on_duty_ms
+        FROM agent_duty_intervals FINAL
+        WHERE %[2]s
+          AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
+        GROUP BY interval_start
+    ) AS quarter_hours
+    GROUP BY time
+    HAVING time + %[4]s * 60 > $__fromTime AND time <= $__toTime
+) AS intervals`, bucket("interval_start"), oneTarget, nearDays, intervalSize)
+
+// staffed is the average number of the target's agents on duty in an
+// interval of intervalBuckets: on-duty ms / the interval's length.
+var staffed = fmt.Sprintf("if(%s, on_duty_ms / (%s * 60000), NULL)", isCallCenter, intervalSize)
+
+// timelineDays is the longest range the state timeline is drawn for: a
+// month of status changes is about as many as a screen shows, and reading
+// a year's would take seconds.
+const timelineDays = 31
+
+// statusTimeline is each agent of the target with its statuses over the
+// range (of up to timelineDays), as Grafana's state timeline reads them:
+// a row where a status starts (time, agent_key, Agent, Status), and a row
+// without a status where one ends before the next begins (a gap, or now
+// for the current one). A status lasts from its start until the agent's
+// next starts or it ended, the current one until now; a status shorter
+// than a second leaves no row. (That the next start ends a status also
+// makes the read right where 18.16 tests ended_ms on a row that a later
+// version replaced: an older version is never later than the truth.)
+var statusTimeline = strings.NewReplacer("$from", fromMs, "$to", toMs, "$now", nowMs, "$agents", workforceAgents,
+	"$status", statusName, "$lookback", statusLookback, "$maxDays", strconv.Itoa(timelineDays)).Replace(`SELECT toDateTime(intDiv(tupleElement(p, 1), 1000), 'UTC') AS time, toString(agent_id) AS agent_key, Agent,
+    nullIf(tupleElement(p, 2), '') AS Status
+FROM
+(
+    SELECT agent_id, Agent,
+        arrayJoin(arrayConcat(
+            arrayFilter((x, s, e) -> intDiv(greatest(s, $from), 1000) < intDiv(e, 1000) AND e > $from,
+                arrayMap((s, st) -> tuple(greatest(s, $from), st), starts, states), starts, ends),
+            arrayFilter((x, e, nx) -> intDiv(e, 1000) < intDiv(nx, 1000) AND e > $from AND e < $to,
+                arrayMap(e -> tuple(e, ''), ends), ends, nexts))) AS p
+    FROM
+    (
+        SELECT agent_id, argMax(agent_name, started_ms) AS Agent,
+            arraySort(groupArray(tuple(started_ms, if(ended_ms = 0 OR ended_ms > $now, $now, ended_ms), state))) AS spans,
+            arrayMap(x -> tupleElement(x, 1), spans) AS starts,
+            arrayMap(x -> tupleElement(x, 3), spans) AS states,
+            arrayPushBack(arrayPopFront(starts), toInt64(9223372036854775807)) AS nexts,
+            arrayMap((x, nx) -> least(tupleElement(x, 2), nx), spans, nexts) AS ends
+        FROM
+        (
+            SELECT agent_id, agent_name, started_ms, ended_ms,
+                $status AS state
+            FROM agent_status FINAL
+            WHERE $agents
+              AND started_at >= $__fromTime - $lookback AND started_at <= $__toTime
+              AND (ended_ms = 0 OR ended_ms > $from)
+              AND dateDiff('second', $__fromTime, $__toTime) <= $maxDays * 86400
+        ) AS statuses
+        GROUP BY agent_id
+    ) AS per_agent
+)
+ORDER BY Agent, agent_key, time`)
+
+// rangeDays keeps the rows of the reporting-zone days the range touches
+// (a table with a day column, counted in the job's zone).
+const rangeDays = "day >= toDate($__fromTime, '${tz}') AND day <= toDate($__toTime, '${tz}')"
+
+// hoursMinutes writes ms as h:mm.
+func hoursMinutes(ms string) string {
+	return strings.NewReplacer("$ms", ms).Replace(
+		"concat(toString(intDiv($ms, 3600000)), ':', substring(toString(100 + intDiv($ms % 3600000, 60000)), 2, 2))")
+}
+
+// agentTime is the Workforce dashboard's table: per agent of the target
+// with time counted in the range, the ms in each status over the
+// intervals that start in the range and the off-duty time per reason;
+// over the whole days the range touches (agent_daily's days), the
+// handle time with after-call work. The intervals are read once: each
+// row joined with its off-duty reasons (a row per reason; the other
+// figures counted on the first), summed per agent and reason, then per
+// agent. (No lambda refers to a column it does not take as an argument:
+// ClickHouse 18.16 leaves such a column out of the subquery that should
+// give it.)
+var agentTime = strings.NewReplacer("$agents", workforceAgents, "$days", rangeDays, "$cc", isCallCenter,
+	"$hm", hoursMinutes("tupleElement(x, 2)"), "$one", oneTarget,
+	"$occupancy", ratio("(occupied_ms + wrapup_ms)", "(occupied_ms + wrapup_ms + available_ms)"),
+	"$utilization", ratio("(occupied_ms + wrapup_ms)", "on_duty_ms"),
+	"$handle", ratio("(talk_hold_ms + day_wrapup_ms) / 1000", "connected")).Replace(
+	`SELECT toString(agent_id) AS agent_key, Agent,
+    if($cc, on_duty_ms / 1000, NULL) AS ` + "`On duty`" + `,
+    available_ms / 1000 AS Available, occupied_ms / 1000 AS Occupied, wrapup_ms / 1000 AS ` + "`Wrap-up`" + `, busy_ms / 1000 AS Busy,
+    unavailable_ms / 1000 AS ` + "`Off duty`" + `, reasons AS ` + "`Off duty by reason`" + `, unknown_ms / 1000 AS Unknown,
+    $occupancy AS Occupancy,
+    if($cc, $utilization, NULL) AS Utilization,
+    $handle AS ` + "`Handle time with after-call work`" + `
+FROM
+(
+    SELECT agent_id, Agent, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms, reasons, day_wrapup_ms,
+        on_duty_ms, connected, talk_hold_ms
+    FROM
+    (
+        SELECT agent_id, Agent, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms, reasons, day_wrapup_ms,
+            on_duty_ms
+        FROM
+        (
+            SELECT agent_id, argMax(name, last_at) AS Agent,
+                sum(available) AS available_ms, sum(busy) AS busy_ms, sum(occupied) AS occupied_ms, sum(wrapup) AS wrapup_ms,
+                sum(unavailable) AS unavailable_ms, sum(unknown) AS unknown_ms, sum(day_wrapup) AS day_wrapup_ms,
+                arrayStringConcat(arrayMap(x -> concat(if(tupleElement(x, 1) = '', 'no reason', tupleElement(x, 1)), ' ', $hm),
+                    arraySort(groupArrayIf(tuple(reason, reason_total), reason_total > 0))), ', ') AS reasons
+            FROM
+            (
+                SELECT agent_id, reason, argMax(agent_name, interval_start) AS name, max(interval_start) AS last_at,
+                    sumIf(available_ms, in_range AND n <= 1) AS available, sumIf(busy_ms, in_range AND n <= 1) AS busy,
+                    sumIf(occupied_ms, in_range AND n <= 1) AS occupied, sumIf(wrapup_ms, in_range AND n <= 1) AS wrapup,
+                    sumIf(unavailable_ms, in_range AND n <= 1) AS unavailable, sumIf(unknown_ms, in_range AND n <= 1) AS unknown,
+                    sumIf(wrapup_ms, in_days AND n <= 1) AS day_wrapup, sumIf(reason_ms, in_range) AS reason_total,
+                    countIf(in_range) AS intervals
+                FROM
+                (
+                    SELECT agent_id, agent_name, interval_start, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms,
+                        unknown_ms, unavailable_reasons, unavailable_reason_ms,
+                        ($__timeFilter(interval_start)) AS in_range, ($days) AS in_days
+                    FROM agent_intervals FINAL
+                    WHERE $agents
+                      AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
+                ) AS quarter_hours
+                LEFT ARRAY JOIN unavailable_reasons AS reason, unavailable_reason_ms AS reason_ms, arrayEnumerate(unavailable_reasons) AS n
+                GROUP BY agent_id, reason
+            ) AS per_reason
+            GROUP BY agent_id
+            HAVING sum(intervals) > 0
+        ) AS states
+        ANY LEFT JOIN
+        (
+            SELECT agent_id, sum(on_duty_ms) AS on_duty_ms
+            FROM agent_duty_intervals FINAL
+            WHERE $one AND $__timeFilter(interval_start)
+            GROUP BY agent_id
+        ) AS duty USING agent_id
+    ) AS with_duty
+    ANY LEFT JOIN
+    (
+        SELECT agent_id, sum(completed_calls) AS connected, sum(total_duration_ms) + sum(hold_ms) AS talk_hold_ms
+        FROM agent_daily FINAL
+        WHERE $one AND $days
+        GROUP BY agent_id
+    ) AS daily USING agent_id
+) AS per_agent
+ORDER BY Agent, agent_key`)
+
+// agentDayTime is a subquery of the time of the target's agents (those
+// of its agent days) over the reporting-zone days the range touches, as
+// the scorecard counts its other figures: per agent, has_time (1),
+// worked_ms (occupied and wrap-up), available_ms and wrapup_ms.
+var agentDayTime = fmt.Sprintf(`(
+        SELECT agent_id, toUInt8(1) AS has_time, sum(occupied) + sum(wrapup) AS worked_ms,
+            sum(available) AS available_ms, sum(wrapup) AS wrapup_ms
+        FROM
+        (
+            SELECT agent_id, occupied_ms AS occupied, wrapup_ms AS wrapup, available_ms AS available
+            FROM agent_intervals FINAL
+            WHERE agent_id IN (SELECT agent_id FROM agent_daily FINAL WHERE %[1]s AND %[2]s)
+              AND %[2]s
+              AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
+        ) AS quarter_hours
+        GROUP BY agent_id
+        ) AS agent_time`, oneTarget, rangeDays)
