@@ -48,6 +48,46 @@ ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(interval_start)
 ORDER BY (target_type, target_id, agent_id, interval_start);
 
+-- agent_intervals and agent_duty_intervals summed per reporting-zone day
+-- (day_start and day_end: the day's bounds, as in calls_daily), written
+-- by the job with them: what the dashboards read for the whole days of a
+-- range, so that their cost does not grow with the intervals.
+CREATE TABLE IF NOT EXISTS agent_time_daily
+(
+    agent_id              UInt64,
+    agent_name            String,
+    day                   Date,
+    day_start             DateTime('UTC'),
+    day_end               DateTime('UTC'),
+    available_ms          UInt64,
+    busy_ms               UInt64,
+    occupied_ms           UInt64,
+    wrapup_ms             UInt64,
+    unavailable_ms        UInt64,
+    unknown_ms            UInt64,
+    unavailable_reasons   Array(String),
+    unavailable_reason_ms Array(UInt64),
+    version               UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (agent_id, day);
+
+CREATE TABLE IF NOT EXISTS agent_duty_daily
+(
+    target_type Enum8('department' = 1, 'callcenter' = 2, 'office' = 3, 'user' = 4),
+    target_id   UInt64,
+    agent_id    UInt64,
+    day         Date,
+    day_start   DateTime('UTC'),
+    day_end     DateTime('UTC'),
+    on_duty_ms  UInt64,
+    version     UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (target_type, target_id, agent_id, day);
+
 -- Per target and interval, the inbound conversations that started in it,
 -- counted exactly as target_daily counts them: a day's intervals sum to
 -- its target_daily row. Recomputed with conversations, a target-month at

@@ -27,7 +27,8 @@ const statusColumns = `agent_id, agent_name, status, reason, call_center_ids, st
 
 // RecountAgents counts again the time of the agents in from (agent id ->
 // epoch ms), each from the interval that holds its ms until now, and
-// writes it to agent_intervals and agent_duty_intervals. Call it after
+// writes it to agent_intervals and agent_duty_intervals, and the days it
+// touched to agent_time_daily and agent_duty_daily. Call it after
 // statuses from those times on were stored, and every so often for the
 // agents' current statuses (RecountCurrent). Recounts of one process wait
 // for each other, so that the last one read is the one kept.
@@ -54,11 +55,15 @@ func (d *Deriver) RecountAgents(ctx context.Context, from map[uint64]int64, now 
 }
 
 func (d *Deriver) recountAgents(ctx context.Context, ids []uint64, from map[uint64]int64, now int64, version uint64) error {
+	// Each agent's time is counted from the start of the day of its
+	// change, so that the day's sums are whole; only the intervals from
+	// the change on are written again.
+	zone := d.db.Location()
 	lo := int64(1 << 62)
 	list := make([]string, len(ids))
 	for i, id := range ids {
 		list[i] = strconv.FormatUint(id, 10)
-		lo = min(lo, floorInterval(from[id]))
+		lo = min(lo, dayStart(from[id], zone))
 	}
 	in := "agent_id IN (" + strings.Join(list, ",") + ")"
 	// The statuses from the earliest recounted interval on, and each
@@ -79,12 +84,11 @@ func (d *Deriver) recountAgents(ctx context.Context, ids []uint64, from map[uint
 	for _, s := range append(before, spans...) {
 		byAgent[s.Agent] = append(byAgent[s.Agent], s)
 	}
-	var agents []AgentInterval
-	var duty []DutyInterval
+	var t agentTime
 	for _, id := range ids {
-		// An agent's own recount starts later than lo: its statuses that
-		// ended before that start change nothing.
-		start := floorInterval(from[id])
+		// An agent's own recount may start later than lo: its statuses
+		// that ended before that start change nothing.
+		start, changed := dayStart(from[id], zone), floorInterval(from[id])
 		var mine []StatusSpan
 		for _, s := range byAgent[id] {
 			if s.End == 0 || s.End >= start {
@@ -92,11 +96,34 @@ func (d *Deriver) recountAgents(ctx context.Context, ids []uint64, from map[uint
 			}
 		}
 		sort.Slice(mine, func(i, k int) bool { return mine[i].Start < mine[k].Start })
-		a, du := CountAgentTime(mine, start, now, d.db.Location())
-		agents, duty = append(agents, a...), append(duty, du...)
+		a, du := CountAgentTime(mine, start, now, zone)
+		ad, dd := DailyTime(a, du, zone)
+		t.days, t.dutyDays = append(t.days, ad...), append(t.dutyDays, dd...)
+		for _, x := range a {
+			if x.Start >= changed {
+				t.intervals = append(t.intervals, x)
+			}
+		}
+		for _, x := range du {
+			if x.Start >= changed {
+				t.duty = append(t.duty, x)
+			}
+		}
 	}
-	return d.writeAgentTime(ctx, agents, duty, version)
+	return d.writeAgentTime(ctx, t, version)
 }
+
+// agentTime are the rows of the four tables of agent time a count
+// writes.
+type agentTime struct {
+	intervals []AgentInterval
+	duty      []DutyInterval
+	days      []AgentDay
+	dutyDays  []DutyDay
+}
+
+// agentTimeTables are the tables of agent time, as the job writes them.
+var agentTimeTables = []string{"agent_intervals", "agent_duty_intervals", "agent_time_daily", "agent_duty_daily"}
 
 // statusSpans reads statuses of agent_status (statusColumns) by q.
 func (d *Deriver) statusSpans(ctx context.Context, q string, args ...any) ([]StatusSpan, error) {
@@ -116,8 +143,9 @@ func (d *Deriver) statusSpans(ctx context.Context, q string, args ...any) ([]Sta
 	return out, rows.Err()
 }
 
-// writeAgentTime writes agent and duty intervals with version.
-func (d *Deriver) writeAgentTime(ctx context.Context, agents []AgentInterval, duty []DutyInterval, version uint64) error {
+// writeAgentTime writes the rows of t with version.
+func (d *Deriver) writeAgentTime(ctx context.Context, t agentTime, version uint64) error {
+	agents, duty := t.intervals, t.duty
 	if len(agents) > 0 {
 		err := d.db.Send(ctx, "agent_intervals", `INSERT INTO agent_intervals (agent_id, agent_name, interval_start, day,
 			available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms,
@@ -138,13 +166,47 @@ func (d *Deriver) writeAgentTime(ctx context.Context, agents []AgentInterval, du
 			return err
 		}
 	}
-	if len(duty) == 0 {
+	if len(duty) > 0 {
+		err := d.db.Send(ctx, "agent_duty_intervals", `INSERT INTO agent_duty_intervals (target_type, target_id, agent_id,
+			interval_start, day, on_duty_ms, version)`, func(b driver.Batch) error {
+			for _, u := range duty {
+				if err := b.Append("callcenter", u.CallCenter, u.Agent, time.UnixMilli(u.Start).UTC(), u.Day, u.OnDuty, version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(t.days) > 0 {
+		err := d.db.Send(ctx, "agent_time_daily", `INSERT INTO agent_time_daily (agent_id, agent_name, day, day_start, day_end,
+			available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms, unknown_ms,
+			unavailable_reasons, unavailable_reason_ms, version)`, func(b driver.Batch) error {
+			for _, a := range t.days {
+				reasons, ms := a.Reasons, a.ReasonMs
+				if reasons == nil {
+					reasons, ms = []string{}, []uint64{}
+				}
+				if err := b.Append(a.Agent, a.Name, a.Day, a.Start, a.End, a.Available, a.Busy, a.Occupied, a.Wrapup,
+					a.Unavailable, a.Unknown, reasons, ms, version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(t.dutyDays) == 0 {
 		return nil
 	}
-	return d.db.Send(ctx, "agent_duty_intervals", `INSERT INTO agent_duty_intervals (target_type, target_id, agent_id,
-		interval_start, day, on_duty_ms, version)`, func(b driver.Batch) error {
-		for _, u := range duty {
-			if err := b.Append("callcenter", u.CallCenter, u.Agent, time.UnixMilli(u.Start).UTC(), u.Day, u.OnDuty, version); err != nil {
+	return d.db.Send(ctx, "agent_duty_daily", `INSERT INTO agent_duty_daily (target_type, target_id, agent_id, day,
+		day_start, day_end, on_duty_ms, version)`, func(b driver.Batch) error {
+		for _, u := range t.dutyDays {
+			if err := b.Append("callcenter", u.CallCenter, u.Agent, u.Day, u.Start, u.End, u.OnDuty, version); err != nil {
 				return err
 			}
 		}
@@ -179,15 +241,18 @@ func (d *Deriver) RecountCurrent(ctx context.Context, since, now time.Time) erro
 }
 
 // RebuildAgents counts every agent's time again from all of agent_status,
-// until now, in place of what agent_intervals and agent_duty_intervals
-// held: after the reporting zone changed (their day columns) or the
+// until now, in place of what the tables of agent time held: after the reporting zone changed (their day columns) or the
 // tables were made.
 func (d *Deriver) RebuildAgents(ctx context.Context, now time.Time) error {
 	d.agents.Lock()
 	defer d.agents.Unlock()
 	if err := d.db.EachShard(ctx, func(sh *db.DB) error {
-		for _, table := range []string{"agent_intervals", "agent_duty_intervals"} {
-			parts, err := sh.Ints(ctx, "SELECT DISTINCT toYYYYMM(interval_start) FROM "+table)
+		for _, table := range agentTimeTables {
+			col := "interval_start"
+			if strings.HasSuffix(table, "_daily") {
+				col = "day"
+			}
+			parts, err := sh.Ints(ctx, "SELECT DISTINCT toYYYYMM("+col+") FROM "+table)
 			if err != nil {
 				return err
 			}
@@ -215,14 +280,21 @@ func (d *Deriver) RebuildAgents(ctx context.Context, now time.Time) error {
 		if len(spans) == 0 {
 			continue
 		}
+		// Written into emptied tables: no 0 rows needed.
 		agents, duty := CountAgentTime(spans, spans[0].Start, now.UnixMilli(), d.db.Location())
-		kept := duty[:0]
+		days, dutyDays := DailyTime(agents, duty, d.db.Location())
+		t := agentTime{intervals: agents, days: days}
 		for _, u := range duty {
 			if u.OnDuty > 0 {
-				kept = append(kept, u)
+				t.duty = append(t.duty, u)
 			}
 		}
-		if err := d.writeAgentTime(ctx, agents, kept, version); err != nil {
+		for _, u := range dutyDays {
+			if u.OnDuty > 0 {
+				t.dutyDays = append(t.dutyDays, u)
+			}
+		}
+		if err := d.writeAgentTime(ctx, t, version); err != nil {
 			return fmt.Errorf("rebuild the time of agent %d: %w", id, err)
 		}
 	}

@@ -114,10 +114,13 @@ func CountAgentTime(spans []StatusSpan, from, now int64, zone *time.Location) ([
 	byStart := map[int64]*AgentInterval{}
 	duty := map[[2]int64]uint32{} // call center (as int64 bits), interval start -> ms
 	var starts []int64
-	for _, s := range spans {
+	for i, s := range spans {
 		end := s.End
 		if end <= 0 || end > now {
 			end = now
+		}
+		if i+1 < len(spans) && spans[i+1].Start < end { // not linked yet: the next status ends it
+			end = spans[i+1].Start
 		}
 		begin := max(s.Start, lo)
 		for q := floorInterval(begin); q < end; q += intervalMs {
@@ -178,4 +181,86 @@ func (a *AgentInterval) add(status, reason string, ms uint32) {
 func dayOf(ms int64, zone *time.Location) time.Time {
 	y, m, d := time.UnixMilli(ms).In(zone).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// AgentDay is a row of agent_time_daily: an agent's intervals of one
+// reporting-zone day, summed.
+type AgentDay struct {
+	Agent      uint64
+	Name       string
+	Day        time.Time
+	Start, End time.Time // the day's bounds in the zone
+
+	Available, Busy, Occupied, Wrapup, Unavailable, Unknown uint64
+	Reasons                                                 []string
+	ReasonMs                                                []uint64
+}
+
+// DutyDay is a row of agent_duty_daily.
+type DutyDay struct {
+	CallCenter, Agent uint64
+	Day               time.Time
+	Start, End        time.Time
+	OnDuty            uint64
+}
+
+// DailyTime sums intervals and duty intervals per day (their Day, in
+// zone). A day's sum is whole only when every interval of the day that
+// has time is among them.
+func DailyTime(agents []AgentInterval, duty []DutyInterval, zone *time.Location) ([]AgentDay, []DutyDay) {
+	var days []AgentDay
+	index := map[[2]int64]int{} // agent, day -> days[i]
+	for _, a := range agents {
+		k := [2]int64{int64(a.Agent), a.Day.Unix()}
+		i, ok := index[k]
+		if !ok {
+			start, end := dayBounds(a.Day, zone)
+			i = len(days)
+			index[k] = i
+			days = append(days, AgentDay{Agent: a.Agent, Day: a.Day, Start: start, End: end})
+		}
+		d := &days[i]
+		d.Name = a.Name
+		d.Available += uint64(a.Available)
+		d.Busy += uint64(a.Busy)
+		d.Occupied += uint64(a.Occupied)
+		d.Wrapup += uint64(a.Wrapup)
+		d.Unavailable += uint64(a.Unavailable)
+		d.Unknown += uint64(a.Unknown)
+		for j, r := range a.Reasons {
+			if k := slices.Index(d.Reasons, r); k >= 0 {
+				d.ReasonMs[k] += uint64(a.ReasonMs[j])
+			} else {
+				d.Reasons, d.ReasonMs = append(d.Reasons, r), append(d.ReasonMs, uint64(a.ReasonMs[j]))
+			}
+		}
+	}
+	var duties []DutyDay
+	dutyIndex := map[[3]int64]int{}
+	for _, u := range duty {
+		k := [3]int64{int64(u.CallCenter), int64(u.Agent), u.Day.Unix()}
+		i, ok := dutyIndex[k]
+		if !ok {
+			start, end := dayBounds(u.Day, zone)
+			i = len(duties)
+			dutyIndex[k] = i
+			duties = append(duties, DutyDay{CallCenter: u.CallCenter, Agent: u.Agent, Day: u.Day, Start: start, End: end})
+		}
+		duties[i].OnDuty += uint64(u.OnDuty)
+	}
+	return days, duties
+}
+
+// dayStart is the start (epoch ms) of the reporting-zone day that ms lies
+// in.
+func dayStart(ms int64, zone *time.Location) int64 {
+	y, m, d := time.UnixMilli(ms).In(zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, zone).UnixMilli()
+}
+
+// dayBounds are the instants day (as a day column holds it) begins and
+// ends in zone.
+func dayBounds(day time.Time, zone *time.Location) (time.Time, time.Time) {
+	y, m, d := day.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, zone).UTC(), time.Date(y, m, d+1, 0, 0, 0, 0, zone).UTC()
 }

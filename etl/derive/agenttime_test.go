@@ -45,6 +45,25 @@ func TestCountAgentTimeAtTheDSTChangeUntilNow(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("agent intervals:\n got %q\nwant %q", got, want)
 	}
+	// Per day: 7 March (EST) holds the 04:45 interval; 8 March lasts 23
+	// hours, its clocks having gone forward.
+	days, dutyDays := DailyTime(agents, duty, ny)
+	got = nil
+	for _, d := range days {
+		got = append(got, fmt.Sprintf("%s %s+%s av=%d wr=%d un=%d %v:%v uk=%d", d.Day.Format(time.DateOnly),
+			d.Start.Format("01-02 15:04"), d.End.Sub(d.Start), d.Available/1000, d.Wrapup/1000, d.Unavailable/1000,
+			d.Reasons, d.ReasonMs, d.Unknown/1000))
+	}
+	wantDays := []string{
+		"2026-03-07 03-07 05:00+24h0m0s av=300 wr=0 un=300 [break]:[300000] uk=0",
+		"2026-03-08 03-08 05:00+23h0m0s av=300 wr=510 un=0 []:[] uk=6840",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantDays) {
+		t.Errorf("agent days:\n got %q\nwant %q", got, wantDays)
+	}
+	if len(dutyDays) != 2 || dutyDays[0].OnDuty != 300_000 || dutyDays[1].OnDuty != 7_650_000 {
+		t.Errorf("duty days %+v, want 300 s on 7 March and 7,650 s on 8 March", dutyDays)
+	}
 	// Call center 5 in every interval, 0 where the agent was off duty.
 	if len(duty) != len(agents) || duty[0].OnDuty != 300_000 || duty[1].OnDuty != 900_000 || duty[9].OnDuty != 450_000 {
 		t.Errorf("duty intervals %+v", duty)

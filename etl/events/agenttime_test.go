@@ -150,6 +150,62 @@ func TestAgentTimeOfAHandWorkedHour(t *testing.T) {
 		t.Errorf("agent_duty_intervals:\n got %q\nwant %q", got, wantDuty)
 	}
 
+	// The days, summed, with their bounds in UTC: of Kathmandu's 10 March
+	// only the 18:00 interval has time.
+	wantDays := []string{
+		"7 2026-03-10 [03-09 18:15, 03-10 18:15): 450 0 150 0 0 0 []",
+		"7 2026-03-11 [03-10 18:15, 03-11 18:15): 1200 300 300 60 420 420 [lunch:420]",
+		"8 2026-03-11 [03-10 18:15, 03-11 18:15): 900 0 0 0 0 0 []",
+	}
+	rows, err = g.conn.Query(context.Background(), `SELECT agent_id, day, day_start, day_end, available_ms, busy_ms,
+		occupied_ms, wrapup_ms, unavailable_ms, unknown_ms, unavailable_reasons, unavailable_reason_ms
+		FROM agent_time_daily FINAL ORDER BY agent_id, day`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for rows.Next() {
+		var agent, av, bu, oc, wr, un, uk uint64
+		var day, from, to time.Time
+		var reasons []string
+		var reasonMs []uint64
+		if err := rows.Scan(&agent, &day, &from, &to, &av, &bu, &oc, &wr, &un, &uk, &reasons, &reasonMs); err != nil {
+			t.Fatal(err)
+		}
+		var split []string
+		for i := range reasons {
+			split = append(split, fmt.Sprintf("%s:%d", reasons[i], reasonMs[i]/k))
+		}
+		got = append(got, fmt.Sprintf("%d %s [%s, %s): %d %d %d %d %d %d %v", agent, day.Format(time.DateOnly),
+			from.UTC().Format("01-02 15:04"), to.UTC().Format("01-02 15:04"), av/k, bu/k, oc/k, wr/k, un/k, uk/k, split))
+	}
+	rows.Close()
+	if fmt.Sprint(got) != fmt.Sprint(wantDays) {
+		t.Errorf("agent_time_daily:\n got %q\nwant %q", got, wantDays)
+	}
+	wantDutyDays := []string{"100 7 2026-03-10: 600", "100 7 2026-03-11: 1860", "100 8 2026-03-11: 900",
+		"200 7 2026-03-10: 600", "200 7 2026-03-11: 840"}
+	rows, err = g.conn.Query(context.Background(), `SELECT target_id, agent_id, day, on_duty_ms
+		FROM agent_duty_daily FINAL WHERE target_type = 'callcenter' ORDER BY target_id, agent_id, day`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for rows.Next() {
+		var cc, agent, duty uint64
+		var day time.Time
+		if err := rows.Scan(&cc, &agent, &day, &duty); err != nil {
+			t.Fatal(err)
+		}
+		if duty > 0 {
+			got = append(got, fmt.Sprintf("%d %d %s: %d", cc, agent, day.Format(time.DateOnly), duty/k))
+		}
+	}
+	rows.Close()
+	if fmt.Sprint(got) != fmt.Sprint(wantDutyDays) {
+		t.Errorf("agent_duty_daily:\n got %q\nwant %q", got, wantDutyDays)
+	}
+
 	// A second read finds nothing to repair.
 	if res, err := repair.Once(context.Background()); err != nil || res.Repaired != 0 {
 		t.Errorf("second repair: %+v, %v; want nothing repaired", res, err)

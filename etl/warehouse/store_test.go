@@ -314,20 +314,22 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 	if err != nil || !slices.Equal(applied, want) {
 		t.Fatalf("upgrade from 006 applied %v, %v; want %v", applied, err, want)
 	}
-	var ghosts, abandoned, days, intervals, available, onDuty uint64
+	var ghosts, abandoned, days, intervals, available, onDuty, dayAvailable, dayOnDuty uint64
 	if err := s.DB().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
 		(SELECT sum(abandoned) FROM conversations FINAL), (SELECT sum(abandoned) FROM target_daily FINAL),
 		(SELECT sum(abandoned) FROM target_intervals FINAL WHERE interval_start = toDateTime('2026-06-01 12:00:00', 'UTC')),
-		(SELECT sum(available_ms) FROM agent_intervals FINAL), (SELECT sum(on_duty_ms) FROM agent_duty_intervals FINAL WHERE target_id = 3)`).
-		Scan(&ghosts, &abandoned, &days, &intervals, &available, &onDuty); err != nil {
+		(SELECT sum(available_ms) FROM agent_intervals FINAL), (SELECT sum(on_duty_ms) FROM agent_duty_intervals FINAL WHERE target_id = 3),
+		(SELECT sum(available_ms) FROM agent_time_daily FINAL WHERE day = toDate('2026-06-01')),
+		(SELECT sum(on_duty_ms) FROM agent_duty_daily FINAL WHERE target_id = 3 AND day = toDate('2026-06-01'))`).
+		Scan(&ghosts, &abandoned, &days, &intervals, &available, &onDuty, &dayAvailable, &dayOnDuty); err != nil {
 		t.Fatal(err)
 	}
 	if ghosts != 0 || abandoned != 1 || days != 1 || intervals != 1 {
 		t.Errorf("after the upgrade from 006: %d Ghost rows, %d abandoned conversations, %d abandoned in target_daily, "+
 			"%d in its 12:00 interval; want 0, 1, 1 and 1 (the derived tables rebuilt)", ghosts, abandoned, days, intervals)
 	}
-	if available != 900_000 || onDuty != 900_000 {
-		t.Errorf("after the upgrade from 006: %d ms available and %d on duty in agent intervals; want 900000 each (12:05 to 12:20)",
-			available, onDuty)
+	if available != 900_000 || onDuty != 900_000 || dayAvailable != 900_000 || dayOnDuty != 900_000 {
+		t.Errorf("after the upgrade from 006: %d ms available and %d on duty in agent intervals, %d and %d in their day; "+
+			"want 900000 each (12:05 to 12:20)", available, onDuty, dayAvailable, dayOnDuty)
 	}
 }

@@ -53,7 +53,7 @@ var globalTables = map[string]bool{
 
 // shardKeys are the columns that place the rows of the sharded tables
 // that have no target.
-var shardKeys = map[string]string{"call_events": "call_id", "agent_status": "agent_id", "agent_intervals": "agent_id"}
+var shardKeys = map[string]string{"call_events": "call_id", "agent_status": "agent_id", "agent_intervals": "agent_id", "agent_time_daily": "agent_id"}
 
 const localSuffix = "_local"
 
