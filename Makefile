@@ -137,7 +137,7 @@ DEMO_SIM_ADDR ?= 127.0.0.1:18089
 DEMO_ZONE     ?= America/New_York
 DEMO_ETL_ADDR ?= 127.0.0.1:19108
 DEMO_ENV = DIALPAD_BASE_URL=http://$(DEMO_SIM_ADDR) \
-	DIALPAD_TARGETS=department:4869792674824192,department:5506572454860966 \
+	DIALPAD_TARGETS=department:4869792674824192,department:5506572454860966,callcenter:7443312741218595 \
 	DIALPAD_RATE_LIMIT=20 CLICKHOUSE_ADDR=127.0.0.1:$(DEMO_CH_PORT) \
 	CLICKHOUSE_DATABASE=dialpad ETL_TIMEZONE=$(DEMO_ZONE) \
 	DIALPAD_WEBHOOK_SECRET=demo-webhook-secret-0123456789 ETL_HTTP_ADDR=$(DEMO_ETL_ADDR)
@@ -147,7 +147,7 @@ demo: deps build
 	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
 	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
-	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --events-subscriptions --events-backlog 36h > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --events-subscriptions --events-backlog 72h > $(DEMO_DIR)/simulator.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/simulator.pid; \
 	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \

@@ -159,7 +159,7 @@ func (e *eventFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
 	fs.Float64Var(&e.reorder, "events-reorder-rate", 0.05, "share of events held back behind the next few")
 	fs.BoolVar(&e.subscriptions, "events-subscriptions", false, "with --live, also POST events to the webhooks subscribed through POST /api/v2/subscriptions/call and /agent_status")
-	fs.DurationVar(&e.backlog, "events-backlog", 0, "with --events-subscriptions, once the first subscription is made also POST the events of this long before it (the history a receiver that had been running would hold; Dialpad never sends it)")
+	fs.DurationVar(&e.backlog, "events-backlog", 0, "with --events-subscriptions, once the first agent status subscription is made also POST the agent status changes of this long before it (the history a receiver that had been running would hold; Dialpad never sends it)")
 }
 
 // validate checks the flags; an error never repeats the URL, which may
@@ -231,9 +231,11 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 	if e.subscriptions {
 		fmt.Fprintln(stdout, "events: also POSTed live to the webhooks subscribed through /api/v2/subscriptions/")
 		if e.backlog > 0 {
-			fmt.Fprintf(stdout, "events: the first subscription also gets the events of the %s before it\n", e.backlog)
+			fmt.Fprintf(stdout, "events: the first agent status subscription also gets the agent status changes of the %s before it\n", e.backlog)
 		}
-		run("subscriptions", webhook.Delivery{Subscriptions: true, From: time.Now(), Backlog: e.backlog, Faults: faults})
+		// The receiver answers a group of events at once, a second after
+		// its first: a backlog needs many sends in flight.
+		run("subscriptions", webhook.Delivery{Subscriptions: true, From: time.Now(), Backlog: e.backlog, Faults: faults, Workers: 32})
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

@@ -130,10 +130,16 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 		for _, e := range evs {
 			repairs = append(repairs, ReceivedAgent{Event: e, Received: time.Now()})
 		}
-		if len(evs) > 0 {
+		switch len(evs) {
+		case 1:
+			res.Repaired++
+			log.Info("an agent's status recorded from Dialpad's duty status", "agent", user, "status", ds.Status,
+				"since", ds.Started.UTC())
+		case 2:
 			res.Repaired++
 			log.Info("an agent's missed status changes repaired from Dialpad's duty status", "agent", user,
-				"stored", stored.Status, "dialpad", ds.Status, "unknown_from", time.UnixMilli(int64(evs[0].Date)).UTC())
+				"stored", stored.Status, "status", ds.Status, "since", ds.Started.UTC(),
+				"unknown_from", time.UnixMilli(int64(evs[0].Date)).UTC())
 		}
 	}
 	if len(repairs) == 0 {

@@ -44,11 +44,13 @@ type Delivery struct {
 	// an agent status event to every enabled agent_status subscription.
 	// URL and Secret are then ignored.
 	Subscriptions bool
-	// Backlog, with Subscriptions, waits for the first subscription and
-	// then delivers from Backlog before that moment: the events a
-	// receiver that had been running would hold (a demo's history of
-	// agent statuses). Dialpad itself never sends what happened before a
-	// subscription; From is then ignored.
+	// Backlog, with Subscriptions, waits for the first agent status
+	// subscription (a receiver's subscriptions to calls come before it)
+	// and then also delivers the agent status changes of Backlog before
+	// that moment: what a receiver that had been running would hold (a
+	// demo's history of agent time; the call list gives the calls).
+	// Dialpad itself never sends what happened before a subscription.
+	// From is then ignored.
 	Backlog time.Duration
 }
 
@@ -120,7 +122,8 @@ func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 	dp := dispatcher{hb: hb, d: &d, jobs: jobs, t: t}
 	if d.Subscriptions && d.Backlog > 0 {
 		err = hb.awaitSubscription(ctx, d.Tick)
-		d.From = hb.now().Add(-d.Backlog)
+		now := hb.now()
+		d.From, dp.backlogEnd = now.Add(-d.Backlog), now.UnixMilli()
 	}
 	if err == nil {
 		err = dp.run(ctx)
@@ -130,17 +133,12 @@ func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 	return t.own.stats(), err
 }
 
-// awaitSubscription returns once an enabled call or agent status
-// subscription exists, or with ctx's error.
+// awaitSubscription returns once an enabled agent status subscription
+// exists, or with ctx's error.
 func (hb *Hub) awaitSubscription(ctx context.Context, tick time.Duration) error {
 	for {
 		if slices.ContainsFunc(hb.AgentSubs(), func(a AgentSubJSON) bool { return a.Enabled }) {
 			return nil
-		}
-		for _, tg := range hb.tr.Targets() {
-			if slices.ContainsFunc(hb.CallSubs(tg), func(c CallSubJSON) bool { return c.Enabled }) {
-				return nil
-			}
 		}
 		if !sleep(ctx, tick) {
 			return ctx.Err()
@@ -213,6 +211,9 @@ type dispatcher struct {
 	n    int64     // events dispatched so far
 	next time.Time // pacing: when the next event may go
 	held []heldJob
+	// backlogEnd: before it (epoch ms), only agent status changes are
+	// sent (Delivery.Backlog).
+	backlogEnd int64
 }
 
 // heldJob is a send waiting for later events: it goes once the n-th
@@ -253,6 +254,9 @@ func (dp *dispatcher) run(ctx context.Context) error {
 
 // dispatch sends ev, or holds it back, and maybe holds a copy.
 func (dp *dispatcher) dispatch(ctx context.Context, ev *Event) error {
+	if ev.ms < dp.backlogEnd && ev.State != AgentStatus {
+		return nil
+	}
 	if err := dp.pace(ctx); err != nil {
 		return err
 	}

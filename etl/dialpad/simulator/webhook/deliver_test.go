@@ -428,18 +428,30 @@ func TestDeliverTheBacklogOnceSubscribed(t *testing.T) {
 		t.Fatalf("delivered before any subscription: %+v", st)
 	default:
 	}
-	if !subscribed(s.AddAgentSub(true, webhookID(t, s.AddWebhook(plain.srv.URL, "")))) {
+	// The receiver subscribes to calls first: the backlog waits for its
+	// agent status subscription.
+	hook := webhookID(t, s.AddWebhook(plain.srv.URL, ""))
+	if !subscribed(s.AddCallSub(CallSub{States: []string{"hangup"}, Enabled: true}, hook)) {
+		t.Fatal("the call subscription was refused")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !subscribed(s.AddAgentSub(true, hook)) {
 		t.Fatal("the agent status subscription was refused")
 	}
 	st := <-done
+	// Only agent status changes: the call list has the calls.
 	var want []Event
+	hangups := 0
 	for _, ev := range s.Events(now.Add(-30*time.Minute), now) {
-		if ev.State == AgentStatus {
+		switch ev.State {
+		case AgentStatus:
 			want = append(want, ev)
+		case "hangup":
+			hangups++
 		}
 	}
-	if len(want) < 5 {
-		t.Fatalf("%d agent status changes in the backlog: too few to test", len(want))
+	if len(want) < 5 || hangups == 0 {
+		t.Fatalf("%d agent status changes and %d hangups in the backlog: too few to test", len(want), hangups)
 	}
 	plain.check(want)
 	if st.Delivered != int64(len(want)) {
