@@ -71,9 +71,10 @@ func recomputeRows(t *table, c recomputeCase, loaded *loadRun, r *recomputeRun) 
 			thousands(float64(len(r.lags))), missing),
 		target: "p99 < 10 s", met: r.missing == 0 && quantile(r.lags, 0.99) < 10*time.Second})
 	share := func(d time.Duration) float64 { return 100 * d.Seconds() / r.sent.Seconds() }
-	t.add(row{what: "Recompute for a big call center (same run): CPU while the events arrived, in shares of one core",
-		measured: fmt.Sprintf("ClickHouse %.0f%%, the schedule process %.0f%%, the sender (the benchmark) %.0f%%",
-			share(r.chCPU), share(r.rcvCPU), share(r.selfCPU)), noTarget: true})
+	t.add(row{what: "Recompute for a big call center (same run): CPU while the events arrived, in shares of one core; " +
+		"and the machine's (/proc/stat): idle, and taken by the hypervisor (steal) from this virtual machine",
+		measured: fmt.Sprintf("ClickHouse %.0f%%, the schedule process %.0f%%, the sender (the benchmark) %.0f%%; the machine %.0f%% idle, %.0f%% stolen",
+			share(r.chCPU), share(r.rcvCPU), share(r.selfCPU), r.idle, r.steal), noTarget: true})
 	var most []string
 	var all time.Duration
 	for i, s := range r.statements {

@@ -28,6 +28,8 @@ type recomputeRun struct {
 	chCPU      time.Duration   // CPU time of ClickHouse while the events were sent,
 	rcvCPU     time.Duration   // of the schedule process,
 	selfCPU    time.Duration   // and of this process (the sender)
+	idle       float64         // the machine's idle share meanwhile (%)
+	steal      float64         // and the share its hypervisor took (%)
 	statements []statementTime // the receiver's, by kind
 }
 
@@ -101,7 +103,7 @@ func (b *bench) sendToday(ctx context.Context, r *recomputeRun, sim *simulator.S
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	chBefore, rcvBefore, selfBefore := cpuTime(b.ch.Pid()), cpuTime(rcv.cmd.Process.Pid), cpuTime(os.Getpid())
+	chBefore, rcvBefore, selfBefore, machine := cpuTime(b.ch.Pid()), cpuTime(rcv.cmd.Process.Pid), cpuTime(os.Getpid()), machineTicks()
 	began = time.Now()
 	var wg sync.WaitGroup
 	wg.Go(func() { w.run(wctx) })
@@ -109,6 +111,7 @@ func (b *bench) sendToday(ctx context.Context, r *recomputeRun, sim *simulator.S
 	st, err := sim.Deliver(ctx, webhook.Delivery{Subscriptions: true, From: r.from, To: r.to, Workers: 1000})
 	r.sent, r.events = time.Since(began), st.Sent
 	r.chCPU, r.rcvCPU, r.selfCPU = cpuTime(b.ch.Pid())-chBefore, cpuTime(rcv.cmd.Process.Pid)-rcvBefore, cpuTime(os.Getpid())-selfBefore
+	r.idle, r.steal = machineTicks().since(machine)
 	if err == nil && st.Failed > 0 {
 		err = fmt.Errorf("recompute: %d of %d events not delivered: %s", st.Failed, st.Sent, st.LastError)
 	}
