@@ -178,7 +178,8 @@ demo: deps build
 
 # The benchmarks: a simulated Dialpad in a process of its own and a private
 # ClickHouse (data in .bench/, removed afterwards); prints one markdown
-# table (docs/benchmarks.md). Takes 6 to 10 minutes.
+# table (docs/benchmarks.md). Takes 6 to 10 minutes, and the recompute step
+# (a call center's month loaded, then its events received) 5 to 9 more.
 bench: deps deps-zookeeper build
 	$(GO) run ./cmd/bench
 

@@ -1,7 +1,8 @@
 // Package docs_test keeps the reference in docs/ complete: every setting
 // the code reads is on the configuration page, every table the schema
-// leaves is on the tables page, the README links every page, and no
-// relative link of the README or of a page leads nowhere.
+// leaves is on the tables page, every metric the code names is on the
+// monitoring page, the README links every page, and no relative link of
+// the README or of a page leads nowhere.
 package docs_test
 
 import (
@@ -32,6 +33,7 @@ const (
 	minGoTables    = 2  // CREATE TABLE literals in Go (schema_migrations, etl_leases)
 	minPages       = 10 // docs/*.md
 	minLinks       = 30 // relative links of the README and the pages
+	minMetrics     = 20 // metric names (dialpad_etl_...) in Go string literals
 )
 
 // A name found in the code, and where.
@@ -81,6 +83,23 @@ func TestTablesDocumentsEveryTable(t *testing.T) {
 		}
 	}
 	t.Logf("%d tables from schema/, %d from Go", len(schema), len(inGo))
+}
+
+// TestMonitoringDocumentsEveryMetric checks that every metric the code
+// names, a string literal dialpad_etl_..., is named in backticks on the
+// monitoring page (alone or with its labels, `name{label}`).
+func TestMonitoringDocumentsEveryMetric(t *testing.T) {
+	metrics := metricsInCode(t)
+	if len(metrics) < minMetrics {
+		t.Errorf("found %d metric names, want at least %d: does the parser still see them?", len(metrics), minMetrics)
+	}
+	page := read(t, "docs/monitoring.md")
+	for _, f := range metrics {
+		if !strings.Contains(page, "`"+f.name+"`") && !strings.Contains(page, "`"+f.name+"{") {
+			t.Errorf("docs/monitoring.md does not document `%s` (named at %s)", f.name, f.where)
+		}
+	}
+	t.Logf("%d metrics", len(metrics))
 }
 
 // TestReadmeLinksEveryPage checks that the README, the front page, links
@@ -250,6 +269,37 @@ func settingsInCode(t *testing.T) (tags, getenv []found) {
 		})
 	}
 	return tags, getenv
+}
+
+// Metrics.
+
+// reMetric is a whole string literal that names a metric of the job.
+var reMetric = regexp.MustCompile(`^dialpad_etl_[a-z0-9_]+$`)
+
+// metricsInCode returns the string literals of non-test Go files that
+// are a metric's name, each once.
+func metricsInCode(t *testing.T) []found {
+	seen := map[string]bool{}
+	var out []found
+	for _, file := range goFiles(t) {
+		fset, f := parse(t, file)
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			name, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+			}
+			if reMetric.MatchString(name) && !seen[name] {
+				seen[name] = true
+				out = append(out, found{name, position(fset, lit.Pos())})
+			}
+			return true
+		})
+	}
+	return out
 }
 
 // Tables.

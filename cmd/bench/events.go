@@ -3,22 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
-	"github.com/dialpad-etl/dialpad-etl/internal/child"
 )
-
-// eventsSecret signs the benchmark's events.
-const eventsSecret = "bench-webhook-secret-0123456789"
 
 // events measures the webhook receiver of a "dialpad-etl schedule"
 // process: the simulator's events of busy days are posted to it, signed,
@@ -39,42 +30,18 @@ func (b *bench) events(ctx context.Context, t *table) error {
 	api := httptest.NewServer(sim)
 	defer api.Close()
 
-	port, err := child.FreePort()
-	if err != nil {
-		return err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	work := filepath.Join(b.opt.dir, "bench_events")
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	logf, err := os.Create(filepath.Join(work, "schedule.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
 	var targets []string
 	for _, tg := range sim.Targets() {
 		targets = append(targets, tg.String())
 	}
-	cmd := child.Command(false, b.opt.bin, "schedule")
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "DIALPAD_BASE_URL="+api.URL, "DIALPAD_TARGETS="+strings.Join(targets, ","),
-		"DIALPAD_API_TOKEN=sim-token", "CLICKHOUSE_ADDR="+b.ch.Addr, "CLICKHOUSE_DATABASE=bench_events",
-		"ETL_TIMEZONE=UTC", "LOG_FORMAT=json", "ETL_HTTP_ADDR="+addr, "DIALPAD_WEBHOOK_SECRET="+eventsSecret,
-		// The loads read only the last hour (nothing: the traffic ended at
-		// midnight), so the receiver has the machine to itself, but for
-		// the recompute of the days the final events touch.
-		"ETL_START=1h", "ETL_HOURLY_SCHEDULE=0 0 1 1 *", "ETL_NIGHTLY_SCHEDULE=0 0 1 1 *")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	// Its loads read only the last hour: nothing, the traffic ended at
+	// midnight.
+	rcv, err := b.startSchedule(ctx, api.URL, "bench_events", targets)
+	if err != nil {
 		return err
 	}
-	defer child.Stop(cmd)
-	if err := waitIdle(ctx, "http://"+addr+"/metrics"); err != nil {
-		return err
-	}
-	url := "http://" + addr + "/webhooks/dialpad"
+	defer rcv.stop()
+	url := rcv.hookURL()
 
 	// Each run delivers the next events in time order: count of them at
 	// rate (0: all at once, a burst).
@@ -145,27 +112,4 @@ func (b *bench) events(ctx context.Context, t *table) error {
 		measured: fmt.Sprintf("%s events/s answered of %s/s offered (p99 %s)", thousands(best), thousands(offered), bestP99.Round(time.Millisecond)),
 		target:   "≥ 200 events/s", met: best >= 200})
 	return nil
-}
-
-// waitIdle waits until the process serving metricsURL has no load under
-// way and has finished one (its start-up load).
-func waitIdle(ctx context.Context, metricsURL string) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(metricsURL)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			m := string(body)
-			if strings.Contains(m, "\ndialpad_etl_running 0\n") && strings.Contains(m, `dialpad_etl_runs_total{`) {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("events: the schedule process did not finish its start-up load within 2 minutes")
 }

@@ -1,13 +1,14 @@
 // Command bench measures dialpad-etl against a simulated Dialpad (a
 // separate "dialpad-etl simulate" process on loopback) and a private
 // ClickHouse server, and prints one markdown table: the machine, then API
-// budget use, throughput, memory and dashboard query times, each with its
-// target and whether it was met. Run it with "make bench" from the
+// budget use, throughput, memory, dashboard query times, the event
+// receiver's answers and its recompute for a big call center, each with
+// its target and whether it was met. Run it with "make bench" from the
 // repository's root.
 //
-// It imports the parts it measures (dialpad, the simulator, load,
-// warehouse, report, grafana/expand) and internal/chserver, chcluster and
-// child; never the test kit.
+// It imports the parts it measures (dialpad, the simulator and its
+// webhooks, wire, load, warehouse, report, grafana/expand) and
+// internal/chserver, chcluster and child; never the test kit.
 package main
 
 import (
@@ -38,6 +39,9 @@ type options struct {
 	only        string // run only these steps
 	historyLegs int    // legs of the year of the history step (about)
 	reuse       bool   // time the dashboards of a history kept before
+
+	recomputeLegs int     // legs of the recompute step's month (about)
+	recomputeRate float64 // final events a second of the recompute step
 }
 
 func main() {
@@ -51,7 +55,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
 	flag.BoolVar(&o.reuse, "reuse", false, "history: if --dir holds the year of an earlier run with --keep, only time its dashboards")
 	flag.IntVar(&o.historyLegs, "history-legs", 5_200_000, "legs of the history step's year (approximately)")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, history, cluster)")
+	flag.IntVar(&o.recomputeLegs, "recompute-legs", 1_500_000, "recompute: legs of the call center's month (approximately)")
+	flag.Float64Var(&o.recomputeRate, "recompute-rate", 200, "recompute: final events a second of the call center's day")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, recompute, history, cluster)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
@@ -99,7 +105,7 @@ func run(ctx context.Context, o options) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *table) error
-	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"history", b.history}, {"cluster", b.cluster}}
+	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"recompute", b.recompute}, {"history", b.history}, {"cluster", b.cluster}}
 	for _, step := range steps {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), step.name) {
 			continue

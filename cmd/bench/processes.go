@@ -31,6 +31,7 @@ type simConfig struct {
 	rateLimit   float64 // <0 = unlimited
 	latency     time.Duration
 	pageSize    int
+	seed        int64 // 0: the simulate command's default (1)
 }
 
 var simBanner = regexp.MustCompile(`on (http://\S+) token=\S+ targets=(\S+) legs=(\d+)`)
@@ -46,6 +47,9 @@ func (b *bench) startSimulator(ctx context.Context, c simConfig) (*simProcess, e
 		"--start", c.start.Format(time.RFC3339), "--end", c.end.Format(time.RFC3339),
 		"--calls-per-day", strconv.Itoa(c.callsPerDay), "--rate-limit", strconv.FormatFloat(c.rateLimit, 'f', -1, 64),
 		"--latency", c.latency.String(), "--page-size", strconv.Itoa(max(c.pageSize, 25))}
+	if c.seed != 0 {
+		args = append(args, "--seed", strconv.FormatInt(c.seed, 10))
+	}
 	cmd := child.Command(false, b.opt.bin, args...)
 	cmd.Stderr = os.Stderr
 	for _, kv := range os.Environ() { // profiles are the job's, not the simulator's

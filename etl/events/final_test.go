@@ -11,6 +11,8 @@ import (
 	"time"
 	_ "time/tzdata" // New York, without a system zoneinfo
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/lease"
@@ -189,5 +191,42 @@ func TestAFailedRecomputeIsTriedAgain(t *testing.T) {
 			want := []string{"2026-03-06", "2026-03-09", "2026-03-10"}
 			testkit.Eventually(t, 10*time.Second, "the days recomputed", func() bool { return slices.Equal(g.derived.days(dept), want) })
 		})
+	}
+}
+
+// Each round that has days to recompute is one pass of the histogram
+// dialpad_etl_events_recompute_duration_seconds; a round with none is
+// not counted.
+func TestEachRecomputePassIsMeasured(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := newFakeRig(dept)
+	g.r.RecomputeEvery, g.r.Metrics = 10*time.Millisecond, events.NewMetrics(reg)
+	passes := func() (n uint64, sum float64) {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "dialpad_etl_events_recompute_duration_seconds" {
+				h := f.GetMetric()[0].GetHistogram()
+				return h.GetSampleCount(), h.GetSampleSum()
+			}
+		}
+		t.Fatal("no dialpad_etl_events_recompute_duration_seconds among the metrics")
+		return 0, 0
+	}
+	g.run(t)
+	// The days a restart recomputes, in the first round.
+	testkit.Eventually(t, 10*time.Second, "the first pass measured", func() bool { n, _ := passes(); return n == 1 })
+	if code, body := g.post(hangup(t, 5001, dept, nil)); code != http.StatusOK {
+		t.Fatalf("%d %q", code, body)
+	}
+	testkit.Eventually(t, 10*time.Second, "the leg's day recomputed and measured", func() bool {
+		n, _ := passes()
+		return n == 2 && slices.Contains(g.derived.days(dept), "2026-03-06")
+	})
+	time.Sleep(100 * time.Millisecond) // some ten rounds with nothing to recompute
+	if n, sum := passes(); n != 2 || sum <= 0 {
+		t.Errorf("%d passes measured, %g s in all; want 2, taking some time", n, sum)
 	}
 }

@@ -462,6 +462,9 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 	if len(todo) == 0 {
 		return
 	}
+	// Deferred first, so that it runs last: the pass includes releasing
+	// the leases.
+	defer r.Metrics.recomputed(time.Now())
 	var names []string
 	for t := range todo {
 		names = append(names, lease.Target(t))
