@@ -61,9 +61,13 @@ const (
 
 // outsideDaily keeps the rows whose col (an interval_start) lies outside
 // the whole days of the range that table (a daily table) holds rows of
-// where cond: all of them when it holds none.
+// where cond: all of them when it holds none. Such a row of the range
+// lies in a partial day at one of its ends, less than 25 hours from
+// them (a whole day without rows has no intervals either): the bounds
+// in constants let ClickHouse read only the ends.
 func outsideDaily(col, table, cond string) string {
-	return fmt.Sprintf("NOT (%[1]s >= (SELECT min(day_start) FROM %[2]s FINAL WHERE %[3]s)\n"+
+	return fmt.Sprintf("(%[1]s < $__fromTime + 90000 OR %[1]s > $__toTime - 90000)\n"+
+		"      AND NOT (%[1]s >= (SELECT min(day_start) FROM %[2]s FINAL WHERE %[3]s)\n"+
 		"      AND %[1]s < (SELECT max(day_end) FROM %[2]s FINAL WHERE %[3]s))", col, table, cond)
 }
 
@@ -189,9 +193,11 @@ func hoursMinutes(ms string) string {
 // agent_time_daily and agent_duty_daily, the intervals outside them from
 // agent_intervals and agent_duty_intervals; the days the range touches
 // (for the after-call work) from agent_time_daily. The rows are read
-// once: each joined with its off-duty reasons (a row per reason; the
-// other figures counted on the first), summed per agent and reason, then
-// per agent. (No lambda refers to a column it does not take as an
+// once, every agent's (few: the days and the ends), and only the
+// target's agents kept at the end, so that its list is read once: each
+// row joined with its off-duty reasons (a row per reason; the other
+// figures counted on the first), summed per agent and reason, then per
+// agent. (No lambda refers to a column it does not take as an
 // argument: ClickHouse 18.16 leaves such a column out of the subquery
 // that should give it. The reasons stay arrays, not sumMap's keys:
 // 18.16's sumMap takes no String keys.)
@@ -239,22 +245,20 @@ FROM
                         unavailable_reasons, arrayMap(x -> toUInt64(x), unavailable_reason_ms) AS reason_ms_list,
                         toUInt8(1) AS in_range, toUInt8(0) AS in_days
                     FROM agent_intervals FINAL
-                    WHERE $agents
-                      AND $__timeFilter(interval_start)
+                    WHERE $__timeFilter(interval_start)
                       AND $outside
                     UNION ALL
                     SELECT agent_id, agent_name, day_start AS at, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms,
                         unknown_ms, unavailable_reasons, unavailable_reason_ms AS reason_ms_list,
                         toUInt8(day_start >= $__fromTime AND day_end <= $__toTime + 1) AS in_range, toUInt8($days) AS in_days
                     FROM agent_time_daily FINAL
-                    WHERE $agents
-                      AND (($days) OR ($whole))
+                    WHERE ($days) OR ($whole)
                 ) AS quarter_hours
                 LEFT ARRAY JOIN unavailable_reasons AS reason, reason_ms_list AS reason_ms, arrayEnumerate(unavailable_reasons) AS n
                 GROUP BY agent_id, reason
             ) AS per_reason
             GROUP BY agent_id
-            HAVING sum(intervals) > 0
+            HAVING sum(intervals) > 0 AND $agents
         ) AS states
         ANY LEFT JOIN
         (
