@@ -20,8 +20,8 @@ const statusGroup = 100_000
 
 // agentCopies is how many agents each of the simulated call center's
 // operators stands for: its 5 to 9 operators become a call center of
-// 50 or more, as big as the dashboards must serve, each copy with the
-// statuses of its operator under an id and name of its own.
+// 50 or more, as big as the dashboards must serve: the operator itself
+// and copies with its statuses under an id and name of their own.
 const agentCopies = 10
 
 // agentYear is what historyAgents wrote and counted.
@@ -78,9 +78,11 @@ func (b *bench) historyAgents(ctx context.Context, c simConfig, database string)
 				return y, fmt.Errorf("agent status event of %s: agent id %d", ev.At, e.Target.ID)
 			}
 			for k := range agentCopies {
-				c := e
-				c.Target.ID = e.Target.ID*agentCopies + wire.ID(k)
-				c.Target.Name = fmt.Sprintf("%s %d", e.Target.Name, k+1)
+				c := e // the first is the operator, as its legs name it (the scorecard's agent days)
+				if k > 0 {
+					c.Target.ID = e.Target.ID*agentCopies + wire.ID(k)
+					c.Target.Name = fmt.Sprintf("%s %d", e.Target.Name, k+1)
+				}
 				agents[uint64(c.Target.ID)] = true
 				group = append(group, events.ReceivedAgent{Event: &c, Received: ev.At})
 			}
