@@ -138,7 +138,7 @@ var anyTarget = map[string]bool{
 // delivery does not change. The agents' time and the intervals are
 // written over with newer versions as the job counts them again.
 var readsTable = regexp.MustCompile(`FROM (calls|conversations|agent_daily|agents|rejected_calls|etl_state|etl_windows|live_calls|agent_status|` +
-	`agent_intervals|agent_duty_intervals|target_intervals)\b(\s+FINAL)?`)
+	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals)\b(\s+FINAL)?`)
 
 func provisioned(ds *dsRef) bool {
 	return ds != nil && ds.UID == DatasourceUID && ds.Type == DatasourceType

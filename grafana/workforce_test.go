@@ -29,12 +29,14 @@ var (
 
 // The hand-worked agents. Ana and Bo are operators of handCenter (and of
 // the fixture's first target); Cy is one too, without a status; Dee is
-// on duty for handCenter without being listed.
+// on duty for handCenter without being listed. Eve, not listed either,
+// is on duty for it only days earlier (eveStatuses), around a whole day.
 const (
 	ana uint64 = 9100001 + iota
 	bo
 	cy
 	dee
+	eve
 )
 
 // handStatus is a status change, at min minutes after handBase.
@@ -73,6 +75,53 @@ var handStatuses = []handStatus{
 	{dee, "Dee", 60, "unavailable", "", nil},
 }
 
+// eveStatus is a status change of Eve's, at a reporting-zone time of
+// the day day days after eveDay.
+type eveStatus struct {
+	day, hour, min int
+	status, reason string
+	centers        []int64
+}
+
+// eveStatuses span eveDay, a whole day, and the evening before and the
+// night after it; the last one (off duty, for no call center) lasts
+// until now.
+var eveStatuses = []eveStatus{
+	{-1, 20, 0, "available", "", []int64{4242}},
+	{-1, 22, 0, "occupied", "", []int64{4242}},
+	{0, 1, 0, "wrapup", "", []int64{4242}},
+	{0, 1, 30, "unavailable", "Break", nil},
+	{0, 3, 0, "available", "", []int64{4242}},
+	{0, 12, 0, "busy", "", []int64{4242}},
+	{0, 13, 0, "available", "", []int64{4242}},
+	{0, 23, 0, "unavailable", "Training", nil},
+	{1, 2, 0, "available", "", []int64{4242}},
+	{1, 4, 0, "unavailable", "", nil},
+}
+
+// eveDay is the start of Eve's whole day in the reporting zone: three
+// days before handDay, or earlier where a day around it is not 24 hours
+// long (a change of clocks), so that the hand-worked figures hold on any
+// date.
+func (f *fixture) eveDay() time.Time {
+	at := func(d time.Time, days int) time.Time {
+		return time.Date(d.Year(), d.Month(), d.Day()+days, 0, 0, 0, 0, f.loc)
+	}
+	base := f.handBase().In(f.loc)
+	for back := 3; ; back++ {
+		d := at(base, -back)
+		if at(d, -1).Add(72 * time.Hour).Equal(at(d, 2)) {
+			return d
+		}
+	}
+}
+
+// eveAt is the time of s.
+func (f *fixture) eveAt(s eveStatus) time.Time {
+	d := f.eveDay()
+	return time.Date(d.Year(), d.Month(), d.Day()+s.day, s.hour, s.min, 0, 0, f.loc)
+}
+
 // handBase is where the hand-worked statuses start: 14:00 UTC of the
 // fixture's last day (the morning in Chicago), ten hours before its end.
 func (f *fixture) handBase() time.Time { return f.end.Add(-10 * time.Hour) }
@@ -98,7 +147,12 @@ func workforceFixture(t *testing.T, ctx context.Context, f *fixture) {
 		t.Fatal(err)
 	}
 	var evs []events.ReceivedAgent
-	for _, s := range handStatuses {
+	statuses := handStatuses
+	for _, s := range eveStatuses {
+		statuses = append(statuses, handStatus{agent: eve, name: "Eve", min: int(f.eveAt(s).Sub(base) / time.Minute),
+			status: s.status, reason: s.reason, centers: s.centers})
+	}
+	for _, s := range statuses {
 		at := base.Add(time.Duration(s.min) * time.Minute).UnixMilli()
 		var ccs []wire.ID
 		for _, c := range s.centers {
@@ -266,6 +320,50 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 			}
 			if got := fmt.Sprint(deref(res.rows[i][slices.Index(res.cols, "Off duty by reason")])); got != reasons[name] {
 				t.Errorf("%s: off duty by reason %q, want %q", name, got, reasons[name])
+			}
+		}
+	})
+
+	// Over a range of whole days and the partial days at its ends, the
+	// whole days are read from the daily sums and the ends from the
+	// intervals: Eve's figures are those of the intervals that start in
+	// the range, added up by hand from eveStatuses.
+	t.Run("agent time over whole days", func(t *testing.T) {
+		day := f.eveDay()
+		hours := func(h float64) float64 { return h * 3600 }
+		for _, c := range []struct {
+			s       span
+			want    map[string]float64
+			reasons string
+		}{{
+			// 21:00 the evening before to 03:00 the morning after:
+			// available 1 + 9 + 10 + 1 hours, occupied 2 + 1, wrap-up
+			// 0.5, busy 1, off duty 1.5 (Break) + 1 + 2 (Training).
+			span{"whole day and both ends", day.Add(-3 * time.Hour), day.AddDate(0, 0, 1).Add(3*time.Hour - time.Second)},
+			map[string]float64{"On duty": hours(25.5), "Available": hours(21), "Occupied": hours(3), "Wrap-up": hours(0.5),
+				"Busy": hours(1), "Off duty": hours(4.5), "Unknown": 0, "Occupancy": 3.5 / 24.5, "Utilization": 3.5 / 25.5},
+			"Break 1:30, Training 3:00",
+		}, {
+			// The day alone: on duty only in its daily sums.
+			span{"whole day alone", day, day.AddDate(0, 0, 1).Add(-time.Second)},
+			map[string]float64{"On duty": hours(21.5), "Available": hours(19), "Occupied": hours(1), "Wrap-up": hours(0.5),
+				"Busy": hours(1), "Off duty": hours(2.5), "Unknown": 0, "Occupancy": 1.5 / 20.5, "Utilization": 1.5 / 21.5},
+			"Break 1:30, Training 1:00",
+		}} {
+			res := panelResult(t, ctx, f, view(c.s, "15"), d, "Agent time")
+			// Ana, Bo and Cy have no time before handBase; Eve was on duty.
+			if len(res.rows) != 1 || fmt.Sprint(res.rows[0][slices.Index(res.cols, "Agent")]) != "Eve" {
+				t.Fatalf("%s: rows %v, want Eve's alone", c.s.name, res.rows)
+			}
+			for col, w := range c.want {
+				got, ok := res.number(0, col)
+				near(c.s.name+": "+col, got, ok, w)
+			}
+			if _, ok := res.number(0, "Handle time with after-call work"); ok {
+				t.Errorf("%s: a handle time without connected legs", c.s.name)
+			}
+			if got := fmt.Sprint(deref(res.rows[0][slices.Index(res.cols, "Off duty by reason")])); got != c.reasons {
+				t.Errorf("%s: off duty by reason %q, want %q", c.s.name, got, c.reasons)
 			}
 		}
 	})

@@ -38,14 +38,6 @@ const (
 	// have agents on duty (agent_duty_intervals); on another target's,
 	// on-duty figures have no value.
 	isCallCenter = "splitByChar(':', '${target}')[1] = 'callcenter'"
-	// workforceAgents keeps the rows of the target's agents: its user
-	// operators (as the load lists them in agents) and the agents on duty
-	// for it during the range (listed or not).
-	workforceAgents = "agent_id IN (\n" +
-		"    SELECT agent_id FROM agents FINAL WHERE " + oneTarget + " AND kind = 'user'\n" +
-		"    UNION ALL\n" +
-		"    SELECT agent_id FROM agent_duty_intervals FINAL WHERE " + oneTarget + "\n" +
-		"      AND interval_start >= $__fromTime AND interval_start <= $__toTime AND on_duty_ms > 0)"
 	// statusName is an agent_status status as agent_intervals counts it
 	// (derive.AgentInterval.add): occupied-end and wrapup-end are
 	// available, and a status without a name of the model (the job's own
@@ -56,6 +48,49 @@ const (
 	// into it may have started, as the job bounds it (derive's and the
 	// event receiver's 92 days): it lets a read skip older partitions.
 	statusLookback = "92 * 86400"
+)
+
+// Long ranges read the agents' time per day. The job sums each agent's
+// intervals per reporting-zone day whenever it writes them
+// (agent_time_daily, agent_duty_daily; derive.DailyTime), and each row
+// carries the instants its day begins and ends, as calls_daily's do: a
+// sum over a range adds up the days wholly inside it (wholeDays) and the
+// intervals of the range outside those days, at most a day at each end.
+// A day inside the span of whole days without an agent's row holds no
+// time of that agent.
+
+// outsideDaily keeps the rows whose col (an interval_start) lies outside
+// the whole days of the range that table (a daily table) holds rows of
+// where cond: all of them when it holds none. Such a row of the range
+// lies in a partial day at one of its ends, less than 25 hours from
+// them (a whole day without rows has no intervals either): the bounds
+// in constants let ClickHouse read only the ends.
+func outsideDaily(col, table, cond string) string {
+	return fmt.Sprintf("(%[1]s < $__fromTime + 90000 OR %[1]s > $__toTime - 90000)\n"+
+		"      AND NOT (%[1]s >= (SELECT min(day_start) FROM %[2]s FINAL WHERE %[3]s)\n"+
+		"      AND %[1]s < (SELECT max(day_end) FROM %[2]s FINAL WHERE %[3]s))", col, table, cond)
+}
+
+var (
+	// outsideTimeDays keeps the agent_intervals rows outside the whole
+	// days of agent_time_daily (any agent's: the bounds of a day are
+	// everyone's).
+	outsideTimeDays = outsideDaily("interval_start", "agent_time_daily", wholeDays)
+	// outsideDutyDays keeps the target's agent_duty_intervals rows
+	// outside the whole days of its agent_duty_daily.
+	outsideDutyDays = outsideDaily("interval_start", "agent_duty_daily", oneTarget+" AND "+wholeDays)
+	// workforceAgents keeps the rows of the target's agents: its user
+	// operators (as the load lists them in agents) and the agents on duty
+	// for it during the range (listed or not): agent_duty_daily over the
+	// range's whole days, agent_duty_intervals over the rest.
+	workforceAgents = "agent_id IN (\n" +
+		"    SELECT agent_id FROM agents FINAL WHERE " + oneTarget + " AND kind = 'user'\n" +
+		"    UNION ALL\n" +
+		"    SELECT agent_id FROM agent_duty_intervals FINAL WHERE " + oneTarget + "\n" +
+		"      AND interval_start >= $__fromTime AND interval_start <= $__toTime AND on_duty_ms > 0\n" +
+		"      AND " + outsideDutyDays + "\n" +
+		"    UNION ALL\n" +
+		"    SELECT agent_id FROM agent_duty_daily FINAL WHERE " + oneTarget + " AND " + wholeDays + " AND on_duty_ms > 0)"
 )
 
 // intervalBuckets is a subquery of the target's figures per rolled-up
@@ -154,13 +189,20 @@ func hoursMinutes(ms string) string {
 // with time counted in the range, the ms in each status over the
 // intervals that start in the range and the off-duty time per reason;
 // over the whole days the range touches (agent_daily's days), the
-// handle time with after-call work. The intervals are read once: each
+// handle time with after-call work. The range's whole days are read from
+// agent_time_daily and agent_duty_daily, the intervals outside them from
+// agent_intervals and agent_duty_intervals; the days the range touches
+// (for the after-call work) from agent_time_daily. The rows are read
+// once, every agent's (few: the days and the ends), and only the
+// target's agents kept at the end, so that its list is read once: each
 // row joined with its off-duty reasons (a row per reason; the other
 // figures counted on the first), summed per agent and reason, then per
-// agent. (No lambda refers to a column it does not take as an argument:
-// ClickHouse 18.16 leaves such a column out of the subquery that should
-// give it.)
+// agent. (No lambda refers to a column it does not take as an
+// argument: ClickHouse 18.16 leaves such a column out of the subquery
+// that should give it. The reasons stay arrays, not sumMap's keys:
+// 18.16's sumMap takes no String keys.)
 var agentTime = strings.NewReplacer("$agents", workforceAgents, "$days", rangeDays, "$cc", isCallCenter,
+	"$whole", wholeDays, "$outsideDuty", outsideDutyDays, "$outside", outsideTimeDays,
 	"$hm", hoursMinutes("tupleElement(x, 2)"), "$one", oneTarget,
 	"$occupancy", ratio("(occupied_ms + wrapup_ms)", "(occupied_ms + wrapup_ms + available_ms)"),
 	"$utilization", ratio("(occupied_ms + wrapup_ms)", "on_duty_ms"),
@@ -189,7 +231,7 @@ FROM
                     arraySort(groupArrayIf(tuple(reason, reason_total), reason_total > 0))), ', ') AS reasons
             FROM
             (
-                SELECT agent_id, reason, argMax(agent_name, interval_start) AS name, max(interval_start) AS last_at,
+                SELECT agent_id, reason, argMax(agent_name, at) AS name, max(at) AS last_at,
                     sumIf(available_ms, in_range AND n <= 1) AS available, sumIf(busy_ms, in_range AND n <= 1) AS busy,
                     sumIf(occupied_ms, in_range AND n <= 1) AS occupied, sumIf(wrapup_ms, in_range AND n <= 1) AS wrapup,
                     sumIf(unavailable_ms, in_range AND n <= 1) AS unavailable, sumIf(unknown_ms, in_range AND n <= 1) AS unknown,
@@ -197,24 +239,40 @@ FROM
                     countIf(in_range) AS intervals
                 FROM
                 (
-                    SELECT agent_id, agent_name, interval_start, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms,
-                        unknown_ms, unavailable_reasons, unavailable_reason_ms,
-                        ($__timeFilter(interval_start)) AS in_range, ($days) AS in_days
+                    SELECT agent_id, agent_name, interval_start AS at,
+                        toUInt64(available_ms) AS available_ms, toUInt64(busy_ms) AS busy_ms, toUInt64(occupied_ms) AS occupied_ms,
+                        toUInt64(wrapup_ms) AS wrapup_ms, toUInt64(unavailable_ms) AS unavailable_ms, toUInt64(unknown_ms) AS unknown_ms,
+                        unavailable_reasons, arrayMap(x -> toUInt64(x), unavailable_reason_ms) AS reason_ms_list,
+                        toUInt8(1) AS in_range, toUInt8(0) AS in_days
                     FROM agent_intervals FINAL
-                    WHERE $agents
-                      AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
+                    WHERE $__timeFilter(interval_start)
+                      AND $outside
+                    UNION ALL
+                    SELECT agent_id, agent_name, day_start AS at, available_ms, busy_ms, occupied_ms, wrapup_ms, unavailable_ms,
+                        unknown_ms, unavailable_reasons, unavailable_reason_ms AS reason_ms_list,
+                        toUInt8(day_start >= $__fromTime AND day_end <= $__toTime + 1) AS in_range, toUInt8($days) AS in_days
+                    FROM agent_time_daily FINAL
+                    WHERE ($days) OR ($whole)
                 ) AS quarter_hours
-                LEFT ARRAY JOIN unavailable_reasons AS reason, unavailable_reason_ms AS reason_ms, arrayEnumerate(unavailable_reasons) AS n
+                LEFT ARRAY JOIN unavailable_reasons AS reason, reason_ms_list AS reason_ms, arrayEnumerate(unavailable_reasons) AS n
                 GROUP BY agent_id, reason
             ) AS per_reason
             GROUP BY agent_id
-            HAVING sum(intervals) > 0
+            HAVING sum(intervals) > 0 AND $agents
         ) AS states
         ANY LEFT JOIN
         (
-            SELECT agent_id, sum(on_duty_ms) AS on_duty_ms
-            FROM agent_duty_intervals FINAL
-            WHERE $one AND $__timeFilter(interval_start)
+            SELECT agent_id, sum(duty_ms) AS on_duty_ms
+            FROM
+            (
+                SELECT agent_id, toUInt64(on_duty_ms) AS duty_ms
+                FROM agent_duty_intervals FINAL
+                WHERE $one AND $__timeFilter(interval_start) AND $outsideDuty
+                UNION ALL
+                SELECT agent_id, on_duty_ms AS duty_ms
+                FROM agent_duty_daily FINAL
+                WHERE $one AND $whole
+            ) AS duty_rows
             GROUP BY agent_id
         ) AS duty USING agent_id
     ) AS with_duty
@@ -231,17 +289,17 @@ ORDER BY Agent, agent_key`)
 // agentDayTime is a subquery of the time of the target's agents (those
 // of its agent days) over the reporting-zone days the range touches, as
 // the scorecard counts its other figures: per agent, has_time (1),
-// worked_ms (occupied and wrap-up), available_ms and wrapup_ms.
+// worked_ms (occupied and wrap-up), available_ms and wrapup_ms. The
+// days are whole: agent_time_daily's sums.
 var agentDayTime = fmt.Sprintf(`(
         SELECT agent_id, toUInt8(1) AS has_time, sum(occupied) + sum(wrapup) AS worked_ms,
             sum(available) AS available_ms, sum(wrapup) AS wrapup_ms
         FROM
         (
             SELECT agent_id, occupied_ms AS occupied, wrapup_ms AS wrapup, available_ms AS available
-            FROM agent_intervals FINAL
+            FROM agent_time_daily FINAL
             WHERE agent_id IN (SELECT agent_id FROM agent_daily FINAL WHERE %[1]s AND %[2]s)
               AND %[2]s
-              AND interval_start >= $__fromTime - 2 * 86400 AND interval_start <= $__toTime + 2 * 86400
-        ) AS quarter_hours
+        ) AS days
         GROUP BY agent_id
         ) AS agent_time`, oneTarget, rangeDays)
