@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -85,13 +86,15 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- rcv.Run(rctx) }()
+	var repairs sync.WaitGroup
 	if every := e.cfg.DutyStatusEvery; every > 0 {
-		repair := &events.Repair{Dialpad: e.client, Store: storage, Derived: rcv.Derived, Log: e.log}
-		go repair.Run(rctx, every)
+		repair := &events.Repair{Dialpad: e.client, Store: storage, Recount: rcv, Trouble: rcv.TakeTrouble, Log: e.log}
+		repairs.Go(func() { repair.Run(rctx, every) })
 	}
 	err = s.Run(ctx, e.cfg.HTTPAddr)
 	// The events queued by now are stored before the process goes.
 	stop()
+	repairs.Wait()
 	if rerr := <-done; err == nil {
 		err = rerr
 	}

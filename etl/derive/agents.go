@@ -217,6 +217,9 @@ func (d *Deriver) writeAgentTime(ctx context.Context, t agentTime, version uint6
 // RecountCurrent counts again the time of every agent's current status
 // (whose latest status started within statusLookback) from since, or
 // from its start when that is later, until now: what passing time adds.
+// Since zero (a process's first count) counts from the latest status's
+// start or from two days before now, whichever is earlier: what a
+// process that stopped left uncounted.
 func (d *Deriver) RecountCurrent(ctx context.Context, since, now time.Time) error {
 	rows, err := d.db.Query(ctx, `SELECT agent_id, max(started_ms) FROM agent_status
 		WHERE started_at >= toDateTime(?) GROUP BY agent_id`, now.Add(-statusLookback).Unix())
@@ -231,7 +234,11 @@ func (d *Deriver) RecountCurrent(ctx context.Context, since, now time.Time) erro
 			rows.Close()
 			return err
 		}
-		from[id] = max(started, since.UnixMilli())
+		if since.IsZero() {
+			from[id] = min(started, now.Add(-48*time.Hour).UnixMilli())
+		} else {
+			from[id] = max(started, since.UnixMilli())
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -280,8 +287,11 @@ func (d *Deriver) RebuildAgents(ctx context.Context, now time.Time) error {
 		if len(spans) == 0 {
 			continue
 		}
-		// Written into emptied tables: no 0 rows needed.
-		agents, duty := CountAgentTime(spans, spans[0].Start, now.UnixMilli(), d.db.Location())
+		// Written into emptied tables: no 0 rows needed. A current status
+		// is counted until statusLookback after its start at most, as
+		// RecountCurrent counts it.
+		end := min(now.UnixMilli(), spans[len(spans)-1].Start+statusLookback.Milliseconds())
+		agents, duty := CountAgentTime(spans, spans[0].Start, end, d.db.Location())
 		days, dutyDays := DailyTime(agents, duty, d.db.Location())
 		t := agentTime{intervals: agents, days: days}
 		for _, u := range duty {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 // A hand-worked hour of two agents in Kathmandu (UTC+05:45, whose
@@ -65,6 +66,11 @@ func TestAgentTimeOfAHandWorkedHour(t *testing.T) {
 			t.Fatalf("POST: %d %q", code, body)
 		}
 	}
+	// The receiver counts the agents' time in its rounds: Cy's, posted
+	// last, tells that it has counted them all.
+	testkit.Eventually(t, time.Minute, "Cy's time counted", func() bool {
+		return g.count(t, "SELECT count() FROM agent_intervals WHERE agent_id = 8") > 0
+	})
 	repair := &events.Repair{
 		Dialpad: dutyStatuses{
 			7: {UserID: 7, OnDuty: true, Status: "available", Started: time.UnixMilli(ms(52, 0))},
@@ -74,7 +80,7 @@ func TestAgentTimeOfAHandWorkedHour(t *testing.T) {
 			7: {{Target: dialpad.Target{Type: "callcenter", ID: 100}, Name: "Bea"}, {Target: dialpad.Target{Type: "callcenter", ID: 200}, Name: "Bea"}},
 			8: {{Target: dialpad.Target{Type: "callcenter", ID: 100}, Name: "Cy"}},
 		}},
-		Derived: g.store.Derived(),
+		Recount: g.store.Derived(),
 		Now:     func() time.Time { return now },
 	}
 	res, err := repair.Once(context.Background())

@@ -4,6 +4,7 @@ package events_test
 // are recomputed soon after, under the targets' leases.
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -228,5 +229,46 @@ func TestEachRecomputePassIsMeasured(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // some ten rounds with nothing to recompute
 	if n, sum := passes(); n != 2 || sum <= 0 {
 		t.Errorf("%d passes measured, %g s in all; want 2, taking some time", n, sum)
+	}
+}
+
+// An agent's status change is answered once stored; its time is counted
+// by the next recompute round, from the change on, and counted again in
+// the round after when that fails. A 503 answered is remembered as the
+// time events may have been lost from.
+func TestAgentTimeIsCountedAfterTheAnswerUntilItSucceeds(t *testing.T) {
+	g := newFakeRig(dept)
+	g.r.RecomputeEvery = 10 * time.Millisecond
+	g.derived.failNext("RecountAgents", 1)
+	if got := g.r.TakeTrouble(); !got.Equal(clock) {
+		t.Errorf("trouble at the start %v, want the receiver's start %v", got, clock)
+	}
+	g.run(t)
+	date := started.UnixMilli()
+	change, _ := json.Marshal(map[string]any{"target": map[string]any{"id": 7, "type": "user", "name": "Bea"},
+		"on_duty_status": "available", "call_center_ids": []string{"100"}, "date": date, "event_timestamp": date})
+	if code, body := g.post(sign(t, string(change))); code != http.StatusOK {
+		t.Fatalf("POST: %d %q", code, body)
+	}
+	testkit.Eventually(t, 10*time.Second, "the agent's time counted", func() bool {
+		g.derived.mu.Lock()
+		defer g.derived.mu.Unlock()
+		return len(g.derived.recounts) > 0
+	})
+	g.derived.mu.Lock()
+	got := g.derived.recounts[0]
+	g.derived.mu.Unlock()
+	if len(got) != 1 || got[7] != date {
+		t.Errorf("counted %v, want agent 7 from %d", got, date)
+	}
+	if got := g.r.TakeTrouble(); !got.IsZero() {
+		t.Errorf("trouble %v after nothing went wrong, want none", got)
+	}
+	g.store.failNext("WriteAgentStatus", 1)
+	if code, _ := g.post(sign(t, string(change))); code != http.StatusServiceUnavailable {
+		t.Fatalf("a status that could not be stored answered %d, want 503", code)
+	}
+	if got := g.r.TakeTrouble(); !got.Equal(clock) {
+		t.Errorf("trouble %v after a 503, want %v", got, clock)
 	}
 }

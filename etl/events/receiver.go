@@ -80,9 +80,14 @@ type Receiver struct {
 	once    sync.Once
 	queue   chan *pending
 	dirty   dirtyDays
+	agents  dirtyAgents
 	opsMu   sync.Mutex
 	ops     map[int64][]Operator
 	opsRead time.Time
+	// trouble is when events may first have been lost since TakeTrouble
+	// last asked: the receiver's start, or a 503 answered since.
+	troubleMu sync.Mutex
+	trouble   time.Time
 }
 
 // pending is an event waiting to be stored, and its request waiting for
@@ -133,6 +138,8 @@ func (r *Receiver) init() {
 		}
 		r.queue = make(chan *pending, r.Queue)
 		r.dirty.days = map[dialpad.Target]map[time.Time]bool{}
+		r.agents.from = map[uint64]int64{}
+		r.trouble = r.Now()
 	})
 }
 
@@ -172,6 +179,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case r.queue <- p:
 	default:
 		r.Metrics.refused("busy")
+		r.troubled()
 		http.Error(w, "busy: retry later", http.StatusServiceUnavailable)
 		return
 	}
@@ -180,6 +188,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	select {
 	case err := <-p.done:
 		if err != nil {
+			r.troubled()
 			http.Error(w, "the event could not be stored: retry later", http.StatusServiceUnavailable)
 			return
 		}
@@ -187,6 +196,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		io.WriteString(w, "ok\n")
 	case <-wait.C:
 		r.Metrics.refused("slow")
+		r.troubled()
 		http.Error(w, "storing the event is taking too long: retry later", http.StatusServiceUnavailable)
 	case <-req.Context().Done():
 	}
@@ -228,6 +238,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	r.recomputeDirty(final)
+	r.recountAgents(final)
 	return nil
 }
 
@@ -349,7 +360,66 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	if err := r.Store.WriteAgentStatus(ctx, agents); err != nil {
 		return err
 	}
-	return r.Derived.RecountAgents(ctx, Changes(agents), r.Now())
+	// Their time is counted by the next recompute round, so that the
+	// answer does not wait for it.
+	r.agents.put(Changes(agents))
+	return nil
+}
+
+// RecountAgents has the time of the agents in from (agent id -> epoch
+// ms) counted again, each from its ms on, by the next recompute round,
+// which tries again until it succeeds (Repair's Recount).
+func (r *Receiver) RecountAgents(_ context.Context, from map[uint64]int64, _ time.Time) error {
+	r.init()
+	r.agents.put(from)
+	return nil
+}
+
+// troubled records that an event may have been lost now: Dialpad was
+// answered 503.
+func (r *Receiver) troubled() {
+	r.troubleMu.Lock()
+	defer r.troubleMu.Unlock()
+	if r.trouble.IsZero() {
+		r.trouble = r.Now()
+	}
+}
+
+// TakeTrouble is the earliest time since its last call at which events
+// may have been lost (the receiver's start, or a 503 answered), or zero
+// when none was; the next call starts afresh (Repair's Trouble).
+func (r *Receiver) TakeTrouble() time.Time {
+	r.init()
+	r.troubleMu.Lock()
+	defer r.troubleMu.Unlock()
+	t := r.trouble
+	r.trouble = time.Time{}
+	return t
+}
+
+// dirtyAgents are the agents whose time must be counted again, each from
+// its earliest change not counted yet.
+type dirtyAgents struct {
+	mu   sync.Mutex
+	from map[uint64]int64
+}
+
+func (d *dirtyAgents) put(m map[uint64]int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, at := range m {
+		if was, ok := d.from[id]; !ok || at < was {
+			d.from[id] = at
+		}
+	}
+}
+
+func (d *dirtyAgents) take() map[uint64]int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.from
+	d.from = map[uint64]int64{}
+	return out
 }
 
 // attribute names the configured targets a leg belongs to, the way the
@@ -420,11 +490,25 @@ func (r *Receiver) operators(ctx context.Context) (map[int64][]Operator, error) 
 // counted up to now.
 const agentsEvery = time.Minute
 
+// recountAgents counts the time of the agents whose statuses changed
+// since the last round; those whose count fails wait for the next.
+func (r *Receiver) recountAgents(ctx context.Context) {
+	todo := r.agents.take()
+	if len(todo) == 0 {
+		return
+	}
+	if err := r.Derived.RecountAgents(ctx, todo, r.Now()); err != nil {
+		r.Log.Warn("could not count the agents' time; trying again", "agents", len(todo), "err", err)
+		r.agents.put(todo)
+	}
+}
+
 // recompute recomputes the dirty days every RecomputeEvery, under the
 // targets' leases (a load under way holds them: its days wait for the
-// next round), until ctx ends; counts the agents' current statuses up to
-// now every agentsEvery (the first time from each one's start); and
-// drops old live states and call events hourly.
+// next round), until ctx ends; counts the time of the agents whose
+// statuses changed, and every agentsEvery the current statuses up to
+// now (the first time, the last two days' and each one's from its
+// start); and drops old live states and call events hourly.
 func (r *Receiver) recompute(ctx context.Context) {
 	tick := time.NewTicker(r.RecomputeEvery)
 	defer tick.Stop()
@@ -436,6 +520,7 @@ func (r *Receiver) recompute(ctx context.Context) {
 		case <-tick.C:
 		}
 		r.recomputeDirty(ctx)
+		r.recountAgents(ctx)
 		if time.Since(counted) >= agentsEvery {
 			counted = time.Now()
 			now := r.Now()

@@ -22,13 +22,23 @@ import (
 // ("unknown" in agent_status; never counted as a real status).
 //
 // The time between starts where the job last knew the stored status
-// held: the latest of its start, the latest event the warehouse holds of
-// any agent (the receiver was up then, and heard no change), and the last
-// read of this process that agreed with it.
+// held: the latest of its start, the last read of this process that
+// agreed with it, and the latest event the warehouse holds of any agent
+// (the receiver was up then, and heard no change), but that only up to
+// the first moment events may have been lost since the last read (the
+// receiver's start, or a 503 it answered).
 type Repair struct {
 	Dialpad DutyStatuses
 	Store   RepairStore
-	Derived Deriver
+	// Recount counts the repaired agents' time: the Receiver (which
+	// counts it in its next round, until it succeeds) or the deriver.
+	Recount interface {
+		RecountAgents(ctx context.Context, from map[uint64]int64, now time.Time) error
+	}
+	// Trouble, when set, is the earliest time since its last call at
+	// which events may have been lost (Receiver.TakeTrouble): the latest
+	// event stored counts as known only up to it.
+	Trouble func() time.Time
 	// Settle: a status Dialpad reports as started less than Settle ago
 	// (default 10s) waits for the next read, since its event may be on
 	// its way.
@@ -86,6 +96,11 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 	if err != nil {
 		return res, err
 	}
+	if r.Trouble != nil {
+		if t := r.Trouble(); !t.IsZero() {
+			heard = min(heard, t.UnixMilli())
+		}
+	}
 	var repairs []ReceivedAgent
 	for _, user := range sortedUsers(ops) {
 		var centers []wire.ID
@@ -119,7 +134,7 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 		known := max(heard, r.confirmed[uint64(user)])
 		r.mu.Unlock()
 		evs := repairOf(user, name, centers, stored, ok, ds, known, at.Add(-settle).UnixMilli())
-		if len(evs) == 0 && ok && ds.Started.UnixMilli() == stored.Start {
+		if len(evs) == 0 && ok && agrees(ds, stored) {
 			r.mu.Lock()
 			if r.confirmed == nil {
 				r.confirmed = map[uint64]int64{}
@@ -148,10 +163,20 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 	if err := r.Store.WriteAgentStatus(ctx, repairs); err != nil {
 		return res, fmt.Errorf("record the repaired statuses: %w", err)
 	}
-	if err := r.Derived.RecountAgents(ctx, Changes(repairs), at); err != nil {
+	if err := r.Recount.RecountAgents(ctx, Changes(repairs), at); err != nil {
 		return res, fmt.Errorf("count the repaired agents' time: %w", err)
 	}
 	return res, nil
+}
+
+// startTolerance is how far apart Dialpad's duty-status start and an
+// event's date of the same change may be.
+const startTolerance = 1000 // ms
+
+// agrees reports whether Dialpad's duty status is the stored status.
+func agrees(ds dialpad.DutyStatus, stored LatestStatus) bool {
+	d := ds.Started.UnixMilli() - stored.Start
+	return d >= -startTolerance && d <= startTolerance
 }
 
 // Run reads the duty statuses at once and then every every, until ctx
@@ -186,7 +211,8 @@ func (r *Repair) logger() *slog.Logger {
 
 // repairOf are the statuses to record for agent (an operator of centers)
 // when Dialpad reports ds and the latest stored status is stored (ok
-// false: none): none when they agree, when the store is as new, or when
+// false: none): none when they agree (within startTolerance), when the
+// store is as new, or when
 // Dialpad's status started after settled; else an unknown status from
 // where the stored one was last known to hold (known, at least a ms after
 // its start) and Dialpad's from its start. Dialpad's read does not name
@@ -195,7 +221,7 @@ func (r *Repair) logger() *slog.Logger {
 func repairOf(agent int64, name string, centers []wire.ID, stored LatestStatus, ok bool, ds dialpad.DutyStatus,
 	known, settled int64) []*wire.AgentStatusEvent {
 	started := ds.Started.UnixMilli()
-	if ds.Started.IsZero() || ds.Status == "" || started > settled || ok && started <= stored.Start {
+	if ds.Started.IsZero() || ds.Status == "" || started > settled || ok && started <= stored.Start+startTolerance {
 		return nil
 	}
 	target := wire.Party{ID: wire.ID(agent), Type: "user", Name: name}

@@ -73,7 +73,7 @@ func TestRepairRemembersWhatTheLastReadConfirmed(t *testing.T) {
 	now := t0
 	store := &repairStore{latest: map[uint64]LatestStatus{7: {"available", t0.Add(-time.Hour).UnixMilli()}}}
 	dp := dutyReads{7: {Status: "available", OnDuty: true, Started: t0.Add(-time.Hour)}}
-	r := &Repair{Dialpad: dp, Store: store, Derived: noRecount{}, Now: func() time.Time { return now }}
+	r := &Repair{Dialpad: dp, Store: store, Recount: noRecount{}, Now: func() time.Time { return now }}
 	if res, err := r.Once(context.Background()); err != nil || res.Repaired != 0 {
 		t.Fatalf("first read: %+v, %v; want nothing to repair", res, err)
 	}
@@ -95,6 +95,7 @@ func (d dutyReads) OperatorDutyStatus(_ context.Context, user int64) (dialpad.Du
 
 type repairStore struct {
 	latest map[uint64]LatestStatus
+	heard  int64
 	wrote  []ReceivedAgent
 }
 
@@ -103,7 +104,7 @@ func (s *repairStore) Operators(context.Context) (map[int64][]Operator, error) {
 }
 
 func (s *repairStore) LatestStatuses(context.Context, time.Time) (map[uint64]LatestStatus, int64, error) {
-	return s.latest, 0, nil
+	return s.latest, s.heard, nil
 }
 
 func (s *repairStore) WriteAgentStatus(_ context.Context, evs []ReceivedAgent) error {
@@ -116,3 +117,20 @@ type noRecount struct{}
 func (noRecount) Recompute(context.Context, dialpad.Target, []time.Time) error     { return nil }
 func (noRecount) RecountAgents(context.Context, map[uint64]int64, time.Time) error { return nil }
 func (noRecount) RecountCurrent(context.Context, time.Time, time.Time) error       { return nil }
+
+// After a 503, the latest event stored counts as known only up to the
+// trouble: an event of another agent stored since proves nothing.
+func TestRepairTrustsTheLatestEventOnlyUntilTrouble(t *testing.T) {
+	t0 := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC) // the night Europe's clocks go back
+	store := &repairStore{latest: map[uint64]LatestStatus{7: {"available", t0.UnixMilli()}}, heard: t0.Add(50 * time.Minute).UnixMilli()}
+	dp := dutyReads{7: {Status: "occupied", OnDuty: true, Started: t0.Add(55 * time.Minute)}}
+	trouble := t0.Add(20 * time.Minute)
+	r := &Repair{Dialpad: dp, Store: store, Recount: noRecount{}, Now: func() time.Time { return t0.Add(time.Hour) },
+		Trouble: func() time.Time { return trouble }}
+	if res, err := r.Once(context.Background()); err != nil || res.Repaired != 1 {
+		t.Fatalf("read: %+v, %v; want one repaired", res, err)
+	}
+	if len(store.wrote) != 2 || store.wrote[0].Event.OnDutyStatus != "unknown" || int64(store.wrote[0].Event.Date) != trouble.UnixMilli() {
+		t.Errorf("wrote %+v, want unknown from the trouble (%s), then occupied", store.wrote, trouble)
+	}
+}
