@@ -378,8 +378,27 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 			"Bo":  {{0, "available"}, {30, "busy"}, {45, "unknown"}, {75, "occupied"}, {105, "wrapup"}, {120, "unavailable"}},
 			"Dee": {{0, "available"}, {15, "available"}, {60, "unavailable"}},
 		}
+		// A range that starts inside a status shows it from the range's
+		// start: each agent's last point at or before 25 minutes moves
+		// there.
+		inside := map[string][]point{}
+		for name, ps := range want {
+			for i, p := range ps {
+				switch {
+				case p.min <= 25 && (i+1 == len(ps) || ps[i+1].min > 25):
+					inside[name] = append(inside[name], point{25, p.status})
+				case p.min > 25:
+					inside[name] = append(inside[name], p)
+				}
+			}
+		}
 		now := time.Now()
-		for _, s := range []span{lastDay, {"to now and after", base.Add(-time.Hour), now.Add(time.Hour)}} {
+		for _, s := range []span{lastDay, {"to now and after", base.Add(-time.Hour), now.Add(time.Hour)},
+			{"from inside a status", base.Add(25 * time.Minute), now.Add(time.Hour)}} {
+			want := want
+			if s.name == "from inside a status" {
+				want = inside
+			}
 			res := panelResult(t, ctx, f, view(s, "15"), d, "Agent states")
 			got := map[string][]point{}
 			for i, row := range res.rows {

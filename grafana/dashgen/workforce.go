@@ -138,9 +138,11 @@ const timelineDays = 31
 // without a status where one ends before the next begins (a gap, or now
 // for the current one). A status lasts from its start until the agent's
 // next starts or it ended, the current one until now; a status shorter
-// than a second leaves no row. (That the next start ends a status also
-// makes the read right where 18.16 tests ended_ms on a row that a later
-// version replaced: an older version is never later than the truth.)
+// than a second leaves no row. The statuses that start in the range are
+// read whole (FINAL); of those before it only each agent's latest, the
+// one the range starts in, by its start and status, which a later
+// version never changes (so without FINAL, and the lookback costs two
+// columns): its next status ends it.
 var statusTimeline = strings.NewReplacer("$from", fromMs, "$to", toMs, "$now", nowMs, "$agents", workforceAgents,
 	"$status", statusName, "$lookback", statusLookback, "$maxDays", strconv.Itoa(timelineDays)).Replace(`SELECT toDateTime(intDiv(tupleElement(p, 1), 1000), 'UTC') AS time, toString(agent_id) AS agent_key, Agent,
     nullIf(tupleElement(p, 2), '') AS Status
@@ -166,9 +168,16 @@ FROM
                 $status AS state
             FROM agent_status FINAL
             WHERE $agents
-              AND started_at >= $__fromTime - $lookback AND started_at <= $__toTime
-              AND (ended_ms = 0 OR ended_ms > $from)
+              AND started_at >= $__fromTime AND started_at <= $__toTime
               AND dateDiff('second', $__fromTime, $__toTime) <= $maxDays * 86400
+            UNION ALL
+            SELECT agent_id, argMax(agent_name, started_ms), max(started_ms), toInt64(0),
+                argMax($status, started_ms)
+            FROM agent_status
+            WHERE $agents
+              AND started_at >= $__fromTime - $lookback AND started_at < $__fromTime
+              AND dateDiff('second', $__fromTime, $__toTime) <= $maxDays * 86400
+            GROUP BY agent_id
         ) AS statuses
         GROUP BY agent_id
     ) AS per_agent
