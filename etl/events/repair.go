@@ -48,6 +48,7 @@ type Repair struct {
 
 	mu        sync.Mutex
 	confirmed map[uint64]int64 // agent -> the last read that agreed (ms)
+	trouble   time.Time        // from Trouble, kept until a read of every operator succeeded
 }
 
 // DutyStatuses is Dialpad's duty-status read (*dialpad.Client).
@@ -75,7 +76,7 @@ type RepairResult struct {
 
 // Once reads every call-center operator's duty status and repairs the
 // stored statuses that disagree. An operator whose read fails is counted
-// and left for the next time.
+// and left for the next time. Once is not safe for concurrent use.
 func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 	now := time.Now
 	if r.Now != nil {
@@ -97,9 +98,12 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 		return res, err
 	}
 	if r.Trouble != nil {
-		if t := r.Trouble(); !t.IsZero() {
-			heard = min(heard, t.UnixMilli())
+		if t := r.Trouble(); !t.IsZero() && (r.trouble.IsZero() || t.Before(r.trouble)) {
+			r.trouble = t
 		}
+	}
+	if !r.trouble.IsZero() {
+		heard = min(heard, r.trouble.UnixMilli())
 	}
 	var repairs []ReceivedAgent
 	for _, user := range sortedUsers(ops) {
@@ -157,14 +161,16 @@ func (r *Repair) Once(ctx context.Context) (RepairResult, error) {
 				"unknown_from", time.UnixMilli(int64(evs[0].Date)).UTC())
 		}
 	}
-	if len(repairs) == 0 {
-		return res, nil
+	if len(repairs) > 0 {
+		if err := r.Store.WriteAgentStatus(ctx, repairs); err != nil {
+			return res, fmt.Errorf("record the repaired statuses: %w", err)
+		}
+		if err := r.Recount.RecountAgents(ctx, Changes(repairs), at); err != nil {
+			return res, fmt.Errorf("count the repaired agents' time: %w", err)
+		}
 	}
-	if err := r.Store.WriteAgentStatus(ctx, repairs); err != nil {
-		return res, fmt.Errorf("record the repaired statuses: %w", err)
-	}
-	if err := r.Recount.RecountAgents(ctx, Changes(repairs), at); err != nil {
-		return res, fmt.Errorf("count the repaired agents' time: %w", err)
+	if res.Failed == 0 {
+		r.trouble = time.Time{}
 	}
 	return res, nil
 }

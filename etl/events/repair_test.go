@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -133,4 +134,37 @@ func TestRepairTrustsTheLatestEventOnlyUntilTrouble(t *testing.T) {
 	if len(store.wrote) != 2 || store.wrote[0].Event.OnDutyStatus != "unknown" || int64(store.wrote[0].Event.Date) != trouble.UnixMilli() {
 		t.Errorf("wrote %+v, want unknown from the trouble (%s), then occupied", store.wrote, trouble)
 	}
+}
+
+// A trouble outlives a read that could not read every operator.
+func TestRepairKeepsTheTroubleUntilEveryOperatorIsRead(t *testing.T) {
+	t0 := time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC) // a year's last hour
+	store := &repairStore{latest: map[uint64]LatestStatus{7: {"available", t0.UnixMilli()}}, heard: t0.Add(50 * time.Minute).UnixMilli()}
+	dp := failingReads{}
+	trouble := t0.Add(20 * time.Minute)
+	taken := false
+	r := &Repair{Dialpad: dp, Store: store, Recount: noRecount{}, Now: func() time.Time { return t0.Add(time.Hour) },
+		Trouble: func() time.Time {
+			if taken {
+				return time.Time{}
+			}
+			taken = true
+			return trouble
+		}}
+	if res, err := r.Once(context.Background()); err != nil || res.Failed != 1 {
+		t.Fatalf("first read: %+v, %v; want the operator's read failed", res, err)
+	}
+	r.Dialpad = dutyReads{7: {Status: "occupied", OnDuty: true, Started: t0.Add(55 * time.Minute)}}
+	if res, err := r.Once(context.Background()); err != nil || res.Repaired != 1 {
+		t.Fatalf("second read: %+v, %v; want one repaired", res, err)
+	}
+	if len(store.wrote) != 2 || int64(store.wrote[0].Event.Date) != trouble.UnixMilli() {
+		t.Errorf("wrote %+v, want unknown from the trouble the first read took (%s)", store.wrote, trouble)
+	}
+}
+
+type failingReads struct{}
+
+func (failingReads) OperatorDutyStatus(context.Context, int64) (dialpad.DutyStatus, error) {
+	return dialpad.DutyStatus{}, errors.New("connection reset")
 }
