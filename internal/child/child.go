@@ -9,8 +9,12 @@ package child
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -69,17 +73,29 @@ func FreePort() (int, error) {
 
 // FreeRun returns a port p such that p ... p+n-1 are free on loopback (a
 // private ClickHouse's native, HTTP and interserver ports, which a demo
-// names by the first).
+// names by the first). The run lies below the kernel's ephemeral range
+// where it can: a server that is killed and started again on its ports (a
+// replica in the cluster test) would otherwise find one taken meanwhile
+// by the local end of some outgoing connection, or by a port-0 listener.
 func FreeRun(n int) (int, error) {
+	low := ephemeralLow()
 	for range 50 {
-		ports, err := FreePorts(1)
-		if err != nil {
-			return 0, err
+		var p int
+		if low-firstPort > 10*n {
+			p = firstPort + rand.IntN(low-firstPort-n)
+		} else {
+			ports, err := FreePorts(1)
+			if err != nil {
+				return 0, err
+			}
+			p = ports[0]
 		}
-		p := ports[0]
-		ok := p+n-1 < 65536
+		if p+n-1 >= 65536 {
+			continue
+		}
 		var ls []net.Listener
-		for i := 1; ok && i < n; i++ {
+		ok := true
+		for i := range n {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
 			if err != nil {
 				ok = false
@@ -95,4 +111,25 @@ func FreeRun(n int) (int, error) {
 		}
 	}
 	return 0, errors.New("no run of free loopback ports found")
+}
+
+// firstPort is the lowest port FreeRun hands out.
+const firstPort = 10000
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return low
 }

@@ -32,6 +32,11 @@ func TestFreePortsCanBeListenedOn(t *testing.T) {
 		}
 		l.Close()
 	}
+	// Below the ephemeral range, where no outgoing connection takes a
+	// port while its server is down.
+	if low := ephemeralLow(); first < firstPort || first+2 >= low {
+		t.Errorf("run from %d: want it within [%d, %d)", first, firstPort, low)
+	}
 }
 
 // Stop ends the child and what it started.
