@@ -113,7 +113,7 @@ func checkPanels(t *testing.T, d *dashboard) {
 				t.Errorf("panel %q (%s): query format %d does not fit the panel", p.Title, p.Type, *q.Format)
 			}
 			for _, m := range readsTable.FindAllStringSubmatch(q.RawSQL, -1) {
-				if m[2] == "" {
+				if m[2] == "" && !latestWithoutFinal[d.UID+"/"+p.Title] {
 					t.Errorf("panel %q reads %s without FINAL", p.Title, m[1])
 				}
 			}
@@ -139,6 +139,15 @@ var anyTarget = map[string]bool{
 // written over with newer versions as the job counts them again.
 var readsTable = regexp.MustCompile(`FROM (calls|conversations|agent_daily|agents|rejected_calls|etl_state|etl_windows|live_calls|agent_status|` +
 	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals)\b(\s+FINAL)?`)
+
+// latestWithoutFinal are the panels that also read, besides their FINAL
+// reads, each agent's latest status before the range with argMax over
+// started_ms and no FINAL: the versions of one status share its start and
+// its state, so a row written over cannot change the answer, and FINAL
+// would merge a year of statuses to find it.
+var latestWithoutFinal = map[string]bool{
+	"dialpad-workforce/Agent states": true,
+}
 
 func provisioned(ds *dsRef) bool {
 	return ds != nil && ds.UID == DatasourceUID && ds.Type == DatasourceType
