@@ -31,6 +31,9 @@ type Config struct {
 	Targets  []dialpad.Target
 	Location *time.Location
 	Start    time.Time
+	// StaffingExclude are STAFFING_EXCLUDE_DAYS's days, midnight in
+	// Location, in the order given.
+	StaffingExclude []time.Time
 
 	offline bool // see WithoutDialpad
 }
@@ -93,6 +96,13 @@ type Env struct {
 	ServiceLevel     time.Duration `env:"KPI_SERVICE_LEVEL_THRESHOLD, default=60s"`
 	ServiceLevelGoal float64       `env:"KPI_SERVICE_LEVEL_GOAL, default=80"`
 
+	// Staffing (docs/commands.md, "staffing"): the agents an interval
+	// needs to reach the service-level goal above. Percentages, like it.
+	StaffingWeeks        int     `env:"STAFFING_WEEKS, default=8"`
+	StaffingExcludeText  string  `env:"STAFFING_EXCLUDE_DAYS"`
+	StaffingShrinkage    float64 `env:"STAFFING_SHRINKAGE, default=30"`
+	StaffingMaxOccupancy float64 `env:"STAFFING_MAX_OCCUPANCY, default=85"`
+
 	// Reconciliation with Dialpad's records exports (docs/reconciliation.md).
 	ReconcileDays       int           `env:"RECONCILE_DAYS, default=7"`
 	ReconcileReloadDays int           `env:"RECONCILE_MAX_RELOAD_DAYS, default=7"`
@@ -152,23 +162,8 @@ const SimulatorToken = "sim-token"
 // Then it validates them, with now as the present.
 func Load(ctx context.Context, fs *flag.FlagSet, getenv func(string) (string, bool), dotenv map[string]string, now time.Time,
 	opts ...LoadOption) (*Config, error) {
-	flags := map[string]string{}
-	if fs != nil {
-		fs.Visit(func(f *flag.Flag) {
-			if env, ok := flagEnv[f.Name]; ok {
-				flags[env] = f.Value.String()
-			}
-		})
-	}
 	var c Config
-	err := envconfig.ProcessWith(ctx, &envconfig.Config{
-		Target: &c.Env,
-		Lookuper: envconfig.MultiLookuper(
-			envconfig.MapLookuper(flags),
-			envconfig.LookuperFunc(getenv),
-			envconfig.MapLookuper(dotenv),
-		),
-	})
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c.Env, Lookuper: lookuper(fs, getenv, dotenv)})
 	if err != nil {
 		return nil, nameVariable(err)
 	}
@@ -179,6 +174,24 @@ func Load(ctx context.Context, fs *flag.FlagSet, getenv func(string) (string, bo
 		return nil, err
 	}
 	return &c, nil
+}
+
+// lookuper looks a variable up in the flags set in fs (may be nil), then
+// getenv, then dotenv (may be nil).
+func lookuper(fs *flag.FlagSet, getenv func(string) (string, bool), dotenv map[string]string) envconfig.Lookuper {
+	flags := map[string]string{}
+	if fs != nil {
+		fs.Visit(func(f *flag.Flag) {
+			if env, ok := flagEnv[f.Name]; ok {
+				flags[env] = f.Value.String()
+			}
+		})
+	}
+	return envconfig.MultiLookuper(
+		envconfig.MapLookuper(flags),
+		envconfig.LookuperFunc(getenv),
+		envconfig.MapLookuper(dotenv),
+	)
 }
 
 // flagEnv maps each flag name to its variable: --clickhouse-addr sets

@@ -29,6 +29,7 @@ func (c *Config) Validate(now time.Time) error {
 	c.checkDialpadRequests(bad)
 	c.checkEvents(bad)
 	c.checkKPIs(bad)
+	c.checkStaffing(bad)
 	c.checkClickHouse(bad)
 	c.checkLoads(bad)
 	c.checkStart(now, bad)
@@ -55,6 +56,23 @@ func (c *Config) derive(now time.Time) {
 		c.Location = time.UTC
 	}
 	c.Start, _ = ParseInstant(c.StartText, c.Location, now)
+	c.StaffingExclude, _ = parseDays(c.StaffingExcludeText, c.Location)
+}
+
+// parseDays reads a comma list of dates (YYYY-MM-DD) as midnights in
+// loc; on a bad one it returns the days before it and the bad one.
+func parseDays(list string, loc *time.Location) (days []time.Time, bad string) {
+	for _, d := range strings.Split(list, ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(time.DateOnly, d, loc)
+		if err != nil {
+			return days, d
+		}
+		days = append(days, t)
+	}
+	return days, ""
 }
 
 // baseURL is DIALPAD_BASE_URL read, and whether it is a simulator's:
@@ -147,11 +165,37 @@ func (c *Config) checkKPIs(bad complaint) {
 	if c.ShortAbandon < 0 || c.ShortAbandon > time.Hour || c.ShortAbandon%time.Millisecond != 0 {
 		bad("KPI_SHORT_ABANDON", "must be whole milliseconds from 0s to 1h, got %s", c.ShortAbandon)
 	}
+	c.checkServiceLevel(bad)
+}
+
+// checkServiceLevel checks the service level's threshold and goal.
+func (c *Config) checkServiceLevel(bad complaint) {
 	if c.ServiceLevel <= 0 || c.ServiceLevel > time.Hour || c.ServiceLevel%time.Millisecond != 0 {
 		bad("KPI_SERVICE_LEVEL_THRESHOLD", "must be whole milliseconds above 0s, at most 1h, got %s", c.ServiceLevel)
 	}
 	if !(c.ServiceLevelGoal > 0 && c.ServiceLevelGoal <= 100) {
 		bad("KPI_SERVICE_LEVEL_GOAL", "must be a percentage above 0, at most 100, got %v", c.ServiceLevelGoal)
+	}
+}
+
+// checkStaffing checks the settings of the staffing forecast.
+func (c *Config) checkStaffing(bad complaint) {
+	if c.StaffingWeeks < 1 || c.StaffingWeeks > 52 {
+		bad("STAFFING_WEEKS", "must be 1 to 52 weeks, got %d", c.StaffingWeeks)
+	}
+	if _, day := parseDays(c.StaffingExcludeText, c.Location); day != "" {
+		bad("STAFFING_EXCLUDE_DAYS", "%q is not a date (YYYY-MM-DD); give a comma list such as 2026-12-25,2027-01-01", day)
+	}
+	c.checkStaffingGoals(bad)
+}
+
+// checkStaffingGoals checks the shrinkage and the occupancy cap.
+func (c *Config) checkStaffingGoals(bad complaint) {
+	if !(c.StaffingShrinkage >= 0 && c.StaffingShrinkage < 100) {
+		bad("STAFFING_SHRINKAGE", "must be a percentage from 0, below 100, got %v", c.StaffingShrinkage)
+	}
+	if !(c.StaffingMaxOccupancy > 0 && c.StaffingMaxOccupancy <= 100) {
+		bad("STAFFING_MAX_OCCUPANCY", "must be a percentage above 0, at most 100, got %v", c.StaffingMaxOccupancy)
 	}
 }
 

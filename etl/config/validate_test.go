@@ -43,6 +43,17 @@ func TestRangesNameTheVariableTheRuleAndTheValue(t *testing.T) {
 		{func(c *Config) { c.ServiceLevel = time.Hour }, ""},
 		{func(c *Config) { c.ServiceLevelGoal = 100 }, ""},
 		{func(c *Config) { c.ServiceLevelGoal = 0 }, "KPI_SERVICE_LEVEL_GOAL: must be a percentage above 0, at most 100, got 0"},
+		{func(c *Config) { c.StaffingWeeks = 0 }, "STAFFING_WEEKS: must be 1 to 52 weeks, got 0"},
+		{func(c *Config) { c.StaffingWeeks = 53 }, "STAFFING_WEEKS: must be 1 to 52 weeks, got 53"},
+		{func(c *Config) { c.StaffingWeeks = 52 }, ""},
+		{func(c *Config) { c.StaffingShrinkage = 0 }, ""},
+		{func(c *Config) { c.StaffingShrinkage = 100 }, "STAFFING_SHRINKAGE: must be a percentage from 0, below 100, got 100"},
+		{func(c *Config) { c.StaffingShrinkage = -1 }, "STAFFING_SHRINKAGE: must be a percentage from 0, below 100, got -1"},
+		{func(c *Config) { c.StaffingMaxOccupancy = 100 }, ""},
+		{func(c *Config) { c.StaffingMaxOccupancy = 0 }, "STAFFING_MAX_OCCUPANCY: must be a percentage above 0, at most 100, got 0"},
+		{func(c *Config) { c.StaffingExcludeText = "2026-12-25, 2027-01-01" }, ""},
+		{func(c *Config) { c.StaffingExcludeText = "2026-12-25,25/12/2026" },
+			`STAFFING_EXCLUDE_DAYS: "25/12/2026" is not a date (YYYY-MM-DD); give a comma list such as 2026-12-25,2027-01-01`},
 		{func(c *Config) { c.ClickHouseDatabase = "" }, "CLICKHOUSE_DATABASE: must not be empty"},
 		{func(c *Config) { c.ClickHouseInsertQuorum = 17 }, "CLICKHOUSE_INSERT_QUORUM: must be from 0 to 16, got 17"},
 		{func(c *Config) { c.ClickHouseInsertQuorum = 1 }, ""}, // one replica: no cluster needed
@@ -101,5 +112,24 @@ func TestStartIsDerivedInTheReportingZone(t *testing.T) {
 	}
 	if cfg.Location != time.UTC || !cfg.Start.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("zone %s, start %s after a refused zone; want UTC, 2026-11-01T00:00:00Z", cfg.Location, cfg.Start)
+	}
+}
+
+// STAFFING_EXCLUDE_DAYS are days of ETL_TIMEZONE: midnight there, in the
+// order given, blanks ignored.
+func TestStaffingExcludeDaysAreDaysOfTheZone(t *testing.T) {
+	c, err := load(t, with("ETL_TIMEZONE", "America/Chicago", "STAFFING_EXCLUDE_DAYS", " 2026-11-26 ,, 2026-12-25"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range c.StaffingExclude {
+		got = append(got, d.UTC().Format(time.RFC3339))
+	}
+	if len(got) != 2 || got[0] != "2026-11-26T06:00:00Z" || got[1] != "2026-12-25T06:00:00Z" {
+		t.Errorf("excluded days %v, want Thanksgiving and Christmas from midnight in Chicago (06:00 UTC)", got)
+	}
+	if c.StaffingWeeks != 8 || c.StaffingShrinkage != 30 || c.StaffingMaxOccupancy != 85 {
+		t.Errorf("staffing defaults: %d weeks, %v %% shrinkage, %v %% occupancy; want 8, 30, 85", c.StaffingWeeks, c.StaffingShrinkage, c.StaffingMaxOccupancy)
 	}
 }
