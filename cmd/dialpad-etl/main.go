@@ -37,6 +37,7 @@ func commands() []command {
 		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
 		{"reconcile", "compare days with Dialpad's own records export, re-load the days it shows we missed, record the differences", runReconcile},
 		{"report", "a range's or the last day's, week's or month's report: in the terminal, or as one HTML file (--html)", runReport},
+		{"staffing", "how many agents each interval needs: next week's forecast per target, or Erlang C for a what-if (--calls)", runStaffing},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
 		{"webhooks", "set up, show or remove the webhook and subscriptions of Dialpad's real-time events", runWebhooks},
 		{"simulate", "serve a simulated Dialpad API for demos and tests", runSimulate},

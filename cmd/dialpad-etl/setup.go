@@ -32,17 +32,33 @@ type env struct {
 // loadConfig reads .env (when present in the working directory), the
 // environment and the flags already parsed into fs.
 func loadConfig(ctx context.Context, fs *flag.FlagSet, opts ...config.LoadOption) (*config.Config, error) {
-	var dotenv map[string]string
+	dotenv, err := readDotenv()
+	if err != nil {
+		return nil, err
+	}
+	return config.Load(ctx, fs, os.LookupEnv, dotenv, time.Now(), opts...)
+}
+
+// loadGoals reads only the staffing goals, from the same places as
+// loadConfig: a what-if needs no other setting.
+func loadGoals(ctx context.Context, fs *flag.FlagSet) (*config.Goals, error) {
+	dotenv, err := readDotenv()
+	if err != nil {
+		return nil, err
+	}
+	return config.LoadGoals(ctx, fs, os.LookupEnv, dotenv)
+}
+
+// readDotenv reads .env in the working directory; nil when there is none.
+func readDotenv() (map[string]string, error) {
 	text, err := os.ReadFile(".env")
 	switch {
 	case err == nil:
-		if dotenv, err = config.ParseDotenv(string(text), os.LookupEnv); err != nil {
-			return nil, err
-		}
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("read .env: %w", err)
+		return config.ParseDotenv(string(text), os.LookupEnv)
+	case errors.Is(err, os.ErrNotExist):
+		return nil, nil
 	}
-	return config.Load(ctx, fs, os.LookupEnv, dotenv, time.Now(), opts...)
+	return nil, fmt.Errorf("read .env: %w", err)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
