@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,14 @@ scheduled: 20 agents (shrinkage 30 %)
 `
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	// docs/commands.md shows the same what-if.
+	page, err := os.ReadFile("../../docs/commands.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), strings.Join(args, " ")+"\n"+want) {
+		t.Errorf("docs/commands.md does not show this what-if's output as it is")
 	}
 }
 
