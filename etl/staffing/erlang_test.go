@@ -38,22 +38,23 @@ func TestPublishedExamples(t *testing.T) {
 		// P(wait) 17.41 %, service level 88.8 %, ASA 7.8 s, occupancy
 		// 71 %. The ErlangC R package's README prints the same case to
 		// seven digits (0.1741319, 0.88835, 7.83593701177724 s,
-		// 0.7142857): https://cran.r-project.org/package=ErlangC
-		// (README, "Example").
+		// 0.7142857): the ErlangC package's README on CRAN,
+		// https://stat.ethz.ch/CRAN/web/packages/ErlangC/readme/README.html
+		// ("Example").
 		{"Call Centre Helper, 14 agents", textbook, 100, 180 * time.Second, 14, 10,
 			0.1741319, 0.88835, 7835937 * time.Microsecond, time.Microsecond, 0.7142857, 1e-7},
 		// The same README's table of the search for that case, first
 		// row: 11 agents, P(wait) 0.6821182, service level 0.3896138.
 		{"ErlangC README, 11 agents", textbook, 100, 180 * time.Second, 11, 10,
 			0.6821182, 0.3896138, 122781 * time.Millisecond, time.Millisecond, 10.0 / 11, 1e-7},
-		// Mitan's "The Erlang-C Formula" (Mike Tanner),
+		// Mitan Ltd, "The Erlang-C Formula",
 		// http://www.mitan.co.uk/erlang/elgcmath.htm (archived at
 		// https://web.archive.org/web/20181209042241/http://www.mitan.co.uk/erlang/elgcmath.htm),
 		// works steps 1 to 9 on 360 calls per half hour of 240 s with
-		// 55 agents and a 15 s target: 48 erlangs, occupancy 0.873.
-		// The figures pinned here, to the page's four places, are from
-		// a 50-digit evaluation of the defining sum (P(wait) 0.2387009,
-		// ASA 8.184 s, service level 0.8458831).
+		// 55 agents and a 15 s target (48 erlangs, occupancy 0.8727).
+		// The figures pinned here, to four places, are from a 50-digit
+		// evaluation of the defining sum (P(wait) 0.2387009, ASA
+		// 8.184 s, service level 0.8458831), not read off the page.
 		{"Mitan, 55 agents", Model{Interval: 30 * time.Minute, Threshold: 15 * time.Second, Goal: 0.8, MaxOccupancy: 1},
 			360, 240 * time.Second, 55, 48,
 			0.2387, 0.8459, 8184 * time.Millisecond, time.Millisecond, 0.8727, 5e-5},
