@@ -18,6 +18,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
+	"github.com/dialpad-etl/dialpad-etl/etl/staffing"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
 
@@ -166,7 +167,20 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 		// The mark moves only once this many replicas have the legs.
 		InsertQuorum: cfg.ClickHouseInsertQuorum,
 		Logger:       log,
-	}, warehouse.WithKPI(derive.Thresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel}))
+	}, warehouse.WithKPI(derive.Thresholds{ShortAbandon: cfg.ShortAbandon, ServiceLevel: cfg.ServiceLevel}),
+		warehouse.WithStaffing(staffingOf(cfg)))
+}
+
+// staffingOf are the staffing settings of cfg.
+func staffingOf(cfg *config.Config) derive.Staffing {
+	p := derive.Staffing{Model: staffing.Model{Interval: staffing.Length, Threshold: cfg.ServiceLevel,
+		Goal: cfg.ServiceLevelGoal / 100, MaxOccupancy: cfg.StaffingMaxOccupancy / 100, Shrinkage: cfg.StaffingShrinkage / 100},
+		Weeks: cfg.StaffingWeeks}
+	for _, d := range cfg.StaffingExclude {
+		y, m, day := d.Date()
+		p.Exclude = append(p.Exclude, time.Date(y, m, day, 0, 0, 0, 0, time.UTC))
+	}
+	return p
 }
 
 func (e *env) job() *load.Job {

@@ -26,15 +26,26 @@ import (
 // Deriver computes the derived tables of one warehouse. It is safe for
 // concurrent use.
 type Deriver struct {
-	db     *db.DB
-	kpi    Thresholds
-	months *sync.Map   // target/month -> *sync.Mutex: see monthLock
-	agents *sync.Mutex // RecountAgents
+	db       *db.DB
+	kpi      Thresholds
+	staffing Staffing
+	now      func() time.Time // where the staffing's past ends; versions are of time.Now
+	months   *sync.Map        // target/month -> *sync.Mutex: see monthLock
+	agents   *sync.Mutex      // RecountAgents
 }
 
-// New is the deriver of the warehouse d, judging the KPIs by kpi.
-func New(d *db.DB, kpi Thresholds) *Deriver {
-	return &Deriver{db: d, kpi: kpi, months: &sync.Map{}, agents: &sync.Mutex{}}
+// New is the deriver of the warehouse d, judging the KPIs by kpi and
+// staffing the intervals by plan.
+func New(d *db.DB, kpi Thresholds, plan Staffing) *Deriver {
+	return &Deriver{db: d, kpi: kpi, staffing: plan, now: time.Now, months: &sync.Map{}, agents: &sync.Mutex{}}
+}
+
+// WithClock is d with now as its clock: what a rebuild counts the
+// agents' current statuses until, and where the staffing's past ends.
+func (d *Deriver) WithClock(now func() time.Time) *Deriver {
+	c := *d
+	c.now = now
+	return &c
 }
 
 // on is d on sh, a replica of a shard (db.DB's OnShard), sharing d's
@@ -238,7 +249,7 @@ func (d *Deriver) recompute(ctx context.Context, target dialpad.Target, days []t
 			return err
 		}
 	}
-	return nil
+	return d.staffTouched(ctx, target, touched.widen())
 }
 
 // rebuildLegMonth recomputes every agent day, daily count and

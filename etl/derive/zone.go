@@ -194,8 +194,12 @@ func (d *Deriver) RebuildAggregates(ctx context.Context, progress func(done, tot
 	if len(parts) > 0 {
 		d.db.Log().Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
 	}
-	// The agents' intervals carry days of the zone too.
-	return d.RebuildAgents(ctx, time.Now())
+	// The agents' intervals carry days of the zone too, and the staffing
+	// reads them (after-call work).
+	if err := d.RebuildAgents(ctx, d.now()); err != nil {
+		return err
+	}
+	return d.RebuildStaffing(ctx, d.now())
 }
 
 type targetMonth struct {

@@ -93,11 +93,11 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 // The derived tables are rebuilt from the legs once rebuildAt, the last
 // migration that changed their shape, is applied (003 repartitioned them,
 // 005 added two, 007 the KPIs' columns and target_daily, 010
-// target_intervals and the agents' intervals): the rebuild
+// target_intervals and the agents' intervals, 011 staffing): the rebuild
 // writes every column they have. The migrations pending before it are
 // recorded only once the rebuild is done, so that a crash before it
 // leaves them all pending (their statements can run again).
-const rebuildAt = 10
+const rebuildAt = 11
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
 // column added already (code 44 also means other things).

@@ -16,6 +16,7 @@ package warehouse
 
 import (
 	"context"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -32,7 +33,19 @@ type Option func(*Store)
 
 // WithKPI judges the KPIs by t (default derive.DefaultThresholds).
 func WithKPI(t derive.Thresholds) Option {
-	return func(s *Store) { s.derived = derive.New(s.db, t) }
+	return func(s *Store) { s.kpi = t }
+}
+
+// WithStaffing staffs the intervals by p (default derive.DefaultStaffing).
+func WithStaffing(p derive.Staffing) Option {
+	return func(s *Store) { s.staffing = p }
+}
+
+// WithClock is the clock of the derived tables (default time.Now): what
+// a rebuild counts the agents' current statuses until, and where the
+// staffing's past ends.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
 }
 
 // Store is the warehouse. It is safe for concurrent use.
@@ -40,6 +53,10 @@ type Store struct {
 	db      *db.DB
 	leases  *lease.Leases
 	derived *derive.Deriver
+
+	kpi      derive.Thresholds
+	staffing derive.Staffing
+	now      func() time.Time
 }
 
 // Open connects to the warehouse and creates its database when missing.
@@ -59,9 +76,13 @@ func New(conn driver.Conn, opt Options, opts ...Option) *Store {
 }
 
 func newStore(d *db.DB, opts []Option) *Store {
-	s := &Store{db: d, leases: lease.New(d), derived: derive.New(d, derive.DefaultThresholds)}
+	s := &Store{db: d, leases: lease.New(d), kpi: derive.DefaultThresholds, staffing: derive.DefaultStaffing}
 	for _, o := range opts {
 		o(s)
+	}
+	s.derived = derive.New(d, s.kpi, s.staffing)
+	if s.now != nil {
+		s.derived = s.derived.WithClock(s.now)
 	}
 	return s
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Only1816 bool
 	// KPI are the warehouse's thresholds (nil: derive's defaults).
 	KPI *derive.Thresholds
+	// Staffing are the warehouse's staffing settings (nil: derive's
+	// defaults).
+	Staffing *derive.Staffing
 	// ServiceLevelGoal, when above 0, is recorded with the thresholds as
 	// the KPI settings (RecordKPISettings), before the load.
 	ServiceLevelGoal float64
@@ -157,9 +160,12 @@ func (w *World) clock() time.Time { return w.Now }
 func (w *World) openStore(t testing.TB, opt Options) *warehouse.Store {
 	t.Helper()
 	wopt := warehouse.Options{Location: w.Location}
-	var kpi []warehouse.Option
+	kpi := []warehouse.Option{warehouse.WithClock(w.clock)}
 	if opt.KPI != nil {
 		kpi = append(kpi, warehouse.WithKPI(*opt.KPI))
+	}
+	if opt.Staffing != nil {
+		kpi = append(kpi, warehouse.WithStaffing(*opt.Staffing))
 	}
 	if !opt.Only1816 {
 		w.Twin = chtest.NewTwin(t)
