@@ -41,10 +41,14 @@ func (s *Store) WriteLegsEach(ctx context.Context, legs []transform.Leg, changed
 	for at := 0; at < len(legs); {
 		n := min(len(legs)-at, s.db.BatchSize())
 		chunk := legs[at : at+n]
-		if err := s.addEventFields(ctx, chunk); err != nil {
+		var isNew []bool
+		err := s.db.Retry(ctx, "read the stored copies of legs", func() (err error) {
+			if err = s.addEventFields(ctx, chunk); err != nil {
+				return err
+			}
+			isNew, err = s.changed(ctx, chunk)
 			return err
-		}
-		isNew, err := s.changed(ctx, chunk)
+		})
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"regexp"
@@ -207,6 +208,7 @@ const (
 	codeAuthFailed         = 516
 	codeDatabaseAccessDeny = 291
 
+	codeReadAfterEOF             = 32
 	codeSocketTimeout            = 209
 	codeNetwork                  = 210
 	codeAllConnectionTriesFailed = 279
@@ -225,6 +227,16 @@ func IsException(err error, codes ...int32) bool {
 		}
 	}
 	return false
+}
+
+// Transient reports whether err is a failure of the network to a
+// server or between servers, which the same statement may not meet again:
+// a replica that died mid-query ("Attempt to read after eof"), a timeout,
+// a dropped connection.
+func Transient(err error) bool {
+	var netErr net.Error
+	return IsException(err, codeReadAfterEOF, codeSocketTimeout, codeNetwork, codeAllConnectionTriesFailed) ||
+		errors.Is(err, io.EOF) || errors.As(err, &netErr)
 }
 
 // explain turns a connection error into one that names the address and the

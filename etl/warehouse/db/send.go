@@ -36,6 +36,29 @@ func (d *DB) Send(ctx context.Context, table, insert string, fill func(driver.Ba
 	return nil
 }
 
+// Retry runs read, statements that change nothing, and runs it again
+// while it fails with a Transient error, with Send's backoff and number
+// of attempts: on a cluster, a read through a Distributed table fails
+// when a replica it was reading from dies, and the next read goes to a
+// live one.
+func (d *DB) Retry(ctx context.Context, what string, read func() error) error {
+	var err error
+	for attempt := 1; attempt <= d.opt.SendAttempts; attempt++ {
+		if attempt > 1 {
+			d.opt.Logger.Warn("retrying a read", "what", what, "attempt", attempt, "err", err)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s: %w (after: %v)", what, ctx.Err(), err)
+			case <-time.After(time.Duration(attempt-1) * 500 * time.Millisecond):
+			}
+		}
+		if err = read(); err == nil || !Transient(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
+}
+
 // InsertRow writes one row through a batch: an INSERT ... VALUES with
 // bound values is never answered by ClickHouse 18.16 over the native
 // protocol.
