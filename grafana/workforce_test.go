@@ -127,6 +127,13 @@ func (f *fixture) eveAt(s eveStatus) time.Time {
 func (f *fixture) handBase() time.Time { return f.end.Add(-10 * time.Hour) }
 
 // handDay is the reporting-zone day of handBase, as a day column holds it.
+// weekAfter is the first day after the "last day" range's last
+// reporting-zone day (its end is f.end less a second).
+func (f *fixture) weekAfter() time.Time {
+	y, m, d := f.end.Add(-time.Second).In(f.loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, f.loc)
+}
+
 func (f *fixture) handDay() string { return f.handBase().In(f.loc).Format(time.DateOnly) }
 
 // workforceFixture writes the hand-worked rows.
@@ -187,6 +194,42 @@ func workforceFixture(t *testing.T, ctx context.Context, f *fixture) {
 			t.Fatal(err)
 		}
 	}
+	// Its staffing: what base+0 … base+60 needed (the first row written
+	// twice: the older version must not count), the forecast of the same
+	// intervals (base+60's from no week, base+75's yet to begin), and the
+	// forecast of the week after the day, with a row of the day after it
+	// and one of what that week needed, neither of which the forecast may
+	// show.
+	staff := func(start time.Time, forecast int, offered float64, required, scheduled, weeks int, version int) {
+		t.Helper()
+		y, m, dd := start.In(f.loc).Date()
+		if err := store.DB().Exec(ctx, fmt.Sprintf(`INSERT INTO staffing (target_type, target_id, interval_start, day, forecast,
+			offered, handle_ms, erlangs, required, scheduled, weeks, version)
+			SELECT 'callcenter', 4242, toDateTime(%d), toDate('%04d-%02d-%02d'), %d, %v, 180000, 0, %d, %d, %d, %d`,
+			start.Unix(), y, m, dd, forecast, offered, required, scheduled, weeks, version)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	min := func(m int) time.Time { return base.Add(time.Duration(m) * time.Minute) }
+	staff(min(0), 0, 99, 99, 99, 0, 1)
+	for _, r := range []struct {
+		min                              int
+		offered, forecast                float64
+		required, scheduled, weeks, done int
+	}{{0, 10, 8, 3, 5, 2, 1}, {15, 6, 6, 2, 3, 2, 1}, {30, 4, 5, 1, 2, 2, 1}, {45, 0, 2, 0, 0, 2, 1}, {60, 3, 0, 1, 2, 0, 1},
+		{75, 0, 9, 0, 0, 2, 0}} {
+		if r.done == 1 {
+			staff(min(r.min), 0, r.offered, r.required, r.scheduled, 0, 2)
+		}
+		staff(min(r.min), 1, r.forecast, r.required, r.scheduled, r.weeks, 2)
+	}
+	next := f.weekAfter()
+	for _, r := range []struct {
+		day, hour, min, forecast, scheduled int
+	}{{1, 9, 0, 1, 4}, {1, 9, 15, 1, 6}, {1, 9, 30, 1, 5}, {1, 9, 45, 1, 3}, {2, 9, 15, 1, 7}, {8, 9, 0, 1, 99}, {1, 10, 0, 0, 88}} {
+		d := next.AddDate(0, 0, r.day-1)
+		staff(time.Date(d.Year(), d.Month(), d.Day(), r.hour, r.min, 0, 0, f.loc), r.forecast, 1, 1, r.scheduled, 2, 2)
+	}
 	// The agents' legs of the day: Ana 4 connected with 20 min of talk and
 	// 2 of hold, Bo 3 with 15 min of talk.
 	for _, r := range []string{
@@ -245,17 +288,29 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 				{"Average speed of answer per interval", "Speed of answer", 0, 160.0 / 8},
 				{"Offered and answered per interval", "Offered", 0, 10},
 				// Ana and Bo on duty, Dee on duty for the other center.
-				{"Staffed agents per interval", "Staffed agents", 0, 2},
+				{staffedPanel, "Staffed agents", 0, 2},
 				// Ana and Bo (busy), Dee.
-				{"Staffed agents per interval", "Staffed agents", 30, 3},
+				{staffedPanel, "Staffed agents", 30, 3},
 				// Ana and Dee; Bo's time is unknown.
-				{"Staffed agents per interval", "Staffed agents", 45, 2},
+				{staffedPanel, "Staffed agents", 45, 2},
+				// 3 needed (not the older version's 99), 2 on duty: 1 short.
+				{staffedPanel, "Required", 0, 3},
+				{staffedPanel, "Scheduled", 0, 5},
+				{staffedPanel, "Short", 0, 1},
+				// 1 needed, 3 on duty: none short.
+				{staffedPanel, "Required", 30, 1},
+				{staffedPanel, "Short", 30, 0},
+				{staffedPanel, "Required", 45, 0},
 			},
 			"30": {
 				{"Service level per interval", "Service level", 0, (6.0 + 3) / (10 + 6 - 1)},
 				{"Service level per interval", "Service level", 30, 2.0 / 4},
 				// 30 + 45 minutes on duty in 30.
-				{"Staffed agents per interval", "Staffed agents", 0, 2.5},
+				{staffedPanel, "Staffed agents", 0, 2.5},
+				// The mean of 3 and 2 needed, of 5 and 3 scheduled.
+				{staffedPanel, "Required", 0, 2.5},
+				{staffedPanel, "Scheduled", 0, 4},
+				{staffedPanel, "Short", 0, 0},
 			},
 			"60": {
 				{"Offered and answered per interval", "Offered", 0, 20},
@@ -263,15 +318,18 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 				{"Service level per interval", "Service level", 0, 11.0 / 19},
 				{"Average speed of answer per interval", "Speed of answer", 0, (160.0 + 240 + 20) / 16},
 				// (30 + 45 + 45 + 30) minutes on duty in 60.
-				{"Staffed agents per interval", "Staffed agents", 0, 2.5},
+				{staffedPanel, "Staffed agents", 0, 2.5},
 				// Ana 60-90, Bo 75-120: 75 minutes.
-				{"Staffed agents per interval", "Staffed agents", 60, 1.25},
+				{staffedPanel, "Staffed agents", 60, 1.25},
+				// (3 + 2 + 1 + 0) / 4 needed.
+				{staffedPanel, "Required", 0, 1.5},
 			},
 			// A size not offered (set in a URL) counts as 15 and changes
 			// nothing else.
 			"60' OR 1=1 --": {
 				{"Service level per interval", "Service level", 0, 6.0 / 9},
-				{"Staffed agents per interval", "Staffed agents", 0, 2},
+				{staffedPanel, "Staffed agents", 0, 2},
+				{staffedPanel, "Required", 0, 3},
 			},
 		} {
 			e := view(lastDay, interval)
@@ -439,15 +497,75 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 		}
 	})
 
+	t.Run("agents to schedule", func(t *testing.T) {
+		next := f.weekAfter()
+		wd := func(plus int) string { return next.AddDate(0, 0, plus).Weekday().String()[:3] }
+		for interval, want := range map[string]map[string]map[string]float64{
+			// The busiest quarter hour of 09:00-10:00: 6 the first day,
+			// 7 the second; none of the day after the week (99), nor of
+			// what a day needed (88).
+			"60": {"09:00": {wd(0): 6, wd(1): 7}},
+			"15": {"09:00": {wd(0): 4}, "09:15": {wd(0): 6, wd(1): 7}, "09:30": {wd(0): 5}, "09:45": {wd(0): 3}},
+		} {
+			res := panelResult(t, ctx, f, view(lastDay, interval), d, "Agents to schedule in the 7 days after the range")
+			if len(res.rows) != len(want) {
+				t.Errorf("interval %s: %d times %v; want %d", interval, len(res.rows), res.rows, len(want))
+			}
+			for i := range res.rows {
+				clock := fmt.Sprint(deref(res.rows[i][slices.Index(res.cols, "Time")]))
+				days, ok := want[clock]
+				if !ok {
+					t.Errorf("interval %s: time %s, want none", interval, clock)
+					continue
+				}
+				for _, day := range []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} {
+					got, ok := res.number(i, day)
+					if !ok || got != days[day] {
+						t.Errorf("interval %s, %s %s: %v (%v), want %v", interval, day, clock, got, ok, days[day])
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("forecast error", func(t *testing.T) {
+		res := panelResult(t, ctx, f, view(lastDay, "15"), d, "Forecast error per weekday")
+		if len(res.rows) != 1 {
+			t.Fatalf("%d weekdays %v; want the hand-worked day's alone", len(res.rows), res.rows)
+		}
+		day, _ := time.ParseInLocation(time.DateOnly, f.handDay(), f.loc)
+		if got := fmt.Sprint(deref(res.rows[0][slices.Index(res.cols, "Weekday")])); got != day.Weekday().String() {
+			t.Errorf("weekday %s, want %s", got, day.Weekday())
+		}
+		days, _ := res.number(0, "Days")
+		// Intervals with calls that have begun and a forecast from past
+		// weeks: 8 for 10, 6 for 6, 5 for 4; the day: 21 (8 + 6 + 5 + 2)
+		// for 20.
+		perInterval, ok1 := res.number(0, "Error per interval")
+		perDay, ok2 := res.number(0, "Error per day")
+		near("days", days, true, 1)
+		near("error per interval", perInterval, ok1, (0.2+0+0.25)/3)
+		near("error per day", perDay, ok2, 1.0/20)
+	})
+
 	// The fixture's first target is a department: its agents are on duty
 	// for no call center.
 	t.Run("no duty outside call centers", func(t *testing.T) {
 		e := f.queryVars(t, ctx, d, f.targets[0], lastDay, mode{name: "all", multiAll: true})
-		res := panelResult(t, ctx, f, e, d, "Staffed agents per interval")
+		res := panelResult(t, ctx, f, e, d, staffedPanel)
+		required := 0.0
 		for i := range res.rows {
 			if n, ok := res.number(i, "Staffed agents"); ok {
 				t.Fatalf("a department has %v staffed agents, want no value", n)
 			}
+			if n, ok := res.number(i, "Short"); ok {
+				t.Fatalf("a department is %v agents short, want no value", n)
+			}
+			n, _ := res.number(i, "Required")
+			required += n
+		}
+		if required == 0 {
+			t.Error("the department needed no agent all day")
 		}
 		res = panelResult(t, ctx, f, e, d, "Agent time")
 		if len(res.rows) != 2 {
@@ -463,6 +581,10 @@ func testWorkforce(t *testing.T, ctx context.Context, f *fixture) {
 		}
 	})
 }
+
+// staffedPanel is the Workforce dashboard's panel of the agents needed
+// and staffed per interval.
+const staffedPanel = "Required and staffed agents per interval"
 
 // deref is v, or what it points to (nil for a nil pointer: NULL).
 func deref(v any) any {

@@ -41,25 +41,18 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		MaxAge:          e.cfg.HealthMaxAge,
 		Log:             e.log,
 	}
-	if days := e.cfg.ReconcileDays; days > 0 {
-		rec := e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
-		s.AfterNightly = func(ctx context.Context, now time.Time) {
-			first, last, _ := reconcileRange("", "", days, e.cfg.Location, now)
-			off, failed := 0, 0
-			for _, res := range rec.Run(ctx, first, last) {
-				for _, d := range res.Days {
-					if d.Status != reconcile.StatusMatch {
-						off++
-					}
-				}
-				if res.Err != nil {
-					failed++
-					e.log.Error("reconcile failed", "target", res.Target.String(), "err", res.Err)
-				}
-			}
-			e.log.Info("reconciled with Dialpad's exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
-				"days_out_of_agreement", off, "targets_failed", failed)
+	var rec *reconcile.Reconciler
+	if e.cfg.ReconcileDays > 0 {
+		rec = e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
+	}
+	// After the nightly re-load: the reconciliation with Dialpad's exports
+	// (which may load a day again), then the staffing of the days it read
+	// and its forecast.
+	s.AfterNightly = func(ctx context.Context, now time.Time) {
+		if rec != nil {
+			e.reconcileNightly(ctx, rec, now)
 		}
+		e.planStaffing(ctx, now)
 	}
 	if e.cfg.ReportsOn() {
 		s.Tasks = reportTasks(e)
@@ -131,4 +124,24 @@ func reportTasks(e *env) []schedule.Task {
 			}})
 	}
 	return tasks
+}
+
+// reconcileNightly compares the last ETL_RECONCILE_DAYS days with
+// Dialpad's exports, as of now, and logs what it found.
+func (e *env) reconcileNightly(ctx context.Context, rec *reconcile.Reconciler, now time.Time) {
+	first, last, _ := reconcileRange("", "", e.cfg.ReconcileDays, e.cfg.Location, now)
+	off, failed := 0, 0
+	for _, res := range rec.Run(ctx, first, last) {
+		for _, d := range res.Days {
+			if d.Status != reconcile.StatusMatch {
+				off++
+			}
+		}
+		if res.Err != nil {
+			failed++
+			e.log.Error("reconcile failed", "target", res.Target.String(), "err", res.Err)
+		}
+	}
+	e.log.Info("reconciled with Dialpad's exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
+		"days_out_of_agreement", off, "targets_failed", failed)
 }

@@ -240,3 +240,15 @@ func summarize(results []load.Result, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// planStaffing makes the configured targets' staffing as of now: what the
+// last days needed and the forecast of the next two weeks
+// (derive.PlanStaffing). A failure is logged, not returned: the loaded
+// legs stand, and the next nightly run makes it again.
+func (e *env) planStaffing(ctx context.Context, now time.Time) {
+	if err := e.store.Derived().PlanStaffing(ctx, e.cfg.Targets, now); err != nil {
+		e.log.Error("staffing not made", "err", err)
+		return
+	}
+	e.log.Info("staffing made", "targets", len(e.cfg.Targets))
+}

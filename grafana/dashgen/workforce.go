@@ -312,3 +312,84 @@ var agentDayTime = fmt.Sprintf(`(
         ) AS days
         GROUP BY agent_id
         ) AS agent_time`, oneTarget, rangeDays)
+
+// The staffing (derive/staffing.go, docs/counting.md's "Staffing"): the
+// job writes per 15-minute interval what it needed (forecast = 0) and its
+// forecast (forecast = 1); the dashboard rolls them up.
+
+// needBuckets is a subquery of the target's staffing per rolled-up
+// interval (time): the average of its quarter hours' required and
+// scheduled agents (the staffed agents are an average too), and its
+// agents' on-duty ms. Only whole rolled-up intervals that overlap the
+// range are kept.
+var needBuckets = fmt.Sprintf(`(
+    SELECT %[1]s AS time, sum(required) / (%[4]s / 15) AS required, sum(scheduled) / (%[4]s / 15) AS scheduled,
+        sum(on_duty_ms) AS on_duty_ms
+    FROM
+    (
+        SELECT interval_start, toUInt64(required) AS required, toUInt64(scheduled) AS scheduled, toUInt64(0) AS on_duty_ms
+        FROM staffing FINAL
+        WHERE %[2]s AND %[3]s AND forecast = 0
+          AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
+        UNION ALL
+        SELECT interval_start, toUInt64(0) AS required, toUInt64(0) AS scheduled, toUInt64(sum(on_duty_ms)) AS on_duty_ms
+        FROM agent_duty_intervals FINAL
+        WHERE %[2]s
+          AND interval_start >= $__fromTime - 3600 AND interval_start <= $__toTime
+        GROUP BY interval_start
+    ) AS quarter_hours
+    GROUP BY time
+    HAVING time + %[4]s * 60 > $__fromTime AND time <= $__toTime
+) AS needs`, bucket("interval_start"), oneTarget, nearDays, intervalSize)
+
+// short is how many agents an interval of needBuckets lacked: required
+// less staffed, where positive; no value outside call centers.
+var short = fmt.Sprintf("if(%s, greatest(required - on_duty_ms / (%s * 60000), 0), NULL)", isCallCenter, intervalSize)
+
+// weekAfter is the forecast of the 7 days after the range's last day,
+// per time of day (rolled up to the interval size picked, on the
+// reporting zone's clock) and weekday: the most agents to schedule in any
+// quarter hour of it. Times that need no one on any day are left out.
+var weekAfter = strings.NewReplacer("$bucket", bucket("interval_start"), "$target", oneTarget).Replace(
+	`SELECT substring(toString(toDateTime($bucket, '${tz}')), 12, 5) AS Time,
+    maxIf(scheduled, toDayOfWeek(day) = 1) AS Mon, maxIf(scheduled, toDayOfWeek(day) = 2) AS Tue,
+    maxIf(scheduled, toDayOfWeek(day) = 3) AS Wed, maxIf(scheduled, toDayOfWeek(day) = 4) AS Thu,
+    maxIf(scheduled, toDayOfWeek(day) = 5) AS Fri, maxIf(scheduled, toDayOfWeek(day) = 6) AS Sat,
+    maxIf(scheduled, toDayOfWeek(day) = 7) AS Sun
+FROM staffing FINAL
+WHERE $target AND forecast = 1
+  AND day > toDate($__toTime, '${tz}') AND day <= toDate($__toTime, '${tz}') + 7
+  AND interval_start > $__toTime - 86400 AND interval_start < $__toTime + 9 * 86400
+GROUP BY Time
+HAVING max(scheduled) > 0
+ORDER BY Time`)
+
+// forecastError is, per weekday of the range's days, how far the
+// forecast of offered calls was from what came: the mean absolute
+// percentage error over the intervals that had calls, and over the days.
+// Only intervals that have begun (with a row of what they needed) and
+// whose forecast had weeks to go by count.
+var forecastError = strings.NewReplacer("$target", oneTarget).Replace(
+	`SELECT ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][wd] AS Weekday,
+    count() AS Days,
+    if(sum(ape_n) > 0, sum(ape_sum) / sum(ape_n), NULL) AS ` + "`Error per interval`" + `,
+    avgIf(abs(f_day - a_day) / a_day, a_day > 0) AS ` + "`Error per day`" + `
+FROM
+(
+    SELECT i_day, toDayOfWeek(i_day) AS wd, sum(f) AS f_day, sum(a) AS a_day,
+        sumIf(abs(f - a) / a, a > 0) AS ape_sum, countIf(a > 0) AS ape_n
+    FROM
+    (
+        SELECT interval_start, any(day) AS i_day, sumIf(offered, forecast = 1) AS f, sumIf(offered, forecast = 0) AS a,
+            maxIf(weeks, forecast = 1) AS w, countIf(forecast = 0) AS begun
+        FROM staffing FINAL
+        WHERE $target AND day >= toDate($__fromTime, '${tz}') AND day <= toDate($__toTime, '${tz}')
+          AND interval_start > $__fromTime - 86400 AND interval_start < $__toTime + 86400
+        GROUP BY interval_start
+        HAVING w > 0 AND begun = 1
+    ) AS intervals
+    GROUP BY i_day
+    HAVING a_day > 0
+) AS days
+GROUP BY wd
+ORDER BY wd`)
