@@ -86,7 +86,14 @@ func (b *builder) workforceOf(ctx context.Context, t dialpad.Target, s *Section)
 	if s.Intervals, err = b.series(ctx, v, intervalsPanel, b.interval, b.every(b.interval)); err != nil {
 		return err
 	}
-	s.AgentTime, err = b.table(ctx, v, agentTimePanel)
+	if s.AgentTime, err = b.table(ctx, v, agentTimePanel); err != nil {
+		return err
+	}
+	// A week's report or longer (shown per hour) looks at the week after.
+	if b.interval == time.Hour && b.period.Days() >= 7 {
+		s.Staffing, err = b.table(ctx, v, staffingPanel)
+		s.Staffing.Title = "Next week's staffing"
+	}
 	return err
 }
 

@@ -16,6 +16,10 @@ const maxCallBacks = 25
 // busiestSlots is how many of the busiest hours a report names.
 const busiestSlots = 5
 
+// noStaffing is what a report says in place of an empty staffing
+// forecast.
+const noStaffing = "No forecast: the job makes it each night from the calls of past weeks (docs/counting.md, \"Staffing\")."
+
 // noAgentTime is what a report says in place of an empty agent time
 // table.
 const noAgentTime = "No agent time in the period: the agents' status comes from Dialpad's agent-status events " +

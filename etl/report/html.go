@@ -36,6 +36,7 @@ var htmlSource string
 // every value.
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"noAgentTime": func() string { return noAgentTime },
+	"noStaffing":  func() string { return noStaffing },
 }).Parse(htmlSource))
 
 type htmlReport struct {

@@ -58,7 +58,10 @@ type Section struct {
 	CallBacks Table    // callers whose latest call in the period was abandoned, newest first
 	Intervals Series   // calls offered and answered per interval (see IntervalOf)
 	AgentTime Table    // the agents' time in each status, occupancy and utilization
-	Health    Health
+	// Staffing is the agents to schedule per hour and weekday in the 7
+	// days after the period, as forecast (reports of a week or longer).
+	Staffing Table
+	Health   Health
 }
 
 // Stat is a stat panel: its title and the numbers it shows, the figure
@@ -140,6 +143,7 @@ const (
 	reconcilePanel = "Ours vs Dialpad's, per day"
 	intervalsPanel = "Offered and answered per interval"
 	agentTimePanel = "Agent time"
+	staffingPanel  = "Agents to schedule in the 7 days after the range"
 )
 
 // IntervalOf is the interval a report of days shows the Workforce
@@ -198,6 +202,33 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 		r.Sections = append(r.Sections, s)
 	}
 	return r, nil
+}
+
+// Staffing is, for each of targets, the Workforce dashboard's agents to
+// schedule per hour and weekday in the 7 days after the reporting-zone
+// day of end (the next 7 days, with end now), and the target's name as
+// the dashboards show it.
+func Staffing(ctx context.Context, conn driver.Conn, loc *time.Location, targets []dialpad.Target, end time.Time) ([]string, []Table, error) {
+	boards, err := dashboards(WorkforceUID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("staffing: %w", err)
+	}
+	b := builder{conn: conn, loc: loc, workforce: boards[WorkforceUID], from: end.Add(-7 * 24 * time.Hour), to: end,
+		step: time.Hour, interval: time.Hour}
+	var names []string
+	var tables []Table
+	for _, t := range targets {
+		v, err := b.open(ctx, b.workforce, t, map[string]string{"interval": "60"})
+		if err != nil {
+			return nil, nil, fmt.Errorf("staffing of %s: %w", t, err)
+		}
+		tb, err := b.table(ctx, v, staffingPanel)
+		if err != nil {
+			return nil, nil, fmt.Errorf("staffing of %s: %w", t, err)
+		}
+		names, tables = append(names, v.label), append(tables, tb)
+	}
+	return names, tables, nil
 }
 
 // Subject is the report's title, e.g. "Dialpad weekly report, 2026-11-23

@@ -67,6 +67,7 @@ func testWeek(t *testing.T, w *world) {
 			checkTablesAreThePanels(t, w, s, from, to)
 			checkAgainstTheCallModel(t, w, s)
 			checkWorkforce(t, w, s, from, to)
+			checkStaffing(t, w, s)
 			checkHealth(t, w, s, i == 0)
 		})
 	}
@@ -82,6 +83,9 @@ func testWeek(t *testing.T, w *world) {
 				t.Errorf("the text lacks %q:\n%s", want, text)
 			}
 		}
+	}
+	if !strings.Contains(text, "\nNext week's staffing (agents to schedule, busiest quarter hour)\n") {
+		t.Errorf("the text lacks next week's staffing:\n%s", text)
 	}
 	if !strings.HasPrefix(text, "Dialpad weekly report, 2025-03-03 to 2025-03-09\n") {
 		t.Errorf("the text starts %q", text[:min(len(text), 80)])
@@ -494,4 +498,54 @@ func maxOf(m map[string]float64) float64 {
 		out = max(out, v)
 	}
 	return out
+}
+
+// checkStaffing checks the week's report's next week's staffing against
+// the staffing table: per hour of Chicago's clock and weekday of 10 to 16
+// March, the most agents to schedule in its quarter hours, and the hours
+// that need no one left out.
+func checkStaffing(t *testing.T, w *world, s report.Section) {
+	t.Helper()
+	rows, err := w.Store.DB().Query(context.Background(), `SELECT interval_start, scheduled FROM staffing FINAL
+		WHERE target_type = ? AND target_id = ? AND forecast = 1 AND day >= toDate('2025-03-10') AND day <= toDate('2025-03-16')`,
+		s.Target.Type, uint64(s.Target.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := map[string]map[string]float64{} // hour -> weekday -> agents
+	for rows.Next() {
+		var start time.Time
+		var n uint32
+		if err := rows.Scan(&start, &n); err != nil {
+			t.Fatal(err)
+		}
+		local := start.In(w.Location)
+		hour, day := local.Format("15:00"), local.Weekday().String()[:3]
+		if want[hour] == nil {
+			want[hour] = map[string]float64{}
+		}
+		want[hour][day] = max(want[hour][day], float64(n))
+	}
+	for hour, days := range want {
+		busy := false
+		for _, n := range days {
+			busy = busy || n > 0
+		}
+		if !busy {
+			delete(want, hour)
+		}
+	}
+	if s.Staffing.Title != "Next week's staffing" || len(want) == 0 || len(s.Staffing.Rows) != len(want) {
+		t.Fatalf("next week's staffing %q has %d hours; want %d (and some)", s.Staffing.Title, len(s.Staffing.Rows), len(want))
+	}
+	for i := range s.Staffing.Rows {
+		hour := s.Staffing.Cell(i, "Time").Text
+		for _, day := range []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} {
+			got, ok := s.Staffing.Cell(i, day).Raw.(float64)
+			if !ok || got != want[hour][day] {
+				t.Errorf("%s %s: %v agents; want %v", day, hour, s.Staffing.Cell(i, day).Raw, want[hour][day])
+			}
+		}
+	}
 }

@@ -80,6 +80,15 @@ func (s *Section) text(b *strings.Builder, loc *time.Location) {
 		}
 	}
 
+	if s.Staffing.Title != "" {
+		fmt.Fprintf(b, "\n%s (agents to schedule, busiest quarter hour)\n", s.Staffing.Title)
+		if len(s.Staffing.Rows) == 0 {
+			fmt.Fprintf(b, "  %s\n", noStaffing)
+		} else {
+			textTable(b, s.Staffing)
+		}
+	}
+
 	cb, n := s.callBacks()
 	fmt.Fprintf(b, "\n%s\n", cb.Title)
 	if n == 0 {
@@ -108,6 +117,13 @@ func (s *Section) text(b *strings.Builder, loc *time.Location) {
 var oneLine = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 
 // textTable writes t in aligned columns, indented.
+// Text is t as the terminal report prints it: aligned columns, indented.
+func (t Table) Text() string {
+	var b strings.Builder
+	textTable(&b, t)
+	return b.String()
+}
+
 func textTable(b *strings.Builder, t Table) {
 	if len(t.Rows) == 0 {
 		fmt.Fprintf(b, "  No rows.\n")
