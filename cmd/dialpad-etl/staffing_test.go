@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Call Centre Helper's worked example as a what-if: 100 calls in 30
@@ -108,6 +111,81 @@ func TestStaffingBadFlags(t *testing.T) {
 		var out, errs bytes.Buffer
 		if code := dispatch(context.Background(), c.args, &out, &errs); code != 2 || !strings.Contains(errs.String(), c.says) || out.Len() > 0 {
 			t.Errorf("%q: exit %d, stderr %q, stdout %q; want 2 and %q", c.args, code, errs.String(), out.String(), c.says)
+		}
+	}
+}
+
+// After a backfill of the last week and more, 'staffing' prints each
+// target's agents to schedule per hour and weekday of the next 7 days:
+// for each hour, the most the staffing table's forecast has for its
+// quarter hours on that weekday, and no hour that needs no one.
+func TestStaffingForecastAfterABackfill(t *testing.T) {
+	f := newFixture(t, 71, 6, nil, nil)
+	if code := f.run(t, f.env, f.backfill()...); code != 0 {
+		t.Fatalf("backfill exited %d", code)
+	}
+	code, out := f.runOut(t, f.env, "staffing")
+	if code != 0 {
+		t.Fatalf("staffing exited %d:\n%s", code, out)
+	}
+	ctx := context.Background()
+	conn := f.conn(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	days := []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+	for _, tg := range f.targets {
+		rows, err := conn.Query(ctx, `SELECT interval_start, scheduled FROM staffing FINAL
+			WHERE target_type = ? AND target_id = ? AND forecast = 1 AND day > toDate(?) AND day <= toDate(?) + 7`,
+			tg.Type, uint64(tg.ID), today.Format(time.DateOnly), today.Format(time.DateOnly))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{} // hour -> agents per weekday
+		most := map[string]map[string]uint32{}
+		for rows.Next() {
+			var start time.Time
+			var n uint32
+			if err := rows.Scan(&start, &n); err != nil {
+				t.Fatal(err)
+			}
+			hour, day := start.UTC().Format("15:00"), start.UTC().Weekday().String()[:3]
+			if most[hour] == nil {
+				most[hour] = map[string]uint32{}
+			}
+			most[hour][day] = max(most[hour][day], n)
+		}
+		rows.Close()
+		for hour, byDay := range most {
+			busy := false
+			for _, d := range days {
+				want[hour] = append(want[hour], strconv.Itoa(int(byDay[d])))
+				busy = busy || byDay[d] > 0
+			}
+			if !busy {
+				delete(want, hour)
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s: the backfill made no forecast of the next 7 days", tg)
+		}
+		// The target's block: its heading, the columns, a line per hour.
+		head := strings.Index(out, "("+tg.String()+"): agents to schedule in the next 7 days, per hour")
+		if head < 0 {
+			t.Fatalf("no heading for %s in:\n%s", tg, out)
+		}
+		lines := strings.Split(out[head:], "\n")
+		if got := strings.Fields(lines[1]); strings.Join(got, " ") != "Time "+strings.Join(days, " ") {
+			t.Errorf("%s: columns %q", tg, lines[1])
+		}
+		got := map[string][]string{}
+		for _, l := range lines[2:] {
+			fs := strings.Fields(l)
+			if len(fs) != 8 || !strings.Contains(fs[0], ":") {
+				break
+			}
+			got[fs[0]] = fs[1:]
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: printed %v; the staffing table has %v", tg, got, want)
 		}
 	}
 }
