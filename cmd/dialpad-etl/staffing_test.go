@@ -44,13 +44,15 @@ scheduled: 20 agents (shrinkage 30 %)
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
-	// docs/commands.md shows the same what-if.
-	page, err := os.ReadFile("../../docs/commands.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(page), strings.Join(args, " ")+"\n"+want) {
-		t.Errorf("docs/commands.md does not show this what-if's output as it is")
+	// The README and docs/commands.md show the same what-if.
+	for _, doc := range []string{"../../README.md", "../../docs/commands.md"} {
+		page, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(page), strings.Join(args, " ")+"\n"+want) {
+			t.Errorf("%s does not show this what-if's output as it is", doc)
+		}
 	}
 }
 
