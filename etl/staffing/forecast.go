@@ -35,31 +35,33 @@ type Need struct {
 // Length: offered calls are per 15-minute interval.
 type Planner struct {
 	Model Model
-	// Weeks is how many weeks back a forecast looks (STAFFING_WEEKS).
+	// Weeks is how many weeks back a forecast looks (STAFFING_WEEKS), and
+	// the handle time of an interval without answered calls.
 	Weeks int
-	// Exclude are days a forecast leaves out (STAFFING_EXCLUDE_DAYS), as a
-	// day column holds them, in UTC.
-	Exclude map[time.Time]bool
-	Zone    *time.Location
+	// Exclude are days a forecast leaves out (STAFFING_EXCLUDE_DAYS), by
+	// their dates.
+	Exclude []time.Time
+	// Today is the first day whose calls may not all have come: a
+	// forecast takes its weeks from the days before it only.
+	Today time.Time
+	Zone  *time.Location
 }
 
 // Actual is the need of each interval of days that begins before until,
 // from what the interval held: its offered calls, and its handle time per
 // answered call. An interval none of whose calls was answered takes the
-// handle time of its day, or else of all of history; offered calls with
-// no handle time known at all need no agents.
+// handle time of its day, or else of the Weeks weeks up to it; offered
+// calls with no handle time known at all need no agents. history must
+// hold those weeks.
 func (p Planner) Actual(history []Interval, days []time.Time, until time.Time) []Need {
 	at := index(history)
-	all := mean(history)
+	perDay := daySums(history)
 	var out []Need
 	for _, day := range days {
-		var dayOnly []Interval
-		for _, s := range p.starts(day) {
-			if iv, ok := at[s]; ok {
-				dayOnly = append(dayOnly, iv)
-			}
+		dayHandle := handleOf(perDay[dateOf(day)].handleMs, perDay[dateOf(day)].answered)
+		if dayHandle == 0 {
+			dayHandle = p.windowHandle(perDay, dateOf(day).AddDate(0, 0, 1))
 		}
-		dayHandle := mean(dayOnly)
 		for _, s := range p.starts(day) {
 			if !s.Before(until) {
 				break
@@ -69,44 +71,68 @@ func (p Planner) Actual(history []Interval, days []time.Time, until time.Time) [
 			if handle == 0 {
 				handle = dayHandle
 			}
-			if handle == 0 {
-				handle = all
-			}
 			out = append(out, p.need(s, day, false, iv.Offered, handle, 0))
 		}
 	}
 	return out
 }
 
+// sums are a day's (or a time of day's) offered and answered calls and
+// their handle time.
+type sums struct{ offered, answered, handleMs float64 }
+
+func daySums(history []Interval) map[time.Time]sums {
+	out := map[time.Time]sums{}
+	for _, iv := range history {
+		d := dateOf(iv.Day)
+		s := out[d]
+		s.offered += iv.Offered
+		s.answered += iv.Answered
+		s.handleMs += iv.HandleMs
+		out[d] = s
+	}
+	return out
+}
+
+// windowHandle is the handle time per answered call of the Weeks weeks
+// of days before end.
+func (p Planner) windowHandle(perDay map[time.Time]sums, end time.Time) time.Duration {
+	var w sums
+	for d := end.AddDate(0, 0, -7*p.Weeks); d.Before(end); d = d.AddDate(0, 0, 1) {
+		w.answered += perDay[d].answered
+		w.handleMs += perDay[d].handleMs
+	}
+	return handleOf(w.handleMs, w.answered)
+}
+
 // Forecast is the need of each interval of days, forecast from the same
-// weekday and time of day of the Weeks weeks before each day: offered
-// calls are their mean over the weeks that had data for the target (any
-// interval with calls that day) and are not excluded, and the handle time
-// is their handle time per answered call; where none of them answered a
-// call at that time, that of those whole days, or else of all history.
-// On the day the clocks go back, the repeated times hold the mean of
-// their two intervals; a time a week did not have (the hour skipped in
-// spring) is left out of that week.
+// weekday and time of day of the Weeks weeks before each day that came
+// before Today: offered calls are their mean over the weeks that had data
+// for the target (any interval with calls that day) and are not
+// excluded, and the handle time is their handle time per answered call;
+// where none of them answered a call at that time, that of those whole
+// days, or else of the Weeks weeks of days before the day. On the day the
+// clocks go back, the repeated times hold the mean of their two
+// intervals; a time a week did not have (the hour skipped in spring) is
+// left out of that week.
 func (p Planner) Forecast(history []Interval, days []time.Time) []Need {
 	at := index(history)
-	withData := map[time.Time]bool{}
-	for _, iv := range history {
-		if iv.Offered > 0 {
-			withData[dateOf(iv.Day)] = true
-		}
+	perDay := daySums(history)
+	excluded := map[time.Time]bool{}
+	for _, d := range p.Exclude {
+		excluded[dateOf(d)] = true
 	}
-	all := mean(history)
+	today := dateOf(p.Today)
 	var out []Need
 	for _, day := range days {
 		var weeks []time.Time
 		for k := 1; k <= p.Weeks; k++ {
 			w := dateOf(day).AddDate(0, 0, -7*k)
-			if withData[w] && !p.Exclude[w] {
+			if perDay[w].offered > 0 && !excluded[w] && (p.Today.IsZero() || w.Before(today)) {
 				weeks = append(weeks, w)
 			}
 		}
 		// Per time of day, the weeks' figures.
-		type sums struct{ offered, answered, handleMs float64 }
 		byClock := map[int]*sums{}
 		weeksAt := map[int]int{}
 		var whole sums
@@ -125,13 +151,16 @@ func (p Planner) Forecast(history []Interval, days []time.Time) []Need {
 					byClock[c].offered += iv.Offered / n
 					byClock[c].answered += iv.Answered / n
 					byClock[c].handleMs += iv.HandleMs / n
-					whole.answered += iv.Answered
-					whole.handleMs += iv.HandleMs
 				}
 				weeksAt[c]++
 			}
+			whole.answered += perDay[w].answered
+			whole.handleMs += perDay[w].handleMs
 		}
 		dayHandle := handleOf(whole.handleMs, whole.answered)
+		if dayHandle == 0 {
+			dayHandle = p.windowHandle(perDay, dateOf(day))
+		}
 		for _, s := range p.starts(day) {
 			c := p.clock(s)
 			n := weeksAt[c]
@@ -143,9 +172,6 @@ func (p Planner) Forecast(history []Interval, days []time.Time) []Need {
 			}
 			if handle == 0 {
 				handle = dayHandle
-			}
-			if handle == 0 {
-				handle = all
 			}
 			out = append(out, p.need(s, day, true, offered, handle, n))
 		}
@@ -193,17 +219,6 @@ func index(history []Interval) map[time.Time]Interval {
 		at[iv.Start.UTC()] = iv
 	}
 	return at
-}
-
-// mean is the handle time per answered call of ivs (0 when none was
-// answered).
-func mean(ivs []Interval) time.Duration {
-	var ms, answered float64
-	for _, iv := range ivs {
-		ms += iv.HandleMs
-		answered += iv.Answered
-	}
-	return handleOf(ms, answered)
 }
 
 func handleOf(ms, answered float64) time.Duration {

@@ -36,7 +36,7 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 // are left out of every time of day.
 func TestForecastAcrossTheClockChanges(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
-	p := Planner{Model: quarter, Weeks: 3, Zone: ny, Exclude: map[time.Time]bool{day(2026, 10, 11): true}}
+	p := Planner{Model: quarter, Weeks: 3, Zone: ny, Exclude: []time.Time{day(2026, 10, 11)}}
 	iv := func(s time.Time, d time.Time, offered, answered, handleMs float64) Interval {
 		return Interval{Start: s, Day: d, Offered: offered, Answered: answered, HandleMs: handleMs}
 	}
@@ -150,11 +150,37 @@ func TestActualNeedOfEachInterval(t *testing.T) {
 	if n := find(at(t, 2026, 6, 2, 9, 15, false)); n.Handle != 174286*time.Millisecond || n.Required == 0 {
 		t.Errorf("09:15: %+v; want the day's 174.286 s", n)
 	}
-	// 3 June answered nothing: all history's (40·180 + 2·60 + 30) / 43.
+	// 3 June answered nothing: that of the 8 weeks up to it,
+	// (40·180 + 2·60 + 30) / 43.
 	if n := find(at(t, 2026, 6, 3, 9, 0, false)); n.Handle != 170930*time.Millisecond {
-		t.Errorf("3 June 09:00: %+v; want all history's 170.930 s", n)
+		t.Errorf("3 June 09:00: %+v; want the 8 weeks' 170.930 s", n)
 	}
 	if n := find(at(t, 2026, 6, 2, 10, 0, false)); n.Offered != 0 || n.Required != 0 || n.Scheduled != 0 {
 		t.Errorf("10:00 without calls: %+v; want 0 needed", n)
+	}
+}
+
+// Today's calls have not all come: a forecast made during the day leaves
+// today out of the weeks of the day a week ahead, as it does a week
+// without calls.
+func TestForecastLeavesOutToday(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	history := []Interval{
+		{Start: at(t, 2026, 6, 1, 9, 0, false), Day: day(2026, 6, 1), Offered: 10, Answered: 10, HandleMs: 10 * 180000},
+		// Monday 8 June, today: two calls so far.
+		{Start: at(t, 2026, 6, 8, 9, 0, false), Day: day(2026, 6, 8), Offered: 2, Answered: 2, HandleMs: 2 * 180000},
+	}
+	p := Planner{Model: quarter, Weeks: 2, Zone: ny, Today: day(2026, 6, 8)}
+	for _, n := range p.Forecast(history, []time.Time{day(2026, 6, 15)}) {
+		if n.Start.Equal(at(t, 2026, 6, 15, 9, 0, false)) && (n.Offered != 10 || n.Weeks != 1) {
+			t.Errorf("15 June 09:00: %+v; want 10 calls from 1 week (1 June; not today, 8 June)", n)
+		}
+	}
+	// Made the next day, today's calls count.
+	p.Today = day(2026, 6, 9)
+	for _, n := range p.Forecast(history, []time.Time{day(2026, 6, 15)}) {
+		if n.Start.Equal(at(t, 2026, 6, 15, 9, 0, false)) && (n.Offered != 6 || n.Weeks != 2) {
+			t.Errorf("15 June 09:00, made on 9 June: %+v; want (10 + 2) / 2 = 6 calls from 2 weeks", n)
+		}
 	}
 }
