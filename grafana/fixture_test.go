@@ -100,7 +100,7 @@ func loadFixture(t *testing.T) *fixture {
 	// The staffing of the loaded targets, as the nightly run makes it
 	// (before the hand-worked call center, whose staffing is written by
 	// hand).
-	if err := store.Derived().RebuildStaffing(ctx, time.Now()); err != nil {
+	if err := store.Derived().RebuildStaffing(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// The Workforce dashboard's hand-worked call center and agents.

@@ -91,7 +91,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	job.Progress = bar.update
 	results := job.Backfill(ctx, from, to, targets, *force)
 	bar.done()
-	e.planStaffing(ctx, time.Now())
+	e.planStaffing(ctx, from, time.Now())
 	return summarize(results, stderr)
 }
 

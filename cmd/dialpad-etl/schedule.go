@@ -52,7 +52,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if rec != nil {
 			e.reconcileNightly(ctx, rec, now)
 		}
-		e.planStaffing(ctx, now)
+		e.planStaffing(ctx, time.Time{}, now)
 	}
 	if e.cfg.ReportsOn() {
 		s.Tasks = reportTasks(e)

@@ -173,14 +173,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*ware
 
 // staffingOf are the staffing settings of cfg.
 func staffingOf(cfg *config.Config) derive.Staffing {
-	p := derive.Staffing{Model: staffing.Model{Interval: staffing.Length, Threshold: cfg.ServiceLevel,
+	return derive.Staffing{Model: staffing.Model{Interval: staffing.Length, Threshold: cfg.ServiceLevel,
 		Goal: cfg.ServiceLevelGoal / 100, MaxOccupancy: cfg.StaffingMaxOccupancy / 100, Shrinkage: cfg.StaffingShrinkage / 100},
-		Weeks: cfg.StaffingWeeks}
-	for _, d := range cfg.StaffingExclude {
-		y, m, day := d.Date()
-		p.Exclude = append(p.Exclude, time.Date(y, m, day, 0, 0, 0, 0, time.UTC))
-	}
-	return p
+		Weeks: cfg.StaffingWeeks, Exclude: cfg.StaffingExclude}
 }
 
 func (e *env) job() *load.Job {
@@ -242,11 +237,12 @@ func summarize(results []load.Result, stderr io.Writer) error {
 }
 
 // planStaffing makes the configured targets' staffing as of now: what the
-// last days needed and the forecast of the next two weeks
-// (derive.PlanStaffing). A failure is logged, not returned: the loaded
-// legs stand, and the next nightly run makes it again.
-func (e *env) planStaffing(ctx context.Context, now time.Time) {
-	if err := e.store.Derived().PlanStaffing(ctx, e.cfg.Targets, now); err != nil {
+// days from from (the last week when zero) needed, their forecast and
+// that of the next two weeks (derive.PlanStaffing). A failure is logged,
+// not returned: the loaded legs stand, and the next nightly run makes it
+// again.
+func (e *env) planStaffing(ctx context.Context, from, now time.Time) {
+	if err := e.store.Derived().PlanStaffing(ctx, e.cfg.Targets, from, now); err != nil {
 		e.log.Error("staffing not made", "err", err)
 		return
 	}

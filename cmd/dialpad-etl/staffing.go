@@ -79,8 +79,17 @@ func runStaffing(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		*p.target = p.value / 100
 	}
+	// Erlang C walks up one agent at a time: a load beyond any contact
+	// center's is refused rather than computed for minutes.
+	if a := m.Erlangs(*calls, *handle); a > maxErlangs {
+		return badFlag(stderr, "--calls %v at --handle-time %s: %.0f erlangs, more than the %d this computes", *calls, *handle, a, maxErlangs)
+	}
 	return printWhatIf(stdout, m, *calls, *handle)
 }
+
+// maxErlangs is the largest traffic a what-if sizes (a million agents'
+// work; it takes about a second).
+const maxErlangs = 1_000_000
 
 // badFlag says what is wrong with a flag and returns errUsage (exit 2).
 func badFlag(stderr io.Writer, format string, args ...any) error {

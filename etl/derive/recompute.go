@@ -27,6 +27,7 @@ import (
 // concurrent use.
 type Deriver struct {
 	db       *db.DB
+	root     *db.DB // the warehouse's connection: on a cluster, db may be a shard's
 	kpi      Thresholds
 	staffing Staffing
 	now      func() time.Time // where the staffing's past ends; versions are of time.Now
@@ -37,7 +38,7 @@ type Deriver struct {
 // New is the deriver of the warehouse d, judging the KPIs by kpi and
 // staffing the intervals by plan.
 func New(d *db.DB, kpi Thresholds, plan Staffing) *Deriver {
-	return &Deriver{db: d, kpi: kpi, staffing: plan, now: time.Now, months: &sync.Map{}, agents: &sync.Mutex{}}
+	return &Deriver{db: d, root: d, kpi: kpi, staffing: plan, now: time.Now, months: &sync.Map{}, agents: &sync.Mutex{}}
 }
 
 // WithClock is d with now as its clock: what a rebuild counts the

@@ -2,6 +2,7 @@ package derive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -18,7 +19,7 @@ import (
 type Staffing struct {
 	Model   staffing.Model
 	Weeks   int         // STAFFING_WEEKS
-	Exclude []time.Time // STAFFING_EXCLUDE_DAYS, as a day column holds them
+	Exclude []time.Time // STAFFING_EXCLUDE_DAYS: their dates count
 }
 
 // DefaultStaffing are the settings' defaults.
@@ -34,37 +35,43 @@ var DefaultStaffing = Staffing{
 // late).
 const staffingAhead, staffingBack = 14, 7
 
-func (d *Deriver) planner() staffing.Planner {
-	ex := map[time.Time]bool{}
-	for _, day := range d.staffing.Exclude {
-		y, m, dd := day.Date()
-		ex[time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)] = true
-	}
-	return staffing.Planner{Model: d.staffing.Model, Weeks: d.staffing.Weeks, Exclude: ex, Zone: d.db.Location()}
+func (d *Deriver) planner(today time.Time) staffing.Planner {
+	return staffing.Planner{Model: d.staffing.Model, Weeks: d.staffing.Weeks, Exclude: d.staffing.Exclude, Today: today,
+		Zone: d.db.Location()}
 }
 
 // PlanStaffing makes the staffing of targets again as of now: what the
-// last staffingBack days needed, and the forecast of those days and of
-// the next staffingAhead. The nightly run calls it.
-func (d *Deriver) PlanStaffing(ctx context.Context, targets []dialpad.Target, now time.Time) error {
+// days from the day of from (or the last staffingBack days, if later or
+// zero) to today needed, and the forecast of those days and of the next
+// staffingAhead. The nightly run calls it with no from, a backfill with
+// the first day it loaded. A target that
+// fails does not keep the others from theirs.
+func (d *Deriver) PlanStaffing(ctx context.Context, targets []dialpad.Target, from, now time.Time) error {
 	today := dayOf(now.UnixMilli(), d.db.Location())
-	from := today.AddDate(0, 0, -staffingBack)
+	back := today.AddDate(0, 0, -staffingBack)
+	if from.IsZero() || !dayOf(from.UnixMilli(), d.db.Location()).Before(back) {
+		from = back
+	} else {
+		from = dayOf(from.UnixMilli(), d.db.Location())
+	}
+	var errs []error
 	for _, t := range targets {
 		err := d.db.OnShard(ctx, t, func(sh *db.DB) error {
-			return d.on(sh).staff(ctx, t, from, from, today.AddDate(0, 0, staffingAhead-1), now)
+			return d.on(sh).staff(ctx, t, from, today.AddDate(0, 0, staffingAhead-1), now)
 		})
 		if err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// RebuildStaffing makes every target's staffing again, in place of what
-// the table held: the need and the forecast of every day since the
-// target's first interval, and the forecast of the next staffingAhead
-// days.
-func (d *Deriver) RebuildStaffing(ctx context.Context, now time.Time) error {
+// RebuildStaffing makes every target's staffing again as of the
+// deriver's clock, in place of what the table held: the need and the
+// forecast of every day since the target's first interval, and the
+// forecast of the next staffingAhead days.
+func (d *Deriver) RebuildStaffing(ctx context.Context) error {
+	now := d.now()
 	if err := d.db.EachShard(ctx, func(sh *db.DB) error {
 		parts, err := sh.Ints(ctx, "SELECT DISTINCT toYYYYMM(day) FROM staffing")
 		if err != nil {
@@ -94,7 +101,7 @@ func (d *Deriver) RebuildStaffing(ctx context.Context, now time.Time) error {
 			if first.IsZero() || first.Year() < 2000 || first.After(today) {
 				first = today
 			}
-			return d.on(sh).staff(ctx, t, first, first, today.AddDate(0, 0, staffingAhead-1), now)
+			return d.on(sh).staff(ctx, t, first, today.AddDate(0, 0, staffingAhead-1), now)
 		})
 		if err != nil {
 			return err
@@ -110,31 +117,33 @@ func (d *Deriver) staffTouched(ctx context.Context, target dialpad.Target, days 
 	if len(sorted) == 0 {
 		return nil
 	}
+	now := d.now()
+	p := d.planner(dayOf(now.UnixMilli(), d.db.Location()))
 	first, last := sorted[0], sorted[len(sorted)-1]
-	history, err := d.targetIntervals(ctx, target, first, last)
+	history, err := d.targetIntervals(ctx, target, first.AddDate(0, 0, -7*p.Weeks), last)
 	if err != nil {
 		return fmt.Errorf("staffing of %s: %w", target, err)
 	}
-	needs := d.planner().Actual(history, sorted, d.now())
-	return d.writeStaffing(ctx, target, needs)
+	return d.writeStaffing(ctx, target, p.Actual(history, sorted, now))
 }
 
-// staff writes target's needs from actualFrom to today (those that have
-// begun by now) and its forecasts from forecastFrom to last.
-func (d *Deriver) staff(ctx context.Context, target dialpad.Target, actualFrom, forecastFrom, last time.Time, now time.Time) error {
-	p := d.planner()
+// staff writes target's needs from from to today (those that have begun
+// by now) and its forecasts from from to last.
+func (d *Deriver) staff(ctx context.Context, target dialpad.Target, from, last time.Time, now time.Time) error {
 	today := dayOf(now.UnixMilli(), d.db.Location())
-	history, err := d.targetIntervals(ctx, target, forecastFrom.AddDate(0, 0, -7*p.Weeks), today)
+	p := d.planner(today)
+	history, err := d.targetIntervals(ctx, target, from.AddDate(0, 0, -7*p.Weeks), today)
 	if err != nil {
 		return fmt.Errorf("staffing of %s: %w", target, err)
 	}
-	needs := p.Actual(history, staffing.Days(actualFrom, today), now)
-	needs = append(needs, p.Forecast(history, staffing.Days(forecastFrom, last))...)
+	needs := p.Actual(history, staffing.Days(from, today), now)
+	needs = append(needs, p.Forecast(history, staffing.Days(from, last))...)
 	return d.writeStaffing(ctx, target, needs)
 }
 
 // targetIntervals reads target's intervals of the days from first to
-// last, each with the after-call work of its agents.
+// last, their handle time with the agents' after-call work: each day's
+// after-call work spread evenly over its answered calls.
 func (d *Deriver) targetIntervals(ctx context.Context, target dialpad.Target, first, last time.Time) ([]staffing.Interval, error) {
 	acw, err := d.afterCallWork(ctx, target, first, last)
 	if err != nil {
@@ -149,66 +158,76 @@ func (d *Deriver) targetIntervals(ctx context.Context, target dialpad.Target, fi
 	}
 	defer rows.Close()
 	var out []staffing.Interval
+	answered := map[string]float64{}
 	for rows.Next() {
 		var iv staffing.Interval
-		var offered, answered uint32
+		var offered, ans uint32
 		var handle uint64
-		if err := rows.Scan(&iv.Start, &iv.Day, &offered, &answered, &handle); err != nil {
+		if err := rows.Scan(&iv.Start, &iv.Day, &offered, &ans, &handle); err != nil {
 			return nil, err
 		}
-		iv.Offered, iv.Answered = float64(offered), float64(answered)
-		iv.HandleMs = float64(handle) + acw[iv.Start.Unix()]
+		iv.Offered, iv.Answered, iv.HandleMs = float64(offered), float64(ans), float64(handle)
+		answered[iv.Day.Format(time.DateOnly)] += iv.Answered
 		out = append(out, iv)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		day := out[i].Day.Format(time.DateOnly)
+		if n := answered[day]; n > 0 {
+			out[i].HandleMs += out[i].Answered * acw[day] / n
+		}
+	}
+	return out, nil
 }
 
-// afterCallWork is, per interval start (Unix seconds) of the days from
-// first to last, the wrap-up ms of the agents on duty for target (a call
-// center) in that interval. An agent on duty for several call centers at
-// once gives each the share of its wrap-up that its on-duty time for it
-// is of all its on-duty time in the interval. Other targets have no
-// agents' statuses: none.
-func (d *Deriver) afterCallWork(ctx context.Context, target dialpad.Target, first, last time.Time) (map[int64]float64, error) {
-	out := map[int64]float64{}
+// afterCallWork is, per day (YYYY-MM-DD) from first to last, the wrap-up
+// ms of the agents on duty for target (a call center) that day. An agent
+// on duty for several call centers gives each the share of its wrap-up
+// that its on-duty time for it is of all its on-duty time that day.
+// Other targets have no agents' statuses: none. Read across the shards
+// (the agents' time lies by agent).
+func (d *Deriver) afterCallWork(ctx context.Context, target dialpad.Target, first, last time.Time) (map[string]float64, error) {
+	out := map[string]float64{}
 	if target.Type != "callcenter" {
 		return out, nil
 	}
 	f, l := first.Format(time.DateOnly), last.Format(time.DateOnly)
-	rows, err := d.db.Query(ctx, afterCallWork, target.Type, uint64(target.ID), f, l, f, l)
+	rows, err := d.root.Query(ctx, afterCallWork, target.Type, uint64(target.ID), f, l, f, l)
 	if err != nil {
 		return nil, fmt.Errorf("after-call work: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var start time.Time
+		var day time.Time
 		var ms float64
-		if err := rows.Scan(&start, &ms); err != nil {
+		if err := rows.Scan(&day, &ms); err != nil {
 			return nil, err
 		}
-		out[start.Unix()] = ms
+		out[day.Format(time.DateOnly)] = ms
 	}
 	return out, rows.Err()
 }
 
-// afterCallWork reads each interval's wrap-up ms of the target's agents
-// (see Deriver.afterCallWork).
-const afterCallWork = `SELECT interval_start, sum(wrapup_ms * share)
+// afterCallWork reads each day's wrap-up ms of the target's agents (see
+// Deriver.afterCallWork), from the agents' daily sums.
+const afterCallWork = `SELECT day, sum(wrapup_ms * share)
 FROM
 (
-    SELECT agent_id, interval_start, sumIf(on_duty_ms, target_type = ? AND target_id = ?) / sum(on_duty_ms) AS share
-    FROM agent_duty_intervals FINAL
+    SELECT agent_id, day, sumIf(on_duty_ms, target_type = ? AND target_id = ?) / sum(on_duty_ms) AS share
+    FROM agent_duty_daily FINAL
     WHERE day >= toDate(?) AND day <= toDate(?) AND on_duty_ms > 0
-    GROUP BY agent_id, interval_start
+    GROUP BY agent_id, day
     HAVING share > 0
 ) AS duty
 ALL INNER JOIN
 (
-    SELECT agent_id, interval_start, wrapup_ms
-    FROM agent_intervals FINAL
+    SELECT agent_id, day, wrapup_ms
+    FROM agent_time_daily FINAL
     WHERE day >= toDate(?) AND day <= toDate(?) AND wrapup_ms > 0
-) AS wrapup USING (agent_id, interval_start)
-GROUP BY interval_start`
+) AS wrapup USING (agent_id, day)
+GROUP BY day`
 
 // writeStaffing writes needs as target's rows of staffing.
 func (d *Deriver) writeStaffing(ctx context.Context, target dialpad.Target, needs []staffing.Need) error {

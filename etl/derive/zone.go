@@ -162,6 +162,10 @@ func (d *Deriver) Rebuild(ctx context.Context, progress func(RebuildStep)) error
 	if err := d.RebuildAggregates(ctx, func(done, total int, what string) { report("aggregates", done, total, what) }); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
+	// The staffing reads the intervals and the agents' time just rebuilt.
+	if err := d.RebuildStaffing(ctx); err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
 	return d.recordZone(ctx, zone)
 }
 
@@ -194,12 +198,8 @@ func (d *Deriver) RebuildAggregates(ctx context.Context, progress func(done, tot
 	if len(parts) > 0 {
 		d.db.Log().Info("agent days and conversations rebuilt from the legs", "target_months", len(parts))
 	}
-	// The agents' intervals carry days of the zone too, and the staffing
-	// reads them (after-call work).
-	if err := d.RebuildAgents(ctx, d.now()); err != nil {
-		return err
-	}
-	return d.RebuildStaffing(ctx, d.now())
+	// The agents' intervals carry days of the zone too.
+	return d.RebuildAgents(ctx, d.now())
 }
 
 type targetMonth struct {

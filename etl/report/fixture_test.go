@@ -54,7 +54,7 @@ func newWorld(t *testing.T) *world {
 	w.agentStatuses(t)
 	// The staffing, as the nightly run makes it (the report's week after
 	// is forecast from the weeks before).
-	if err := w.Store.Derived().RebuildStaffing(context.Background(), w.Now); err != nil {
+	if err := w.Store.Derived().RebuildStaffing(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return w

@@ -76,6 +76,10 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 			if err := s.derived.RebuildAggregates(ctx, nil); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
 			}
+		case m.Version == staffingAt:
+			if err := s.derived.RebuildStaffing(ctx); err != nil {
+				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
+			}
 		}
 		for _, r := range append(held, m) {
 			if err := s.db.InsertRow(ctx, "schema_migrations", "INSERT INTO schema_migrations (version, name, applied_at)",
@@ -93,11 +97,16 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 // The derived tables are rebuilt from the legs once rebuildAt, the last
 // migration that changed their shape, is applied (003 repartitioned them,
 // 005 added two, 007 the KPIs' columns and target_daily, 010
-// target_intervals and the agents' intervals, 011 staffing): the rebuild
+// target_intervals and the agents' intervals): the rebuild
 // writes every column they have. The migrations pending before it are
 // recorded only once the rebuild is done, so that a crash before it
 // leaves them all pending (their statements can run again).
-const rebuildAt = 11
+const rebuildAt = 10
+
+// staffingAt made the staffing table, which is filled from the derived
+// tables once it is applied (only it: its rows come from the intervals
+// and the agents' time, not from the legs).
+const staffingAt = 11
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
 // column added already (code 44 also means other things).

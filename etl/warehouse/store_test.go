@@ -310,7 +310,7 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied, err := s.Migrate(ctx)
-	want := []string{"007_kpis.sql", "008_reconciliation.sql", "009_report_sends.sql", "010_agent_time.sql"}
+	want := []string{"007_kpis.sql", "008_reconciliation.sql", "009_report_sends.sql", "010_agent_time.sql", "011_staffing.sql"}
 	if err != nil || !slices.Equal(applied, want) {
 		t.Fatalf("upgrade from 006 applied %v, %v; want %v", applied, err, want)
 	}
@@ -332,4 +332,49 @@ func TestUpgradeFrom006RebuildsTheDerivedTables(t *testing.T) {
 		t.Errorf("after the upgrade from 006: %d ms available and %d on duty in agent intervals, %d and %d in their day; "+
 			"want 900000 each (12:05 to 12:20)", available, onDuty, dayAvailable, dayOnDuty)
 	}
+	checkStaffedNoon(t, s, "after the upgrade from 006")
+}
+
+// checkStaffedNoon checks that the staffing holds what 1 June 2026's
+// 12:00 interval needed: its one call offered.
+func checkStaffedNoon(t *testing.T, s *warehouse.Store, stage string) {
+	t.Helper()
+	var offered float64
+	var n uint64
+	if err := s.DB().QueryRow(context.Background(), `SELECT sum(offered), count() FROM staffing FINAL
+		WHERE target_id = 1 AND forecast = 0 AND interval_start = toDateTime('2026-06-01 12:00:00', 'UTC')`).Scan(&offered, &n); err != nil {
+		t.Fatal(err)
+	}
+	if offered != 1 || n != 1 {
+		t.Errorf("%s: staffing's 12:00 interval has %v calls offered in %d rows; want 1 in 1", stage, offered, n)
+	}
+}
+
+// A warehouse of the release before (migrations up to 010) gets the
+// staffing table, filled from its intervals, and no rebuild of the
+// derived tables from the legs: that is for a change of their shape (a
+// row no leg accounts for stays).
+func TestUpgradeFrom010FillsTheStaffingAlone(t *testing.T) {
+	ctx := context.Background()
+	s := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC})
+	if _, err := warehouse.MigrateUpTo(s, ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
+		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Ghost', 3, 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Exec(ctx, `INSERT INTO target_intervals (target_type, target_id, interval_start, day, offered, version)
+		SELECT 'department', 1, toDateTime('2026-06-01 12:00:00', 'UTC'), toDate('2026-06-01'), 1, 1`); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Migrate(ctx)
+	if want := []string{"011_staffing.sql"}; err != nil || !slices.Equal(applied, want) {
+		t.Fatalf("upgrade from 010 applied %v, %v; want %v", applied, err, want)
+	}
+	var ghosts uint64
+	if err := s.DB().QueryRow(ctx, `SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'`).Scan(&ghosts); err != nil || ghosts != 1 {
+		t.Errorf("after the upgrade from 010: %d Ghost rows, %v; want 1 (no rebuild from the legs)", ghosts, err)
+	}
+	checkStaffedNoon(t, s, "after the upgrade from 010")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/grafana"
@@ -73,7 +74,7 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 	// can fail on it ("Connection reset by peer", "Attempt to read after
 	// eof") until it is back, which the test sees to after 20 s.
 	store, err := warehouse.Open(ctx, warehouse.Options{Addr: strings.Join(c.Addrs(), ","), Database: "dialpad",
-		Cluster: c.Name, Location: loc, SendAttempts: 20})
+		Cluster: c.Name, Location: loc, SendAttempts: 20}, warehouse.WithClock(func() time.Time { return w.Now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +181,42 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 		}
 	}
 
+	// Eight agents of the call center wrap up on its busiest day, four of
+	// them on duty for another call center too: their after-call work,
+	// stored by agent (on both shards), reaches the call center's staffing
+	// on its shard as on one server.
+	var cc dialpad.Target
+	for _, tg := range w.Targets {
+		if tg.Type == "callcenter" {
+			cc = tg
+		}
+	}
+	day := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, loc)
+	for _, s := range []*warehouse.Store{single, store} {
+		for agent := uint64(1); agent <= 8; agent++ {
+			centers := []uint64{uint64(cc.ID)}
+			if agent%2 == 0 {
+				centers = append(centers, 77)
+			}
+			from, to := at.Add(time.Duration(agent)*time.Minute), at.Add(time.Duration(agent+10)*time.Minute)
+			if err := s.DB().InsertRow(ctx, "agent_status", `INSERT INTO agent_status (agent_id, agent_name, status, on_duty,
+				call_center_ids, reason, started_ms, started_at, ended_ms, ended_at, event_ms, version)`,
+				agent, "Agent", "wrapup", uint8(1), centers, "", from.UnixMilli(), from, to.UnixMilli(), &to, from.UnixMilli(), uint64(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Derived().RebuildAgents(ctx, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Derived().Recompute(ctx, cc, []time.Time{day}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Every table, row for row.
-	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "targets", "agents", "etl_state"} {
+	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "target_intervals", "staffing",
+		"targets", "agents", "etl_state"} {
 		cols := stableColumns(t, single.DB(), table)
 		q := "SELECT " + cols + " FROM " + table + " FINAL"
 		want := rows(t, single.DB(), q)
