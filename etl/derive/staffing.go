@@ -44,8 +44,8 @@ func (d *Deriver) planner(today time.Time) staffing.Planner {
 // days from the day of from (or the last staffingBack days, if later or
 // zero) to today needed, and the forecast of those days and of the next
 // staffingAhead. The nightly run calls it with no from, a backfill with
-// the first day it loaded. A target that
-// fails does not keep the others from theirs.
+// the first day it loaded. A target that fails does not keep the others
+// from theirs.
 func (d *Deriver) PlanStaffing(ctx context.Context, targets []dialpad.Target, from, now time.Time) error {
 	today := dayOf(now.UnixMilli(), d.db.Location())
 	back := today.AddDate(0, 0, -staffingBack)
