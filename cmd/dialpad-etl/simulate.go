@@ -123,6 +123,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, t := range sim.Targets() {
 		targets = append(targets, t.String())
 	}
+	if *alwaysOpen {
+		clock += ", open around the clock"
+	}
 	fmt.Fprintf(stdout, "dialpad simulator on http://%s token=%s targets=%s legs=%d (%s to %s, %s)\n",
 		ln.Addr(), cfg.Token, strings.Join(targets, ","), sim.NumLegs(),
 		cfg.Start.UTC().Format(time.RFC3339), cfg.End.UTC().Format(time.RFC3339), clock)
