@@ -49,6 +49,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
+	alwaysOpen := fs.Bool("always-open", false, "keep the company open around the clock (for demos): every day gets a weekday's calls, as many in every hour, and the call center's agents work rotating shifts; without it the traffic follows business hours and weekdays")
 	var ev eventFlags
 	ev.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -61,7 +62,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfg := simulator.Config{
 		Seed: *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
-		ExportDelay: *exportDelay,
+		ExportDelay: *exportDelay, AlwaysOpen: *alwaysOpen,
 		Faults: simulator.Faults{
 			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, SlowRate: *slowRate,
 			SlowDelay: *slowDelay, MalformedRate: *malformed, RepeatCursor: *repeat,
@@ -121,6 +122,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	targets := make([]string, 0, 3)
 	for _, t := range sim.Targets() {
 		targets = append(targets, t.String())
+	}
+	if *alwaysOpen {
+		clock += ", open around the clock"
 	}
 	fmt.Fprintf(stdout, "dialpad simulator on http://%s token=%s targets=%s legs=%d (%s to %s, %s)\n",
 		ln.Addr(), cfg.Token, strings.Join(targets, ","), sim.NumLegs(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,13 +30,21 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	for _, t := range cfg.Targets {
 		fmt.Fprintf(tw, "%s\n", t)
+		spans, err := store.LoadedSpans(ctx, t)
+		if err != nil {
+			return err
+		}
+		writeLoaded(tw, spans)
 		mark, ok, err := store.HighWater(ctx, t)
 		if err != nil {
 			return err
 		}
-		if ok {
+		switch {
+		case ok:
 			fmt.Fprintf(tw, "  high-water mark\t%s\t(%s ago)\n", mark.Format(time.RFC3339), time.Since(mark).Round(time.Second))
-		} else {
+		case len(spans) > 0:
+			fmt.Fprintf(tw, "  high-water mark\tnone: the incremental load (schedule, run) has not run yet\n")
+		default:
 			fmt.Fprintf(tw, "  high-water mark\tnone: nothing loaded yet\n")
 		}
 		counts, err := store.Counts(ctx, t)
@@ -55,4 +64,15 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return tw.Flush()
+}
+
+// writeLoaded lists what the target's loads covered, and the gaps
+// between: the calls that started in a gap were never loaded.
+func writeLoaded(w io.Writer, spans []warehouse.Loaded) {
+	for i, l := range spans {
+		if i > 0 {
+			fmt.Fprintf(w, "  not loaded\t%s to %s\t(a gap: backfill it)\n", spans[i-1].To.Format(time.RFC3339), l.From.Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "  loaded\t%s to %s\t(%s)\n", l.From.Format(time.RFC3339), l.To.Format(time.RFC3339), strings.Join(l.Kinds, ", "))
+	}
 }

@@ -151,6 +151,10 @@ func (m *Mailer) buildAndSend(ctx context.Context, kind string, p report.Period)
 		return fmt.Errorf("build the report: %w", err)
 	}
 	for _, sec := range r.Sections {
+		if h := sec.Health; !h.Complete && len(h.Missing) > 0 {
+			return fmt.Errorf("%s is not loaded on %d of the period's %d days (the first: %s): the report waits for the loads",
+				sec.Target, len(h.Missing), h.Days, h.Missing[0].Format(time.DateOnly))
+		}
 		if !sec.Health.Complete {
 			return fmt.Errorf("%s is loaded only up to %s: the report waits for the loads", sec.Target,
 				sec.Health.LoadedUpTo.In(m.Location).Format(time.DateTime))

@@ -220,9 +220,9 @@ func (b *builder) every(step time.Duration) []time.Time {
 	return out
 }
 
-// loadHealth reads the "ETL health" dashboard for target t: how far its
-// load has come, and the period's days that do not match Dialpad's
-// records export.
+// loadHealth reads the "ETL health" dashboard for target t: the
+// incremental load's mark, the period's days loaded and not, and those
+// that do not match Dialpad's records export.
 func (b *builder) loadHealth(ctx context.Context, t dialpad.Target) (Health, error) {
 	h := Health{Days: b.period.Days()}
 	v, err := b.open(ctx, b.health, t, nil)
@@ -239,13 +239,32 @@ func (b *builder) loadHealth(ctx context.Context, t dialpad.Target) (Health, err
 			h.LoadedUpTo, _ = f.time(i, "Loaded up to")
 		}
 	}
-	// The warehouse holds every call that started before the mark.
-	h.Complete = !h.LoadedUpTo.Before(b.to.Add(time.Second))
-	p, f, err = v.panel(ctx, reconcilePanel)
+	// A day is loaded when a load that succeeded covered it: a backfill,
+	// a nightly re-load, or the incremental loads up to their mark.
+	p, f, err = v.panel(ctx, daysPanel)
 	if err != nil {
 		return h, err
 	}
 	mine := func(i int) bool { return f.text(i, "Target") == t.String() }
+	h.Loaded = b.tableOf(p, f, mine)
+	loaded := map[string]bool{}
+	for i := range f.rows {
+		if n, _ := f.number(i, "Loaded"); mine(i) && n == 1 {
+			if day, ok := f.time(i, "Day"); ok {
+				loaded[day.Format(time.DateOnly)] = true
+			}
+		}
+	}
+	for d := range b.period.Days() {
+		if day := b.period.From.AddDate(0, 0, d); !loaded[day.Format(time.DateOnly)] {
+			h.Missing = append(h.Missing, day)
+		}
+	}
+	h.Complete = len(h.Missing) == 0
+	p, f, err = v.panel(ctx, reconcilePanel)
+	if err != nil {
+		return h, err
+	}
 	for i := range f.rows {
 		if mine(i) {
 			h.Reconciled++

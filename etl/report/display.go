@@ -150,22 +150,37 @@ func withoutColumn(t Table, name string) Table {
 	return out
 }
 
-// healthLines say how complete the section's data is: how far the load
-// has come, and how the period's days compare with Dialpad's records.
-// warn marks the lines that need a look.
+// healthLines say how complete the section's data is: the days loaded
+// and by which loads, those missing, how far the incremental load has
+// come, and how the period's days compare with Dialpad's records. warn
+// marks the lines that need a look: days missing, days that differ.
 func (s *Section) healthLines(loc *time.Location) (lines []string, warn []bool) {
 	h := s.Health
 	add := func(w bool, format string, a ...any) {
 		lines, warn = append(lines, fmt.Sprintf(format, a...)), append(warn, w)
 	}
+	spans := s.loadedSpans()
 	switch {
-	case h.LoadedUpTo.IsZero() || h.LoadedUpTo.Unix() <= 0:
+	case len(spans) == 0 && (h.LoadedUpTo.IsZero() || h.LoadedUpTo.Unix() <= 0):
 		add(true, "Not loaded yet: no successful load of %s is recorded.", s.Target)
+	case len(spans) == 0:
+		add(true, "No day of the period is loaded: calls of every day are missing from this report.")
+	case len(h.Missing) == 0:
+		add(false, "Loaded: every day of the period (%s).", strings.Join(spans, "; "))
 	default:
-		last := h.Load.Cell(0, "Last success")
-		add(!h.Complete, "Data loaded up to %s (%s)%s.", instant(h.LoadedUpTo, loc), loc,
-			map[bool]string{true: "", false: "; calls after it are missing from this report"}[h.Complete])
-		if last.Raw != nil {
+		add(false, "Loaded: %s.", strings.Join(spans, "; "))
+	}
+	if len(h.Missing) > 0 && len(spans) > 0 {
+		add(true, "Not loaded: %s; calls of %s are missing from this report (a load failed or never ran: see the ETL health dashboard, and dialpad-etl backfill).",
+			dayRanges(h.Missing), map[bool]string{true: "this day", false: "these days"}[len(h.Missing) == 1])
+	}
+	if h.LoadedUpTo.IsZero() || h.LoadedUpTo.Unix() <= 0 {
+		if len(spans) > 0 {
+			add(false, "The incremental load (dialpad-etl schedule) has not run yet: the days above were backfilled.")
+		}
+	} else {
+		add(false, "Incremental load: every call that started before %s (%s) is loaded.", instant(h.LoadedUpTo, loc), loc)
+		if last := h.Load.Cell(0, "Last success"); last.Raw != nil {
 			add(false, "Last successful load: %s (%s ago).", last.Text, h.Load.Cell(0, "Age").Text)
 		}
 	}
@@ -180,4 +195,58 @@ func (s *Section) healthLines(loc *time.Location) (lines []string, warn []bool) 
 			map[bool]string{true: "does", false: "do"}[bad == 1])
 	}
 	return lines, warn
+}
+
+// loadedSpans are the period's loaded days as runs of consecutive days
+// loaded by the same kinds of load, e.g. "2026-11-30 to 2026-12-04 by
+// backfill".
+func (s *Section) loadedSpans() []string {
+	t := s.Health.Loaded
+	var out []string
+	var first, last time.Time
+	var by string
+	flush := func() {
+		if !first.IsZero() {
+			out = append(out, dayRange(first, last)+" by "+by)
+		}
+		first = time.Time{}
+	}
+	for i := range t.Rows {
+		day, ok := t.Cell(i, "Day").Raw.(time.Time)
+		if n, _ := t.Cell(i, "Loaded").Number(); !ok || n != 1 {
+			flush()
+			continue
+		}
+		kinds := t.Cell(i, "Loaded by").Text
+		if first.IsZero() || kinds != by || day.Sub(last) > 36*time.Hour {
+			flush()
+			first, by = day, kinds
+		}
+		last = day
+	}
+	flush()
+	return out
+}
+
+// dayRange is "2026-11-30", or "2026-11-30 to 2026-12-04".
+func dayRange(first, last time.Time) string {
+	if first.Format(time.DateOnly) == last.Format(time.DateOnly) {
+		return first.Format(time.DateOnly)
+	}
+	return first.Format(time.DateOnly) + " to " + last.Format(time.DateOnly)
+}
+
+// dayRanges writes days (ascending dates) as ranges of consecutive days,
+// e.g. "2026-12-01, 2026-12-03 to 2026-12-04".
+func dayRanges(days []time.Time) string {
+	var parts []string
+	for i := 0; i < len(days); {
+		j := i
+		for j+1 < len(days) && days[j+1].Sub(days[j]) <= 36*time.Hour {
+			j++
+		}
+		parts = append(parts, dayRange(days[i], days[j]))
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }

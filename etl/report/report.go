@@ -119,12 +119,19 @@ func (t Table) Cell(i int, name string) Value {
 
 // Health is what the "ETL health" dashboard says of the target's load.
 type Health struct {
-	Load        Table     // "Last successful load per target": the target's row
-	LoadedUpTo  time.Time // its high-water mark (zero: never loaded)
-	Complete    bool      // the load reaches the end of the period
-	Days        int       // days in the period
-	Reconciled  int       // of them, compared with Dialpad's records export
-	NotMatching Table     // "Ours vs Dialpad's, per day": the period's days whose latest comparison is not a match
+	Load       Table     // "Last successful load per target": the target's row
+	LoadedUpTo time.Time // its incremental high-water mark (zero: the incremental load has not run)
+	// Loaded is "Days loaded per target": the target's rows, one per day
+	// of the period (none when no load of it succeeded), whether loads
+	// covered the whole day and which kinds did (Day, Loaded, Loaded by).
+	Loaded Table
+	// Missing are the period's days that no load which succeeded covers
+	// wholly (dates: midnight UTC), oldest first.
+	Missing     []time.Time
+	Complete    bool  // every day of the period is loaded
+	Days        int   // days in the period
+	Reconciled  int   // of them, compared with Dialpad's records export
+	NotMatching Table // "Ours vs Dialpad's, per day": the period's days whose latest comparison is not a match
 }
 
 // The panels a report reads, by title.
@@ -140,6 +147,7 @@ const (
 	agentsPanel    = "Agent leaderboard"
 	callBacksPanel = "Callers to call back"
 	loadPanel      = "Last successful load per target"
+	daysPanel      = "Days loaded per target"
 	reconcilePanel = "Ours vs Dialpad's, per day"
 	intervalsPanel = "Offered and answered per interval"
 	agentTimePanel = "Agent time"

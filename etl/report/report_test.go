@@ -398,6 +398,9 @@ func checkHealth(t *testing.T, w *world, s report.Section, differs bool) {
 	if want := time.Date(2025, 3, 12, 0, 0, 0, 0, w.Location); !h.LoadedUpTo.Equal(want) || !h.Complete {
 		t.Errorf("loaded up to %s (complete %v), want %s: the backfill's end", h.LoadedUpTo, h.Complete, want)
 	}
+	if len(h.Missing) != 0 {
+		t.Errorf("days not loaded %v, want none: the backfill covered the week", h.Missing)
+	}
 	if h.Days != 7 || h.Reconciled != 6 {
 		t.Errorf("%d of %d days reconciled, want 6 of 7", h.Reconciled, h.Days)
 	}
@@ -457,11 +460,13 @@ func testPastTheLoad(t *testing.T, w *world) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := r.Sections[0].Health; h.Complete || h.Reconciled != 0 || h.Days != 3 {
-		t.Errorf("health %+v: a period past the mark is not complete, and none of its days were compared", h)
+	if h := r.Sections[0].Health; h.Complete || h.Reconciled != 0 || h.Days != 3 || len(h.Missing) != 1 {
+		t.Errorf("health %+v: a period past the load is not complete (its last day is missing), and none of its days were compared", h)
 	}
 	text := r.Text()
-	for _, want := range []string{"! Data loaded up to 2025-03-12 00:00:00 (America/Chicago); calls after it are missing from this report.",
+	for _, want := range []string{"  Loaded: 2025-03-10 to 2025-03-11 by backfill.",
+		"! Not loaded: 2025-03-12; calls of this day are missing from this report",
+		"  Incremental load: every call that started before 2025-03-12 00:00:00 (America/Chicago) is loaded.",
 		"No day of the period has been compared with Dialpad's records export yet."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the text lacks %q:\n%s", want, text)

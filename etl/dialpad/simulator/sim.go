@@ -62,6 +62,14 @@ type Config struct {
 	// Location is the company's time zone: business hours, weekends and
 	// the users' timezone follow it (default America/New_York).
 	Location *time.Location
+
+	// AlwaysOpen keeps the company open around the clock, for a demo that
+	// is live at any hour: every day of the week gets a weekday's calls
+	// (CallsPerDay per group), as many in each hour, and the call
+	// center's agents work rotating shifts that leave none of them
+	// without an agent on duty (see traffic.Config.AlwaysOpen). Off by
+	// default: the traffic follows business hours and weekdays.
+	AlwaysOpen bool
 }
 
 // Faults are failures the simulator injects, each off by default. Which
@@ -134,7 +142,7 @@ func New(cfg Config) (*Sim, error) {
 		s.limiter = newBucket(cfg.RateLimit, cfg.Burst, time.Now)
 	}
 	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
-		Location: cfg.Location, Now: cfg.Now})
+		Location: cfg.Location, Now: cfg.Now, AlwaysOpen: cfg.AlwaysOpen})
 	s.hub = webhook.New(s.tr, cfg.Now)
 	s.exports = exports.NewStore(s.tr, cfg.Seed)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }

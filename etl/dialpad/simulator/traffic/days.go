@@ -55,6 +55,7 @@ type dayGen struct {
 	out        []Leg
 	loc        *time.Location
 	perGroupWD float64 // Config.CallsPerDay
+	alwaysOpen bool    // Config.AlwaysOpen
 }
 
 func (g *dayGen) newID() int64 {
@@ -71,6 +72,9 @@ func (g *dayGen) generate() {
 			local := time.UnixMilli(hourStart).In(g.loc)
 			lam := g.perGroupWD * g.c.Groups[gi].volume * hourWeights[local.Hour()] * dayWeights[local.Weekday()]
 			staffed := businessHours(local)
+			if g.alwaysOpen { // a weekday's calls, the same in every hour
+				lam, staffed = g.perGroupWD*g.c.Groups[gi].volume/24, true
+			}
 			for range poisson(g.rng, lam) {
 				start := hourStart + g.rng.Int64N(MsPerHour)
 				inbound := g.rng.Float64() < 0.74 || (!staffed && g.rng.Float64() < 0.85)

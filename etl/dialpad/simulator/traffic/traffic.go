@@ -20,6 +20,12 @@ type Config struct {
 	CallsPerDay int              // mean customer calls per group per weekday
 	Location    *time.Location   // the company's time zone: business hours, weekends and the users' timezone
 	Now         func() time.Time // the simulator's clock: only legs that have ended by Now are listed
+	// AlwaysOpen keeps the company open around the clock: every day gets
+	// a weekday's calls (CallsPerDay per group, times its share), spread
+	// evenly over its hours, every hour is staffed, and the call center's
+	// agents work rotating shifts. Off, the traffic follows business
+	// hours and weekdays.
+	AlwaysOpen bool
 }
 
 // Traffic is the company and its legs. Nothing in it changes after New,
@@ -76,6 +82,10 @@ func (tr *Traffic) Directory(path string) ([]byte, bool) {
 // from a hash mixes in.
 func (tr *Traffic) Salt() uint64 { return tr.salt }
 
+// AlwaysOpen reports whether the company works around the clock (see
+// Config.AlwaysOpen).
+func (tr *Traffic) AlwaysOpen() bool { return tr.cfg.AlwaysOpen }
+
 // Location is the company's time zone.
 func (tr *Traffic) Location() *time.Location { return tr.cfg.Location }
 
@@ -92,7 +102,7 @@ func (tr *Traffic) generate() []Leg {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(days)); i = next.Add(1) - 1 {
 				g := dayGen{c: tr.co, day: first + i, salt: tr.salt, from: from, to: to, loc: tr.cfg.Location,
-					perGroupWD: float64(tr.cfg.CallsPerDay), rng: newDayRand(tr.cfg.Seed, first+i)}
+					perGroupWD: float64(tr.cfg.CallsPerDay), alwaysOpen: tr.cfg.AlwaysOpen, rng: newDayRand(tr.cfg.Seed, first+i)}
 				g.out = make([]Leg, 0, tr.cfg.CallsPerDay*len(tr.co.Groups)*3)
 				g.generate()
 				days[i], spills[i] = splitSpill(g.out, (first+i+1)*MsPerDay)

@@ -20,6 +20,12 @@ import (
 //	unavailable  otherwise: nights and weekends, and a 30-minute lunch
 //	             (reason "lunch") starting 12:00-12:45 local
 //
+// A company open around the clock (traffic.Config.AlwaysOpen) has no
+// nights or weekends: its operators work rotating shifts of shiftLength,
+// the k-th of n starting at k*24h/n local time every day, with the lunch
+// two to three hours into the shift, so that some agent is available at
+// every hour of every day.
+//
 // An event is sent at each instant the status changes, so one agent never
 // has two changes at the same ms.
 
@@ -35,6 +41,8 @@ const (
 	maxWrapup    = 60_000 // ms
 	minWrapup    = 20_000 // ms
 	wrapupDomain = maxWrapup - minWrapup + 1
+	shiftLength  = 10 * time.Hour // of a company open around the clock
+	shiftLunch   = 2 * time.Hour  // into the shift
 )
 
 // busy is a stretch of connected legs of one agent, and the wrapup after.
@@ -49,6 +57,7 @@ type agentTimeline struct {
 	pi    int // the agent's party index
 	busy  []busy
 	local *time.Location
+	shift int // the agent's place among the operators: their shift, around the clock
 }
 
 // appendAgentEvents appends the status changes of every operator of the
@@ -88,7 +97,7 @@ func (hb *Hub) agentTimeline(pi int, from, to int64) agentTimeline {
 		}
 	}
 	slices.SortFunc(cs, func(x, y conn) int { return cmp.Compare(x.start, y.start) })
-	tl := agentTimeline{hb: hb, pi: pi, local: hb.tr.Location()}
+	tl := agentTimeline{hb: hb, pi: pi, local: hb.tr.Location(), shift: max(slices.Index(hb.operators, pi), 0)}
 	var lastID int64
 	for _, c := range cs {
 		if n := len(tl.busy); n > 0 && c.start <= tl.busy[n-1].end {
@@ -133,23 +142,41 @@ func (tl *agentTimeline) at(t int64) agentStatus {
 // base is the agent's status at t when no call keeps them busy.
 func (tl *agentTimeline) base(t int64) agentStatus {
 	lt := time.UnixMilli(t).In(tl.local)
+	if tl.hb.tr.AlwaysOpen() {
+		// The shift that began the day before may run past midnight.
+		for _, d := range []dutyDay{tl.day(lt), tl.day(lt.AddDate(0, 0, -1))} {
+			if t >= d.open && t < d.close {
+				return d.status(t)
+			}
+		}
+		return agentStatus{"unavailable", ""}
+	}
 	if wd := lt.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		return agentStatus{"unavailable", ""}
 	}
-	d := tl.day(lt)
-	switch {
-	case t < d.open || t >= d.close:
-		return agentStatus{"unavailable", ""}
-	case t >= d.lunch && t < d.lunchEnd:
+	if d := tl.day(lt); t >= d.open && t < d.close {
+		return d.status(t)
+	}
+	return agentStatus{"unavailable", ""}
+}
+
+// status is the status at t, within the day's hours on duty, of an agent
+// no call keeps busy.
+func (d dutyDay) status(t int64) agentStatus {
+	if t >= d.lunch && t < d.lunchEnd {
 		return agentStatus{"unavailable", "lunch"}
 	}
 	return agentStatus{"available", ""}
 }
 
-// dutyDay is one local day's schedule of an agent, epoch ms.
+// dutyDay is one local day's schedule of an agent, epoch ms: the shift
+// that begins that day.
 type dutyDay struct{ open, lunch, lunchEnd, close int64 }
 
 func (tl *agentTimeline) day(lt time.Time) dutyDay {
+	if tl.hb.tr.AlwaysOpen() {
+		return tl.shiftDay(lt)
+	}
 	y, m, d := lt.Date()
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, tl.local)
 	at := func(off time.Duration) int64 {
@@ -159,6 +186,20 @@ func (tl *agentTimeline) day(lt time.Time) dutyDay {
 	off := time.Duration(traffic.Mix64(uint64(tl.hb.tr.Company().Parties[tl.pi].ID)^uint64(midnight.Unix())^tl.hb.tr.Salt())%4) * 15 * time.Minute
 	return dutyDay{open: at(dutyStart), lunch: at(lunchStart + off), lunchEnd: at(lunchStart + off + lunchLength),
 		close: at(dutyEnd)}
+}
+
+// shiftDay is the shift that begins on lt's local day, around the clock.
+func (tl *agentTimeline) shiftDay(lt time.Time) dutyDay {
+	y, m, d := lt.Date()
+	n := max(len(tl.hb.operators), 1)
+	begins := time.Duration(tl.shift) * 24 * time.Hour / time.Duration(n)
+	begins = begins.Truncate(15 * time.Minute)
+	open := time.Date(y, m, d, int(begins/time.Hour), int(begins%time.Hour/time.Minute), 0, 0, tl.local)
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, tl.local)
+	off := time.Duration(traffic.Mix64(uint64(tl.hb.tr.Company().Parties[tl.pi].ID)^uint64(midnight.Unix())^tl.hb.tr.Salt())%4) * 15 * time.Minute
+	lunch := open.Add(shiftLunch + off)
+	return dutyDay{open: open.UnixMilli(), lunch: lunch.UnixMilli(), lunchEnd: lunch.Add(lunchLength).UnixMilli(),
+		close: open.Add(max(shiftLength, 24*time.Hour/time.Duration(n)+4*time.Hour)).UnixMilli()}
 }
 
 // changes returns the instants in [lo, hi) at which the status changes,
