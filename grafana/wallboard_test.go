@@ -171,8 +171,21 @@ var (
 	}
 	// growing are the figures that grow with the clock from when the rows
 	// were written.
-	growing = map[string]bool{"Longest wait": true, "Last event received": true}
+	growing = map[string]bool{"Longest wait": true, "Last event received": true, "Dialpad status polled": true}
+	// pollTitles are the panels of Dialpad's polled status (none of the
+	// targets above was polled: see wallboard_status_test.go).
+	pollTitles = []string{"Dialpad: calls waiting", "Dialpad: longest wait", "Dialpad: agents on duty",
+		"Dialpad: agents available", "Dialpad: open", "Dialpad status polled"}
 )
+
+// noPoll is the polled status's panels, each with no value.
+func noPoll() map[string]float64 {
+	out := map[string]float64{}
+	for _, title := range pollTitles {
+		out[title] = noValue
+	}
+	return out
+}
 
 func TestWallboard(t *testing.T) {
 	ctx := context.Background()
@@ -247,19 +260,19 @@ func TestWallboard(t *testing.T) {
 
 	// No call event ever: nothing live is shown, not even a zero; today's
 	// figures come from the loads.
-	check("no events ever", support, merge(noLive, todayWant))
+	check("no events ever", support, merge(noLive, todayWant, noPoll()))
 	// The last event 20 minutes ago: the receiver stopped.
 	w.event(9001, -1200)
-	check("last event 20 min ago", support, merge(noLive, todayWant))
+	check("last event 20 min ago", support, merge(noLive, todayWant, noPoll()))
 	// Events arrive.
 	w.event(9002, -5)
-	check("events arriving", support, merge(liveWant, todayWant))
+	check("events arriving", support, merge(liveWant, todayWant, noPoll()))
 	// A target with nothing live and no call today: zeros, and no service
 	// level (no inbound call to measure it on).
 	check("events arriving, quiet target", quietCCs, merge(map[string]float64{
 		"Calls waiting": 0, "Longest wait": 0, "Calls connected": 0, "Agents available": 0,
 		"Agents on a call": 0, "Agents in wrap-up": 0, "Agents unavailable": 0, "Last event received": 5,
-	}, map[string]float64{"Answered today": 0, "Missed today": 0, "Service level today": noValue}))
+	}, map[string]float64{"Answered today": 0, "Missed today": 0, "Service level today": noValue}, noPoll()))
 }
 
 // The wallboard refreshes on its own and says why a live figure is

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/ccstatus"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
@@ -57,6 +58,9 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if e.cfg.ReportsOn() {
 		s.Tasks = reportTasks(e)
 	}
+	// Dialpad's live status of the call centers, with or without events.
+	stopPolls := e.pollCallCenters(ctx, ccstatus.NewMetrics(metrics.Registerer()))
+	defer stopPolls()
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)
 	}
@@ -92,6 +96,25 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		err = rerr
 	}
 	return err
+}
+
+// pollCallCenters starts polling the live status of the call-center
+// targets every CALLCENTER_STATUS_INTERVAL, through the loads' client and
+// so within the one rate budget; the func it returns stops the polls and
+// waits for them. Nothing runs when the interval is 0 or no target is a
+// call center.
+func (e *env) pollCallCenters(ctx context.Context, m *ccstatus.Metrics) (stop func()) {
+	centers := ccstatus.CallCenters(e.cfg.Targets)
+	if e.cfg.CallCenterStatusEvery <= 0 || len(centers) == 0 {
+		return func() {}
+	}
+	p := &ccstatus.Poller{Source: e.client, Store: ccstatus.NewStorage(e.store.DB()), Targets: centers,
+		Every: e.cfg.CallCenterStatusEvery, Keep: e.cfg.CallCenterStatusKeep, Metrics: m, Log: e.log}
+	e.log.Info("polling the call centers' live status", "call_centers", len(centers), "every", p.Every)
+	pctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.Run(pctx) })
+	return func() { cancel(); wg.Wait() }
 }
 
 // reportTasks e-mail the daily and weekly reports on their schedules; at

@@ -69,6 +69,11 @@ type Env struct {
 	// reads each call-center operator's duty status to repair missed
 	// status changes (0: never).
 	DutyStatusEvery time.Duration `env:"DIALPAD_DUTY_STATUS_INTERVAL, default=5m"`
+	// CallCenterStatusEvery is how often schedule polls each call-center
+	// target's live status (0: never); CallCenterStatusKeep how long the
+	// polls are kept.
+	CallCenterStatusEvery time.Duration `env:"CALLCENTER_STATUS_INTERVAL, default=15s"`
+	CallCenterStatusKeep  time.Duration `env:"CALLCENTER_STATUS_KEEP, default=840h"`
 
 	ClickHouseAddr     string `env:"CLICKHOUSE_ADDR, default=127.0.0.1:9000"`
 	ClickHouseDatabase string `env:"CLICKHOUSE_DATABASE, default=dialpad"`

@@ -158,6 +158,12 @@ func (c *Config) checkEvents(bad complaint) {
 	if c.LiveMaxAge < time.Minute {
 		bad("ETL_LIVE_MAX_AGE", "must be at least 1m, got %s", c.LiveMaxAge)
 	}
+	if c.CallCenterStatusEvery != 0 && (c.CallCenterStatusEvery < 5*time.Second || c.CallCenterStatusEvery > time.Hour) {
+		bad("CALLCENTER_STATUS_INTERVAL", "must be 0 (never) or from 5s to 1h, got %s", c.CallCenterStatusEvery)
+	}
+	if c.CallCenterStatusKeep < 24*time.Hour {
+		bad("CALLCENTER_STATUS_KEEP", "must be at least 24h, got %s", c.CallCenterStatusKeep)
+	}
 }
 
 // checkKPIs checks the contact-center KPIs' thresholds.

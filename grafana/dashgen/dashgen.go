@@ -10,7 +10,8 @@
 // {{search}}, the pieces of whole-day counts (wholeDays, noSearch,
 // nearDays, outsideWholeDays, newestDays), those of the wallboard's
 // live and today's figures (lastEvent, eventsFlowing, live, agentsNow,
-// today) and those of the Workforce dashboard (intervalBuckets, staffed,
+// today), those of Dialpad's polled call-center status (latestPoll,
+// pollFresh, pollAge; callcenter.go) and those of the Workforce dashboard (intervalBuckets, staffed,
 // statusTimeline, agentTime; workforce.go) inside its SQL, and {{variable "name"}} in place of each
 // template variable ({{variable "name" | hidden}}: kept for the links,
 // not shown). The output keeps the source's order of keys, two
@@ -618,6 +619,9 @@ func expand(name, src string) (string, error) {
 		"statusTimeline":   func() string { return inString(statusTimeline) },
 		"agentTime":        func() string { return inString(agentTime) },
 		"agentDayTime":     func() string { return inString(agentDayTime) },
+		"latestPoll":       func() string { return inString(latestPoll) },
+		"pollFresh":        func() string { return inString(pollFresh) },
+		"pollAge":          func() string { return inString(pollAge) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))

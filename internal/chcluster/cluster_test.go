@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/ccstatus"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -214,9 +215,41 @@ func TestClusterHoldsWhatOneServerHolds(t *testing.T) {
 		}
 	}
 
+	// The call centers' polled status, of three days, then the oldest
+	// dropped: on the cluster each shard drops its own, and two days'
+	// polls are left.
+	for _, s := range []*warehouse.Store{single, store} {
+		st := ccstatus.NewStorage(s.DB())
+		var polls []ccstatus.Poll
+		for d := range 3 {
+			for _, tg := range []dialpad.Target{cc, {Type: "callcenter", ID: 77}, {Type: "callcenter", ID: 78}} {
+				polls = append(polls, ccstatus.Poll{Target: tg, At: day.AddDate(0, 0, d-1).Add(time.Duration(tg.ID%60) * time.Minute),
+					Interval: 15 * time.Second, Status: dialpad.CallCenterStatus{Availability: "open", Pending: tg.ID % 7, Capacity: int64(d)}})
+			}
+		}
+		if err := st.WriteStatus(ctx, polls); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DropDays(ctx, day.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if s == store {
+			// Each replica fetches what its peer took and dropped.
+			for _, n := range c.Nodes {
+				if err := nodeConn(t, n, "dialpad").Exec(ctx, "SYSTEM SYNC REPLICA callcenter_status_local"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var n uint64
+		if err := s.DB().QueryRow(ctx, "SELECT count() FROM callcenter_status").Scan(&n); err != nil || n != 6 {
+			t.Errorf("%d polls left after the drop (%v), want 6", n, err)
+		}
+	}
+
 	// Every table, row for row.
 	for _, table := range []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "target_intervals", "staffing",
-		"targets", "agents", "etl_state"} {
+		"targets", "agents", "etl_state", "callcenter_status"} {
 		cols := stableColumns(t, single.DB(), table)
 		q := "SELECT " + cols + " FROM " + table + " FINAL"
 		want := rows(t, single.DB(), q)

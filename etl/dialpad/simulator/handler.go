@@ -18,7 +18,8 @@ import (
 // the rate limiter (spent on arrival), the injected latency, a 429 when
 // over the limit, the drop and error faults, then authentication. Besides
 // the GET endpoints it answers those of webhooks, event subscriptions and
-// operators' duty status (hooks.go) and of the stats export (export.go).
+// operators' duty status (hooks.go), of a call center's live status
+// (callcenter.go) and of the stats export (export.go).
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveControl(w, r)
@@ -58,7 +59,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		return
 	}
-	if s.serveHooks(w, r) || s.serveDutyStatus(w, r) || s.serveStats(w, r) {
+	if s.serveHooks(w, r) || s.serveDutyStatus(w, r) || s.serveCallCenterStatus(w, r) || s.serveStats(w, r) {
 		return
 	}
 	if r.Method != http.MethodGet {
