@@ -38,6 +38,12 @@ func operatorIDs(s *Sim) []int64 {
 	return out
 }
 
+// callCenterID is the id of s's call center (its last group).
+func callCenterID(s *Sim) int64 {
+	co := s.tr.Company()
+	return co.Parties[len(co.Groups)-1].ID
+}
+
 // A company open around the clock has calls and an agent on duty at every
 // hour of every day of the week, and every day a weekday's calls; the
 // default company keeps business hours.
@@ -104,6 +110,10 @@ func TestAlwaysOpen(t *testing.T) {
 		}
 		if onDuty == 0 {
 			t.Errorf("always open: no operator on duty on %s", at.Format("Mon 2006-01-02 15:04"))
+		}
+		// Dialpad's live status of the call center says open too.
+		if st, ok := open.hub.CallCenterStatus(callCenterID(open), at); !ok || st.Availability.Status != "open" {
+			t.Errorf("always open: the call center's status on %s is %+v (%v), want open", at.Format("Mon 15:04"), st.Availability, ok)
 		}
 	}
 	// By default nobody is available on a Saturday night (busy with a

@@ -35,7 +35,8 @@ type AvailabilityJSON struct {
 //	on_duty_operators       its operators on duty (DutyStatus)
 //	capacity                of those, the ones available now
 //	availability            open during the agents' business hours
-//	                        (08:00-18:00 local on weekdays), else closed
+//	                        (08:00-18:00 local on weekdays; always, for a
+//	                        company open around the clock), else closed
 func (hb *Hub) CallCenterStatus(id int64, now time.Time) (CallCenterStatusJSON, bool) {
 	co := hb.tr.Company()
 	cc := len(co.Groups) - 1
@@ -72,7 +73,9 @@ func (hb *Hub) CallCenterStatus(id int64, now time.Time) (CallCenterStatusJSON, 
 	}
 	st.Availability = AvailabilityJSON{Name: "Closed", Status: "closed"}
 	lt := now.In(hb.tr.Location())
-	if wd := lt.Weekday(); wd != time.Saturday && wd != time.Sunday {
+	if hb.tr.AlwaysOpen() {
+		st.Availability = AvailabilityJSON{Name: "Open", Status: "open"}
+	} else if wd := lt.Weekday(); wd != time.Saturday && wd != time.Sunday {
 		if tod := time.Duration(lt.Hour())*time.Hour + time.Duration(lt.Minute())*time.Minute; tod >= dutyStart && tod < dutyEnd {
 			st.Availability = AvailabilityJSON{Name: "Open", Status: "open"}
 		}
