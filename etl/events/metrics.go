@@ -22,9 +22,9 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_stored_total",
-			Help: "Webhook events stored in ClickHouse (and answered 200), by kind (call, agent_status)."}, []string{"kind"}),
+			Help: "Events stored in ClickHouse (a webhook's answered 200), by kind (call, agent_status)."}, []string{"kind"}),
 		refusedN: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_refused_total",
-			Help: "Webhook requests not stored, by reason: bad_signature, not_jwt, not_event, too_large (4xx); busy, slow (503)."},
+			Help: "Webhook requests (or websocket messages) not stored, by reason: bad_signature, not_jwt, not_event, too_large (4xx); busy, slow (503)."},
 			[]string{"reason"}),
 		legsN: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_legs_total",
 			Help: "Legs written to calls from final call events (one per leg and target)."}),

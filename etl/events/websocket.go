@@ -51,6 +51,8 @@ type Listener struct {
 	Now        func() time.Time // the clock of Receiver.MayHaveLost (nil: time.Now)
 	Metrics    *SocketMetrics   // nil: not measured
 	Log        *slog.Logger
+
+	readers *sync.WaitGroup // Run's
 }
 
 // Sockets gives a websocket with a fresh URL (*dialpad.Client).
@@ -112,8 +114,12 @@ func (l *Listener) defaults() {
 // it, waits for the messages received to be stored, and returns nil.
 func (l *Listener) Run(ctx context.Context) error {
 	l.defaults()
-	var handlers sync.WaitGroup
+	// The readers end with ctx (the library closes a connection whose
+	// read is cancelled), and start no handler after that.
+	var readers, handlers sync.WaitGroup
 	defer handlers.Wait()
+	defer readers.Wait()
+	l.readers = &readers
 	slots := make(chan struct{}, l.Inflight)
 	down, dropped := time.Now(), false // without a connection since; after a drop
 	accounted := down
@@ -229,7 +235,7 @@ func (l *Listener) connect(ctx context.Context, slots chan struct{}, handlers *s
 	now := time.Now()
 	c := &link{conn: conn, secret: u, opened: now, done: make(chan struct{}),
 		renewAt: now.Add(time.Duration(float64(l.Lifetime) * l.RenewAt))}
-	go l.read(ctx, c, slots, handlers)
+	l.readers.Go(func() { l.read(ctx, c, slots, handlers) })
 	return c, nil
 }
 
