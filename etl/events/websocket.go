@@ -24,11 +24,13 @@ import (
 // A URL carries a temporary token and Dialpad closes a connection after
 // an hour, so the Listener renews it: at RenewAt of the Lifetime it asks
 // for a fresh URL, connects it and only then, a few seconds later,
-// closes the old connection (an event sent on both is stored once). After a drop it connects
-// again at once, then with Backoff; each drop is logged with how long
-// the job was without a connection, and the Receiver is told that
-// events may have been lost (Dialpad does not send again what a
-// websocket missed). The URL is never logged, nor in an error.
+// closes the old connection (an event sent on both is stored once).
+// After a drop it connects again at once (with Backoff when connections
+// keep dropping as they open), and after a failed attempt with Backoff;
+// each drop is logged with how long the job was without a connection,
+// and the Receiver is told that events may have been lost (Dialpad does
+// not send again what a websocket missed). The URL is never logged, nor
+// in an error.
 type Listener struct {
 	Sockets  Sockets  // fresh URLs: *dialpad.Client
 	ID       wire.ID  // the websocket
@@ -129,6 +131,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		accounted = now
 	}
 	var cur *link
+	flaps := 0 // connections in a row that dropped within MinLifetime
 	for attempt := 0; ; {
 		if cur == nil {
 			if attempt > 0 && !sleep(ctx, l.Backoff(attempt)) {
@@ -179,6 +182,14 @@ func (l *Listener) Run(ctx context.Context) error {
 			l.Log.Warn("the websocket connection dropped; connecting again", "websocket", l.ID.String(),
 				"after", lived.Round(time.Second), "err", cur.err)
 			cur = nil
+			// At once, unless connections keep dropping as soon as they
+			// open: then with backoff, as after a failed attempt.
+			if lived < MinLifetime {
+				flaps++
+			} else {
+				flaps = 0
+			}
+			attempt = flaps
 		case <-renew.C:
 			next, err := l.connect(ctx, slots, &handlers)
 			if err != nil {
