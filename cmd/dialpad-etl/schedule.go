@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/ccstatus"
+	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer"
@@ -61,6 +63,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// Dialpad's live status of the call centers, with or without events.
 	stopPolls := e.pollCallCenters(ctx, ccstatus.NewMetrics(metrics.Registerer()))
 	defer stopPolls()
+	// No secret, no events (DIALPAD_EVENTS=websocket requires one).
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)
 	}
@@ -78,18 +81,35 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Metrics:    events.NewMetrics(metrics.Registerer()),
 		Log:        e.log,
 	}
-	s.Webhook = rcv
-	e.log.Info("receiving Dialpad events", "path", "/webhooks/dialpad", "live_max_age", e.cfg.LiveMaxAge)
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- rcv.Run(rctx) }()
+	// Over a websocket the job connects out: nothing is served for
+	// Dialpad to post to.
+	lctx, stopListening := context.WithCancel(ctx)
+	var listening sync.WaitGroup
+	if e.cfg.Events == config.EventsWebsocket {
+		l := &events.Listener{Sockets: e.client, Receiver: rcv, Lifetime: e.cfg.WebsocketLifetime,
+			Metrics: events.NewSocketMetrics(metrics.Registerer()), Log: e.log}
+		listening.Go(func() { e.listen(lctx, l) })
+		e.log.Info("receiving Dialpad events over a websocket", "live_max_age", e.cfg.LiveMaxAge)
+	} else {
+		s.Webhook = rcv
+		e.log.Info("receiving Dialpad events", "path", "/webhooks/dialpad", "live_max_age", e.cfg.LiveMaxAge)
+	}
+	// Whichever way events arrive, some are lost while the job is away
+	// (Dialpad retries a webhook briefly and a websocket not at all):
+	// the duty-status read repairs the statuses, the list the calls.
 	var repairs sync.WaitGroup
 	if every := e.cfg.DutyStatusEvery; every > 0 {
 		repair := &events.Repair{Dialpad: e.client, Store: storage, Recount: rcv, Trouble: rcv.TakeTrouble, Log: e.log}
 		repairs.Go(func() { repair.Run(rctx, every) })
 	}
 	err = s.Run(ctx, e.cfg.HTTPAddr)
-	// The events queued by now are stored before the process goes.
+	// The messages read by now are stored, then the events queued by
+	// now, before the process goes.
+	stopListening()
+	listening.Wait()
 	stop()
 	repairs.Wait()
 	if rerr := <-done; err == nil {
@@ -115,6 +135,37 @@ func (e *env) pollCallCenters(ctx context.Context, m *ccstatus.Metrics) (stop fu
 	var wg sync.WaitGroup
 	wg.Go(func() { p.Run(pctx) })
 	return func() { cancel(); wg.Wait() }
+}
+
+// listen finds or creates the websocket and its subscriptions (as
+// 'webhooks setup' does; again with backoff while Dialpad cannot be
+// reached), then receives its events until ctx ends.
+func (e *env) listen(ctx context.Context, l *events.Listener) {
+	for attempt := 1; ; attempt++ {
+		var out strings.Builder
+		w := &webhooks{c: e.client, out: &out, secret: e.cfg.WebhookSecret, targets: e.cfg.Targets}
+		ws, err := w.setupSocket(ctx)
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if line != "" {
+				e.log.Info("websocket setup: " + line)
+			}
+		}
+		if err == nil {
+			l.ID = ws.ID
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		wait := events.DefaultBackoff(attempt)
+		e.log.Error("could not set up the websocket with Dialpad; trying again", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	l.Run(ctx)
 }
 
 // reportTasks e-mail the daily and weekly reports on their schedules; at

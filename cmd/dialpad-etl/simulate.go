@@ -47,6 +47,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	exportFail := fs.Float64("export-fail-rate", 0, "share of stats exports that end failed")
 	exportSlow := fs.Float64("export-slow-rate", 0, "share of stats exports that stay processing --export-slow-delay longer")
 	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
+	wsLife := fs.Duration("websocket-lifetime", time.Hour, "how long a websocket URL's token and a connection to it last (Dialpad: an hour); the connection is then closed")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
 	alwaysOpen := fs.Bool("always-open", false, "keep the company open around the clock (for demos): every day gets a weekday's calls, as many in every hour, and the call center's agents work rotating shifts; without it the traffic follows business hours and weekdays")
@@ -59,8 +60,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
+	if *wsLife <= 0 {
+		return errors.New("--websocket-lifetime must be positive")
+	}
 	cfg := simulator.Config{
-		Seed: *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
+		WebsocketLifetime: *wsLife,
+		Seed:              *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
 		ExportDelay: *exportDelay, AlwaysOpen: *alwaysOpen,
 		Faults: simulator.Faults{
@@ -162,7 +167,7 @@ func (e *eventFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&e.rate, "events-rate", 200, "events per second of a replay (without --live)")
 	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
 	fs.Float64Var(&e.reorder, "events-reorder-rate", 0.05, "share of events held back behind the next few")
-	fs.BoolVar(&e.subscriptions, "events-subscriptions", false, "with --live, also POST events to the webhooks subscribed through POST /api/v2/subscriptions/call and /agent_status")
+	fs.BoolVar(&e.subscriptions, "events-subscriptions", false, "with --live, also send events to the webhooks and websockets subscribed through POST /api/v2/subscriptions/call and /agent_status")
 	fs.DurationVar(&e.backlog, "events-backlog", 0, "with --events-subscriptions, once the first agent status subscription is made also POST the agent status changes of this long before it (the history a receiver that had been running would hold; Dialpad never sends it)")
 }
 
@@ -233,7 +238,7 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 		run("url", d)
 	}
 	if e.subscriptions {
-		fmt.Fprintln(stdout, "events: also POSTed live to the webhooks subscribed through /api/v2/subscriptions/")
+		fmt.Fprintln(stdout, "events: also sent live to the webhooks and websockets subscribed through /api/v2/subscriptions/")
 		if e.backlog > 0 {
 			fmt.Fprintf(stdout, "events: the first agent status subscription also gets the agent status changes of the %s before it\n", e.backlog)
 		}

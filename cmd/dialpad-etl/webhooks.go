@@ -17,14 +17,16 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
-// runWebhooks registers this job's webhook with Dialpad (setup), shows
-// what is registered (status) or removes it (remove).
+// runWebhooks registers with Dialpad where this job receives events
+// (setup): a webhook, or with DIALPAD_EVENTS=websocket a websocket;
+// shows what is registered (status) or removes it (remove).
 func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const synopsis = "webhooks setup|status|remove [--url https://host/webhooks/dialpad] [flags]\n\n" +
-		"setup creates (or finds and reuses) the webhook signed with DIALPAD_WEBHOOK_SECRET,\n" +
-		"a call event subscription per target and the agent status subscription;\n" +
-		"status lists what Dialpad has and when an event last arrived; remove deletes\n" +
-		"the webhook at --url and its subscriptions."
+		"setup creates (or finds and reuses) the webhook signed with DIALPAD_WEBHOOK_SECRET\n" +
+		"(with DIALPAD_EVENTS=websocket: the websocket, and no --url), a call event\n" +
+		"subscription per target and the agent status subscription; status lists what\n" +
+		"Dialpad has and when an event last arrived; remove deletes the webhook at --url\n" +
+		"(the websockets signed with the secret) and its subscriptions."
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(stderr, "Usage: dialpad-etl %s\n", synopsis)
 		return errUsage
@@ -45,6 +47,22 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer e.store.Close()
 	w := &webhooks{c: e.client, out: stdout, secret: e.cfg.WebhookSecret, targets: e.cfg.Targets}
+	if e.cfg.Events == config.EventsWebsocket {
+		if *hookURL != "" {
+			return errors.New("--url: DIALPAD_EVENTS is websocket: the job connects to Dialpad, which needs no URL of it")
+		}
+		switch action {
+		case "setup":
+			_, err := w.setupSocket(ctx)
+			return err
+		case "remove":
+			return w.removeSockets(ctx)
+		}
+		if err := w.statusSockets(ctx); err != nil {
+			return err
+		}
+		return lastEvent(ctx, e, stdout)
+	}
 	switch action {
 	case "setup":
 		if err := checkHookURL(*hookURL, e.cfg.BaseURL, e.cfg.InsecureText); err != nil {
@@ -63,6 +81,11 @@ func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := w.status(ctx, *hookURL); err != nil {
 		return err
 	}
+	return lastEvent(ctx, e, stdout)
+}
+
+// lastEvent prints when the last call event reached the warehouse.
+func lastEvent(ctx context.Context, e *env, stdout io.Writer) error {
 	var last time.Time
 	var lastHour uint64
 	if err := e.store.DB().QueryRow(ctx, `SELECT max(received_at), countIf(received_at > now() - INTERVAL 1 HOUR)
@@ -156,6 +179,26 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 	} else {
 		fmt.Fprintf(w.out, "webhook %s at %s: exists\n", hook.ID, hookURL)
 	}
+	return w.subscribe(ctx, endpoint{kind: "webhook", id: hook.ID})
+}
+
+// endpoint is where subscriptions send events: a webhook or a websocket.
+type endpoint struct {
+	kind string // "webhook" or "websocket"
+	id   wire.ID
+}
+
+// of reports whether a subscription's endpoint is e.
+func (e endpoint) of(h *dialpad.Webhook, s *dialpad.Websocket) bool {
+	if e.kind == "websocket" {
+		return s != nil && s.ID == e.id
+	}
+	return h != nil && h.ID == e.id
+}
+
+// subscribe makes sure the endpoint has one enabled call subscription
+// of every state per target, and the agent status subscription.
+func (w *webhooks) subscribe(ctx context.Context, ep endpoint) error {
 	subs, err := w.c.CallSubscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("list call subscriptions: %w", err)
@@ -163,7 +206,7 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 	for _, t := range w.targets {
 		var mine []dialpad.CallSubscription
 		for _, s := range subs {
-			if s.Webhook != nil && s.Webhook.ID == hook.ID && s.Target() == t && s.Enabled && covers(s.CallStates, wire.CallStates) {
+			if ep.of(s.Webhook, s.Websocket) && s.Target() == t && s.Enabled && covers(s.CallStates, wire.CallStates) {
 				mine = append(mine, s)
 			}
 		}
@@ -179,7 +222,7 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 			}
 			continue
 		}
-		s, err := w.c.CreateCallSubscription(ctx, hook.ID, t, wire.CallStates)
+		s, err := w.c.CreateCallSubscription(ctx, ep.id, t, wire.CallStates)
 		if err != nil {
 			return fmt.Errorf("subscribe to %s's call events: %w", t, err)
 		}
@@ -190,12 +233,12 @@ func (w *webhooks) setup(ctx context.Context, hookURL string) error {
 		return fmt.Errorf("list agent status subscriptions: %w", err)
 	}
 	if i := slices.IndexFunc(agents, func(s dialpad.AgentSubscription) bool {
-		return s.Webhook != nil && s.Webhook.ID == hook.ID && s.Enabled
+		return ep.of(s.Webhook, s.Websocket) && s.Enabled
 	}); i >= 0 {
 		fmt.Fprintf(w.out, "agent status subscription %s: exists\n", agents[i].ID)
 		return nil
 	}
-	s, err := w.c.CreateAgentSubscription(ctx, hook.ID)
+	s, err := w.c.CreateAgentSubscription(ctx, ep.id)
 	if err != nil {
 		return fmt.Errorf("subscribe to agent status events: %w", err)
 	}
@@ -215,12 +258,23 @@ func covers(have, want []string) bool {
 
 // deleteHook deletes a webhook and the subscriptions that send to it.
 func (w *webhooks) deleteHook(ctx context.Context, h dialpad.Webhook) error {
+	if err := w.unsubscribe(ctx, endpoint{kind: "webhook", id: h.ID}); err != nil {
+		return err
+	}
+	if err := w.c.DeleteWebhook(ctx, h.ID); err != nil {
+		return fmt.Errorf("delete webhook %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+// unsubscribe deletes the subscriptions that send to ep.
+func (w *webhooks) unsubscribe(ctx context.Context, ep endpoint) error {
 	subs, err := w.c.CallSubscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("list call subscriptions: %w", err)
 	}
 	for _, s := range subs {
-		if s.Webhook != nil && s.Webhook.ID == h.ID {
+		if ep.of(s.Webhook, s.Websocket) {
 			if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
 				return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
 			}
@@ -232,15 +286,12 @@ func (w *webhooks) deleteHook(ctx context.Context, h dialpad.Webhook) error {
 		return fmt.Errorf("list agent status subscriptions: %w", err)
 	}
 	for _, s := range agents {
-		if s.Webhook != nil && s.Webhook.ID == h.ID {
+		if ep.of(s.Webhook, s.Websocket) {
 			if err := w.c.DeleteAgentSubscription(ctx, s.ID); err != nil {
 				return fmt.Errorf("delete agent status subscription %s: %w", s.ID, err)
 			}
 			fmt.Fprintf(w.out, "deleted agent status subscription %s\n", s.ID)
 		}
-	}
-	if err := w.c.DeleteWebhook(ctx, h.ID); err != nil {
-		return fmt.Errorf("delete webhook %s: %w", h.ID, err)
 	}
 	return nil
 }
@@ -261,6 +312,24 @@ func (w *webhooks) remove(ctx context.Context, hookURL string) error {
 		fmt.Fprintf(w.out, "deleted webhook %s at %s\n", h.ID, h.HookURL)
 	}
 	return nil
+}
+
+// printSubs lists the subscriptions that send to ep.
+func printSubs(tw io.Writer, ep endpoint, subs []dialpad.CallSubscription, agents []dialpad.AgentSubscription) {
+	for _, s := range subs {
+		if ep.of(s.Webhook, s.Websocket) {
+			target := "the whole company"
+			if s.TargetID != 0 {
+				target = s.Target().String()
+			}
+			fmt.Fprintf(tw, "  call subscription %s\t%s\tenabled=%v\t%s\n", s.ID, target, s.Enabled, strings.Join(s.CallStates, ","))
+		}
+	}
+	for _, s := range agents {
+		if ep.of(s.Webhook, s.Websocket) {
+			fmt.Fprintf(tw, "  agent status subscription %s\t%s agents\tenabled=%v\n", s.ID, s.AgentType, s.Enabled)
+		}
+	}
 }
 
 // status lists the webhooks and subscriptions (never a secret), marking
@@ -294,20 +363,7 @@ func (w *webhooks) status(ctx context.Context, hookURL string) error {
 			sig = "signed with another secret: its events are refused"
 		}
 		fmt.Fprintf(tw, "webhook %s\t%s\t%s\n", h.ID, h.HookURL, sig)
-		for _, s := range subs {
-			if s.Webhook != nil && s.Webhook.ID == h.ID {
-				target := "the whole company"
-				if s.TargetID != 0 {
-					target = s.Target().String()
-				}
-				fmt.Fprintf(tw, "  call subscription %s\t%s\tenabled=%v\t%s\n", s.ID, target, s.Enabled, strings.Join(s.CallStates, ","))
-			}
-		}
-		for _, s := range agents {
-			if s.Webhook != nil && s.Webhook.ID == h.ID {
-				fmt.Fprintf(tw, "  agent status subscription %s\t%s agents\tenabled=%v\n", s.ID, s.AgentType, s.Enabled)
-			}
-		}
+		printSubs(tw, endpoint{kind: "webhook", id: h.ID}, subs, agents)
 	}
 	for _, t := range w.targets {
 		if !slices.ContainsFunc(subs, func(s dialpad.CallSubscription) bool {

@@ -62,9 +62,17 @@ type Env struct {
 	OperatorsTTL time.Duration `env:"DIALPAD_OPERATORS_TTL, default=1h"`
 	// WebhookSecret, when set, makes schedule receive Dialpad's events
 	// at /webhooks/dialpad: bodies are JWTs signed HS256 with it.
-	WebhookSecret string        `env:"DIALPAD_WEBHOOK_SECRET"`
-	LiveMaxAge    time.Duration `env:"ETL_LIVE_MAX_AGE, default=4h"`
-	EventsKeep    time.Duration `env:"ETL_EVENTS_RETENTION, default=2160h"`
+	WebhookSecret string `env:"DIALPAD_WEBHOOK_SECRET"`
+	// Events is how the events arrive: EventsWebhook (Dialpad posts them
+	// to the job) or EventsWebsocket (the job connects out to Dialpad's
+	// websocket; the secret signs them all the same).
+	Events string `env:"DIALPAD_EVENTS, default=webhook"`
+	// WebsocketLifetime is how long Dialpad keeps a websocket connection
+	// open (an hour): the job connects a fresh URL before then, and
+	// learns a shorter one from Dialpad's close.
+	WebsocketLifetime time.Duration `env:"DIALPAD_WEBSOCKET_LIFETIME, default=1h"`
+	LiveMaxAge        time.Duration `env:"ETL_LIVE_MAX_AGE, default=4h"`
+	EventsKeep        time.Duration `env:"ETL_EVENTS_RETENTION, default=2160h"`
 	// DutyStatusEvery is how often schedule, when it receives events,
 	// reads each call-center operator's duty status to repair missed
 	// status changes (0: never).
@@ -128,6 +136,12 @@ type Env struct {
 	LogLevel  string `env:"LOG_LEVEL, default=info"`
 	LogFormat string `env:"LOG_FORMAT, default=text"`
 }
+
+// The ways events arrive (DIALPAD_EVENTS).
+const (
+	EventsWebhook   = "webhook"
+	EventsWebsocket = "websocket"
+)
 
 // MinWebhookSecret is the shortest DIALPAD_WEBHOOK_SECRET accepted.
 const MinWebhookSecret = 16

@@ -149,6 +149,18 @@ func (c *Config) checkEvents(bad complaint) {
 	case strings.ContainsAny(w, "\r\n"):
 		bad("DIALPAD_WEBHOOK_SECRET", "must be a single line (Dialpad refuses others)")
 	}
+	switch c.Events {
+	case EventsWebhook:
+	case EventsWebsocket:
+		if c.WebhookSecret == "" {
+			bad("DIALPAD_EVENTS", "websocket needs DIALPAD_WEBHOOK_SECRET: Dialpad signs the websocket's events with it")
+		}
+	default:
+		bad("DIALPAD_EVENTS", "must be %s or %s, got %q", EventsWebhook, EventsWebsocket, c.Events)
+	}
+	if c.WebsocketLifetime < 10*time.Second {
+		bad("DIALPAD_WEBSOCKET_LIFETIME", "must be at least 10s, got %s", c.WebsocketLifetime)
+	}
 	if c.EventsKeep < 24*time.Hour {
 		bad("ETL_EVENTS_RETENTION", "must be at least 24h, got %s", c.EventsKeep)
 	}

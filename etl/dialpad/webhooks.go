@@ -13,39 +13,44 @@ import (
 
 // Webhook is where Dialpad sends events (POST /api/v2/webhooks).
 type Webhook struct {
-	ID        wire.ID `json:"id"`
-	HookURL   string  `json:"hook_url"`
-	Signature *struct {
-		Algo   string `json:"algo"`
-		Secret string `json:"secret"`
-		Type   string `json:"type"`
-	} `json:"signature"`
+	ID        wire.ID    `json:"id"`
+	HookURL   string     `json:"hook_url"`
+	Signature *Signature `json:"signature"`
+}
+
+// Signature is how Dialpad signs a webhook's or a websocket's events.
+type Signature struct {
+	Algo   string `json:"algo"`
+	Secret string `json:"secret"`
+	Type   string `json:"type"`
 }
 
 // Signed reports whether Dialpad signs the webhook's events.
 func (w *Webhook) Signed() bool { return w.Signature != nil && w.Signature.Secret != "" }
 
 // CallSubscription sends a target's call events in some states to a
-// webhook (POST /api/v2/subscriptions/call).
+// webhook or a websocket (POST /api/v2/subscriptions/call).
 type CallSubscription struct {
-	ID         wire.ID  `json:"id"`
-	CallStates []string `json:"call_states"`
-	Enabled    bool     `json:"enabled"`
-	TargetType string   `json:"target_type"`
-	TargetID   wire.ID  `json:"target_id"`
-	Webhook    *Webhook `json:"webhook"`
+	ID         wire.ID    `json:"id"`
+	CallStates []string   `json:"call_states"`
+	Enabled    bool       `json:"enabled"`
+	TargetType string     `json:"target_type"`
+	TargetID   wire.ID    `json:"target_id"`
+	Webhook    *Webhook   `json:"webhook"`
+	Websocket  *Websocket `json:"websocket"`
 }
 
 // Target is the subscription's target; zero when it covers the company.
 func (s *CallSubscription) Target() Target { return Target{Type: s.TargetType, ID: int64(s.TargetID)} }
 
 // AgentSubscription sends call-center agents' status changes to a
-// webhook (POST /api/v2/subscriptions/agent_status).
+// webhook or a websocket (POST /api/v2/subscriptions/agent_status).
 type AgentSubscription struct {
-	ID        wire.ID  `json:"id"`
-	AgentType string   `json:"agent_type"`
-	Enabled   bool     `json:"enabled"`
-	Webhook   *Webhook `json:"webhook"`
+	ID        wire.ID    `json:"id"`
+	AgentType string     `json:"agent_type"`
+	Enabled   bool       `json:"enabled"`
+	Webhook   *Webhook   `json:"webhook"`
+	Websocket *Websocket `json:"websocket"`
 }
 
 // Webhooks lists the company's webhooks.
@@ -70,10 +75,11 @@ func (c *Client) CallSubscriptions(ctx context.Context) ([]CallSubscription, err
 	return listAll[CallSubscription](ctx, c, "/api/v2/subscriptions/call")
 }
 
-// CreateCallSubscription subscribes webhook to t's call events in states.
-func (c *Client) CreateCallSubscription(ctx context.Context, webhook wire.ID, t Target, states []string) (CallSubscription, error) {
+// CreateCallSubscription subscribes an endpoint (a webhook's or a
+// websocket's id) to t's call events in states.
+func (c *Client) CreateCallSubscription(ctx context.Context, endpoint wire.ID, t Target, states []string) (CallSubscription, error) {
 	var s CallSubscription
-	err := c.call(ctx, http.MethodPost, "/api/v2/subscriptions/call", map[string]any{"endpoint_id": int64(webhook),
+	err := c.call(ctx, http.MethodPost, "/api/v2/subscriptions/call", map[string]any{"endpoint_id": int64(endpoint),
 		"call_states": states, "target_type": t.Type, "target_id": t.ID, "enabled": true}, &s)
 	return s, err
 }
@@ -88,12 +94,12 @@ func (c *Client) AgentSubscriptions(ctx context.Context) ([]AgentSubscription, e
 	return listAll[AgentSubscription](ctx, c, "/api/v2/subscriptions/agent_status")
 }
 
-// CreateAgentSubscription subscribes webhook to call-center agents'
-// status changes.
-func (c *Client) CreateAgentSubscription(ctx context.Context, webhook wire.ID) (AgentSubscription, error) {
+// CreateAgentSubscription subscribes an endpoint (a webhook's or a
+// websocket's id) to call-center agents' status changes.
+func (c *Client) CreateAgentSubscription(ctx context.Context, endpoint wire.ID) (AgentSubscription, error) {
 	var s AgentSubscription
 	err := c.call(ctx, http.MethodPost, "/api/v2/subscriptions/agent_status",
-		map[string]any{"endpoint_id": int64(webhook), "agent_type": "callcenter", "enabled": true}, &s)
+		map[string]any{"endpoint_id": int64(endpoint), "agent_type": "callcenter", "enabled": true}, &s)
 	return s, err
 }
 

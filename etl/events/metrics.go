@@ -22,9 +22,9 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_stored_total",
-			Help: "Webhook events stored in ClickHouse (and answered 200), by kind (call, agent_status)."}, []string{"kind"}),
+			Help: "Events stored in ClickHouse (a webhook's answered 200), by kind (call, agent_status)."}, []string{"kind"}),
 		refusedN: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_events_refused_total",
-			Help: "Webhook requests not stored, by reason: bad_signature, not_jwt, not_event, too_large (4xx); busy, slow (503)."},
+			Help: "Webhook requests (or websocket messages) not stored, by reason: bad_signature, not_jwt, not_event, too_large (4xx); busy, slow (503)."},
 			[]string{"reason"}),
 		legsN: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_legs_total",
 			Help: "Legs written to calls from final call events (one per leg and target)."}),
@@ -80,5 +80,59 @@ func (m *Metrics) stored(batch []*pending, began time.Time, err error) {
 func (m *Metrics) recomputed(began time.Time) {
 	if m != nil {
 		m.passes.Observe(time.Since(began).Seconds())
+	}
+}
+
+// SocketMetrics are the websocket Listener's Prometheus metrics. A nil
+// *SocketMetrics measures nothing.
+type SocketMetrics struct {
+	up       prometheus.Gauge
+	drops    prometheus.Counter
+	down     prometheus.Counter
+	renewals prometheus.Counter
+}
+
+// NewSocketMetrics registers the Listener's metrics with reg.
+func NewSocketMetrics(reg prometheus.Registerer) *SocketMetrics {
+	m := &SocketMetrics{
+		up: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dialpad_etl_events_websocket_connected",
+			Help: "1 while the job holds a connection to Dialpad's websocket (DIALPAD_EVENTS=websocket), else 0."}),
+		drops: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_websocket_drops_total",
+			Help: "Websocket connections that ended without the job closing them (renewals are not drops)."}),
+		down: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_websocket_disconnected_seconds_total",
+			Help: "Seconds the job was without a websocket connection (from its start, and after each drop): " +
+				"Dialpad does not send again the events of that time."}),
+		renewals: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_websocket_renewals_total",
+			Help: "Connections renewed with a fresh URL before Dialpad closed them (the new one connected before the old one closed)."}),
+	}
+	reg.MustRegister(m.up, m.drops, m.down, m.renewals)
+	return m
+}
+
+func (m *SocketMetrics) connected(up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.up.Set(v)
+	}
+}
+
+func (m *SocketMetrics) drop() {
+	if m != nil {
+		m.drops.Inc()
+	}
+}
+
+func (m *SocketMetrics) disconnected(d time.Duration) {
+	if m != nil && d > 0 {
+		m.down.Add(d.Seconds())
+	}
+}
+
+func (m *SocketMetrics) renewed() {
+	if m != nil {
+		m.renewals.Inc()
 	}
 }

@@ -1,4 +1,5 @@
-// Package events receives Dialpad's real-time events (webhooks) and
+// Package events receives Dialpad's real-time events (posted to a
+// webhook, or read from a websocket by a Listener, websocket.go) and
 // writes them to the warehouse within seconds: every call event into
 // call_events, each leg's latest state into live_calls, a leg's final
 // event into calls through the same shaping as the call list (and its
@@ -21,6 +22,7 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -157,21 +159,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
 	if err != nil {
-		r.refuse(w, http.StatusRequestEntityTooLarge, "too_large", "the body is over 1 MiB or could not be read", err)
+		ref := &Refusal{Code: http.StatusRequestEntityTooLarge, Reason: "too_large", msg: "the body is over 1 MiB or could not be read", err: err}
+		r.Metrics.refused(ref.Reason)
+		r.Log.Debug("webhook request refused", "status", ref.Code, "reason", err.Error())
+		http.Error(w, ref.msg, ref.Code)
 		return
 	}
-	claims, err := wire.VerifyEvent(body, r.Secret)
-	if errors.Is(err, wire.ErrBadSignature) {
-		r.refuse(w, http.StatusUnauthorized, "bad_signature", "the event is not signed HS256 with the webhook secret", err)
-		return
-	}
-	if err != nil {
-		r.refuse(w, http.StatusBadRequest, "not_jwt", "the body is not a compact JWT", err)
-		return
-	}
-	ev, err := wire.DecodeEvent(claims)
-	if err != nil {
-		r.refuse(w, http.StatusBadRequest, "not_event", "the JWT's claims are not a call or agent status event", err)
+	ev, ref := r.verify(body)
+	if ref != nil {
+		r.Log.Debug("webhook request refused", "status", ref.Code, "reason", ref.err.Error())
+		http.Error(w, ref.msg, ref.Code)
 		return
 	}
 	p := &pending{ev: ev, received: received, done: make(chan error, 1)}
@@ -202,13 +199,96 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// refuse answers a request whose body is not a signed event, logging
-// why (never the body) at debug level: anyone may post, and the metric
-// counts them.
-func (r *Receiver) refuse(w http.ResponseWriter, code int, reason, msg string, err error) {
-	r.Metrics.refused(reason)
-	r.Log.Debug("webhook request refused", "status", code, "reason", err.Error())
-	http.Error(w, msg, code)
+// ErrRefused is what Accept's refusals are (errors.Is): a body that is
+// not an event signed HS256 with the secret.
+var ErrRefused = errors.New("refused")
+
+// Refusal is a body refused before anything of it is stored: Code is the
+// HTTP status a webhook request is answered, Reason the label of
+// dialpad_etl_events_refused_total. Its message never repeats the body.
+type Refusal struct {
+	Code   int
+	Reason string
+	msg    string
+	err    error
+}
+
+func (e *Refusal) Error() string        { return e.msg + ": " + e.err.Error() }
+func (e *Refusal) Is(target error) bool { return target == ErrRefused }
+
+// verify reads body as an event signed with the secret, or refuses it
+// (counted).
+func (r *Receiver) verify(body []byte) (wire.Event, *Refusal) {
+	claims, err := wire.VerifyEvent(body, r.Secret)
+	var ref *Refusal
+	switch {
+	case errors.Is(err, wire.ErrBadSignature):
+		ref = &Refusal{Code: http.StatusUnauthorized, Reason: "bad_signature", msg: "the event is not signed HS256 with the webhook secret", err: err}
+	case err != nil:
+		ref = &Refusal{Code: http.StatusBadRequest, Reason: "not_jwt", msg: "the body is not a compact JWT", err: err}
+	}
+	if ref != nil {
+		r.Metrics.refused(ref.Reason)
+		return wire.Event{}, ref
+	}
+	ev, err := wire.DecodeEvent(claims)
+	if err != nil {
+		r.Metrics.refused("not_event")
+		return wire.Event{}, &Refusal{Code: http.StatusBadRequest, Reason: "not_event",
+			msg: "the JWT's claims are not a call or agent status event", err: err}
+	}
+	return ev, nil
+}
+
+// Accept takes one event from elsewhere than a webhook request (a
+// websocket's message): the same verification, group commit and storage
+// as ServeHTTP's. It returns nil once the event is stored; a *Refusal
+// (errors.Is ErrRefused, counted, nothing stored) for a body that is not
+// an event signed with the secret; or an error when the event could not
+// be stored, or ctx ended first (it may be stored or not: storing it
+// again is harmless). Unlike ServeHTTP it waits for room in the queue,
+// since nobody will send the event again. Safe for concurrent use; Run
+// must be running.
+func (r *Receiver) Accept(ctx context.Context, body []byte) error {
+	r.init()
+	received := time.Now()
+	if len(body) > maxBody {
+		r.Metrics.refused("too_large")
+		return &Refusal{Code: http.StatusRequestEntityTooLarge, Reason: "too_large", msg: "the event is over 1 MiB",
+			err: errors.New("too large")}
+	}
+	ev, ref := r.verify(body)
+	if ref != nil {
+		return ref
+	}
+	p := &pending{ev: ev, received: received, done: make(chan error, 1)}
+	select {
+	case r.queue <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			r.troubled()
+			return fmt.Errorf("store the event: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// MayHaveLost records that events may have been lost from since on (a
+// websocket was without a connection): the next duty-status read repairs
+// the agents' statuses from then (Repair's Trouble).
+func (r *Receiver) MayHaveLost(since time.Time) {
+	r.init()
+	r.troubleMu.Lock()
+	defer r.troubleMu.Unlock()
+	if r.trouble.IsZero() || since.Before(r.trouble) {
+		r.trouble = since
+	}
 }
 
 // Run stores the received events until ctx ends, then stores what was

@@ -21,12 +21,17 @@ import (
 //	GET /_sim/exports/{id}.csv?expires=&signature=  a stats export's CSV,
 //	    the download_url of GET /api/v2/stats/{id}: signed, so no key (a
 //	    request that sends one is refused, 400)
+//	GET /_sim/websocket?token=  a websocket's connection, the websocket_url
+//	    of /api/v2/websockets: the token is the credential (403 unknown,
+//	    401 expired, before the upgrade)
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/exports/") {
 		s.serveExportDownload(w, r)
 		return
 	}
 	switch r.URL.Path {
+	case "/_sim/websocket":
+		s.hub.ServeSocket(w, r, r.URL.Query().Get("token"))
 	case "/_sim/healthz":
 		writeJSON(w, http.StatusOK, fmt.Appendf(nil, `{"status":"ok","legs":%d}`, s.NumLegs()))
 	case "/_sim/legs":

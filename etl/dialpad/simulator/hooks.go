@@ -30,6 +30,10 @@ import (
 //	GET    /api/v2/subscriptions/agent_status
 //	GET|DELETE /api/v2/subscriptions/agent_status/{id}
 //	GET    /api/v2/callcenters/operators/{id}/dutystatus       the operator's status at the simulator's clock
+//	POST   /api/v2/websockets {secret}                          the websocket, with a URL (sockets.go)
+//	GET    /api/v2/websockets, GET|DELETE /api/v2/websockets/{id}
+//
+// Subscriptions take a webhook's or a websocket's id as endpoint_id.
 //
 // Ids are JSON strings, as elsewhere in the API. An unknown id is 404, a
 // body that is not the request's JSON object 400.
@@ -50,6 +54,9 @@ var subscriptionTargetTypes = []string{"callcenter", "callrouter", "channel", "c
 // path is none of them.
 func (s *Sim) serveHooks(w http.ResponseWriter, r *http.Request) bool {
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if s.serveSockets(w, r, path) {
+		return true
+	}
 	for _, res := range []struct {
 		prefix   string
 		create   func(http.ResponseWriter, *http.Request)
@@ -293,7 +300,7 @@ func (s *Sim) serveDutyStatus(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// webhookNotFound answers a subscription to an unknown webhook.
+// webhookNotFound answers a subscription to an unknown endpoint.
 func webhookNotFound(w http.ResponseWriter, endpoint int64) {
-	writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d not found (endpoint_id)", endpoint))
+	writeError(w, http.StatusNotFound, fmt.Sprintf("webhook or websocket %d not found (endpoint_id)", endpoint))
 }

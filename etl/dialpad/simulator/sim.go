@@ -57,7 +57,10 @@ type Config struct {
 	PageSize     int              // items per page of /api/v2/call (default 25)
 	ExportDelay  time.Duration    // how long a new stats export stays processing (default 10s; <0 = complete at once)
 	StatsPerHour int              // POST /api/v2/stats allowed per rolling hour, wall clock (default 200; <0 = unlimited)
-	Faults       Faults
+	// WebsocketLifetime is how long a websocket URL's token and a
+	// connection to it last, wall clock (default an hour, as Dialpad's).
+	WebsocketLifetime time.Duration
+	Faults            Faults
 
 	// Location is the company's time zone: business hours, weekends and
 	// the users' timezone follow it (default America/New_York).
@@ -144,6 +147,7 @@ func New(cfg Config) (*Sim, error) {
 	s.tr = traffic.New(traffic.Config{Seed: cfg.Seed, Start: cfg.Start, End: cfg.End, CallsPerDay: cfg.CallsPerDay,
 		Location: cfg.Location, Now: cfg.Now, AlwaysOpen: cfg.AlwaysOpen})
 	s.hub = webhook.New(s.tr, cfg.Now)
+	s.hub.SetSocketLifetime(cfg.WebsocketLifetime)
 	s.exports = exports.NewStore(s.tr, cfg.Seed)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
@@ -186,6 +190,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StatsPerHour == 0 {
 		c.StatsPerHour = 200
 	}
+	if c.WebsocketLifetime == 0 {
+		c.WebsocketLifetime = webhook.DefaultSocketLifetime
+	}
 	if c.Location == nil {
 		loc, err := time.LoadLocation("America/New_York")
 		if err != nil {
@@ -204,6 +211,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("simulator: calls per day %d out of range [0, 1000000]", c.CallsPerDay)
 	case c.Token == c.LimitedToken:
 		return c, errors.New("simulator: token and limited token must differ")
+	case c.WebsocketLifetime < 0:
+		return c, errors.New("simulator: the websocket lifetime must not be negative")
 	case c.PageSize < 1 || c.PageSize > 10_000:
 		return c, fmt.Errorf("simulator: page size %d out of range [1, 10000]", c.PageSize)
 	case c.Burst < 0:
@@ -259,6 +268,9 @@ func (s *Sim) Deliver(ctx context.Context, d webhook.Delivery) (webhook.Delivery
 // DeliveryStats returns the counts of every Deliver of the simulator so
 // far, running ones included.
 func (s *Sim) DeliveryStats() webhook.DeliveryStats { return s.hub.DeliveryStats() }
+
+// SocketConnections is the number of open connections to websockets.
+func (s *Sim) SocketConnections() int { return s.hub.SocketConnections() }
 
 // Stats returns counts of what has been served so far.
 func (s *Sim) Stats() Stats {

@@ -115,7 +115,11 @@ func (hb *Hub) Deliver(ctx context.Context, d Delivery) (DeliveryStats, error) {
 	for range d.Workers {
 		wg.Go(func() {
 			for j := range jobs {
-				post(ctx, &d, j, t)
+				if j.socket != nil {
+					push(j, t)
+				} else {
+					post(ctx, &d, j, t)
+				}
 			}
 		})
 	}
@@ -195,9 +199,11 @@ func (hb *Hub) deliveryDefaults(d Delivery) (Delivery, error) {
 	return d, nil
 }
 
-// sendJob is one send: a body for a URL.
+// sendJob is one send: a body for a URL, or for a websocket's
+// connections.
 type sendJob struct {
 	url, contentType string
+	socket           *socket
 	body             []byte
 }
 
@@ -288,18 +294,22 @@ func (dp *dispatcher) dispatch(ctx context.Context, ev *Event) error {
 	return dp.release(ctx, false)
 }
 
-// hookDest is where one copy of an event goes.
-type hookDest struct{ url, secret string }
+// hookDest is where one copy of an event goes: a URL, or the
+// connections of a websocket.
+type hookDest struct {
+	url, secret string
+	socket      *socket
+}
 
 func (h hookDest) job(claims []byte) (sendJob, error) {
 	if h.secret == "" {
-		return sendJob{url: h.url, contentType: "application/json", body: claims}, nil
+		return sendJob{url: h.url, socket: h.socket, contentType: "application/json", body: claims}, nil
 	}
 	tok, err := wire.SignEvent(claims, []byte(h.secret))
 	if err != nil {
 		return sendJob{}, fmt.Errorf("delivery: sign event: %w", err)
 	}
-	return sendJob{url: h.url, contentType: "application/jwt", body: []byte(tok)}, nil
+	return sendJob{url: h.url, socket: h.socket, contentType: "application/jwt", body: []byte(tok)}, nil
 }
 
 // hold keeps job until 1 to 4 more events (a hash h) were dispatched, at

@@ -1,13 +1,14 @@
 package webhook
 
 import (
+	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
 )
 
-// Hub is the webhook side of the simulated company: the webhooks and
-// event subscriptions registered through the API, the events of the
+// Hub is the webhook side of the simulated company: the webhooks,
+// websockets and event subscriptions registered through the API, the events of the
 // traffic, and their delivery. It is safe for concurrent use.
 type Hub struct {
 	tr        *traffic.Traffic
@@ -16,6 +17,10 @@ type Hub struct {
 	operators []int            // party indexes of the call center's operators (agent status events)
 	store     hookStore
 	delivery  deliveryCounters // every Deliver's, for DeliveryStats
+
+	sockMu   sync.Mutex
+	sockLife time.Duration          // of websocket URLs and connections (0: DefaultSocketLifetime)
+	tokens   map[string]socketToken // the websocket URLs' tokens handed out
 }
 
 // New returns the hub of tr's company, whose events happen on the

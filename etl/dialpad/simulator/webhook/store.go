@@ -21,6 +21,7 @@ type hookStore struct {
 	mu        sync.Mutex
 	seq       int64
 	webhooks  []*webhook // in creation order, as listed
+	sockets   []*socket  // websockets, in creation order (sockets.go)
 	callSubs  []*callSub
 	agentSubs []*agentSub
 }
@@ -30,6 +31,8 @@ type webhook struct {
 	url, secret string
 }
 
+// A subscription's hook is the id of its endpoint: a webhook or a
+// websocket.
 type callSub struct {
 	id, hook       int64
 	states         []string
@@ -61,21 +64,23 @@ type SignatureJSON struct {
 
 // CallSubJSON is a call event subscription as the API renders it.
 type CallSubJSON struct {
-	CallStates     []string `json:"call_states"`
-	Enabled        bool     `json:"enabled"`
-	GroupCallsOnly *bool    `json:"group_calls_only,omitempty"`
-	ID             string   `json:"id"`
-	TargetID       string   `json:"target_id,omitempty"`
-	TargetType     string   `json:"target_type,omitempty"`
-	Webhook        HookJSON `json:"webhook"`
+	CallStates     []string    `json:"call_states"`
+	Enabled        bool        `json:"enabled"`
+	GroupCallsOnly *bool       `json:"group_calls_only,omitempty"`
+	ID             string      `json:"id"`
+	TargetID       string      `json:"target_id,omitempty"`
+	TargetType     string      `json:"target_type,omitempty"`
+	Webhook        *HookJSON   `json:"webhook,omitempty"`
+	Websocket      *SocketJSON `json:"websocket,omitempty"`
 }
 
 // AgentSubJSON is an agent status subscription as the API renders it.
 type AgentSubJSON struct {
-	AgentType string   `json:"agent_type"`
-	Enabled   bool     `json:"enabled"`
-	ID        string   `json:"id"`
-	Webhook   HookJSON `json:"webhook"`
+	AgentType string      `json:"agent_type"`
+	Enabled   bool        `json:"enabled"`
+	ID        string      `json:"id"`
+	Webhook   *HookJSON   `json:"webhook,omitempty"`
+	Websocket *SocketJSON `json:"websocket,omitempty"`
 }
 
 func (st *hookStore) newID(salt uint64) int64 {
@@ -233,7 +238,8 @@ func (hb *Hub) DeleteAgentSub(id int64) (AgentSubJSON, bool) {
 
 func (hb *Hub) renderCallSub(c *callSub) CallSubJSON {
 	out := CallSubJSON{CallStates: c.states, Enabled: c.enabled, GroupCallsOnly: c.groupCallsOnly,
-		ID: strconv.FormatInt(c.id, 10), Webhook: hb.store.webhook(c.hook).render()}
+		ID: strconv.FormatInt(c.id, 10)}
+	out.Webhook, out.Websocket = hb.store.renderEndpoint(c.hook)
 	if c.target.Type != "" {
 		out.TargetType, out.TargetID = c.target.Type, strconv.FormatInt(c.target.ID, 10)
 	}
@@ -241,18 +247,19 @@ func (hb *Hub) renderCallSub(c *callSub) CallSubJSON {
 }
 
 func (hb *Hub) renderAgentSub(a *agentSub) AgentSubJSON {
-	return AgentSubJSON{AgentType: a.agentType, Enabled: a.enabled, ID: strconv.FormatInt(a.id, 10),
-		Webhook: hb.store.webhook(a.hook).render()}
+	out := AgentSubJSON{AgentType: a.agentType, Enabled: a.enabled, ID: strconv.FormatInt(a.id, 10)}
+	out.Webhook, out.Websocket = hb.store.renderEndpoint(a.hook)
+	return out
 }
 
-// addSub adds sub to list, sending to webhook endpoint, with a new id
-// (set gives it both), and returns it rendered; false when the webhook
-// is unknown.
+// addSub adds sub to list, sending to endpoint (a webhook or a
+// websocket), with a new id (set gives it both), and returns it
+// rendered; false when the endpoint is unknown.
 func addSub[T, J any](hb *Hub, list *[]*T, sub *T, endpoint int64, set func(sub *T, hook, id int64), render func(*T) J) (J, bool) {
 	st := &hb.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.webhook(endpoint) == nil {
+	if st.webhook(endpoint) == nil && st.socket(endpoint) == nil {
 		var none J
 		return none, false
 	}
@@ -278,7 +285,8 @@ func findSub[T, J any](st *hookStore, list *[]*T, id int64, idOf func(*T) int64,
 	return out, true
 }
 
-// destinations returns the webhooks subscribed to ev, each once. A call
+// destinations returns the webhooks and websockets subscribed to ev,
+// each once. A call
 // subscription's target covers a leg when it is the leg's target, the
 // leg's group when the call went through the group's line, or the office.
 func (st *hookStore) destinations(hb *Hub, ev *Event) []hookDest {
@@ -310,6 +318,8 @@ func (st *hookStore) destinations(hb *Hub, ev *Event) []hookDest {
 	for _, id := range slices.Compact(hooks) {
 		if h := st.webhook(id); h != nil {
 			out = append(out, hookDest{url: h.url, secret: h.secret})
+		} else if ws := st.socket(id); ws != nil {
+			out = append(out, hookDest{socket: ws, secret: ws.secret})
 		}
 	}
 	return out
