@@ -140,14 +140,14 @@ DEMO_ENV = DIALPAD_BASE_URL=http://$(DEMO_SIM_ADDR) \
 	DIALPAD_TARGETS=department:4869792674824192,department:5506572454860966,callcenter:7443312741218595 \
 	DIALPAD_RATE_LIMIT=20 CLICKHOUSE_ADDR=127.0.0.1:$(DEMO_CH_PORT) \
 	CLICKHOUSE_DATABASE=dialpad ETL_TIMEZONE=$(DEMO_ZONE) \
-	DIALPAD_WEBHOOK_SECRET=demo-webhook-secret-0123456789 ETL_HTTP_ADDR=$(DEMO_ETL_ADDR)
+	DIALPAD_WEBHOOK_SECRET=demo-webhook-secret-0123456789 DIALPAD_EVENTS=websocket ETL_HTTP_ADDR=$(DEMO_ETL_ADDR)
 
 demo: deps build
 	@mkdir -p $(DEMO_DIR)
 	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
 	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
-	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --always-open --events-subscriptions --events-backlog 72h > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --always-open --calls-per-day 480 --events-subscriptions --events-backlog 72h > $(DEMO_DIR)/simulator.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/simulator.pid; \
 	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \
@@ -158,16 +158,16 @@ demo: deps build
 	@echo "reconciling the last week with the simulated Dialpad's records export (it takes the export about 10 s)"
 	@$(DEMO_ENV) $(BIN) reconcile
 	@$(DEMO_ENV) $(BIN) report --html $(DEMO_DIR)/report.html --period week
-	@# Real time: the job stays up and receives the simulator's events
-	@# through the webhook that "webhooks setup" registers with it.
+	@# Real time: the job stays up, connects out to the simulator's
+	@# websocket (it sets up the websocket and its subscriptions itself)
+	@# and receives the events pushed over it: no port opened to it.
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null; then \
 	  $(DEMO_ENV) ETL_HOURLY_SCHEDULE='*/10 * * * *' setsid nohup $(BIN) schedule > $(DEMO_DIR)/schedule.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/schedule.pid; \
 	  for i in $$(seq 100); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	fi
-	@$(DEMO_ENV) $(BIN) webhooks setup --url http://$(DEMO_ETL_ADDR)/webhooks/dialpad
-	@echo "waiting up to a minute for the first live event (the simulated company is open around the clock)"
-	@for i in $$(seq 60); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -Eq '^last call event .*\([0-9.]+m?s ago\)' && break; sleep 1; done
+	@echo "waiting up to two minutes for the first live call event (the simulated company is open around the clock, about a call a minute)"
+	@for i in $$(seq 120); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -Eq '^last call event .*\([0-9.]+m?s ago\)' && break; sleep 1; done
 	@$(DEMO_ENV) $(BIN) webhooks status
 	@echo
 	@echo "Query further:  clickhouse-client --port $(DEMO_CH_PORT) --database dialpad"

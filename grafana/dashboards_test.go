@@ -125,11 +125,13 @@ func checkPanels(t *testing.T, d *dashboard) {
 }
 
 // anyTarget are the panels that are not about one target, by dashboard
-// uid and title: whether Dialpad's events arrive at all, and the reports
-// e-mailed (each holds every target).
+// uid and title: whether Dialpad's events arrive at all, the reports
+// e-mailed (each holds every target) and the job's connection to the
+// websocket.
 var anyTarget = map[string]bool{
-	"dialpad-wallboard/Last event received": true,
-	"dialpad-etl-health/E-mailed reports":   true,
+	"dialpad-wallboard/Last event received":         true,
+	"dialpad-etl-health/E-mailed reports":           true,
+	"dialpad-etl-health/Time without the websocket": true,
 }
 
 // readsTable finds reads of the ReplacingMergeTree tables, which must be

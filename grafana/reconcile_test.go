@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
@@ -103,6 +104,24 @@ func TestReconciliationPanels(t *testing.T) {
 		}
 	}
 
+	// The times without the websocket: one of 5 minutes on the 11th, one
+	// from 23:00 on the 12th still open, one on the 1st before the range.
+	gaps := events.NewStorage(store.DB())
+	for _, g := range []struct{ from, to time.Time }{
+		{time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2025, 3, 1, 9, 1, 0, 0, time.UTC)},
+		{time.Date(2025, 3, 11, 10, 0, 0, 0, time.UTC), time.Date(2025, 3, 11, 10, 5, 0, 0, time.UTC)},
+		{time.Date(2025, 3, 12, 23, 0, 0, 0, time.UTC), time.Time{}},
+	} {
+		if err := gaps.OpenGap(ctx, g.from); err != nil {
+			t.Fatal(err)
+		}
+		if !g.to.IsZero() {
+			if err := gaps.CloseGaps(ctx, g.to); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
 	// The 8th to the 12th in the reporting zone: its end is on the 13th
 	// in UTC.
 	s := span{"five days", time.Date(2025, 3, 8, 0, 0, 0, 0, loc), time.Date(2025, 3, 13, 0, 0, 0, 0, loc).Add(-time.Second)}
@@ -147,6 +166,22 @@ func TestReconciliationPanels(t *testing.T) {
 			{"daily", "2025-03-11", "2025-03-11", "failed", "2", checked(attempts[3].At), "a@example.com", "451 try again later"},
 			{"weekly", "2025-03-03", "2025-03-09", "sent", "2", checked(attempts[1].At), "a@example.com", ""},
 		})
+	gapRes := panelResult(t, ctx, f, one, d, "Time without the websocket")
+	if len(gapRes.rows) != 2 {
+		t.Errorf("times without the websocket: %v; want the 12th's (open) and the 11th's", gapRes.rows)
+	} else {
+		since := func(i int) any { return gapRes.rows[i][slices.Index(gapRes.cols, "Since")] }
+		until := func(i int) any { return deref(gapRes.rows[i][slices.Index(gapRes.cols, "Until")]) }
+		open, _ := gapRes.number(0, "Without")
+		closed, _ := gapRes.number(1, "Without")
+		if s, ok := since(0).(time.Time); !ok || !s.Equal(time.Date(2025, 3, 12, 23, 0, 0, 0, time.UTC)) || until(0) != nil ||
+			open < float64(time.Since(s)/time.Second)-60 {
+			t.Errorf("the open gap: since %v until %v, %v s; want since the 12th 23:00, no end, until now", since(0), until(0), open)
+		}
+		if s, ok := since(1).(time.Time); !ok || !s.Equal(time.Date(2025, 3, 11, 10, 0, 0, 0, time.UTC)) || closed != 300 {
+			t.Errorf("the closed gap: since %v until %v, %v s; want the 11th 10:00 for 300 s", since(1), until(1), closed)
+		}
+	}
 	checkRows(t, "legs, all targets", panelResult(t, ctx, f, all, d, "Legs that differ from Dialpad's"), diffCols,
 		slices.Insert(diffs, 0, []string{"callcenter:2", "2025-03-11", "unreadable", "0", "", "line 7: no call id"}))
 }

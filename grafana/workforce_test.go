@@ -599,6 +599,11 @@ func deref(v any) any {
 			return nil
 		}
 		return *p
+	case *time.Time:
+		if p == nil {
+			return nil
+		}
+		return *p
 	}
 	return v
 }

@@ -90,7 +90,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var listening sync.WaitGroup
 	if e.cfg.Events == config.EventsWebsocket {
 		l := &events.Listener{Sockets: e.client, Receiver: rcv, Lifetime: e.cfg.WebsocketLifetime,
-			Metrics: events.NewSocketMetrics(metrics.Registerer()), Log: e.log}
+			Metrics: events.NewSocketMetrics(metrics.Registerer()), Gaps: storage, Log: e.log}
 		listening.Go(func() { e.listen(lctx, l) })
 		e.log.Info("receiving Dialpad events over a websocket", "live_max_age", e.cfg.LiveMaxAge)
 	} else {

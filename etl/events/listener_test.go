@@ -58,6 +58,21 @@ func forgedRefusal(body []byte) error {
 	return r.Accept(context.Background(), body)
 }
 
+// fakeGaps records the Listener's calls, in order.
+type fakeGaps struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (g *fakeGaps) OpenGap(context.Context, time.Time) error   { return g.add("open") }
+func (g *fakeGaps) CloseGaps(context.Context, time.Time) error { return g.add("close") }
+func (g *fakeGaps) add(c string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls = append(g.calls, c)
+	return nil
+}
+
 // fixedSockets hands out the URL of a test server, with a token.
 type fixedSockets struct{ url string }
 
@@ -66,9 +81,10 @@ func (s fixedSockets) Websocket(context.Context, wire.ID) (dialpad.Websocket, er
 }
 
 // A connection that drops is connected again at once: the drop is
-// counted, logged and reported as a time events may have been lost, and
-// the messages of both connections are taken; a refused message is
-// logged without its body.
+// counted, logged, recorded as a time without a connection (closed when
+// connected again; one is opened at the stop too) and reported as a time
+// events may have been lost, and the messages of both connections are
+// taken; a refused message is logged without its body.
 func TestAListenerReconnectsAfterADrop(t *testing.T) {
 	var conns atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,8 +106,9 @@ func TestAListenerReconnectsAfterADrop(t *testing.T) {
 	acc := &fakeAcceptor{}
 	var logs syncBuffer
 	reg := prometheus.NewRegistry()
+	gaps := &fakeGaps{}
 	l := &events.Listener{Sockets: fixedSockets{url: "ws" + strings.TrimPrefix(srv.URL, "http")}, ID: 7, Receiver: acc,
-		Log: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: events.NewSocketMetrics(reg),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: events.NewSocketMetrics(reg), Gaps: gaps,
 		Backoff: func(int) time.Duration { return time.Millisecond }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -114,6 +131,9 @@ func TestAListenerReconnectsAfterADrop(t *testing.T) {
 	}
 	if got := metric(t, reg, "dialpad_etl_events_websocket_drops_total"); got != 1 {
 		t.Errorf("%v drops counted; want 1", got)
+	}
+	if got := strings.Join(gaps.calls, ","); got != "close,open,close,open" {
+		t.Errorf("gaps recorded: %s; want close (at the first connection), open (the drop), close (connected again), open (the stop)", got)
 	}
 	if got := metric(t, reg, "dialpad_etl_events_websocket_connected"); got != 0 {
 		t.Errorf("connected = %v after Run; want 0", got)

@@ -50,11 +50,26 @@ type Listener struct {
 	Inflight int
 	// HTTPClient makes the handshakes (nil: http.DefaultClient).
 	HTTPClient *http.Client
-	Now        func() time.Time // the clock of Receiver.MayHaveLost (nil: time.Now)
+	Now        func() time.Time // the clock of Receiver.MayHaveLost and of Gaps (nil: time.Now)
 	Metrics    *SocketMetrics   // nil: not measured
-	Log        *slog.Logger
+	// Gaps records the times without a connection (nil: not recorded), for
+	// the ETL health dashboard: one that began is recorded open, and
+	// closed when a connection is made again. The first connection also
+	// closes what an earlier process left open (it stopped while without
+	// one: the time until now went unheard too).
+	Gaps GapRecorder
+	Log  *slog.Logger
 
 	readers *sync.WaitGroup // Run's
+}
+
+// GapRecorder keeps the times without a websocket connection
+// (*Storage).
+type GapRecorder interface {
+	// OpenGap records that the connection was lost at from.
+	OpenGap(ctx context.Context, from time.Time) error
+	// CloseGaps records that every gap left open ended at to.
+	CloseGaps(ctx context.Context, to time.Time) error
 }
 
 // Sockets gives a websocket with a fresh URL (*dialpad.Client).
@@ -151,6 +166,7 @@ func (l *Listener) Run(ctx context.Context) error {
 			}
 			attempt, cur = 0, c
 			l.Metrics.connected(true)
+			l.gap(func(g GapRecorder) error { return g.CloseGaps(ctx, l.Now()) })
 			if dropped {
 				l.Log.Warn("connected to Dialpad's websocket again; events sent meanwhile are lost until the next list "+
 					"and duty-status reads", "websocket", l.ID.String(), "without_connection", time.Since(down).Round(time.Millisecond))
@@ -165,6 +181,10 @@ func (l *Listener) Run(ctx context.Context) error {
 			cur.conn.Close(websocket.StatusNormalClosure, "the job is stopping")
 			<-cur.done
 			l.Metrics.connected(false)
+			// Until a process connects again, nothing hears the events.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			l.gap(func(g GapRecorder) error { return g.OpenGap(rctx, l.Now()) })
+			cancel()
 			return nil
 		case <-cur.done:
 			renew.Stop()
@@ -177,6 +197,7 @@ func (l *Listener) Run(ctx context.Context) error {
 			}
 			down, dropped, accounted = time.Now(), true, time.Now()
 			l.Receiver.MayHaveLost(l.Now())
+			l.gap(func(g GapRecorder) error { return g.OpenGap(ctx, l.Now()) })
 			l.Metrics.connected(false)
 			l.Metrics.drop()
 			l.Log.Warn("the websocket connection dropped; connecting again", "websocket", l.ID.String(),
@@ -214,6 +235,17 @@ func (l *Listener) Run(ctx context.Context) error {
 			l.Metrics.renewed()
 			l.Log.Debug("renewed the websocket connection", "websocket", l.ID.String(), "after", time.Since(old.opened).Round(time.Second))
 		}
+	}
+}
+
+// gap records a change of the times without a connection, logging a
+// failure (the connection matters more than its record).
+func (l *Listener) gap(record func(GapRecorder) error) {
+	if l.Gaps == nil {
+		return
+	}
+	if err := record(l.Gaps); err != nil {
+		l.Log.Error("could not record the time without a websocket connection", "err", err)
 	}
 }
 

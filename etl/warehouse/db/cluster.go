@@ -48,7 +48,7 @@ import (
 
 // globalTables are the tables replicated to every node.
 var globalTables = map[string]bool{
-	"schema_migrations": true, "etl_leases": true, "etl_settings": true, "report_sends": true,
+	"schema_migrations": true, "etl_leases": true, "etl_settings": true, "report_sends": true, "events_gaps": true,
 }
 
 // shardKeys are the columns that place the rows of the sharded tables
