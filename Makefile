@@ -147,7 +147,7 @@ demo: deps build
 	@$(GO) build -o bin/clickhouse-dev ./cmd/clickhouse-dev
 	@bin/clickhouse-dev start --dir $(DEMO_DIR)/clickhouse --port $(DEMO_CH_PORT)
 	@if ! (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null; then \
-	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --always-open --calls-per-day 480 --events-subscriptions --events-backlog 72h > $(DEMO_DIR)/simulator.log 2>&1 & \
+	  setsid nohup $(BIN) simulate --addr $(DEMO_SIM_ADDR) --live --always-open --calls-per-day 1200 --events-subscriptions --events-backlog 72h > $(DEMO_DIR)/simulator.log 2>&1 & \
 	  echo $$! > $(DEMO_DIR)/simulator.pid; \
 	  for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_SIM_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	  echo "simulated Dialpad started at http://$(DEMO_SIM_ADDR)"; \
@@ -166,7 +166,7 @@ demo: deps build
 	  echo $$! > $(DEMO_DIR)/schedule.pid; \
 	  for i in $$(seq 100); do (exec 3<>/dev/tcp/$(subst :,/,$(DEMO_ETL_ADDR))) 2>/dev/null && break; sleep 0.1; done; \
 	fi
-	@echo "waiting up to two minutes for the first live call event (the simulated company is open around the clock, about a call a minute)"
+	@echo "waiting up to two minutes for the first live call event (the simulated company is open around the clock, some three calls a minute)"
 	@for i in $$(seq 120); do $(DEMO_ENV) $(BIN) webhooks status 2>/dev/null | grep -Eq '^last call event .*\([0-9.]+m?s ago\)' && break; sleep 1; done
 	@$(DEMO_ENV) $(BIN) webhooks status
 	@echo

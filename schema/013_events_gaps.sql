@@ -1,8 +1,8 @@
 -- The times the job had no connection to Dialpad's websocket
 -- (DIALPAD_EVENTS=websocket), when events went unheard: Dialpad does not
 -- send again what a websocket missed (docs/events.md). One row per gap
--- and host: from a drop, or the process's stop, until a connection was
--- made again (to_ms 0 and to_at 1970-01-01 while it lasts). The ETL
+-- and host: from a drop until a connection was made again or the
+-- process stopped (to_ms 0 and to_at 1970-01-01 while it lasts). The ETL
 -- health dashboard shows them.
 CREATE TABLE IF NOT EXISTS events_gaps
 (

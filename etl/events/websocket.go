@@ -48,15 +48,19 @@ type Listener struct {
 	// Inflight bounds the messages being stored at once (default 1,000):
 	// beyond it, reading waits.
 	Inflight int
+	// PingEvery is how often a connection is pinged (default 30 s), and
+	// PingTimeout how long an answer may take (default 10 s) before the
+	// connection counts as dropped.
+	PingEvery, PingTimeout time.Duration
 	// HTTPClient makes the handshakes (nil: http.DefaultClient).
 	HTTPClient *http.Client
 	Now        func() time.Time // the clock of Receiver.MayHaveLost and of Gaps (nil: time.Now)
 	Metrics    *SocketMetrics   // nil: not measured
 	// Gaps records the times without a connection (nil: not recorded), for
-	// the ETL health dashboard: one that began is recorded open, and
-	// closed when a connection is made again. The first connection also
-	// closes what an earlier process left open (it stopped while without
-	// one: the time until now went unheard too).
+	// the ETL health dashboard: one that began with a drop is recorded
+	// open, and closed when a connection is made again or the process
+	// stops. The first connection also closes what an earlier process on
+	// the host left open (it ended without a word).
 	Gaps GapRecorder
 	Log  *slog.Logger
 
@@ -119,6 +123,12 @@ func (l *Listener) defaults() {
 	if l.HTTPClient == nil {
 		l.HTTPClient = http.DefaultClient
 	}
+	if l.PingEvery <= 0 {
+		l.PingEvery = 30 * time.Second
+	}
+	if l.PingTimeout <= 0 {
+		l.PingTimeout = 10 * time.Second
+	}
 	if l.Now == nil {
 		l.Now = time.Now
 	}
@@ -151,12 +161,14 @@ func (l *Listener) Run(ctx context.Context) error {
 		if cur == nil {
 			if attempt > 0 && !sleep(ctx, l.Backoff(attempt)) {
 				account()
+				l.endGap(ctx, dropped)
 				return nil
 			}
 			c, err := l.connect(ctx, slots, &handlers)
 			account()
 			if err != nil {
 				if ctx.Err() != nil {
+					l.endGap(ctx, dropped)
 					return nil
 				}
 				attempt++
@@ -181,16 +193,14 @@ func (l *Listener) Run(ctx context.Context) error {
 			cur.conn.Close(websocket.StatusNormalClosure, "the job is stopping")
 			<-cur.done
 			l.Metrics.connected(false)
-			// Until a process connects again, nothing hears the events.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			l.gap(func(g GapRecorder) error { return g.OpenGap(rctx, l.Now()) })
-			cancel()
 			return nil
 		case <-cur.done:
 			renew.Stop()
 			lived := time.Since(cur.opened)
+			// Only a close in the second half of the lifetime teaches: an
+			// earlier one (a server restarting or draining) is a drop.
 			if st := websocket.CloseStatus(cur.err); (st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway) &&
-				lived < l.Lifetime && lived >= MinLifetime {
+				lived < l.Lifetime && lived >= max(MinLifetime, l.Lifetime/2) {
 				l.Log.Info("Dialpad closed the websocket connection sooner than its lifetime: renewing sooner from now on",
 					"lifetime", l.Lifetime, "closed_after", lived.Round(time.Second))
 				l.Lifetime = lived
@@ -228,10 +238,21 @@ func (l *Listener) Run(ctx context.Context) error {
 			// missed (one sent on both is stored once).
 			old := cur
 			cur = next
-			go func() {
-				sleep(ctx, l.overlap())
+			// The old one may have dropped while the new one dialled: what
+			// came meanwhile may be lost.
+			select {
+			case <-old.done:
+				l.Receiver.MayHaveLost(l.Now())
+				l.Metrics.drop()
+				l.Log.Warn("the websocket connection dropped while it was being renewed", "websocket", l.ID.String(),
+					"err", old.err)
+			default:
+			}
+			overlap := l.overlap()
+			l.readers.Go(func() {
+				sleep(ctx, overlap)
 				old.conn.Close(websocket.StatusNormalClosure, "renewed")
-			}()
+			})
 			l.Metrics.renewed()
 			l.Log.Debug("renewed the websocket connection", "websocket", l.ID.String(), "after", time.Since(old.opened).Round(time.Second))
 		}
@@ -247,6 +268,17 @@ func (l *Listener) gap(record func(GapRecorder) error) {
 	if err := record(l.Gaps); err != nil {
 		l.Log.Error("could not record the time without a websocket connection", "err", err)
 	}
+}
+
+// endGap closes, as the process stops, the gap a drop opened: the time
+// the job itself is stopped is not counted (docs/events.md).
+func (l *Listener) endGap(ctx context.Context, dropped bool) {
+	if !dropped {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	l.gap(func(g GapRecorder) error { return g.CloseGaps(rctx, l.Now()) })
 }
 
 // overlap is how long an old connection stays open after the new one
@@ -279,7 +311,39 @@ func (l *Listener) connect(ctx context.Context, slots chan struct{}, handlers *s
 	c := &link{conn: conn, secret: u, opened: now, done: make(chan struct{}),
 		renewAt: now.Add(time.Duration(float64(l.Lifetime) * l.RenewAt))}
 	l.readers.Go(func() { l.read(ctx, c, slots, handlers) })
+	l.readers.Go(func() { l.keepAlive(ctx, c) })
 	return c, nil
+}
+
+// keepAlive pings the connection every PingEvery until it ends, and
+// closes it when a ping goes unanswered for PingTimeout: a connection a
+// firewall or NAT dropped without a word would otherwise look open until
+// its renewal, its events lost unnoticed. The close makes it a drop.
+func (l *Listener) keepAlive(ctx context.Context, c *link) {
+	t := time.NewTicker(l.PingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, l.PingTimeout)
+		err := c.conn.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			select {
+			case <-c.done: // closed meanwhile (renewed, or read's end)
+			default:
+				l.Log.Warn("the websocket connection did not answer a ping; closing it", "websocket", l.ID.String(),
+					"err", Redact(err, c.secret))
+				c.conn.CloseNow()
+			}
+			return
+		}
+	}
 }
 
 // read hands the connection's messages to the Receiver until it ends.
