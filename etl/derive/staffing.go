@@ -35,6 +35,11 @@ var DefaultStaffing = Staffing{
 // late).
 const staffingAhead, staffingBack = 14, 7
 
+// staffingHistory is how many days before today a rebuild makes the
+// staffing of: a year and a month, enough for the forecast's error over a
+// year, and a rebuild of years of history stays quick.
+const staffingHistory = 400
+
 func (d *Deriver) planner(today time.Time) staffing.Planner {
 	return staffing.Planner{Model: d.staffing.Model, Weeks: d.staffing.Weeks, Exclude: d.staffing.Exclude, Today: today,
 		Zone: d.db.Location()}
@@ -44,15 +49,15 @@ func (d *Deriver) planner(today time.Time) staffing.Planner {
 // days from the day of from (or the last staffingBack days, if later or
 // zero) to today needed, and the forecast of those days and of the next
 // staffingAhead. The nightly run calls it with no from, a backfill with
-// the first day it loaded. A target that fails does not keep the others
-// from theirs.
+// the first day it loaded (of the last staffingHistory days). A target
+// that fails does not keep the others from theirs.
 func (d *Deriver) PlanStaffing(ctx context.Context, targets []dialpad.Target, from, now time.Time) error {
 	today := dayOf(now.UnixMilli(), d.db.Location())
 	back := today.AddDate(0, 0, -staffingBack)
 	if from.IsZero() || !dayOf(from.UnixMilli(), d.db.Location()).Before(back) {
 		from = back
 	} else {
-		from = dayOf(from.UnixMilli(), d.db.Location())
+		from = later(dayOf(from.UnixMilli(), d.db.Location()), today.AddDate(0, 0, -staffingHistory))
 	}
 	var errs []error
 	for _, t := range targets {
@@ -68,7 +73,8 @@ func (d *Deriver) PlanStaffing(ctx context.Context, targets []dialpad.Target, fr
 
 // RebuildStaffing makes every target's staffing again as of the
 // deriver's clock, in place of what the table held: the need and the
-// forecast of every day since the target's first interval, and the
+// forecast of every day since the target's first interval (of the last
+// staffingHistory days), and the
 // forecast of the next staffingAhead days.
 func (d *Deriver) RebuildStaffing(ctx context.Context) error {
 	now := d.now()
@@ -101,6 +107,7 @@ func (d *Deriver) RebuildStaffing(ctx context.Context) error {
 			if first.IsZero() || first.Year() < 2000 || first.After(today) {
 				first = today
 			}
+			first = later(first, today.AddDate(0, 0, -staffingHistory))
 			return d.on(sh).staff(ctx, t, first, today.AddDate(0, 0, staffingAhead-1), now)
 		})
 		if err != nil {
@@ -253,4 +260,11 @@ func (d *Deriver) writeStaffing(ctx context.Context, target dialpad.Target, need
 		return fmt.Errorf("write staffing of %s: %w", target, err)
 	}
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

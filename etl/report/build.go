@@ -255,12 +255,23 @@ func (b *builder) loadHealth(ctx context.Context, t dialpad.Target) (Health, err
 			}
 		}
 	}
+	// Complete once no day is missing after the first one loaded: days at
+	// the period's start that no load covered (before the warehouse's
+	// start, ETL_START) will not come, and are only flagged.
+	seen := false
+	h.Complete = true
 	for d := range b.period.Days() {
-		if day := b.period.From.AddDate(0, 0, d); !loaded[day.Format(time.DateOnly)] {
-			h.Missing = append(h.Missing, day)
+		day := b.period.From.AddDate(0, 0, d)
+		if loaded[day.Format(time.DateOnly)] {
+			seen = true
+			continue
+		}
+		h.Missing = append(h.Missing, day)
+		if seen {
+			h.Complete = false
 		}
 	}
-	h.Complete = len(h.Missing) == 0
+	h.Complete = h.Complete && seen
 	p, f, err = v.panel(ctx, reconcilePanel)
 	if err != nil {
 		return h, err

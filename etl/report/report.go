@@ -127,8 +127,10 @@ type Health struct {
 	Loaded Table
 	// Missing are the period's days that no load which succeeded covers
 	// wholly (dates: midnight UTC), oldest first.
-	Missing     []time.Time
-	Complete    bool  // every day of the period is loaded
+	Missing []time.Time
+	// Complete: every day of the period is loaded from the first one
+	// loaded on (the e-mailed report waits for it).
+	Complete    bool
 	Days        int   // days in the period
 	Reconciled  int   // of them, compared with Dialpad's records export
 	NotMatching Table // "Ours vs Dialpad's, per day": the period's days whose latest comparison is not a match
