@@ -156,7 +156,8 @@ func (l *Listener) Run(ctx context.Context) error {
 		accounted = now
 	}
 	var cur *link
-	flaps := 0 // connections in a row that dropped within MinLifetime
+	flaps := 0              // connections in a row that dropped within MinLifetime
+	var early time.Duration // how long the last connection lived, if closed sooner than the lifetime
 	for attempt := 0; ; {
 		if cur == nil {
 			if attempt > 0 && !sleep(ctx, l.Backoff(attempt)) {
@@ -197,13 +198,20 @@ func (l *Listener) Run(ctx context.Context) error {
 		case <-cur.done:
 			renew.Stop()
 			lived := time.Since(cur.opened)
-			// Only a close in the second half of the lifetime teaches: an
-			// earlier one (a server restarting or draining) is a drop.
+			// Two closes in a row after about the same time, sooner than
+			// the lifetime, teach it: one alone (a server restarting or
+			// draining) is a drop.
 			if st := websocket.CloseStatus(cur.err); (st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway) &&
-				lived < l.Lifetime && lived >= max(MinLifetime, l.Lifetime/2) {
-				l.Log.Info("Dialpad closed the websocket connection sooner than its lifetime: renewing sooner from now on",
-					"lifetime", l.Lifetime, "closed_after", lived.Round(time.Second))
-				l.Lifetime = lived
+				lived < l.Lifetime && lived >= MinLifetime {
+				if d := lived - early; early > 0 && d <= lived/10 && d >= -lived/10 {
+					l.Log.Info("Dialpad closed the websocket connection sooner than its lifetime twice: renewing sooner from now on",
+						"lifetime", l.Lifetime, "closed_after", lived.Round(time.Second))
+					l.Lifetime, early = lived, 0
+				} else {
+					early = lived
+				}
+			} else {
+				early = 0
 			}
 			down, dropped, accounted = time.Now(), true, time.Now()
 			l.Receiver.MayHaveLost(l.Now())
