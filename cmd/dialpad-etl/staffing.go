@@ -139,15 +139,20 @@ func printForecast(ctx context.Context, fs *flag.FlagSet, stdout, stderr io.Writ
 		return err
 	}
 	defer e.store.Close()
-	names, tables, err := report.Staffing(ctx, e.store.DB(), e.cfg.Location, e.cfg.Targets, time.Now())
+	now := time.Now().In(e.cfg.Location)
+	names, tables, err := report.Staffing(ctx, e.store.DB(), e.cfg.Location, e.cfg.Targets, now)
 	if err != nil {
 		return err
 	}
+	// The 7 days after today, in the reporting zone: the panel's week.
+	first := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, e.cfg.Location)
+	last := first.AddDate(0, 0, 6)
 	for i, t := range tables {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		fmt.Fprintf(stdout, "%s: agents to schedule in the next 7 days, per hour (its busiest quarter hour)\n", names[i])
+		fmt.Fprintf(stdout, "%s: agents to schedule in the next 7 days (%s to %s), per hour (its busiest quarter hour)\n",
+			names[i], first.Format(time.DateOnly), last.Format(time.DateOnly))
 		if len(t.Rows) == 0 {
 			fmt.Fprintln(stdout, "  No forecast yet: the nightly run makes it from past weeks' calls, and so do a backfill and 'dialpad-etl rebuild'.")
 			continue

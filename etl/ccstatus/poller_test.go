@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
 // fakeSource answers each call center's status, or fails for those in
@@ -134,16 +135,11 @@ func TestRunPollsAtOnceAndDropsOldDays(t *testing.T) {
 		Now: func() time.Time { return at }, Targets: []dialpad.Target{{Type: "callcenter", ID: 5}}}
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the first poll", func() bool {
 		src.mu.Lock()
-		n := len(src.asked)
-		src.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer src.mu.Unlock()
+		return len(src.asked) > 0
+	})
 	cancel()
 	<-done
 	if len(store.polls) != 1 || len(store.dropped) != 1 || !store.dropped[0].Equal(at.Add(-35*24*time.Hour)) {
