@@ -15,8 +15,19 @@ import (
 // webhook.Hub.CallCenterStatus), and 404 for an id that is not the
 // company's call center; false when path is not that endpoint.
 func (s *Sim) serveCallCenterStatus(w http.ResponseWriter, r *http.Request) bool {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/api/v2/callcenters/")
-	id, ok2 := strings.CutSuffix(rest, "/status")
+	return serveAtClock(w, r, "/api/v2/callcenters/", "/status", "call center not found",
+		func(n int64) string { return fmt.Sprintf("call center %d not found", n) },
+		func(n int64) (webhook.CallCenterStatusJSON, bool) { return s.hub.CallCenterStatus(n, s.now()) })
+}
+
+// serveAtClock answers GET prefix{id}suffix with what get gives for the
+// id (at the simulator's clock), 404 with notFound for an id it does not
+// know or badID for one that is not a number; false when path is not
+// that endpoint.
+func serveAtClock[T any](w http.ResponseWriter, r *http.Request, prefix, suffix, badID string,
+	notFound func(int64) string, get func(int64) (T, bool)) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), prefix)
+	id, ok2 := strings.CutSuffix(rest, suffix)
 	if !ok || !ok2 || id == "" || strings.Contains(id, "/") {
 		return false
 	}
@@ -26,15 +37,15 @@ func (s *Sim) serveCallCenterStatus(w http.ResponseWriter, r *http.Request) bool
 	}
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "call center not found")
+		writeError(w, http.StatusNotFound, badID)
 		return true
 	}
-	st, found := s.hub.CallCenterStatus(n, s.now())
+	v, found := get(n)
 	if !found {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("call center %d not found", n))
+		writeError(w, http.StatusNotFound, notFound(n))
 		return true
 	}
-	writeObject(w, st)
+	writeObject(w, v)
 	return true
 }
 

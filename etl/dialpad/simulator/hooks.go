@@ -277,27 +277,9 @@ func (s *Sim) listAgentSubs(w http.ResponseWriter, _ *http.Request) {
 // user who is not an operator of the call center; false when path is not
 // that endpoint.
 func (s *Sim) serveDutyStatus(w http.ResponseWriter, r *http.Request) bool {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/api/v2/callcenters/operators/")
-	id, ok2 := strings.CutSuffix(rest, "/dutystatus")
-	if !ok || !ok2 || id == "" || strings.Contains(id, "/") {
-		return false
-	}
-	if r.Method != http.MethodGet {
-		methodNotAllowed(w, "GET")
-		return true
-	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusNotFound, "operator not found")
-		return true
-	}
-	ds, found := s.hub.DutyStatus(n, s.now())
-	if !found {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("user %d is not an operator of a call center", n))
-		return true
-	}
-	writeObject(w, ds)
-	return true
+	return serveAtClock(w, r, "/api/v2/callcenters/operators/", "/dutystatus", "operator not found",
+		func(n int64) string { return fmt.Sprintf("user %d is not an operator of a call center", n) },
+		func(n int64) (webhook.DutyStatusJSON, bool) { return s.hub.DutyStatus(n, s.now()) })
 }
 
 // webhookNotFound answers a subscription to an unknown endpoint.

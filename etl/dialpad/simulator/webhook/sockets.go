@@ -233,10 +233,9 @@ func (hb *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, token string)
 		http.Error(w, "the websocket token has expired: GET /api/v2/websockets/{id} for a fresh URL", http.StatusUnauthorized)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-	if err != nil {
-		return
-	}
+	// The connection takes events from before the upgrade's answer is
+	// written: a client that has seen the answer may count on every event
+	// sent after it.
 	c := &socketConn{out: make(chan []byte, socketQueue), closed: make(chan struct{})}
 	s.mu.Lock()
 	s.conns[c] = true
@@ -246,6 +245,10 @@ func (hb *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, token string)
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
 	life := time.NewTimer(hb.socketLifetime())
 	defer life.Stop()
 	// The client sends nothing; reading notices its close.
