@@ -78,4 +78,5 @@ var CallColumns = []string{
 	"master_call_id", "operator_call_id", "group_id", "was_recorded",
 	"is_transferred", "has_voicemail", "mos_score", "labels", "csat_score",
 	"raw", "raw_hash", "loaded_at", "version", "queued_ms", "first_rang_ms", "hold_ms", "source",
+	"csat_comments",
 }

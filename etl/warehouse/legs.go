@@ -285,9 +285,12 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		v := float64(*c.MOSScore)
 		mos = &v
 	}
-	labels := c.Labels
+	labels, comments := c.Labels, c.CSATComments
 	if labels == nil {
 		labels = []string{}
+	}
+	if comments == nil {
+		comments = []string{}
 	}
 	return b.Append(
 		l.Target.Type, uint64(l.Target.ID), l.CallID, l.ConversationID, db.Flag(l.IsEntryLeg),
@@ -300,6 +303,7 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, db.Flag(c.WasRecorded),
 		db.Flag(c.IsTransferred), db.Flag(l.HasVoicemail), mos, labels, c.CSATScore,
 		string(c.Raw), db.Hash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, source(l.FromEvent),
+		comments,
 	)
 }
 

@@ -38,6 +38,7 @@ type Call struct {
 	WasRecorded      bool        `json:"was_recorded"`
 	Labels           []string    `json:"labels"`
 	CSATScore        string      `json:"csat_score"`
+	CSATComments     []string    `json:"csat_transcriptions"`
 	VoicemailLink    string      `json:"voicemail_share_link"`
 	Recordings       []Recording `json:"recording_details"`
 
