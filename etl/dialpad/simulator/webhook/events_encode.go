@@ -36,10 +36,8 @@ func (hb *Hub) appendCallEvent(b []byte, l *traffic.Leg, pl *legPlan, t int64, s
 	}
 	b = append(b, `,"contact":`...)
 	b = appendPartyNumeric(b, &c.Customers[l.Contact])
-	if csat := traffic.CSATScore(l, h); final && csat != "" {
-		b = append(b, `,"csat_score":"`...)
-		b = append(b, csat...)
-		b = append(b, '"')
+	if final {
+		b = traffic.AppendCSAT(b, l, h)
 	}
 	b = appendNullableMillis(b, `,"date_connected":`, l.Started+int64(l.Connected), conn)
 	b = appendNullableMillis(b, `,"date_ended":`, l.Ended, final)
@@ -86,9 +84,9 @@ func (hb *Hub) appendCallEvent(b []byte, l *traffic.Leg, pl *legPlan, t int64, s
 	b = strconv.AppendInt(b, holdTime, 10)
 	b = append(b, `,"is_internal":false,"is_transferred":`...)
 	b = strconv.AppendBool(b, final && l.Flags&traffic.Transferred != 0)
-	if labels := c.Groups[l.Group].Labels; final && (h>>49)&15 < 5 && (inbound || connected) {
+	if labels := c.Labels(l, h); final && labels != nil {
 		b = append(b, `,"labels":`...)
-		b = append(b, labels[int(h>>53&31)%len(labels)]...)
+		b = append(b, labels...)
 	}
 	if id := traffic.MasterID(l, h); id != 0 {
 		b = append(b, `,"master_call_id":`...)

@@ -61,6 +61,10 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 		byLeg[ev.CallID] = append(byLeg[ev.CallID], *c)
 	}
 
+	legIndex := map[int64]int{}
+	for i, l := range s.tr.List() {
+		legIndex[l.ID] = i
+	}
 	var holds, holdable int
 	for id, seq := range byLeg {
 		states := make([]string, len(seq))
@@ -104,7 +108,9 @@ func TestEventsAreOrderedPerLeg(t *testing.T) {
 			t.Errorf("call %d: final event at %d, date_ended %d", id, last.EventTimestamp, last.DateEnded)
 		}
 		switch first := seq[0]; {
-		case entry && (first.DateQueued != 0 || last.DateQueued != last.DateRang || last.DateFirstRang <= last.DateStarted):
+		case entry && (first.DateQueued != 0 || last.DateQueued != last.DateRang ||
+			last.DateFirstRang <= last.DateStarted && s.tr.List()[legIndex[id]].Flags&traffic.AgentRang != 0 ||
+			last.DateFirstRang != 0 && s.tr.List()[legIndex[id]].Flags&traffic.AgentRang == 0):
 			t.Errorf("entry leg %d: date_queued %d then %d, date_rang %d, date_first_rang %d", id,
 				first.DateQueued, last.DateQueued, last.DateRang, last.DateFirstRang)
 		case !entry && (last.DateQueued != 0 || last.DateFirstRang != last.DateRang):
