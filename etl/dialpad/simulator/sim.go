@@ -61,8 +61,8 @@ type Config struct {
 	// connection to it last, wall clock (default an hour, as Dialpad's).
 	WebsocketLifetime time.Duration
 	// DispositionColumns are the columns of the dispositions export's
-	// CSV, in order, each one of exports.DispositionColumnNames (default
-	// exports.DefaultDispositionColumns). Dialpad does not publish them
+	// CSV, in order, each one of DispositionColumnNames (default
+	// DefaultDispositionColumns). Dialpad does not publish them
 	// [assume].
 	DispositionColumns []string
 	Faults             Faults
@@ -79,6 +79,13 @@ type Config struct {
 	// default: the traffic follows business hours and weekdays.
 	AlwaysOpen bool
 }
+
+// The columns of the dispositions export's CSV (Config.DispositionColumns):
+// those it has unless configured otherwise, and every one it knows.
+var (
+	DefaultDispositionColumns = exports.DefaultDispositionColumns
+	DispositionColumnNames    = exports.DispositionColumnNames
+)
 
 // Faults are failures the simulator injects, each off by default. Which
 // request fails is drawn from a random source seeded by Config.Seed.
