@@ -57,10 +57,10 @@ func TestDecodeFeedbackEvents(t *testing.T) {
 func TestDecodeFeedbackRejects(t *testing.T) {
 	base := `"call_id":7,"direction":"inbound","date_started":1700000000000,"event_timestamp":1700000090000`
 	for body, want := range map[string]string{
-		`{` + base + `,"state":"dispositions","dispositions":"Billing"}`:     "dispositions: want an array, got a string",
-		`{` + base + `,"state":"dispositions","dispositions":[1]}`:           "dispositions: want a string or an object with a name, got a number",
-		`{` + base + `,"state":"dispositions","dispositions":[{"name":2}]}`:  "dispositions: want an object with a string name",
-		`{` + base + `,"state":"pcsat","pcsat_score":{"value":3}}`:           "pcsat_score: want a string or a number, got an object",
+		`{` + base + `,"state":"dispositions","dispositions":"Billing"}`:      "dispositions: want an array, got a string",
+		`{` + base + `,"state":"dispositions","dispositions":[1]}`:            "dispositions: want a string or an object with a name, got a number",
+		`{` + base + `,"state":"dispositions","dispositions":[{"name":2}]}`:   "dispositions: want an object with a string name",
+		`{` + base + `,"state":"pcsat","pcsat_score":{"value":3}}`:            "pcsat_score: want a string or a number, got an object",
 		`{` + base + `,"state":"csat","csat_score":"5","pcsat_score":[true]}`: "pcsat_score: want a string or a number, got an array",
 	} {
 		_, err := DecodeEvent([]byte(body))
