@@ -21,6 +21,9 @@ type Store interface {
 	WriteCallEvents(ctx context.Context, evs []ReceivedCall) error
 	WriteLiveCalls(ctx context.Context, rows []LiveCall) error
 	WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
+	// WriteFeedback keeps what Dialpad told of legs after they ended
+	// (call_feedback); of a leg, target and kind the latest At wins.
+	WriteFeedback(ctx context.Context, rows []Feedback) error
 	// Operators are the user operators of every target, by user id, as
 	// the loads last listed them.
 	Operators(ctx context.Context) (map[int64][]Operator, error)
