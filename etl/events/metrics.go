@@ -145,3 +145,44 @@ func (m *SocketMetrics) renewed() {
 		m.renewals.Inc()
 	}
 }
+
+// DispositionMetrics are DispositionLoad's Prometheus metrics. A nil
+// *DispositionMetrics measures nothing.
+type DispositionMetrics struct {
+	exports *prometheus.CounterVec
+	legs    *prometheus.CounterVec
+	bad     *prometheus.CounterVec
+}
+
+// NewDispositionMetrics registers DispositionLoad's metrics with reg.
+func NewDispositionMetrics(reg prometheus.Registerer) *DispositionMetrics {
+	m := &DispositionMetrics{
+		exports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_exports_total",
+			Help: "Nightly dispositions exports per target, by status: loaded, refused (Dialpad has none for the target: 4xx), " +
+				"failed (not asked for, not finished, not read, not written or not recomputed): alert on failed."},
+			[]string{"target", "status"}),
+		legs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_legs_total",
+			Help: "Legs whose dispositions the nightly export wrote to call_feedback."}, []string{"target"}),
+		bad: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_bad_rows_total",
+			Help: "Rows of the dispositions exports that could not be read (logged with their line and reason)."}, []string{"target"}),
+	}
+	reg.MustRegister(m.exports, m.legs, m.bad)
+	return m
+}
+
+func (m *DispositionMetrics) observe(r DispositionResult) {
+	if m == nil {
+		return
+	}
+	t := r.Target.String()
+	status := "loaded"
+	switch {
+	case r.Refused:
+		status = "refused"
+	case r.Err != nil:
+		status = "failed"
+	}
+	m.exports.WithLabelValues(t, status).Inc()
+	m.legs.WithLabelValues(t).Add(float64(r.Legs))
+	m.bad.WithLabelValues(t).Add(float64(r.Bad))
+}
