@@ -47,6 +47,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	exportFail := fs.Float64("export-fail-rate", 0, "share of stats exports that end failed")
 	exportSlow := fs.Float64("export-slow-rate", 0, "share of stats exports that stay processing --export-slow-delay longer")
 	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
+	dispCols := fs.String("disposition-columns", strings.Join(simulator.DefaultDispositionColumns, ","),
+		"the columns of the dispositions export's CSV, in order (Dialpad does not publish them); any of "+strings.Join(simulator.DispositionColumnNames, ","))
 	wsLife := fs.Duration("websocket-lifetime", time.Hour, "how long a websocket URL's token and a connection to it last (Dialpad: an hour); the connection is then closed")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
@@ -64,8 +66,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("--websocket-lifetime must be positive")
 	}
 	cfg := simulator.Config{
-		WebsocketLifetime: *wsLife,
-		Seed:              *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
+		WebsocketLifetime:  *wsLife,
+		DispositionColumns: strings.Split(*dispCols, ","),
+		Seed:               *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
 		ExportDelay: *exportDelay, AlwaysOpen: *alwaysOpen,
 		Faults: simulator.Faults{
