@@ -14,14 +14,18 @@ import (
 // with its comments as sent, dated by the leg's start; the
 // dispositions sorted, each once.
 func TestFeedbackRowsAreReadableWithFinalAndTheLatestWins(t *testing.T) {
-	g := newRig(t)
+	// The leg started at 14:00 UTC on 2 June 2026; it is 16:00.
+	start := time.Date(2026, 6, 2, 14, 0, 0, 0, time.UTC)
+	g := newRigIn(t, time.UTC, func() time.Time { return start.Add(2 * time.Hour) })
+	ms := func(s int) int64 { return start.Add(time.Duration(s) * time.Second).UnixMilli() }
 	ana := map[string]any{"id": 11, "type": "user", "name": "Ana"}
-	leg := func(state string, ts float64, more map[string]any) string {
-		f := map[string]any{"target": ana, "entry_point_call_id": 1001, "date_connected": at(10), "date_ended": at(130)}
+	leg := func(state string, s int, more map[string]any) string {
+		f := map[string]any{"target": ana, "entry_point_call_id": 1001, "date_started": ms(0), "date_connected": ms(10),
+			"date_ended": ms(130)}
 		for k, v := range more {
 			f[k] = v
 		}
-		return sign(t, event(1002, state, at(ts), f))
+		return sign(t, event(1002, state, ms(s), f))
 	}
 	hostile := `it's "fine" \ '); DROP TABLE calls; --`
 	for _, body := range []string{
@@ -46,9 +50,9 @@ func TestFeedbackRowsAreReadableWithFinalAndTheLatestWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	if score != "5" || !slices.Equal(comments, []string{"Great", hostile}) || source != "event" || extra != "{}" ||
-		startedAt.Unix() != at(0)/1000 || told.Unix() != at(400)/1000 {
+		!startedAt.Equal(start) || !told.Equal(start.Add(400*time.Second)) {
 		t.Errorf("csat: %q %q source %s extra %s started %v told %v; want 5, the last comments, event, {}, %v, %v",
-			score, comments, source, extra, startedAt, told, time.UnixMilli(at(0)).UTC(), time.UnixMilli(at(400)).UTC())
+			score, comments, source, extra, startedAt, told, start, start.Add(400*time.Second))
 	}
 	var names []string
 	if err := g.conn.QueryRow(context.Background(), `SELECT names FROM call_feedback FINAL
