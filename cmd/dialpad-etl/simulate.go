@@ -159,6 +159,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // eventFlags are the flags of the webhook event delivery.
 type eventFlags struct {
 	url, secret        string
+	states             string
 	rate, dup, reorder float64
 	subscriptions      bool
 	backlog            time.Duration
@@ -166,6 +167,7 @@ type eventFlags struct {
 
 func (e *eventFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.url, "events-url", "", "POST the traffic's webhook events to this URL: with --live from the start-up on, with the clock; else a replay of the whole range at --events-rate")
+	fs.StringVar(&e.states, "events-states", "", "the call states posted to --events-url, comma-separated, as a receiver subscribed to them gets them (default every state, the csat, pcsat and dispositions events after the call included); agent status events go whatever it says")
 	fs.StringVar(&e.secret, "events-secret", "", "sign each event as a JWT (HS256) with this secret (default $DIALPAD_WEBHOOK_SECRET, which keeps it off the command line); empty = plain JSON bodies")
 	fs.Float64Var(&e.rate, "events-rate", 200, "events per second of a replay (without --live)")
 	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
@@ -223,6 +225,9 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 	}
 	if e.url != "" {
 		d := webhook.Delivery{URL: e.url, Secret: e.secret, Faults: faults}
+		if e.states != "" {
+			d.CallStates = strings.Split(e.states, ",")
+		}
 		signing := "signed HS256 (JWT)"
 		if e.secret == "" {
 			signing = "unsigned JSON"

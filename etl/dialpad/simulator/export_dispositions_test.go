@@ -268,3 +268,29 @@ func TestExportCategoriesOfEntryLegs(t *testing.T) {
 		t.Errorf("missed %d, abandoned %d, hostile comments %d: want many of each", counts[[2]bool{true, false}], counts[[2]bool{false, true}], hostile)
 	}
 }
+
+// TestDispositionsExportLivesLikeTheCallsExport: processing, then
+// complete; an identical request within the hour gets it back, a calls
+// export of the same days and target is another export.
+func TestDispositionsExportLivesLikeTheCallsExport(t *testing.T) {
+	c := simtest.NewClock(simtest.End)
+	s := newTestSim(t, Config{Now: c.Now})
+	srv := serve(t, s)
+	body := `,"days_ago_start":3,"days_ago_end":4` + targetFields(s.Targets()[2]) // Thursday and Friday
+	e := startExport(t, srv.URL, dispositionsBody("UTC", body))
+	if st := pollExport(t, srv.URL, e.RequestID); st.Status != "processing" || st.DownloadURL != "" {
+		t.Fatalf("at once %+v, want processing without a link", st)
+	}
+	again := startExport(t, srv.URL, dispositionsBody("UTC", body))
+	calls := startExport(t, srv.URL, recordsBody("UTC", body))
+	if !again.AlreadyStarted || again.RequestID != e.RequestID || calls.AlreadyStarted || calls.RequestID == e.RequestID {
+		t.Errorf("the same request again: %+v; the calls export of the same days: %+v; want %s back, then a new one", again, calls, e.RequestID)
+	}
+	c.Set(simtest.End.Add(10 * time.Second))
+	if all := downloadCSV(t, srv.URL, e.RequestID); len(all) < 50 || all[0][len(all[0])-1] != "notes" {
+		t.Errorf("%d rows under %v, want many dispositions", len(all)-1, all[0])
+	}
+	if all := downloadCSV(t, srv.URL, calls.RequestID); !slices.Contains(all[0], "categories") {
+		t.Errorf("the calls export's header %v", all[0])
+	}
+}

@@ -204,7 +204,7 @@ func (hb *Hub) afterEnd(l *traffic.Leg, add func(int64, string)) {
 		n++
 	}
 	if traffic.CSATScore(l, h) != "" {
-		after[n] = step{l.Ended + 60_000 + int64(d>>40%540_001), evCSAT}
+		after[n] = step{l.Ended + 60_000 + int64(d>>40%539_001), evCSAT}
 		n++
 	}
 	slices.SortFunc(after[:n], func(x, y step) int { return cmp.Compare(x.t, y.t) })
