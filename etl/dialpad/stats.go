@@ -17,7 +17,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 )
 
-// Sentinels of ExportCalls.
+// Sentinels of ExportCalls and ExportDispositions.
 var (
 	// ErrExportFailed: Dialpad reported the export as failed.
 	ErrExportFailed = errors.New("dialpad: the export failed")
@@ -33,8 +33,8 @@ var (
 // legs is a fraction of it.
 const maxExport = 2 << 30
 
-// ExportRequest asks for a records export of a target's calls over whole
-// days of Zone, From to To included, To before today there.
+// ExportRequest asks for a records export of a target's calls (or
+// dispositions) over whole days of Zone, From to To included, To before today there.
 type ExportRequest struct {
 	Target   Target
 	Zone     *time.Location
