@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -22,7 +23,8 @@ import (
 // again, keeps every leg's dispositions in call_feedback (source export,
 // under that target) and has those days derived again. Dialpad allows
 // the export for call centers; a target it refuses (4xx) is logged and
-// skipped.
+// skipped, and not asked for again by this process: each export spends
+// the budget the reconciliation shares.
 type DispositionLoad struct {
 	Exports  DispositionExports // *dialpad.Client
 	Store    FeedbackStore      // *Storage
@@ -40,6 +42,9 @@ type DispositionLoad struct {
 	LeasePoll time.Duration
 	Metrics   *DispositionMetrics // nil: not measured
 	Log       *slog.Logger
+
+	mu      sync.Mutex
+	refused map[dialpad.Target]bool // targets Dialpad refused the export for
 }
 
 // DispositionExports is Dialpad's dispositions export
@@ -79,11 +84,12 @@ const maxDispositionDays = 31
 // Location, both included, last before today there) of every call-center
 // and department target, one target at a time, and has the days of the
 // legs it wrote recomputed. A target's failure is logged, counted and
-// returned in its result; the others go on.
+// returned in its result; the others go on. Run is not safe for
+// concurrent use.
 func (d *DispositionLoad) Run(ctx context.Context, first, last time.Time) []DispositionResult {
 	var out []DispositionResult
 	for _, t := range d.Targets {
-		if t.Type != "callcenter" && t.Type != "department" {
+		if t.Type != "callcenter" && t.Type != "department" || d.wasRefused(t) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -93,7 +99,14 @@ func (d *DispositionLoad) Run(ctx context.Context, first, last time.Time) []Disp
 		log := d.log().With("target", t.String(), "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly))
 		switch {
 		case res.Refused:
-			log.Info("dispositions: Dialpad has no dispositions export for the target; skipped", "err", res.Err)
+			d.mu.Lock()
+			if d.refused == nil {
+				d.refused = map[dialpad.Target]bool{}
+			}
+			d.refused[t] = true
+			d.mu.Unlock()
+			log.Info("dispositions: Dialpad has no dispositions export for the target; not asked for again until a restart",
+				"err", res.Err)
 		case res.Err != nil:
 			log.Error("dispositions: the export was not loaded", "legs", res.Legs, "err", res.Err)
 		default:
@@ -187,6 +200,12 @@ func (d *DispositionLoad) recompute(ctx context.Context, t dialpad.Target, days 
 		return fmt.Errorf("recompute the days of %s's dispositions: %w", t, err)
 	}
 	return nil
+}
+
+func (d *DispositionLoad) wasRefused(t dialpad.Target) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refused[t]
 }
 
 // refused reports whether Dialpad refused the request (4xx other than

@@ -133,6 +133,18 @@ func TestTheNightlyDispositionsAreStoredAndTheirDaysRecomputed(t *testing.T) {
 	if got := counterSum(t, reg, "dialpad_etl_dispositions_bad_rows_total", "", ""); got != 1 {
 		t.Errorf("bad rows counted %v, want 1", got)
 	}
+
+	// The next night: the department Dialpad refused is not asked for
+	// again (each export spends the shared budget); the failed one is.
+	exports.asked = nil
+	d.Run(t.Context(), first, last)
+	asked = nil
+	for _, r := range exports.asked {
+		asked = append(asked, r.Target)
+	}
+	if want := []dialpad.Target{center, center2}; !slices.Equal(asked, want) {
+		t.Errorf("the next night asked for %v, want %v", asked, want)
+	}
 }
 
 // A load that holds the target's lease is waited for; one that holds it
