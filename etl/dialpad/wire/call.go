@@ -135,20 +135,28 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 }
 
 // Names is a list of names sent as strings or as objects with a name
-// ({"name": "Billing", ...}), whose shape Dialpad does not publish. Empty
-// names are left out; null reads as none.
+// ({"name": "Billing", ...}), whose shape Dialpad does not publish; a
+// lone string or object is a list of one. Empty names are left out; null
+// reads as none.
 type Names []string
 
 // UnmarshalJSON accepts ["Billing"], [{"name": "Billing"}], a mix of
-// both, and null.
+// both, "Billing", {"name": "Billing"} and null.
 func (n *Names) UnmarshalJSON(b []byte) error {
 	*n = nil
 	if isNull(b) {
 		return nil
 	}
 	var elems []json.RawMessage
-	if err := json.Unmarshal(b, &elems); err != nil {
-		return fmt.Errorf("want an array, got %s", kind(b))
+	switch kind(b) {
+	case "an array":
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return err
+		}
+	case "a string", "an object":
+		elems = []json.RawMessage{b}
+	default:
+		return fmt.Errorf("want an array, a string or an object with a name, got %s", kind(b))
 	}
 	for _, e := range elems {
 		var name string

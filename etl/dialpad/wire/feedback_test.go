@@ -33,6 +33,8 @@ func TestDecodeFeedbackEvents(t *testing.T) {
 		{"dispositions mixed, with null and empty names", `{` + base + `,"state":"dispositions","dispositions":["Billing",null,{"name":""},{"name":"Sales"},""]}`,
 			"", nil, "", Names{"Billing", "Sales"}},
 		{"dispositions null", `{` + base + `,"state":"dispositions","dispositions":null}`, "", nil, "", nil},
+		{"a lone disposition", `{` + base + `,"state":"dispositions","dispositions":"Billing"}`, "", nil, "", Names{"Billing"}},
+		{"a lone disposition object", `{` + base + `,"state":"dispositions","dispositions":{"name":"Billing"}}`, "", nil, "", Names{"Billing"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +59,7 @@ func TestDecodeFeedbackEvents(t *testing.T) {
 func TestDecodeFeedbackRejects(t *testing.T) {
 	base := `"call_id":7,"direction":"inbound","date_started":1700000000000,"event_timestamp":1700000090000`
 	for body, want := range map[string]string{
-		`{` + base + `,"state":"dispositions","dispositions":"Billing"}`:      "dispositions: want an array, got a string",
+		`{` + base + `,"state":"dispositions","dispositions":true}`:           "dispositions: want an array, a string or an object with a name, got a boolean",
 		`{` + base + `,"state":"dispositions","dispositions":[1]}`:            "dispositions: want a string or an object with a name, got a number",
 		`{` + base + `,"state":"dispositions","dispositions":[{"name":2}]}`:   "dispositions: want an object with a string name",
 		`{` + base + `,"state":"pcsat","pcsat_score":{"value":3}}`:            "pcsat_score: want a string or a number, got an object",
