@@ -40,8 +40,12 @@ type DispositionLoad struct {
 	LeaseTTL  time.Duration
 	LeaseWait time.Duration
 	LeasePoll time.Duration
-	Metrics   *DispositionMetrics // nil: not measured
-	Log       *slog.Logger
+	// Concurrency is how many targets' exports are under way at once
+	// (default 4, as the reconciliation's): an export waits at Dialpad,
+	// not here.
+	Concurrency int
+	Metrics     *DispositionMetrics // nil: not measured
+	Log         *slog.Logger
 
 	mu      sync.Mutex
 	refused map[dialpad.Target]bool // targets Dialpad refused the export for
@@ -82,40 +86,59 @@ const maxDispositionDays = 31
 
 // Run loads the dispositions of the days first to last (dates of
 // Location, both included, last before today there) of every call-center
-// and department target, one target at a time, and has the days of the
-// legs it wrote recomputed. A target's failure is logged, counted and
-// returned in its result; the others go on. Run is not safe for
-// concurrent use.
+// and department target, Concurrency targets at a time, and has the
+// days of the legs it wrote recomputed; the results are in the order of
+// Targets. A target's failure is logged, counted and returned in its
+// result; the others go on. Run is not safe for concurrent use.
 func (d *DispositionLoad) Run(ctx context.Context, first, last time.Time) []DispositionResult {
-	var out []DispositionResult
+	var todo []dialpad.Target
 	for _, t := range d.Targets {
-		if t.Type != "callcenter" && t.Type != "department" || d.wasRefused(t) {
-			continue
+		if (t.Type == "callcenter" || t.Type == "department") && !d.wasRefused(t) {
+			todo = append(todo, t)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		res := d.target(ctx, t, first, last)
-		log := d.log().With("target", t.String(), "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly))
-		switch {
-		case res.Refused:
-			d.mu.Lock()
-			if d.refused == nil {
-				d.refused = map[dialpad.Target]bool{}
-			}
-			d.refused[t] = true
-			d.mu.Unlock()
-			log.Info("dispositions: Dialpad has no dispositions export for the target; not asked for again until a restart",
-				"err", res.Err)
-		case res.Err != nil:
-			log.Error("dispositions: the export was not loaded", "legs", res.Legs, "err", res.Err)
-		default:
-			log.Info("dispositions: export loaded", "legs", res.Legs, "unreadable_rows", res.Bad, "days", len(res.Days))
-		}
-		d.Metrics.observe(res)
-		out = append(out, res)
 	}
+	out := make([]DispositionResult, len(todo))
+	n := d.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, t := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = d.run(ctx, t, first, last)
+		})
+	}
+	wg.Wait()
 	return out
+}
+
+// run loads one target's export, then logs and counts what it came to.
+func (d *DispositionLoad) run(ctx context.Context, t dialpad.Target, first, last time.Time) DispositionResult {
+	if err := ctx.Err(); err != nil {
+		return DispositionResult{Target: t, Err: err}
+	}
+	res := d.target(ctx, t, first, last)
+	log := d.log().With("target", t.String(), "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly))
+	switch {
+	case res.Refused:
+		d.mu.Lock()
+		if d.refused == nil {
+			d.refused = map[dialpad.Target]bool{}
+		}
+		d.refused[t] = true
+		d.mu.Unlock()
+		log.Info("dispositions: Dialpad has no dispositions export for the target; not asked for again until a restart",
+			"err", res.Err)
+	case res.Err != nil:
+		log.Error("dispositions: the export was not loaded", "legs", res.Legs, "err", res.Err)
+	default:
+		log.Info("dispositions: export loaded", "legs", res.Legs, "unreadable_rows", res.Bad, "days", len(res.Days))
+	}
+	d.Metrics.observe(res)
+	return res
 }
 
 // target loads one target's export, a part of at most
