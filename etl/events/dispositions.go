@@ -51,23 +51,6 @@ type DispositionLoad struct {
 	refused map[dialpad.Target]bool // targets Dialpad refused the export for
 }
 
-// DispositionExports is Dialpad's dispositions export
-// (*dialpad.Client).
-type DispositionExports interface {
-	ExportDispositions(ctx context.Context, req dialpad.ExportRequest) (*dialpad.DispositionsExport, error)
-}
-
-// FeedbackStore keeps feedback (*Storage); see Store.WriteFeedback.
-type FeedbackStore interface {
-	WriteFeedback(ctx context.Context, rows []Feedback) error
-}
-
-// Recomputer derives a target's days again from what is stored
-// (*derive.Deriver); see Deriver.Recompute.
-type Recomputer interface {
-	Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error
-}
-
 // DispositionResult is what one target's export came to.
 type DispositionResult struct {
 	Target dialpad.Target
