@@ -63,6 +63,10 @@ type DispositionResult struct {
 	Err     error
 }
 
+// maxBadLogged is how many unreadable rows of one export are logged
+// one by one.
+const maxBadLogged = 5
+
 // maxDispositionDays is the most days one export covers; a longer range
 // is asked for in parts.
 const maxDispositionDays = 31
@@ -145,9 +149,16 @@ func (d *DispositionLoad) target(ctx context.Context, t dialpad.Target, first, l
 			rows = append(rows, Feedback{Target: t, CallID: int64(c.CallID), Kind: KindDisposition, Started: c.Started.UTC(),
 				Names: c.Names, Source: SourceExport, Extra: c.Extra, At: exp.RequestedAt})
 		}
-		for _, b := range exp.Dispositions.Bad {
+		// The first few, each with its line and why: a broken export
+		// has them by the thousand.
+		for i, b := range exp.Dispositions.Bad {
+			if i == maxBadLogged {
+				d.log().Warn("dispositions: more rows of the export could not be read", "target", t.String(),
+					"more", len(exp.Dispositions.Bad)-i)
+				break
+			}
 			d.log().Warn("dispositions: a row of the export could not be read", "target", t.String(),
-				"line", b.Line, "call_id", int64(b.CallID), "reason", b.Reason)
+				"request_id", exp.RequestID, "line", b.Line, "call_id", int64(b.CallID), "reason", b.Reason)
 		}
 		res.Bad += len(exp.Dispositions.Bad)
 		if err := d.Store.WriteFeedback(ctx, rows); err != nil {
