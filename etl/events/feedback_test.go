@@ -142,3 +142,26 @@ func sameFeedback(a, b events.Feedback) bool {
 		a.Score == b.Score && slices.Equal(a.Comments, b.Comments) && slices.Equal(a.Names, b.Names) &&
 		a.Source == b.Source && a.Extra == b.Extra && a.At.Equal(b.At)
 }
+
+// An event after the leg ended (its survey, its dispositions) leaves the
+// leg ended: the wallboard must not count a finished call as live.
+func TestFeedbackEventsLeaveTheLegEnded(t *testing.T) {
+	g := newFakeRig(dept)
+	g.run(t)
+	for _, body := range []string{
+		feedbackEvent(t, "hangup", time.Minute, nil),
+		feedbackEvent(t, "csat", 3*time.Minute, map[string]any{"csat_score": "5"}),
+		feedbackEvent(t, "pcsat", 4*time.Minute, map[string]any{"pcsat_score": "4"}),
+		feedbackEvent(t, "dispositions", 5*time.Minute, map[string]any{"dispositions": []any{"Refund"}}),
+	} {
+		if code, text := g.post(body); code != http.StatusOK {
+			t.Fatalf("%d %q", code, text)
+		}
+	}
+	testkit.Eventually(t, 10*time.Second, "the feedback stored", func() bool { return g.store.feedbackRows() == 3 })
+	g.store.mu.Lock()
+	defer g.store.mu.Unlock()
+	if l, ok := g.store.live[liveKey{dept, 3002}]; !ok || l.Event.State != "hangup" {
+		t.Errorf("the leg's live state is %+v (found %v); want its hangup", l.Event, ok)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -421,8 +422,13 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 				feedback = append(feedback, fb)
 			}
 			name, _ := names(int64(e.Target.ID))
-			live = append(live, LiveCall{Target: t, Event: e, Agent: name,
-				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
+			// What Dialpad tells after a leg ended (its CSAT, its
+			// dispositions) comes later than its final event, and must
+			// not make the leg live again.
+			if !slices.Contains(wire.FeedbackStates, e.State) {
+				live = append(live, LiveCall{Target: t, Event: e, Agent: name,
+					Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
+			}
 			if wire.IsFinal(e.State) {
 				// Versioned by its event time: the latest final event of a
 				// leg wins, and a list copy read after the call ended wins
