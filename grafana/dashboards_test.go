@@ -140,7 +140,7 @@ var anyTarget = map[string]bool{
 // delivery does not change. The agents' time and the intervals are
 // written over with newer versions as the job counts them again.
 var readsTable = regexp.MustCompile(`FROM (calls|conversations|agent_daily|agents|rejected_calls|etl_state|etl_windows|live_calls|agent_status|` +
-	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals)\b(\s+FINAL)?`)
+	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals|reasons_daily|call_feedback)\b(\s+FINAL)?`)
 
 // latestWithoutFinal are the panels that also read, besides their FINAL
 // reads, each agent's latest status before the range with argMax over
