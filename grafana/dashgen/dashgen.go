@@ -239,7 +239,8 @@ func scoreFormula() string {
 		"\n\nThe team is the agents in the table; each median is over the agents the figure applies to. " +
 		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty), occupancy " +
 		"((occupied + wrap-up) / (occupied + wrap-up + available)) and after-call work (time in wrap-up) are shown, not scored: " +
-		"they need the agent status events (`dialpad-etl webhooks setup`)."
+		"they need the agent status events (`dialpad-etl webhooks setup`). So is CSAT: the average survey score (1 to 5) of the " +
+		"inbound conversations the agent answered, its responses, and the share of 4 or 5."
 }
 
 // median is the median of sorted, an SQL array sorted ascending (no
