@@ -139,7 +139,8 @@ func flagCallers(cs []caller) {
 
 const targetDayColumns = `target_type, target_id, day, day_start, day_end, inbound, outbound, answered,
 	abandoned, short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, transferred,
-	repeat_contacts, recovered, total_recovery_ms, short_abandon_ms, service_level_ms, version`
+	repeat_contacts, recovered, total_recovery_ms, short_abandon_ms, service_level_ms, version,
+	abandoned_before_agent, missed_by_agents, voicemail, csat_responses, csat_total, csat_satisfied, mos_legs, low_mos_legs`
 
 // computeTargetDays sums the month's conversations per day.
 const computeTargetDays = `INSERT INTO target_daily_stage (` + targetDayColumns + `)
@@ -159,7 +160,15 @@ SELECT target_type, target_id, day, toDateTime(concat(toString(day), ' 00:00:00'
 	sum(recovery_ms),
 	max(short_abandon_ms),
 	max(service_level_ms),
-	toUInt64(?)
+	toUInt64(?),
+	toUInt32(sum(abandoned_before_agent)),
+	toUInt32(sum(missed_by_agents)),
+	toUInt32(countIf(direction = 'inbound' AND outcome = 'voicemail')),
+	toUInt32(countIf(direction = 'inbound' AND answered = 1 AND csat > 0)),
+	toUInt32(sumIf(csat, direction = 'inbound' AND answered = 1)),
+	toUInt32(countIf(direction = 'inbound' AND answered = 1 AND csat >= 4)),
+	toUInt32(sum(mos_legs)),
+	toUInt32(sum(low_mos_legs))
 FROM conversations FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
 GROUP BY target_type, target_id, day`

@@ -73,7 +73,8 @@ func (d *Deriver) on(sh *db.DB) *Deriver {
 
 const agentDayColumns = `target_type, target_id, day, agent_id, agent_name,
 	total_calls, inbound_calls, outbound_calls, completed_calls, missed_calls,
-	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version, hold_ms, transferred_calls`
+	voicemail_calls, cancelled_calls, total_duration_ms, avg_duration_ms, version, hold_ms, transferred_calls,
+	mos_legs, low_mos_legs`
 
 // keepAgentDays copies the month's agent days that are not of the touched
 // {days}.
@@ -97,7 +98,9 @@ SELECT target_type, target_id, day, agent_id,
 	toUInt64(intDivOrZero(sum_duration, n_completed)),
 	toUInt64(?),
 	sum(hold_ms),
-	toUInt32(countIf(is_transferred = 1))
+	toUInt32(countIf(is_transferred = 1)),
+	toUInt32(countIf(connected_ms > 0 AND isNotNull(mos_score))),
+	toUInt32(countIf(connected_ms > 0 AND isNotNull(mos_score) AND ifNull(mos_score, 0) < ` + lowMOS + `))
 FROM calls FINAL
 WHERE target_type = ? AND target_id = ? AND agent_id != 0 AND {starts} AND day IN ({days})
 GROUP BY target_type, target_id, day, agent_id`
@@ -135,7 +138,9 @@ const conversationColumns = `target_type, target_id, conversation_id,
 	wait_ms, talk_ms, legs, contact_name, contact_phone, version,
 	queued_ms, first_rang_ms, hold_ms,
 	external_number, short_abandoned, abandoned, answered_in_threshold, handle_ms, transferred,
-	repeat_contact, recovered, recovery_ms, short_abandon_ms, service_level_ms`
+	repeat_contact, recovered, recovery_ms, short_abandon_ms, service_level_ms,
+	labels, dispositions, csat_score, csat, csat_comments, pcsat_score, mos_legs, low_mos_legs, worst_mos,
+	agent_rang, abandoned_before_agent, missed_by_agents`
 
 // touchedConversations are the conversations a recompute computes again:
 // those with a leg on a touched day ({days}; {starts} bounds their
@@ -161,11 +166,12 @@ WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ?
 	OR day IN ({beside}))`
 
 // computeConversations computes the {touched} conversations that belong
-// to the month, from all their legs ({starts} bounds their starts). A
-// conversation belongs to the month of its first leg's day. The wait runs
-// from the earliest queue start or first ring that events gave, else from
-// the start. Its arguments: the version, the KPI thresholds (in
-// conversationKPIs), the target, and the month.
+// to the month, from all their legs ({starts} bounds their starts) and
+// what call_feedback holds of them. A conversation belongs to the month
+// of its first leg's day. The wait runs from the earliest queue start or
+// first ring that events gave, else from the start. Its arguments: the
+// version, the KPI thresholds (in conversationKPIs), the target (of the
+// legs, then of the feedback), and the month.
 const computeConversations = `INSERT INTO conversations_stage (` + conversationColumns + `)
 SELECT target_type, target_id, conversation_id,
 	if(countIf(is_entry_leg = 1) > 0, argMinIf(toString(direction), started_ms, is_entry_leg = 1), argMin(toString(direction), started_ms)) AS c_direction,
@@ -174,7 +180,7 @@ SELECT target_type, target_id, conversation_id,
 	toUInt8(countIf(connected_ms > 0) > 0) AS c_answered,
 	argMinIf(agent_id, connected_ms, connected_ms > 0 AND agent_id != 0),
 	argMinIf(agent_name, connected_ms, connected_ms > 0 AND agent_id != 0),
-	multiIf(c_answered = 1, 'answered', max(has_voicemail) = 1, 'voicemail', c_direction = 'inbound', 'missed', 'cancelled'),
+	multiIf(c_answered = 1, 'answered', max(has_voicemail) = 1, 'voicemail', c_direction = 'inbound', 'missed', 'cancelled') AS c_outcome,
 	if(c_answered = 1, toUInt64(greatest(minIf(connected_ms, connected_ms > 0) - multiIf(
 		c_queued > 0 AND c_rang > 0, least(c_queued, c_rang), c_queued > 0, c_queued, c_rang > 0, c_rang, min(started_ms)), 0)), toUInt64(0)) AS c_wait,
 	if(countIf(agent_id != 0) > 0, sumIf(duration_ms, agent_id != 0), sumIf(duration_ms, is_entry_leg = 1)) AS c_talk,
@@ -184,11 +190,68 @@ SELECT target_type, target_id, conversation_id,
 	toUInt64(?),
 	minIf(queued_ms, queued_ms > 0) AS c_queued,
 	minIf(first_rang_ms, first_rang_ms > 0) AS c_rang,
-	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1)) AS c_hold,` + conversationKPIs + `
-FROM calls FINAL
-WHERE target_type = ? AND target_id = ? AND {starts} AND {touched}
+	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1)) AS c_hold,` + conversationKPIs + `,` + conversationReasons + `
+FROM
+(
+    SELECT ` + reasonLegColumns + `,
+        if(csat_score != '' OR notEmpty(csat_comments), csat_score, f_csat) AS l_csat,
+        if(csat_score != '' OR notEmpty(csat_comments), csat_comments, f_comments) AS l_comments,
+        f_pcsat AS l_pcsat, f_dispositions AS l_dispositions
+    FROM
+    (
+        SELECT ` + reasonLegColumns + `, csat_score, csat_comments FROM calls FINAL
+        WHERE target_type = ? AND target_id = ? AND {starts} AND {touched}
+    ) AS legs
+    ANY LEFT JOIN
+    (
+        SELECT call_id,
+            argMaxIf(score, version, kind = 'csat') AS f_csat,
+            argMaxIf(comments, version, kind = 'csat') AS f_comments,
+            argMaxIf(score, version, kind = 'pcsat') AS f_pcsat,
+            argMaxIf(names, version, kind = 'disposition') AS f_dispositions
+        FROM call_feedback FINAL
+        WHERE target_type = ? AND target_id = ? AND {feedback}
+        GROUP BY call_id
+    ) AS feedback USING call_id
+)
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
+
+// reasonLegColumns are the columns of calls a conversation is computed
+// from (computeConversations), besides the CSAT's.
+const reasonLegColumns = `target_type, target_id, call_id, conversation_id, is_entry_leg, direction, started_at, started_ms, day,
+	connected_ms, agent_id, agent_name, has_voicemail, duration_ms, total_duration_ms, contact_name, contact_phone,
+	queued_ms, first_rang_ms, hold_ms, external_number, is_transferred, labels, mos_score`
+
+// conversationReasons are the columns of why the customer called and how
+// it went (docs/counting.md, "Reasons and satisfaction"), computed with
+// the others (computeConversations, whose aliases they use). A leg's CSAT
+// is the list's, else the csat event's (l_csat, l_comments); the
+// conversation's is that of its last connected agent leg with one, else
+// of its entry leg. Its predicted CSAT likewise. A MOS below lowMOS is
+// poor.
+const conversationReasons = `
+	arraySort(groupUniqArrayArray(labels)),
+	arraySort(groupUniqArrayArray(l_dispositions)),
+	if(countIf(agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))) > 0,
+		argMaxIf(l_csat, connected_ms, agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))),
+		argMinIf(l_csat, started_ms, is_entry_leg = 1 AND (l_csat != '' OR notEmpty(l_comments)))) AS c_csat,
+	toUInt8(if(c_csat IN ('1', '2', '3', '4', '5'), toUInt8OrZero(c_csat), 0)),
+	if(countIf(agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))) > 0,
+		argMaxIf(l_comments, connected_ms, agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))),
+		argMinIf(l_comments, started_ms, is_entry_leg = 1 AND (l_csat != '' OR notEmpty(l_comments)))),
+	if(countIf(agent_id != 0 AND l_pcsat != '') > 0,
+		argMaxIf(l_pcsat, connected_ms, agent_id != 0 AND l_pcsat != ''),
+		argMinIf(l_pcsat, started_ms, is_entry_leg = 1 AND l_pcsat != '')),
+	toUInt32(countIf(connected_ms > 0 AND isNotNull(mos_score))),
+	toUInt32(countIf(connected_ms > 0 AND isNotNull(mos_score) AND ifNull(mos_score, 0) < ` + lowMOS + `)),
+	toFloat64(minIf(ifNull(mos_score, 0), connected_ms > 0 AND isNotNull(mos_score))),
+	toUInt8(countIf(agent_id != 0) > 0) AS c_agent_rang,
+	toUInt8(c_direction = 'inbound' AND c_outcome = 'missed' AND c_agent_rang = 0),
+	toUInt8(c_direction = 'inbound' AND c_outcome = 'missed' AND c_agent_rang = 1)`
+
+// lowMOS is the MOS below which a connected leg's line counts as poor.
+const lowMOS = "3.5"
 
 const targetIntervalColumns = `target_type, target_id, interval_start, day, offered, answered, abandoned,
 	short_abandoned, answered_in_threshold, total_wait_ms, total_handle_ms, version`
@@ -216,6 +279,41 @@ SELECT target_type, target_id, toStartOfFifteenMinutes(started_at) AS i_start, d
 FROM conversations FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day IN ({days}) AND direction = 'inbound'
 GROUP BY target_type, target_id, day, i_start`
+
+const reasonColumns = `target_type, target_id, day, kind, reason, agent_id, agent_name, conversations, answered,
+	handle_ms, csat_responses, csat_total, csat_satisfied, version`
+
+// keepReasons copies the month's reasons that are not of the {days} whose
+// conversations a recompute may change.
+const keepReasons = `INSERT INTO reasons_daily_stage (` + reasonColumns + `)
+SELECT ` + reasonColumns + ` FROM reasons_daily FINAL
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({days})`
+
+// computeReasons counts the inbound conversations of the {days} (in the
+// month) per answering agent: all of them (kind all), per label and per
+// disposition (reason '' for none); a conversation counts under each of
+// its labels. {reason} is the kind's array of reasons.
+const computeReasons = `INSERT INTO reasons_daily_stage (` + reasonColumns + `)
+SELECT target_type, target_id, day, ?, r_reason, answered_by, any(answered_by_name),
+	toUInt32(count()),
+	toUInt32(countIf(answered = 1)),
+	sumIf(handle_ms, answered = 1),
+	toUInt32(countIf(answered = 1 AND csat > 0)),
+	toUInt32(sumIf(csat, answered = 1)),
+	toUInt32(countIf(answered = 1 AND csat >= 4)),
+	toUInt64(?)
+FROM conversations FINAL
+ARRAY JOIN {reason} AS r_reason
+WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day IN ({days}) AND direction = 'inbound'
+GROUP BY target_type, target_id, day, r_reason, answered_by`
+
+// reasonKinds are the kinds of reasons_daily, each with its array of
+// reasons of a conversation.
+var reasonKinds = []struct{ kind, reasons string }{
+	{"all", "['']"},
+	{"label", "if(empty(labels), [''], labels)"},
+	{"disposition", "if(empty(dispositions), [''], dispositions)"},
+}
 
 // Recompute rebuilds target's agent days and daily counts of days, and
 // every conversation with a leg on one of them or stored with a day beside
@@ -326,6 +424,20 @@ func (d *Deriver) recomputeConversations(ctx context.Context, target dialpad.Tar
 	if err != nil {
 		return fmt.Errorf("recompute target intervals of %s in %d: %w", target, month, err)
 	}
+	err = d.replaceMonth(ctx, "reasons_daily", target, month, func() error {
+		if err := d.exec(ctx, q.keepReasons()); err != nil {
+			return err
+		}
+		for _, k := range reasonKinds {
+			if err := d.exec(ctx, q.computeReasons(k.kind, k.reasons)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recompute reasons of %s in %d: %w", target, month, err)
+	}
 	return nil
 }
 
@@ -380,6 +492,18 @@ func (q recomputeSQL) computeTargetIntervals() stmt {
 	return sqlOf(computeTargetIntervals, q.intervals(), q.version, q.target.Type, uint64(q.target.ID), q.month)
 }
 
+func (q recomputeSQL) keepReasons() stmt {
+	return sqlOf(keepReasons, q.intervals(), q.target.Type, uint64(q.target.ID), q.month)
+}
+
+// computeReasons counts the reasons of kind, whose array of a
+// conversation is the SQL expression reasons.
+func (q recomputeSQL) computeReasons(kind, reasons string) stmt {
+	parts := q.intervals()
+	parts["reason"] = text(reasons)
+	return sqlOf(computeReasons, parts, kind, q.version, q.target.Type, uint64(q.target.ID), q.month)
+}
+
 // conversations are the pieces that name the touched days, bound the
 // starts of their legs and name the days beside them.
 func (q recomputeSQL) conversations() map[string]stmt {
@@ -399,11 +523,12 @@ func (q recomputeSQL) keepConversations() stmt {
 func (q recomputeSQL) computeConversations(kpi Thresholds) stmt {
 	id := uint64(q.target.ID)
 	parts := map[string]stmt{
-		"starts":  text(q.days.starts(2, 4)),
-		"touched": sqlOf(touchedConversations, q.conversations(), q.target.Type, id, q.target.Type, id),
+		"starts":   text(q.days.starts(2, 4)),
+		"feedback": text(q.days.starts(2, 4)),
+		"touched":  sqlOf(touchedConversations, q.conversations(), q.target.Type, id, q.target.Type, id),
 	}
 	return sqlOf(computeConversations, parts, q.version, kpi.ShortAbandon.Milliseconds(), kpi.ServiceLevel.Milliseconds(),
-		q.target.Type, id, q.month)
+		q.target.Type, id, q.target.Type, id, q.month)
 }
 
 // daySet is a set of days (midnight UTC of a reporting-zone date, as in

@@ -227,7 +227,7 @@ func (d *Deriver) StoredTargets(ctx context.Context) ([]dialpad.Target, error) {
 func (d *Deriver) derivedMonths(ctx context.Context) ([]targetMonth, error) {
 	seen := map[targetMonth]bool{}
 	var out []targetMonth
-	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily", "target_intervals"} {
+	for _, table := range []string{"calls", "agent_daily", "conversations", "calls_daily", "target_daily", "target_intervals", "reasons_daily"} {
 		rows, err := d.db.Query(ctx, "SELECT DISTINCT toString(target_type), target_id, toYYYYMM(day) FROM "+table)
 		if err != nil {
 			return nil, fmt.Errorf("list the months of %s: %w", table, err)

@@ -76,6 +76,13 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 			if err := s.derived.RebuildAggregates(ctx, nil); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
 			}
+			// The staffing of a staffingAt held until now reads what the
+			// rebuild wrote.
+			if slices.ContainsFunc(held, func(x schema.Migration) bool { return x.Version == staffingAt }) {
+				if err := s.derived.RebuildStaffing(ctx); err != nil {
+					return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
+				}
+			}
 		case m.Version == staffingAt:
 			if err := s.derived.RebuildStaffing(ctx); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
@@ -97,11 +104,12 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 // The derived tables are rebuilt from the legs once rebuildAt, the last
 // migration that changed their shape, is applied (003 repartitioned them,
 // 005 added two, 007 the KPIs' columns and target_daily, 010
-// target_intervals and the agents' intervals): the rebuild
-// writes every column they have. The migrations pending before it are
-// recorded only once the rebuild is done, so that a crash before it
-// leaves them all pending (their statements can run again).
-const rebuildAt = 10
+// target_intervals and the agents' intervals, 014 the reasons and
+// satisfaction): the rebuild writes every column they have. The
+// migrations pending before it are recorded only once the rebuild is
+// done, so that a crash before it leaves them all pending (their
+// statements can run again).
+const rebuildAt = 14
 
 // staffingAt made the staffing table, which is filled from the derived
 // tables once it is applied (only it: its rows come from the intervals

@@ -450,7 +450,7 @@ func (d *DB) EachShard(ctx context.Context, fn func(*DB) error) error {
 }
 
 // syncedTables are the sharded tables a recompute reads.
-var syncedTables = []string{"calls", "agent_daily", "calls_daily", "conversations", "target_daily", "targets"}
+var syncedTables = []string{"calls", "call_feedback", "agent_daily", "calls_daily", "conversations", "target_daily", "targets"}
 
 func (d *DB) onReplicaOf(ctx context.Context, shard int, sync bool, fn func(*DB) error) error {
 	names, err := shardedNames()

@@ -7,7 +7,9 @@
 package transformtest
 
 import (
+	"cmp"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -34,6 +36,34 @@ type Conversation struct {
 	HandleMs                                       uint64
 	Transferred, RepeatContact, Recovered          bool
 	RecoveryMs                                     uint64
+	// Reasons and satisfaction (docs/counting.md, "Reasons and
+	// satisfaction").
+	Labels, Dispositions                 []string // each once, sorted
+	CSATScore                            string   // as Dialpad gave it
+	CSAT                                 uint8    // 1-5, 0 when the score is not one of "1".."5"
+	CSATComments                         []string
+	PCSATScore                           string
+	MOSLegs, LowMOSLegs                  int
+	WorstMOS                             float64
+	AgentRang                            bool
+	AbandonedBeforeAgent, MissedByAgents bool
+}
+
+// LowMOS is the MOS below which a connected leg's line counts as poor.
+const LowMOS = 3.5
+
+// Feedback is what events and exports told of a leg after it ended.
+type Feedback struct {
+	CSAT         string
+	Comments     []string
+	PCSAT        string
+	Dispositions []string
+}
+
+// FeedbackKey names a leg under one target.
+type FeedbackKey struct {
+	Target dialpad.Target
+	CallID uint64
 }
 
 // The KPI thresholds the reference uses: the settings' defaults.
@@ -49,6 +79,7 @@ type AgentDay struct {
 	AgentID                                                           uint64
 	Total, Inbound, Outbound, Completed, Missed, Voicemail, Cancelled int
 	TotalDurationMs, AvgDurationMs                                    uint64
+	MOSLegs, LowMOSLegs                                               int // connected legs with a MOS, and below LowMOS
 }
 
 type convKey struct {
@@ -79,6 +110,11 @@ func Dedup(legs []transform.Leg) []transform.Leg {
 // Conversations groups deduplicated legs into conversations, sorted by
 // target and id.
 func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
+	return ConversationsWith(legs, loc, nil)
+}
+
+// ConversationsWith is Conversations with what fb tells of the legs.
+func ConversationsWith(legs []transform.Leg, loc *time.Location, fb map[FeedbackKey]Feedback) []Conversation {
 	groups := map[convKey][]transform.Leg{}
 	for _, l := range legs {
 		k := convKey{l.Target, l.ConversationID}
@@ -160,7 +196,10 @@ func Conversations(legs []transform.Leg, loc *time.Location) []Conversation {
 		if c.Answered {
 			c.HandleMs = c.TalkMs + hold
 		}
+		c.reasons(ls, fb)
 		if c.Direction == "inbound" {
+			c.AbandonedBeforeAgent = c.Outcome == "missed" && !c.AgentRang
+			c.MissedByAgents = c.Outcome == "missed" && c.AgentRang
 			c.ShortAbandoned = !c.Answered && ringMs <= ShortAbandonMs
 			c.Abandoned = !c.Answered && !c.ShortAbandoned
 			c.AnsweredInThreshold = c.Answered && c.WaitMs <= ServiceLevelMs
@@ -259,6 +298,12 @@ func AgentDays(legs []transform.Leg) []AgentDay {
 			d.Missed++
 		}
 		d.TotalDurationMs += l.DurationMs
+		if l.ConnectedMs > 0 && l.Call.MOSScore != nil {
+			d.MOSLegs++
+			if float64(*l.Call.MOSScore) < LowMOS {
+				d.LowMOSLegs++
+			}
+		}
 	}
 	var out []AgentDay
 	for _, d := range days {
@@ -278,4 +323,220 @@ func AgentDays(legs []transform.Leg) []AgentDay {
 		return a.AgentID < b.AgentID
 	})
 	return out
+}
+
+// reasons sets c's labels, dispositions, CSAT, predicted CSAT and MOS
+// from its legs ls and fb. A leg's CSAT is its own (the list's), else
+// fb's; the conversation's is that of its last connected agent leg with
+// one, else of its entry leg.
+func (c *Conversation) reasons(ls []transform.Leg, fb map[FeedbackKey]Feedback) {
+	labels, dispositions := map[string]bool{}, map[string]bool{}
+	type pick struct {
+		leg   *transform.Leg
+		score string
+		notes []string
+	}
+	var agentCSAT, entryCSAT, agentPCSAT, entryPCSAT *pick
+	for i := range ls {
+		l := &ls[i]
+		f := fb[FeedbackKey{l.Target, l.CallID}]
+		for _, x := range l.Call.Labels {
+			labels[x] = true
+		}
+		for _, x := range f.Dispositions {
+			dispositions[x] = true
+		}
+		if l.AgentID != 0 {
+			c.AgentRang = true
+		}
+		if l.ConnectedMs > 0 && l.Call.MOSScore != nil {
+			c.MOSLegs++
+			mos := float64(*l.Call.MOSScore)
+			if mos < LowMOS {
+				c.LowMOSLegs++
+			}
+			if c.MOSLegs == 1 || mos < c.WorstMOS {
+				c.WorstMOS = mos
+			}
+		}
+		csat := &pick{leg: l, score: l.Call.CSATScore, notes: l.Call.CSATComments}
+		if csat.score == "" && len(csat.notes) == 0 {
+			csat.score, csat.notes = f.CSAT, f.Comments
+		}
+		if csat.score != "" || len(csat.notes) > 0 {
+			switch {
+			case l.AgentID != 0 && (agentCSAT == nil || l.ConnectedMs > agentCSAT.leg.ConnectedMs):
+				agentCSAT = csat
+			case l.IsEntryLeg && (entryCSAT == nil || l.StartedMs < entryCSAT.leg.StartedMs):
+				entryCSAT = csat
+			}
+		}
+		if f.PCSAT != "" {
+			p := &pick{leg: l, score: f.PCSAT}
+			switch {
+			case l.AgentID != 0 && (agentPCSAT == nil || l.ConnectedMs > agentPCSAT.leg.ConnectedMs):
+				agentPCSAT = p
+			case l.IsEntryLeg && (entryPCSAT == nil || l.StartedMs < entryPCSAT.leg.StartedMs):
+				entryPCSAT = p
+			}
+		}
+	}
+	c.Labels, c.Dispositions = sortedKeys(labels), sortedKeys(dispositions)
+	if p := cmp.Or(agentCSAT, entryCSAT); p != nil {
+		c.CSATScore, c.CSATComments = p.score, p.notes
+		if n, err := strconv.Atoi(p.score); err == nil && n >= 1 && n <= 5 && p.score == strconv.Itoa(n) {
+			c.CSAT = uint8(n)
+		}
+	}
+	if c.CSATComments == nil {
+		c.CSATComments = []string{}
+	}
+	if p := cmp.Or(agentPCSAT, entryPCSAT); p != nil {
+		c.PCSATScore = p.score
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Reason is reasons_daily's row: the inbound conversations of a target
+// and day with one reason of a kind (all, label, disposition; "" for
+// none), answered by one agent (0: not answered).
+type Reason struct {
+	Target        dialpad.Target
+	Day           string
+	Kind, Reason  string
+	AgentID       uint64
+	Conversations int
+	Answered      int
+	HandleMs      uint64
+	CSATResponses int
+	CSATTotal     int
+	CSATSatisfied int
+}
+
+// Reasons counts convs as reasons_daily does, sorted by target, day,
+// kind, reason and agent.
+func Reasons(convs []Conversation) []Reason {
+	type key struct {
+		target            dialpad.Target
+		day, kind, reason string
+		agent             uint64
+	}
+	at := map[key]*Reason{}
+	for _, c := range convs {
+		if c.Direction != "inbound" {
+			continue
+		}
+		kinds := map[string][]string{"all": {""}, "label": c.Labels, "disposition": c.Dispositions}
+		for kind, reasons := range kinds {
+			if len(reasons) == 0 {
+				reasons = []string{""}
+			}
+			for _, r := range reasons {
+				k := key{c.Target, c.Day, kind, r, c.AnsweredBy}
+				x := at[k]
+				if x == nil {
+					x = &Reason{Target: c.Target, Day: c.Day, Kind: kind, Reason: r, AgentID: c.AnsweredBy}
+					at[k] = x
+				}
+				x.Conversations++
+				if c.Answered {
+					x.Answered++
+					x.HandleMs += c.HandleMs
+					x.CSATTotal += int(c.CSAT)
+					if c.CSAT > 0 {
+						x.CSATResponses++
+					}
+					if c.CSAT >= 4 {
+						x.CSATSatisfied++
+					}
+				}
+			}
+		}
+	}
+	out := make([]Reason, 0, len(at))
+	for _, x := range at {
+		out = append(out, *x)
+	}
+	kindOrder := map[string]int{"all": 1, "label": 2, "disposition": 3}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.Target != b.Target:
+			return a.Target.String() < b.Target.String()
+		case a.Day != b.Day:
+			return a.Day < b.Day
+		case a.Kind != b.Kind:
+			return kindOrder[a.Kind] < kindOrder[b.Kind]
+		case a.Reason != b.Reason:
+			return a.Reason < b.Reason
+		}
+		return a.AgentID < b.AgentID
+	})
+	return out
+}
+
+// DaySatisfaction is target_daily's columns of reasons and satisfaction.
+type DaySatisfaction struct {
+	Target                                          dialpad.Target
+	Day                                             string
+	AbandonedBeforeAgent, MissedByAgents, Voicemail int
+	CSATResponses, CSATTotal, CSATSatisfied         int
+	MOSLegs, LowMOSLegs                             int
+}
+
+// Satisfaction sums convs per target and day as target_daily does, for
+// every target and day with a conversation, sorted by target and day.
+func Satisfaction(convs []Conversation) []DaySatisfaction {
+	type key struct {
+		target dialpad.Target
+		day    string
+	}
+	at := map[key]*DaySatisfaction{}
+	for _, c := range convs {
+		k := key{c.Target, c.Day}
+		d := at[k]
+		if d == nil {
+			d = &DaySatisfaction{Target: c.Target, Day: c.Day}
+			at[k] = d
+		}
+		d.MOSLegs += c.MOSLegs
+		d.LowMOSLegs += c.LowMOSLegs
+		if c.Direction != "inbound" {
+			continue
+		}
+		d.AbandonedBeforeAgent += b2i(c.AbandonedBeforeAgent)
+		d.MissedByAgents += b2i(c.MissedByAgents)
+		d.Voicemail += b2i(c.Outcome == "voicemail")
+		if c.Answered {
+			d.CSATTotal += int(c.CSAT)
+			d.CSATResponses += b2i(c.CSAT > 0)
+			d.CSATSatisfied += b2i(c.CSAT >= 4)
+		}
+	}
+	out := make([]DaySatisfaction, 0, len(at))
+	for _, d := range at {
+		out = append(out, *d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Target != out[j].Target {
+			return out[i].Target.String() < out[j].Target.String()
+		}
+		return out[i].Day < out[j].Day
+	})
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
