@@ -13,9 +13,10 @@
 // decimals); and the inbound entry legs (those whose call id is their
 // conversation's) by class, answered, voicemail, abandoned (no agent
 // rang) or missed (agents rang), as Dialpad's categories have them and
-// as our conversations do, counted per day and compared leg by leg. A leg that had not ended when the export was asked for is
-// left out on both sides: the export has it without its end, or not at
-// all, while a later load has it whole.
+// as our conversations do, counted per day and compared leg by leg. A
+// leg that had not ended when the export was asked for is left out on
+// both sides: the export has it without its end, or not at all, while a
+// later load has it whole.
 //
 // It imports dialpad and records (the export), load (the re-load of a
 // day) and the warehouse's connection for its own storage (storage.go),

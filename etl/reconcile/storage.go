@@ -15,7 +15,8 @@ import (
 // it found (*Storage). It must be safe for concurrent use.
 type Store interface {
 	// LegsOfDays returns target's stored legs whose day is from first
-	// to last (reporting-zone dates, both included).
+	// to last (reporting-zone dates, both included), each inbound entry
+	// leg with its conversation's class.
 	LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error)
 	// WriteReconciliation records a run's days of one target and the
 	// legs behind their differences, the days last.
@@ -101,7 +102,8 @@ func (c Categories) String() string {
 }
 
 // LegsOfDays returns target's stored legs whose day is from first to last
-// (reporting-zone dates, both included).
+// (reporting-zone dates, both included), each inbound entry leg with its
+// conversation's class (conversations).
 func (s *Storage) LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error) {
 	// started_at bounds the partitions read; day is the test.
 	rows, err := s.db.Query(ctx, `SELECT call_id, conversation_id, day, toString(direction),
