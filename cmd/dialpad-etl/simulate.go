@@ -47,6 +47,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	exportFail := fs.Float64("export-fail-rate", 0, "share of stats exports that end failed")
 	exportSlow := fs.Float64("export-slow-rate", 0, "share of stats exports that stay processing --export-slow-delay longer")
 	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
+	dispCols := fs.String("disposition-columns", strings.Join(simulator.DefaultDispositionColumns, ","),
+		"the columns of the dispositions export's CSV, in order (Dialpad does not publish them); any of "+strings.Join(simulator.DispositionColumnNames, ","))
 	wsLife := fs.Duration("websocket-lifetime", time.Hour, "how long a websocket URL's token and a connection to it last (Dialpad: an hour); the connection is then closed")
 	live := fs.Bool("live", false, "run on the real clock: calls keep ending as time passes (traffic extends 7 days past today); without it the clock stands at the end of the range and the data never changes")
 	tz := fs.String("timezone", "America/New_York", "the company's time zone: business hours and weekends follow it")
@@ -64,8 +66,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errors.New("--websocket-lifetime must be positive")
 	}
 	cfg := simulator.Config{
-		WebsocketLifetime: *wsLife,
-		Seed:              *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
+		WebsocketLifetime:  *wsLife,
+		DispositionColumns: strings.Split(*dispCols, ","),
+		Seed:               *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
 		ExportDelay: *exportDelay, AlwaysOpen: *alwaysOpen,
 		Faults: simulator.Faults{
@@ -156,6 +159,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // eventFlags are the flags of the webhook event delivery.
 type eventFlags struct {
 	url, secret        string
+	states             string
 	rate, dup, reorder float64
 	subscriptions      bool
 	backlog            time.Duration
@@ -163,6 +167,7 @@ type eventFlags struct {
 
 func (e *eventFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.url, "events-url", "", "POST the traffic's webhook events to this URL: with --live from the start-up on, with the clock; else a replay of the whole range at --events-rate")
+	fs.StringVar(&e.states, "events-states", "", "the call states posted to --events-url, comma-separated, as a receiver subscribed to them gets them (default every state, the csat, pcsat and dispositions events after the call included); agent status events go whatever it says")
 	fs.StringVar(&e.secret, "events-secret", "", "sign each event as a JWT (HS256) with this secret (default $DIALPAD_WEBHOOK_SECRET, which keeps it off the command line); empty = plain JSON bodies")
 	fs.Float64Var(&e.rate, "events-rate", 200, "events per second of a replay (without --live)")
 	fs.Float64Var(&e.dup, "events-duplicate-rate", 0.05, "share of events sent twice (the copy later, same body)")
@@ -220,6 +225,9 @@ func (e *eventFlags) start(ctx context.Context, sim *simulator.Sim, cfg simulato
 	}
 	if e.url != "" {
 		d := webhook.Delivery{URL: e.url, Secret: e.secret, Faults: faults}
+		if e.states != "" {
+			d.CallStates = strings.Split(e.states, ",")
+		}
 		signing := "signed HS256 (JWT)"
 		if e.secret == "" {
 			signing = "unsigned JSON"

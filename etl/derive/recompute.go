@@ -291,7 +291,7 @@ WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({d
 
 // computeReasons counts the inbound conversations of the {days} (in the
 // month) per answering agent: all of them (kind all), per label and per
-// disposition (reason '' for none); a conversation counts under each of
+// disposition (reason empty for none); a conversation counts under each of
 // its labels. {reason} is the kind's array of reasons.
 const computeReasons = `INSERT INTO reasons_daily_stage (` + reasonColumns + `)
 SELECT target_type, target_id, day, ?, r_reason, answered_by, any(answered_by_name),

@@ -370,31 +370,42 @@ func checkStaffedNoon(t *testing.T, s *warehouse.Store, stage string) {
 	}
 }
 
-// A warehouse of the release before (migrations up to 010) gets the
-// staffing table, filled from its intervals, and no rebuild of the
-// derived tables from the legs: that is for a change of their shape (a
-// row no leg accounts for stays).
-func TestUpgradeFrom010FillsTheStaffingAlone(t *testing.T) {
+// A warehouse of an earlier release (migrations up to 010) gets its
+// derived tables rebuilt from the legs with the reasons and satisfaction
+// (014 changed their shape: a row no leg accounts for goes), and then the
+// staffing table (011), filled from the rebuilt intervals.
+func TestUpgradeFrom010RebuildsThenFillsTheStaffing(t *testing.T) {
 	ctx := context.Background()
 	s := chtest.NewTwin(t).Store(warehouse.Options{Location: time.UTC}, warehouse.WithClock(dayAfter))
 	if _, err := warehouse.MigrateUpTo(s, ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier release's legs: one call labelled billing, abandoned
+	// after 20 s before any agent rang.
+	if err := s.DB().Exec(ctx, `INSERT INTO calls (target_type, target_id, call_id, conversation_id, is_entry_leg,
+		direction, status, started_at, started_ms, day, total_duration_ms, external_number, labels, version)
+		SELECT 'department', 1, 10, 10, 1, 'inbound', 'missed', toDateTime('2026-06-01 12:00:00', 'UTC'),
+			1780315200000, toDate('2026-06-01'), 20000, '+15550000001', ['billing'], 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DB().Exec(ctx, `INSERT INTO agent_daily (target_type, target_id, day, agent_id, agent_name, total_calls, version)
 		SELECT 'department', 1, toDate('2026-06-01'), 501, 'Ghost', 3, 1`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DB().Exec(ctx, `INSERT INTO target_intervals (target_type, target_id, interval_start, day, offered, version)
-		SELECT 'department', 1, toDateTime('2026-06-01 12:00:00', 'UTC'), toDate('2026-06-01'), 1, 1`); err != nil {
-		t.Fatal(err)
-	}
 	applied, err := s.Migrate(ctx)
 	if want := migrationsAfter(t, 10); err != nil || !slices.Equal(applied, want) {
 		t.Fatalf("upgrade from 010 applied %v, %v; want %v", applied, err, want)
 	}
-	var ghosts uint64
-	if err := s.DB().QueryRow(ctx, `SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'`).Scan(&ghosts); err != nil || ghosts != 1 {
-		t.Errorf("after the upgrade from 010: %d Ghost rows, %v; want 1 (no rebuild from the legs)", ghosts, err)
+	var ghosts, before, dayBefore, billing uint64
+	if err := s.DB().QueryRow(ctx, `SELECT (SELECT count() FROM agent_daily FINAL WHERE agent_name = 'Ghost'),
+		(SELECT sum(abandoned_before_agent) FROM conversations FINAL), (SELECT sum(abandoned_before_agent) FROM target_daily FINAL),
+		(SELECT sum(conversations) FROM reasons_daily FINAL WHERE kind = 'label' AND reason = 'billing')`).
+		Scan(&ghosts, &before, &dayBefore, &billing); err != nil {
+		t.Fatal(err)
+	}
+	if ghosts != 0 || before != 1 || dayBefore != 1 || billing != 1 {
+		t.Errorf("after the upgrade from 010: %d Ghost rows, %d conversations and %d in target_daily abandoned before an "+
+			"agent rang, %d billing in reasons_daily; want 0, 1, 1 and 1 (the derived tables rebuilt)", ghosts, before, dayBefore, billing)
 	}
 	checkStaffedNoon(t, s, "after the upgrade from 010")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +16,10 @@ import (
 )
 
 // The endpoints of the stats export, Dialpad's asynchronous records of
-// calls, whose exports the export store keeps:
+// calls and of dispositions, whose exports the export store keeps:
 //
-//	POST /api/v2/stats {export_type: "records", stat_type: "calls", target_type, target_id,
-//	     timezone, days_ago_start, days_ago_end, is_today}
+//	POST /api/v2/stats {export_type: "records", stat_type: "calls" or "dispositions", target_type,
+//	     target_id, timezone, days_ago_start, days_ago_end, is_today}
 //	     {"already_started":false,"request_id":"..."}
 //	GET  /api/v2/stats/{id}  {"status":"processing"}, {"status":"failed"} or
 //	     {"download_url":"...","file_type":"csv","status":"complete"}
@@ -26,7 +27,7 @@ import (
 
 const (
 	maxDaysAgo = 10_000 // days_ago_start and days_ago_end, at most
-	onlyCalls  = `the simulator exports only records of calls (export_type "records", stat_type "calls")`
+	onlyCalls  = `the simulator exports only records of calls and of dispositions (export_type "records", stat_type "calls" or "dispositions")`
 )
 
 // statsRequest is the body of POST /api/v2/stats (ProcessStatsMessage);
@@ -138,17 +139,22 @@ func (s *Sim) createExport(w http.ResponseWriter, r *http.Request) {
 // zone, against the simulator's clock now.
 func (s *Sim) parseExport(req *statsRequest, now time.Time) (exports.Query, *time.Location, *requestError) {
 	var q exports.Query
+	if req.StatType != nil && *req.StatType == exports.StatDispositions && req.ExportType != nil && *req.ExportType == "stats" {
+		return q, nil, badRequest(`export_type "stats": stat_type dispositions has records only (export_type "records")`)
+	}
 	for _, f := range []struct {
-		name, want string
-		v          *string
-	}{{"export_type", "records", req.ExportType}, {"stat_type", "calls", req.StatType}} {
+		name string
+		want []string
+		v    *string
+	}{{"export_type", []string{"records"}, req.ExportType}, {"stat_type", []string{exports.StatCalls, exports.StatDispositions}, req.StatType}} {
 		switch {
 		case f.v == nil || *f.v == "":
 			return q, nil, badRequest("%s is required: %s", f.name, onlyCalls)
-		case *f.v != f.want:
+		case !slices.Contains(f.want, *f.v):
 			return q, nil, badRequest("%s %q: %s", f.name, *f.v, onlyCalls)
 		}
 	}
+	q.Stat = *req.StatType
 
 	typ := ""
 	if req.TargetType != nil {
@@ -156,6 +162,9 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (exports.Query, *tim
 	}
 	if (typ == "") != (len(req.TargetID) == 0) {
 		return q, nil, badRequest("target_type and target_id must be given together")
+	}
+	if typ == "" && q.Stat == exports.StatDispositions {
+		return q, nil, badRequest("stat_type dispositions needs a target: target_type and target_id are required")
 	}
 	if typ != "" {
 		id, err := strconv.ParseInt(string(req.TargetID), 10, 64)

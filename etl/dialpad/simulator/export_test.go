@@ -144,8 +144,20 @@ func oldestFirst(legs []simtest.Decoded) {
 
 func minutesApart(a, b float64) bool { return math.Abs(a-b) > 0.005+1e-9 }
 
-// checkRowAgainstList fails unless row says what the list's item says.
-func checkRowAgainstList(t *testing.T, row map[string]string, l simtest.Decoded, loc *time.Location) {
+// rangAgents is the set of s's entry legs that have agent legs.
+func rangAgents(s *Sim) map[wire.ID]bool {
+	out := map[wire.ID]bool{}
+	for _, l := range s.tr.List() {
+		if l.EntryID != 0 {
+			out[wire.ID(l.EntryID)] = true
+		}
+	}
+	return out
+}
+
+// checkRowAgainstList fails unless row says what the list's item says;
+// rang holds the entry legs whose call rang an agent.
+func checkRowAgainstList(t *testing.T, row map[string]string, l simtest.Decoded, loc *time.Location, rang map[wire.ID]bool) {
 	t.Helper()
 	id := l.CallID.String()
 	started, err := time.ParseInLocation(time.DateTime, row["date_started"], loc)
@@ -185,7 +197,8 @@ func checkRowAgainstList(t *testing.T, row map[string]string, l simtest.Decoded,
 	for col, want := range map[string]string{"target_id": l.Target.ID.String(), "target_type": l.Target.Type,
 		"name": l.Target.Name, "entry_point_call_id": entry, "master_call_id": master,
 		"external_number": l.ExternalNumber, "internal_number": l.InternalNumber, "contact_name": l.Contact.Name,
-		"was_recorded": strconv.FormatBool(l.WasRecorded), "mos_score": mos, "csat_score": l.CSATScore} {
+		"was_recorded": strconv.FormatBool(l.WasRecorded), "mos_score": mos, "csat_score": l.CSATScore,
+		"csat_transcriptions": strings.Join(l.CSATComments, "\n")} {
 		if row[col] != want {
 			t.Errorf("leg %s: %s %q, the list's %q", id, col, row[col], want)
 		}
@@ -195,7 +208,7 @@ func checkRowAgainstList(t *testing.T, row map[string]string, l simtest.Decoded,
 	switch {
 	case inbound && !connected && l.HasVoicemail():
 		want = "incoming,voicemail"
-	case inbound && !connected && l.Target.Type == "user":
+	case inbound && !connected && (l.Target.Type == "user" || rang[l.CallID]):
 		want = "incoming,missed"
 	case inbound && !connected:
 		want = "incoming,missed,abandoned"
@@ -219,7 +232,7 @@ func TestExportLifecycle(t *testing.T) {
 			company = append(company, l)
 		}
 	}
-	categories := map[string]int{}
+	categories, rang := map[string]int{}, rangAgents(s)
 	for _, tc := range []struct {
 		name, target string
 		want         []simtest.Decoded
@@ -251,7 +264,7 @@ func TestExportLifecycle(t *testing.T) {
 			t.Fatalf("%s: the CSV has %d legs, the list %d for those days (oldest first): not the same", tc.name, len(got), len(want))
 		}
 		for i, r := range rows {
-			checkRowAgainstList(t, r, tc.want[i], ny)
+			checkRowAgainstList(t, r, tc.want[i], ny, rang)
 			categories[r["categories"]]++
 		}
 	}
@@ -286,14 +299,14 @@ func TestExportIsASnapshotOfItsRequest(t *testing.T) {
 	if len(rows) != len(want) {
 		t.Fatalf("the CSV of today has %d legs, %d had started by the request", len(rows), len(want))
 	}
-	going := 0
+	going, rang := 0, rangAgents(s)
 	for i, r := range rows {
 		l := want[i]
 		if r["call_id"] != l.CallID.String() {
 			t.Fatalf("row %d is leg %s, want %d", i, r["call_id"], l.CallID)
 		}
 		if int64(l.DateEnded) <= at.UnixMilli() {
-			checkRowAgainstList(t, r, l, ny)
+			checkRowAgainstList(t, r, l, ny, rang)
 			continue
 		}
 		going++

@@ -60,7 +60,12 @@ type Config struct {
 	// WebsocketLifetime is how long a websocket URL's token and a
 	// connection to it last, wall clock (default an hour, as Dialpad's).
 	WebsocketLifetime time.Duration
-	Faults            Faults
+	// DispositionColumns are the columns of the dispositions export's
+	// CSV, in order, each one of DispositionColumnNames (default
+	// DefaultDispositionColumns). Dialpad does not publish them
+	// [assume].
+	DispositionColumns []string
+	Faults             Faults
 
 	// Location is the company's time zone: business hours, weekends and
 	// the users' timezone follow it (default America/New_York).
@@ -74,6 +79,13 @@ type Config struct {
 	// default: the traffic follows business hours and weekdays.
 	AlwaysOpen bool
 }
+
+// The columns of the dispositions export's CSV (Config.DispositionColumns):
+// those it has unless configured otherwise, and every one it knows.
+var (
+	DefaultDispositionColumns = exports.DefaultDispositionColumns
+	DispositionColumnNames    = exports.DispositionColumnNames
+)
 
 // Faults are failures the simulator injects, each off by default. Which
 // request fails is drawn from a random source seeded by Config.Seed.
@@ -148,7 +160,7 @@ func New(cfg Config) (*Sim, error) {
 		Location: cfg.Location, Now: cfg.Now, AlwaysOpen: cfg.AlwaysOpen})
 	s.hub = webhook.New(s.tr, cfg.Now)
 	s.hub.SetSocketLifetime(cfg.WebsocketLifetime)
-	s.exports = exports.NewStore(s.tr, cfg.Seed)
+	s.exports = exports.NewStore(s.tr, cfg.Seed, cfg.DispositionColumns)
 	s.bufs.New = func() any { b := make([]byte, 0, 64<<10); return &b }
 	return s, nil
 }
@@ -217,6 +229,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("simulator: page size %d out of range [1, 10000]", c.PageSize)
 	case c.Burst < 0:
 		return c, fmt.Errorf("simulator: burst %d must not be negative", c.Burst)
+	}
+	if err := exports.CheckDispositionColumns(c.DispositionColumns); err != nil {
+		return c, fmt.Errorf("simulator: %w", err)
 	}
 	return c, c.Faults.validate()
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/traffic"
@@ -21,16 +22,25 @@ import (
 // the list's (the traffic's encoding), so the two agree on every leg.
 
 // exportColumns are the CSV's columns, in Dialpad's order (not
-// alphabetical; contact_name and csat_score are there for the reader to
-// skip).
+// alphabetical; contact_name, csat_score and csat_transcriptions are
+// there for the reader to skip). csat_transcriptions is [assume]: the
+// survey's comments, as the list's csat_transcriptions has them, joined
+// by line breaks; Dialpad does not publish the column. Every line break
+// of the file is CR LF, those inside a cell too, so a CR LF typed in a
+// comment reads back as one line break.
 var exportColumns = []string{"date_started", "call_id", "timezone", "direction", "categories", "contact_name",
 	"date_rang", "date_first_rang", "date_queued", "date_connected", "date_ended", "external_number",
 	"internal_number", "target_id", "target_type", "name", "entry_point_call_id", "master_call_id",
-	"talk_duration", "hold_duration", "time_to_answer", "csat_score", "was_recorded", "mos_score", "transferred_to"}
+	"talk_duration", "hold_duration", "time_to_answer", "csat_score", "csat_transcriptions", "was_recorded",
+	"mos_score", "transferred_to"}
 
 // WriteCSV writes e's CSV to w, rendering each row as it goes; it stops
 // when a write fails (the client went away).
 func (st *Store) WriteCSV(w io.Writer, e *Export) {
+	if e.q.Stat == StatDispositions {
+		st.writeDispositions(w, e)
+		return
+	}
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if cw.Write(exportColumns) != nil {
@@ -74,7 +84,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 	if l.Rang >= 0 && l.Started+int64(l.Rang) <= at {
 		rang = naiveTime(l.Started+int64(l.Rang), e.loc, false)
 	}
-	talk, toAnswer, csat, mos := "0", "", "", ""
+	talk, toAnswer, csat, comments, mos := "0", "", "", "", ""
 	if connected {
 		connectedAt = naiveTime(l.Started+int64(l.Connected), e.loc, true)
 		toAnswer = minutes(float64(l.Connected))
@@ -85,6 +95,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 			talk = minutes(float64(ms*1000-frac) / 1000) // as appendMillisFrac writes it
 		}
 		csat = traffic.CSATScore(l, h)
+		comments = strings.Join(traffic.CSATComments(l, h), "\n")
 		if connected {
 			mos = string(traffic.AppendMOS(nil, h2))
 		}
@@ -112,6 +123,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		"0",                                    // hold_duration
 		toAnswer,                               // time_to_answer
 		csat,                                   // csat_score
+		comments,                               // csat_transcriptions
 		recorded,                               // was_recorded
 		mos,                                    // mos_score
 		"",                                     // transferred_to
@@ -119,7 +131,10 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 }
 
 // recordCategories is Dialpad's classification of a leg; a leg still
-// ringing when the export was requested has no outcome yet.
+// ringing when the export was requested has no outcome yet. An entry leg
+// not answered and without a voicemail is abandoned when the caller hung
+// up before any agent rang, and missed when agents rang and none answered,
+// as Dialpad's Analytics counts them.
 func recordCategories(l *traffic.Leg, connected, ended bool) string {
 	inbound := l.Flags&traffic.Inbound != 0
 	switch {
@@ -133,7 +148,7 @@ func recordCategories(l *traffic.Leg, connected, ended bool) string {
 		return "incoming"
 	case l.Flags&traffic.Voicemail != 0:
 		return "incoming,voicemail"
-	case l.Flags&traffic.Entry != 0:
+	case l.Flags&traffic.Entry != 0 && l.Flags&traffic.AgentRang == 0:
 		return "incoming,missed,abandoned"
 	}
 	return "incoming,missed"

@@ -1,9 +1,11 @@
 // Package exports is the simulated stats export, Dialpad's asynchronous
-// records of calls: the exports requested, and their life (processing,
-// then complete or failed; an identical request within the hour gets the
-// same export back; POSTs are limited per hour), the signed links their
-// files are downloaded from, and the file itself, a CSV with one row per
-// leg, consistent with the call list.
+// records of calls and of dispositions: the exports requested, and their
+// life (processing, then complete or failed; an identical request within
+// the hour gets the same export back; POSTs are limited per hour), the
+// signed links their files are downloaded from, and the files
+// themselves: a CSV with one row per leg, consistent with the call list
+// (csv.go), or one row per disposition an agent picked, consistent with
+// the dispositions events (dispositions.go, its columns [assume]).
 //
 // An export stays processing for its delay on the simulator's clock or on
 // the wall clock, whichever passes it first: the simulator's clock may

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,7 +31,8 @@ const (
 // their CSVs are downloaded from. It is safe for concurrent use.
 type Store struct {
 	tr      *traffic.Traffic
-	linkKey []byte // signs the download links
+	linkKey []byte   // signs the download links
+	dispCol []string // the dispositions CSV's columns
 
 	mu    sync.Mutex
 	seq   int64
@@ -39,15 +41,27 @@ type Store struct {
 }
 
 // NewStore returns an empty store of tr's exports, whose download links
-// are signed with a key derived from seed.
-func NewStore(tr *traffic.Traffic, seed int64) *Store {
-	return &Store{tr: tr, linkKey: exportLinkKey(seed)}
+// are signed with a key derived from seed. dispositionColumns are the
+// columns of the dispositions CSV, in order, each one of
+// DispositionColumnNames (none: DefaultDispositionColumns).
+func NewStore(tr *traffic.Traffic, seed int64, dispositionColumns []string) *Store {
+	if len(dispositionColumns) == 0 {
+		dispositionColumns = DefaultDispositionColumns
+	}
+	return &Store{tr: tr, linkKey: exportLinkKey(seed), dispCol: slices.Clone(dispositionColumns)}
 }
+
+// The stat types of an export: records of calls, or of dispositions.
+const (
+	StatCalls        = "calls"
+	StatDispositions = "dispositions"
+)
 
 // Query is what an export covers; two requests with the same query are
 // identical.
 type Query struct {
-	Target   dialpad.Target // zero: the whole company
+	Stat     string         // StatCalls or StatDispositions
+	Target   dialpad.Target // zero: the whole company (calls only)
 	TZ       string         // the request's timezone, as it named it
 	From, To int64          // the local days, epoch ms, half-open
 }

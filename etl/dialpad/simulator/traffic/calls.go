@@ -9,7 +9,8 @@ const maxTalk = 4 * 3600 * 1000 // 4 h
 
 // inbound appends an inbound call to group gi. Agents are rung all at
 // once or one after another (hunting); one answers, or none (missed, and
-// sometimes a voicemail). minOffset delays the agent legs.
+// sometimes a voicemail); or the caller hangs up before any agent rang
+// (abandoned: the entry leg alone). minOffset delays the agent legs.
 func (g *dayGen) inbound(gi int, start int64, staffed bool, minOffset int64) {
 	r, grp := g.rng, &g.c.Groups[gi]
 	cust := int32(r.IntN(len(g.c.Customers)))
@@ -35,6 +36,21 @@ func (g *dayGen) inbound(gi int, start int64, staffed bool, minOffset int64) {
 		pAnswer = 0.83
 	}
 	answered := r.Float64() < pAnswer
+	// Some callers who are not answered hang up in the menu or the queue
+	// before any agent rang: Dialpad's abandoned, as against missed.
+	pEarly := 0.3
+	if !staffed {
+		pEarly = 0.45
+	}
+	if !answered && minOffset == 0 && r.Float64() < pEarly {
+		entry.Ended = start + logNormal(r, 14000, 0.8, 2000, 180_000)
+		if r.Float64() < 0.15 {
+			entry.state = stateMissed
+		}
+		g.out = append(g.out, entry)
+		return
+	}
+	entry.Flags |= AgentRang
 
 	var agents [4]Leg
 	newAgent := func(i int, at int64) Leg {

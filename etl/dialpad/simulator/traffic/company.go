@@ -77,6 +77,8 @@ type Company struct {
 	Customers      []Party
 	numbersInUse   map[string]bool
 	companyAreaIdx int
+	dispositions   []string // the call center's (Dispositions)
+	salt           uint64
 }
 
 // UserParty is the index in Parties of user ui.
@@ -96,7 +98,7 @@ func newCompany(seed int64, salt uint64, tz string, customers int) *Company {
 	c := &Company{
 		id: MakeID(salt, nsEntities, 0), name: cn.name, domain: cn.domain,
 		OfficeID: MakeID(salt, nsEntities, 1), officeName: officeNames[rng.IntN(len(officeNames))],
-		tz: tz, numbersInUse: map[string]bool{},
+		tz: tz, numbersInUse: map[string]bool{}, dispositions: cn.dispositions, salt: salt,
 		companyAreaIdx: rng.IntN(4),
 	}
 	nextID := int64(10)

@@ -6,7 +6,8 @@
 // indexed by target, and the forms in which Dialpad's API writes them: a
 // leg as GET /api/v2/call lists it, and the bodies of the directory
 // endpoints. The decorations of a leg that other encodings of it share
-// (its hashes, csat and mos scores, master and entry point ids,
+// (its hashes, labels, CSAT score and comments, predicted CSAT,
+// dispositions and MOS (feedback.go), master and entry point ids,
 // recordings) are decided here, so that no encoding disagrees with the
 // list.
 //

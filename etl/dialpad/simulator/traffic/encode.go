@@ -2,8 +2,6 @@ package traffic
 
 import "strconv"
 
-var csatValues = [8]string{"5", "5", "4", "5", "3", "4", "2", "1"}
-
 // AppendLeg appends l as Dialpad serialises a call: keys in alphabetical
 // order, 64-bit integers as strings, unset fields omitted. Decorative
 // fields come from a hash of the call id, so every encoding of a leg is
@@ -27,11 +25,7 @@ func (tr *Traffic) AppendLeg(b []byte, l *Leg) []byte {
 	}
 	b = append(b, `,"contact":`...)
 	b = append(b, cust.json...)
-	if csat := CSATScore(l, h); csat != "" {
-		b = append(b, `,"csat_score":"`...)
-		b = append(b, csat...)
-		b = append(b, '"')
-	}
+	b = AppendCSAT(b, l, h)
 	if connected {
 		b = append(b, `,"date_connected":`...)
 		b = appendQuotedInt(b, l.Started+int64(l.Connected))
@@ -74,9 +68,9 @@ func (tr *Traffic) AppendLeg(b []byte, l *Leg) []byte {
 	} else {
 		b = append(b, `,"is_transferred":false`...)
 	}
-	if labels := c.Groups[l.Group].Labels; (h>>49)&15 < 5 && (inbound || connected) {
+	if labels := c.Labels(l, h); labels != nil {
 		b = append(b, `,"labels":`...)
-		b = append(b, labels[int(h>>53&31)%len(labels)]...)
+		b = append(b, labels...)
 	}
 	if id := MasterID(l, h); id != 0 {
 		b = append(b, `,"master_call_id":`...)
@@ -135,14 +129,6 @@ func TalkDuration(l *Leg, h uint64) (ms, frac int64) {
 	return l.Ended - l.Started - int64(l.Connected), 1 + int64(h&1023)%999
 }
 
-// CSATScore is l's csat_score, "" when it has none.
-func CSATScore(l *Leg, h uint64) string {
-	if l.Connected >= 0 && (h>>42)&15 < 3 {
-		return csatValues[(h>>46)&7]
-	}
-	return ""
-}
-
 // EntryPointID is l's entry_point_call_id, 0 when it has none: an agent
 // leg's entry leg, and some entry legs their own id.
 func EntryPointID(l *Leg, h uint64) int64 {
@@ -174,15 +160,6 @@ func (c *Company) InternalParty(l *Leg) *Party {
 		return &c.Parties[l.Group]
 	}
 	return &c.Parties[l.Target]
-}
-
-// AppendMOS appends the mos_score of a connected leg, from the hash h2:
-// 2.90 to 4.60, mostly high, always two decimals.
-func AppendMOS(b []byte, h2 uint64) []byte {
-	v := h2 & 255
-	m := 460 - v*v*170/65025
-	b = strconv.AppendUint(b, m/100, 10)
-	return append(b, '.', byte('0'+m/10%10), byte('0'+m%10))
 }
 
 // AppendRecordings appends recording_details: the call recording of a

@@ -29,6 +29,7 @@ const (
 	Voicemail                     // left a voicemail (entry legs)
 	ProxyGroup                    // outbound, placed as the group (caller id = group)
 	Entry                         // entry leg of an inbound call
+	AgentRang                     // entry leg whose call rang at least one agent (it has agent legs)
 )
 
 const (

@@ -3,20 +3,30 @@ package traffic
 // Name lists for a company, its staff and its customers. Realistic, varied
 // and deterministic: the seed picks from them.
 
-// companies: a name, an email domain and the names of its two
-// departments and its call center.
+// companies: a name, an email domain, the names of its two departments
+// and its call center, and the dispositions its call center's agents
+// pick.
 var companies = []struct {
 	name, domain string
 	groups       [3]string
+	dispositions []string // the call center's, most used first
 }{
-	{"Northgate Auto Group", "northgateauto.com", [3]string{"Sales", "Service", "Customer Care"}},
-	{"Riverside Motors", "riversidemotors.com", [3]string{"Sales", "Parts & Service", "Owner Care"}},
-	{"Harborview Home Services", "harborviewhome.com", [3]string{"Scheduling", "Dispatch", "Customer Support"}},
-	{"Summit Ridge Dental", "summitridgedental.com", [3]string{"Front Desk", "Billing", "Patient Care Line"}},
-	{"Bluebonnet Insurance", "bluebonnetins.com", [3]string{"New Policies", "Claims", "Policyholder Services"}},
-	{"Cedar & Pine Property Management", "cedarpinepm.com", [3]string{"Leasing", "Maintenance", "Resident Care"}},
-	{"Lakeshore Veterinary Partners", "lakeshorevets.com", [3]string{"Appointments", "Pharmacy", "Client Care"}},
-	{"Copperline Internet", "copperline.net", [3]string{"New Accounts", "Billing", "Support Center"}},
+	{"Northgate Auto Group", "northgateauto.com", [3]string{"Sales", "Service", "Customer Care"},
+		[]string{"Service appointment", "Sales inquiry", "Billing question", "Parts inquiry", "Warranty claim", "Follow-up needed", "Wrong number"}},
+	{"Riverside Motors", "riversidemotors.com", [3]string{"Sales", "Parts & Service", "Owner Care"},
+		[]string{"Service appointment", "Sales inquiry", "Recall question", "Billing question", "Follow-up needed", "Wrong number"}},
+	{"Harborview Home Services", "harborviewhome.com", [3]string{"Scheduling", "Dispatch", "Customer Support"},
+		[]string{"New booking", "Reschedule", "Technical issue", "Billing question", "Complaint", "Follow-up needed", "Wrong number"}},
+	{"Summit Ridge Dental", "summitridgedental.com", [3]string{"Front Desk", "Billing", "Patient Care Line"},
+		[]string{"Appointment change", "Insurance question", "New patient", "Billing question", "Follow-up needed", "Wrong number"}},
+	{"Bluebonnet Insurance", "bluebonnetins.com", [3]string{"New Policies", "Claims", "Policyholder Services"},
+		[]string{"Claim status", "Billing question", "Policy change", "New quote", "Cancellation", "Follow-up needed", "Wrong number"}},
+	{"Cedar & Pine Property Management", "cedarpinepm.com", [3]string{"Leasing", "Maintenance", "Resident Care"},
+		[]string{"Maintenance request", "Rent payment", "Lease question", "Noise complaint", "Follow-up needed", "Wrong number"}},
+	{"Lakeshore Veterinary Partners", "lakeshorevets.com", [3]string{"Appointments", "Pharmacy", "Client Care"},
+		[]string{"Appointment", "Prescription refill", "Billing question", "Emergency referral", "Follow-up needed", "Wrong number"}},
+	{"Copperline Internet", "copperline.net", [3]string{"New Accounts", "Billing", "Support Center"},
+		[]string{"Technical issue", "Billing question", "Sales inquiry", "Outage report", "Cancellation", "Follow-up needed", "Wrong number"}},
 }
 
 var roomNames = []string{"Front Desk Phone", "Showroom Phone", "Conference Room", "Lobby Phone", "Warehouse Phone", "Break Room Phone"}
@@ -75,4 +85,42 @@ var areaCodes = []int{512, 737, 210, 214, 713, 415, 617, 312, 206, 303, 646, 404
 // email addresses.
 var asciiFold = map[rune]string{
 	'é': "e", 'á': "a", 'í': "i", 'ó': "o", 'ú': "u", 'ü': "u", 'ñ': "n",
+}
+
+// csatComments are the comments of the CSAT survey (csat_transcriptions)
+// by the score's mood: pleased (4-5), neutral (3 and non-numeric) and
+// displeased (1-2). Each list holds text a reader must display escaped
+// and never splice into SQL or a query: markup, SQL, Grafana macros,
+// quotes and backslashes, line breaks, emoji and non-Latin script.
+var csatComments = [3][]string{
+	{
+		"Very helpful, solved my problem on the first call.",
+		"Quick and friendly, thank you!",
+		"The agent was patient and explained everything clearly.",
+		"Took a while to get through but the person I spoke with was great.",
+		"Excellent service 👍 would recommend",
+		"¡Muy amable, gracias por la ayuda!",
+		"担当者の対応がとても丁寧でした。",
+		"<script>alert('x')</script>",
+		`She said "all set" and it was: \" \\ C:\calls\ok`,
+		"Resolved.\nThanks again, see you next week.",
+	},
+	{
+		"It was fine.",
+		"Okay, but the wait was long.",
+		"Got an answer, not the one I wanted.",
+		"${__from} $__timeFilter(started_at)",
+		"'; DROP TABLE calls; --",
+		"Ça va, rien de spécial.",
+	},
+	{
+		"On hold for 20 minutes and nobody called back.",
+		"Transferred three times, still no answer.",
+		"The line kept cutting out, I could barely hear the agent.",
+		"Не смогли решить мою проблему.",
+		"Rude. 😡😡",
+		"'; DROP TABLE calls; --",
+		"<img src=x onerror=alert(1)>",
+		"Line one\r\nline two, \"quoted\", and a comma",
+	},
 }

@@ -42,8 +42,13 @@ type Delivery struct {
 	// whose target is the leg's target, its group (inbound legs, and
 	// outbound ones placed as the group), the office or none;
 	// an agent status event to every enabled agent_status subscription.
-	// URL and Secret are then ignored.
+	// URL, Secret and CallStates are then ignored.
 	Subscriptions bool
+	// CallStates are the states of the call events sent to URL, as a
+	// receiver subscribed to them gets them (none: every state, those
+	// after the call, csat, pcsat and dispositions, included). Agent
+	// status events go whatever it holds.
+	CallStates []string
 	// Backlog, with Subscriptions, waits for the first agent status
 	// subscription (a receiver's subscriptions to calls come before it)
 	// and then also delivers the agent status changes of Backlog before
@@ -261,6 +266,9 @@ func (dp *dispatcher) run(ctx context.Context) error {
 // dispatch sends ev, or holds it back, and maybe holds a copy.
 func (dp *dispatcher) dispatch(ctx context.Context, ev *Event) error {
 	if ev.ms < dp.backlogEnd && ev.State != AgentStatus {
+		return nil
+	}
+	if !dp.d.Subscriptions && len(dp.d.CallStates) > 0 && ev.State != AgentStatus && !slices.Contains(dp.d.CallStates, ev.State) {
 		return nil
 	}
 	if err := dp.pace(ctx); err != nil {

@@ -11,16 +11,19 @@ import (
 
 // Webhook events of the simulated traffic. Every leg of the call list
 // also happens as a sequence of call events, ending with a final one
-// (its list state, at its date_ended), and the call center's operators
-// change their on-duty status as their legs connect and end. Like the
-// legs, the events are a pure function of the seed.
+// (its list state, at its date_ended), and then, for some legs, what
+// Dialpad tells after the call: the CSAT survey's answer (csat), its
+// predicted score (pcsat) and the dispositions the agent picked
+// (dispositions). The call center's operators change their on-duty
+// status as their legs connect and end. Like the legs, the events are a
+// pure function of the seed.
 
 // Event is one webhook event, before signing.
 type Event struct {
 	At     time.Time // event_timestamp
 	CallID int64     // 0 for agent status events
 	State  string    // call state, or "agent_status"
-	Final  bool      // hangup / missed / voicemail: the leg's last event
+	Final  bool      // hangup / missed / voicemail: the leg's last call state (only csat, pcsat and dispositions follow it)
 	Claims []byte    // the JSON object Dialpad would send (before signing)
 
 	ms  int64        // At in epoch ms
@@ -45,11 +48,11 @@ func (hb *Hub) Events(from, to time.Time) []Event {
 	out := []Event{}
 	legs := hb.tr.List()
 	// The legs are newest first by date_started: those that can have an
-	// event in [lo, hi) started in [lo-maxSpan, hi).
+	// event in [lo, hi) started in [lo-maxSpan-maxAfterEnd, hi).
 	p := sort.Search(len(legs), func(i int) bool { return legs[i].Started < hi })
-	for ; p < len(legs) && legs[p].Started >= lo-hb.maxSpan; p++ {
+	for ; p < len(legs) && legs[p].Started >= lo-hb.maxSpan-maxAfterEnd; p++ {
 		l := &legs[p]
-		if l.Ended < lo {
+		if l.Ended+maxAfterEnd < lo {
 			continue
 		}
 		pl := hb.planLeg(p)
@@ -58,8 +61,8 @@ func (hb *Hub) Events(from, to time.Time) []Event {
 			if st.t < lo || st.t >= hi {
 				continue
 			}
-			final := i == pl.n-1
-			scratch = hb.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, final)
+			final := i == pl.final
+			scratch = hb.appendCallEvent(scratch[:0], l, &pl, st.t, st.state, i >= pl.final)
 			out = append(out, Event{At: time.UnixMilli(st.t).UTC(), CallID: l.ID, State: st.state,
 				Final: final, Claims: a.keep(scratch), ms: st.t, seq: int32(i), leg: l})
 		}
@@ -90,7 +93,8 @@ func (hb *Hub) prepareEvents() {
 // the payloads need to know besides the leg.
 type legPlan struct {
 	n         int
-	steps     [6]step
+	final     int // the step of the leg's final state; those after it follow the call
+	steps     [9]step
 	firstRang int64 // date_first_rang; 0 = none
 	holdStart int64 // 0 = never on hold
 	holdEnd   int64
@@ -108,7 +112,16 @@ const (
 	evQueued    = "queued"
 	evConnected = "connected"
 	evHold      = "hold"
+
+	// After the call (maxAfterEnd at most after date_ended).
+	evCSAT         = "csat"         // the survey answered: csat_score and csat_transcriptions
+	evPCSAT        = "pcsat"        // Dialpad's predicted score: pcsat_score [assume: the field's name]
+	evDispositions = "dispositions" // the agent's dispositions [assume: their shape]
 )
+
+// maxAfterEnd bounds how long after date_ended the events that follow
+// the call come, ms.
+const maxAfterEnd = 10 * 60_000
 
 // holdShare is the share of connected agent and outbound legs that put
 // the other side on hold once.
@@ -116,12 +129,15 @@ const holdShare = 30 // percent
 
 // planLeg lays out the events of legs[p]:
 //
-//	entry leg:    ringing (date_started), queued (+rang), connected, final
-//	agent leg:    ringing (date_rang), connected, [hold, connected], final
+//	entry leg:    ringing (date_started), queued (+rang), connected, final, [csat]
+//	agent leg:    ringing (date_rang), connected, [hold, connected], final, [dispositions], [pcsat], [csat]
 //	outbound leg: calling (date_started), ringing (date_rang), connected, [hold, connected], final
 //
-// with the final state the leg's list state at date_ended. Times strictly
-// increase; a step that would not is moved 1 ms after the one before.
+// with the final state the leg's list state at date_ended, and after it
+// the events of a leg with dispositions (5 to 90 s later, the agent's
+// wrap-up), a predicted score (20 s to 3 min) and a csat_score (1 to 10
+// min: the caller answers the survey). Times strictly increase; a step
+// that would not is moved 1 ms after the one before.
 func (hb *Hub) planLeg(p int) legPlan {
 	l := &hb.tr.List()[p]
 	var pl legPlan
@@ -164,9 +180,37 @@ func (hb *Hub) planLeg(p int) legPlan {
 			}
 		}
 	}
+	pl.final = pl.n
 	pl.steps[pl.n] = step{l.Ended, l.StateName()}
 	pl.n++
+	hb.afterEnd(l, add)
 	return pl
+}
+
+// afterEnd adds the steps that follow l's end, in time order, their
+// delays drawn from a hash of the call id.
+func (hb *Hub) afterEnd(l *traffic.Leg, add func(int64, string)) {
+	c := hb.tr.Company()
+	h, _ := hb.tr.LegHashes(l)
+	d := traffic.Mix64(uint64(l.ID) ^ hb.tr.Salt() ^ 0xAF7E)
+	var after [3]step
+	n := 0
+	if c.Dispositions(l, h) != nil {
+		after[n] = step{l.Ended + 5000 + int64(d%85_001), evDispositions}
+		n++
+	}
+	if c.PCSATScore(l, h) != "" {
+		after[n] = step{l.Ended + 20_000 + int64(d>>20%160_001), evPCSAT}
+		n++
+	}
+	if traffic.CSATScore(l, h) != "" {
+		after[n] = step{l.Ended + 60_000 + int64(d>>40%539_001), evCSAT}
+		n++
+	}
+	slices.SortFunc(after[:n], func(x, y step) int { return cmp.Compare(x.t, y.t) })
+	for _, st := range after[:n] {
+		add(st.t, st.state)
+	}
 }
 
 // hold decides, from a hash of the call id, whether a leg connected at c
