@@ -262,9 +262,12 @@ func TestFullMatchReportsNoDifferences(t *testing.T) {
 // Legs deleted from the warehouse are what the export shows we missed:
 // without re-loads they are reported by call id; with them the day is
 // loaded again, the legs are back and the day matches, with the legs
-// recorded as re-loaded.
+// recorded as re-loaded. The traffic runs a day past the days
+// reconciled (a call late on 2 June rings its agents after midnight), and
+// the metric counts from 2 June.
 func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
-	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 2), nil)
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 3), nil)
+	w.last, w.rec.GaugeDays = date(2026, 6, 2), 2
 	tg := w.sim.Targets()[0]
 	day := date(2026, 6, 2)
 	var gone []uint64
