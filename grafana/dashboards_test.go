@@ -3,6 +3,7 @@ package grafana
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -140,7 +141,7 @@ var anyTarget = map[string]bool{
 // delivery does not change. The agents' time and the intervals are
 // written over with newer versions as the job counts them again.
 var readsTable = regexp.MustCompile(`FROM (calls|conversations|agent_daily|agents|rejected_calls|etl_state|etl_windows|live_calls|agent_status|` +
-	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals)\b(\s+FINAL)?`)
+	`agent_intervals|agent_duty_intervals|agent_time_daily|agent_duty_daily|target_intervals|reasons_daily|call_feedback)\b(\s+FINAL)?`)
 
 // latestWithoutFinal are the panels that also read, besides their FINAL
 // reads, each agent's latest status before the range with argMax over
@@ -338,5 +339,54 @@ func TestDashboardsAreGenerated(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("dashboards/%s is not what dashgen builds (%v): run go generate ./grafana", name, err)
 		}
+	}
+}
+
+// Free text from Dialpad (labels, dispositions, CSAT comments, names) is
+// shown as text: every panel is of a kind that draws its values as text
+// (a text panel, whose Markdown is its own, has no query), and no table
+// cell renders its value as Markdown, HTML, JSON, an image or a link.
+func TestFreeTextIsShownAsText(t *testing.T) {
+	panels := map[string]bool{"stat": true, "table": true, "timeseries": true, "piechart": true, "state-timeline": true, "text": true}
+	cellTypes := map[string]bool{"auto": true, "color-text": true, "color-background": true}
+	names, _ := fs.Glob(Files, "dashboards/*.json")
+	for _, name := range names {
+		raw, err := fs.ReadFile(Files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		ps, _ := d["panels"].([]any)
+		for _, p := range ps {
+			p := p.(map[string]any)
+			if typ := fmt.Sprint(p["type"]); !panels[typ] {
+				t.Errorf("%s / %q: a %s panel; is its text escaped?", name, p["title"], typ)
+			}
+		}
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if v["id"] == "custom.cellOptions" {
+					if opts, ok := v["value"].(map[string]any); ok && !cellTypes[fmt.Sprint(opts["type"])] {
+						t.Errorf("%s: a cell type %v", name, opts["type"])
+					}
+				}
+				if opts, ok := v["cellOptions"].(map[string]any); ok && !cellTypes[fmt.Sprint(opts["type"])] {
+					t.Errorf("%s: a cell type %v", name, opts["type"])
+				}
+				for _, x := range v {
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+		walk(d)
 	}
 }

@@ -50,16 +50,24 @@ func TestWebhooksSetupStatusRemove(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("subscribe again: %v %v", resp, err)
 	}
-	req, _ = http.NewRequest(http.MethodPost, f.srv.URL+"/api/v2/subscriptions/call", strings.NewReader(fmt.Sprintf(
-		`{"endpoint_id":%s,"call_states":%s,"target_type":%q,"target_id":%d,"enabled":true}`, id[1],
-		`["calling","ringing","queued","connected","hold","hangup","missed","voicemail"]`, f.targets[0].Type, f.targets[0].ID)))
-	req.Header.Set("Authorization", "Bearer "+secretToken)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("subscribe again: %v %v", resp, err)
+	// And one of every state setup subscribes, the states in another
+	// order; and one of the states a former setup subscribed (before
+	// csat, pcsat and dispositions), which setup replaces.
+	for _, states := range []string{
+		`["dispositions","pcsat","csat","voicemail","missed","hangup","hold","connected","queued","ringing","calling"]`,
+		`["calling","ringing","queued","connected","hold","hangup","missed","voicemail"]`,
+	} {
+		req, _ = http.NewRequest(http.MethodPost, f.srv.URL+"/api/v2/subscriptions/call", strings.NewReader(fmt.Sprintf(
+			`{"endpoint_id":%s,"call_states":%s,"target_type":%q,"target_id":%d,"enabled":true}`, id[1],
+			states, f.targets[0].Type, f.targets[0].ID)))
+		req.Header.Set("Authorization", "Bearer "+secretToken)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("subscribe again: %v %v", resp, err)
+		}
 	}
 	code, out = f.runOut(t, env, "webhooks", "setup", "--url", hook)
-	if code != 0 || strings.Count(out, "a second one") != 1 {
-		t.Errorf("setup with a duplicate subscription exited %d and printed:\n%s\nwant the duplicate deleted", code, out)
+	if code != 0 || strings.Count(out, "a second one") != 1 || strings.Count(out, "replaced (it lacked csat, pcsat, dispositions)") != 1 {
+		t.Errorf("setup with a duplicate and a former subscription exited %d and printed:\n%s\nwant both deleted", code, out)
 	}
 	code, out = f.runOut(t, env, "webhooks", "status")
 	// The narrower subscription (hangup only) stays: setup leaves alone

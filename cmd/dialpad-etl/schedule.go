@@ -48,13 +48,15 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if e.cfg.ReconcileDays > 0 {
 		rec = e.reconciler(reconcile.NewMetrics(metrics.Registerer()))
 	}
+	dispositions := e.dispositionLoad(events.NewDispositionMetrics(metrics.Registerer()))
 	// After the nightly re-load: the reconciliation with Dialpad's exports
-	// (which may load a day again), then the staffing of the days it read
-	// and its forecast.
+	// (which may load a day again), the dispositions export of the days
+	// re-read, then the staffing of the days it read and its forecast.
 	s.AfterNightly = func(ctx context.Context, now time.Time) {
 		if rec != nil {
 			e.reconcileNightly(ctx, rec, now)
 		}
+		e.loadDispositions(ctx, dispositions, now)
 		e.planStaffing(ctx, time.Time{}, now)
 	}
 	if e.cfg.ReportsOn() {
@@ -218,4 +220,37 @@ func (e *env) reconcileNightly(ctx context.Context, rec *reconcile.Reconciler, n
 	}
 	e.log.Info("reconciled with Dialpad's exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
 		"days_out_of_agreement", off, "targets_failed", failed)
+}
+
+// nightlyDays are the days the nightly re-load read again, as of now:
+// from the date ETL_NIGHTLY_LOOKBACK ago to yesterday, in the reporting
+// zone (dates as midnight UTC); ok is false when that is no whole day.
+func nightlyDays(lookback time.Duration, loc *time.Location, now time.Time) (first, last time.Time, ok bool) {
+	date := func(t time.Time) time.Time {
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	first, last = date(now.Add(-lookback)), date(now).AddDate(0, 0, -1)
+	return first, last, !first.After(last)
+}
+
+// loadDispositions loads the dispositions exports of the days the
+// nightly re-load read again, as of now, and logs what they came to.
+func (e *env) loadDispositions(ctx context.Context, d *events.DispositionLoad, now time.Time) {
+	first, last, ok := nightlyDays(e.cfg.NightlyLookback, e.cfg.Location, now)
+	if !ok {
+		return
+	}
+	legs, refused, failed := 0, 0, 0
+	for _, r := range d.Run(ctx, first, last) {
+		legs += r.Legs
+		switch {
+		case r.Refused:
+			refused++
+		case r.Err != nil:
+			failed++
+		}
+	}
+	e.log.Info("loaded Dialpad's dispositions exports", "from", first.Format(time.DateOnly), "to", last.Format(time.DateOnly),
+		"legs", legs, "targets_refused", refused, "targets_failed", failed)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/derive"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/events"
 	"github.com/dialpad-etl/dialpad-etl/etl/load"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/staffing"
@@ -211,6 +212,21 @@ func (e *env) reconciler(m *reconcile.Metrics) *reconcile.Reconciler {
 		r.Loads = e.job()
 	}
 	return r
+}
+
+// dispositionLoad loads the call centers' and departments' dispositions
+// exports into call_feedback and has their days derived again.
+func (e *env) dispositionLoad(m *events.DispositionMetrics) *events.DispositionLoad {
+	return &events.DispositionLoad{
+		Exports:  e.client,
+		Store:    events.NewStorage(e.store.DB()),
+		Derived:  e.store.Derived(),
+		Leases:   e.store.Leases(),
+		Targets:  e.cfg.Targets,
+		Location: e.cfg.Location,
+		Metrics:  m,
+		Log:      e.log,
+	}
 }
 
 // configFlags is a flag set with a flag for every setting.

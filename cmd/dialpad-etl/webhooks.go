@@ -204,29 +204,9 @@ func (w *webhooks) subscribe(ctx context.Context, ep endpoint) error {
 		return fmt.Errorf("list call subscriptions: %w", err)
 	}
 	for _, t := range w.targets {
-		var mine []dialpad.CallSubscription
-		for _, s := range subs {
-			if ep.of(s.Webhook, s.Websocket) && s.Target() == t && s.Enabled && covers(s.CallStates, wire.CallStates) {
-				mine = append(mine, s)
-			}
+		if err := w.subscribeTarget(ctx, ep, t, subs); err != nil {
+			return err
 		}
-		if len(mine) > 0 {
-			fmt.Fprintf(w.out, "call subscription %s for %s: exists\n", mine[0].ID, t)
-			// A second one (a retried request created it) would send
-			// every event twice.
-			for _, s := range mine[1:] {
-				if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
-					return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
-				}
-				fmt.Fprintf(w.out, "deleted call subscription %s for %s: a second one\n", s.ID, t)
-			}
-			continue
-		}
-		s, err := w.c.CreateCallSubscription(ctx, ep.id, t, wire.CallStates)
-		if err != nil {
-			return fmt.Errorf("subscribe to %s's call events: %w", t, err)
-		}
-		fmt.Fprintf(w.out, "created call subscription %s for %s (%s)\n", s.ID, t, strings.Join(wire.CallStates, ", "))
 	}
 	agents, err := w.c.AgentSubscriptions(ctx)
 	if err != nil {
@@ -244,6 +224,73 @@ func (w *webhooks) subscribe(ctx context.Context, ep endpoint) error {
 	}
 	fmt.Fprintf(w.out, "created agent status subscription %s (call-center agents)\n", s.ID)
 	return nil
+}
+
+// subscribeTarget makes sure the endpoint has one enabled call
+// subscription of every state for t, subs being the company's, and
+// replaces one a former setup made of fewer states.
+func (w *webhooks) subscribeTarget(ctx context.Context, ep endpoint, t dialpad.Target, subs []dialpad.CallSubscription) error {
+	var mine, former []dialpad.CallSubscription
+	for _, s := range subs {
+		if !ep.of(s.Webhook, s.Websocket) || s.Target() != t || !s.Enabled {
+			continue
+		}
+		switch {
+		case covers(s.CallStates, wire.CallStates):
+			mine = append(mine, s)
+		case slices.ContainsFunc(formerCallStates, func(f []string) bool { return sameStates(s.CallStates, f) }):
+			former = append(former, s)
+		}
+	}
+	if len(mine) > 0 {
+		fmt.Fprintf(w.out, "call subscription %s for %s: exists\n", mine[0].ID, t)
+		// A second one (a retried request created it) would send
+		// every event twice.
+		for _, s := range mine[1:] {
+			if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
+				return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
+			}
+			fmt.Fprintf(w.out, "deleted call subscription %s for %s: a second one\n", s.ID, t)
+		}
+	} else {
+		s, err := w.c.CreateCallSubscription(ctx, ep.id, t, wire.CallStates)
+		if err != nil {
+			return fmt.Errorf("subscribe to %s's call events: %w", t, err)
+		}
+		fmt.Fprintf(w.out, "created call subscription %s for %s (%s)\n", s.ID, t, strings.Join(wire.CallStates, ", "))
+	}
+	// Once its successor exists: both would send the former states'
+	// events, each twice.
+	for _, s := range former {
+		if err := w.c.DeleteCallSubscription(ctx, s.ID); err != nil {
+			return fmt.Errorf("delete call subscription %s: %w", s.ID, err)
+		}
+		fmt.Fprintf(w.out, "deleted call subscription %s for %s: replaced (it lacked %s)\n", s.ID, t,
+			strings.Join(missing(s.CallStates, wire.CallStates), ", "))
+	}
+	return nil
+}
+
+// formerCallStates are the states earlier versions of setup subscribed
+// (wire.CallStates before csat, pcsat and dispositions): a subscription
+// of exactly those is setup's own, and is replaced. One of other states
+// was made by someone else, and is left alone.
+var formerCallStates = [][]string{
+	{"calling", "ringing", "queued", "connected", "hold", "hangup", "missed", "voicemail"},
+}
+
+// sameStates reports whether a and b hold the same states.
+func sameStates(a, b []string) bool { return covers(a, b) && covers(b, a) }
+
+// missing are the states of want that have lacks.
+func missing(have, want []string) []string {
+	var out []string
+	for _, s := range want {
+		if !slices.Contains(have, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // covers reports whether have includes every state of want.

@@ -51,7 +51,9 @@ type Thresholds struct {
 	ServiceLevel time.Duration // KPI_SERVICE_LEVEL_THRESHOLD
 }
 
-// DefaultThresholds are Dialpad's own defaults.
+// DefaultThresholds are the job's defaults (KPI_SHORT_ABANDON 5 s,
+// KPI_SERVICE_LEVEL_THRESHOLD 60 s); Dialpad does not publish its
+// Analytics' default threshold.
 var DefaultThresholds = Thresholds{ShortAbandon: 5 * time.Second, ServiceLevel: 60 * time.Second}
 
 // The KPI columns of conversations, computed with the others from the

@@ -163,7 +163,8 @@ func WithExportBudget(perHour int) Option { return func(c *config) { c.exportsPe
 
 // WithExportPolling sets the first wait between polls of an export's
 // status (it grows by half each time, to 30 s at most) and how long an
-// export may stay processing before ExportCalls gives up.
+// export may stay processing before ExportCalls (or ExportDispositions)
+// gives up.
 func WithExportPolling(first, wait time.Duration) Option {
 	return func(c *config) { c.exportPoll, c.exportWait = first, wait }
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 )
 
-// Sentinels of ExportCalls.
+// Sentinels of ExportCalls and ExportDispositions.
 var (
 	// ErrExportFailed: Dialpad reported the export as failed.
 	ErrExportFailed = errors.New("dialpad: the export failed")
@@ -33,8 +33,8 @@ var (
 // legs is a fraction of it.
 const maxExport = 2 << 30
 
-// ExportRequest asks for a records export of a target's calls over whole
-// days of Zone, From to To included, To before today there.
+// ExportRequest asks for a records export of a target's calls (or
+// dispositions) over whole days of Zone, From to To included, To before today there.
 type ExportRequest struct {
 	Target   Target
 	Zone     *time.Location
@@ -60,49 +60,99 @@ func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, e
 	if req.Zone == nil {
 		req.Zone = time.UTC
 	}
+	out := &Export{}
+	err := c.export(ctx, req, "calls", func(id string, at time.Time, body io.Reader) error {
+		recs, err := records.Parse(body, req.Zone)
+		out.RequestID, out.RequestedAt, out.Records = id, at, recs
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DispositionsExport is a records export of the dispositions agents
+// picked, downloaded and parsed.
+type DispositionsExport struct {
+	RequestID string
+	// RequestedAt is when the export was asked for: a leg's
+	// dispositions picked later are not in it.
+	RequestedAt  time.Time
+	Dispositions *records.Dispositions
+}
+
+// ExportDispositions asks Dialpad for a records export of the
+// dispositions of req.Target's legs (stat_type "dispositions", which
+// needs a target), and waits for it, downloads and parses it as
+// ExportCalls does, within the same export budget.
+func (c *Client) ExportDispositions(ctx context.Context, req ExportRequest) (*DispositionsExport, error) {
+	if req.Target.Type == "" || req.Target.ID <= 0 {
+		return nil, errors.New("dialpad: an export of dispositions needs a target")
+	}
+	if req.Zone == nil {
+		req.Zone = time.UTC
+	}
+	out := &DispositionsExport{}
+	err := c.export(ctx, req, "dispositions", func(id string, at time.Time, body io.Reader) error {
+		ds, err := records.ParseDispositions(body, req.Zone)
+		out.RequestID, out.RequestedAt, out.Dispositions = id, at, ds
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// export asks for a records export of statType, polls it until it is
+// complete, downloads its CSV and hands it to parse with the request's
+// id and time. An export that fails, or whose request id expires while
+// it is polled, is asked for again once. req.Zone is set.
+func (c *Client) export(ctx context.Context, req ExportRequest, statType string, parse func(id string, at time.Time, body io.Reader) error) error {
 	for again := true; ; again = false {
-		id, at, err := c.startExport(ctx, req)
+		id, at, err := c.startExport(ctx, req, statType)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		link, err := c.waitExport(ctx, id, req.Target)
 		if (errors.Is(err, ErrExportGone) || errors.Is(err, ErrExportFailed)) && again {
-			c.log.Warn("dialpad: asking for the export again", "target", req.Target.String(), "err", err)
+			c.log.Warn("dialpad: asking for the export again", "target", req.Target.String(), "stat_type", statType, "err", err)
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		body, err := c.download(ctx, link)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		recs, err := records.Parse(&limitedReader{r: body, left: maxExport}, req.Zone)
+		err = parse(id, at, &limitedReader{r: body, left: maxExport})
 		body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("dialpad: the export of %s: %w", req.Target, err)
+			return fmt.Errorf("dialpad: the export of %s's %s: %w", req.Target, statType, err)
 		}
-		return &Export{RequestID: id, RequestedAt: at, Records: recs}, nil
+		return nil
 	}
 }
 
 // startExport posts the export request and returns its id and when it
 // was made. Dialpad counts days back from its today in the request's
 // zone, so a request that straddles midnight is made again.
-func (c *Client) startExport(ctx context.Context, req ExportRequest) (string, time.Time, error) {
+func (c *Client) startExport(ctx context.Context, req ExportRequest, statType string) (string, time.Time, error) {
 	for {
 		at := c.cfg.now()
 		today := civil(at, req.Zone)
 		from, to := civil(req.From, req.From.Location()), civil(req.To, req.To.Location())
 		if !to.Before(today) {
-			return "", at, fmt.Errorf("dialpad: an export of calls ends before today; %s is not over in %s", to.Format(time.DateOnly), req.Zone)
+			return "", at, fmt.Errorf("dialpad: an export of %s ends before today; %s is not over in %s", statType, to.Format(time.DateOnly), req.Zone)
 		}
 		if to.Before(from) {
 			return "", at, fmt.Errorf("dialpad: an export from %s to %s is empty", from.Format(time.DateOnly), to.Format(time.DateOnly))
 		}
 		body := map[string]any{
 			"export_type":    "records",
-			"stat_type":      "calls",
+			"stat_type":      statType,
 			"timezone":       req.Zone.String(),
 			"days_ago_start": daysBetween(to, today), // the recent edge
 			"days_ago_end":   daysBetween(from, today),

@@ -21,6 +21,9 @@ type Store interface {
 	WriteCallEvents(ctx context.Context, evs []ReceivedCall) error
 	WriteLiveCalls(ctx context.Context, rows []LiveCall) error
 	WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
+	// WriteFeedback keeps what Dialpad told of legs after they ended
+	// (call_feedback); of a leg, target and kind the latest At wins.
+	WriteFeedback(ctx context.Context, rows []Feedback) error
 	// Operators are the user operators of every target, by user id, as
 	// the loads last listed them.
 	Operators(ctx context.Context) (map[int64][]Operator, error)
@@ -55,4 +58,26 @@ type Deriver interface {
 type Leases interface {
 	Acquire(ctx context.Context, owner lease.Owner, ttl time.Duration, names ...string) (got []string, held map[string]*lease.Held, err error)
 	Release(ctx context.Context, owner lease.Owner, names ...string) error
+}
+
+// What the nightly load of dispositions (DispositionLoad) uses, beside
+// Leases; all must be safe for concurrent use. An error fails the
+// target for the night and the next night asks again, save Dialpad's
+// refusal of the export (a 4xx), which stands until a restart.
+
+// DispositionExports is Dialpad's dispositions export
+// (*dialpad.Client).
+type DispositionExports interface {
+	ExportDispositions(ctx context.Context, req dialpad.ExportRequest) (*dialpad.DispositionsExport, error)
+}
+
+// FeedbackStore keeps feedback (*Storage); see Store.WriteFeedback.
+type FeedbackStore interface {
+	WriteFeedback(ctx context.Context, rows []Feedback) error
+}
+
+// Recomputer derives a target's days again from what is stored
+// (*derive.Deriver); see Deriver.Recompute.
+type Recomputer interface {
+	Recompute(ctx context.Context, target dialpad.Target, days []time.Time) error
 }

@@ -70,10 +70,17 @@ type fakeStore struct {
 	ops      map[int64][]events.Operator
 	dropLive []time.Time
 	dropOld  []time.Time
+	feedback map[feedbackKey]events.Feedback
 	// entered, if set, is told of each WriteCallEvents, which then waits
 	// for gate (if set) before it stores anything.
 	entered chan []int64
 	gate    chan struct{}
+}
+
+type feedbackKey struct {
+	target dialpad.Target
+	call   int64
+	kind   string
 }
 
 type liveKey struct {
@@ -82,7 +89,8 @@ type liveKey struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{live: map[liveKey]events.LiveCall{}, ops: map[int64][]events.Operator{}}
+	return &fakeStore{live: map[liveKey]events.LiveCall{}, ops: map[int64][]events.Operator{},
+		feedback: map[feedbackKey]events.Feedback{}}
 }
 
 func (s *fakeStore) WriteCallEvents(ctx context.Context, evs []events.ReceivedCall) error {
@@ -149,6 +157,41 @@ func (s *fakeStore) WriteAgentStatus(ctx context.Context, evs []events.ReceivedA
 		s.agents = append(s.agents, int64(e.Event.Target.ID))
 	}
 	return nil
+}
+
+// WriteFeedback keeps of each leg, target and kind the row told last,
+// as call_feedback does whatever the order of arrival.
+func (s *fakeStore) WriteFeedback(ctx context.Context, rows []events.Feedback) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.fault("WriteFeedback"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range rows {
+		k := feedbackKey{f.Target, f.CallID, f.Kind}
+		if old, ok := s.feedback[k]; !ok || !f.At.Before(old.At) {
+			s.feedback[k] = f
+		}
+	}
+	return nil
+}
+
+// feedbackOf is the stored feedback of kind of leg id under target.
+func (s *fakeStore) feedbackOf(target dialpad.Target, id int64, kind string) (events.Feedback, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.feedback[feedbackKey{target, id, kind}]
+	return f, ok
+}
+
+// feedbackRows is how many rows of feedback are stored.
+func (s *fakeStore) feedbackRows() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.feedback)
 }
 
 func (s *fakeStore) Operators(ctx context.Context) (map[int64][]events.Operator, error) {

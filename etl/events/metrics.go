@@ -12,6 +12,7 @@ type Metrics struct {
 	received *prometheus.CounterVec
 	refusedN *prometheus.CounterVec
 	legsN    prometheus.Counter
+	fbN      prometheus.Counter
 	batches  prometheus.Histogram
 	latency  prometheus.Histogram
 	failed   prometheus.Counter
@@ -28,6 +29,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"reason"}),
 		legsN: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_legs_total",
 			Help: "Legs written to calls from final call events (one per leg and target)."}),
+		fbN: prometheus.NewCounter(prometheus.CounterOpts{Name: "dialpad_etl_events_feedback_total",
+			Help: "Rows of call_feedback written from call events of states csat, pcsat and dispositions (one per leg and target)."}),
 		batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dialpad_etl_events_batch_size",
 			Help: "Events stored together.", Buckets: prometheus.ExponentialBuckets(1, 4, 6)}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dialpad_etl_events_store_latency_seconds",
@@ -40,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 				"from taking the days to releasing the targets' leases; failed passes included.",
 			Buckets: []float64{0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7.5, 10, 15, 30, 60}}),
 	}
-	reg.MustRegister(m.received, m.refusedN, m.legsN, m.batches, m.latency, m.failed, m.passes)
+	reg.MustRegister(m.received, m.refusedN, m.legsN, m.fbN, m.batches, m.latency, m.failed, m.passes)
 	return m
 }
 
@@ -53,6 +56,12 @@ func (m *Metrics) refused(reason string) {
 func (m *Metrics) legs(n int) {
 	if m != nil {
 		m.legsN.Add(float64(n))
+	}
+}
+
+func (m *Metrics) feedback(n int) {
+	if m != nil {
+		m.fbN.Add(float64(n))
 	}
 }
 
@@ -135,4 +144,45 @@ func (m *SocketMetrics) renewed() {
 	if m != nil {
 		m.renewals.Inc()
 	}
+}
+
+// DispositionMetrics are DispositionLoad's Prometheus metrics. A nil
+// *DispositionMetrics measures nothing.
+type DispositionMetrics struct {
+	exports *prometheus.CounterVec
+	legs    *prometheus.CounterVec
+	bad     *prometheus.CounterVec
+}
+
+// NewDispositionMetrics registers DispositionLoad's metrics with reg.
+func NewDispositionMetrics(reg prometheus.Registerer) *DispositionMetrics {
+	m := &DispositionMetrics{
+		exports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_exports_total",
+			Help: "Nightly dispositions exports per target, by status: loaded, refused (Dialpad has none for the target: 4xx), " +
+				"failed (not asked for, not finished, not read, not written or not recomputed): alert on failed."},
+			[]string{"target", "status"}),
+		legs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_legs_total",
+			Help: "Legs whose dispositions the nightly export wrote to call_feedback."}, []string{"target"}),
+		bad: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dialpad_etl_dispositions_bad_rows_total",
+			Help: "Rows of the dispositions exports that could not be read (logged with their line and reason)."}, []string{"target"}),
+	}
+	reg.MustRegister(m.exports, m.legs, m.bad)
+	return m
+}
+
+func (m *DispositionMetrics) observe(r DispositionResult) {
+	if m == nil {
+		return
+	}
+	t := r.Target.String()
+	status := "loaded"
+	switch {
+	case r.Refused:
+		status = "refused"
+	case r.Err != nil:
+		status = "failed"
+	}
+	m.exports.WithLabelValues(t, status).Inc()
+	m.legs.WithLabelValues(t).Add(float64(r.Legs))
+	m.bad.WithLabelValues(t).Add(float64(r.Bad))
 }

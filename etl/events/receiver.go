@@ -3,8 +3,10 @@
 // writes them to the warehouse within seconds: every call event into
 // call_events, each leg's latest state into live_calls, a leg's final
 // event into calls through the same shaping as the call list (and its
-// agent days and conversations recomputed soon after), and call-center
-// agents' status changes into agent_status.
+// agent days and conversations recomputed soon after), what the events
+// after a call tell (csat, pcsat, dispositions) into call_feedback (its
+// days recomputed alike), and call-center agents' status changes into
+// agent_status.
 //
 // A request is answered 2xx only once its event is in ClickHouse:
 // events are stored in groups (up to MaxBatch, or MaxWait after the
@@ -26,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -409,12 +412,23 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	}
 	var live []LiveCall
 	var legs []transform.Leg
+	var feedback []Feedback
 	for _, c := range calls {
 		e := c.Event
+		fb, told := feedbackOf(e)
 		for _, t := range attribute(e, r.Targets, ops) {
+			if told {
+				fb.Target = t
+				feedback = append(feedback, fb)
+			}
 			name, _ := names(int64(e.Target.ID))
-			live = append(live, LiveCall{Target: t, Event: e, Agent: name,
-				Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
+			// What Dialpad tells after a leg ended (its CSAT, its
+			// dispositions) comes later than its final event, and must
+			// not make the leg live again.
+			if !slices.Contains(wire.FeedbackStates, e.State) {
+				live = append(live, LiveCall{Target: t, Event: e, Agent: name,
+					Expires: time.UnixMilli(int64(e.EventTimestamp)).Add(r.LiveMaxAge)})
+			}
 			if wire.IsFinal(e.State) {
 				// Versioned by its event time: the latest final event of a
 				// leg wins, and a list copy read after the call ended wins
@@ -437,6 +451,15 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 		return err
 	}
 	r.Metrics.legs(len(legs))
+	// The days of the legs told of are derived again, as final legs'
+	// are: their conversations take the feedback in.
+	if err := r.Store.WriteFeedback(ctx, feedback); err != nil {
+		return err
+	}
+	for _, f := range feedback {
+		r.dirty.add(f.Target, transform.Day(f.Started.UnixMilli(), r.Location))
+	}
+	r.Metrics.feedback(len(feedback))
 	if err := r.Store.WriteAgentStatus(ctx, agents); err != nil {
 		return err
 	}
@@ -667,8 +690,8 @@ func (r *Receiver) recomputeDirty(ctx context.Context) {
 	}
 }
 
-// dirtyDays are the days of each target that final events touched and
-// that are not yet recomputed.
+// dirtyDays are the days of each target that final events, or events of
+// what came after a call, touched and that are not yet recomputed.
 type dirtyDays struct {
 	mu   sync.Mutex
 	days map[dialpad.Target]map[time.Time]bool

@@ -18,6 +18,7 @@ type builder struct {
 	loc                         *time.Location
 	period                      Period
 	overview, health, workforce *expand.Dashboard
+	reasons                     *expand.Dashboard
 	from, to                    time.Time     // the dashboards' range
 	step                        time.Duration // of the series
 	interval                    time.Duration // of the Workforce dashboard's series: 15, 30 or 60 minutes
@@ -68,6 +69,9 @@ func (b *builder) section(ctx context.Context, t dialpad.Target) (Section, error
 	if err := b.workforceOf(ctx, t, &s); err != nil {
 		return s, err
 	}
+	if err := b.reasonsOf(ctx, t, &s); err != nil {
+		return s, err
+	}
 	if s.Health, err = b.loadHealth(ctx, t); err != nil {
 		return s, err
 	}
@@ -94,6 +98,27 @@ func (b *builder) workforceOf(ctx context.Context, t dialpad.Target, s *Section)
 		s.Staffing, err = b.table(ctx, v, staffingPanel)
 		s.Staffing.Title = "Next week's staffing"
 	}
+	return err
+}
+
+// reasonsOf reads the Reasons & satisfaction dashboard's CSAT, reasons
+// and CSAT by agent into s.
+func (b *builder) reasonsOf(ctx context.Context, t dialpad.Target, s *Section) error {
+	v, err := b.open(ctx, b.reasons, t, nil)
+	if err != nil {
+		return err
+	}
+	for _, title := range satisfactionPanels {
+		st, err := b.stat(ctx, v, title)
+		if err != nil {
+			return err
+		}
+		s.Satisfaction = append(s.Satisfaction, st)
+	}
+	if s.Reasons, err = b.table(ctx, v, reasonsPanel); err != nil {
+		return err
+	}
+	s.AgentCSAT, err = b.table(ctx, v, agentCSATPanel)
 	return err
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,12 @@ const maxCallBacks = 25
 
 // busiestSlots is how many of the busiest hours a report names.
 const busiestSlots = 5
+
+// maxReasons is how many reasons (labels and dispositions) a report
+// lists, and reasonColumns are the columns it shows of them.
+const maxReasons = 10
+
+var reasonColumns = []string{"Kind", "Reason", "Conversations", "Answered share", "CSAT average", "Satisfied share", "CSAT responses"}
 
 // noStaffing is what a report says in place of an empty staffing
 // forecast.
@@ -128,6 +135,35 @@ func (s *Section) callBacks() (Table, int) {
 	n := len(t.Rows)
 	t.Rows = t.Rows[:min(n, maxCallBacks)]
 	return t, n
+}
+
+// topReasons is the first maxReasons reasons, in reasonColumns, and how
+// many there are in all.
+func (s *Section) topReasons() (Table, int) {
+	t := onlyColumns(s.Reasons, reasonColumns)
+	n := len(t.Rows)
+	t.Rows = t.Rows[:min(n, maxReasons)]
+	return t, n
+}
+
+// onlyColumns is t with the columns of names that it has, in that order.
+func onlyColumns(t Table, names []string) Table {
+	out := Table{Title: t.Title}
+	var keep []int
+	for _, name := range names {
+		if j := slices.Index(t.Columns, name); j >= 0 {
+			out.Columns = append(out.Columns, name)
+			keep = append(keep, j)
+		}
+	}
+	for _, row := range t.Rows {
+		r := make([]Value, len(keep))
+		for k, j := range keep {
+			r[k] = row[j]
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	return out
 }
 
 // withoutColumn is t without the column name.

@@ -53,6 +53,8 @@ type htmlSection struct {
 	Agents       Table
 	CallBacks    Table
 	CallBackMore int // callers not listed
+	Reasons      Table
+	ReasonsMore  int // reasons not listed
 	Health       []htmlLine
 	NotMatching  Table
 }
@@ -85,6 +87,8 @@ func (r *Report) HTML(mode ImageMode) ([]byte, []Image, error) {
 		var n int
 		hs.CallBacks, n = s.callBacks()
 		hs.CallBackMore = n - len(hs.CallBacks.Rows)
+		hs.Reasons, n = s.topReasons()
+		hs.ReasonsMore = n - len(hs.Reasons.Rows)
 		lines, warn := s.healthLines(r.Location)
 		for k := range lines {
 			hs.Health = append(hs.Health, htmlLine{lines[k], warn[k]})

@@ -42,6 +42,19 @@ func handMade(t *testing.T) *Report {
 		offered = append(offered, num("Offered", float64(q%9), ""))
 		answered = append(answered, num("Answered", float64(q%9/2), ""))
 	}
+	// Eleven reasons, the first a hostile label: the report lists ten.
+	text := func(name, s string) Value { return Value{Name: name, Raw: s, Text: s} }
+	reasons := Table{Title: "Reasons", Columns: []string{"Kind", "Reason", "Conversations", "Answered share", "Average handle time",
+		"CSAT average", "Satisfied share", "CSAT responses"}}
+	for i := range 11 {
+		label := fmt.Sprintf("reason %d", i+1)
+		if i == 0 {
+			label = `<script>alert("label")</script>`
+		}
+		reasons.Rows = append(reasons.Rows, []Value{text("Kind", "Label"), text("Reason", label), num("Conversations", float64(20-i), ""),
+			num("Answered share", 0.5, "50.0%"), num("Average handle time", 90, "1.5 min"), num("CSAT average", 4.25, "4.25"),
+			num("Satisfied share", 0.75, "75.0%"), num("CSAT responses", 4, "4")})
+	}
 	busiest := Table{Title: "Busiest hours", Columns: []string{"Weekday"}, Rows: [][]Value{{{Name: "Weekday", Raw: "Mon", Text: "Mon"}}}}
 	for h := range 24 {
 		c := time.Date(0, 1, 1, h, 0, 0, 0, time.UTC).Format("15")
@@ -64,6 +77,11 @@ func handMade(t *testing.T) *Report {
 				Lines: []Line{{Name: "Offered", Points: offered}, {Name: "Answered", Points: answered}}},
 			AgentTime: Table{Title: "Agent time", Columns: []string{"Agent", "Occupancy"},
 				Rows: [][]Value{{{Name: "Agent", Raw: "Zoë <b>", Text: "Zoë <b>"}, num("Occupancy", 1.0/3, "33.3%")}}},
+			Satisfaction: []Stat{{Title: "CSAT average", Fields: []Value{num("csat_average", 4.25, "4.25")}},
+				{Title: "CSAT response rate", Fields: []Value{num("response_rate", 0.4, "40.0%")}}},
+			Reasons: reasons,
+			AgentCSAT: Table{Title: "CSAT by agent", Columns: []string{"Agent", "CSAT average"},
+				Rows: [][]Value{{text("Agent", "Eve <i>"), num("CSAT average", 4.5, "4.50")}}},
 			CallBacks: Table{Title: "Callers to call back", Columns: []string{"Number", "Contact"},
 				Rows: [][]Value{{{Name: "Number", Raw: "+15550100", Text: "+15550100"}, {Name: "Contact", Raw: `O'Brien <img src=x onerror=alert(1)>`, Text: `O'Brien <img src=x onerror=alert(1)>`}}}},
 		}}}
@@ -81,11 +99,15 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 			t.Errorf("the page contains %q: it must fetch nothing, run nothing, and escape every value", bad)
 		}
 	}
-	for _, want := range []string{"Sales &lt;script&gt;", "O&#39;Brien &lt;img src=x", "Ann &amp; Bob", "Zoë &lt;b&gt;", "Offered and answered, per 15 minutes", "1,234", "Goal: 80.0%", "no inbound calls",
+	for _, want := range []string{"Sales &lt;script&gt;", "O&#39;Brien &lt;img src=x", "&lt;script&gt;alert(&#34;label&#34;)&lt;/script&gt;",
+		"Eve &lt;i&gt;", ">4.25<", ">40.0%<", ">reason 10<", "And 1 more: see the Reasons &amp; satisfaction dashboard.", "Ann &amp; Bob", "Zoë &lt;b&gt;", "Offered and answered, per 15 minutes", "1,234", "Goal: 80.0%", "no inbound calls",
 		"<title>Dialpad daily report, 2026-11-23</title>"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)
 		}
+	}
+	if strings.Contains(html, ">reason 11<") {
+		t.Error("the page lists more than ten reasons")
 	}
 	srcs := regexp.MustCompile(`<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"`).FindAllStringSubmatch(html, -1)
 	if len(images) != 0 || len(srcs) != 4 {
@@ -121,7 +143,9 @@ func TestHTMLIsSelfContainedAndEscaped(t *testing.T) {
 
 	text := r.Text()
 	for _, want := range []string{`^Dialpad daily report, 2026-11-23\n`, `\nInbound calls: 1,234\n`, `\n  Service level +85\.0% +Goal: 80\.0%\n`,
-		`\nPer hour\n`, `\n  Mon 06:00-07:00   6 calls\n`, `\nAgent time\n  Agent +Occupancy\n  Zoë <b> +33\.3%\n`, `\n  \+15550100  O'Brien <img src=x onerror=alert\(1\)>\n`} {
+		`\nPer hour\n`, `\n  Mon 06:00-07:00   6 calls\n`, `\nAgent time\n  Agent +Occupancy\n  Zoë <b> +33\.3%\n`, `\n  \+15550100  O'Brien <img src=x onerror=alert\(1\)>\n`,
+		`\n  CSAT average: 4\.25   CSAT response rate: 40\.0%\n`, `\n  Label +<script>alert\("label"\)</script> +20 +50\.0% +4\.25 +75\.0% +4\n`,
+		`\n  And 1 more: see the Reasons & satisfaction dashboard\.\n`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("the text lacks %s:\n%s", want, text)
 		}

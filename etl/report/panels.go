@@ -25,6 +25,7 @@ const (
 	OverviewUID  = "dialpad-overview"
 	HealthUID    = "dialpad-etl-health"
 	WorkforceUID = "dialpad-workforce"
+	ReasonsUID   = "dialpad-reasons"
 )
 
 // frame is what a panel's query returned. A value is a float64 (every

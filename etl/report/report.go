@@ -3,7 +3,8 @@
 // and KPIs, its trends per day (per hour over a day), busiest hours,
 // agent leaderboard and callers to call back, the "Workforce"
 // dashboard's calls offered and answered per interval and its agents'
-// time, and the load's health from the "ETL health" dashboard; as
+// time, the "Reasons & satisfaction" dashboard's CSAT, its reasons and
+// CSAT per agent, and the load's health from the "ETL health" dashboard; as
 // self-contained HTML with its charts as PNG images, and as plain text.
 //
 // Every figure is a provisioned panel's own query (grafana.Files, found
@@ -61,7 +62,12 @@ type Section struct {
 	// Staffing is the agents to schedule per hour and weekday in the 7
 	// days after the period, as forecast (reports of a week or longer).
 	Staffing Table
-	Health   Health
+	// Satisfaction is the Reasons & satisfaction dashboard's CSAT average,
+	// response rate, satisfied share and responses.
+	Satisfaction []Stat
+	Reasons      Table // its reasons (labels and dispositions), most conversations first
+	AgentCSAT    Table // its CSAT by agent, best average first
+	Health       Health
 }
 
 // Stat is a stat panel: its title and the numbers it shows, the figure
@@ -141,7 +147,8 @@ var (
 	cardPanels = []string{"Inbound calls", "Outbound calls", "Missed calls", "Total calls"}
 	kpiPanels  = []string{"Answered rate", "Average wait", "Average talk time", "Service level", "Abandonment rate",
 		"Average speed of answer", "Average handle time", "Repeat-contact rate", "Abandoned callers recovered"}
-	trendPanels = []string{"Calls by direction", "Service level and abandonment"}
+	trendPanels        = []string{"Calls by direction", "Service level and abandonment"}
+	satisfactionPanels = []string{"CSAT average", "CSAT response rate", "Satisfied share", "CSAT responses"}
 )
 
 const (
@@ -154,6 +161,8 @@ const (
 	intervalsPanel = "Offered and answered per interval"
 	agentTimePanel = "Agent time"
 	staffingPanel  = "Agents to schedule in the 7 days after the range"
+	reasonsPanel   = "Reasons"
+	agentCSATPanel = "CSAT by agent"
 )
 
 // IntervalOf is the interval a report of days shows the Workforce
@@ -189,13 +198,13 @@ func Build(ctx context.Context, opt Options) (*Report, error) {
 	if opt.Now != nil {
 		now = opt.Now
 	}
-	boards, err := dashboards(OverviewUID, HealthUID, WorkforceUID)
+	boards, err := dashboards(OverviewUID, HealthUID, WorkforceUID, ReasonsUID)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r := &Report{Period: opt.Period, Location: opt.Location, Built: now()}
 	b := builder{conn: opt.Conn, loc: opt.Location, period: opt.Period, overview: boards[OverviewUID], health: boards[HealthUID],
-		workforce: boards[WorkforceUID], interval: IntervalOf(opt.Period.Days())}
+		workforce: boards[WorkforceUID], reasons: boards[ReasonsUID], interval: IntervalOf(opt.Period.Days())}
 	b.from, b.to = opt.Period.Range(opt.Location)
 	// The overview's series are per day over more than 4 days, per hour
 	// otherwise (their SQL decides, from $__fromTime and $__toTime);

@@ -68,6 +68,7 @@ func testWeek(t *testing.T, w *world) {
 			checkAgainstTheCallModel(t, w, s)
 			checkWorkforce(t, w, s, from, to)
 			checkStaffing(t, w, s)
+			checkReasonsAreThePanels(t, w, s, from, to)
 			checkHealth(t, w, s, i == 0)
 		})
 	}
@@ -186,6 +187,43 @@ func checkTablesAreThePanels(t *testing.T, w *world, s report.Section, from, to 
 		for _, l := range tr.Lines {
 			if v := l.Points[k].Raw; v != row[slices.Index(cols, l.Name)] {
 				t.Errorf("%s on %s: %v, the panel %s", l.Name, at.In(w.Location), v, fmtRow(cols, row))
+			}
+		}
+	}
+}
+
+// checkReasonsAreThePanels compares the CSAT, the reasons and the CSAT by
+// agent with the Reasons & satisfaction dashboard's panels.
+func checkReasonsAreThePanels(t *testing.T, w *world, s report.Section, from, to time.Time) {
+	t.Helper()
+	var titles []string
+	for _, st := range s.Satisfaction {
+		titles = append(titles, st.Title)
+		cols, rows := w.panelQuery(t, "dialpad-reasons", st.Title, s.Target, from, to)
+		if len(rows) != 1 || len(st.Fields) != 1 || !reflect.DeepEqual(st.Fields[0].Raw, rows[0][0]) {
+			t.Errorf("%q: the report shows %+v, the panel %v %v", st.Title, st.Fields, cols, rows)
+		}
+	}
+	if want := []string{"CSAT average", "CSAT response rate", "Satisfied share", "CSAT responses"}; !slices.Equal(titles, want) {
+		t.Errorf("the report's satisfaction is %q, want %q", titles, want)
+	}
+	if n, _ := stat(t, s, "CSAT responses").Fields[0].Number(); n == 0 {
+		t.Error("no CSAT responses in the week: the simulated company must have some")
+	}
+	for _, tb := range []report.Table{s.Reasons, s.AgentCSAT} {
+		cols, rows := w.panelQuery(t, "dialpad-reasons", tb.Title, s.Target, from, to)
+		if len(rows) == 0 || len(tb.Rows) != len(rows) {
+			t.Errorf("%q: the report has %d rows, the panel %d (the week must have some)", tb.Title, len(tb.Rows), len(rows))
+			continue
+		}
+		for i, row := range rows {
+			for j, c := range cols {
+				if c == "agent_key" { // hidden on the dashboard
+					continue
+				}
+				if got := tb.Cell(i, c); !reflect.DeepEqual(got.Raw, row[j]) {
+					t.Errorf("%q row %d: %s = %v, the panel %s", tb.Title, i+1, c, got.Raw, fmtRow(cols, row))
+				}
 			}
 		}
 	}
@@ -479,7 +517,7 @@ func testPastTheLoad(t *testing.T, w *world) {
 
 func stat(t *testing.T, s report.Section, title string) report.Stat {
 	t.Helper()
-	for _, st := range append(append([]report.Stat{}, s.Cards...), s.KPIs...) {
+	for _, st := range append(append(append([]report.Stat{}, s.Cards...), s.KPIs...), s.Satisfaction...) {
 		if st.Title == title {
 			return st
 		}

@@ -12,7 +12,7 @@ import (
 func (r *Report) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", r.Subject())
-	fmt.Fprintf(&b, "Days and hours in %s. Read from the warehouse at %s, with the queries of the Department overview, Workforce and ETL health dashboards.\n",
+	fmt.Fprintf(&b, "Days and hours in %s. Read from the warehouse at %s, with the queries of the Department overview, Workforce, Reasons & satisfaction and ETL health dashboards.\n",
 		r.Location, r.Built.In(r.Location).Format(time.DateTime))
 	for i := range r.Sections {
 		r.Sections[i].text(&b, r.Location)
@@ -86,6 +86,27 @@ func (s *Section) text(b *strings.Builder, loc *time.Location) {
 			fmt.Fprintf(b, "  %s\n", noStaffing)
 		} else {
 			textTable(b, s.Staffing)
+		}
+	}
+
+	fmt.Fprintf(b, "\nSatisfaction (CSAT)\n")
+	var sat []string
+	for _, st := range s.Satisfaction {
+		sat = append(sat, st.Title+": "+st.Fields[0].Text)
+	}
+	fmt.Fprintf(b, "  %s\n", strings.Join(sat, "   "))
+	if len(s.AgentCSAT.Rows) > 0 {
+		textTable(b, s.AgentCSAT)
+	}
+
+	fmt.Fprintf(b, "\nWhy they called (inbound calls per label and disposition)\n")
+	reasons, n := s.topReasons()
+	if n == 0 {
+		fmt.Fprintf(b, "  No inbound calls.\n")
+	} else {
+		textTable(b, reasons)
+		if n > len(reasons.Rows) {
+			fmt.Fprintf(b, "  And %d more: see the Reasons & satisfaction dashboard.\n", n-len(reasons.Rows))
 		}
 	}
 

@@ -11,8 +11,10 @@
 // nearDays, outsideWholeDays, newestDays), those of the wallboard's
 // live and today's figures (lastEvent, eventsFlowing, live, agentsNow,
 // today), those of Dialpad's polled call-center status (latestPoll,
-// pollFresh, pollAge; callcenter.go) and those of the Workforce dashboard (intervalBuckets, staffed,
-// statusTimeline, agentTime; workforce.go) inside its SQL, and {{variable "name"}} in place of each
+// pollFresh, pollAge; callcenter.go), those of the Workforce dashboard (intervalBuckets, staffed,
+// statusTimeline, agentTime; workforce.go) and those of reasons and
+// satisfaction (rangeDays, dayTime, lowMOS, csatAverage, csatSatisfied,
+// csatRate, unanswered, agentCSAT; reasons.go) inside its SQL, and {{variable "name"}} in place of each
 // template variable ({{variable "name" | hidden}}: kept for the links,
 // not shown). The output keeps the source's order of keys, two
 // spaces a level.
@@ -163,7 +165,14 @@ const (
 
 // kpiTotals is a subquery of the range's conversations' KPI figures
 // (kpiColumns), for sums over the range.
-var kpiTotals = fmt.Sprintf(`(
+var kpiTotals = rangeRows(kpiColumns, kpiOfConversation, "kpi")
+
+// rangeRows is a subquery, named alias, of columns (target_daily's) over
+// the range: target_daily's rows of the whole days inside it, and for the
+// rest of it each conversation's part (ofConversation, the same columns
+// as target_daily counts them), to be summed.
+func rangeRows(columns, ofConversation, alias string) string {
+	return fmt.Sprintf(`(
     SELECT %[1]s
     FROM target_daily FINAL
     WHERE %[2]s AND %[3]s
@@ -173,7 +182,8 @@ var kpiTotals = fmt.Sprintf(`(
     WHERE %[2]s AND %[5]s AND $__timeFilter(started_at)
       AND NOT (started_at >= (SELECT min(day_start) FROM target_daily WHERE %[2]s AND %[3]s)
       AND started_at < (SELECT max(day_end) FROM target_daily WHERE %[2]s AND %[3]s))
-) AS kpi`, kpiColumns, oneTarget, wholeDays, kpiOfConversation, nearDays)
+) AS %[6]s`, columns, oneTarget, wholeDays, ofConversation, nearDays, alias)
+}
 
 // kpiBuckets is a subquery of the KPI figures (kpiColumns) per interval
 // (time): per day of target_daily (the days the range touches) for
@@ -229,7 +239,8 @@ func scoreFormula() string {
 		"\n\nThe team is the agents in the table; each median is over the agents the figure applies to. " +
 		"Missed while on duty (inbound legs the agent did not answer while Dialpad's agent status said on duty), occupancy " +
 		"((occupied + wrap-up) / (occupied + wrap-up + available)) and after-call work (time in wrap-up) are shown, not scored: " +
-		"they need the agent status events (`dialpad-etl webhooks setup`)."
+		"they need the agent status events (`dialpad-etl webhooks setup`). So is CSAT: the average survey score (1 to 5) of the " +
+		"inbound conversations the agent answered, its responses, and the share of 4 or 5."
 }
 
 // median is the median of sorted, an SQL array sorted ascending (no
@@ -622,6 +633,14 @@ func expand(name, src string) (string, error) {
 		"latestPoll":       func() string { return inString(latestPoll) },
 		"pollFresh":        func() string { return inString(pollFresh) },
 		"pollAge":          func() string { return inString(pollAge) },
+		"rangeDays":        func() string { return inString(rangeDays) },
+		"dayTime":          func() string { return inString(dayTime) },
+		"lowMOS":           func() string { return inString(lowMOS) },
+		"csatAverage":      func() string { return inString(csatAverage) },
+		"csatSatisfied":    func() string { return inString(csatSatisfied) },
+		"csatRate":         func() string { return inString(csatRate) },
+		"unanswered":       func() string { return inString(unanswered) },
+		"agentCSAT":        func() string { return inString(agentCSAT) },
 		"hidden":           hidden,
 		"newestDays": func(n int, searched bool, filters string) string {
 			return inString(newestDays(n, searched, filters))

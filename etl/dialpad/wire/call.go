@@ -105,6 +105,86 @@ func ConversationOf(entryPoint, master, own ID) ID {
 	return own
 }
 
+// Text is a string that may also arrive as a number or null: a score
+// whose type Dialpad does not publish. A number reads as its JSON form
+// ("4", "0.82"); absent and null read as "".
+type Text string
+
+// UnmarshalJSON accepts "4", 4 and null.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*t = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text(s)
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*t = Text(n)
+	default:
+		return fmt.Errorf("want a string or a number, got %s", kind(b))
+	}
+	return nil
+}
+
+// Names is a list of names sent as strings or as objects with a name
+// ({"name": "Billing", ...}), whose shape Dialpad does not publish; a
+// lone string or object is a list of one. Empty names are left out; null
+// reads as none.
+type Names []string
+
+// UnmarshalJSON accepts ["Billing"], [{"name": "Billing"}], a mix of
+// both, "Billing", {"name": "Billing"} and null.
+func (n *Names) UnmarshalJSON(b []byte) error {
+	*n = nil
+	if isNull(b) {
+		return nil
+	}
+	var elems []json.RawMessage
+	switch kind(b) {
+	case "an array":
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return err
+		}
+	case "a string", "an object":
+		elems = []json.RawMessage{b}
+	default:
+		return fmt.Errorf("want an array, a string or an object with a name, got %s", kind(b))
+	}
+	for _, e := range elems {
+		var name string
+		switch kind(e) {
+		case "null":
+			continue
+		case "a string":
+			if err := json.Unmarshal(e, &name); err != nil {
+				return err
+			}
+		case "an object":
+			var o struct {
+				Name string `json:"name"`
+			}
+			if err := json.Unmarshal(e, &o); err != nil {
+				return fmt.Errorf("want an object with a string name, got %s", shown(e))
+			}
+			name = o.Name
+		default:
+			return fmt.Errorf("want a string or an object with a name, got %s", kind(e))
+		}
+		if name != "" {
+			*n = append(*n, name)
+		}
+	}
+	return nil
+}
+
 // Millis is a UTC timestamp in milliseconds since the epoch, sent as a
 // JSON string, a number or null. Absent and null read as 0.
 type Millis int64

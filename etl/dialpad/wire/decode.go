@@ -170,6 +170,10 @@ func locate(raw []byte, typ reflect.Type, path string) error {
 		if err := json.Unmarshal(raw, reflect.New(typ).Interface()); err != nil {
 			return at("want a number, got " + shown(raw))
 		}
+	case reflect.PointerTo(typ).Implements(unmarshaler):
+		if err := json.Unmarshal(raw, reflect.New(typ).Interface()); err != nil {
+			return at(err.Error())
+		}
 	case typ.Kind() == reflect.Struct:
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(raw, &fields) != nil {
@@ -206,6 +210,8 @@ func locate(raw []byte, typ reflect.Type, path string) error {
 	}
 	return nil
 }
+
+var unmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 
 func join(path, name string) string {
 	if path == "" {

@@ -21,10 +21,15 @@ import (
 // every state on the way. A leg's final event is one of FinalStates.
 var (
 	// CallStates are the states subscribed to: those the warehouse uses.
-	CallStates = []string{"calling", "ringing", "queued", "connected", "hold", "hangup", "missed", "voicemail"}
+	CallStates = []string{"calling", "ringing", "queued", "connected", "hold", "hangup", "missed", "voicemail",
+		"csat", "pcsat", "dispositions"}
 	// FinalStates end a leg.
 	FinalStates = []string{"hangup", "missed", "voicemail"}
 )
+
+// FeedbackStates tell of a leg after it ended: the survey's CSAT score
+// and comments, Dialpad's predicted CSAT, the agent's dispositions.
+var FeedbackStates = []string{"csat", "pcsat", "dispositions"}
 
 // IsFinal reports whether state ends a leg.
 func IsFinal(state string) bool {
@@ -45,6 +50,12 @@ type CallEvent struct {
 	DateFirstRang  Millis `json:"date_first_rang"` // when an agent was first rung
 	HoldTime       Float  `json:"hold_time"`       // ms on hold so far
 	TalkTime       Float  `json:"talk_time"`       // ms talking so far
+	// PCSATScore is Dialpad's predicted CSAT score (state pcsat), kept
+	// apart from the survey's CSATScore.
+	PCSATScore Text `json:"pcsat_score"`
+	// Dispositions are those the agent picked at the end of the call
+	// (state dispositions).
+	Dispositions Names `json:"dispositions"`
 }
 
 // AgentStatusEvent is a change of a call-center agent's on-duty status.
