@@ -16,9 +16,10 @@ import (
 )
 
 // The health dashboard's reconciliation panels over hand-written runs:
-// a day found short, then re-loaded and matching; a day that differs; a
-// day whose export failed; days outside the range; and another target.
-// A day's state is its latest run.
+// a day found short, then re-loaded and matching; a day that differs,
+// with an entry leg classed differently; a day whose export failed; days
+// outside the range; and another target. A day's state is its latest
+// run, with each side's entry legs by class when it was compared.
 func TestReconciliationPanels(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -57,13 +58,18 @@ func TestReconciliationPanels(t *testing.T) {
 		{Day: day(10), CallID: 103, Kind: "only_dialpad", Dialpad: "outbound, answered, talk 2m0s"},
 	})
 	// The second: the 10th's missing legs re-loaded, so it matches; the
-	// 11th has a leg Dialpad lacks and one whose talk time disagrees; the
-	// 13th (past the range in the reporting zone, not in UTC) differs.
+	// 11th has a leg Dialpad lacks, one whose talk time disagrees and an
+	// entry leg Dialpad calls abandoned and we call missed; the 13th
+	// (past the range in the reporting zone, not in UTC) differs.
 	write([]reconcile.Reconciled{
 		{Target: sales, Day: day(10), RunID: "r2", CheckedAt: second, Status: "match", OurLegs: 13, DialpadLegs: 13,
-			OurConvs: 10, DialpadConvs: 10, Reloaded: 3, ExportID: "e2", ExportedAt: second},
+			OurConvs: 10, DialpadConvs: 10, Reloaded: 3, ExportID: "e2", ExportedAt: second,
+			OurCategories:     reconcile.Categories{Answered: 6, Abandoned: 2, Missed: 1},
+			DialpadCategories: reconcile.Categories{Answered: 6, Abandoned: 2, Missed: 1}},
 		{Target: sales, Day: day(11), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 8, DialpadLegs: 7,
-			OurConvs: 6, DialpadConvs: 5, OnlyOurs: 1, Disagreeing: 1, ExportID: "e2", ExportedAt: second},
+			OurConvs: 6, DialpadConvs: 5, OnlyOurs: 1, Disagreeing: 2, ExportID: "e2", ExportedAt: second,
+			OurCategories:     reconcile.Categories{Answered: 3, Voicemail: 1, Missed: 1},
+			DialpadCategories: reconcile.Categories{Answered: 3, Voicemail: 1, Abandoned: 1}},
 		{Target: sales, Day: day(13), RunID: "r2", CheckedAt: second, Status: "differ", OurLegs: 2, DialpadLegs: 3,
 			OurConvs: 2, DialpadConvs: 3, OnlyDialpad: 1, ExportID: "e2", ExportedAt: second},
 	}, []reconcile.Difference{
@@ -72,6 +78,7 @@ func TestReconciliationPanels(t *testing.T) {
 		{Day: day(10), CallID: 103, Kind: "reloaded"},
 		{Day: day(11), CallID: 202, Kind: "duration", Ours: "inbound, answered, talk 3m0s", Dialpad: "inbound, answered, talk 5m0s"},
 		{Day: day(11), CallID: 201, Kind: "only_ours", Ours: "outbound, answered, talk 2m0s"},
+		{Day: day(11), CallID: 203, Kind: "category", Ours: "missed", Dialpad: "abandoned"},
 		{Day: day(13), CallID: 401, Kind: "only_dialpad", Dialpad: "inbound, answered, talk 4m0s"},
 	})
 	// The third: Dialpad failed the 12th's export.
@@ -139,11 +146,16 @@ func TestReconciliationPanels(t *testing.T) {
 
 	checked := func(at time.Time) string { return at.Format(time.DateTime) }
 	tableCols := []string{"Target", "Day", "Status", "Our legs", "Dialpad's legs", "Only in Dialpad's", "Only in ours",
-		"Disagreeing", "Unreadable", "Re-loaded", "Our conversations", "Dialpad's conversations", "Checked at", "Error"}
-	twelfth := []string{"department:1", "2025-03-12", "failed", "5", "0", "0", "0", "0", "0", "0", "4", "0", checked(third), "dialpad: the export failed"}
-	eleventh := []string{"department:1", "2025-03-11", "differ", "8", "7", "0", "1", "1", "0", "0", "6", "5", checked(second), ""}
-	tenth := []string{"department:1", "2025-03-10", "match", "13", "13", "0", "0", "0", "0", "3", "10", "10", checked(second), ""}
-	supportEleventh := []string{"callcenter:2", "2025-03-11", "differ", "4", "4", "0", "0", "0", "1", "0", "3", "3", checked(second), ""}
+		"Disagreeing", "Unreadable", "Re-loaded", "Our conversations", "Dialpad's conversations", "Entry legs by class, ours/Dialpad's",
+		"Checked at", "Error"}
+	twelfth := []string{"department:1", "2025-03-12", "failed", "5", "0", "0", "0", "0", "0", "0", "4", "0", "", checked(third),
+		"dialpad: the export failed"}
+	eleventh := []string{"department:1", "2025-03-11", "differ", "8", "7", "0", "1", "2", "0", "0", "6", "5",
+		"answered 3/3, voicemail 1/1, abandoned 0/1, missed 1/0", checked(second), ""}
+	tenth := []string{"department:1", "2025-03-10", "match", "13", "13", "0", "0", "0", "0", "3", "10", "10",
+		"answered 6/6, voicemail 0/0, abandoned 2/2, missed 1/1", checked(second), ""}
+	supportEleventh := []string{"callcenter:2", "2025-03-11", "differ", "4", "4", "0", "0", "0", "1", "0", "3", "3",
+		"answered 0/0, voicemail 0/0, abandoned 0/0, missed 0/0", checked(second), ""}
 	checkRows(t, "per day, one target", panelResult(t, ctx, f, one, d, "Ours vs Dialpad's, per day"), tableCols,
 		[][]string{twelfth, eleventh, tenth})
 	checkRows(t, "per day, all targets", panelResult(t, ctx, f, all, d, "Ours vs Dialpad's, per day"), tableCols,
@@ -155,6 +167,7 @@ func TestReconciliationPanels(t *testing.T) {
 	diffs := [][]string{
 		{"department:1", "2025-03-11", "only_ours", "201", "outbound, answered, talk 2m0s", ""},
 		{"department:1", "2025-03-11", "duration", "202", "inbound, answered, talk 3m0s", "inbound, answered, talk 5m0s"},
+		{"department:1", "2025-03-11", "category", "203", "missed", "abandoned"},
 		{"department:1", "2025-03-10", "reloaded", "101", "", ""},
 		{"department:1", "2025-03-10", "reloaded", "102", "", ""},
 		{"department:1", "2025-03-10", "reloaded", "103", "", ""},

@@ -64,7 +64,8 @@ func reconcileRange(fromText, toText string, days int, loc *time.Location, now t
 }
 
 // printReconciliation prints a line per target and day, and returns an
-// error when any day is not a match.
+// error when any day is not a match. A differing day's line has each
+// side's inbound entry legs by class (Dialpad's categories and ours).
 func printReconciliation(results []reconcile.Result, w io.Writer) error {
 	total, off, failed := 0, 0, 0
 	for _, res := range results {
@@ -76,8 +77,9 @@ func printReconciliation(results []reconcile.Result, w io.Writer) error {
 			case reconcile.StatusMatch:
 			case reconcile.StatusDiffer:
 				off++
-				line += fmt.Sprintf(": %d only in Dialpad's, %d only in ours, %d disagreeing, %d unreadable",
-					d.OnlyDialpad, d.OnlyOurs, d.Disagreeing, d.Unreadable)
+				line += fmt.Sprintf(": %d only in Dialpad's, %d only in ours, %d disagreeing, %d unreadable; "+
+					"entry legs ours: %s; Dialpad's: %s", d.OnlyDialpad, d.OnlyOurs, d.Disagreeing, d.Unreadable,
+					d.OurCategories, d.DialpadCategories)
 			default:
 				off++
 				line = fmt.Sprintf("%-22s %s  %-7s ours %d legs; not compared: %s", res.Target, d.Day.Format(time.DateOnly),

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
+	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
@@ -108,4 +110,29 @@ func TestReconcileCommand(t *testing.T) {
 		t.Errorf("the token is in %d reconciliation differences (%v)", stored, err)
 	}
 	f.checkNoSecret(t)
+}
+
+// A differing day's line has each side's inbound entry legs by class;
+// a matching day's line is as short as before.
+func TestReconcileOutputShowsTheClassesOfADifferingDay(t *testing.T) {
+	tg := dialpad.Target{Type: "department", ID: 1}
+	day := time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)
+	var out strings.Builder
+	err := printReconciliation([]reconcile.Result{{Target: tg, Days: []reconcile.Reconciled{
+		{Day: day.AddDate(0, 0, -1), Status: reconcile.StatusMatch, OurLegs: 3, DialpadLegs: 3, OurConvs: 2, DialpadConvs: 2,
+			OurCategories: reconcile.Categories{Answered: 2}, DialpadCategories: reconcile.Categories{Answered: 2}},
+		{Day: day, Status: reconcile.StatusDiffer, OurLegs: 9, DialpadLegs: 9, OurConvs: 5, DialpadConvs: 5, Disagreeing: 1,
+			OurCategories:     reconcile.Categories{Answered: 3, Voicemail: 1, Missed: 1},
+			DialpadCategories: reconcile.Categories{Answered: 3, Voicemail: 1, Abandoned: 1}},
+	}}}, &out)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2 days") {
+		t.Errorf("error %v; want 1 of 2 days not agreeing", err)
+	}
+	want := "department:1           2026-06-01  match   ours 3 legs, 2 conversations; Dialpad's 3 legs, 2 conversations\n" +
+		"department:1           2026-06-02  differ  ours 9 legs, 5 conversations; Dialpad's 9 legs, 5 conversations: " +
+		"0 only in Dialpad's, 0 only in ours, 1 disagreeing, 0 unreadable; entry legs ours: 3 answered, 1 voicemail, " +
+		"0 abandoned, 1 missed; Dialpad's: 3 answered, 1 voicemail, 1 abandoned, 0 missed\n"
+	if out.String() != want {
+		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
+	}
 }

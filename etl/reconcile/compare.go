@@ -153,8 +153,8 @@ func (m *matching) startOf(rec *records.Record) time.Time {
 	return started
 }
 
-// countTheirs counts Dialpad's legs, the legs only in its export, and
-// those on both sides that disagree.
+// countTheirs counts Dialpad's legs, its inbound entry legs by class,
+// the legs only in its export, and those on both sides that disagree.
 func (m *matching) countTheirs() {
 	for id, th := range m.theirs {
 		if m.skip[id] {
@@ -163,6 +163,9 @@ func (m *matching) countTheirs() {
 		dd := m.byDay(th.day)
 		dd.DialpadLegs++
 		addConv(m.theirConvs, th.day, uint64(th.rec.ConversationID()))
+		if entry(th.rec) {
+			dd.DialpadCategories.add(dialpadClass(th.rec))
+		}
 		l := m.ours[id]
 		if l == nil || !l.Day.Equal(th.day) {
 			dd.OnlyDialpad++
@@ -178,8 +181,9 @@ func (m *matching) countTheirs() {
 }
 
 // disagreements are what our leg l and Dialpad's row of it, on day, say
-// differently: direction, answered or not, and talk time beyond the
-// export's rounding and a second.
+// differently: direction, answered or not, talk time beyond the export's
+// rounding and a second, and, of an inbound entry leg on both sides, its
+// class.
 func disagreements(day time.Time, l *StoredLeg, rec *records.Record) []Difference {
 	var out []Difference
 	add := func(kind Kind, ours, dialpad string) {
@@ -194,11 +198,33 @@ func disagreements(day time.Time, l *StoredLeg, rec *records.Record) []Differenc
 	if absDuration(l.Talk-rec.Talk) > rec.TalkTolerance+time.Second {
 		add(KindDuration, l.Talk.String(), rec.Talk.String())
 	}
+	if l.entry() && entry(rec) && l.Class != dialpadClass(rec) {
+		add(KindCategory, l.Class.String(), dialpadClass(rec).String())
+	}
 	return out
 }
 
+// entry reports whether rec is an inbound entry leg: its call id is its
+// conversation's, as our legs' are (StoredLeg.entry).
+func entry(rec *records.Record) bool {
+	return rec.ConversationID() == rec.CallID && rec.Direction == "inbound"
+}
+
+// dialpadClass is Dialpad's class of an inbound entry leg: the first of
+// answered, voicemail, abandoned and missed that its categories hold
+// (an abandoned leg is written "incoming,missed,abandoned").
+func dialpadClass(rec *records.Record) Class {
+	for _, c := range []Class{ClassAnswered, ClassVoicemail, ClassAbandoned, ClassMissed} {
+		if slices.Contains(rec.Categories, string(c)) {
+			return c
+		}
+	}
+	return ClassNone
+}
+
 // countOurs counts our legs that had ended when the export was asked
-// for, and those of them not in Dialpad's export on the same day.
+// for, the inbound entry legs of them by class, and those not in
+// Dialpad's export on the same day.
 func (m *matching) countOurs(ours []StoredLeg) {
 	for i := range ours {
 		l := &ours[i]
@@ -208,6 +234,9 @@ func (m *matching) countOurs(ours []StoredLeg) {
 		dd := m.byDay(l.Day)
 		dd.OurLegs++
 		addConv(m.ourConvs, l.Day, l.ConversationID)
+		if l.entry() {
+			dd.OurCategories.add(l.Class)
+		}
 		if th, ok := m.theirs[l.CallID]; !ok || !th.day.Equal(l.Day) {
 			dd.OnlyOurs++
 			m.diffs = append(m.diffs, Difference{Day: l.Day, CallID: l.CallID, Kind: KindOnlyOurs,

@@ -205,3 +205,140 @@ func TestLegsUnfinishedAtTheExportAreLeftOutOnBothSides(t *testing.T) {
 	}
 	checkDiffs(t, store, sales)
 }
+
+// categoriesHeader is csvHeader with Dialpad's categories of each leg.
+const categoriesHeader = "call_id,date_started,date_connected,date_ended,direction,talk_duration,entry_point_call_id,categories\n"
+
+// exportWithCategories parses an export written in a test:
+// categoriesHeader then rows.
+func exportWithCategories(t *testing.T, rows ...string) *records.Records {
+	t.Helper()
+	recs, err := records.Parse(strings.NewReader(categoriesHeader+strings.Join(rows, "\n")+"\n"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// classed is leg with its conversation's class.
+func classed(l reconcile.StoredLeg, c reconcile.Class) reconcile.StoredLeg {
+	l.Class = c
+	return l
+}
+
+// A day of inbound entry legs of every class, and an agent's leg and an
+// outbound call Dialpad classes too: the entry legs are counted by class
+// on each side (Dialpad's abandoned is "incoming,missed,abandoned"), and
+// the agent's leg, which rang and was missed, and the outbound call are
+// not. The classes agree, so the day is a match.
+func TestEntryLegsClassedAlikeAreAMatch(t *testing.T) {
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportWithCategories(t,
+		`501,2026-06-02 09:00:00,2026-06-02 09:00:20,2026-06-02 09:05:20,inbound,5.0,,"incoming,answered"`,
+		`502,2026-06-02 10:00:00,,2026-06-02 10:01:00,inbound,0.0,,"incoming,voicemail"`,
+		`503,2026-06-02 11:00:00,,2026-06-02 11:00:40,inbound,0.0,,"incoming,missed,abandoned"`,
+		`504,2026-06-02 12:00:00,,2026-06-02 12:00:50,inbound,0.0,,"incoming,missed"`,
+		`505,2026-06-02 12:00:05,,2026-06-02 12:00:35,inbound,0.0,504,"incoming,missed"`,
+		`506,2026-06-02 13:00:00,2026-06-02 13:00:10,2026-06-02 13:02:10,outbound,2.0,,outgoing`,
+	)}}
+	agent := leg(505, "2026-06-02 12:00:05", "inbound", false, 0)
+	agent.ConversationID = 504
+	store := &fakeStore{legs: map[dialpad.Target][]reconcile.StoredLeg{sales: {
+		classed(leg(501, "2026-06-02 09:00:00", "inbound", true, 5*time.Minute), reconcile.ClassAnswered),
+		classed(leg(502, "2026-06-02 10:00:00", "inbound", false, 0), reconcile.ClassVoicemail),
+		classed(leg(503, "2026-06-02 11:00:00", "inbound", false, 0), reconcile.ClassAbandoned),
+		classed(leg(504, "2026-06-02 12:00:00", "inbound", false, 0), reconcile.ClassMissed),
+		agent,
+		leg(506, "2026-06-02 13:00:00", "outbound", true, 2*time.Minute),
+	}}}
+	runDays(t, reconciler(exports, store, sales), utcDate(2026, 6, 2), utcDate(2026, 6, 2))
+
+	d := store.day(t, sales, "2026-06-02")
+	want := reconcile.Categories{Answered: 1, Voicemail: 1, Abandoned: 1, Missed: 1}
+	if d.Status != reconcile.StatusMatch || d.OurCategories != want || d.DialpadCategories != want || d.Disagreeing != 0 {
+		t.Errorf("%+v; want a match with %+v on each side", d, want)
+	}
+	checkDiffs(t, store, sales)
+}
+
+// An entry leg Dialpad calls abandoned (no agent rang) that our
+// conversation calls missed (an agent rang) makes its day differ: each
+// side's counts show it, and the leg is listed with each side's class.
+// The other day, whose classes agree, is a match.
+func TestAnEntryLegClassedDifferentlyMakesTheDayDiffer(t *testing.T) {
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportWithCategories(t,
+		`601,2026-06-02 09:00:00,2026-06-02 09:00:20,2026-06-02 09:05:20,inbound,5.0,,"incoming,answered"`,
+		`602,2026-06-02 11:00:00,,2026-06-02 11:00:40,inbound,0.0,,"incoming,missed,abandoned"`,
+		`603,2026-06-02 12:00:00,,2026-06-02 12:00:50,inbound,0.0,,"incoming,missed"`,
+		`611,2026-06-03 09:00:00,,2026-06-03 09:00:30,inbound,0.0,,"incoming,missed,abandoned"`,
+	)}}
+	store := &fakeStore{legs: map[dialpad.Target][]reconcile.StoredLeg{sales: {
+		classed(leg(601, "2026-06-02 09:00:00", "inbound", true, 5*time.Minute), reconcile.ClassAnswered),
+		classed(leg(602, "2026-06-02 11:00:00", "inbound", false, 0), reconcile.ClassMissed),
+		classed(leg(603, "2026-06-02 12:00:00", "inbound", false, 0), reconcile.ClassMissed),
+		classed(leg(611, "2026-06-03 09:00:00", "inbound", false, 0), reconcile.ClassAbandoned),
+	}}}
+	runDays(t, reconciler(exports, store, sales), utcDate(2026, 6, 2), utcDate(2026, 6, 3))
+
+	d := store.day(t, sales, "2026-06-02")
+	ours := reconcile.Categories{Answered: 1, Missed: 2}
+	theirs := reconcile.Categories{Answered: 1, Abandoned: 1, Missed: 1}
+	if d.Status != reconcile.StatusDiffer || d.OurCategories != ours || d.DialpadCategories != theirs ||
+		d.Disagreeing != 1 || d.OurLegs != 3 || d.DialpadLegs != 3 || d.OnlyDialpad+d.OnlyOurs+d.Unreadable != 0 {
+		t.Errorf("%+v; want differ: 1 leg disagreeing, ours %+v, Dialpad's %+v", d, ours, theirs)
+	}
+	next := store.day(t, sales, "2026-06-03")
+	if want := (reconcile.Categories{Abandoned: 1}); next.Status != reconcile.StatusMatch ||
+		next.OurCategories != want || next.DialpadCategories != want {
+		t.Errorf("3 June: %+v; want a match with %+v on each side", next, want)
+	}
+	checkDiffs(t, store, sales, `2026-06-02 category 602 ours="missed" dialpad="abandoned"`)
+}
+
+// An entry leg our conversations do not class (none of the four: they
+// were derived before the classes were) differs from the class Dialpad
+// gives it, and is listed as none.
+func TestAnEntryLegWithoutOurClassDiffers(t *testing.T) {
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportWithCategories(t,
+		`621,2026-06-02 11:00:00,,2026-06-02 11:00:40,inbound,0.0,,"incoming,missed"`,
+	)}}
+	store := &fakeStore{legs: map[dialpad.Target][]reconcile.StoredLeg{sales: {
+		leg(621, "2026-06-02 11:00:00", "inbound", false, 0),
+	}}}
+	runDays(t, reconciler(exports, store, sales), utcDate(2026, 6, 2), utcDate(2026, 6, 2))
+
+	d := store.day(t, sales, "2026-06-02")
+	if want := (reconcile.Categories{Missed: 1}); d.Status != reconcile.StatusDiffer || d.OurCategories != (reconcile.Categories{}) ||
+		d.DialpadCategories != want {
+		t.Errorf("%+v; want differ: none counted ours, %+v Dialpad's", d, want)
+	}
+	checkDiffs(t, store, sales, `2026-06-02 category 621 ours="none" dialpad="missed"`)
+}
+
+// Entry legs still ringing when the export was asked for (05:00 on 4
+// June), which Dialpad writes as just "incoming", without an end, and
+// ones that ended after it, are set aside on both sides, whatever their
+// class: the day matches on the leg that had ended.
+func TestEntryLegsRingingAtTheExportAreSetAside(t *testing.T) {
+	exports := &fakeExports{exports: map[dialpad.Target]*records.Records{sales: exportWithCategories(t,
+		`701,2026-06-03 23:58:00,,,inbound,0.0,,incoming`,
+		`702,2026-06-03 23:50:00,,2026-06-04 05:01:00,inbound,0.0,,"incoming,missed,abandoned"`,
+		`703,2026-06-03 12:00:00,,2026-06-03 12:00:40,inbound,0.0,,"incoming,voicemail"`,
+	)}}
+	ended := func(l reconcile.StoredLeg, at string) reconcile.StoredLeg {
+		l.Ended, _ = time.Parse(time.DateTime, at)
+		return l
+	}
+	store := &fakeStore{legs: map[dialpad.Target][]reconcile.StoredLeg{sales: {
+		classed(ended(leg(701, "2026-06-03 23:58:00", "inbound", false, 0), "2026-06-04 00:01:00"), reconcile.ClassMissed),
+		classed(ended(leg(702, "2026-06-03 23:50:00", "inbound", false, 0), "2026-06-04 05:01:00"), reconcile.ClassMissed),
+		classed(leg(703, "2026-06-03 12:00:00", "inbound", false, 0), reconcile.ClassVoicemail),
+	}}}
+	runDays(t, reconciler(exports, store, sales), utcDate(2026, 6, 3), utcDate(2026, 6, 3))
+
+	d := store.day(t, sales, "2026-06-03")
+	want := reconcile.Categories{Voicemail: 1}
+	if d.Status != reconcile.StatusMatch || d.OurLegs != 1 || d.DialpadLegs != 1 || d.OurCategories != want || d.DialpadCategories != want {
+		t.Errorf("%+v; want a match of the 1 leg that had ended, %+v on each side", d, want)
+	}
+	checkDiffs(t, store, sales)
+}

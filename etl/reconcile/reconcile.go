@@ -10,9 +10,13 @@
 // load missed them), those only in ours, and, of the legs on both sides,
 // those whose direction, answered or not (date_connected), or talk time
 // disagree beyond the export's rounding (it writes minutes with a few
-// decimals). A leg that had not ended when the export was asked for is
-// left out on both sides: the export has it without its end, or not at
-// all, while a later load has it whole.
+// decimals); and the inbound entry legs (those whose call id is their
+// conversation's) by class, answered, voicemail, abandoned (no agent
+// rang) or missed (agents rang), as Dialpad's categories have them and
+// as our conversations do, counted per day and compared leg by leg. A
+// leg that had not ended when the export was asked for is left out on
+// both sides: the export has it without its end, or not at all, while a
+// later load has it whole.
 //
 // It imports dialpad and records (the export), load (the re-load of a
 // day) and the warehouse's connection for its own storage (storage.go),
@@ -211,18 +215,21 @@ func (r *Reconciler) noExport(ctx context.Context, p part, ours []StoredLeg, exp
 
 // judge gives each compared day of p its run, its export and its
 // status: a match when no leg is on one side only, disagrees or could
-// not be read, and the conversations agree in number.
+// not be read, the conversations agree in number, and so do the entry
+// legs of each class.
 func (r *Reconciler) judge(p part, exp *dialpad.Export, days []Reconciled) {
 	checked := r.now()
 	for i := range days {
 		d := &days[i]
 		d.Target, d.RunID, d.CheckedAt, d.ExportID, d.ExportedAt = p.target, p.runID, checked, exp.RequestID, exp.RequestedAt
 		d.Status = StatusMatch
-		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 || d.OurConvs != d.DialpadConvs {
+		if d.OnlyDialpad+d.OnlyOurs+d.Disagreeing+d.Unreadable > 0 || d.OurConvs != d.DialpadConvs ||
+			d.OurCategories != d.DialpadCategories {
 			d.Status = StatusDiffer
 			p.log.Warn("reconcile: the day differs from Dialpad's", "day", d.Day.Format(time.DateOnly),
 				"our_legs", d.OurLegs, "dialpad_legs", d.DialpadLegs, "only_dialpad", d.OnlyDialpad,
-				"only_ours", d.OnlyOurs, "disagreeing", d.Disagreeing, "unreadable", d.Unreadable)
+				"only_ours", d.OnlyOurs, "disagreeing", d.Disagreeing, "unreadable", d.Unreadable,
+				"our_categories", d.OurCategories.String(), "dialpad_categories", d.DialpadCategories.String())
 		}
 	}
 }
@@ -238,6 +245,9 @@ func unchecked(t dialpad.Target, from, to time.Time, ours []StoredLeg, status St
 			if l.Day.Equal(d) {
 				r.OurLegs++
 				convs[l.ConversationID] = true
+				if l.entry() {
+					r.OurCategories.add(l.Class)
+				}
 			}
 		}
 		r.OurConvs = len(convs)

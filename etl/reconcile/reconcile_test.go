@@ -156,19 +156,41 @@ func (w *world) diffs(t *testing.T) []string {
 // deleteLegs removes legs from calls and waits until they are gone.
 func (w *world) deleteLegs(t *testing.T, ids []uint64) {
 	t.Helper()
-	ctx := context.Background()
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(ids)), ","), "[]")
-	if err := w.store.DB().Exec(ctx, "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")"); err != nil {
+	w.mutate(t, "calls", "ALTER TABLE calls DELETE WHERE call_id IN ("+list+")")
+}
+
+// mutate runs the mutation alter of table and waits until it is done.
+func (w *world) mutate(t *testing.T, table, alter string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := w.store.DB().Exec(ctx, alter); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, 30*time.Second, "the deletion of legs", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the mutation of "+table, func() bool {
 		var pending uint64
 		if err := w.store.DB().QueryRow(ctx, `SELECT count() FROM system.mutations
-			WHERE database = currentDatabase() AND table = 'calls' AND is_done = 0`).Scan(&pending); err != nil {
+			WHERE database = currentDatabase() AND table = ? AND is_done = 0`, table).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		return pending == 0
 	})
+}
+
+// storedCategories reads the latest reconciliation of tg's day: each
+// side's entry legs by class, as stored.
+func (w *world) storedCategories(t *testing.T, tg dialpad.Target, day time.Time) (ours, theirs reconcile.Categories) {
+	t.Helper()
+	var c [8]uint32
+	if err := w.store.DB().QueryRow(context.Background(), `SELECT argMax(our_answered, checked_ms), argMax(our_voicemail, checked_ms),
+			argMax(our_abandoned, checked_ms), argMax(our_missed, checked_ms), argMax(dialpad_answered, checked_ms),
+			argMax(dialpad_voicemail, checked_ms), argMax(dialpad_abandoned, checked_ms), argMax(dialpad_missed, checked_ms)
+		FROM reconciliation WHERE target_type = ? AND target_id = ? AND day = toDate(?)`,
+		tg.Type, uint64(tg.ID), day.Format(time.DateOnly)).Scan(&c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7]); err != nil {
+		t.Fatal(err)
+	}
+	return reconcile.Categories{Answered: int(c[0]), Voicemail: int(c[1]), Abandoned: int(c[2]), Missed: int(c[3])},
+		reconcile.Categories{Answered: int(c[4]), Voicemail: int(c[5]), Abandoned: int(c[6]), Missed: int(c[7])}
 }
 
 // checkNoTokenInDownloads checks that the export's signed link was
@@ -193,13 +215,17 @@ func (w *world) checkNoTokenInDownloads(t *testing.T) {
 
 // Every leg loaded from the list is in Dialpad's export and agrees: each
 // day is a match with the simulator's count of legs on both sides, and no
-// leg is listed as a difference. The download never saw the token.
+// leg is listed as a difference. Dialpad's categories of the inbound
+// entry legs are our conversations' classes: each day's counts, as
+// stored, agree, and the days have entry legs of every class. The
+// download never saw the token.
 func TestFullMatchReportsNoDifferences(t *testing.T) {
 	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 3), nil)
 	got := w.run(t)
 	if len(got) != 3*len(w.sim.Targets()) {
 		t.Fatalf("%d target-days reconciled, want %d", len(got), 3*len(w.sim.Targets()))
 	}
+	var all reconcile.Categories
 	for _, tg := range w.sim.Targets() {
 		for d := w.first; !d.After(w.last); d = d.AddDate(0, 0, 1) {
 			r := got[tg.String()+" "+d.Format(time.DateOnly)]
@@ -212,7 +238,17 @@ func TestFullMatchReportsNoDifferences(t *testing.T) {
 				t.Errorf("%s %s: %d conversations ours, %d Dialpad's; want the same, at most one per leg",
 					tg, d.Format(time.DateOnly), r.OurConvs, r.DialpadConvs)
 			}
+			ours, theirs := w.storedCategories(t, tg, d)
+			if ours != r.OurCategories || theirs != r.DialpadCategories || ours != theirs || ours.Answered == 0 {
+				t.Errorf("%s %s: entry legs by class stored as ours %+v, Dialpad's %+v (run: %+v, %+v); want the same, some answered",
+					tg, d.Format(time.DateOnly), ours, theirs, r.OurCategories, r.DialpadCategories)
+			}
+			all.Answered, all.Voicemail = all.Answered+ours.Answered, all.Voicemail+ours.Voicemail
+			all.Abandoned, all.Missed = all.Abandoned+ours.Abandoned, all.Missed+ours.Missed
 		}
+	}
+	if all.Voicemail == 0 || all.Abandoned == 0 || all.Missed == 0 {
+		t.Errorf("the days' entry legs by class: %+v; the test needs some of each", all)
 	}
 	if d := w.diffs(t); len(d) != 0 {
 		t.Errorf("differences recorded for a full match: %v", d)
@@ -226,9 +262,12 @@ func TestFullMatchReportsNoDifferences(t *testing.T) {
 // Legs deleted from the warehouse are what the export shows we missed:
 // without re-loads they are reported by call id; with them the day is
 // loaded again, the legs are back and the day matches, with the legs
-// recorded as re-loaded.
+// recorded as re-loaded. The traffic runs a day past the days
+// reconciled (a call late on 2 June rings its agents after midnight), and
+// the metric counts from 2 June.
 func TestMissingLegsAreFoundReloadedThenMatch(t *testing.T) {
-	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 2), nil)
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 3), nil)
+	w.last, w.rec.GaugeDays = date(2026, 6, 2), 2
 	tg := w.sim.Targets()[0]
 	day := date(2026, 6, 2)
 	var gone []uint64
@@ -325,6 +364,65 @@ func TestLegsOnlyInOursAndDisagreeingAreReported(t *testing.T) {
 	}
 	if ours == theirs || ours == "" || theirs == "" {
 		t.Errorf("the disagreeing talk time reads ours %q, Dialpad's %q; want both, different", ours, theirs)
+	}
+}
+
+// An inbound entry leg that our conversation classes otherwise than
+// Dialpad's export (abandoned where it says missed, or missed where it
+// says abandoned) makes its day differ: the day's counts of each side, as
+// stored, show it, and the leg is listed with each side's class. The day
+// before, whose legs are classed alike, is a match. The traffic runs a
+// day longer than the days reconciled, so that the agent legs of a call
+// late on 2 June, which ring after midnight, are loaded too.
+func TestAnEntryLegClassedDifferentlyIsReported(t *testing.T) {
+	w := newWorld(t, "UTC", date(2026, 6, 1), date(2026, 6, 3), nil)
+	w.last = date(2026, 6, 2)
+	tg := w.sim.Targets()[0]
+	ctx := context.Background()
+	// The first unanswered entry leg of 2 June without voicemail.
+	var id uint64
+	var abandoned uint8
+	if err := w.store.DB().QueryRow(ctx, `SELECT conversation_id, abandoned_before_agent FROM conversations FINAL
+		WHERE target_type = ? AND target_id = ? AND day = toDate('2026-06-02') AND direction = 'inbound'
+			AND abandoned_before_agent + missed_by_agents = 1
+			AND conversation_id IN (SELECT call_id FROM calls FINAL WHERE target_type = ? AND target_id = ? AND is_entry_leg = 1)
+		ORDER BY conversation_id LIMIT 1`,
+		tg.Type, uint64(tg.ID), tg.Type, uint64(tg.ID)).Scan(&id, &abandoned); err != nil {
+		t.Fatalf("%s's unanswered entry legs of 2 June without voicemail: %v (the test needs one)", tg, err)
+	}
+	theirs, ours := "missed", "abandoned"
+	if abandoned == 1 {
+		theirs, ours = ours, theirs
+	}
+	w.mutate(t, "conversations", fmt.Sprintf(`ALTER TABLE conversations
+		UPDATE abandoned_before_agent = %d, missed_by_agents = %d WHERE conversation_id = %d`, 1-abandoned, abandoned, id))
+
+	got := w.run(t)
+	before := got[tg.String()+" 2026-06-01"]
+	if before.Status != reconcile.StatusMatch || before.OurCategories != before.DialpadCategories {
+		t.Errorf("1 June: %+v; want a match, its entry legs classed alike", before)
+	}
+	r := got[tg.String()+" 2026-06-02"]
+	want := r.DialpadCategories
+	if abandoned == 1 {
+		want.Abandoned, want.Missed = want.Abandoned-1, want.Missed+1
+	} else {
+		want.Abandoned, want.Missed = want.Abandoned+1, want.Missed-1
+	}
+	if r.Status != reconcile.StatusDiffer || r.Disagreeing != 1 || r.OnlyDialpad+r.OnlyOurs+r.Unreadable != 0 ||
+		r.OurCategories != want {
+		t.Errorf("2 June: %+v; want differ: 1 leg disagreeing, ours %+v", r, want)
+	}
+	if o, d := w.storedCategories(t, tg, date(2026, 6, 2)); o != r.OurCategories || d != r.DialpadCategories {
+		t.Errorf("2 June stored: ours %+v, Dialpad's %+v; want %+v, %+v", o, d, r.OurCategories, r.DialpadCategories)
+	}
+	if got := w.diffs(t); strings.Join(got, ",") != fmt.Sprintf("category %d", id) {
+		t.Errorf("differences %v; want the entry leg %d", got, id)
+	}
+	var o, d string
+	if err := w.store.DB().QueryRow(ctx, "SELECT ours, dialpad FROM reconciliation_diffs WHERE kind = 'category'").
+		Scan(&o, &d); err != nil || o != ours || d != theirs {
+		t.Errorf("the entry leg's classes read ours %q, Dialpad's %q (%v); want %s, %s", o, d, err, ours, theirs)
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 
 // An export Dialpad failed, one that never finished, and one that could
 // not be had at all leave their days unreconciled, and say so: status
-// failed, timeout and error, never a match, with our side counted, the
-// reason kept, nothing re-loaded, and the target's error returned.
+// failed, timeout and error, never a match, with our side counted (its
+// entry legs by class too), the reason kept, nothing re-loaded, and the
+// target's error returned.
 func TestDaysWithoutAnExportSayWhy(t *testing.T) {
 	failed, slow, broken := dialpad.Target{Type: "department", ID: 1}, dialpad.Target{Type: "department", ID: 2},
 		dialpad.Target{Type: "callcenter", ID: 3}
@@ -34,7 +35,8 @@ func TestDaysWithoutAnExportSayWhy(t *testing.T) {
 	for _, tg := range []dialpad.Target{failed, slow, broken} {
 		transfer := leg(uint64(tg.ID)*10+2, "2026-06-02 09:05:00", "inbound", true, time.Minute)
 		transfer.ConversationID = uint64(tg.ID)*10 + 1
-		store.legs[tg] = []reconcile.StoredLeg{leg(uint64(tg.ID)*10+1, "2026-06-02 09:00:00", "inbound", true, time.Minute), transfer,
+		store.legs[tg] = []reconcile.StoredLeg{classed(leg(uint64(tg.ID)*10+1, "2026-06-02 09:00:00", "inbound", true, time.Minute),
+			reconcile.ClassAnswered), transfer,
 			leg(uint64(tg.ID)*10+3, "2026-06-02 10:00:00", "outbound", false, 0)}
 	}
 	rec := reconciler(&fakeExports{errs: errs}, store, failed, slow, broken)
@@ -53,12 +55,14 @@ func TestDaysWithoutAnExportSayWhy(t *testing.T) {
 		for _, c := range []struct {
 			day         string
 			legs, convs int
-		}{{"2026-06-01", 0, 0}, {"2026-06-02", 3, 2}} {
+			classes     reconcile.Categories
+		}{{"2026-06-01", 0, 0, reconcile.Categories{}}, {"2026-06-02", 3, 2, reconcile.Categories{Answered: 1}}} {
 			d := store.day(t, tg, c.day)
 			if d.Status != want[tg] || d.OurLegs != c.legs || d.OurConvs != c.convs || d.DialpadLegs != 0 ||
+				d.OurCategories != c.classes || d.DialpadCategories != (reconcile.Categories{}) ||
 				d.Error != errs[tg].Error() || !d.CheckedAt.Equal(fakeNow) || d.RunID == "" {
-				t.Errorf("%s %s: %+v; want %s with %d legs ours in %d conversations, the reason %q, checked at %s",
-					tg, c.day, d, want[tg], c.legs, c.convs, errs[tg], fakeNow)
+				t.Errorf("%s %s: %+v; want %s with %d legs ours in %d conversations (entry legs %+v), the reason %q, checked at %s",
+					tg, c.day, d, want[tg], c.legs, c.convs, c.classes, errs[tg], fakeNow)
 			}
 		}
 		checkDiffs(t, store, tg)

@@ -15,7 +15,8 @@ import (
 // it found (*Storage). It must be safe for concurrent use.
 type Store interface {
 	// LegsOfDays returns target's stored legs whose day is from first
-	// to last (reporting-zone dates, both included).
+	// to last (reporting-zone dates, both included), each inbound entry
+	// leg with its conversation's class.
 	LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error)
 	// WriteReconciliation records a run's days of one target and the
 	// legs behind their differences, the days last.
@@ -44,10 +45,65 @@ type StoredLeg struct {
 	Talk           time.Duration
 	Started        time.Time
 	Ended          time.Time // zero when the list gave none
+	// Class is, of an inbound entry leg, what its conversation came to;
+	// none of any other leg.
+	Class Class
+}
+
+// entry reports whether l is an inbound entry leg: the customer's call
+// itself (its call id is its conversation's), not a leg that rang an
+// agent.
+func (l *StoredLeg) entry() bool { return l.CallID == l.ConversationID && l.Direction == "inbound" }
+
+// Class is what an inbound entry leg came to: Dialpad's category of it
+// in the records export, or our conversation's outcome.
+type Class string
+
+// Classes of an inbound entry leg, in the order they are told apart: the
+// first that applies is the leg's.
+const (
+	ClassNone      Class = ""          // none of the four
+	ClassAnswered  Class = "answered"  // an agent answered
+	ClassVoicemail Class = "voicemail" // the caller left a voicemail
+	ClassAbandoned Class = "abandoned" // the caller hung up before any agent rang
+	ClassMissed    Class = "missed"    // agents rang, none answered
+)
+
+// String is the class as reconciliation_diffs shows it.
+func (c Class) String() string {
+	if c == ClassNone {
+		return "none"
+	}
+	return string(c)
+}
+
+// Categories counts a day's inbound entry legs by class (those of none
+// are counted by no field).
+type Categories struct {
+	Answered, Voicemail, Abandoned, Missed int
+}
+
+func (c *Categories) add(cl Class) {
+	switch cl {
+	case ClassAnswered:
+		c.Answered++
+	case ClassVoicemail:
+		c.Voicemail++
+	case ClassAbandoned:
+		c.Abandoned++
+	case ClassMissed:
+		c.Missed++
+	}
+}
+
+// String is the counts as the reconcile command prints them.
+func (c Categories) String() string {
+	return fmt.Sprintf("%d answered, %d voicemail, %d abandoned, %d missed", c.Answered, c.Voicemail, c.Abandoned, c.Missed)
 }
 
 // LegsOfDays returns target's stored legs whose day is from first to last
-// (reporting-zone dates, both included).
+// (reporting-zone dates, both included), each inbound entry leg with its
+// conversation's class (conversations).
 func (s *Storage) LegsOfDays(ctx context.Context, target dialpad.Target, first, last time.Time) ([]StoredLeg, error) {
 	// started_at bounds the partitions read; day is the test.
 	rows, err := s.db.Query(ctx, `SELECT call_id, conversation_id, day, toString(direction),
@@ -79,7 +135,63 @@ func (s *Storage) LegsOfDays(ctx context.Context, target dialpad.Target, first, 
 		}
 		out = append(out, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.classify(ctx, target, first, last, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// classify gives each inbound entry leg of legs, of target's days first
+// to last, the class of its conversation. A conversation's day is its
+// earliest leg's, which a day either side of its entry leg's covers.
+func (s *Storage) classify(ctx context.Context, target dialpad.Target, first, last time.Time, legs []StoredLeg) error {
+	rows, err := s.db.Query(ctx, `SELECT conversation_id, answered, toString(outcome), abandoned_before_agent, missed_by_agents
+		FROM conversations FINAL
+		WHERE target_type = ? AND target_id = ? AND direction = 'inbound'
+			AND day >= toDate(?) AND day <= toDate(?)`,
+		target.Type, uint64(target.ID), first.AddDate(0, 0, -1).Format(time.DateOnly), last.AddDate(0, 0, 1).Format(time.DateOnly))
+	if err != nil {
+		return fmt.Errorf("read the conversations of %s from %s to %s: %w", target, first.Format(time.DateOnly), last.Format(time.DateOnly), err)
+	}
+	defer rows.Close()
+	classes := map[uint64]Class{}
+	for rows.Next() {
+		var id uint64
+		var answered, abandoned, missed uint8
+		var outcome string
+		if err := rows.Scan(&id, &answered, &outcome, &abandoned, &missed); err != nil {
+			return err
+		}
+		classes[id] = ourClass(answered == 1, outcome == "voicemail", abandoned == 1, missed == 1)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range legs {
+		if legs[i].entry() {
+			legs[i].Class = classes[legs[i].CallID]
+		}
+	}
+	return nil
+}
+
+// ourClass is the class of a conversation: answered; else voicemail;
+// else abandoned before an agent rang; else missed by agents.
+func ourClass(answered, voicemail, abandoned, missed bool) Class {
+	switch {
+	case answered:
+		return ClassAnswered
+	case voicemail:
+		return ClassVoicemail
+	case abandoned:
+		return ClassAbandoned
+	case missed:
+		return ClassMissed
+	}
+	return ClassNone
 }
 
 // Reconciled is one target-day of a reconciliation run: a row of
@@ -99,6 +211,10 @@ type Reconciled struct {
 	ExportID               string
 	ExportedAt             time.Time
 	Error                  string
+
+	// OurCategories and DialpadCategories count each side's inbound
+	// entry legs of the day by class.
+	OurCategories, DialpadCategories Categories
 }
 
 // Difference is one leg behind a reconciliation's difference: a row of
@@ -123,6 +239,7 @@ const (
 	KindDuration    Kind = "duration"     // talk times apart beyond the export's rounding
 	KindUnreadable  Kind = "unreadable"   // a row of the export that could not be read or placed
 	KindReloaded    Kind = "reloaded"     // was only in Dialpad's; a re-load of its day brought it
+	KindCategory    Kind = "category"     // an inbound entry leg the two sides class differently
 )
 
 // WriteReconciliation records a run's days of one target and the legs
@@ -150,12 +267,16 @@ func (s *Storage) WriteReconciliation(ctx context.Context, days []Reconciled, di
 	// The days go last: a day's row says its differences are stored.
 	return s.db.Send(ctx, "reconciliation", `INSERT INTO reconciliation (target_type, target_id, day, run_id, checked_at, checked_ms,
 		status, our_legs, dialpad_legs, our_conversations, dialpad_conversations, only_dialpad, only_ours, disagreeing,
-		unreadable, reloaded, export_id, exported_at, error)`, func(b driver.Batch) error {
+		unreadable, reloaded, export_id, exported_at, error, our_answered, our_voicemail, our_abandoned, our_missed,
+		dialpad_answered, dialpad_voicemail, dialpad_abandoned, dialpad_missed)`, func(b driver.Batch) error {
 		for _, r := range days {
+			o, d := r.OurCategories, r.DialpadCategories
 			if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Day, r.RunID, r.CheckedAt.UTC(), r.CheckedAt.UnixMilli(), string(r.Status),
 				uint32(r.OurLegs), uint32(r.DialpadLegs), uint32(r.OurConvs), uint32(r.DialpadConvs),
 				uint32(r.OnlyDialpad), uint32(r.OnlyOurs), uint32(r.Disagreeing), uint32(r.Unreadable),
-				uint32(r.Reloaded), r.ExportID, r.ExportedAt.UTC(), r.Error); err != nil {
+				uint32(r.Reloaded), r.ExportID, r.ExportedAt.UTC(), r.Error,
+				uint32(o.Answered), uint32(o.Voicemail), uint32(o.Abandoned), uint32(o.Missed),
+				uint32(d.Answered), uint32(d.Voicemail), uint32(d.Abandoned), uint32(d.Missed)); err != nil {
 				return err
 			}
 		}
