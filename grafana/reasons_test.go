@@ -32,7 +32,7 @@ import (
 //	T   in   -            -               -                       -                      -   (voicemail, 60 s)
 //	U   out  Ana                                                  4                      2.9
 //	V   in   Ben   60 s   billing         Billing question        3                      4.4
-//	W   in   Ana  150 s   -               -                       5                      3.49, 4.0
+//	W   in   Ana  150 s   -               -                       5 (Cy's)               3.49, 4.0
 func TestReasonsAndSatisfaction(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -106,15 +106,17 @@ func TestReasonsAndSatisfaction(t *testing.T) {
 				{"Disposition", "Refund issued", "1", "1", "100", "5", "1", "1"},         //
 			})
 
-		// Per answering agent: Ana S and W (responses: W's 5), Ben P and V
-		// (5 and 3). Low-MOS share of the agent's own connected legs: Ana
-		// 3.5, 2.9, 3.49 (2 of 3); Ben 4.2, 4.4 (0 of 2). Best average
-		// first.
+		// Per agent credited (whose leg has the CSAT, else who answered):
+		// Ana S (its N/A is no response), Ben P and V (5 and 3), Cy W (his
+		// 5: the caller spoke to him last). Low-MOS share of the agent's
+		// own connected legs: Ana 3.5, 2.9, 3.49 (2 of 3); Ben 4.2, 4.4 (0
+		// of 2); Cy 4.0 (0 of 1). Best average first.
 		checkCells(t, s.name+", CSAT by agent", panelResult(t, ctx, f, e, d, "CSAT by agent"),
 			[]string{"agent_key", "Agent", "Answered", "CSAT responses", "Response rate", "CSAT average", "Satisfied share", "Low-MOS share"},
 			[][]string{
-				{"501", "Ana", "2", "1", "0.5", "5", "1", "0.666667"},
+				{"503", "Cy", "1", "1", "1", "5", "1", "0"},
 				{"502", "Ben", "2", "2", "1", "4", "0.5", "0"},
+				{"501", "Ana", "1", "0", "0", "NULL", "NULL", "0.666667"},
 			})
 
 		// One point, the day's midnight in Chicago (06:00 UTC).
@@ -168,9 +170,9 @@ func TestReasonsAndSatisfaction(t *testing.T) {
 			}
 		}
 
-		// The scorecard: Ana 5 of 1 response, Ben (5 + 3) / 2 = 4, half
-		// satisfied; Cy answered none (no figure). Team medians over Ana
-		// and Ben: (5 + 4) / 2 and (1 + 0.5) / 2.
+		// The scorecard: Ana no response (no figure), Ben (5 + 3) / 2 = 4,
+		// half satisfied, Cy 5 of 1. Team medians over Ben and Cy: (4 + 5)
+		// / 2 and (0.5 + 1) / 2.
 		sc := dashboardByUID(t, "dialpad-scorecard")
 		se := f.queryVars(t, ctx, sc, dept, s, mode{name: "all", multiAll: true})
 		res := panelResult(t, ctx, f, se, sc, "Scorecard")
@@ -179,9 +181,9 @@ func TestReasonsAndSatisfaction(t *testing.T) {
 			got[row[slices.Index(res.cols, "Agent")]] = slices.Clone(row[slices.Index(res.cols, "CSAT"):][:5])
 		}
 		wantCSAT := map[string][]string{
-			"Ana": {"5", "4.5", "1", "1", "0.75"},
+			"Ana": {"NULL", "4.5", "0", "NULL", "0.75"},
 			"Ben": {"4", "4.5", "2", "0.5", "0.75"},
-			"Cy":  {"NULL", "4.5", "0", "NULL", "0.75"},
+			"Cy":  {"5", "4.5", "1", "1", "0.75"},
 		}
 		if !reflect.DeepEqual(got, wantCSAT) || res.cols[slices.Index(res.cols, "CSAT")+4] != "Satisfied share, team" {
 			t.Errorf("%s: the scorecard's CSAT, team, responses, satisfied share, team: %q, want %q", s.name, got, wantCSAT)

@@ -37,7 +37,8 @@ ORDER BY (target_type, target_id, call_id, kind);
 -- Per conversation: its legs' labels and dispositions (each once,
 -- sorted); its CSAT (the agent leg's, else the entry leg's: the raw
 -- score, csat 1-5 when the score is one of "1".."5" and 0 otherwise, the
--- comments) and predicted CSAT; its connected legs with a MOS and those
+-- comments, and the agent of that leg, 0 for the entry leg's) and
+-- predicted CSAT; its connected legs with a MOS and those
 -- below 3.5, and the lowest MOS (0 when none); whether an agent was rung;
 -- and, of the inbound conversations not answered and without voicemail,
 -- which Dialpad calls abandoned (no agent rang) and which missed (an
@@ -66,6 +67,10 @@ ALTER TABLE conversations ADD COLUMN abandoned_before_agent UInt8 DEFAULT 0;
 
 ALTER TABLE conversations ADD COLUMN missed_by_agents UInt8 DEFAULT 0;
 
+ALTER TABLE conversations ADD COLUMN csat_agent_id UInt64 DEFAULT 0;
+
+ALTER TABLE conversations ADD COLUMN csat_agent_name String DEFAULT '';
+
 ALTER TABLE conversations_stage ADD COLUMN labels Array(String) DEFAULT [];
 
 ALTER TABLE conversations_stage ADD COLUMN dispositions Array(String) DEFAULT [];
@@ -89,6 +94,10 @@ ALTER TABLE conversations_stage ADD COLUMN agent_rang UInt8 DEFAULT 0;
 ALTER TABLE conversations_stage ADD COLUMN abandoned_before_agent UInt8 DEFAULT 0;
 
 ALTER TABLE conversations_stage ADD COLUMN missed_by_agents UInt8 DEFAULT 0;
+
+ALTER TABLE conversations_stage ADD COLUMN csat_agent_id UInt64 DEFAULT 0;
+
+ALTER TABLE conversations_stage ADD COLUMN csat_agent_name String DEFAULT '';
 
 -- Per agent and day: the agent's connected legs with a MOS, and those
 -- below 3.5.
@@ -136,8 +145,9 @@ ALTER TABLE target_daily_stage ADD COLUMN mos_legs UInt32 DEFAULT 0;
 
 ALTER TABLE target_daily_stage ADD COLUMN low_mos_legs UInt32 DEFAULT 0;
 
--- The inbound conversations per target, day, reason and answering agent
--- (agent_id 0: not answered): kind all (reason ''), each of its labels
+-- The inbound conversations per target, day, reason and agent credited
+-- with them (agent_id: the agent whose leg has the conversation's CSAT,
+-- else the one who answered it; 0: not answered): kind all (reason ''), each of its labels
 -- (reason '' for none) and each of its dispositions (reason '' for none).
 -- A conversation with two labels counts under both. handle_ms is of the
 -- answered ones; csat_* as in target_daily. Recomputed with the

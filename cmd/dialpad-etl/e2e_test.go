@@ -59,6 +59,9 @@ type world struct {
 	ch    *chserver.Server // a dedicated server; nil for chtest's shared one
 	// hook, when set, sees every request before the simulator does.
 	hook atomic.Pointer[func(*http.Request)]
+	// feedback is what the events streamed told of the legs after they
+	// ended (checkTables' truth of their CSAT and dispositions).
+	feedback map[transformtest.FeedbackKey]transformtest.Feedback
 
 	mu     sync.Mutex
 	output bytes.Buffer // everything the binary printed
@@ -262,7 +265,7 @@ func (w *world) checkTables(t *testing.T, want []transform.Leg, loc *time.Locati
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantConvs := transformtest.Seconds(transformtest.Conversations(want, loc))
+	wantConvs := transformtest.Seconds(transformtest.ConversationsWith(want, loc, w.feedback))
 	if diff := transformtest.FirstDiff(gotConvs, wantConvs); diff != "" {
 		t.Errorf("conversations differ from the call model (%d rows, want %d): %s", len(gotConvs), len(wantConvs), diff)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator/webhook"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
+	"github.com/dialpad-etl/dialpad-etl/internal/testkit/transformtest"
 )
 
 const webhookSecret = "whsec-e2e-0123456789abcdef"
@@ -279,6 +282,7 @@ func TestKilledWhileEventsStreamLosesNoAnsweredEvent(t *testing.T) {
 		w := wantTold[want[i].CallID]
 		want[i].QueuedMs, want[i].FirstRangMs, want[i].HoldMs = w.queued, w.rang, wantHold[want[i].CallID]
 	}
+	f.feedback = streamedFeedback(t, evs, f.targets)
 	f.checkTables(t, want, time.UTC)
 	gotHold := map[uint64]uint64{}
 	rows, err = conn.Query(ctx, "SELECT call_id, max(hold_ms) FROM calls FINAL WHERE hold_ms > 0 GROUP BY call_id")
@@ -313,4 +317,35 @@ func firstMapDiff(got, want map[uint64]uint64) string {
 		}
 	}
 	return strings.Join(out[:min(len(out), 5)], "; ")
+}
+
+// streamedFeedback is what the csat, pcsat and dispositions events of evs
+// told of their legs, under each of targets (a leg's feedback joins it
+// under the target that lists it).
+func streamedFeedback(t *testing.T, evs []webhook.Event, targets []dialpad.Target) map[transformtest.FeedbackKey]transformtest.Feedback {
+	t.Helper()
+	out := map[transformtest.FeedbackKey]transformtest.Feedback{}
+	for _, e := range evs {
+		if e.CallID == 0 || !slices.Contains(wire.FeedbackStates, e.State) {
+			continue
+		}
+		ev, err := wire.DecodeEvent(e.Claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range targets {
+			k := transformtest.FeedbackKey{Target: tg, CallID: uint64(e.CallID)}
+			f := out[k]
+			switch e.State {
+			case "csat":
+				f.CSAT, f.Comments = ev.Call.Call.CSATScore, ev.Call.Call.CSATComments
+			case "pcsat":
+				f.PCSAT = string(ev.Call.PCSATScore)
+			case "dispositions":
+				f.Dispositions = slices.Compact(slices.Sorted(slices.Values([]string(ev.Call.Dispositions))))
+			}
+			out[k] = f
+		}
+	}
+	return out
 }

@@ -37,9 +37,10 @@ func TestReasonsAndSatisfactionOfHandBuiltCalls(t *testing.T) {
 		MOSLegs, LowMOS      uint32
 		Worst                float64
 		Rang, Before, Missed uint8
+		CSATAgent            uint64
 	}
 	rows, err := s.DB().Query(ctx, `SELECT conversation_id, labels, dispositions, csat_score, csat, csat_comments,
-		pcsat_score, mos_legs, low_mos_legs, worst_mos, agent_rang, abandoned_before_agent, missed_by_agents
+		pcsat_score, mos_legs, low_mos_legs, worst_mos, agent_rang, abandoned_before_agent, missed_by_agents, csat_agent_id
 		FROM conversations FINAL ORDER BY conversation_id`)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +49,7 @@ func TestReasonsAndSatisfactionOfHandBuiltCalls(t *testing.T) {
 	for rows.Next() {
 		var c conv
 		if err := rows.Scan(&c.ID, &c.Labels, &c.Dispositions, &c.Score, &c.CSAT, &c.Comments, &c.PCSAT, &c.MOSLegs,
-			&c.LowMOS, &c.Worst, &c.Rang, &c.Before, &c.Missed); err != nil {
+			&c.LowMOS, &c.Worst, &c.Rang, &c.Before, &c.Missed, &c.CSATAgent); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, c)
@@ -56,14 +57,14 @@ func TestReasonsAndSatisfactionOfHandBuiltCalls(t *testing.T) {
 	rows.Close()
 	none := []string{}
 	want := []conv{
-		{11001, []string{"billing", "refund"}, []string{"Refund issued"}, "5", 5, []string{`<script>alert('x')</script>`}, "4", 2, 1, 3.1, 1, 0, 0},
-		{12001, none, none, "", 0, none, "", 0, 0, 0, 0, 1, 0},
-		{13001, []string{"sales"}, none, "", 0, none, "", 0, 0, 0, 1, 0, 1},
-		{14001, none, []string{"Billing question", "Follow-up needed"}, "N/A", 0, []string{`'; DROP TABLE calls; --`}, "", 1, 0, 3.5, 1, 0, 0},
-		{15001, none, none, "", 0, none, "", 0, 0, 0, 0, 0, 0},
-		{16001, none, none, "4", 4, none, "", 1, 1, 2.9, 1, 0, 0},
-		{17001, []string{"billing"}, []string{"Billing question"}, "3", 3, none, "", 1, 0, 4.4, 1, 0, 0},
-		{18001, none, none, "5", 5, none, "", 2, 1, 3.49, 1, 0, 0},
+		{11001, []string{"billing", "refund"}, []string{"Refund issued"}, "5", 5, []string{`<script>alert('x')</script>`}, "4", 2, 1, 3.1, 1, 0, 0, ben},
+		{12001, none, none, "", 0, none, "", 0, 0, 0, 0, 1, 0, 0},
+		{13001, []string{"sales"}, none, "", 0, none, "", 0, 0, 0, 1, 0, 1, 0},
+		{14001, none, []string{"Billing question", "Follow-up needed"}, "N/A", 0, []string{`'; DROP TABLE calls; --`}, "", 1, 0, 3.5, 1, 0, 0, ana},
+		{15001, none, none, "", 0, none, "", 0, 0, 0, 0, 0, 0, 0},
+		{16001, none, none, "4", 4, none, "", 1, 1, 2.9, 1, 0, 0, ana},
+		{17001, []string{"billing"}, []string{"Billing question"}, "3", 3, none, "", 1, 0, 4.4, 1, 0, 0, ben},
+		{18001, none, none, "5", 5, none, "", 2, 1, 3.49, 1, 0, 0, cy},
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("conversations' reasons and satisfaction:\n got %+v\nwant %+v", got, want)
@@ -124,19 +125,24 @@ func TestReasonsAndSatisfactionOfHandBuiltCalls(t *testing.T) {
 		reasons = append(reasons, r)
 	}
 	rows.Close()
-	// Handle times: P 100 s (Ben), S 50 s (Ana), V 60 s (Ben), W 150 s
-	// (Ana and Cy's talk, answered by Ana).
+	// Each conversation is credited to the agent whose leg has its CSAT,
+	// else to who answered: P and V to Ben, S to Ana (her leg has the
+	// event's N/A), W to Cy (his 5, not Ana's 4: the caller spoke to him
+	// last). Handle times: P 100 s, S 50 s, V 60 s, W 150 s (Ana and Cy's
+	// talk).
 	wantReasons := []reason{
 		{"all", "", 0, 3, 0, 0, 0, 0, 0},
-		{"all", "", ana, 2, 2, 200000, 1, 5, 1},
+		{"all", "", ana, 1, 1, 50000, 0, 0, 0},
 		{"all", "", ben, 2, 2, 160000, 2, 8, 1},
+		{"all", "", cy, 1, 1, 150000, 1, 5, 1},
 		{"label", "", 0, 2, 0, 0, 0, 0, 0},
-		{"label", "", ana, 2, 2, 200000, 1, 5, 1},
+		{"label", "", ana, 1, 1, 50000, 0, 0, 0},
+		{"label", "", cy, 1, 1, 150000, 1, 5, 1},
 		{"label", "billing", ben, 2, 2, 160000, 2, 8, 1},
 		{"label", "refund", ben, 1, 1, 100000, 1, 5, 1},
 		{"label", "sales", 0, 1, 0, 0, 0, 0, 0},
 		{"disposition", "", 0, 3, 0, 0, 0, 0, 0},
-		{"disposition", "", ana, 1, 1, 150000, 1, 5, 1},
+		{"disposition", "", cy, 1, 1, 150000, 1, 5, 1},
 		{"disposition", "Billing question", ana, 1, 1, 50000, 0, 0, 0},
 		{"disposition", "Billing question", ben, 1, 1, 60000, 1, 3, 0},
 		{"disposition", "Follow-up needed", ana, 1, 1, 50000, 0, 0, 0},

@@ -140,7 +140,7 @@ const conversationColumns = `target_type, target_id, conversation_id,
 	external_number, short_abandoned, abandoned, answered_in_threshold, handle_ms, transferred,
 	repeat_contact, recovered, recovery_ms, short_abandon_ms, service_level_ms,
 	labels, dispositions, csat_score, csat, csat_comments, pcsat_score, mos_legs, low_mos_legs, worst_mos,
-	agent_rang, abandoned_before_agent, missed_by_agents`
+	agent_rang, abandoned_before_agent, missed_by_agents, csat_agent_id, csat_agent_name`
 
 // touchedConversations are the conversations a recompute computes again:
 // those with a leg on a touched day ({days}; {starts} bounds their
@@ -194,8 +194,9 @@ SELECT target_type, target_id, conversation_id,
 FROM
 (
     SELECT ` + reasonLegColumns + `,
-        if(csat_score != '' OR notEmpty(csat_comments), csat_score, f_csat) AS l_csat,
-        if(csat_score != '' OR notEmpty(csat_comments), csat_comments, f_comments) AS l_comments,
+        if(csat_score != '', csat_score, f_csat) AS l_csat,
+        if(notEmpty(csat_comments), csat_comments, f_comments) AS l_comments,
+        toUInt8(l_csat != '' OR notEmpty(l_comments)) AS l_surveyed,
         f_pcsat AS l_pcsat, f_dispositions AS l_dispositions
     FROM
     (
@@ -226,20 +227,20 @@ const reasonLegColumns = `target_type, target_id, call_id, conversation_id, is_e
 // conversationReasons are the columns of why the customer called and how
 // it went (docs/counting.md, "Reasons and satisfaction"), computed with
 // the others (computeConversations, whose aliases they use). A leg's CSAT
-// is the list's, else the csat event's (l_csat, l_comments); the
-// conversation's is that of its last connected agent leg with one, else
-// of its entry leg. Its predicted CSAT likewise. A MOS below lowMOS is
-// poor.
+// score and comments are each the list's, else the csat event's (l_csat,
+// l_comments); the conversation's are those of its last connected agent
+// leg that has either (whose agent it records), else of its entry leg.
+// Its predicted CSAT likewise. A MOS below lowMOS is poor.
 const conversationReasons = `
 	arraySort(groupUniqArrayArray(labels)),
 	arraySort(groupUniqArrayArray(l_dispositions)),
-	if(countIf(agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))) > 0,
-		argMaxIf(l_csat, connected_ms, agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))),
-		argMinIf(l_csat, started_ms, is_entry_leg = 1 AND (l_csat != '' OR notEmpty(l_comments)))) AS c_csat,
+	if(countIf(agent_id != 0 AND l_surveyed = 1) > 0,
+		argMaxIf(l_csat, connected_ms, agent_id != 0 AND l_surveyed = 1),
+		argMinIf(l_csat, started_ms, is_entry_leg = 1 AND l_surveyed = 1)) AS c_csat,
 	toUInt8(if(c_csat IN ('1', '2', '3', '4', '5'), toUInt8OrZero(c_csat), 0)),
-	if(countIf(agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))) > 0,
-		argMaxIf(l_comments, connected_ms, agent_id != 0 AND (l_csat != '' OR notEmpty(l_comments))),
-		argMinIf(l_comments, started_ms, is_entry_leg = 1 AND (l_csat != '' OR notEmpty(l_comments)))),
+	if(countIf(agent_id != 0 AND l_surveyed = 1) > 0,
+		argMaxIf(l_comments, connected_ms, agent_id != 0 AND l_surveyed = 1),
+		argMinIf(l_comments, started_ms, is_entry_leg = 1 AND l_surveyed = 1)),
 	if(countIf(agent_id != 0 AND l_pcsat != '') > 0,
 		argMaxIf(l_pcsat, connected_ms, agent_id != 0 AND l_pcsat != ''),
 		argMinIf(l_pcsat, started_ms, is_entry_leg = 1 AND l_pcsat != '')),
@@ -248,7 +249,9 @@ const conversationReasons = `
 	toFloat64(minIf(ifNull(mos_score, 0), connected_ms > 0 AND isNotNull(mos_score))),
 	toUInt8(countIf(agent_id != 0) > 0) AS c_agent_rang,
 	toUInt8(c_direction = 'inbound' AND c_outcome = 'missed' AND c_agent_rang = 0),
-	toUInt8(c_direction = 'inbound' AND c_outcome = 'missed' AND c_agent_rang = 1)`
+	toUInt8(c_direction = 'inbound' AND c_outcome = 'missed' AND c_agent_rang = 1),
+	if(countIf(agent_id != 0 AND l_surveyed = 1) > 0, argMaxIf(agent_id, connected_ms, agent_id != 0 AND l_surveyed = 1), toUInt64(0)),
+	if(countIf(agent_id != 0 AND l_surveyed = 1) > 0, argMaxIf(agent_name, connected_ms, agent_id != 0 AND l_surveyed = 1), '')`
 
 // lowMOS is the MOS below which a connected leg's line counts as poor.
 const lowMOS = "3.5"
@@ -290,11 +293,14 @@ SELECT ` + reasonColumns + ` FROM reasons_daily FINAL
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day NOT IN ({days})`
 
 // computeReasons counts the inbound conversations of the {days} (in the
-// month) per answering agent: all of them (kind all), per label and per
+// month) per agent credited with them (the one whose leg has the CSAT,
+// else the one who answered): all of them (kind all), per label and per
 // disposition (reason empty for none); a conversation counts under each of
 // its labels. {reason} is the kind's array of reasons.
 const computeReasons = `INSERT INTO reasons_daily_stage (` + reasonColumns + `)
-SELECT target_type, target_id, day, ?, r_reason, answered_by, any(answered_by_name),
+SELECT target_type, target_id, day, ?, r_reason,
+	if(csat_agent_id != 0, csat_agent_id, answered_by) AS r_agent,
+	any(if(csat_agent_id != 0, csat_agent_name, answered_by_name)),
 	toUInt32(count()),
 	toUInt32(countIf(answered = 1)),
 	sumIf(handle_ms, answered = 1),
@@ -305,7 +311,7 @@ SELECT target_type, target_id, day, ?, r_reason, answered_by, any(answered_by_na
 FROM conversations FINAL
 ARRAY JOIN {reason} AS r_reason
 WHERE target_type = ? AND target_id = ? AND toYYYYMM(day) = ? AND day IN ({days}) AND direction = 'inbound'
-GROUP BY target_type, target_id, day, r_reason, answered_by`
+GROUP BY target_type, target_id, day, r_reason, r_agent`
 
 // reasonKinds are the kinds of reasons_daily, each with its array of
 // reasons of a conversation.

@@ -42,6 +42,7 @@ type Conversation struct {
 	CSATScore                            string   // as Dialpad gave it
 	CSAT                                 uint8    // 1-5, 0 when the score is not one of "1".."5"
 	CSATComments                         []string
+	CSATAgent                            uint64 // the agent whose leg has the CSAT; 0 for the entry leg's
 	PCSATScore                           string
 	MOSLegs, LowMOSLegs                  int
 	WorstMOS                             float64
@@ -360,8 +361,11 @@ func (c *Conversation) reasons(ls []transform.Leg, fb map[FeedbackKey]Feedback) 
 			}
 		}
 		csat := &pick{leg: l, score: l.Call.CSATScore, notes: l.Call.CSATComments}
-		if csat.score == "" && len(csat.notes) == 0 {
-			csat.score, csat.notes = f.CSAT, f.Comments
+		if csat.score == "" {
+			csat.score = f.CSAT
+		}
+		if len(csat.notes) == 0 {
+			csat.notes = f.Comments
 		}
 		if csat.score != "" || len(csat.notes) > 0 {
 			switch {
@@ -383,7 +387,7 @@ func (c *Conversation) reasons(ls []transform.Leg, fb map[FeedbackKey]Feedback) 
 	}
 	c.Labels, c.Dispositions = sortedKeys(labels), sortedKeys(dispositions)
 	if p := cmp.Or(agentCSAT, entryCSAT); p != nil {
-		c.CSATScore, c.CSATComments = p.score, p.notes
+		c.CSATScore, c.CSATComments, c.CSATAgent = p.score, p.notes, p.leg.AgentID
 		if n, err := strconv.Atoi(p.score); err == nil && n >= 1 && n <= 5 && p.score == strconv.Itoa(n) {
 			c.CSAT = uint8(n)
 		}
@@ -407,7 +411,8 @@ func sortedKeys(m map[string]bool) []string {
 
 // Reason is reasons_daily's row: the inbound conversations of a target
 // and day with one reason of a kind (all, label, disposition; "" for
-// none), answered by one agent (0: not answered).
+// none), credited to one agent: the one whose leg has the CSAT, else the
+// one who answered (0: not answered).
 type Reason struct {
 	Target        dialpad.Target
 	Day           string
@@ -440,10 +445,11 @@ func Reasons(convs []Conversation) []Reason {
 				reasons = []string{""}
 			}
 			for _, r := range reasons {
-				k := key{c.Target, c.Day, kind, r, c.AnsweredBy}
+				agent := cmp.Or(c.CSATAgent, c.AnsweredBy)
+				k := key{c.Target, c.Day, kind, r, agent}
 				x := at[k]
 				if x == nil {
-					x = &Reason{Target: c.Target, Day: c.Day, Kind: kind, Reason: r, AgentID: c.AnsweredBy}
+					x = &Reason{Target: c.Target, Day: c.Day, Kind: kind, Reason: r, AgentID: agent}
 					at[k] = x
 				}
 				x.Conversations++

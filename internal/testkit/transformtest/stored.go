@@ -43,7 +43,7 @@ func StoredConversations(ctx context.Context, conn driver.Conn) ([]Conversation,
 		toInt64(toUInt32(started_at)), toString(day), answered, answered_by, toString(outcome), wait_ms, talk_ms, legs,
 		external_number, short_abandoned, abandoned, answered_in_threshold, handle_ms, transferred, repeat_contact,
 		recovered, recovery_ms, labels, dispositions, csat_score, csat, csat_comments, pcsat_score, mos_legs,
-		low_mos_legs, worst_mos, agent_rang, abandoned_before_agent, missed_by_agents
+		low_mos_legs, worst_mos, agent_rang, abandoned_before_agent, missed_by_agents, csat_agent_id
 		FROM conversations FINAL ORDER BY concat(toString(target_type), ':', toString(target_id)), conversation_id`)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func StoredConversations(ctx context.Context, conn driver.Conn) ([]Conversation,
 		if err := r.Scan(&c.Target.Type, &id, &c.ID, &c.Direction, &c.StartedMs, &c.Day, &answered, &c.AnsweredBy,
 			&c.Outcome, &c.WaitMs, &c.TalkMs, &legs, &c.ExternalNumber, &short, &abandoned, &inThreshold, &c.HandleMs,
 			&transferred, &repeat, &recovered, &c.RecoveryMs, &c.Labels, &c.Dispositions, &c.CSATScore, &c.CSAT,
-			&c.CSATComments, &c.PCSATScore, &mosLegs, &lowMOS, &c.WorstMOS, &rang, &before, &missed); err != nil {
+			&c.CSATComments, &c.PCSATScore, &mosLegs, &lowMOS, &c.WorstMOS, &rang, &before, &missed, &c.CSATAgent); err != nil {
 			return nil, err
 		}
 		c.MOSLegs, c.LowMOSLegs = int(mosLegs), int(lowMOS)
