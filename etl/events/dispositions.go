@@ -225,12 +225,21 @@ func (d *DispositionLoad) wasRefused(t dialpad.Target) bool {
 	return d.refused[t]
 }
 
-// refused reports whether Dialpad refused the request (4xx other than
-// 429): the target has no such export, which asking again will not
-// change.
+// refused reports whether Dialpad refused the request for the target
+// itself (400, 404, 422): the target has no such export, which asking
+// again will not change. A refused key (401, 403: a bad key, a missing
+// scope) or a busy Dialpad (429) is a failure, asked for again the next
+// night.
 func refused(err error) bool {
 	var apiErr *dialpad.APIError
-	return errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // civil is t's date (its clock reading's), as midnight UTC.

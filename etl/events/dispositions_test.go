@@ -65,7 +65,8 @@ func failing(err error) func(dialpad.ExportRequest) (*dialpad.DispositionsExport
 // call_feedback under it (dated by their starts, told at the export's
 // time, its unread columns kept) and its days are recomputed under its
 // lease; the department Dialpad refuses (404) is skipped, the second
-// call center's failed export counted, and neither stops the other.
+// call center's export refused for the key (403: a missing scope, not the
+// target) counted as failed, and neither stops the other.
 func TestTheNightlyDispositionsAreStoredAndTheirDaysRecomputed(t *testing.T) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
@@ -79,7 +80,7 @@ func TestTheNightlyDispositionsAreStoredAndTheirDaysRecomputed(t *testing.T) {
 	exports := &fakeExports{answer: map[dialpad.Target]func(dialpad.ExportRequest) (*dialpad.DispositionsExport, error){
 		center:  exported(a, b),
 		dept:    failing(&dialpad.APIError{Status: http.StatusNotFound, Target: dept.String()}),
-		center2: failing(dialpad.ErrExportFailed),
+		center2: failing(&dialpad.APIError{Status: http.StatusForbidden, Target: center2.String()}),
 	}}
 	reg := prometheus.NewRegistry()
 	d := &events.DispositionLoad{Exports: exports, Store: store, Derived: derived, Leases: leases,
@@ -122,7 +123,7 @@ func TestTheNightlyDispositionsAreStoredAndTheirDaysRecomputed(t *testing.T) {
 		t.Error("a target without an export was recomputed")
 	}
 	if len(results) != 3 || results[0].Legs != 2 || results[0].Bad != 1 || results[0].Err != nil ||
-		!results[1].Refused || results[2].Refused || !errors.Is(results[2].Err, dialpad.ErrExportFailed) {
+		!results[1].Refused || results[2].Refused || results[2].Err == nil {
 		t.Errorf("results %+v; want the call center's 2 legs (1 bad row), the department refused, the second call center failed", results)
 	}
 	for status, want := range map[string]float64{"loaded": 1, "refused": 1, "failed": 1} {
