@@ -157,6 +157,7 @@ demo: deps build
 	@$(DEMO_ENV) $(BIN) report
 	@echo "reconciling the last week with the simulated Dialpad's records export (it takes the export about 10 s)"
 	@$(DEMO_ENV) $(BIN) reconcile
+	@$(DEMO_ENV) $(BIN) dispositions --from "$$(TZ=$(DEMO_ZONE) date -d '13 days ago' +%F)"
 	@$(DEMO_ENV) $(BIN) report --html $(DEMO_DIR)/report.html --period week
 	@# Real time: the job stays up, connects out to the simulator's
 	@# websocket (it sets up the websocket and its subscriptions itself)

@@ -285,6 +285,31 @@ func TestPanelQueriesRunOnLoadedData(t *testing.T) {
 		}
 	})
 
+	// The reasons and satisfaction of the simulated company (labels,
+	// CSAT, MOS, Dialpad's abandoned and missed) are the call model's own
+	// reckoning of its legs, every target and day.
+	t.Run("reasons and satisfaction are the call model's", func(t *testing.T) {
+		var legs []transform.Leg
+		for _, target := range f.targets {
+			legs = append(legs, transformtest.Dedup(f.legs[target])...)
+		}
+		convs := transformtest.Seconds(transformtest.Conversations(legs, f.loc))
+		reasons, err := transformtest.StoredReasons(ctx, f.native)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := transformtest.FirstDiff(reasons, transformtest.Reasons(convs)); diff != "" || len(reasons) == 0 {
+			t.Errorf("reasons_daily is not the call model's (%d rows): %s", len(reasons), diff)
+		}
+		sat, err := transformtest.StoredSatisfaction(ctx, f.native)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := transformtest.FirstDiff(sat, transformtest.Satisfaction(convs)); diff != "" {
+			t.Errorf("target_daily's reasons and satisfaction are not the call model's: %s", diff)
+		}
+	})
+
 	// The KPIs add up target_daily over the range's whole days and the
 	// conversations at its ends: together they must be the KPIs of the
 	// conversations that started in the range, as the call model's own

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit"
 )
 
@@ -60,4 +62,60 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// The dispositions command loads the exports of the days asked for:
+// a line per call center and department, and each leg's dispositions in
+// call_feedback are those the simulator's dispositions event tells of
+// it.
+func TestTheDispositionsCommandLoadsTheExportsOfItsDays(t *testing.T) {
+	f := newFixture(t, 54, 2, nil, nil)
+	if code, out := f.runOut(t, f.env, f.backfill()...); code != 0 {
+		t.Fatalf("backfill exited %d:\n%s", code, out)
+	}
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	code, out := f.runOut(t, f.env, "dispositions", "--from", f.from(), "--to", yesterday.Format(time.DateOnly))
+	if code != 0 {
+		t.Fatalf("dispositions exited %d:\n%s", code, out)
+	}
+	for _, tg := range f.targets {
+		if tg.Type != "callcenter" && tg.Type != "department" {
+			continue
+		}
+		if !strings.Contains(out, tg.String()) {
+			t.Errorf("no line for %s:\n%s", tg, out)
+		}
+	}
+	told := map[uint64][]string{}
+	for _, e := range f.sim.Events(f.start, f.end.Add(24*time.Hour)) {
+		if e.State != "dispositions" {
+			continue
+		}
+		ev, err := wire.DecodeEvent(e.Claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		told[uint64(e.CallID)] = slices.Compact(slices.Sorted(slices.Values([]string(ev.Call.Dispositions))))
+	}
+	rows, err := f.conn(t).Query(context.Background(), `SELECT call_id, names FROM call_feedback FINAL
+		WHERE kind = 'disposition' AND source = 'export'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id uint64
+		var names []string
+		if err := rows.Scan(&id, &names); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if want, ok := told[id]; !ok || !slices.Equal(names, want) {
+			t.Errorf("leg %d: the export gave %q; its dispositions event %q (found %v)", id, names, want, ok)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no dispositions stored from the exports:\n%s", out)
+	}
 }

@@ -36,6 +36,7 @@ func commands() []command {
 		{"migrate", "apply the ClickHouse schema", runMigrate},
 		{"rebuild", "count every stored day again in ETL_TIMEZONE and rebuild agent days and conversations, without Dialpad", runRebuild},
 		{"reconcile", "compare days with Dialpad's own records export, re-load the days it shows we missed, record the differences", runReconcile},
+		{"dispositions", "load the dispositions agents picked, from Dialpad's dispositions export, for a range of days", runDispositions},
 		{"report", "a range's or the last day's, week's or month's report: in the terminal, or as one HTML file (--html)", runReport},
 		{"staffing", "how many agents each interval needs: next week's forecast per target, or Erlang C for a what-if (--calls)", runStaffing},
 		{"status", "show each target's high-water mark, recent runs and row counts", runStatus},
