@@ -35,7 +35,8 @@ var unanswered = rangeRows("abandoned, abandoned_before_agent, missed_by_agents,
 
 // agentCSAT is a subquery of each agent's CSAT over the range (agent_id,
 // csat_name, csat_answered, csat_responses, csat_total, csat_satisfied),
-// from the inbound conversations the agent answered.
+// from the inbound conversations credited to the agent (whose leg has the
+// CSAT, else who answered: reasons_daily's agent_id).
 var agentCSAT = fmt.Sprintf(`(
     SELECT agent_id, argMax(agent_name, day) AS csat_name, toUInt64(sum(answered)) AS csat_answered, toUInt64(sum(csat_responses)) AS csat_responses,
         toUInt64(sum(csat_total)) AS csat_total, toUInt64(sum(csat_satisfied)) AS csat_satisfied
