@@ -155,6 +155,37 @@ func TestReasonsAndSatisfaction(t *testing.T) {
 		checkCells(t, s.name+", worst MOS", panelResult(t, ctx, f, e, d, "Worst calls by MOS"),
 			[]string{"Time", "Conversation", "Direction", "Agent", "Worst MOS", "Legs below 3.5", "Legs with a MOS"}, worst)
 
+		// The call explorer's worst legs: every connected leg with a MOS,
+		// lowest first, in Chicago's time (R's 1.0 never connected; the
+		// entry leg of P shows its line's name). From noon to two: S's
+		// agent leg alone.
+		c := dashboardByUID(t, "dialpad-calls")
+		ce := f.queryVars(t, ctx, c, dept, s, mode{name: "all", multiAll: true})
+		legs := [][]string{
+			{"2026-01-20 15:00:00", "outbound", "Ana", "2.9", "16001"},
+			{"2026-01-20 10:00:00", "inbound", "(Sales)", "3.1", "11001"},
+			{"2026-01-20 17:00:01", "inbound", "Ana", "3.49", "18002"},
+			{"2026-01-20 13:00:01", "inbound", "Ana", "3.5", "14002"},
+			{"2026-01-20 17:01:20", "inbound", "Cy", "4", "18003"},
+			{"2026-01-20 10:00:02", "inbound", "Ben", "4.2", "11003"},
+			{"2026-01-20 16:00:01", "inbound", "Ben", "4.4", "17002"},
+		}
+		if s == noon {
+			legs = legs[3:4]
+		}
+		worstLegs := panelResult(t, ctx, f, ce, c, "Worst legs by MOS")
+		var gotLegs [][]string
+		for _, row := range cells(worstLegs) {
+			var r []string
+			for _, col := range []string{"Time", "Direction", "Agent", "MOS", "Call id"} {
+				r = append(r, row[slices.Index(worstLegs.cols, col)])
+			}
+			gotLegs = append(gotLegs, r)
+		}
+		if !reflect.DeepEqual(gotLegs, legs) {
+			t.Errorf("%s: the call explorer's worst legs by MOS\n%q\nwant\n%q", s.name, gotLegs, legs)
+		}
+
 		// The overview: Q hung up before an agent rang, R rang Cy, T left a
 		// voicemail; none was short (5 s), so the three are our abandoned.
 		// From noon to two: R and T.
