@@ -193,14 +193,14 @@ SELECT target_type, target_id, conversation_id,
 	if(countIf(agent_id != 0) > 0, sumIf(hold_ms, agent_id != 0), sumIf(hold_ms, is_entry_leg = 1)) AS c_hold,` + conversationKPIs + `,` + conversationReasons + `
 FROM
 (
-    SELECT ` + reasonLegColumns + `,
+    SELECT ` + conversationLegColumns + `,
         if(csat_score != '', csat_score, f_csat) AS l_csat,
         if(notEmpty(csat_comments), csat_comments, f_comments) AS l_comments,
         toUInt8(l_csat != '' OR notEmpty(l_comments)) AS l_surveyed,
         f_pcsat AS l_pcsat, f_dispositions AS l_dispositions
     FROM
     (
-        SELECT ` + reasonLegColumns + `, csat_score, csat_comments FROM calls FINAL
+        SELECT ` + conversationLegColumns + `, csat_score, csat_comments FROM calls FINAL
         WHERE target_type = ? AND target_id = ? AND {starts} AND {touched}
     ) AS legs
     ANY LEFT JOIN
@@ -218,9 +218,9 @@ FROM
 GROUP BY target_type, target_id, conversation_id
 HAVING toYYYYMM(c_day) = ?`
 
-// reasonLegColumns are the columns of calls a conversation is computed
+// conversationLegColumns are the columns of calls a conversation is computed
 // from (computeConversations), besides the CSAT's.
-const reasonLegColumns = `target_type, target_id, call_id, conversation_id, is_entry_leg, direction, started_at, started_ms, day,
+const conversationLegColumns = `target_type, target_id, call_id, conversation_id, is_entry_leg, direction, started_at, started_ms, day,
 	connected_ms, agent_id, agent_name, has_voicemail, duration_ms, total_duration_ms, contact_name, contact_phone,
 	queued_ms, first_rang_ms, hold_ms, external_number, is_transferred, labels, mos_score`
 
