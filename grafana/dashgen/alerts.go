@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // The provisioned alert rules (provisioning/alerting/dialpad.json), in
@@ -96,13 +97,50 @@ FROM
 ) AS waits
 GROUP BY target_type, target_id`
 
-	// unstaffedSQL is, per polled call center, the callers waiting while
-	// none of its agents is available (Dialpad's capacity 0), else 0.
-	unstaffedSQL = `SELECT ` + alertTarget + `, toFloat64(if(available = 0, waiting, 0)) AS waiting_unstaffed
+	// unstaffedSQL is, per call center, the callers waiting while none
+	// of its agents is available, else 0: from Dialpad's latest status
+	// (polls: calls pending, capacity 0) and from the events (callers
+	// waiting now, and none of the call center's agents available and on
+	// duty for it, of those whose status events arrive), the larger.
+	unstaffedSQL = `SELECT ` + alertTarget + `, toFloat64(max(unstaffed)) AS waiting_unstaffed
 FROM
 (
-    ` + freshPolls("argMax(pending, polled_ms) AS waiting, argMax(capacity, polled_ms) AS available") + `
-) AS poll`
+    SELECT target_type, target_id, toUInt64(if(available = 0, waiting, 0)) AS unstaffed
+    FROM
+    (
+        ` + indent(freshPolls("argMax(pending, polled_ms) AS waiting, argMax(capacity, polled_ms) AS available")) + `
+    ) AS poll
+    UNION ALL
+    SELECT target_type, target_id, toUInt64(if(available = 0, waiting, 0)) AS unstaffed
+    FROM
+    (
+        SELECT target_type, target_id, count() AS waiting
+        FROM live_calls FINAL
+        WHERE target_type = 'callcenter' AND ` + indent(waitingNow) + `
+        GROUP BY target_type, target_id
+    ) AS waiting_now
+    ANY INNER JOIN
+    (
+        SELECT target_type, target_id,
+            countIf(status_now = 'available' AND duty_now = 1 AND has(centers_now, target_id)) AS available
+        FROM
+        (
+            SELECT target_type, target_id, agent_id
+            FROM agents FINAL
+            WHERE target_type = 'callcenter' AND kind = 'user'
+        ) AS members
+        ANY INNER JOIN
+        (
+            SELECT agent_id, argMax(status, started_ms) AS status_now, argMax(on_duty, started_ms) AS duty_now,
+                argMax(call_center_ids, started_ms) AS centers_now
+            FROM agent_status FINAL
+            WHERE ended_ms = 0
+            GROUP BY agent_id
+        ) AS statuses USING (agent_id)
+        GROUP BY target_type, target_id
+    ) AS staffed USING (target_type, target_id)
+) AS unstaffed_now
+GROUP BY target_type, target_id`
 
 	// staleLoadSQL is the seconds since each target's last successful
 	// load (since 1970 when none in 35 days), for the targets the job
@@ -159,6 +197,10 @@ FROM
 ) AS periods
 GROUP BY kind`
 )
+
+// indent is s, a piece of a query, with its lines after the first
+// indented one level more.
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 
 // openCalls is how many conversations a target must have had in the
 // hour around the same time a week earlier to count as open now, for the
