@@ -76,6 +76,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	t.Run("clickhouse", func(t *testing.T) { checkClickHouse(t, demo.Services["clickhouse"]) })
 	t.Run("grafana", func(t *testing.T) { checkGrafana(t, demo.Services["grafana"]) })
+	t.Run("grafana mail", checkGrafanaMail)
 	t.Run("etl", func(t *testing.T) {
 		etl := demo.Services["etl"]
 		if etl.Build == nil || etl.Build.Context != mustAbs(t, "..") {
@@ -170,6 +171,10 @@ func checkGrafana(t *testing.T, s types.ServiceConfig) {
 			t.Errorf("%s: mounted from %s (read-only %v), want ./%s read-only", target, v.Source, v.ReadOnly, source)
 		}
 	}
+	// The alert rules are provisioned from the same mount.
+	if _, err := os.Stat(filepath.Join(mounts["/etc/grafana/provisioning"].Source, "alerting", "dialpad.json")); err != nil {
+		t.Errorf("the alert rules are not in the provisioning Grafana reads: %v", err)
+	}
 	published := false
 	for _, p := range s.Ports {
 		published = published || p.Target == 3000
@@ -181,6 +186,39 @@ func checkGrafana(t *testing.T, s types.ServiceConfig) {
 		if _, err := os.Stat(filepath.Join("dashboards", strings.TrimPrefix(home, dashboardsMount+"/"))); err != nil {
 			t.Errorf("home dashboard %s: %v", home, err)
 		}
+	}
+}
+
+// Grafana sends the alert rules' e-mail through the job's mail server
+// (SMTP_ADDR, its login and REPORT_FROM), and sends none when it has
+// none.
+func checkGrafanaMail(t *testing.T) {
+	p, err := loadCompose(t, append(slices.Clone(requiredEnv), "SMTP_ADDR=smtp.example.com:587", "SMTP_USERNAME=etl",
+		"SMTP_PASSWORD=smtp-secret", "REPORT_FROM=etl@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"grafana", "grafana-cluster"} {
+		s, ok := p.Services[name]
+		if !ok {
+			s, ok = p.DisabledServices[name]
+		}
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		for k, want := range map[string]string{"GF_SMTP_ENABLED": "true", "GF_SMTP_HOST": "smtp.example.com:587",
+			"GF_SMTP_USER": "etl", "GF_SMTP_PASSWORD": "smtp-secret", "GF_SMTP_FROM_ADDRESS": "etl@example.com"} {
+			if got := env(s, k); got != want {
+				t.Errorf("%s: %s=%q, want %q", name, k, got, want)
+			}
+		}
+	}
+	p, err = loadCompose(t, requiredEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := env(p.Services["grafana"], "GF_SMTP_ENABLED"); v != "" && v != "false" {
+		t.Errorf("without SMTP_ADDR, GF_SMTP_ENABLED=%q; want Grafana's mail off", v)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package grafana holds the Grafana side of dialpad-etl: the provisioning
-// of the ClickHouse data source and of the dashboards folder, and the
+// of the ClickHouse data source and of the dashboards folder, the
 // dashboards themselves (JSON, one file per dashboard, built by dashgen:
-// edit grafana/dashgen/src and run "go generate ./grafana").
+// edit grafana/dashgen/src and run "go generate ./grafana"), and the
+// alert rules (provisioning/alerting/dialpad.json, built by dashgen from
+// alerts.go).
 // docker-compose.yml mounts the folders into the grafana service; Files
 // gives them to Go code and tests.
 //
@@ -19,12 +21,13 @@ package grafana
 
 import "embed"
 
-// The dashboards are built from dashgen's sources, where what panels
-// share is written once:
+// The dashboards and the alert rules are built from dashgen's sources,
+// where what panels share is written once:
 //
 //go:generate go run ./dashgen/write
 
-// Files holds dashboards/*.json, provisioning/** and clickhouse/*.xml
+// Files holds dashboards/*.json, provisioning/** (alerting/dialpad.json
+// among them) and clickhouse/*.xml
 // (Grafana's read-only ClickHouse user).
 //
 //go:embed dashboards/*.json provisioning clickhouse/*.xml

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -61,6 +62,27 @@ func TestGrafanasUserCanOnlyRead(t *testing.T) {
 	for _, table := range []string{"calls FINAL", "live_calls FINAL", "agent_status FINAL", "call_events"} {
 		if err := g.QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n); err != nil {
 			t.Fatalf("grafana cannot read %s: %v", table, err)
+		}
+	}
+	// The alert rules' queries, which Grafana runs as this user too.
+	at := time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+	for _, group := range loadAlerts(t).Groups {
+		for _, r := range group.Rules {
+			for _, q := range r.Data {
+				if q.DatasourceUID == "__expr__" {
+					continue
+				}
+				sql, err := q.At(at).Expand(q.Model.RawSQL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := g.Query(ctx, sql)
+				if err != nil {
+					t.Errorf("grafana cannot run alert %s's query %s: %v", r.UID, q.RefID, err)
+					continue
+				}
+				rows.Close()
+			}
 		}
 	}
 	if err := g.QueryRow(ctx, "SELECT count() FROM calls FINAL SETTINGS max_threads = 1").Scan(&n); err != nil {

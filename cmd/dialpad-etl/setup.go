@@ -119,6 +119,11 @@ func setup(ctx context.Context, fs *flag.FlagSet, stderr io.Writer, opts ...dial
 		e.store.Close()
 		return nil, err
 	}
+	if err := e.store.Derived().RecordAlertSettings(ctx, derive.AlertSettings{MinOffered: e.cfg.AlertMinOffered,
+		AbandonmentMax: e.cfg.AlertAbandonmentMax, LongestWait: e.cfg.AlertLongestWait, MaxAge: e.cfg.HealthMaxAge}); err != nil {
+		e.store.Close()
+		return nil, err
+	}
 	cfg := e.cfg
 	e.client, err = dialpad.New(cfg.BaseURL, cfg.Token, append([]dialpad.Option{
 		dialpad.WithLimiter(rate.NewLimiter(rate.Limit(cfg.RateLimit), 1)),

@@ -109,6 +109,12 @@ type Env struct {
 	ServiceLevel     time.Duration `env:"KPI_SERVICE_LEVEL_THRESHOLD, default=60s"`
 	ServiceLevelGoal float64       `env:"KPI_SERVICE_LEVEL_GOAL, default=80"`
 
+	// The provisioned Grafana alert rules' thresholds (docs/alerts.md),
+	// recorded in etl_settings at each start, where the rules read them.
+	AlertMinOffered     int           `env:"ALERT_MIN_OFFERED, default=10"`
+	AlertAbandonmentMax float64       `env:"ALERT_ABANDONMENT_MAX, default=10"`
+	AlertLongestWait    time.Duration `env:"ALERT_LONGEST_WAIT, default=120s"`
+
 	// Staffing (docs/commands.md, "staffing"): the agents an interval
 	// needs to reach the service-level goal above. Percentages, like it.
 	StaffingWeeks        int     `env:"STAFFING_WEEKS, default=8"`

@@ -270,6 +270,15 @@ func (c *Config) checkLoads(bad complaint) {
 	if c.WindowTimeout <= 0 {
 		bad("ETL_WINDOW_TIMEOUT", "must be positive, got %s", c.WindowTimeout)
 	}
+	if c.AlertMinOffered < 1 {
+		bad("ALERT_MIN_OFFERED", "must be at least 1, got %d", c.AlertMinOffered)
+	}
+	if c.AlertAbandonmentMax <= 0 || c.AlertAbandonmentMax >= 100 {
+		bad("ALERT_ABANDONMENT_MAX", "must be above 0 and below 100 (a percentage), got %g", c.AlertAbandonmentMax)
+	}
+	if c.AlertLongestWait < time.Second || c.AlertLongestWait%time.Second != 0 {
+		bad("ALERT_LONGEST_WAIT", "must be whole seconds, at least 1s, got %s", c.AlertLongestWait)
+	}
 }
 
 // checkStart checks ETL_START: readable, and before now.

@@ -1,5 +1,6 @@
 // Package dashgen builds the provisioned dashboards (grafana/dashboards)
-// from their sources (src/*.json.tmpl, Go templates of the JSON), in
+// and alert rules (grafana/provisioning/alerting; alerts.go) from their
+// sources (src/*.json.tmpl, Go templates of the JSON), in
 // which every piece that several panels or dashboards share is written
 // once, here: the filters on the target variable, the search box's
 // clause, and the template variables.

@@ -47,3 +47,19 @@ func TestExpansionFollowsGrafanaAndThePlugin(t *testing.T) {
 		}
 	}
 }
+
+// An alert query's range is its relative one before the evaluation, and
+// it knows no template variable (Grafana's backend runs it).
+func TestAlertQueryExpansion(t *testing.T) {
+	var q RuleQuery
+	q.RelativeTimeRange.From, q.RelativeTimeRange.To = 1800, 60
+	now := time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)
+	got, err := q.At(now).Expand("$__timeFilter(started_at) AND $__toTime > 0")
+	want := "started_at >= toDateTime(1741001400) AND started_at <= toDateTime(1741003140) AND toDateTime(1741003140) > 0"
+	if err != nil || got != want {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	if got, err := q.At(now).Expand("t = '${target}'"); err == nil {
+		t.Errorf("a template variable expands to %q in an alert query, want an error", got)
+	}
+}

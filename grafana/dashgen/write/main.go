@@ -1,6 +1,8 @@
 // Command write writes the dashboards that dashgen builds into the folder
-// named by its argument (default "dashboards", as "go generate ./grafana"
-// runs it from grafana/), and removes any other dashboard there.
+// named by its first argument (default "dashboards", as "go generate
+// ./grafana" runs it from grafana/), and removes any other dashboard
+// there; and the alert rules into the folder named by its second
+// (default "provisioning/alerting").
 //
 // It imports grafana/dashgen only.
 package main
@@ -14,19 +16,32 @@ import (
 )
 
 func main() {
-	dir := "dashboards"
+	dir, alerting := "dashboards", filepath.Join("provisioning", "alerting")
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
 	}
-	if err := write(dir); err != nil {
+	if len(os.Args) > 2 {
+		alerting = os.Args[2]
+	}
+	if err := write(dir, alerting); err != nil {
 		fmt.Fprintln(os.Stderr, "dashgen:", err)
 		os.Exit(1)
 	}
 }
 
-func write(dir string) error {
+func write(dir, alerting string) error {
 	built, err := dashgen.Build()
 	if err != nil {
+		return err
+	}
+	alerts, err := dashgen.BuildAlerts(built)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(alerting, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(alerting, dashgen.AlertsFile), alerts, 0o644); err != nil {
 		return err
 	}
 	old, err := filepath.Glob(filepath.Join(dir, "*.json"))
