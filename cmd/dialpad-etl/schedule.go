@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/alerting"
 	"github.com/dialpad-etl/dialpad-etl/etl/ccstatus"
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
@@ -65,6 +66,12 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// Dialpad's live status of the call centers, with or without events.
 	stopPolls := e.pollCallCenters(ctx, ccstatus.NewMetrics(metrics.Registerer()))
 	defer stopPolls()
+	// The alert rules' conditions, e-mailed by the job itself.
+	stopAlerts, err := e.mailAlerts(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopAlerts()
 	// No secret, no events (DIALPAD_EVENTS=websocket requires one).
 	if e.cfg.WebhookSecret == "" {
 		return s.Run(ctx, e.cfg.HTTPAddr)
@@ -137,6 +144,32 @@ func (e *env) pollCallCenters(ctx context.Context, m *ccstatus.Metrics) (stop fu
 	var wg sync.WaitGroup
 	wg.Go(func() { p.Run(pctx) })
 	return func() { cancel(); wg.Wait() }
+}
+
+// mailAlerts starts evaluating the provisioned alert rules every minute
+// and e-mailing their alerts (ALERT_MAIL), through the reports' SMTP
+// settings to ALERT_TO (default REPORT_TO); the func it returns stops it
+// and waits. Nothing runs when ALERT_MAIL is off.
+func (e *env) mailAlerts(ctx context.Context) (stop func(), err error) {
+	cfg := e.cfg
+	if !cfg.AlertMail {
+		return func() {}, nil
+	}
+	rules, err := alerting.Rules()
+	if err != nil {
+		return nil, err
+	}
+	m := &mailer.Mailer{
+		SMTP: mailer.SMTP{Addr: cfg.SMTPAddr, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS,
+			From: cfg.ReportFrom, To: cfg.AlertRecipients()},
+		Log: e.log,
+	}
+	a := &alerting.Alerter{Rules: rules, Store: alerting.NewStorage(e.store.DB()), Mail: m, Leases: e.store.Leases(), Log: e.log}
+	e.log.Info("e-mailing the alert rules' conditions", "rules", len(rules), "to", strings.Join(m.SMTP.To, ", "))
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(actx) })
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 // listen finds or creates the websocket and its subscriptions (as

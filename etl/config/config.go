@@ -114,6 +114,11 @@ type Env struct {
 	AlertMinOffered     int           `env:"ALERT_MIN_OFFERED, default=10"`
 	AlertAbandonmentMax float64       `env:"ALERT_ABANDONMENT_MAX, default=10"`
 	AlertLongestWait    time.Duration `env:"ALERT_LONGEST_WAIT, default=120s"`
+	// The same rules' conditions e-mailed by schedule itself, for an
+	// installation without Grafana: through the reports' SMTP settings,
+	// to ALERT_TO (default REPORT_TO).
+	AlertMail bool   `env:"ALERT_MAIL, default=false"`
+	AlertTo   string `env:"ALERT_TO"`
 
 	// Staffing (docs/commands.md, "staffing"): the agents an interval
 	// needs to reach the service-level goal above. Percentages, like it.
@@ -336,15 +341,28 @@ func dotenvError(text string, lookup func(string) (string, bool), err error) err
 // ReportsOn reports whether a report is e-mailed on a schedule.
 func (c *Config) ReportsOn() bool { return c.ReportDailySchedule != "" || c.ReportWeeklySchedule != "" }
 
+// AlertRecipients are the alert mail's addresses: ALERT_TO's, or
+// REPORT_TO's when it is empty (nil when it is not a list of addresses:
+// Validate says so).
+func (c *Config) AlertRecipients() []string {
+	if strings.TrimSpace(c.AlertTo) == "" {
+		return c.Recipients()
+	}
+	return addresses(c.AlertTo)
+}
+
 // Recipients are REPORT_TO's addresses (nil when it is not a list of
 // addresses: Validate says so).
-func (c *Config) Recipients() []string {
-	list, err := mail.ParseAddressList(c.ReportTo)
+func (c *Config) Recipients() []string { return addresses(c.ReportTo) }
+
+// addresses are list's, or nil when it is not a list of addresses.
+func addresses(list string) []string {
+	parsed, err := mail.ParseAddressList(list)
 	if err != nil {
 		return nil
 	}
-	out := make([]string, len(list))
-	for i, a := range list {
+	out := make([]string, len(parsed))
+	for i, a := range parsed {
 		out[i] = a.String()
 	}
 	return out

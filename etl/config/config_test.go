@@ -263,3 +263,49 @@ func TestReportSettings(t *testing.T) {
 		t.Errorf("no report scheduled, nothing required: %v", err)
 	}
 }
+
+// ALERT_MAIL is off by default; on, it needs the mail server and sender
+// as a scheduled report does, and recipients: ALERT_TO, else REPORT_TO.
+func TestAlertMailSettings(t *testing.T) {
+	c, err := load(t, with(), nil)
+	if err != nil || c.AlertMail {
+		t.Fatalf("default: ALERT_MAIL %v, %v; want off", c.AlertMail, err)
+	}
+	alerting := func(kv ...string) map[string]string {
+		return with(append([]string{"ALERT_MAIL", "true", "REPORT_TO", "lead@example.com", "REPORT_FROM", "etl@example.com",
+			"SMTP_ADDR", "smtp.example.com:587", "SMTP_USERNAME", "etl", "SMTP_PASSWORD", "pw-SECRET"}, kv...)...)
+	}
+	c, err = load(t, alerting(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.AlertRecipients(); !c.AlertMail || len(got) != 1 || !strings.Contains(got[0], "lead@example.com") {
+		t.Errorf("ALERT_MAIL %v, recipients %q; want on, to REPORT_TO", c.AlertMail, got)
+	}
+	c, err = load(t, alerting("REPORT_TO", "", "ALERT_TO", "ops@example.com, lead@example.com"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.AlertRecipients(); len(got) != 2 || !strings.Contains(got[0], "ops@example.com") {
+		t.Errorf("recipients %q; want ALERT_TO's", got)
+	}
+	for _, bad := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{alerting("ALERT_MAIL", "sometimes"), "ALERT_MAIL"},
+		{alerting("REPORT_TO", ""), "REPORT_TO"},
+		{alerting("ALERT_TO", "ops at example"), "ALERT_TO"},
+		{alerting("REPORT_FROM", ""), "REPORT_FROM"},
+		{alerting("SMTP_ADDR", ""), "SMTP_ADDR"},
+		{alerting("SMTP_PASSWORD", ""), "SMTP_USERNAME"},
+	} {
+		_, err := load(t, bad.env, nil)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("want an error naming %s, got %v", bad.want, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw-SECRET") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}

@@ -306,7 +306,8 @@ func (c *Config) checkReconcile(bad complaint) {
 	}
 }
 
-// checkReports checks the e-mail settings, when a report is scheduled.
+// checkReports checks the e-mail settings, when a report is scheduled
+// or ALERT_MAIL is on.
 func (c *Config) checkReports(bad complaint) {
 	for env, spec := range map[string]string{"REPORT_DAILY_SCHEDULE": c.ReportDailySchedule, "REPORT_WEEKLY_SCHEDULE": c.ReportWeeklySchedule} {
 		if spec == "" {
@@ -321,21 +322,37 @@ func (c *Config) checkReports(bad complaint) {
 	default:
 		bad("SMTP_TLS", "%q is not one of starttls, implicit, none", c.SMTPTLS)
 	}
-	if !c.ReportsOn() {
+	if c.AlertTo != "" {
+		if _, err := mail.ParseAddressList(c.AlertTo); err != nil {
+			bad("ALERT_TO", "%q is not a comma-separated list of e-mail addresses: %v", c.AlertTo, err)
+		}
+	}
+	if !c.ReportsOn() && !c.AlertMail {
 		return
 	}
-	if _, err := mail.ParseAddressList(c.ReportTo); strings.TrimSpace(c.ReportTo) == "" {
-		bad("REPORT_TO", "is empty: a scheduled report needs its recipients (comma-separated addresses)")
-	} else if err != nil {
-		bad("REPORT_TO", "%q is not a comma-separated list of e-mail addresses: %v", c.ReportTo, err)
+	// What needs it: a scheduled report, or ALERT_MAIL.
+	what := "a scheduled report"
+	if !c.ReportsOn() {
+		what = "ALERT_MAIL"
+	}
+	if c.ReportsOn() || strings.TrimSpace(c.AlertTo) == "" {
+		needs := what
+		if !c.ReportsOn() {
+			needs = "ALERT_MAIL (without ALERT_TO)"
+		}
+		if _, err := mail.ParseAddressList(c.ReportTo); strings.TrimSpace(c.ReportTo) == "" {
+			bad("REPORT_TO", "is empty: %s needs its recipients (comma-separated addresses)", needs)
+		} else if err != nil {
+			bad("REPORT_TO", "%q is not a comma-separated list of e-mail addresses: %v", c.ReportTo, err)
+		}
 	}
 	if _, err := mail.ParseAddress(c.ReportFrom); err != nil {
-		bad("REPORT_FROM", "%q is not an e-mail address: a scheduled report needs its sender", c.ReportFrom)
+		bad("REPORT_FROM", "%q is not an e-mail address: %s needs its sender", c.ReportFrom, what)
 	}
 	host, port, err := net.SplitHostPort(c.SMTPAddr)
 	switch {
 	case c.SMTPAddr == "":
-		bad("SMTP_ADDR", "is empty: a scheduled report needs the mail server (host:port, e.g. smtp.example.com:587)")
+		bad("SMTP_ADDR", "is empty: %s needs the mail server (host:port, e.g. smtp.example.com:587)", what)
 	case err != nil || host == "" || port == "":
 		bad("SMTP_ADDR", "%q is not host:port (e.g. smtp.example.com:587)", c.SMTPAddr)
 	case c.SMTPTLS == "none" && !insecureOK(host, ""):

@@ -201,6 +201,31 @@ func (m *Mailer) message(r *report.Report) (*mail.Msg, error) {
 	return msg, nil
 }
 
+// Mail sends a plain-text mail from SMTP.From to SMTP.To once, as a
+// report is delivered (Deliver, else over SMTP): the job's own alert
+// mail (package alerting). An error names no password.
+func (m *Mailer) Mail(ctx context.Context, subject, text string) error {
+	msg := mail.NewMsg()
+	if err := msg.From(m.SMTP.From); err != nil {
+		return fmt.Errorf("the sender: %w", err)
+	}
+	if err := msg.To(m.SMTP.To...); err != nil {
+		return fmt.Errorf("the recipients: %w", err)
+	}
+	msg.Subject(subject)
+	msg.SetDate()
+	msg.SetMessageID()
+	msg.SetBodyString(mail.TypeTextPlain, text)
+	deliver := m.Deliver
+	if deliver == nil {
+		deliver = m.send
+	}
+	if err := deliver(ctx, msg); err != nil {
+		return errors.New(m.redact(err.Error()))
+	}
+	return nil
+}
+
 // send delivers msg once.
 func (m *Mailer) send(ctx context.Context, msg *mail.Msg) error {
 	host, portText, err := net.SplitHostPort(m.SMTP.Addr)
