@@ -47,3 +47,25 @@ func TestSMTPRefusalForNowIsTriedAgain(t *testing.T) {
 		t.Errorf("waited %v; want %v", got, want)
 	}
 }
+
+// An alert's plain-text mail goes through the same server and login; a
+// refusal is an error, without the password.
+func TestMailSendsPlainText(t *testing.T) {
+	server := smtptest.Start(t, "etl", fakePassword)
+	m := &mailer.Mailer{SMTP: mailer.SMTP{Addr: server.Addr, Username: "etl", Password: fakePassword, TLS: "none",
+		From: "etl@example.com", To: []string{"lead@example.com"}}}
+	if err := m.Mail(context.Background(), "[Dialpad alert] Service level below goal: callcenter:101", "Service level is 70 %."); err != nil {
+		t.Fatal(err)
+	}
+	msgs := server.Messages()
+	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"lead@example.com"}) ||
+		!strings.Contains(string(msgs[0].Data), "Subject: [Dialpad alert] Service level below goal: callcenter:101") ||
+		!strings.Contains(string(msgs[0].Data), "Service level is 70 %.") {
+		t.Fatalf("mails %q", msgs)
+	}
+	m.SMTP.Username = "somebody"
+	err := m.Mail(context.Background(), "x", "y")
+	if err == nil || strings.Contains(err.Error(), fakePassword) {
+		t.Errorf("a refused login: %v", err)
+	}
+}
