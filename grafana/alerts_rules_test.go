@@ -76,7 +76,8 @@ func TestAlertRulesFireWhenTheyShould(t *testing.T) {
 		// ever; the waiting calls' targets had no calls a week ago.
 		"dialpad-events-silent": {"callcenter:401": 1200},
 		// 502: its last day's latest check differs; 501: a difference
-		// checked again and matching, and a failed check; 503: 40 days ago.
+		// checked again and matching, and a failed check; 503: 40 days ago;
+		// 504: 20 days ago, last checked 19 days ago (no longer reconciled).
 		"dialpad-reconcile-differ": {"department:502": 1},
 		// The weekly report's only attempt failed 30 minutes ago; the
 		// daily's failed, then was sent; an older failure is past the day.
@@ -348,6 +349,7 @@ func (r *alertRows) reconciliations() {
 	check(502, d, 11*time.Hour, "match")
 	check(502, d, 10*time.Hour, "differ")
 	check(503, 40*d, 39*d, "differ")
+	check(504, 20*d, 19*d, "differ")
 }
 
 // reports: attempts to e-mail them.

@@ -173,11 +173,13 @@ HAVING target IN
 )`
 
 	// disagreeingDaysSQL is, per target, the days of the last 35 whose
-	// latest reconciliation with Dialpad's export found a difference.
-	disagreeingDaysSQL = `SELECT ` + alertTarget + `, toFloat64(countIf(latest = 'differ')) AS days_differ
+	// latest reconciliation with Dialpad's export found a difference, of
+	// those still reconciled (checked in the last two days): a difference
+	// that lasts past RECONCILE_DAYS is recorded, not alerted on for weeks.
+	disagreeingDaysSQL = `SELECT ` + alertTarget + `, toFloat64(countIf(latest = 'differ' AND last_checked >= $__toTime - 2 * 86400)) AS days_differ
 FROM
 (
-    SELECT target_type, target_id, day, toString(argMax(status, checked_ms)) AS latest
+    SELECT target_type, target_id, day, toString(argMax(status, checked_ms)) AS latest, max(checked_at) AS last_checked
     FROM reconciliation
     WHERE day >= toDate($__toTime, 'UTC') - 35 AND checked_at <= $__toTime
     GROUP BY target_type, target_id, day
@@ -245,7 +247,7 @@ var alertRules = []alertRule{
 		desc: "Abandoned calls (unanswered, not short) / offered calls that started in the last 30 minutes, " +
 			"for a target with at least ALERT_MIN_OFFERED offered calls in them."},
 	{uid: "dialpad-longest-wait", title: "Caller waiting too long", group: callsGroup, sql: longestWaitSQL, rangeS: 600,
-		setting: "alert_longest_wait_s", op: ">", pending: "1m", severity: "critical", team: "manager",
+		setting: "alert_longest_wait_s", op: ">", pending: "0s", severity: "critical", team: "manager",
 		dashboard: "dialpad-wallboard", panel: "Longest wait",
 		summary: `A caller of {{ $labels.target }} has waited {{ $values.A.Value }} s, longer than ALERT_LONGEST_WAIT ({{ $values.B.Value }} s)`,
 		desc: "The longest wait of the callers waiting now: from Dialpad's call events (while they arrive) or its polled call-center status " +
@@ -254,7 +256,8 @@ var alertRules = []alertRule{
 		constant: 0, op: ">", pending: "1m", severity: "critical", team: "manager",
 		dashboard: "dialpad-wallboard", panel: "Dialpad: agents available",
 		summary: `{{ $values.A.Value }} callers wait in {{ $labels.target }} while none of its agents is available`,
-		desc:    "Dialpad's polled status of the call center (CALLCENTER_STATUS_INTERVAL): calls pending and no available capacity, in its latest poll that is not stale."},
+		desc: "Dialpad's polled status of the call center (CALLCENTER_STATUS_INTERVAL): calls pending and no available capacity, in its latest poll that is not stale; " +
+			"or, from Dialpad's events, callers waiting now while none of its agents whose status events arrive is available and on duty for it."},
 	{uid: "dialpad-load-stale", title: "No successful load", group: dataGroup, sql: staleLoadSQL, rangeS: 600,
 		setting: "etl_health_max_age_s", op: ">", pending: "0s", severity: "critical", team: "operator",
 		dashboard: "dialpad-etl-health", panel: "Last successful load per target",
@@ -271,7 +274,8 @@ var alertRules = []alertRule{
 		constant: 0, op: ">", pending: "0s", severity: "warning", team: "operator",
 		dashboard: "dialpad-etl-health", panel: "Days out of agreement with Dialpad",
 		summary: `{{ $values.A.Value }} days of {{ $labels.target }} differ from Dialpad's export`,
-		desc:    "Days of the last 35 whose latest reconciliation with Dialpad's records export found legs that differ (docs/reconciliation.md)."},
+		desc: "Days of the last 35, still reconciled (checked in the last two days), whose latest reconciliation with Dialpad's records export " +
+			"found legs that differ (docs/reconciliation.md)."},
 	{uid: "dialpad-report-failed", title: "E-mailed report failed", group: dataGroup, sql: failedReportsSQL, rangeS: 600,
 		constant: 0, op: ">", pending: "0s", severity: "warning", team: "operator", target: "all",
 		dashboard: "dialpad-etl-health", panel: "E-mailed reports",
