@@ -63,6 +63,17 @@ func TestAlertMailOverClickHouse(t *testing.T) {
 	for i := 1; i <= 9; i++ {
 		conversation(103, start.Add(-time.Duration(i)*time.Minute), false)
 	}
+	// Both receive call events (the rules leave out a target without).
+	for _, cc := range []int{101, 103} {
+		ended := start.Add(-5 * time.Minute)
+		if err := twin.Conn().Exec(ctx, fmt.Sprintf(`INSERT INTO live_calls (target_type, target_id, call_id, conversation_id,
+			is_entry_leg, direction, state, ended, started_at, waiting_since, event_at, expires_at, version)
+			SELECT 'callcenter', %d, %d, %d, 1, 'inbound', 'hangup', 1, '%s', '%s', '%s', '%s', 1`,
+			cc, cc*10, cc*100, ended.Format(time.DateTime), ended.Format(time.DateTime), ended.Format(time.DateTime),
+			start.Add(24*time.Hour).Format(time.DateTime))); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	srv := smtptest.Start(t, "etl", "pw-SECRET")
 	rules, err := alerting.Rules()

@@ -41,7 +41,9 @@ const offered = "(toInt64(countIf(direction = 'inbound')) - toInt64(sum(short_ab
 
 // lastHalfHour is a figure of each target's conversations that started
 // in the rule's range (the last 30 minutes), for targets with at least
-// ALERT_MIN_OFFERED offered calls in it.
+// ALERT_MIN_OFFERED offered calls in it whose call events arrive (one in
+// the range): without events the range is only filled by the hourly
+// load, and a figure of part of it would fire and clear every hour.
 func lastHalfHour(figure string) string {
 	return fmt.Sprintf(`SELECT %s,
     %s
@@ -49,7 +51,9 @@ FROM conversations FINAL
 WHERE day >= toDate($__fromTime, 'UTC') - 1 AND day <= toDate($__toTime, 'UTC') + 1
   AND $__timeFilter(started_at)
 GROUP BY target_type, target_id
-HAVING %s >= greatest((SELECT toFloat64OrZero(argMax(value, version)) FROM etl_settings WHERE name = 'alert_min_offered'), 1)`,
+HAVING %s >= greatest((SELECT toFloat64OrZero(argMax(value, version)) FROM etl_settings WHERE name = 'alert_min_offered'), 1)
+  AND target IN (SELECT concat(toString(target_type), ':', toString(target_id)) FROM live_calls
+    WHERE started_at >= $__toTime - 2 * 86400 AND event_at >= $__fromTime)`,
 		alertTarget, figure, offered)
 }
 
@@ -239,13 +243,13 @@ var alertRules = []alertRule{
 		dashboard: "dialpad-overview", panel: "Service level",
 		summary: `Service level of {{ $labels.target }} is {{ printf "%.1f" $values.A.Value }} % over the last 30 minutes, below the goal of {{ $values.B.Value }} %`,
 		desc: "Calls answered within KPI_SERVICE_LEVEL_THRESHOLD / offered calls (inbound, short abandons left out) that started in the last 30 minutes, " +
-			"for a target with at least ALERT_MIN_OFFERED offered calls in them."},
+			"for a target with at least ALERT_MIN_OFFERED offered calls in them whose call events arrive."},
 	{uid: "dialpad-abandonment", title: "Abandonment above maximum", group: callsGroup, sql: abandonmentSQL, rangeS: 1800,
 		setting: "alert_abandonment_max", op: ">", pending: "5m", severity: "warning", team: "manager",
 		dashboard: "dialpad-overview", panel: "Abandonment rate",
 		summary: `Abandonment of {{ $labels.target }} is {{ printf "%.1f" $values.A.Value }} % over the last 30 minutes, above ALERT_ABANDONMENT_MAX ({{ $values.B.Value }} %)`,
 		desc: "Abandoned calls (unanswered, not short) / offered calls that started in the last 30 minutes, " +
-			"for a target with at least ALERT_MIN_OFFERED offered calls in them."},
+			"for a target with at least ALERT_MIN_OFFERED offered calls in them whose call events arrive."},
 	{uid: "dialpad-longest-wait", title: "Caller waiting too long", group: callsGroup, sql: longestWaitSQL, rangeS: 600,
 		setting: "alert_longest_wait_s", op: ">", pending: "0s", severity: "critical", team: "manager",
 		dashboard: "dialpad-wallboard", panel: "Longest wait",
