@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/events"
 )
 
@@ -15,9 +14,7 @@ import (
 // any days (a history the events never told of).
 func runDispositions(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := configFlags("dispositions", "dispositions [--from D --to D] [--target T] [flags]", stderr)
-	fromText := fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE); default the RECONCILE_DAYS days that end with --to")
-	toText := fs.String("to", "", "last day, included (YYYY-MM-DD), before today; default yesterday")
-	targetText := fs.String("target", "", "only these targets (type:id, comma-separated); default DIALPAD_TARGETS")
+	days := exportDayFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,15 +23,10 @@ func runDispositions(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer e.store.Close()
-	first, last, err := reconcileRange(*fromText, *toText, e.cfg.ReconcileDays, e.cfg.Location, time.Now())
+	d := e.dispositionLoad(nil)
+	first, last, err := days.resolve(e, &d.Targets)
 	if err != nil {
 		return err
-	}
-	d := e.dispositionLoad(nil)
-	if *targetText != "" {
-		if d.Targets, err = dialpad.ParseTargets(*targetText); err != nil {
-			return fmt.Errorf("--target: %w", err)
-		}
 	}
 	return printDispositions(d.Run(ctx, first, last), first, last, stdout)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -13,9 +14,7 @@ import (
 // runReconcile compares a range of days with Dialpad's records exports.
 func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := configFlags("reconcile", "reconcile [--from D --to D] [--target T] [flags]", stderr)
-	fromText := fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE); default the RECONCILE_DAYS days that end with --to")
-	toText := fs.String("to", "", "last day, included (YYYY-MM-DD), before today; default yesterday")
-	targetText := fs.String("target", "", "only these targets (type:id, comma-separated); default DIALPAD_TARGETS")
+	days := exportDayFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -24,17 +23,37 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer e.store.Close()
-	first, last, err := reconcileRange(*fromText, *toText, e.cfg.ReconcileDays, e.cfg.Location, time.Now())
+	r := e.reconciler(nil)
+	first, last, err := days.resolve(e, &r.Targets)
 	if err != nil {
 		return err
 	}
-	r := e.reconciler(nil)
-	if *targetText != "" {
-		if r.Targets, err = dialpad.ParseTargets(*targetText); err != nil {
-			return fmt.Errorf("--target: %w", err)
-		}
-	}
 	return printReconciliation(r.Run(ctx, first, last), stdout)
+}
+
+// exportDays are the flags of a command that reads Dialpad's exports of
+// whole days: --from, --to and --target.
+type exportDays struct{ from, to, target *string }
+
+func exportDayFlags(fs *flag.FlagSet) exportDays {
+	return exportDays{
+		from:   fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE); default the RECONCILE_DAYS days that end with --to"),
+		to:     fs.String("to", "", "last day, included (YYYY-MM-DD), before today; default yesterday"),
+		target: fs.String("target", "", "only these targets (type:id, comma-separated); default DIALPAD_TARGETS"),
+	}
+}
+
+// resolve reads the days (reconcileRange) and, with --target, sets
+// *targets to those targets.
+func (d exportDays) resolve(e *env, targets *[]dialpad.Target) (first, last time.Time, err error) {
+	first, last, err = reconcileRange(*d.from, *d.to, e.cfg.ReconcileDays, e.cfg.Location, time.Now())
+	if err != nil || *d.target == "" {
+		return first, last, err
+	}
+	if *targets, err = dialpad.ParseTargets(*d.target); err != nil {
+		return first, last, fmt.Errorf("--target: %w", err)
+	}
+	return first, last, nil
 }
 
 // reconcileRange reads --from and --to: dates in loc, the last before
