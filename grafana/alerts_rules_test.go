@@ -72,10 +72,17 @@ func TestAlertRulesFireWhenTheyShould(t *testing.T) {
 		// 301: 1 h; 303: 3 h, the maximum itself; 304: no run for 3 days (no
 		// longer a target).
 		"dialpad-load-stale": {"department:302": 4 * 3600, "department:305": float64(now.Unix())},
-		// 401: 20 minutes without an event, 12 calls a week ago; 402: 10
-		// minutes; 403: an hour, but 11 calls a week ago; 404: no events
-		// ever; the waiting calls' targets had no calls a week ago.
-		"dialpad-events-silent": {"callcenter:401": 1200},
+		// 401: 20 minutes without an event, 8 calls due by the forecast
+		// (6 per interval: a third of 13:30's, all of 13:45's); 402: 10
+		// minutes; 403: 20 minutes, but 4 calls due (3 per interval); 404:
+		// 30 minutes, but Dialpad says it is closed; 405: silent since 3
+		// days, the last day's forecast due; 406: 40 minutes, no forecast,
+		// but 5 inbound calls loaded since; 407: 4 inbound calls since
+		// (the outbound and the earlier ones do not count); 408: not run
+		// for 3 days; 409: no event ever; 410: none for 40 days. The
+		// targets of the other rules have no forecast and had no calls
+		// since their events.
+		"dialpad-events-silent": {"callcenter:401": 1200, "callcenter:405": 3 * 86400, "callcenter:406": 2400},
 		// 502: its last day's latest check differs; 501: a difference
 		// checked again and matching, and a failed check; 503: 40 days ago;
 		// 504: 20 days ago, last checked 19 days ago (no longer reconciled).
@@ -191,6 +198,8 @@ var alertColumns = map[string]string{
 	"callcenter_status": "target_type, target_id, polled_at, polled_ms, interval_s, is_open, on_duty_operators, capacity, " +
 		"pending, longest_call_wait_s, version",
 	"agents":         "target_type, target_id, agent_id, kind, version",
+	"target_events":  "target_type, target_id, received_at, version",
+	"staffing":       "target_type, target_id, interval_start, day, forecast, offered, version",
 	"agent_status":   "agent_id, status, on_duty, call_center_ids, started_ms, started_at, ended_ms, version",
 	"etl_runs":       "run_id, target_type, target_id, kind, started_at, finished_at, status",
 	"reconciliation": "target_type, target_id, day, run_id, checked_at, checked_ms, status",
@@ -328,19 +337,62 @@ func (r *alertRows) loads() {
 	run(305, "failed", 40*24*time.Hour) // its last success is older still
 }
 
-// events: targets with call events, open or not by their calls a week ago.
+// events: targets whose call events went silent, with calls due or not.
 func (r *alertRows) events() {
-	for cc, silent := range map[int]time.Duration{401: 20 * time.Minute, 402: 10 * time.Minute, 403: time.Hour} {
-		r.add("live_calls", "('callcenter', %d, %d, %d, 1, 'inbound', 'hangup', 1, %s, %s, %s, %s, 1)",
-			cc, cc*10, cc*100, r.at(2*time.Hour), r.at(2*time.Hour), r.at(silent), r.at(-time.Hour))
+	seen := func(cc int, ago time.Duration) {
+		r.add("target_events", "('callcenter', %d, %s, %d)", cc, r.at(ago), r.now.Add(-ago).UnixNano())
 	}
-	week := 7 * 24 * time.Hour
-	for cc, n := range map[int]int{401: 12, 402: 12, 403: 11, 404: 20} {
-		for i := range n {
-			// Within the half hours each side of a week ago.
-			r.conversation(cc, week-29*time.Minute+time.Duration(i)*4*time.Minute, "in threshold")
+	// The staffing forecast of the intervals of the last two hours.
+	forecast := func(cc int, offered float64) {
+		for start := r.now.Add(-2 * time.Hour); start.Before(r.now); start = start.Add(15 * time.Minute) {
+			ago := r.now.Sub(start)
+			r.add("staffing", "('callcenter', %d, %s, %s, 1, %g, 1)", cc, r.at(ago), r.day(ago), offered)
 		}
 	}
+	// The job runs them all (its newest run, 305's, is 5 minutes old),
+	// but 408, last run 3 days ago.
+	for cc := 401; cc <= 410; cc++ {
+		last := 30 * time.Minute
+		if cc == 408 {
+			last = 72 * time.Hour
+		}
+		r.id++
+		r.add("etl_runs", "('run-%d', 'callcenter', %d, 'incremental', %s, %s, 'succeeded')", r.id, cc, r.at(last+time.Minute), r.at(last))
+	}
+	seen(401, 20*time.Minute)
+	forecast(401, 6)
+	r.add("callcenter_status", "('callcenter', 401, %s, %d, 15, 1, 3, 1, 0, 0, 1)", r.at(10*time.Second), r.now.Add(-10*time.Second).UnixMilli())
+	seen(402, 10*time.Minute)
+	forecast(402, 6)
+	seen(403, 20*time.Minute)
+	forecast(403, 3)
+	seen(404, 30*time.Minute)
+	forecast(404, 6)
+	r.add("callcenter_status", "('callcenter', 404, %s, %d, 15, 0, 0, 0, 0, 0, 1)", r.at(10*time.Second), r.now.Add(-10*time.Second).UnixMilli())
+	seen(405, 3*24*time.Hour)
+	seen(405, 4*24*time.Hour)
+	forecast(405, 6)
+	seen(406, 40*time.Minute)
+	seen(407, 40*time.Minute)
+	for i := range 5 {
+		r.conversation(406, time.Duration(30-5*i)*time.Minute, "in threshold")
+	}
+	for i := range 4 {
+		r.conversation(407, time.Duration(30-5*i)*time.Minute, "abandoned")
+	}
+	for i := range 5 {
+		r.conversation(407, time.Duration(45+i)*time.Minute, "in threshold") // before its last event
+	}
+	r.conversation(407, 39*time.Minute+30*time.Second, "in threshold") // within a minute after it
+	for i := range 3 {
+		r.id++
+		r.add("conversations", "('callcenter', 407, %d, 'outbound', %s, %s, 1, 0, 0, 0, 1)", r.id, r.at(time.Duration(20+i)*time.Minute), r.day(time.Minute))
+	}
+	seen(408, 20*time.Minute)
+	forecast(408, 6)
+	forecast(409, 6)
+	seen(410, 40*24*time.Hour)
+	forecast(410, 6)
 }
 
 // reconciliations: the latest check of each day counts.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
@@ -44,6 +45,34 @@ func TestConcurrentEventsAreStoredInGroupsOfMaxBatch(t *testing.T) {
 	slices.Sort(all)
 	if len(groups) != 3 || !slices.Equal(all, ids(12)) {
 		t.Errorf("stored %d groups %v, want legs 1 to 12 in 3 groups, each once", len(groups), groups)
+	}
+}
+
+// Every target a stored event's leg goes to is recorded as seen, at the
+// time the event arrived, the latest of its group; a configured target
+// whose legs had no event is not (the alert on silent events measures
+// from it).
+func TestTheTargetsOfStoredEventsAreRecordedAsSeen(t *testing.T) {
+	quiet := dialpad.Target{Type: "callcenter", ID: 900}
+	g := newFakeRig(dept, other, quiet)
+	g.run(t)
+	before := time.Now()
+	if code, body := g.post(ringing(t, 1)); code != http.StatusOK {
+		t.Fatalf("answered %d %q", code, body)
+	}
+	between := time.Now()
+	if code, body := g.post(hangup(t, 2, other, nil)); code != http.StatusOK {
+		t.Fatalf("answered %d %q", code, body)
+	}
+	after := time.Now()
+	if at := g.store.lastSeen(dept); at.Before(before) || at.After(between) {
+		t.Errorf("%s seen at %v, want its event's arrival, between %v and %v", dept, at, before, between)
+	}
+	if at := g.store.lastSeen(other); at.Before(between) || at.After(after) {
+		t.Errorf("%s seen at %v, want its event's arrival, between %v and %v", other, at, between, after)
+	}
+	if at := g.store.lastSeen(quiet); !at.IsZero() {
+		t.Errorf("%s, which had no event, seen at %v", quiet, at)
 	}
 }
 
@@ -93,7 +122,7 @@ func TestNoRequestIsAnsweredBeforeItsGroupIsWritten(t *testing.T) {
 // 503 (Dialpad sends them again) and the next group is stored; the
 // events sent again are then stored too.
 func TestAFailedWriteAnswersItsGroup503AndTheNextGroupGoesOn(t *testing.T) {
-	for _, method := range []string{"WriteCallEvents", "Operators", "WriteLiveCalls", "KeepListCopies", "WriteLegsEach"} {
+	for _, method := range []string{"WriteCallEvents", "Operators", "WriteLiveCalls", "WriteTargetsSeen", "KeepListCopies", "WriteLegsEach"} {
 		t.Run(method, func(t *testing.T) {
 			g := newFakeRig(dept)
 			g.r.MaxBatch, g.r.MaxWait = 3, time.Minute

@@ -20,6 +20,9 @@ import (
 type Store interface {
 	WriteCallEvents(ctx context.Context, evs []ReceivedCall) error
 	WriteLiveCalls(ctx context.Context, rows []LiveCall) error
+	// WriteTargetsSeen records when the targets' call events last
+	// arrived (target_events); of a target the latest Received counts.
+	WriteTargetsSeen(ctx context.Context, rows []TargetSeen) error
 	WriteAgentStatus(ctx context.Context, evs []ReceivedAgent) error
 	// WriteFeedback keeps what Dialpad told of legs after they ended
 	// (call_feedback); of a leg, target and kind the latest At wins.

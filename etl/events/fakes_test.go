@@ -66,6 +66,7 @@ type fakeStore struct {
 	tried    [][]int64 // the call ids of every WriteCallEvents, stored or not
 	groups   [][]int64 // the call ids of every WriteCallEvents that stored them
 	live     map[liveKey]events.LiveCall
+	seen     map[dialpad.Target]time.Time
 	agents   []int64
 	ops      map[int64][]events.Operator
 	dropLive []time.Time
@@ -89,7 +90,7 @@ type liveKey struct {
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{live: map[liveKey]events.LiveCall{}, ops: map[int64][]events.Operator{},
+	return &fakeStore{live: map[liveKey]events.LiveCall{}, seen: map[dialpad.Target]time.Time{}, ops: map[int64][]events.Operator{},
 		feedback: map[feedbackKey]events.Feedback{}}
 }
 
@@ -142,6 +143,32 @@ func (s *fakeStore) WriteLiveCalls(ctx context.Context, rows []events.LiveCall) 
 		}
 	}
 	return nil
+}
+
+// WriteTargetsSeen keeps of each target the latest time its events
+// arrived, as target_events read with max() does.
+func (s *fakeStore) WriteTargetsSeen(ctx context.Context, rows []events.TargetSeen) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.fault("WriteTargetsSeen"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rows {
+		if r.Received.After(s.seen[r.Target]) {
+			s.seen[r.Target] = r.Received
+		}
+	}
+	return nil
+}
+
+// lastSeen is when call events of target last arrived, as stored.
+func (s *fakeStore) lastSeen(target dialpad.Target) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[target]
 }
 
 func (s *fakeStore) WriteAgentStatus(ctx context.Context, evs []events.ReceivedAgent) error {

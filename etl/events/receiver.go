@@ -413,10 +413,14 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	var live []LiveCall
 	var legs []transform.Leg
 	var feedback []Feedback
+	seen := map[dialpad.Target]time.Time{}
 	for _, c := range calls {
 		e := c.Event
 		fb, told := feedbackOf(e)
 		for _, t := range attribute(e, r.Targets, ops) {
+			if c.Received.After(seen[t]) {
+				seen[t] = c.Received
+			}
 			if told {
 				fb.Target = t
 				feedback = append(feedback, fb)
@@ -440,6 +444,13 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 		}
 	}
 	if err := r.Store.WriteLiveCalls(ctx, live); err != nil {
+		return err
+	}
+	var seenRows []TargetSeen
+	for t, at := range seen {
+		seenRows = append(seenRows, TargetSeen{Target: t, Received: at})
+	}
+	if err := r.Store.WriteTargetsSeen(ctx, seenRows); err != nil {
 		return err
 	}
 	// A leg the list already gave stays the list's, with the event's

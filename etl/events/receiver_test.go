@@ -155,6 +155,12 @@ func TestSignedEventsAreStoredBeforeTheAnswer(t *testing.T) {
 	if n := g.count(t, "SELECT count() FROM live_calls FINAL WHERE ended = 0"); n != 0 {
 		t.Errorf("%d legs still live after both hung up", n)
 	}
+	// The department's events arrived now (within the test's minutes),
+	// as the alert on silent events reads it.
+	if n := g.count(t, `SELECT count() FROM (SELECT max(received_at) AS last FROM target_events
+		WHERE target_type = 'department' AND target_id = 700) WHERE last >= now() - 300`); n != 1 {
+		t.Errorf("target_events: the department's last event is not in the last 5 minutes")
+	}
 	// The conversation, recomputed within seconds: answered 10 s after
 	// its start, queued at 2 s (its wait runs from then: 8 s), first rung
 	// at 3 s, on hold 20 s, which its handle time adds to the talk. (A

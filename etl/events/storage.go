@@ -18,9 +18,10 @@ import (
 )
 
 // Storage keeps what events tell in the warehouse: every call event
-// (call_events), the legs' live states (live_calls) and the agents'
-// status intervals (agent_status), and reads the operators the loads
-// listed. It is safe for concurrent use.
+// (call_events), the legs' live states (live_calls), when each target's
+// call events last arrived (target_events) and the agents' status
+// intervals (agent_status), and reads the operators the loads listed.
+// It is safe for concurrent use.
 type Storage struct {
 	db *db.DB
 }
@@ -110,6 +111,29 @@ func (s *Storage) WriteLiveCalls(ctx context.Context, rows []LiveCall) error {
 					db.OptTime(int64(e.DateConnected)), agent, r.Agent, e.Contact.Name, e.ExternalNumber,
 					time.UnixMilli(int64(e.EventTimestamp)).UTC(), r.Expires.UTC(), liveVersion(e)); err != nil {
 					return fmt.Errorf("live state of leg %d: %w", e.CallID, err)
+				}
+			}
+			return nil
+		})
+}
+
+// TargetSeen is when call events of a target last arrived, in a group.
+type TargetSeen struct {
+	Target   dialpad.Target
+	Received time.Time
+}
+
+// WriteTargetsSeen records in target_events when the targets' call
+// events last arrived.
+func (s *Storage) WriteTargetsSeen(ctx context.Context, rows []TargetSeen) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.db.Send(ctx, "target_events", `INSERT INTO target_events (target_type, target_id, received_at, version)`,
+		func(b driver.Batch) error {
+			for _, r := range rows {
+				if err := b.Append(r.Target.Type, uint64(r.Target.ID), r.Received.UTC(), db.Version(r.Received)); err != nil {
+					return fmt.Errorf("events seen of %s: %w", r.Target, err)
 				}
 			}
 			return nil

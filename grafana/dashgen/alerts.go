@@ -148,33 +148,66 @@ GROUP BY target_type, target_id`
 
 	// staleLoadSQL is the seconds since each target's last successful
 	// load (since 1970 when none in 35 days), for the targets the job
-	// still runs: those with a run no more than a day before the newest
-	// run of any target (a target taken out of DIALPAD_TARGETS drops out a
-	// day later; a job that stopped keeps all its targets).
+	// still runs.
 	staleLoadSQL = `SELECT ` + alertTarget + `,
     toFloat64(dateDiff('second', maxIf(finished_at, status = 'succeeded'), $__toTime)) AS since_success_s
 FROM etl_runs
 WHERE started_at >= $__toTime - 35 * 86400 AND started_at <= $__toTime
 GROUP BY target_type, target_id
-HAVING max(started_at) >= (SELECT max(started_at) FROM etl_runs WHERE started_at >= $__toTime - 35 * 86400 AND started_at <= $__toTime) - 86400`
+HAVING ` + stillRun
 
-	// eventsSilentSQL is the seconds since each target's newest call
-	// event, for the targets that had events in the last 7 days (their
-	// webhooks are set up) and are open by their calls: at least
-	// openCalls conversations in the same hour a week earlier.
-	eventsSilentSQL = `SELECT ` + alertTarget + `, toFloat64(dateDiff('second', max(event_at), $__toTime)) AS silent_s
-FROM live_calls
-WHERE started_at >= $__toTime - 7 * 86400 AND started_at <= $__toTime
-GROUP BY target_type, target_id
-HAVING target IN
+	// eventsSilentSQL is the seconds since each target's call events
+	// last arrived, for the targets whose events arrived in the last 35
+	// days, that the job still runs, and for which at least
+	// silentCalls calls were due since: by the staffing forecast (the
+	// calls it expects in the intervals since, in part for the parts
+	// of intervals; unless Dialpad's latest status says the call center
+	// is closed), or by the inbound calls the loads brought that started
+	// more than a minute after it. Both look back a day at most.
+	eventsSilentSQL = `SELECT ` + alertTarget + `, toFloat64(dateDiff('second', any(last_received), $__toTime)) AS silent_s
+FROM
 (
-    SELECT concat(toString(target_type), ':', toString(target_id))
-    FROM conversations
-    WHERE day >= toDate($__toTime - 7 * 86400, 'UTC') - 1 AND day <= toDate($__toTime - 7 * 86400, 'UTC') + 1
-      AND started_at >= $__toTime - 7 * 86400 - 1800 AND started_at < $__toTime - 7 * 86400 + 1800
-    GROUP BY target_type, target_id
-    HAVING uniqExact(conversation_id) >= ` + strconv.Itoa(openCalls) + `
-)`
+    SELECT target_type, target_id, last_received,
+        offered * greatest(toInt64(least(toUInt32(interval_start) + 900, toUInt32($__toTime))) - toInt64(greatest(toUInt32(interval_start), toUInt32(last_received))), 0) / 900 AS due,
+        toUInt64(0) AS came
+    FROM
+    (
+        ` + indent(indent(lastReceived)) + `
+    ) AS seen
+    ALL INNER JOIN
+    (
+        SELECT target_type, target_id, interval_start, offered
+        FROM staffing FINAL
+        WHERE forecast = 1 AND day >= toDate($__toTime, 'UTC') - 2 AND day <= toDate($__toTime, 'UTC') + 1
+          AND interval_start > $__toTime - 86400 - 900 AND interval_start < $__toTime
+    ) AS forecast USING (target_type, target_id)
+    WHERE concat(toString(target_type), ':', toString(target_id)) NOT IN
+    (
+        SELECT concat(toString(target_type), ':', toString(target_id))
+        FROM
+        (
+            ` + indent(indent(freshPolls("argMax(is_open, polled_ms) AS open_now"))) + `
+        ) AS poll
+        WHERE open_now = 0
+    )
+    UNION ALL
+    SELECT target_type, target_id, last_received, toFloat64(0) AS due, toUInt64(1) AS came
+    FROM
+    (
+        ` + indent(indent(lastReceived)) + `
+    ) AS seen
+    ALL INNER JOIN
+    (
+        SELECT target_type, target_id, started_at
+        FROM conversations FINAL
+        WHERE day >= toDate($__toTime, 'UTC') - 2 AND day <= toDate($__toTime, 'UTC') + 1
+          AND started_at > $__toTime - 86400 AND started_at <= $__toTime AND direction = 'inbound'
+    ) AS loaded USING (target_type, target_id)
+    WHERE started_at > last_received + 60
+) AS calls_since
+GROUP BY target_type, target_id
+HAVING (sum(due) >= ` + strconv.Itoa(silentCalls) + ` OR sum(came) >= ` + strconv.Itoa(silentCalls) + `)
+  AND ` + stillRun
 
 	// disagreeingDaysSQL is, per target, the days of the last 35 whose
 	// latest reconciliation with Dialpad's export found a difference, of
@@ -208,11 +241,30 @@ GROUP BY kind`
 // indented one level more.
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 
-// openCalls is how many conversations a target must have had in the
-// hour around the same time a week earlier to count as open now, for the
-// silent-events rule: about one every five minutes, so that 15 minutes
-// without any is unlikely by chance (e^-3, 5 %).
-const openCalls = 12
+// silentCalls is how many calls must have been due since a target's
+// call events last arrived for its silence to be an alert: with 5 calls
+// expected, none comes by chance once in 150 times (e^-5).
+const silentCalls = 5
+
+// lastReceived is, per target whose call events arrived in the last 35
+// days, when they last did (last_received).
+const lastReceived = `SELECT target_type, target_id, max(received_at) AS last_received
+FROM target_events
+WHERE received_at >= $__toTime - 35 * 86400 AND received_at <= $__toTime
+GROUP BY target_type, target_id`
+
+// stillRun keeps, in a HAVING, the targets (in a column target) the job
+// still runs: those with a run no more than a day before the newest run
+// of any target. A target taken out of DIALPAD_TARGETS drops out a day
+// later; a job that stopped keeps all its targets.
+const stillRun = `target IN
+(
+    SELECT concat(toString(target_type), ':', toString(target_id))
+    FROM etl_runs
+    WHERE started_at >= $__toTime - 35 * 86400 AND started_at <= $__toTime
+    GROUP BY target_type, target_id
+    HAVING max(started_at) >= (SELECT max(started_at) FROM etl_runs WHERE started_at >= $__toTime - 35 * 86400 AND started_at <= $__toTime) - 86400
+)`
 
 // eventsSilentS is how long a target open by its calls may go without a
 // call event before its rule fires.
@@ -271,9 +323,10 @@ var alertRules = []alertRule{
 	{uid: "dialpad-events-silent", title: "No call events while open", group: dataGroup, sql: eventsSilentSQL, rangeS: 600,
 		constant: eventsSilentS, op: ">", pending: "0s", severity: "warning", team: "operator",
 		dashboard: "dialpad-wallboard", panel: "Last event received",
-		summary: `No call event of {{ $labels.target }} for {{ humanizeDuration $values.A.Value }}, while its calls say it is open`,
-		desc: "The target had call events in the last 7 days, and at least " + strconv.Itoa(openCalls) + " calls in the same hour a week ago, " +
-			"but no call event for 15 minutes: the webhook or the event receiver may be down, and the wallboard's live figures show no value."},
+		summary: `No call event of {{ $labels.target }} for {{ humanizeDuration $values.A.Value }}, while calls were due`,
+		desc: "The target's call events arrived in the last 35 days, but none for 15 minutes while at least " + strconv.Itoa(silentCalls) + " calls were due: " +
+			"by the staffing forecast (the same weekday and time of day of past weeks, in ETL_TIMEZONE), unless Dialpad's polled status says the call center is closed, " +
+			"or by the inbound calls the loads brought since. The webhook or the event receiver may be down, and the wallboard's live figures show no value."},
 	{uid: "dialpad-reconcile-differ", title: "Days out of agreement with Dialpad", group: dataGroup, sql: disagreeingDaysSQL, rangeS: 600,
 		constant: 0, op: ">", pending: "0s", severity: "warning", team: "operator",
 		dashboard: "dialpad-etl-health", panel: "Days out of agreement with Dialpad",
