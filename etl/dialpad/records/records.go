@@ -72,22 +72,54 @@ type Records struct {
 // Without date_ended no leg could be told finished, and none compared.
 var requiredColumns = []string{"call_id", "date_started", "date_ended", "direction"}
 
-// Parse reads a records export of calls as Dialpad writes it: a
-// header row naming the columns (read by name; unknown ones are ignored,
-// missing optional ones read as empty), times as naive local times in the
-// row's "timezone" (zone when the column is absent or empty), durations in
-// minutes. A row that cannot be read is counted in Bad and skipped; only a
-// file that is not CSV or lacks a required column is an error.
+// Parse reads a whole records export of calls (see Read) into memory.
+// Every row's TalkTolerance is the file's: half a unit of the most
+// decimals any of its talk_duration cells is written with, the finest.
 func Parse(r io.Reader, zone *time.Location) (*Records, error) {
+	out := &Records{}
+	err := Read(r, zone, func(rec Record) error {
+		out.Rows = append(out.Rows, rec)
+		return nil
+	}, func(b BadRow) error {
+		out.Bad = append(out.Bad, b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Rows) == 0 {
+		return out, nil
+	}
+	tolerance := out.Rows[0].TalkTolerance
+	for _, rec := range out.Rows {
+		tolerance = min(tolerance, rec.TalkTolerance)
+	}
+	for i := range out.Rows {
+		out.Rows[i].TalkTolerance = tolerance
+	}
+	return out, nil
+}
+
+// Read reads a records export of calls as Dialpad writes it, a row at a
+// time, so that an export of any size is read in the memory of one row:
+// a header row naming the columns (read by name; unknown ones are
+// ignored, missing optional ones read as empty), times as naive local
+// times in the row's "timezone" (zone when the column is absent or
+// empty), durations in minutes. Each row read is handed to row, with the
+// TalkTolerance of its own talk_duration's precision; a row that cannot
+// be read, to bad. Only a file that is not CSV or lacks a required
+// column is an error, or an error of row or bad, which ends the reading
+// and is returned as is.
+func Read(r io.Reader, zone *time.Location, row func(Record) error, bad func(BadRow) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // a short or long row is a bad row, not a bad file
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, errors.New("the export is empty: no header row")
+		return errors.New("the export is empty: no header row")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("the export's header: %w", err)
+		return fmt.Errorf("the export's header: %w", err)
 	}
 	col := map[string]int{}
 	for i, name := range header {
@@ -98,28 +130,24 @@ func Parse(r io.Reader, zone *time.Location) (*Records, error) {
 	}
 	for _, name := range requiredColumns {
 		if _, ok := col[name]; !ok {
-			return nil, fmt.Errorf("the export has no %q column (its columns: %s)", name, strings.Join(header, ", "))
+			return fmt.Errorf("the export has no %q column (its columns: %s)", name, strings.Join(header, ", "))
 		}
 	}
 	width := len(header)
 	zones := map[string]*time.Location{}
-	out := &Records{}
-	decimals := 0 // the most talk_duration is written with: the export's precision
 	for {
 		fields, err := cr.Read()
 		if err == io.EOF {
-			tolerance := minutesUnit(decimals) / 2
-			for i := range out.Rows {
-				out.Rows[i].TalkTolerance = tolerance
-			}
-			return out, nil
+			return nil
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, fmt.Errorf("reading the export: %w", err)
+				return fmt.Errorf("reading the export: %w", err)
 			}
-			out.Bad = append(out.Bad, BadRow{Line: pe.Line, Reason: pe.Err.Error()})
+			if err := bad(BadRow{Line: pe.Line, Reason: pe.Err.Error()}); err != nil {
+				return err
+			}
 			continue
 		}
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
@@ -139,11 +167,15 @@ func Parse(r io.Reader, zone *time.Location) (*Records, error) {
 		}
 		if err != nil {
 			started, _ := parseWall(get("date_started"))
-			out.Bad = append(out.Bad, BadRow{Line: line, CallID: rec.CallID, StartedLocal: started, Reason: err.Error()})
+			if err := bad(BadRow{Line: line, CallID: rec.CallID, StartedLocal: started, Reason: err.Error()}); err != nil {
+				return err
+			}
 			continue
 		}
-		out.Rows = append(out.Rows, rec)
-		decimals = max(decimals, dec)
+		rec.TalkTolerance = minutesUnit(dec) / 2
+		if err := row(rec); err != nil {
+			return err
+		}
 	}
 }
 

@@ -1,9 +1,14 @@
 package records
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
 
 func utc(s string) time.Time {
@@ -192,4 +197,40 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// Read hands over the rows and bad rows Parse keeps, in the file's order,
+// each row with the tolerance of its own talk_duration; an error of the
+// caller's ends the reading at that row and comes back as is.
+func TestReadHandsOverEachRowInTurn(t *testing.T) {
+	csv := "call_id,date_started,direction,talk_duration,date_ended\n" +
+		"1,2026-06-01 10:00:00,inbound,1.25,2026-06-01 10:02:00\n" +
+		"abc,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00\n" +
+		"3,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00\n" +
+		"4,2026-06-01 11:00:00,inbound,2,2026-06-01 11:03:00\n"
+	var got []string
+	err := Read(strings.NewReader(csv), time.UTC, func(r Record) error {
+		got = append(got, fmt.Sprintf("row %d %s %s", r.CallID, r.Talk, r.TalkTolerance))
+		return nil
+	}, func(b BadRow) error {
+		got = append(got, fmt.Sprintf("bad line %d", b.Line))
+		return nil
+	})
+	want := []string{"row 1 1m15s 300ms", "bad line 3", "row 3 30s 3s", "row 4 2m0s 30s"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("read %q, %v; want %q", got, err, want)
+	}
+
+	stop := errors.New("the warehouse is down")
+	var calls []wire.ID
+	err = Read(strings.NewReader(csv), time.UTC, func(r Record) error {
+		calls = append(calls, r.CallID)
+		if r.CallID == 3 {
+			return stop
+		}
+		return nil
+	}, func(BadRow) error { return nil })
+	if err != stop || !slices.Equal(calls, []wire.ID{1, 3}) {
+		t.Errorf("stopped at call 3: read %v, %v; want [1 3] and the caller's error", calls, err)
+	}
 }
