@@ -17,6 +17,7 @@ import (
 	"github.com/dialpad-etl/dialpad-etl/etl/mailer/sends"
 	"github.com/dialpad-etl/dialpad-etl/etl/reconcile"
 	"github.com/dialpad-etl/dialpad-etl/etl/schedule"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,7 +68,7 @@ func runSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	stopPolls := e.pollCallCenters(ctx, ccstatus.NewMetrics(metrics.Registerer()))
 	defer stopPolls()
 	// The alert rules' conditions, e-mailed by the job itself.
-	stopAlerts, err := e.mailAlerts(ctx)
+	stopAlerts, err := e.mailAlerts(ctx, metrics.Registerer())
 	if err != nil {
 		return err
 	}
@@ -148,9 +149,9 @@ func (e *env) pollCallCenters(ctx context.Context, m *ccstatus.Metrics) (stop fu
 
 // mailAlerts starts evaluating the provisioned alert rules every minute
 // and e-mailing their alerts (ALERT_MAIL), through the reports' SMTP
-// settings to ALERT_TO (default REPORT_TO); the func it returns stops it
-// and waits. Nothing runs when ALERT_MAIL is off.
-func (e *env) mailAlerts(ctx context.Context) (stop func(), err error) {
+// settings to ALERT_TO (default REPORT_TO), measured in reg; the func it
+// returns stops it and waits. Nothing runs when ALERT_MAIL is off.
+func (e *env) mailAlerts(ctx context.Context, reg prometheus.Registerer) (stop func(), err error) {
 	cfg := e.cfg
 	if !cfg.AlertMail {
 		return func() {}, nil
@@ -164,7 +165,8 @@ func (e *env) mailAlerts(ctx context.Context) (stop func(), err error) {
 			From: cfg.ReportFrom, To: cfg.AlertRecipients()},
 		Log: e.log,
 	}
-	a := &alerting.Alerter{Rules: rules, Store: alerting.NewStorage(e.store.DB()), Mail: m, Leases: e.store.Leases(), Log: e.log}
+	a := &alerting.Alerter{Rules: rules, Store: alerting.NewStorage(e.store.DB()), Mail: m, Leases: e.store.Leases(), Log: e.log,
+		Metrics: alerting.NewMetrics(reg)}
 	e.log.Info("e-mailing the alert rules' conditions", "rules", len(rules), "to", strings.Join(m.SMTP.To, ", "))
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

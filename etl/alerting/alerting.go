@@ -102,12 +102,13 @@ const Repeat = time.Hour
 
 // Alerter evaluates the rules and mails their alerts.
 type Alerter struct {
-	Rules  []Rule
-	Store  Store
-	Mail   Mail
-	Leases Leases
-	Now    func() time.Time // default time.Now
-	Log    *slog.Logger
+	Rules   []Rule
+	Store   Store
+	Mail    Mail
+	Leases  Leases
+	Now     func() time.Time // default time.Now
+	Log     *slog.Logger
+	Metrics *Metrics // nil: none
 
 	owner lease.Owner
 	last  map[time.Duration]time.Time // of each evaluation interval, the last evaluation
@@ -173,6 +174,7 @@ func (a *Alerter) Evaluate(ctx context.Context) error {
 		}
 		if err := a.rule(ctx, r, now, states); err != nil {
 			a.Log.Error("alert mail: rule not evaluated", "rule", r.UID, "err", err)
+			a.Metrics.failed(r.UID, "evaluation")
 			failed = append(failed, r.UID)
 		}
 	}
@@ -219,17 +221,21 @@ func (a *Alerter) rule(ctx context.Context, r Rule, now time.Time, states map[st
 			if now.Sub(s.Since) >= r.For && (s.Mailed.IsZero() || now.Sub(s.Mailed) >= Repeat) {
 				if err := a.Mail.Mail(ctx, subject("[Dialpad alert]", r, al, key), firingText(r, al, key, s.Since, now)); err != nil {
 					a.Log.Error("alert mail: not sent", "rule", r.UID, "alert", key, "err", err)
+					a.Metrics.failed(r.UID, "mail")
 					break
 				}
 				a.Log.Info("alert mailed", "rule", r.UID, "alert", key, "value", al.a)
+				a.Metrics.mailed(r.UID, "firing")
 				s.Firing, s.Mailed = true, now
 			}
 		case s.Firing:
 			if err := a.Mail.Mail(ctx, subject("[Dialpad alert resolved]", r, al, key), resolvedText(r, al, key, now)); err != nil {
 				a.Log.Error("alert mail: recovery not sent", "rule", r.UID, "alert", key, "err", err)
+				a.Metrics.failed(r.UID, "mail")
 				break
 			}
 			a.Log.Info("alert recovery mailed", "rule", r.UID, "alert", key)
+			a.Metrics.mailed(r.UID, "resolved")
 			s.Since, s.Firing = time.Time{}, false
 		default:
 			s.Since = time.Time{}
@@ -251,6 +257,13 @@ func (a *Alerter) rule(ctx context.Context, r Rule, now time.Time, states map[st
 			states[key] = s
 		}
 	}
+	firing := 0
+	for key, s := range states {
+		if strings.HasPrefix(key, prefix) && s.Firing {
+			firing++
+		}
+	}
+	a.Metrics.setFiring(r.UID, firing)
 	return nil
 }
 

@@ -6,9 +6,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/alerting"
 	"github.com/dialpad-etl/dialpad-etl/grafana/expand"
@@ -115,14 +119,47 @@ type harness struct {
 	mail  *fakeMail
 	a     *alerting.Alerter
 	now   time.Time
+	reg   *prometheus.Registry
 }
 
 func newHarness(t *testing.T) *harness {
 	goal := 80.0
-	h := &harness{store: &fakeStore{threshold: &goal}, mail: &fakeMail{}, now: time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)}
+	h := &harness{store: &fakeStore{threshold: &goal}, mail: &fakeMail{}, now: time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC),
+		reg: prometheus.NewRegistry()}
 	h.a = &alerting.Alerter{Rules: []alerting.Rule{rule(t)}, Store: h.store, Mail: h.mail, Leases: leasetest.New(),
-		Now: func() time.Time { return h.now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Now: func() time.Time { return h.now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: alerting.NewMetrics(h.reg)}
 	return h
+}
+
+// metric is the value of the metric name whose labels include labels
+// (name, value, ...); 0 when it has no such series.
+func (h *harness) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+					return l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}) {
+					continue series
+				}
+			}
+			if m.Counter != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }
 
 // at evaluates at start + d (a fresh Alerter on the same store after a
@@ -154,6 +191,10 @@ func TestAlertMailedOnceAnHourAndWhenItClears(t *testing.T) {
 	if len(h.mail.sent) != 1 {
 		t.Fatalf("%d mails after 5 minutes, want 1", len(h.mail.sent))
 	}
+	if n, f := h.metric(t, "dialpad_etl_alert_mails_total", "rule", "sl", "kind", "firing"),
+		h.metric(t, "dialpad_etl_alerts_firing", "rule", "sl"); n != 1 || f != 1 {
+		t.Errorf("metrics: %g firing mails, %g alerts firing; want 1 and 1", n, f)
+	}
 	m := h.mail.sent[0]
 	if m.subject != "[Dialpad alert] Service level below goal: callcenter:101" ||
 		!strings.Contains(m.text, "Service level of callcenter:101 is 70.0 %, below 80 %") ||
@@ -181,6 +222,10 @@ func TestAlertMailedOnceAnHourAndWhenItClears(t *testing.T) {
 	if len(h.mail.sent) != 3 || h.mail.sent[2].subject != "[Dialpad alert resolved] Service level below goal: callcenter:101" ||
 		!strings.Contains(h.mail.sent[2].text, "Figure now: 85 (threshold 80)") {
 		t.Fatalf("after it cleared: %v", h.mail.sent)
+	}
+	if n, f := h.metric(t, "dialpad_etl_alert_mails_total", "rule", "sl", "kind", "resolved"),
+		h.metric(t, "dialpad_etl_alerts_firing", "rule", "sl"); n != 1 || f != 0 {
+		t.Errorf("metrics: %g recovery mails, %g alerts firing; want 1 and 0", n, f)
 	}
 	// Low again within the hour of the last mail: held back until it
 	// passes.
@@ -264,6 +309,10 @@ func TestFailuresAreTriedAgain(t *testing.T) {
 	h.store.fail = nil
 	if len(h.mail.sent) != 1 || !h.store.states["sl/target=callcenter:101"].Firing {
 		t.Errorf("after a failed query: mails %v, states %v", h.mail.sent, h.store.states)
+	}
+	if m, e := h.metric(t, "dialpad_etl_alert_failures_total", "rule", "sl", "step", "mail"),
+		h.metric(t, "dialpad_etl_alert_failures_total", "rule", "sl", "step", "evaluation"); m != 1 || e != 1 {
+		t.Errorf("metrics: %g mails and %g evaluations failed; want 1 and 1", m, e)
 	}
 }
 
