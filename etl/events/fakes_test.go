@@ -314,7 +314,7 @@ func (f *fakeLegs) KeepListCopies(ctx context.Context, legs []transform.Leg, nam
 	for i := range legs {
 		k := legKey{legs[i].Target, legs[i].CallID}
 		f.done[k] = append(f.done[k], "keep")
-		if c, ok := f.legs[k]; ok && !c.FromEvent {
+		if c, ok := f.legs[k]; ok && c.Source == transform.SourceList {
 			c.Read = c.Read.Add(time.Nanosecond)
 			legs[i] = c
 		}

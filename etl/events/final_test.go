@@ -54,9 +54,9 @@ func TestAFinalEventsLegIsWrittenAndItsDayRecomputedUnderTheLease(t *testing.T) 
 		t.Fatal("the hung-up leg is not in calls")
 	}
 	// 02:30 UTC of the 6th is the evening of the 5th in New York.
-	if day := l.Day.Format(time.DateOnly); day != "2026-03-05" || l.AgentName != "Ana Agent" || l.Status != "completed" || !l.FromEvent {
+	if day := l.Day.Format(time.DateOnly); day != "2026-03-05" || l.AgentName != "Ana Agent" || l.Status != "completed" || l.Source != transform.SourceEvent {
 		t.Errorf("the leg: day %s, agent %q, status %s, from an event %v; want 2026-03-05, Ana Agent, completed, true",
-			day, l.AgentName, l.Status, l.FromEvent)
+			day, l.AgentName, l.Status, l.Source)
 	}
 	if steps := g.legs.steps(dept, 1002); !slices.Equal(steps, []string{"keep", "write"}) {
 		t.Errorf("the leg went through %v, want the list's copy kept, then written", steps)
@@ -104,8 +104,8 @@ func TestAFinalEventKeepsTheListsCopy(t *testing.T) {
 	if code, body := g.post(hangup(t, 5001, dept, map[string]any{"event_timestamp": ms + 65000})); code != http.StatusOK {
 		t.Fatalf("%d %q", code, body)
 	}
-	if l, _ := g.legs.leg(dept, 5001); l.FromEvent || string(l.Call.Raw) != listed {
-		t.Errorf("after the final event, calls has the copy from an event %v, %s; want the list's", l.FromEvent, l.Call.Raw)
+	if l, _ := g.legs.leg(dept, 5001); l.Source != transform.SourceList || string(l.Call.Raw) != listed {
+		t.Errorf("after the final event, calls has the copy from an event %q, %s; want the list's", l.Source, l.Call.Raw)
 	}
 }
 

@@ -46,16 +46,36 @@ type Leg struct {
 	HasVoicemail   bool
 	// What only Dialpad's events tell (0 when unknown): when the caller
 	// entered the queue, when an agent was first rung, and the time on
-	// hold. FromEvent marks a leg shaped from its final event rather than
-	// read from the list.
+	// hold.
 	QueuedMs, FirstRangMs int64
 	HoldMs                uint64
-	FromEvent             bool
+	// Source is where the leg came from: SourceList (the zero value),
+	// SourceEvent (shaped from its final event) or SourceExport (a row of
+	// a records export).
+	Source Source
 	// Read is when the leg was received from Dialpad; the copy read last
 	// wins, however late it is written. Zero means when it is written.
 	Read time.Time
 
 	Call *wire.Call // the decoded leg, for its raw fields
+}
+
+// Source is where a leg's copy came from, as calls.source stores it.
+type Source string
+
+// The sources of legs.
+const (
+	SourceList   Source = ""
+	SourceEvent  Source = "event"
+	SourceExport Source = "export"
+)
+
+// Column is the source as calls.source names it.
+func (s Source) Column() string {
+	if s == SourceList {
+		return "list"
+	}
+	return string(s)
 }
 
 // Names looks up an agent's display name; ok is false when unknown.
@@ -100,7 +120,7 @@ func EventLeg(target dialpad.Target, ev *wire.CallEvent, loc *time.Location, nam
 	l := NewLeg(target, &ev.Call, loc, names)
 	l.QueuedMs, l.FirstRangMs = max(int64(ev.DateQueued), 0), max(int64(ev.DateFirstRang), 0)
 	l.HoldMs = millis(ev.HoldTime)
-	l.FromEvent = true
+	l.Source = SourceEvent
 	return l
 }
 

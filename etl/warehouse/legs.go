@@ -302,17 +302,9 @@ func appendLeg(b driver.Batch, l *transform.Leg, now time.Time, version uint64) 
 		uint64(c.EntryPointCallID), c.EntryPointTarget.Type, uint64(c.EntryPointTarget.ID),
 		uint64(c.MasterCallID), uint64(c.OperatorCallID), c.GroupID, db.Flag(c.WasRecorded),
 		db.Flag(c.IsTransferred), db.Flag(l.HasVoicemail), mos, labels, c.CSATScore,
-		string(c.Raw), db.Hash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, source(l.FromEvent),
+		string(c.Raw), db.Hash(c.Raw), now, version, l.QueuedMs, l.FirstRangMs, l.HoldMs, l.Source.Column(),
 		comments,
 	)
-}
-
-// source is where a stored copy of a leg came from.
-func source(fromEvent bool) string {
-	if fromEvent {
-		return "event"
-	}
-	return "list"
 }
 
 // Rejected is an item of the call list that was not loaded.
