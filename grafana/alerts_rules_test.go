@@ -72,17 +72,21 @@ func TestAlertRulesFireWhenTheyShould(t *testing.T) {
 		// 301: 1 h; 303: 3 h, the maximum itself; 304: no run for 3 days (no
 		// longer a target).
 		"dialpad-load-stale": {"department:302": 4 * 3600, "department:305": float64(now.Unix())},
-		// 401: 20 minutes without an event, 8 calls due by the forecast
-		// (6 per interval: a third of 13:30's, all of 13:45's); 402: 10
-		// minutes; 403: 20 minutes, but 4 calls due (3 per interval); 404:
-		// 30 minutes, but Dialpad says it is closed; 405: silent since 3
+		// 401: 20 minutes without an event, 16 calls due by the
+		// forecast (12 per interval: a third of 13:30's, all of 13:45's);
+		// 402: 14 minutes, 56 due; 403: 20 minutes, 9.3 due (7 per
+		// interval; the older forecast of 60 is replaced); 404: 30
+		// minutes, but Dialpad says it is closed; 405: silent since 3
 		// days, the last day's forecast due; 406: 40 minutes, no forecast,
-		// but 5 inbound calls loaded since; 407: 4 inbound calls since
-		// (the outbound and the earlier ones do not count); 408: not run
-		// for 3 days; 409: no event ever; 410: none for 40 days. The
-		// targets of the other rules have no forecast and had no calls
-		// since their events.
-		"dialpad-events-silent": {"callcenter:401": 1200, "callcenter:405": 3 * 86400, "callcenter:406": 2400},
+		// but 3 inbound calls loaded since; 407: 2 inbound calls since
+		// (the outbound ones, those before and the one within a minute
+		// after do not count); 408: not run for 3 days; 409: no event
+		// ever; 410: none for 40 days; 411: 20 minutes, 16 due, and the
+		// poll saying closed is stale; 412: 3 days, no forecast, 3
+		// inbound calls loaded two days ago. The targets of the other
+		// rules have no forecast and had no calls since their events.
+		"dialpad-events-silent": {"callcenter:401": 1200, "callcenter:405": 3 * 86400, "callcenter:406": 2400,
+			"callcenter:411": 1200, "callcenter:412": 3 * 86400},
 		// 502: its last day's latest check differs; 501: a difference
 		// checked again and matching, and a failed check; 503: 40 days ago;
 		// 504: 20 days ago, last checked 19 days ago (no longer reconciled).
@@ -343,15 +347,19 @@ func (r *alertRows) events() {
 		r.add("target_events", "('callcenter', %d, %s, %d)", cc, r.at(ago), r.now.Add(-ago).UnixNano())
 	}
 	// The staffing forecast of the intervals of the last two hours.
-	forecast := func(cc int, offered float64) {
+	forecast := func(cc int, offered float64, version int) {
 		for start := r.now.Add(-2 * time.Hour); start.Before(r.now); start = start.Add(15 * time.Minute) {
 			ago := r.now.Sub(start)
-			r.add("staffing", "('callcenter', %d, %s, %s, 1, %g, 1)", cc, r.at(ago), r.day(ago), offered)
+			r.add("staffing", "('callcenter', %d, %s, %s, 1, %g, %d)", cc, r.at(ago), r.day(ago), offered, version)
 		}
 	}
+	poll := func(cc int, ago time.Duration, open int) {
+		r.add("callcenter_status", "('callcenter', %d, %s, %d, 15, %d, 3, 1, 0, 0, 1)", cc, r.at(ago), r.now.Add(-ago).UnixMilli(), open)
+	}
+	inbound := func(cc int, ago time.Duration) { r.conversation(cc, ago, "in threshold") }
 	// The job runs them all (its newest run, 305's, is 5 minutes old),
 	// but 408, last run 3 days ago.
-	for cc := 401; cc <= 410; cc++ {
+	for cc := 401; cc <= 412; cc++ {
 		last := 30 * time.Minute
 		if cc == 408 {
 			last = 72 * time.Hour
@@ -360,39 +368,47 @@ func (r *alertRows) events() {
 		r.add("etl_runs", "('run-%d', 'callcenter', %d, 'incremental', %s, %s, 'succeeded')", r.id, cc, r.at(last+time.Minute), r.at(last))
 	}
 	seen(401, 20*time.Minute)
-	forecast(401, 6)
-	r.add("callcenter_status", "('callcenter', 401, %s, %d, 15, 1, 3, 1, 0, 0, 1)", r.at(10*time.Second), r.now.Add(-10*time.Second).UnixMilli())
-	seen(402, 10*time.Minute)
-	forecast(402, 6)
+	forecast(401, 12, 1)
+	poll(401, 10*time.Second, 1)
+	seen(402, 14*time.Minute)
+	forecast(402, 60, 1)
 	seen(403, 20*time.Minute)
-	forecast(403, 3)
+	forecast(403, 60, 0) // an older forecast, replaced
+	forecast(403, 7, 1)
 	seen(404, 30*time.Minute)
-	forecast(404, 6)
-	r.add("callcenter_status", "('callcenter', 404, %s, %d, 15, 0, 0, 0, 0, 0, 1)", r.at(10*time.Second), r.now.Add(-10*time.Second).UnixMilli())
+	forecast(404, 12, 1)
+	poll(404, 10*time.Second, 0)
 	seen(405, 3*24*time.Hour)
 	seen(405, 4*24*time.Hour)
-	forecast(405, 6)
+	forecast(405, 12, 1)
 	seen(406, 40*time.Minute)
 	seen(407, 40*time.Minute)
+	for _, ago := range []time.Duration{30, 20, 10} {
+		inbound(406, ago*time.Minute)
+	}
+	for _, ago := range []time.Duration{30, 20} {
+		inbound(407, ago*time.Minute)
+	}
 	for i := range 5 {
-		r.conversation(406, time.Duration(30-5*i)*time.Minute, "in threshold")
+		inbound(407, time.Duration(45+i)*time.Minute) // before its last event
 	}
-	for i := range 4 {
-		r.conversation(407, time.Duration(30-5*i)*time.Minute, "abandoned")
-	}
-	for i := range 5 {
-		r.conversation(407, time.Duration(45+i)*time.Minute, "in threshold") // before its last event
-	}
-	r.conversation(407, 39*time.Minute+30*time.Second, "in threshold") // within a minute after it
+	inbound(407, 39*time.Minute+30*time.Second) // within a minute after it
 	for i := range 3 {
 		r.id++
 		r.add("conversations", "('callcenter', 407, %d, 'outbound', %s, %s, 1, 0, 0, 0, 1)", r.id, r.at(time.Duration(20+i)*time.Minute), r.day(time.Minute))
 	}
 	seen(408, 20*time.Minute)
-	forecast(408, 6)
-	forecast(409, 6)
+	forecast(408, 12, 1)
+	forecast(409, 12, 1)
 	seen(410, 40*24*time.Hour)
-	forecast(410, 6)
+	forecast(410, 12, 1)
+	seen(411, 20*time.Minute)
+	forecast(411, 12, 1)
+	poll(411, time.Hour, 0) // stale
+	seen(412, 3*24*time.Hour)
+	for _, ago := range []time.Duration{50, 49, 48} {
+		inbound(412, ago*time.Hour)
+	}
 }
 
 // reconciliations: the latest check of each day counts.

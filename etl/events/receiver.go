@@ -446,13 +446,6 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	if err := r.Store.WriteLiveCalls(ctx, live); err != nil {
 		return err
 	}
-	var seenRows []TargetSeen
-	for t, at := range seen {
-		seenRows = append(seenRows, TargetSeen{Target: t, Received: at})
-	}
-	if err := r.Store.WriteTargetsSeen(ctx, seenRows); err != nil {
-		return err
-	}
 	// A leg the list already gave stays the list's, with the event's
 	// fields added.
 	if err := r.Legs.KeepListCopies(ctx, legs, names); err != nil {
@@ -472,6 +465,15 @@ func (r *Receiver) write(ctx context.Context, batch []*pending) error {
 	}
 	r.Metrics.feedback(len(feedback))
 	if err := r.Store.WriteAgentStatus(ctx, agents); err != nil {
+		return err
+	}
+	// Last: a group that fails before (and is answered 503 each time
+	// Dialpad sends it again) does not count as arrived.
+	var seenRows []TargetSeen
+	for t, at := range seen {
+		seenRows = append(seenRows, TargetSeen{Target: t, Received: at})
+	}
+	if err := r.Store.WriteTargetsSeen(ctx, seenRows); err != nil {
 		return err
 	}
 	// Their time is counted by the next recompute round, so that the

@@ -87,6 +87,10 @@ func (s *Store) migrateUpTo(ctx context.Context, last uint32) ([]string, error) 
 			if err := s.derived.RebuildStaffing(ctx); err != nil {
 				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
 			}
+		case m.Version == targetEventsAt:
+			if err := s.db.Exec(ctx, seedTargetEvents); err != nil {
+				return applied, fmt.Errorf("migrate: after %s: %w", m.Name, err)
+			}
 		}
 		for _, r := range append(held, m) {
 			if err := s.db.InsertRow(ctx, "schema_migrations", "INSERT INTO schema_migrations (version, name, applied_at)",
@@ -115,6 +119,17 @@ const rebuildAt = 14
 // tables once it is applied (only it: its rows come from the intervals
 // and the agents' time, not from the legs).
 const staffingAt = 11
+
+// targetEventsAt made target_events, which is seeded once it is applied
+// from the live states the receiver kept (the last two days' legs), so
+// that call events that stopped before the upgrade are alerted on too.
+// Seeded again after a crash, it holds the same times.
+const targetEventsAt = 16
+
+const seedTargetEvents = `INSERT INTO target_events (target_type, target_id, received_at, version)
+SELECT target_type, target_id, max(event_at), toUInt64(toUInt32(max(event_at))) * 1000000000
+FROM live_calls
+GROUP BY target_type, target_id`
 
 // columnThere reports whether err is stmt, an ADD COLUMN, finding its
 // column added already (code 44 also means other things).

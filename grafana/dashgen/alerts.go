@@ -158,12 +158,13 @@ HAVING ` + stillRun
 
 	// eventsSilentSQL is the seconds since each target's call events
 	// last arrived, for the targets whose events arrived in the last 35
-	// days, that the job still runs, and for which at least
-	// silentCalls calls were due since: by the staffing forecast (the
-	// calls it expects in the intervals since, in part for the parts
-	// of intervals; unless Dialpad's latest status says the call center
-	// is closed), or by the inbound calls the loads brought that started
-	// more than a minute after it. Both look back a day at most.
+	// days, that the job still runs, and for which calls were due since:
+	// at least forecastDue by the staffing forecast of the last day (the
+	// calls it expects in the intervals since, in part for the parts of
+	// intervals; unless Dialpad's latest status says the call center is
+	// closed), or at least loadedDue inbound calls of the last 7 days
+	// that the loads brought and that started more than a minute after
+	// it.
 	eventsSilentSQL = `SELECT ` + alertTarget + `, toFloat64(dateDiff('second', any(last_received), $__toTime)) AS silent_s
 FROM
 (
@@ -200,13 +201,13 @@ FROM
     (
         SELECT target_type, target_id, started_at
         FROM conversations FINAL
-        WHERE day >= toDate($__toTime, 'UTC') - 2 AND day <= toDate($__toTime, 'UTC') + 1
-          AND started_at > $__toTime - 86400 AND started_at <= $__toTime AND direction = 'inbound'
+        WHERE day >= toDate($__toTime, 'UTC') - 8 AND day <= toDate($__toTime, 'UTC') + 1
+          AND started_at > $__toTime - 7 * 86400 AND started_at <= $__toTime AND direction = 'inbound'
     ) AS loaded USING (target_type, target_id)
     WHERE started_at > last_received + 60
 ) AS calls_since
 GROUP BY target_type, target_id
-HAVING (sum(due) >= ` + strconv.Itoa(silentCalls) + ` OR sum(came) >= ` + strconv.Itoa(silentCalls) + `)
+HAVING (sum(due) >= ` + strconv.Itoa(forecastDue) + ` OR sum(came) >= ` + strconv.Itoa(loadedDue) + `)
   AND ` + stillRun
 
 	// disagreeingDaysSQL is, per target, the days of the last 35 whose
@@ -241,10 +242,16 @@ GROUP BY kind`
 // indented one level more.
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
 
-// silentCalls is how many calls must have been due since a target's
-// call events last arrived for its silence to be an alert: with 5 calls
-// expected, none comes by chance once in 150 times (e^-5).
-const silentCalls = 5
+// How many calls must have been due since a target's call events last
+// arrived for its silence to be an alert. By the forecast: a gap between
+// calls is this long by chance once in 22,000 gaps (e^-10), and on a day
+// 30 % quieter than forecast once in 1,100 (e^-7); fewer would alert a
+// queue of a few calls a minute every few days. By the calls loaded,
+// which Dialpad listed and no event told of: a few are evidence.
+const (
+	forecastDue = 10
+	loadedDue   = 3
+)
 
 // lastReceived is, per target whose call events arrived in the last 35
 // days, when they last did (last_received).
@@ -324,9 +331,9 @@ var alertRules = []alertRule{
 		constant: eventsSilentS, op: ">", pending: "0s", severity: "warning", team: "operator",
 		dashboard: "dialpad-wallboard", panel: "Last event received",
 		summary: `No call event of {{ $labels.target }} for {{ humanizeDuration $values.A.Value }}, while calls were due`,
-		desc: "The target's call events arrived in the last 35 days, but none for 15 minutes while at least " + strconv.Itoa(silentCalls) + " calls were due: " +
-			"by the staffing forecast (the same weekday and time of day of past weeks, in ETL_TIMEZONE), unless Dialpad's polled status says the call center is closed, " +
-			"or by the inbound calls the loads brought since. The webhook or the event receiver may be down, and the wallboard's live figures show no value."},
+		desc: "The target's call events arrived in the last 35 days, but none for 15 minutes while calls were due: at least " + strconv.Itoa(forecastDue) +
+			" by the staffing forecast (the same weekday and time of day of past weeks, in ETL_TIMEZONE), unless Dialpad's polled status says the call center is closed, " +
+			"or at least " + strconv.Itoa(loadedDue) + " inbound calls the loads brought since. The webhook or the event receiver may be down, and the wallboard's live figures show no value."},
 	{uid: "dialpad-reconcile-differ", title: "Days out of agreement with Dialpad", group: dataGroup, sql: disagreeingDaysSQL, rangeS: 600,
 		constant: 0, op: ">", pending: "0s", severity: "warning", team: "operator",
 		dashboard: "dialpad-etl-health", panel: "Days out of agreement with Dialpad",
