@@ -47,6 +47,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	exportFail := fs.Float64("export-fail-rate", 0, "share of stats exports that end failed")
 	exportSlow := fs.Float64("export-slow-rate", 0, "share of stats exports that stay processing --export-slow-delay longer")
 	exportSlowDelay := fs.Duration("export-slow-delay", 10*time.Minute, "extra processing time of a slow stats export (hours: an export the client gives up on)")
+	exportPollCSV := fs.Bool("export-poll-csv", false, "answer the poll of a complete stats export with the CSV itself (Content-Type text/csv) instead of JSON with a download_url, as Dialpad has been seen to do")
 	dispCols := fs.String("disposition-columns", strings.Join(simulator.DefaultDispositionColumns, ","),
 		"the columns of the dispositions export's CSV, in order (Dialpad does not publish them); any of "+strings.Join(simulator.DispositionColumnNames, ","))
 	wsLife := fs.Duration("websocket-lifetime", time.Hour, "how long a websocket URL's token and a connection to it last (Dialpad: an hour); the connection is then closed")
@@ -70,7 +71,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		DispositionColumns: strings.Split(*dispCols, ","),
 		Seed:               *seed, CallsPerDay: *perDay, Token: *token, LimitedToken: *limited,
 		RateLimit: *rate, Burst: *burst, RetryAfter: *retryAfter, PageSize: *pageSize,
-		ExportDelay: *exportDelay, AlwaysOpen: *alwaysOpen,
+		ExportDelay: *exportDelay, ExportPollCSV: *exportPollCSV, AlwaysOpen: *alwaysOpen,
 		Faults: simulator.Faults{
 			Latency: *latency, Jitter: *jitter, ErrorRate: *errRate, SlowRate: *slowRate,
 			SlowDelay: *slowDelay, MalformedRate: *malformed, RepeatCursor: *repeat,

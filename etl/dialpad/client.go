@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -55,7 +56,7 @@ type credential struct {
 //	WithHTTPClient(hc)             a pooled client with Go's default transport settings
 //	WithExportBudget(20)           stats exports asked for per hour (Dialpad allows 200 per company)
 //	WithExportPolling(2s, 10m)     first wait between polls of an export, and the longest an export may take
-//	WithDownloadTimeout(10m)       the download of an export's file
+//	WithDownloadTimeout(10m)       the download of an export's file, or the poll's answer that is the file
 //	WithClock(time.Now)            for tests
 func New(baseURL, token string, opts ...Option) (*Client, error) {
 	base, err := parseBaseURL(baseURL)
@@ -169,6 +170,30 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, target stri
 
 // do is get with any method and a JSON body (nil for none).
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body []byte, target string, accept func([]byte) error) ([]byte, error) {
+	x, err := c.send(ctx, method, path, q, body, target, accept, nil)
+	if err != nil {
+		return nil, err
+	}
+	return x.body, nil
+}
+
+// getOrFile is get for an endpoint that may answer with a file instead
+// of JSON: a 200 response for which isFile returns true is not read, and
+// its body is returned open (file) for the caller to stream and close,
+// within WithDownloadTimeout rather than WithTimeout. Any other response
+// is read and checked as get does, and file is nil.
+func (c *Client) getOrFile(ctx context.Context, path, target string, isFile func(*http.Response) bool, accept func([]byte) error) (body []byte, file io.ReadCloser, err error) {
+	x, err := c.send(ctx, http.MethodGet, path, nil, nil, target, accept, isFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x.body, x.file, nil
+}
+
+// send is do, and keeps the body of a 200 response that isFile (if not
+// nil) calls a file unread in the returned exchange's file.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body []byte, target string,
+	accept func([]byte) error, isFile func(*http.Response) bool) (*exchange, error) {
 	var rb any
 	if body != nil {
 		rb = body
@@ -185,7 +210,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "dialpad-etl")
 
-	x := &exchange{c: c, ctx: ctx, path: path, target: target, tally: c.tally(ctx), accept: accept}
+	x := &exchange{c: c, ctx: ctx, path: path, target: target, tally: c.tally(ctx), accept: accept, isFile: isFile}
 	req.SetResponseHandler(x.handle)
 	rc := &retryablehttp.Client{
 		HTTPClient:     c.http,
@@ -202,9 +227,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if err != nil {
 		return nil, err
 	}
+	if x.file != nil {
+		return x, nil // resp.Body is x.file, the caller's to close
+	}
 	resp.Body.Close()
 	if x.status/100 != 2 {
 		return nil, newAPIError(x.status, x.body, target, x.attempts, c.cred.token)
 	}
-	return x.body, nil
+	return x, nil
 }

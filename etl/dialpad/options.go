@@ -49,6 +49,7 @@ type config struct {
 	exportPoll      time.Duration
 	exportWait      time.Duration
 	downloadTimeout time.Duration
+	exportLimit     int64 // bytes of an export's CSV (maxExport; tests lower it)
 }
 
 func defaultConfig() config {
@@ -68,6 +69,7 @@ func defaultConfig() config {
 		exportPoll:      DefaultExportPoll,
 		exportWait:      DefaultExportWait,
 		downloadTimeout: DefaultDownloadTimeout,
+		exportLimit:     maxExport,
 	}
 }
 
@@ -169,5 +171,11 @@ func WithExportPolling(first, wait time.Duration) Option {
 	return func(c *config) { c.exportPoll, c.exportWait = first, wait }
 }
 
-// WithDownloadTimeout bounds the download of an export's file.
+// WithDownloadTimeout bounds the download of an export's file; when
+// Dialpad answers the export's poll with the file itself, it bounds the
+// reading of that answer's body instead of WithTimeout.
 func WithDownloadTimeout(d time.Duration) Option { return func(c *config) { c.downloadTimeout = d } }
+
+// withExportLimit lowers the size an export's CSV may have (maxExport),
+// so that a test can pass it without gigabytes.
+func withExportLimit(bytes int64) Option { return func(c *config) { c.exportLimit = bytes } }

@@ -133,16 +133,28 @@ type exchange struct {
 	target   string
 	tally    tally
 	accept   func([]byte) error
+	isFile   func(*http.Response) bool // nil: every body is read whole
 	attempts int
 	status   int
 	body     []byte
+	file     io.ReadCloser // the unread body of a 200 that isFile calls a file
 	lastErr  error
 }
 
 // handle reads the body of a response that will not be retried for its
 // status. A 2xx body that is cut off or rejected by accept is an
-// ErrBadResponse, which the policy retries.
+// ErrBadResponse, which the policy retries. A file is left unread in
+// x.file: it may be far larger than maxBody, and is read as it comes.
 func (x *exchange) handle(resp *http.Response) error {
+	x.file = nil // a retried attempt's file was drained
+	if resp.StatusCode == http.StatusOK && x.isFile != nil && x.isFile(resp) {
+		if tb, ok := resp.Body.(*timedBody); ok {
+			tb.extend(x.c.cfg.downloadTimeout)
+		}
+		x.status, x.body = resp.StatusCode, nil
+		x.file = &countedBody{ReadCloser: resp.Body, tally: x.tally}
+		return nil
+	}
 	defer resp.Body.Close()
 	ok := resp.StatusCode/100 == 2
 	limit := int64(maxErrorBody)
@@ -164,6 +176,18 @@ func (x *exchange) handle(resp *http.Response) error {
 		}
 	}
 	return nil
+}
+
+// countedBody counts the bytes of a file's body as they are read.
+type countedBody struct {
+	io.ReadCloser
+	tally tally
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.tally.add(cBytes, int64(n))
+	return n, err
 }
 
 func readBody(resp *http.Response, limit int64) ([]byte, error) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,8 +30,8 @@ var (
 	ErrExportGone = errors.New("dialpad: the export is gone")
 )
 
-// maxExport bounds an export's download: a year of a busy call center's
-// legs is a fraction of it.
+// maxExport bounds an export's CSV, downloaded or answered by its poll:
+// a year of a busy call center's legs is a fraction of it.
 const maxExport = 2 << 30
 
 // ExportRequest asks for a records export of a target's calls (or
@@ -52,10 +53,11 @@ type Export struct {
 
 // ExportCalls asks Dialpad for a records export of req.Target's calls
 // (POST /api/v2/stats), polls it until it is complete, downloads its CSV
-// from the signed link without credentials, and parses it. Every POST
-// spends the export budget (WithExportBudget): Dialpad allows 200 an hour
-// per company. An export that fails, or whose request id expires while it
-// is polled, is asked for again once.
+// from the signed link without credentials (or takes it from the poll's
+// answer, when Dialpad sends the file itself), and parses it as it
+// arrives. Every POST spends the export budget (WithExportBudget):
+// Dialpad allows 200 an hour per company. An export that fails, or whose
+// request id expires while it is polled, is asked for again once.
 func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, error) {
 	if req.Zone == nil {
 		req.Zone = time.UTC
@@ -106,16 +108,17 @@ func (c *Client) ExportDispositions(ctx context.Context, req ExportRequest) (*Di
 }
 
 // export asks for a records export of statType, polls it until it is
-// complete, downloads its CSV and hands it to parse with the request's
-// id and time. An export that fails, or whose request id expires while
-// it is polled, is asked for again once. req.Zone is set.
+// complete, downloads its CSV (unless the poll answered with it) and
+// hands it to parse as it arrives, with the request's id and time. An
+// export that fails, or whose request id expires while it is polled, is
+// asked for again once. req.Zone is set.
 func (c *Client) export(ctx context.Context, req ExportRequest, statType string, parse func(id string, at time.Time, body io.Reader) error) error {
 	for again := true; ; again = false {
 		id, at, err := c.startExport(ctx, req, statType)
 		if err != nil {
 			return err
 		}
-		link, err := c.waitExport(ctx, id, req.Target)
+		link, body, err := c.waitExport(ctx, id, req.Target)
 		if (errors.Is(err, ErrExportGone) || errors.Is(err, ErrExportFailed)) && again {
 			c.log.Warn("dialpad: asking for the export again", "target", req.Target.String(), "stat_type", statType, "err", err)
 			continue
@@ -123,11 +126,12 @@ func (c *Client) export(ctx context.Context, req ExportRequest, statType string,
 		if err != nil {
 			return err
 		}
-		body, err := c.download(ctx, link)
-		if err != nil {
-			return err
+		if body == nil {
+			if body, err = c.download(ctx, link); err != nil {
+				return err
+			}
 		}
-		err = parse(id, at, &limitedReader{r: body, left: maxExport})
+		err = parse(id, at, &limitedReader{r: body, limit: c.cfg.exportLimit, left: c.cfg.exportLimit})
 		body.Close()
 		if err != nil {
 			return fmt.Errorf("dialpad: the export of %s's %s: %w", req.Target, statType, err)
@@ -189,18 +193,26 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest, statType st
 }
 
 // waitExport polls the export until it is complete and returns its
-// download link, which is a credential itself: it is never logged.
-func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, error) {
+// download link, which is a credential itself: it is never logged. When
+// Dialpad answers the poll with the CSV itself (Content-Type text/csv),
+// as a client in the wild handles, the export is complete and that body
+// is returned instead of a link, unread, for the caller to stream and
+// close.
+func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, io.ReadCloser, error) {
 	// The wait is real time, whatever clock the client reads days from.
 	deadline := time.Now().Add(c.cfg.exportWait)
 	wait := c.cfg.exportPoll
 	for polls := 1; ; polls++ {
-		body, err := c.get(ctx, "/api/v2/stats/"+url.PathEscape(id), nil, t.String(), acceptJSON)
+		body, csv, err := c.getOrFile(ctx, "/api/v2/stats/"+url.PathEscape(id), t.String(), isCSV, acceptJSON)
 		if errors.Is(err, ErrNotFound) {
-			return "", fmt.Errorf("%w: request %s", ErrExportGone, id)
+			return "", nil, fmt.Errorf("%w: request %s", ErrExportGone, id)
 		}
 		if err != nil {
-			return "", fmt.Errorf("dialpad: polling the export of %s: %w", t, err)
+			return "", nil, fmt.Errorf("dialpad: polling the export of %s: %w", t, err)
+		}
+		if csv != nil {
+			c.log.Debug("dialpad: export complete; the poll answered with its CSV", "target", t.String(), "request_id", id, "polls", polls)
+			return "", csv, nil
 		}
 		// Clients in the wild also see "state" and "file_url".
 		var p struct {
@@ -210,26 +222,26 @@ func (c *Client) waitExport(ctx context.Context, id string, t Target) (string, e
 			FileURL     string `json:"file_url"`
 		}
 		if err := json.Unmarshal(body, &p); err != nil {
-			return "", fmt.Errorf("dialpad: GET /api/v2/stats/%s: %w", id, ErrBadResponse)
+			return "", nil, fmt.Errorf("dialpad: GET /api/v2/stats/%s: %w", id, ErrBadResponse)
 		}
 		status, link := firstOf(p.Status, p.State), firstOf(p.DownloadURL, p.FileURL)
 		switch status {
 		case "complete", "completed":
 			if link == "" {
-				return "", fmt.Errorf("dialpad: the export of %s is complete but has no download_url: %w", t, ErrBadResponse)
+				return "", nil, fmt.Errorf("dialpad: the export of %s is complete but has no download_url: %w", t, ErrBadResponse)
 			}
-			return link, nil
+			return link, nil, nil
 		case "failed", "error":
-			return "", fmt.Errorf("%w: Dialpad reports the export of %s (request %s) as %s", ErrExportFailed, t, id, status)
+			return "", nil, fmt.Errorf("%w: Dialpad reports the export of %s (request %s) as %s", ErrExportFailed, t, id, status)
 		}
 		if !time.Now().Add(wait).Before(deadline) {
-			return "", fmt.Errorf("%w: the export of %s (request %s) was still %q after %s and %d polls",
+			return "", nil, fmt.Errorf("%w: the export of %s (request %s) was still %q after %s and %d polls",
 				ErrExportTimeout, t, id, status, c.cfg.exportWait, polls)
 		}
 		c.log.Debug("dialpad: export processing", "target", t.String(), "request_id", id, "status", status, "next_poll", wait)
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(wait*3/2, 30*time.Second)
@@ -290,13 +302,13 @@ func (c *Client) download(ctx context.Context, link string) (io.ReadCloser, erro
 // limitedReader is io.LimitReader that fails past its limit, rather
 // than ending the file there as if it were whole.
 type limitedReader struct {
-	r    io.Reader
-	left int64
+	r           io.Reader
+	limit, left int64
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.left <= 0 {
-		return 0, fmt.Errorf("the export is larger than %d bytes: ask for fewer days at a time", int64(maxExport))
+		return 0, fmt.Errorf("%w: the export is larger than %d bytes: ask for fewer days at a time", ErrResponseTooLarge, l.limit)
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]
@@ -319,6 +331,14 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// isCSV reports whether a poll of an export answers with the CSV
+// itself: Content-Type text/csv, in any case, with or without
+// parameters such as a charset.
+func isCSV(resp *http.Response) bool {
+	mediaType, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "text/csv")
 }
 
 func acceptJSON(b []byte) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,6 +80,36 @@ func TestExportCallsReadsTheDaysLegs(t *testing.T) {
 	}
 	if exp.RequestID == "" {
 		t.Error("no request id")
+	}
+}
+
+// Over the simulator, an export whose poll answers with the CSV itself
+// (ExportPollCSV) gives the same legs as one read from the download
+// link, and is never downloaded.
+func TestExportCallsTakesTheCSVFromThePoll(t *testing.T) {
+	req := func(sim *simulator.Sim) dialpad.ExportRequest {
+		return dialpad.ExportRequest{Target: sim.Targets()[0], Zone: time.UTC,
+			From: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)}
+	}
+	linked, c, _ := exportWorld(t, nil)
+	want, err := c.ExportCalls(context.Background(), req(linked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inPoll, c, posts := exportWorld(t, func(cfg *simulator.Config) { cfg.ExportPollCSV = true })
+	got, err := c.ExportCalls(context.Background(), req(inPoll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Records.Rows) == 0 || len(got.Records.Bad) != 0 || !reflect.DeepEqual(got.Records, want.Records) {
+		t.Errorf("the CSV in the poll gives %d legs (%d unreadable), the link %d: want the same legs",
+			len(got.Records.Rows), len(got.Records.Bad), len(want.Records.Rows))
+	}
+	if st := inPoll.Stats(); st.ExportPollCSVs != 1 || st.ExportDownloads != 0 || posts.Load() != 1 {
+		t.Errorf("%d exports, %d polls answered with the CSV, %d downloads; want 1, 1 and none", posts.Load(), st.ExportPollCSVs, st.ExportDownloads)
+	}
+	if st := linked.Stats(); st.ExportDownloads != 1 {
+		t.Errorf("without ExportPollCSV: %d downloads; want 1", st.ExportDownloads)
 	}
 }
 

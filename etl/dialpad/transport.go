@@ -2,6 +2,7 @@ package dialpad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,41 +44,62 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tl.call, _ = ctx.Value(countersKey{}).(*Counters)
 	tl.add(cRequests, 1)
 
-	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	// The attempt ends by a timer rather than a context deadline, so that
+	// a body that turns out to be a file can be given longer (extend).
+	actx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(t.timeout, func() { cancel(errAttemptTimeout) })
 	resp, err := t.base.RoundTrip(req.WithContext(actx))
 	if err != nil {
-		if ctx.Err() == nil && actx.Err() == context.DeadlineExceeded {
+		if ctx.Err() == nil && context.Cause(actx) == errAttemptTimeout {
 			err = &timeoutError{after: t.timeout.String()}
 		}
-		cancel()
+		timer.Stop()
+		cancel(nil)
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		tl.add(cRateLimited, 1)
 	}
-	resp.Body = &timedBody{rc: resp.Body, parent: ctx, attempt: actx, cancel: cancel, after: t.timeout}
+	resp.Body = &timedBody{rc: resp.Body, parent: ctx, attempt: actx, timer: timer, cancel: cancel, after: t.timeout}
 	return resp, nil
 }
 
-// timedBody keeps the attempt's deadline running while the body is read
+// errAttemptTimeout is the cause of an attempt's context that ran out of
+// time (WithTimeout), as opposed to one whose caller gave up.
+var errAttemptTimeout = errors.New("dialpad: the attempt timed out")
+
+// timedBody keeps the attempt's timer running while the body is read
 // and releases it on Close.
 type timedBody struct {
 	rc              io.ReadCloser
 	parent, attempt context.Context
-	cancel          context.CancelFunc
+	timer           *time.Timer
+	cancel          context.CancelCauseFunc
 	after           time.Duration
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF && b.parent.Err() == nil && b.attempt.Err() == context.DeadlineExceeded {
+	if err != nil && err != io.EOF && b.parent.Err() == nil && context.Cause(b.attempt) == errAttemptTimeout {
 		err = &timeoutError{after: b.after.String()}
 	}
 	return n, err
 }
 
+// extend gives the rest of the body d from now instead of what is left
+// of the attempt's timeout: an export's CSV that answers a poll can take
+// as long as a download. It must be called before the body is read, and
+// does nothing once the attempt has timed out.
+func (b *timedBody) extend(d time.Duration) {
+	if b.timer.Stop() {
+		b.timer.Reset(d)
+		b.after = d
+	}
+}
+
 func (b *timedBody) Close() error {
 	err := b.rc.Close()
-	b.cancel()
+	b.timer.Stop()
+	b.cancel(nil)
 	return err
 }

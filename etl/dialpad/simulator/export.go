@@ -23,6 +23,7 @@ import (
 //	     {"already_started":false,"request_id":"..."}
 //	GET  /api/v2/stats/{id}  {"status":"processing"}, {"status":"failed"} or
 //	     {"download_url":"...","file_type":"csv","status":"complete"}
+//	     (with ExportPollCSV, a complete export's CSV itself, text/csv)
 //	GET  /_sim/exports/{id}.csv?expires=&signature=  the CSV
 
 const (
@@ -211,7 +212,8 @@ func (s *Sim) parseExport(req *statsRequest, now time.Time) (exports.Query, *tim
 }
 
 // exportStatus answers GET /api/v2/stats/{id}. A complete export's
-// download_url points at this server, by the Host the client used.
+// download_url points at this server, by the Host the client used; with
+// ExportPollCSV a complete export is answered with its CSV instead.
 func (s *Sim) exportStatus(w http.ResponseWriter, r *http.Request, raw string) {
 	now := s.now()
 	id, err := strconv.ParseInt(raw, 10, 64)
@@ -224,6 +226,13 @@ func (s *Sim) exportStatus(w http.ResponseWriter, r *http.Request, raw string) {
 		return
 	}
 	out := exportStatusJSON{Status: e.Status(now.UnixMilli(), s.wall())}
+	if out.Status == "complete" && s.cfg.ExportPollCSV {
+		// The charset parameter is there so that a client must read the
+		// media type, not compare the whole header.
+		s.stats.exportPollCSVs.Add(1)
+		s.writeExportCSV(w, e, "text/csv; charset=utf-8")
+		return
+	}
 	if out.Status == "complete" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -280,10 +289,16 @@ func (s *Sim) serveExportDownload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "export not found")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv")
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.csv"`, id))
-	w.WriteHeader(http.StatusOK)
 	s.stats.exportDownloads.Add(1)
+	s.writeExportCSV(w, e, "text/csv")
+}
+
+// writeExportCSV answers 200 with e's CSV, as a file, rendered as it is
+// written.
+func (s *Sim) writeExportCSV(w http.ResponseWriter, e *exports.Export, contentType string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%d.csv"`, e.ID()))
+	w.WriteHeader(http.StatusOK)
 	s.exports.WriteCSV(w, e)
 }

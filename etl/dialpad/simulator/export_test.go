@@ -594,3 +594,41 @@ func TestExportBadRequests(t *testing.T) {
 		t.Errorf("refused requests counted as %d exports", st.Exports)
 	}
 }
+
+// With ExportPollCSV the poll of a complete export answers with the CSV
+// itself, byte for byte the file the link gives without it; an export
+// still processing, or failed, answers JSON as before.
+func TestExportPollAnswersTheCSV(t *testing.T) {
+	c := simtest.NewClock(simtest.End)
+	linked := newTestSim(t, Config{Now: c.Now})
+	inPoll := newTestSim(t, Config{Now: c.Now, ExportPollCSV: true})
+	failing := newTestSim(t, Config{Now: c.Now, ExportPollCSV: true, Faults: Faults{ExportFailRate: 1}})
+	linkSrv, pollSrv, failSrv := serve(t, linked), serve(t, inPoll), serve(t, failing)
+	body := recordsBody("America/New_York", `,"days_ago_start":1,"days_ago_end":3`)
+	linkID, pollID, failID := startExport(t, linkSrv.URL, body).RequestID, startExport(t, pollSrv.URL, body).RequestID,
+		startExport(t, failSrv.URL, body).RequestID
+	if st := pollExport(t, pollSrv.URL, pollID); st.Status != "processing" || st.DownloadURL != "" {
+		t.Errorf("at once: %+v, want JSON saying processing", st)
+	}
+
+	c.Set(simtest.End.Add(10 * time.Second))
+	st := pollExport(t, linkSrv.URL, linkID)
+	code, _, want := send(t, http.MethodGet, st.DownloadURL, "", nil)
+	if code != 200 || len(parseRecords(t, want)) < 100 {
+		t.Fatalf("the link: %d, %d bytes; want the export's CSV", code, len(want))
+	}
+	code, h, got := send(t, http.MethodGet, pollSrv.URL+"/api/v2/stats/"+pollID, "", withKey)
+	if code != 200 || h.Get("Content-Type") != "text/csv; charset=utf-8" || !bytes.Equal(got, want) {
+		t.Errorf("the poll of a complete export: %d %q, %d bytes; want 200 text/csv with the %d bytes the link gives",
+			code, h.Get("Content-Type"), len(got), len(want))
+	}
+	if st := pollExport(t, failSrv.URL, failID); st.Status != "failed" {
+		t.Errorf("a failed export: %+v, want JSON saying failed", st)
+	}
+	if st := inPoll.Stats(); st.ExportPollCSVs != 1 || st.ExportDownloads != 0 {
+		t.Errorf("stats %+v, want 1 poll answered with the CSV and no download", st)
+	}
+	if st := linked.Stats(); st.ExportPollCSVs != 0 || st.ExportDownloads != 1 {
+		t.Errorf("without ExportPollCSV: stats %+v, want 1 download and no CSV in a poll", st)
+	}
+}

@@ -57,6 +57,11 @@ type Config struct {
 	PageSize     int              // items per page of /api/v2/call (default 25)
 	ExportDelay  time.Duration    // how long a new stats export stays processing (default 10s; <0 = complete at once)
 	StatsPerHour int              // POST /api/v2/stats allowed per rolling hour, wall clock (default 200; <0 = unlimited)
+	// ExportPollCSV answers the poll of a complete stats export
+	// (GET /api/v2/stats/{id}) with the CSV itself, Content-Type
+	// text/csv, instead of JSON with a download_url, as a client in the
+	// wild handles Dialpad doing. Off by default: the JSON and the link.
+	ExportPollCSV bool
 	// WebsocketLifetime is how long a websocket URL's token and a
 	// connection to it last, wall clock (default an hour, as Dialpad's).
 	WebsocketLifetime time.Duration
@@ -117,8 +122,9 @@ type Stats struct {
 	Legs         int64 // legs on those pages
 
 	Exports                int64 // POST /api/v2/stats that started an export or reused one
-	ExportDownloads        int64 // export CSVs served (200)
+	ExportDownloads        int64 // export CSVs served (200) by the signed link
 	ExportDownloadsRefused int64 // downloads refused for carrying credentials (an Authorization header or ?apikey=)
+	ExportPollCSVs         int64 // polls answered with the export's CSV itself (ExportPollCSV)
 }
 
 // Sim is a simulated Dialpad API; it is an http.Handler, safe for
@@ -138,7 +144,7 @@ type Sim struct {
 	errSeq  atomic.Uint64
 	stats   struct {
 		requests, rateLimited, serverErrors, drops, truncated, malformed, pages, legs atomic.Int64
-		exports, exportDownloads, exportRefused                                       atomic.Int64
+		exports, exportDownloads, exportRefused, exportPollCSVs                       atomic.Int64
 	}
 	bufs sync.Pool
 }
@@ -293,5 +299,6 @@ func (s *Sim) Stats() Stats {
 	return Stats{Requests: st.requests.Load(), RateLimited: st.rateLimited.Load(),
 		ServerErrors: st.serverErrors.Load(), Drops: st.drops.Load(), Truncated: st.truncated.Load(),
 		Malformed: st.malformed.Load(), Pages: st.pages.Load(), Legs: st.legs.Load(),
-		Exports: st.exports.Load(), ExportDownloads: st.exportDownloads.Load(), ExportDownloadsRefused: st.exportRefused.Load()}
+		Exports: st.exports.Load(), ExportDownloads: st.exportDownloads.Load(), ExportDownloadsRefused: st.exportRefused.Load(),
+		ExportPollCSVs: st.exportPollCSVs.Load()}
 }
