@@ -74,6 +74,35 @@ func (c *Client) ExportCalls(ctx context.Context, req ExportRequest) (*Export, e
 	return out, nil
 }
 
+// ExportInfo names the export a read came from.
+type ExportInfo struct {
+	RequestID string
+	// RequestedAt is when the export was asked for: a leg that had not
+	// ended by then is not in it, or is without its end.
+	RequestedAt time.Time
+}
+
+// ExportCallsEach is ExportCalls reading the export a row at a time, as
+// it downloads (records.Read): each row is handed to row, each row that
+// cannot be read to bad, and none is kept, so an export of any size is
+// read in little memory. The first error of row or bad ends the read and
+// is returned, wrapped (%w). An export asked for again (failed, or
+// expired while polled) is asked for before any row is read.
+func (c *Client) ExportCallsEach(ctx context.Context, req ExportRequest, row func(records.Record) error, bad func(records.BadRow) error) (ExportInfo, error) {
+	if req.Zone == nil {
+		req.Zone = time.UTC
+	}
+	var out ExportInfo
+	err := c.export(ctx, req, "calls", func(id string, at time.Time, body io.Reader) error {
+		out = ExportInfo{RequestID: id, RequestedAt: at}
+		return records.Read(body, req.Zone, row, bad)
+	})
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	return out, nil
+}
+
 // DispositionsExport is a records export of the dispositions agents
 // picked, downloaded and parsed.
 type DispositionsExport struct {

@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/simulator"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 )
@@ -110,6 +113,46 @@ func TestExportCallsTakesTheCSVFromThePoll(t *testing.T) {
 	}
 	if st := linked.Stats(); st.ExportDownloads != 1 {
 		t.Errorf("without ExportPollCSV: %d downloads; want 1", st.ExportDownloads)
+	}
+}
+
+// Read a row at a time, an export gives the rows ExportCalls keeps, in
+// its order; an error of the caller's stops the read at that row and
+// comes back, and the export is not asked for again.
+func TestExportCallsEachStreamsTheRows(t *testing.T) {
+	sim, c, posts := exportWorld(t, nil)
+	req := dialpad.ExportRequest{Target: sim.Targets()[0], Zone: time.UTC,
+		From: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)}
+	whole, err := c.ExportCalls(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []wire.ID
+	info, err := c.ExportCallsEach(context.Background(), req, func(r records.Record) error {
+		ids = append(ids, r.CallID)
+		return nil
+	}, func(b records.BadRow) error { return fmt.Errorf("bad row %d: %s", b.Line, b.Reason) })
+	if err != nil || info.RequestID == "" {
+		t.Fatalf("%+v, %v", info, err)
+	}
+	var want []wire.ID
+	for _, r := range whole.Records.Rows {
+		want = append(want, r.CallID)
+	}
+	if len(want) < 3 || !slices.Equal(ids, want) {
+		t.Fatalf("streamed %d legs, the whole export %d: want the same, in order", len(ids), len(want))
+	}
+	stop := errors.New("the warehouse is down")
+	n := 0
+	before := posts.Load()
+	_, err = c.ExportCallsEach(context.Background(), req, func(records.Record) error {
+		if n++; n == 2 {
+			return stop
+		}
+		return nil
+	}, func(records.BadRow) error { return nil })
+	if !errors.Is(err, stop) || n != 2 || posts.Load() != before+1 {
+		t.Errorf("stopped at the second row: %v after %d rows, %d exports; want the caller's error, 2 rows, 1 export", err, n, posts.Load()-before)
 	}
 }
 
