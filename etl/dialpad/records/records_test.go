@@ -156,14 +156,18 @@ func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
 // A row that cannot be read is counted with its line and skipped; the
 // rest are read. A file without a required column is refused.
 func TestParseRecordsCountsBadRows(t *testing.T) {
-	csv := "call_id,date_started,direction,talk_duration,date_ended\n" +
-		"1,2026-06-01 10:00:00,inbound,1.25,2026-06-01 10:02:00\n" +
-		"abc,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00\n" +
-		"3,yesterday,inbound,1,2026-06-01 10:02:00\n" +
-		"4,2026-06-01 10:00:00,sideways,1,2026-06-01 10:02:00\n" +
-		"5,2026-06-01 10:00:00,inbound,-1,2026-06-01 10:02:00\n" +
+	csv := "call_id,date_started,direction,talk_duration,date_ended,date_rang,was_recorded,mos_score,hold_duration\n" +
+		"1,2026-06-01 10:00:00,inbound,1.25,2026-06-01 10:02:00,,,,\n" +
+		"abc,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,,\n" +
+		"3,yesterday,inbound,1,2026-06-01 10:02:00,,,,\n" +
+		"4,2026-06-01 10:00:00,sideways,1,2026-06-01 10:02:00,,,,\n" +
+		"5,2026-06-01 10:00:00,inbound,-1,2026-06-01 10:02:00,,,,\n" +
 		"6,2026-06-01 10:00:00,inbound\n" +
-		"7,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00\n"
+		"7,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00,2026-06-01 10:00:01,false,4.1,0.25\n" +
+		"8,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,soon,,,\n" +
+		"9,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,maybe,,\n" +
+		"10,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,good,\n" +
+		"11,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,,-2\n"
 	recs, err := Parse(strings.NewReader(csv), time.UTC)
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +179,13 @@ func TestParseRecordsCountsBadRows(t *testing.T) {
 	for _, b := range recs.Bad {
 		lines = append(lines, b.Line)
 	}
-	if len(lines) != 5 || lines[0] != 3 || lines[4] != 7 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
-		t.Errorf("bad rows %+v; want lines 3 to 7, with the call ids that could be read", recs.Bad)
+	if len(lines) != 9 || lines[0] != 3 || lines[4] != 7 || lines[5] != 9 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
+		t.Errorf("bad rows %+v; want lines 3 to 7 and 9 to 12, with the call ids that could be read", recs.Bad)
+	}
+	for i, want := range []string{"date_rang \"soon\"", "was_recorded \"maybe\"", "mos_score \"good\"", "hold_duration \"-2\""} {
+		if b := recs.Bad[5+i]; b.CallID != wire.ID(8+i) || !strings.Contains(b.Reason, want) {
+			t.Errorf("bad row %+v; want call %d, a reason naming %s", b, 8+i, want)
+		}
 	}
 	if recs.Rows[0].TalkTolerance != 300*time.Millisecond {
 		t.Errorf("talk tolerance %s, want 300ms (half of 0.01 minute, the file's finest)", recs.Rows[0].TalkTolerance)
