@@ -7,7 +7,7 @@
 // by earlier runs; package derive computes them from the warehouse's
 // deduplicated legs, so this package only shapes single legs.
 //
-// It imports only dialpad and wire, whose legs it shapes.
+// It imports only dialpad, wire and records, whose legs it shapes.
 package transform
 
 import (
