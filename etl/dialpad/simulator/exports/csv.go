@@ -84,7 +84,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 	if l.Rang >= 0 && l.Started+int64(l.Rang) <= at {
 		rang = naiveTime(l.Started+int64(l.Rang), e.loc, false)
 	}
-	talk, toAnswer, csat, comments, mos := "0", "", "", "", ""
+	talk, toAnswer, csat, comments, mos, transferredTo := "0", "", "", "", "", ""
 	if connected {
 		connectedAt = naiveTime(l.Started+int64(l.Connected), e.loc, true)
 		toAnswer = minutes(float64(l.Connected))
@@ -98,6 +98,11 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		comments = strings.Join(traffic.CSATComments(l, h), "\n")
 		if connected {
 			mos = string(traffic.AppendMOS(nil, h2))
+		}
+		// [assume] Dialpad does not document the column's value: the
+		// display name of the user the call was handed to.
+		if to := st.tr.TransferredTo(l); to != nil {
+			transferredTo = c.Parties[to.Target].Name
 		}
 	}
 	return append(rec,
@@ -126,7 +131,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		comments,                               // csat_transcriptions
 		recorded,                               // was_recorded
 		mos,                                    // mos_score
-		"",                                     // transferred_to
+		transferredTo,                          // transferred_to
 	)
 }
 

@@ -1,6 +1,9 @@
 package traffic
 
-import "strconv"
+import (
+	"sort"
+	"strconv"
+)
 
 // AppendLeg appends l as Dialpad serialises a call: keys in alphabetical
 // order, 64-bit integers as strings, unset fields omitted. Decorative
@@ -203,3 +206,20 @@ func AppendRecordings(b []byte, l *Leg, h2 uint64, recorded bool, num func([]byt
 
 // AppendInt appends v as a JSON number.
 func AppendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// TransferredTo is the leg l was transferred to, nil when l was not
+// transferred: the colleague's leg of the same call that started as l
+// was handed over (dayGen.answer starts it 200 ms to 1.5 s before l ends).
+func (tr *Traffic) TransferredTo(l *Leg) *Leg {
+	if l.Flags&Transferred == 0 {
+		return nil
+	}
+	legs := tr.legs // newest first
+	i := sort.Search(len(legs), func(i int) bool { return legs[i].Started <= l.Ended-200 })
+	for ; i < len(legs) && legs[i].Started >= l.Ended-1500; i++ {
+		if t := &legs[i]; t.EntryID == l.EntryID && t.ID != l.ID {
+			return t
+		}
+	}
+	return nil
+}
