@@ -40,6 +40,11 @@ import (
 // call_recording_share_links), the contact's id, email, phone and type,
 // entry_point_target, proxy_target, group_id and operator_call_id.
 //
+// Times are as records.Read placed them. A leg whose local times all fall
+// in the hour repeated when clocks go back fits either hour
+// (rec.StartedAlt), and takes the earlier: an export requested in UTC has
+// no such legs.
+//
 // Call.Raw is the row as read (see exportRaw), so that the stored copy
 // shows what the export said and its hash changes when the row does.
 func ExportLeg(target dialpad.Target, rec *records.Record, loc *time.Location, names Names) Leg {
