@@ -28,8 +28,11 @@ import (
 //   - csat_transcriptions is the comments joined by line breaks: a
 //     comment with a line break of its own reads back as several; the
 //     text is the same.
-//   - the export has what only events give the list: date_first_rang
-//     (FirstRangMs), date_queued and hold_duration; the list's leg has 0.
+//   - the export has what only events give the list: date_queued,
+//     date_first_rang (whole seconds, truncated) and hold_duration (to
+//     300 ms, like talk_duration). The list's leg has 0 for them; the
+//     export's are the leg's events' (the simulator's traffic decides
+//     them for both).
 //
 // An export in UTC places every time exactly. An export in New York, over
 // the night its clocks go back, writes the legs of the repeated hour with
@@ -49,7 +52,7 @@ func TestExportLegsAreTheListsLegs(t *testing.T) {
 			seen := compareExport(t, tr, st, tz, chicago, from, to, now)
 			t.Logf("%+v", seen)
 			if seen.legs < 1000 || seen.transferred == 0 || seen.voicemail == 0 || seen.recorded == 0 || seen.csat == 0 ||
-				seen.comments == 0 || seen.mos == 0 || seen.dst == 0 {
+				seen.comments == 0 || seen.mos == 0 || seen.dst == 0 || seen.queued == 0 || seen.held == 0 {
 				t.Errorf("the legs compared (%+v) do not cover every kind", seen)
 			}
 			if (tz == ny) != (seen.ambiguous > 0) {
@@ -61,7 +64,7 @@ func TestExportLegsAreTheListsLegs(t *testing.T) {
 
 // seen counts the kinds of legs compared.
 type seen struct {
-	legs, transferred, voicemail, recorded, csat, comments, mos int
+	legs, transferred, voicemail, recorded, csat, comments, mos, queued, held int
 
 	dst          int // started before the clocks went back and ended after
 	ambiguous    int // local times that fit either hour: not compared
@@ -71,6 +74,10 @@ type seen struct {
 // compareExport compares every target's export in tz with its list, the
 // legs that started in [from, to), at now.
 func compareExport(t *testing.T, tr *traffic.Traffic, st *exports.Store, tz, loc *time.Location, from, to, now time.Time) (n seen) {
+	pos := map[wire.ID]int{}
+	for p := range tr.List() {
+		pos[wire.ID(tr.List()[p].ID)] = p
+	}
 	for _, target := range tr.Targets() {
 		list := map[wire.ID]transform.Leg{}
 		for _, raw := range tr.Legs(target, from, to) {
@@ -105,7 +112,9 @@ func compareExport(t *testing.T, tr *traffic.Traffic, st *exports.Store, tz, loc
 				}
 				return nil
 			}
-			compareLegs(t, transform.ExportLeg(target, &rec, loc, nil), want)
+			got := transform.ExportLeg(target, &rec, loc, nil)
+			compareLegs(t, got, want)
+			compareEventTimes(t, tr, pos[rec.CallID], got)
 			n.legs++
 			c := want.Call
 			count := func(p *int, b bool) {
@@ -119,6 +128,8 @@ func compareExport(t *testing.T, tr *traffic.Traffic, st *exports.Store, tz, loc
 			count(&n.csat, c.CSATScore != "")
 			count(&n.comments, len(c.CSATComments) > 0)
 			count(&n.mos, c.MOSScore != nil)
+			count(&n.queued, got.QueuedMs != 0)
+			count(&n.held, got.HoldMs != 0)
 			_, off := time.UnixMilli(want.StartedMs).In(tr.Location()).Zone()
 			_, offEnd := time.UnixMilli(want.EndedMs).In(tr.Location()).Zone()
 			count(&n.dst, off != offEnd)
@@ -167,8 +178,6 @@ func compareLegs(t *testing.T, got, want transform.Leg) {
 		{"ended", got.EndedMs, second(want.EndedMs)},
 		{"total duration", got.TotalDuration, uint64(max(second(want.EndedMs)-want.StartedMs, 0))},
 		{"voicemail", got.HasVoicemail, want.HasVoicemail},
-		{"first rang", got.FirstRangMs, second(want.RangMs)},
-		{"queued, hold", [2]uint64{uint64(got.QueuedMs), got.HoldMs}, [2]uint64{}},
 		{"source", got.Source, transform.SourceExport},
 		{"leg target", gc.Target.Type + " " + gc.Target.ID.String() + " " + gc.Target.Name,
 			wc.Target.Type + " " + wc.Target.ID.String() + " " + wc.Target.Name},
@@ -197,6 +206,24 @@ func compareLegs(t *testing.T, got, want transform.Leg) {
 	}
 	if (gc.MOSScore == nil) != (wc.MOSScore == nil) || gc.MOSScore != nil && *gc.MOSScore != *wc.MOSScore {
 		bad("mos", gc.MOSScore, wc.MOSScore)
+	}
+}
+
+// compareEventTimes checks the times only events tell of the export's
+// leg got against the leg List()[p]'s, to the precision of the CSV.
+func compareEventTimes(t *testing.T, tr *traffic.Traffic, p int, got transform.Leg) {
+	t.Helper()
+	l := &tr.List()[p]
+	second := func(ms int64) int64 { return ms - ms%1000 }
+	if want := second(traffic.Queued(l)); got.QueuedMs != want {
+		t.Errorf("leg %d: queued %d from the export, %d from the events", l.ID, got.QueuedMs, want)
+	}
+	if want := second(tr.FirstRang(p)); got.FirstRangMs != want {
+		t.Errorf("leg %d: first rang %d from the export, %d from the events", l.ID, got.FirstRangMs, want)
+	}
+	hs, he, _ := tr.Hold(l)
+	if d := int64(got.HoldMs) - (he - hs); d < -300 || d > 300 {
+		t.Errorf("leg %d: hold %d ms from the export, %d from the events", l.ID, got.HoldMs, he-hs)
 	}
 }
 

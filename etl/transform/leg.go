@@ -44,9 +44,9 @@ type Leg struct {
 	ConnectedMs    int64
 	EndedMs        int64
 	HasVoicemail   bool
-	// What only Dialpad's events tell (0 when unknown): when the caller
-	// entered the queue, when an agent was first rung, and the time on
-	// hold.
+	// What only Dialpad's events and records exports tell (0 when
+	// unknown): when the caller entered the queue, when an agent was
+	// first rung, and the time on hold.
 	QueuedMs, FirstRangMs int64
 	HoldMs                uint64
 	// Source is where the leg came from: SourceList (the zero value),

@@ -58,7 +58,7 @@ func (st *Store) WriteCSV(w io.Writer, e *Export) {
 	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].Started < e.q.From })
 	rec := make([]string, 0, len(exportColumns))
 	for p := past - 1; p >= first; p-- {
-		rec = st.appendRecord(rec[:0], &legs[ix[p]], e)
+		rec = st.appendRecord(rec[:0], int(ix[p]), e)
 		if cw.Write(rec) != nil {
 			return // the client went away
 		}
@@ -66,8 +66,11 @@ func (st *Store) WriteCSV(w io.Writer, e *Export) {
 	cw.Flush()
 }
 
-// appendRecord appends l's row, as l stood when e was requested.
-func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string {
+// appendRecord appends the row of the leg List()[p], as it stood when e
+// was requested. date_queued, date_first_rang and hold_duration are those
+// of the leg's events.
+func (st *Store) appendRecord(rec []string, p int, e *Export) []string {
+	l := &st.tr.List()[p]
 	c := st.tr.Company()
 	h, h2 := st.tr.LegHashes(l)
 	at := e.created
@@ -83,6 +86,16 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 	}
 	if l.Rang >= 0 && l.Started+int64(l.Rang) <= at {
 		rang = naiveTime(l.Started+int64(l.Rang), e.loc, false)
+	}
+	queued, firstRang, hold := "", "", "0"
+	if q := traffic.Queued(l); q > 0 && q <= at {
+		queued = naiveTime(q, e.loc, false)
+	}
+	if f := st.tr.FirstRang(p); f > 0 && f <= at {
+		firstRang = naiveTime(f, e.loc, false)
+	}
+	if hs, he, ok := st.tr.Hold(l); ok && he <= at {
+		hold = minutes(float64(he - hs))
 	}
 	talk, toAnswer, csat, comments, mos, transferredTo := "0", "", "", "", "", ""
 	if connected {
@@ -113,8 +126,8 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		recordCategories(l, connected, ended),  // categories
 		cust.Name,                              // contact_name
 		rang,                                   // date_rang
-		rang,                                   // date_first_rang
-		"",                                     // date_queued
+		firstRang,                              // date_first_rang
+		queued,                                 // date_queued
 		connectedAt,                            // date_connected
 		endedAt,                                // date_ended
 		cust.Phone,                             // external_number
@@ -125,7 +138,7 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		optionalID(traffic.EntryPointID(l, h)), // entry_point_call_id
 		optionalID(traffic.MasterID(l, h)),     // master_call_id
 		talk,                                   // talk_duration
-		"0",                                    // hold_duration
+		hold,                                   // hold_duration
 		toAnswer,                               // time_to_answer
 		csat,                                   // csat_score
 		comments,                               // csat_transcriptions
