@@ -243,3 +243,33 @@ func TestReadHandsOverEachRowInTurn(t *testing.T) {
 		t.Errorf("stopped at call 3: read %v, %v; want [1 3] and the caller's error", calls, err)
 	}
 }
+
+// The optional times are placed after date_started: a date_rang in the
+// hour repeated when clocks go back is the reading not before the start.
+// The other columns read as written; empty ones as zero values.
+func TestParseRecordsReadsTheDetails(t *testing.T) {
+	csv := "call_id,date_started,timezone,direction,date_ended,date_rang,date_queued,date_first_rang,external_number," +
+		"internal_number,name,contact_name,was_recorded,mos_score,hold_duration,csat_score,csat_transcriptions,transferred_to\n" +
+		"1,2026-11-01 01:59:58,America/New_York,inbound,2026-11-01 01:10:00,2026-11-01 01:00:01,2026-11-01 01:59:59,," +
+		"+15550100,+15550199,Support,Kim Park,TRUE,3.75,1.5,4,\"Kind\nFast\",Bo Li\n" +
+		"2,2026-11-01 03:00:00,America/New_York,outbound,2026-11-01 03:01:00,,,,,,,,,,,,,\n"
+	recs, err := Parse(strings.NewReader(csv), time.UTC)
+	if err != nil || len(recs.Rows) != 2 {
+		t.Fatalf("rows %+v, bad %+v, err %v", recs.Rows, recs.Bad, err)
+	}
+	a, b := recs.Rows[0], recs.Rows[1]
+	// 01:59:58 EDT is 05:59:58Z; the clocks then go back, and 01:00:01
+	// (EST) is 06:00:01Z, 01:10:00 (EST) 06:10Z.
+	if !a.Started.Equal(utc("2026-11-01T05:59:58Z")) || !a.Rang.Equal(utc("2026-11-01T06:00:01Z")) ||
+		!a.Queued.Equal(utc("2026-11-01T05:59:59Z")) || !a.FirstRang.IsZero() || !a.Ended.Equal(utc("2026-11-01T06:10:00Z")) {
+		t.Errorf("times %s %s %s %s %s", a.Started, a.Rang, a.Queued, a.FirstRang, a.Ended)
+	}
+	if a.ExternalNumber != "+15550100" || a.InternalNumber != "+15550199" || a.TargetName != "Support" ||
+		a.ContactName != "Kim Park" || !a.WasRecorded || a.MOS == nil || *a.MOS != 3.75 || a.Hold != 90*time.Second ||
+		a.CSATScore != "4" || strings.Join(a.CSATComments, "|") != "Kind|Fast" || a.TransferredTo != "Bo Li" {
+		t.Errorf("details %+v", a.Details)
+	}
+	if b.MOS != nil || b.WasRecorded || b.Hold != 0 || b.CSATComments != nil || b.TransferredTo != "" || !b.Rang.IsZero() {
+		t.Errorf("empty details read as %+v", b.Details)
+	}
+}

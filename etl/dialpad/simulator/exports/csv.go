@@ -22,8 +22,10 @@ import (
 // the list's (the traffic's encoding), so the two agree on every leg.
 
 // exportColumns are the CSV's columns, in Dialpad's order (not
-// alphabetical; contact_name, csat_score and csat_transcriptions are
-// there for the reader to skip). csat_transcriptions is [assume]: the
+// alphabetical). contact_name, csat_score and csat_transcriptions are
+// not among the columns API-NOTES names [assume]: a reader must do
+// without them, and reads them when present. csat_transcriptions is
+// [assume]: the
 // survey's comments, as the list's csat_transcriptions has them, joined
 // by line breaks; Dialpad does not publish the column. Every line break
 // of the file is CR LF, those inside a cell too, so a CR LF typed in a
