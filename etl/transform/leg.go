@@ -7,7 +7,7 @@
 // by earlier runs; package derive computes them from the warehouse's
 // deduplicated legs, so this package only shapes single legs.
 //
-// It imports only dialpad and wire, whose legs it shapes.
+// It imports only dialpad, wire and records, whose legs it shapes.
 package transform
 
 import (
@@ -44,9 +44,9 @@ type Leg struct {
 	ConnectedMs    int64
 	EndedMs        int64
 	HasVoicemail   bool
-	// What only Dialpad's events tell (0 when unknown): when the caller
-	// entered the queue, when an agent was first rung, and the time on
-	// hold.
+	// What only Dialpad's events and records exports tell (0 when
+	// unknown): when the caller entered the queue, when an agent was
+	// first rung, and the time on hold.
 	QueuedMs, FirstRangMs int64
 	HoldMs                uint64
 	// Source is where the leg came from: SourceList (the zero value),

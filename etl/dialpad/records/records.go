@@ -33,6 +33,7 @@ type Record struct {
 	TargetID         wire.ID
 	EntryPointCallID wire.ID
 	MasterCallID     wire.ID
+	Details
 
 	// StartedAlt are the other instants date_started can be, when its
 	// local time is ambiguous (the hour repeated when clocks go back) and
@@ -253,6 +254,11 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 	if !rec.Unplaced {
 		rec.place(walls, units, minutesUnit(decimals)/2)
 	}
+	var unplaced bool
+	if rec.Details, unplaced, err = parseDetails(get, loc, rec.Started); err != nil {
+		return rec, 0, err
+	}
+	rec.Unplaced = rec.Unplaced || unplaced
 	return rec, decimals, nil
 }
 

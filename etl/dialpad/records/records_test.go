@@ -156,14 +156,18 @@ func TestParseRecordsReadsEachTimeToItsPrecision(t *testing.T) {
 // A row that cannot be read is counted with its line and skipped; the
 // rest are read. A file without a required column is refused.
 func TestParseRecordsCountsBadRows(t *testing.T) {
-	csv := "call_id,date_started,direction,talk_duration,date_ended\n" +
-		"1,2026-06-01 10:00:00,inbound,1.25,2026-06-01 10:02:00\n" +
-		"abc,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00\n" +
-		"3,yesterday,inbound,1,2026-06-01 10:02:00\n" +
-		"4,2026-06-01 10:00:00,sideways,1,2026-06-01 10:02:00\n" +
-		"5,2026-06-01 10:00:00,inbound,-1,2026-06-01 10:02:00\n" +
+	csv := "call_id,date_started,direction,talk_duration,date_ended,date_rang,was_recorded,mos_score,hold_duration\n" +
+		"1,2026-06-01 10:00:00,inbound,1.25,2026-06-01 10:02:00,,,,\n" +
+		"abc,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,,\n" +
+		"3,yesterday,inbound,1,2026-06-01 10:02:00,,,,\n" +
+		"4,2026-06-01 10:00:00,sideways,1,2026-06-01 10:02:00,,,,\n" +
+		"5,2026-06-01 10:00:00,inbound,-1,2026-06-01 10:02:00,,,,\n" +
 		"6,2026-06-01 10:00:00,inbound\n" +
-		"7,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00\n"
+		"7,2026-06-01 10:00:00,outbound,0.5,2026-06-01 10:01:00,2026-06-01 10:00:01,false,4.1,0.25\n" +
+		"8,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,soon,,,\n" +
+		"9,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,maybe,,\n" +
+		"10,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,good,\n" +
+		"11,2026-06-01 10:00:00,inbound,1,2026-06-01 10:02:00,,,,-2\n"
 	recs, err := Parse(strings.NewReader(csv), time.UTC)
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +179,13 @@ func TestParseRecordsCountsBadRows(t *testing.T) {
 	for _, b := range recs.Bad {
 		lines = append(lines, b.Line)
 	}
-	if len(lines) != 5 || lines[0] != 3 || lines[4] != 7 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
-		t.Errorf("bad rows %+v; want lines 3 to 7, with the call ids that could be read", recs.Bad)
+	if len(lines) != 9 || lines[0] != 3 || lines[4] != 7 || lines[5] != 9 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
+		t.Errorf("bad rows %+v; want lines 3 to 7 and 9 to 12, with the call ids that could be read", recs.Bad)
+	}
+	for i, want := range []string{"date_rang \"soon\"", "was_recorded \"maybe\"", "mos_score \"good\"", "hold_duration \"-2\""} {
+		if b := recs.Bad[5+i]; b.CallID != wire.ID(8+i) || !strings.Contains(b.Reason, want) {
+			t.Errorf("bad row %+v; want call %d, a reason naming %s", b, 8+i, want)
+		}
 	}
 	if recs.Rows[0].TalkTolerance != 300*time.Millisecond {
 		t.Errorf("talk tolerance %s, want 300ms (half of 0.01 minute, the file's finest)", recs.Rows[0].TalkTolerance)
@@ -232,5 +241,35 @@ func TestReadHandsOverEachRowInTurn(t *testing.T) {
 	}, func(BadRow) error { return nil })
 	if err != stop || !slices.Equal(calls, []wire.ID{1, 3}) {
 		t.Errorf("stopped at call 3: read %v, %v; want [1 3] and the caller's error", calls, err)
+	}
+}
+
+// The optional times are placed after date_started: a date_rang in the
+// hour repeated when clocks go back is the reading not before the start.
+// The other columns read as written; empty ones as zero values.
+func TestParseRecordsReadsTheDetails(t *testing.T) {
+	csv := "call_id,date_started,timezone,direction,date_ended,date_rang,date_queued,date_first_rang,external_number," +
+		"internal_number,name,contact_name,was_recorded,mos_score,hold_duration,csat_score,csat_transcriptions,transferred_to\n" +
+		"1,2026-11-01 01:59:58,America/New_York,inbound,2026-11-01 01:10:00,2026-11-01 01:00:01,2026-11-01 01:59:59,," +
+		"+15550100,+15550199,Support,Kim Park,TRUE,3.75,1.5,4,\"Kind\nFast\",Bo Li\n" +
+		"2,2026-11-01 03:00:00,America/New_York,outbound,2026-11-01 03:01:00,,,,,,,,,,,,,\n"
+	recs, err := Parse(strings.NewReader(csv), time.UTC)
+	if err != nil || len(recs.Rows) != 2 {
+		t.Fatalf("rows %+v, bad %+v, err %v", recs.Rows, recs.Bad, err)
+	}
+	a, b := recs.Rows[0], recs.Rows[1]
+	// 01:59:58 EDT is 05:59:58Z; the clocks then go back, and 01:00:01
+	// (EST) is 06:00:01Z, 01:10:00 (EST) 06:10Z.
+	if !a.Started.Equal(utc("2026-11-01T05:59:58Z")) || !a.Rang.Equal(utc("2026-11-01T06:00:01Z")) ||
+		!a.Queued.Equal(utc("2026-11-01T05:59:59Z")) || !a.FirstRang.IsZero() || !a.Ended.Equal(utc("2026-11-01T06:10:00Z")) {
+		t.Errorf("times %s %s %s %s %s", a.Started, a.Rang, a.Queued, a.FirstRang, a.Ended)
+	}
+	if a.ExternalNumber != "+15550100" || a.InternalNumber != "+15550199" || a.TargetName != "Support" ||
+		a.ContactName != "Kim Park" || !a.WasRecorded || a.MOS == nil || *a.MOS != 3.75 || a.Hold != 90*time.Second ||
+		a.CSATScore != "4" || strings.Join(a.CSATComments, "|") != "Kind|Fast" || a.TransferredTo != "Bo Li" {
+		t.Errorf("details %+v", a.Details)
+	}
+	if b.MOS != nil || b.WasRecorded || b.Hold != 0 || b.CSATComments != nil || b.TransferredTo != "" || !b.Rang.IsZero() {
+		t.Errorf("empty details read as %+v", b.Details)
 	}
 }

@@ -22,8 +22,10 @@ import (
 // the list's (the traffic's encoding), so the two agree on every leg.
 
 // exportColumns are the CSV's columns, in Dialpad's order (not
-// alphabetical; contact_name, csat_score and csat_transcriptions are
-// there for the reader to skip). csat_transcriptions is [assume]: the
+// alphabetical). contact_name, csat_score and csat_transcriptions are
+// not among the columns API-NOTES names [assume]: a reader must do
+// without them, and reads them when present. csat_transcriptions is
+// [assume]: the
 // survey's comments, as the list's csat_transcriptions has them, joined
 // by line breaks; Dialpad does not publish the column. Every line break
 // of the file is CR LF, those inside a cell too, so a CR LF typed in a
@@ -58,7 +60,7 @@ func (st *Store) WriteCSV(w io.Writer, e *Export) {
 	past := sort.Search(len(ix), func(i int) bool { return legs[ix[i]].Started < e.q.From })
 	rec := make([]string, 0, len(exportColumns))
 	for p := past - 1; p >= first; p-- {
-		rec = st.appendRecord(rec[:0], &legs[ix[p]], e)
+		rec = st.appendRecord(rec[:0], int(ix[p]), e)
 		if cw.Write(rec) != nil {
 			return // the client went away
 		}
@@ -66,8 +68,11 @@ func (st *Store) WriteCSV(w io.Writer, e *Export) {
 	cw.Flush()
 }
 
-// appendRecord appends l's row, as l stood when e was requested.
-func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string {
+// appendRecord appends the row of the leg List()[p], as it stood when e
+// was requested. date_queued, date_first_rang and hold_duration are those
+// of the leg's events.
+func (st *Store) appendRecord(rec []string, p int, e *Export) []string {
+	l := &st.tr.List()[p]
 	c := st.tr.Company()
 	h, h2 := st.tr.LegHashes(l)
 	at := e.created
@@ -84,7 +89,17 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 	if l.Rang >= 0 && l.Started+int64(l.Rang) <= at {
 		rang = naiveTime(l.Started+int64(l.Rang), e.loc, false)
 	}
-	talk, toAnswer, csat, comments, mos := "0", "", "", "", ""
+	queued, firstRang, hold := "", "", "0"
+	if q := traffic.Queued(l); q > 0 && q <= at {
+		queued = naiveTime(q, e.loc, false)
+	}
+	if f := st.tr.FirstRang(p); f > 0 && f <= at {
+		firstRang = naiveTime(f, e.loc, false)
+	}
+	if hs, he, ok := st.tr.Hold(l); ok && he <= at {
+		hold = minutes(float64(he - hs))
+	}
+	talk, toAnswer, csat, comments, mos, transferredTo := "0", "", "", "", "", ""
 	if connected {
 		connectedAt = naiveTime(l.Started+int64(l.Connected), e.loc, true)
 		toAnswer = minutes(float64(l.Connected))
@@ -99,6 +114,11 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		if connected {
 			mos = string(traffic.AppendMOS(nil, h2))
 		}
+		// [assume] Dialpad does not document the column's value: the
+		// display name of the user the call was handed to.
+		if to := st.tr.TransferredTo(l); to != nil {
+			transferredTo = c.Parties[to.Target].Name
+		}
 	}
 	return append(rec,
 		naiveTime(l.Started, e.loc, true),      // date_started
@@ -108,8 +128,8 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		recordCategories(l, connected, ended),  // categories
 		cust.Name,                              // contact_name
 		rang,                                   // date_rang
-		rang,                                   // date_first_rang
-		"",                                     // date_queued
+		firstRang,                              // date_first_rang
+		queued,                                 // date_queued
 		connectedAt,                            // date_connected
 		endedAt,                                // date_ended
 		cust.Phone,                             // external_number
@@ -120,13 +140,13 @@ func (st *Store) appendRecord(rec []string, l *traffic.Leg, e *Export) []string 
 		optionalID(traffic.EntryPointID(l, h)), // entry_point_call_id
 		optionalID(traffic.MasterID(l, h)),     // master_call_id
 		talk,                                   // talk_duration
-		"0",                                    // hold_duration
+		hold,                                   // hold_duration
 		toAnswer,                               // time_to_answer
 		csat,                                   // csat_score
 		comments,                               // csat_transcriptions
 		recorded,                               // was_recorded
 		mos,                                    // mos_score
-		"",                                     // transferred_to
+		transferredTo,                          // transferred_to
 	)
 }
 

@@ -1,6 +1,9 @@
 package traffic
 
-import "strconv"
+import (
+	"sort"
+	"strconv"
+)
 
 // AppendLeg appends l as Dialpad serialises a call: keys in alphabetical
 // order, 64-bit integers as strings, unset fields omitted. Decorative
@@ -203,3 +206,83 @@ func AppendRecordings(b []byte, l *Leg, h2 uint64, recorded bool, num func([]byt
 
 // AppendInt appends v as a JSON number.
 func AppendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// TransferredTo is the leg l was transferred to, nil when l was not
+// transferred: the colleague's leg of the same call that started as l
+// was handed over (dayGen.answer starts it 200 ms to 1.5 s before l ends).
+func (tr *Traffic) TransferredTo(l *Leg) *Leg {
+	if l.Flags&Transferred == 0 {
+		return nil
+	}
+	legs := tr.legs // newest first
+	i := sort.Search(len(legs), func(i int) bool { return legs[i].Started <= l.Ended-200 })
+	for ; i < len(legs) && legs[i].Started >= l.Ended-1500; i++ {
+		if t := &legs[i]; t.EntryID == l.EntryID && t.ID != l.ID {
+			return t
+		}
+	}
+	return nil
+}
+
+// The times only Dialpad's events tell of a leg (date_queued,
+// date_first_rang, hold_time), which the events (package webhook) and
+// the records export (package exports) both write.
+
+// holdShare is the share of connected agent and outbound legs that put
+// the other side on hold once.
+const holdShare = 30 // percent
+
+// Hold is when l put the other side on hold, decided from a hash of the
+// call id: about holdShare of the connected legs other than entry legs,
+// for 3 s to a minute, starting between a fifth and half of the talk and
+// never past two thirds of it; ok is false for the others.
+func (tr *Traffic) Hold(l *Leg) (start, end int64, ok bool) {
+	if l.Connected < 0 || l.Flags&Entry != 0 {
+		return 0, 0, false
+	}
+	c := l.Started + int64(l.Connected)
+	h := Mix64(uint64(l.ID) ^ tr.salt ^ 0x401D)
+	talk := l.Ended - c
+	n := min(3000+int64(h>>8%57_001), talk/3)
+	if h%100 >= holdShare || n < 1000 {
+		return 0, 0, false
+	}
+	start = c + talk*int64(20+h>>32%31)/100
+	return start, start + n, true
+}
+
+// Queued is when the caller of the entry leg l entered the queue: its
+// date_rang; 0 for other legs and an entry leg that never rang.
+func Queued(l *Leg) int64 {
+	if l.Flags&Entry == 0 || l.Rang < 0 {
+		return 0
+	}
+	return l.Started + int64(l.Rang)
+}
+
+// FirstRang is the date_first_rang of the leg List()[p]: for an entry
+// leg the earliest date_rang of its agent legs (0 when it has none), for
+// the others their own date_rang (0 when none).
+func (tr *Traffic) FirstRang(p int) int64 {
+	e := &tr.legs[p]
+	if e.Flags&Entry == 0 {
+		if e.Rang < 0 {
+			return 0
+		}
+		return e.Started + int64(e.Rang)
+	}
+	// The agent legs start within seconds after the entry leg, so they
+	// sit just before it in the list order.
+	first := int64(0)
+	for q := p - 1; q >= 0 && tr.legs[q].Started <= e.Started+agentLegWindow; q-- {
+		a := &tr.legs[q]
+		if a.EntryID == e.ID && a.Rang >= 0 && (first == 0 || a.Started+int64(a.Rang) < first) {
+			first = a.Started + int64(a.Rang)
+		}
+	}
+	return first
+}
+
+// agentLegWindow bounds how long after its entry leg the first agent leg
+// of a call starts (inbound: at most minOffset 2.2 s + 2.5 s).
+const agentLegWindow = 10_000

@@ -123,10 +123,6 @@ const (
 // the call come, ms.
 const maxAfterEnd = 10 * 60_000
 
-// holdShare is the share of connected agent and outbound legs that put
-// the other side on hold once.
-const holdShare = 30 // percent
-
 // planLeg lays out the events of legs[p]:
 //
 //	entry leg:    ringing (date_started), queued (+rang), connected, final, [csat]
@@ -158,7 +154,7 @@ func (hb *Hub) planLeg(p int) legPlan {
 		if rang >= 0 {
 			add(rang, evQueued)
 		}
-		pl.firstRang = hb.firstRang(p)
+		pl.firstRang = hb.tr.FirstRang(p)
 	case l.Flags&traffic.Inbound != 0:
 		add(max(rang, l.Started), evRinging)
 		pl.firstRang = max(rang, 0)
@@ -173,7 +169,7 @@ func (hb *Hub) planLeg(p int) legPlan {
 		c := l.Started + int64(l.Connected)
 		add(c, evConnected)
 		if l.Flags&traffic.Entry == 0 {
-			if hs, he, ok := hb.hold(l, c); ok {
+			if hs, he, ok := hb.tr.Hold(l); ok {
 				add(hs, evHold)
 				add(he, evConnected)
 				pl.holdStart, pl.holdEnd = pl.steps[pl.n-2].t, pl.steps[pl.n-1].t
@@ -212,39 +208,6 @@ func (hb *Hub) afterEnd(l *traffic.Leg, add func(int64, string)) {
 		add(st.t, st.state)
 	}
 }
-
-// hold decides, from a hash of the call id, whether a leg connected at c
-// goes on hold: about holdShare of them, for 3 s to a minute, starting
-// between a fifth and half of the talk and never past two thirds of it.
-func (hb *Hub) hold(l *traffic.Leg, c int64) (start, end int64, ok bool) {
-	h := traffic.Mix64(uint64(l.ID) ^ hb.tr.Salt() ^ 0x401D)
-	talk := l.Ended - c
-	n := min(3000+int64(h>>8%57_001), talk/3)
-	if h%100 >= holdShare || n < 1000 {
-		return 0, 0, false
-	}
-	start = c + talk*int64(20+h>>32%31)/100
-	return start, start + n, true
-}
-
-// firstRang is the earliest date_rang of the agent legs of the entry leg
-// legs[p], 0 when it has none. They start within seconds after it, so
-// they sit just before it in the list order.
-func (hb *Hub) firstRang(p int) int64 {
-	e := &hb.tr.List()[p]
-	first := int64(0)
-	for q := p - 1; q >= 0 && hb.tr.List()[q].Started <= e.Started+agentLegWindow; q-- {
-		a := &hb.tr.List()[q]
-		if a.EntryID == e.ID && a.Rang >= 0 && (first == 0 || a.Started+int64(a.Rang) < first) {
-			first = a.Started + int64(a.Rang)
-		}
-	}
-	return first
-}
-
-// agentLegWindow bounds how long after its entry leg the first agent leg
-// of a call starts (inbound: at most minOffset 2.2 s + 2.5 s).
-const agentLegWindow = 10_000
 
 // arena hands out copies of byte slices from large shared blocks.
 type arena struct{ buf []byte }
