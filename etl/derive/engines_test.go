@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 	"github.com/dialpad-etl/dialpad-etl/internal/testkit/chtest"
 	"github.com/dialpad-etl/dialpad-etl/schema"
@@ -49,7 +50,7 @@ func TestEveryStatementOnBothEngines(t *testing.T) {
 	if mark, ok, err := s.HighWater(ctx, dept); err != nil || !ok || !mark.Equal(window.To) {
 		t.Errorf("mark %v, %v, %v; want %v", mark, ok, err, window.To)
 	}
-	if err := s.MarkWindowLoaded(ctx, dept, window, 9); err != nil {
+	if err := s.MarkWindowLoaded(ctx, dept, window, 9, transform.SourceList); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.LoadedWindows(ctx, dept, dialpad.Window{From: window.From.Add(-time.Hour), To: window.To}); err != nil || !got[window] || len(got) != 1 {

@@ -43,9 +43,10 @@ type Marks interface {
 	HighWater(ctx context.Context, target dialpad.Target) (mark time.Time, ok bool, err error)
 	// AdvanceHighWater records mark; the highest ever written wins.
 	AdvanceHighWater(ctx context.Context, target dialpad.Target, mark time.Time) error
-	// MarkWindowLoaded records that w was loaded once all its calls had
-	// ended; LoadedWindows returns those recorded within w.
-	MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int) error
+	// MarkWindowLoaded records that w was loaded, from the call list or
+	// an export, once all its calls had ended; LoadedWindows returns
+	// those recorded within w.
+	MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int, from transform.Source) error
 	LoadedWindows(ctx context.Context, target dialpad.Target, w dialpad.Window) (map[dialpad.Window]bool, error)
 	// RecordRun writes a run's row of etl_runs.
 	RecordRun(ctx context.Context, r warehouse.Run) error

@@ -158,6 +158,7 @@ type loadedWindow struct {
 	t    dialpad.Target
 	w    dialpad.Window
 	legs int
+	from transform.Source
 }
 
 func newStore() *fakeStore {
@@ -225,10 +226,10 @@ func (s *fakeStore) AdvanceHighWater(ctx context.Context, t dialpad.Target, mark
 	return nil
 }
 
-func (s *fakeStore) MarkWindowLoaded(ctx context.Context, t dialpad.Target, w dialpad.Window, legs int) error {
+func (s *fakeStore) MarkWindowLoaded(ctx context.Context, t dialpad.Target, w dialpad.Window, legs int, from transform.Source) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loaded = append(s.loaded, loadedWindow{t, dialpad.Window{From: w.From.UTC(), To: w.To.UTC()}, legs})
+	s.loaded = append(s.loaded, loadedWindow{t, dialpad.Window{From: w.From.UTC(), To: w.To.UTC()}, legs, from})
 	return nil
 }
 

@@ -79,6 +79,11 @@ type Job struct {
 	// Progress, if set, is called after every window (from several
 	// goroutines, never at once).
 	Progress func(Progress)
+	// Exports is Dialpad's records export, for BackfillExport.
+	Exports Exports
+	// ExportProgress, if set, is called as BackfillExport advances, per
+	// target (from several goroutines, at once).
+	ExportProgress func(ExportProgress)
 
 	// briefWait bounds the wait for a lease held briefly, asked for again
 	// every briefPoll (defaults 30s and 1s; the tests shorten them).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 )
 
 // spread is n calls of the day that starts at day, one every two hours
@@ -87,7 +88,7 @@ func TestABackfillFetchesOnlyTheWindowsNotLoadedBefore(t *testing.T) {
 	src := newSource(calls...)
 	job, st, _, _ := fakeJob(src, day(20))
 	for _, d := range []int{3, 5} {
-		_ = st.MarkWindowLoaded(context.Background(), dept, window(d), 4)
+		_ = st.MarkWindowLoaded(context.Background(), dept, window(d), 4, transform.SourceList)
 	}
 	var last Progress
 	job.Progress = func(p Progress) { last = p }

@@ -173,7 +173,7 @@ func (j *Job) endWindow(ctx context.Context, slices *slicer, tr *targetRun, i in
 		}
 		var err error
 		if !wk.To.Add(j.Lookback).After(began) {
-			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, legs)
+			err = j.Store.MarkWindowLoaded(ctx, tr.target, wk, legs, transform.SourceList)
 		}
 		tr.mu.Lock()
 		if err != nil {

@@ -12,7 +12,8 @@ import (
 
 // Loaded is a stretch of call start times that loads which succeeded
 // covered without a gap, and the kinds of those loads (backfill,
-// incremental, nightly), sorted.
+// incremental, nightly; export: days loaded from Dialpad's records
+// export), sorted.
 type Loaded struct {
 	dialpad.Window
 	Kinds []string
@@ -21,7 +22,9 @@ type Loaded struct {
 // LoadedSpans returns what loads of target that succeeded covered,
 // oldest first: the window of each run that succeeded, and the
 // incremental loads' from the start of the first one up to the
-// high-water mark, joined where they meet or overlap. A backfill that
+// high-water mark, and the days loaded from an export (even by a
+// backfill that failed for other days), joined where they meet or
+// overlap. A backfill that
 // began after ETL_START covers its days without moving the mark, so the
 // mark alone does not say what is loaded. Between two spans lies a gap
 // that no load covered. None when nothing was loaded.
@@ -51,6 +54,22 @@ func (s *Store) LoadedSpans(ctx context.Context, target dialpad.Target) ([]Loade
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read the runs of %s: %w", target, err)
+	}
+	exported, err := s.db.Query(ctx, `SELECT window_from, window_to FROM etl_windows FINAL
+		WHERE target_type = ? AND target_id = ? AND source = 'export'`, target.Type, uint64(target.ID))
+	if err != nil {
+		return nil, fmt.Errorf("read the days of %s loaded from exports: %w", target, err)
+	}
+	defer exported.Close()
+	for exported.Next() {
+		var w dialpad.Window
+		if err := exported.Scan(&w.From, &w.To); err != nil {
+			return nil, err
+		}
+		spans = append(spans, Loaded{Window: dialpad.Window{From: w.From.UTC(), To: w.To.UTC()}, Kinds: []string{"export"}})
+	}
+	if err := exported.Err(); err != nil {
+		return nil, fmt.Errorf("read the days of %s loaded from exports: %w", target, err)
 	}
 	mark, ok, err := s.HighWater(ctx, target)
 	if err != nil {

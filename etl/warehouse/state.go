@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse/db"
 )
 
@@ -43,12 +44,16 @@ func (s *Store) AdvanceHighWater(ctx context.Context, target dialpad.Target, mar
 }
 
 // MarkWindowLoaded records that every call of target starting in w was
-// loaded after all of them had ended, so a backfill need not fetch it
-// again.
-func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int) error {
+// loaded after all of them had ended, from the call list or an export
+// (etl_windows.source), so a backfill need not fetch it again.
+func (s *Store) MarkWindowLoaded(ctx context.Context, target dialpad.Target, w dialpad.Window, legs int, from transform.Source) error {
 	now := time.Now().UTC()
-	err := s.db.InsertRow(ctx, "etl_windows", `INSERT INTO etl_windows (target_type, target_id, window_from, window_to, legs, loaded_at, version)`,
-		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC(), uint64(legs), now, db.Version(now))
+	source := "list"
+	if from == transform.SourceExport {
+		source = "export"
+	}
+	err := s.db.InsertRow(ctx, "etl_windows", `INSERT INTO etl_windows (target_type, target_id, window_from, window_to, legs, loaded_at, version, source)`,
+		target.Type, uint64(target.ID), w.From.UTC(), w.To.UTC(), uint64(legs), now, db.Version(now), source)
 	if err != nil {
 		return fmt.Errorf("record loaded window %s of %s: %w", w, target, err)
 	}
