@@ -8,6 +8,7 @@ import (
 
 	"github.com/dialpad-etl/dialpad-etl/etl/config"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
+	"github.com/dialpad-etl/dialpad-etl/etl/load"
 )
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,13 +49,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := configFlags("backfill", "backfill --from X --to Y [--target T] [--force] [flags]", stderr)
+	fs := configFlags("backfill", "backfill --from X --to Y [--via list|export|auto] [--target T] [--force] [flags]", stderr)
 	fromText := fs.String("from", "", "first day (YYYY-MM-DD, in ETL_TIMEZONE) or instant (RFC 3339) to load")
 	toText := fs.String("to", "", "last day, included (YYYY-MM-DD), or end instant (RFC 3339, excluded); default now")
 	targetText := fs.String("target", "", "load only these targets (type:id, comma-separated); default DIALPAD_TARGETS")
 	force := fs.Bool("force", false, "fetch days that an earlier backfill already loaded completely")
+	via := fs.String("via", "list", "read the days from the call `source`: list; export (Dialpad's records export, up to 31 days a request, "+
+		"whole days before today); auto (the export for the days before the last BACKFILL_EXPORT_AFTER_DAYS, the list for those)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *via != "list" && *via != "export" && *via != "auto" {
+		fmt.Fprintf(stderr, "backfill --via %q: want list, export or auto\n", *via)
+		fs.Usage()
+		return errUsage
 	}
 	if *fromText == "" {
 		fmt.Fprintln(stderr, "backfill needs --from")
@@ -87,12 +95,44 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	job := e.job()
-	bar := newProgress(stderr, e.cfg.LogFormat == "json", e.log)
-	job.Progress = bar.update
-	results := job.Backfill(ctx, from, to, targets, *force)
-	bar.done()
+	// auto: the export up to the split, the list from it.
+	listFrom, exportTo := from, from
+	switch *via {
+	case "export":
+		listFrom, exportTo = to, to
+	case "auto":
+		y, m, d := time.Now().In(e.cfg.Location).Date()
+		split := time.Date(y, m, d-e.cfg.BackfillExportAfter, 0, 0, 0, 0, e.cfg.Location)
+		exportTo, listFrom = minTime(to, split), maxTime(from, split)
+	}
+	var results []load.Result
+	if from.Before(exportTo) {
+		bar := newExportProgress(stderr, e.cfg.LogFormat == "json", e.log)
+		job.ExportProgress = bar.update
+		results = append(results, job.BackfillExport(ctx, from, exportTo, targets, *force)...)
+	}
+	if listFrom.Before(to) && ctx.Err() == nil {
+		bar := newProgress(stderr, e.cfg.LogFormat == "json", e.log)
+		job.Progress = bar.update
+		results = append(results, job.Backfill(ctx, listFrom, to, targets, *force)...)
+		bar.done()
+	}
 	e.planStaffing(ctx, from, time.Now())
 	return summarize(results, stderr)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // parseEnd reads the end of a backfill: a date is included whole, so it

@@ -84,3 +84,79 @@ func eta(pr load.Progress) time.Duration {
 	per := pr.Elapsed / time.Duration(pr.WindowsDone)
 	return (per * time.Duration(pr.WindowsTotal-pr.WindowsDone)).Round(time.Second)
 }
+
+// exportProgress shows how a backfill from exports advances, a line per
+// target: redrawn in place on a terminal, else logged at most every few
+// seconds per target and when it ends.
+type exportProgress struct {
+	w       io.Writer
+	tty     bool
+	log     *slog.Logger
+	mu      sync.Mutex
+	order   []string // targets, in the order first seen
+	last    map[string]load.ExportProgress
+	logged  map[string]time.Time
+	printed int // lines drawn on the terminal
+}
+
+func newExportProgress(w io.Writer, jsonLogs bool, log *slog.Logger) *exportProgress {
+	return &exportProgress{w: w, tty: !jsonLogs && isTerminal(w), log: log,
+		last: map[string]load.ExportProgress{}, logged: map[string]time.Time{}}
+}
+
+func (p *exportProgress) update(pr load.ExportProgress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := pr.Target.String()
+	if _, ok := p.last[key]; !ok {
+		p.order = append(p.order, key)
+	}
+	p.last[key] = pr
+	if p.tty {
+		if p.printed > 0 {
+			fmt.Fprintf(p.w, "\x1b[%dA", p.printed) // back to the first line
+		}
+		for _, k := range p.order {
+			fmt.Fprintf(p.w, "\r\x1b[K%s\n", exportBar(p.last[k]))
+		}
+		p.printed = len(p.order)
+		return
+	}
+	if pr.Done || time.Since(p.logged[key]) >= 5*time.Second {
+		p.logged[key] = time.Now()
+		p.log.Info("backfill progress", "target", key, "days_done", pr.DaysDone, "days", pr.Days, "legs", pr.Legs,
+			"legs_per_s", int(exportRate(pr)), "eta", exportETA(pr).String(), "exports_pending", pr.ExportsPending,
+			"exports_failed", pr.Failed)
+	}
+}
+
+func exportBar(pr load.ExportProgress) string {
+	const width = 30
+	filled := 0
+	if pr.Days > 0 {
+		filled = width * pr.DaysDone / pr.Days
+	}
+	s := fmt.Sprintf("%-18s [%s%s] %d/%d days  %d legs  %d legs/s  ETA %s  %d exports pending",
+		pr.Target, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		pr.DaysDone, pr.Days, pr.Legs, int(exportRate(pr)), exportETA(pr), pr.ExportsPending)
+	if pr.Failed > 0 {
+		s += fmt.Sprintf("  %d failed", pr.Failed)
+	}
+	return s
+}
+
+func exportRate(pr load.ExportProgress) float64 {
+	if pr.Elapsed <= 0 {
+		return 0
+	}
+	return float64(pr.Legs) / pr.Elapsed.Seconds()
+}
+
+// exportETA is the time the days left take at the pace of those done.
+func exportETA(pr load.ExportProgress) time.Duration {
+	if pr.DaysDone == 0 || pr.DaysDone >= pr.Days {
+		return 0
+	}
+	per := pr.Elapsed / time.Duration(pr.DaysDone)
+	return (per * time.Duration(pr.Days-pr.DaysDone)).Round(time.Second)
+}

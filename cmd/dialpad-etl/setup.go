@@ -187,6 +187,7 @@ func staffingOf(cfg *config.Config) derive.Staffing {
 func (e *env) job() *load.Job {
 	return &load.Job{
 		Source:        e.client,
+		Exports:       e.client,
 		Store:         e.store,
 		Derived:       e.store.Derived(),
 		Leases:        e.store.Leases(),

@@ -132,6 +132,9 @@ type Env struct {
 	ReconcileReloadDays int           `env:"RECONCILE_MAX_RELOAD_DAYS, default=7"`
 	ExportTimeout       time.Duration `env:"RECONCILE_EXPORT_TIMEOUT, default=10m"`
 	ExportsPerHour      int           `env:"DIALPAD_EXPORTS_PER_HOUR, default=20"`
+	// BackfillExportAfter is, for backfill --via auto, how many days back
+	// the records export takes over from the call list.
+	BackfillExportAfter int `env:"BACKFILL_EXPORT_AFTER_DAYS, default=7"`
 
 	// E-mailed reports (docs/reports.md); off while
 	// both schedules are empty.

@@ -295,6 +295,9 @@ func (c *Config) checkReconcile(bad complaint) {
 	if c.ReconcileDays < 0 || c.ReconcileDays > 366 {
 		bad("RECONCILE_DAYS", "must be 0 (no nightly reconciliation) to 366 days, got %d", c.ReconcileDays)
 	}
+	if c.BackfillExportAfter < 1 || c.BackfillExportAfter > 3660 {
+		bad("BACKFILL_EXPORT_AFTER_DAYS", "must be 1 (an export cannot hold today) to 3660 days, got %d", c.BackfillExportAfter)
+	}
 	if c.ReconcileReloadDays < 0 || c.ReconcileReloadDays > 366 {
 		bad("RECONCILE_MAX_RELOAD_DAYS", "must be 0 (report only) to 366 days, got %d", c.ReconcileReloadDays)
 	}
