@@ -95,16 +95,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	job := e.job()
-	// auto: the export up to the split, the list from it.
-	listFrom, exportTo := from, from
-	switch *via {
-	case "export":
-		listFrom, exportTo = to, to
-	case "auto":
-		y, m, d := time.Now().In(e.cfg.Location).Date()
-		split := time.Date(y, m, d-e.cfg.BackfillExportAfter, 0, 0, 0, 0, e.cfg.Location)
-		exportTo, listFrom = minTime(to, split), maxTime(from, split)
-	}
+	exportTo, listFrom := splitVia(*via, from, to, time.Now(), e.cfg.BackfillExportAfter, e.cfg.Location)
 	var results []load.Result
 	if from.Before(exportTo) {
 		bar := newExportProgress(stderr, e.cfg.LogFormat == "json", e.log)
@@ -119,6 +110,22 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	e.planStaffing(ctx, from, time.Now())
 	return summarize(results, stderr)
+}
+
+// splitVia is where a backfill of [from, to) by via changes from the
+// export to the list: the export loads [from, exportTo), the list
+// [listFrom, to). With auto, the export takes the days before the last
+// afterDays before now's day in loc.
+func splitVia(via string, from, to, now time.Time, afterDays int, loc *time.Location) (exportTo, listFrom time.Time) {
+	switch via {
+	case "export":
+		return to, to
+	case "auto":
+		y, m, d := now.In(loc).Date()
+		split := time.Date(y, m, d-afterDays, 0, 0, 0, 0, loc)
+		return minTime(to, split), maxTime(from, split)
+	}
+	return from, from
 }
 
 func minTime(a, b time.Time) time.Time {
