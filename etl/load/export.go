@@ -46,8 +46,9 @@ type ExportProgress struct {
 // BackfillExport loads the days from the day of from to the day before
 // to (in the reporting zone, and before today there) for targets (all the
 // Job's when nil) from Dialpad's records export instead of the call list:
-// per target, one export of at most MaxExportDays consecutive days at a
-// time, the newest first, Concurrency of them at once across targets
+// per target, one export of consecutive days at a time (at most
+// MaxExportDays UTC dates), the newest first, Concurrency of them at once
+// across targets
 // (within the export budget the client keeps); each export's rows are
 // written to calls as they download, never held whole. A month's derived
 // rows are computed once, when the last export with days of it is in.
