@@ -179,8 +179,9 @@ demo: deps build
 
 # The benchmarks: a simulated Dialpad in a process of its own and a private
 # ClickHouse (data in .bench/, removed afterwards); prints one markdown
-# table (docs/benchmarks.md). Takes 6 to 10 minutes, and the recompute step
-# (a call center's month loaded, then its events received) 5 to 9 more.
+# table (docs/benchmarks.md). Takes 6 to 10 minutes, the recompute step
+# (a call center's month loaded, then its events received) 5 to 9 more,
+# and the export step (a year of one target by export and by list) about 5.
 bench: deps deps-zookeeper build
 	$(GO) run ./cmd/bench
 

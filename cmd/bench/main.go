@@ -2,7 +2,8 @@
 // separate "dialpad-etl simulate" process on loopback) and a private
 // ClickHouse server, and prints one markdown table: the machine, then API
 // budget use, throughput, memory, dashboard query times, the event
-// receiver's answers and its recompute for a big call center, each with
+// receiver's answers and its recompute for a big call center, a year of
+// history by the records export beside the call list, each with
 // its target and whether it was met. Run it with "make bench" from the
 // repository's root.
 //
@@ -38,6 +39,7 @@ type options struct {
 	keep        bool
 	only        string // run only these steps
 	historyLegs int    // legs of the year of the history step (about)
+	exportLegs  int    // legs of the export step's year of one target (about)
 	reuse       bool   // time the dashboards of a history kept before
 
 	recomputeLegs int     // legs of the recompute step's month (about)
@@ -55,9 +57,10 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory")
 	flag.BoolVar(&o.reuse, "reuse", false, "history: if --dir holds the year of an earlier run with --keep, only time its dashboards")
 	flag.IntVar(&o.historyLegs, "history-legs", 5_200_000, "legs of the history step's year (approximately)")
+	flag.IntVar(&o.exportLegs, "export-legs", 1_000_000, "export: legs of the busiest target's year, loaded by the records export and by the call list (approximately)")
 	flag.IntVar(&o.recomputeLegs, "recompute-legs", 1_500_000, "recompute: legs of the call center's month (approximately)")
 	flag.Float64Var(&o.recomputeRate, "recompute-rate", 200, "recompute: final events a second of the call center's day")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, recompute, history, cluster)")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma list of budget, throughput, pipeline, dashboards, events, recompute, history, export, cluster)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
@@ -105,7 +108,7 @@ func run(ctx context.Context, o options) error {
 	steps := []struct {
 		name string
 		run  func(context.Context, *table) error
-	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"recompute", b.recompute}, {"history", b.history}, {"cluster", b.cluster}}
+	}{{"budget", b.budget}, {"throughput", b.throughput}, {"pipeline", b.pipeline}, {"dashboards", b.dashboards}, {"events", b.events}, {"recompute", b.recompute}, {"history", b.history}, {"export", b.export}, {"cluster", b.cluster}}
 	for _, step := range steps {
 		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), step.name) {
 			continue

@@ -47,8 +47,9 @@ func (b *bench) runTotalsSince(ctx context.Context, database string, since time.
 }
 
 // windowSpan is the time from the start of the first window to the end of
-// the last, read from a backfill's JSON log ("window loaded" lines): the
-// time the job was fetching, without its start-up and its records.
+// the last, read from a backfill's JSON log ("window loaded" lines, or
+// "export loaded" for a backfill from the records export): the time the
+// job was fetching, without its start-up and its records.
 func windowSpan(logPath string) (time.Duration, error) {
 	f, err := os.Open(logPath)
 	if err != nil {
@@ -64,7 +65,7 @@ func windowSpan(logPath string) (time.Duration, error) {
 			Msg        string    `json:"msg"`
 			DurationMs float64   `json:"duration_ms"`
 		}
-		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "window loaded" {
+		if json.Unmarshal(sc.Bytes(), &l) != nil || (l.Msg != "window loaded" && l.Msg != "export loaded") {
 			continue
 		}
 		if began := l.Time.Add(-time.Duration(l.DurationMs * float64(time.Millisecond))); first.IsZero() || began.Before(first) {
