@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad"
 	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/records"
+	"github.com/dialpad-etl/dialpad-etl/etl/dialpad/wire"
 	"github.com/dialpad-etl/dialpad-etl/etl/transform"
 	"github.com/dialpad-etl/dialpad-etl/etl/warehouse"
 )
@@ -155,8 +157,10 @@ feed:
 
 // exportDays is the window of whole days of the reporting zone from the
 // day of from to the day before to (to's own day too when to is not a
-// midnight), ending at the latest at today's midnight: an export covers
-// whole days, before today.
+// midnight), that ended before today's UTC date began: an export covers
+// whole UTC dates before today's (it is asked for in UTC), so west of
+// UTC yesterday is left to the list for the hours its end lies in
+// today's UTC date, and east of UTC the hours before today's UTC date.
 func (j *Job) exportDays(from, to time.Time) dialpad.Window {
 	midnight := func(t time.Time) time.Time {
 		y, m, d := t.In(j.Location).Date()
@@ -166,8 +170,14 @@ func (j *Job) exportDays(from, to time.Time) dialpad.Window {
 	if end.Before(to) {
 		end = end.AddDate(0, 0, 1)
 	}
-	if today := midnight(j.now()); end.After(today) {
-		end = today
+	// The last midnight of the zone at or before today's UTC date began.
+	utcToday := utcDate(j.now())
+	last := midnight(utcToday)
+	if last.After(utcToday) {
+		last = last.AddDate(0, 0, -1)
+	}
+	if end.After(last) {
+		end = last
 	}
 	return dialpad.Window{From: midnight(from).UTC(), To: end.UTC()}
 }
@@ -248,10 +258,37 @@ func (j *Job) exportChunk(ctx context.Context, c *exportChunk, out *batcher) {
 	const flushEvery = 1000
 	page := make([]transform.Leg, 0, flushEvery)
 	days := map[time.Time]int{}
-	var bad []records.BadRow
-	var legs, notEnded int
+	// Rows that cannot be read are quarantined as they come, a thousand
+	// at a time, named by the export's days (the same row of the same
+	// export, read again, replaces its record) and line.
+	exportName := fmt.Sprintf("%s %s..%s (UTC)", tr.target, req.From.Format(time.DateOnly), req.To.Format(time.DateOnly))
+	var rejected []warehouse.Rejected
+	var rejectedN int
+	var rerr error
+	quarantine := func(line int, id wire.ID, startedUTC time.Time, reason string) {
+		if !startedUTC.IsZero() {
+			if d := transform.Day(startedUTC.UnixMilli(), j.Location); d.Before(firstDay) || d.After(lastDay) {
+				return // a day beside the chunk's: the export of that day has it
+			}
+		}
+		raw, _ := json.Marshal(map[string]any{"export": exportName, "line": line})
+		rejected = append(rejected, warehouse.Rejected{Target: tr.target, CallID: int64(id),
+			Reason: fmt.Sprintf("records export %s, line %d: %s", exportName, line, reason), Raw: raw, RunID: tr.run.ID})
+		rejectedN++
+		if len(rejected) == flushEvery {
+			if err := j.Store.WriteRejected(ctx, rejected); err != nil && rerr == nil {
+				rerr = err
+			}
+			rejected = rejected[:0]
+		}
+	}
+	var legs, notEnded, unread int
 	began := time.Now()
 	info, err := j.Exports.ExportCallsEach(dialpad.WithCounters(ctx, &tr.counters), req, func(rec records.Record) error {
+		if rec.Unplaced {
+			quarantine(rec.Line, rec.CallID, rec.StartedLocal, "its times cannot be put in order (date_started <= date_connected <= date_ended)")
+			return nil
+		}
 		if rec.Ended.IsZero() {
 			notEnded++ // still going when the export was made: the list has it once it ends
 			return nil
@@ -259,6 +296,11 @@ func (j *Job) exportChunk(ctx context.Context, c *exportChunk, out *batcher) {
 		l := transform.ExportLeg(tr.target, &rec, j.Location, tr.names)
 		if l.Day.Before(firstDay) || l.Day.After(lastDay) {
 			return nil
+		}
+		if len(rec.Unread) > 0 {
+			unread++
+			j.log().Debug("a cell of the export could not be read; left empty", "target", tr.target, "line", rec.Line,
+				"call_id", int64(rec.CallID), "cells", strings.Join(rec.Unread, "; "))
 		}
 		days[l.Day]++
 		page = append(page, l)
@@ -270,7 +312,7 @@ func (j *Job) exportChunk(ctx context.Context, c *exportChunk, out *batcher) {
 		}
 		return nil
 	}, func(b records.BadRow) error {
-		bad = append(bad, b)
+		quarantine(b.Line, b.CallID, b.StartedLocal, b.Reason)
 		return nil
 	})
 	bw.add(page)
@@ -279,18 +321,17 @@ func (j *Job) exportChunk(ctx context.Context, c *exportChunk, out *batcher) {
 		err = serr
 	}
 	changed := bw.changedLegs()
-	var rejected []warehouse.Rejected
-	for _, b := range bad {
-		raw, _ := json.Marshal(map[string]any{"export": info.RequestID, "line": b.Line, "date_started": b.StartedLocal})
-		rejected = append(rejected, warehouse.Rejected{Target: tr.target, CallID: int64(b.CallID),
-			Reason: "records export, line " + fmt.Sprint(b.Line) + ": " + b.Reason, Raw: raw, RunID: tr.run.ID})
+	// Rejected rows are kept even when the export failed: they are what
+	// the operator needs to see.
+	if werr := j.Store.WriteRejected(ctx, rejected); werr != nil && rerr == nil {
+		rerr = werr
 	}
-	if rerr := j.Store.WriteRejected(ctx, rejected); rerr != nil && err == nil {
+	if rerr != nil && err == nil {
 		err = rerr
 	}
 	attrs := []any{"target", tr.target, "from", first.From.In(j.Location).Format(time.DateOnly),
-		"to", last.From.In(j.Location).Format(time.DateOnly), "legs", legs, "changed", changed, "rejected", len(rejected),
-		"not_ended", notEnded, "duration", time.Since(began).Round(time.Millisecond)}
+		"to", last.From.In(j.Location).Format(time.DateOnly), "legs", legs, "changed", changed, "rejected", rejectedN,
+		"not_ended", notEnded, "with_unread_cells", unread, "duration", time.Since(began).Round(time.Millisecond)}
 	if err != nil {
 		err = fmt.Errorf("the export of %s to %s: %w", first.From.In(j.Location).Format(time.DateOnly),
 			last.From.In(j.Location).Format(time.DateOnly), err)
@@ -303,7 +344,7 @@ func (j *Job) exportChunk(ctx context.Context, c *exportChunk, out *batcher) {
 	c.err, c.touched, c.at = err, days, info.RequestedAt
 	tr.legs += int64(legs)
 	tr.changed += int64(changed)
-	tr.reject += int64(len(rejected))
+	tr.reject += int64(rejectedN)
 	er.notEnded += int64(notEnded)
 	er.exports++
 	er.daysDone += len(c.windows)
@@ -340,15 +381,16 @@ func (j *Job) endExportMonth(ctx context.Context, er *exportRun, m int) {
 		}
 	}
 	tr.mu.Unlock()
-	if len(days) == 0 {
-		return // its exports failed before writing anything
-	}
-	if err := j.Derived.Recompute(ctx, tr.target, days); err != nil {
-		tr.mu.Lock()
-		tr.errs = append(tr.errs, fmt.Errorf("month %d: %w", m, err))
-		tr.mu.Unlock()
-		j.log().Error("recompute failed", "target", tr.target, "month", m, "err", err)
-		return
+	// A month without legs (no calls yet, or its exports failed first) has
+	// nothing to compute; its days are marked all the same.
+	if len(days) > 0 {
+		if err := j.Derived.Recompute(ctx, tr.target, days); err != nil {
+			tr.mu.Lock()
+			tr.errs = append(tr.errs, fmt.Errorf("month %d: %w", m, err))
+			tr.mu.Unlock()
+			j.log().Error("recompute failed", "target", tr.target, "month", m, "err", err)
+			return
+		}
 	}
 	for _, c := range er.chunksOf[m] {
 		tr.mu.Lock()

@@ -19,8 +19,9 @@ import (
 // fakeExports is Dialpad's records export in memory: an export of a
 // target's days hands over a row per leg that started in them (in the
 // request's zone), oldest first, then the bad rows of those days, and
-// stops at the first error of row or bad. fail, if set, fails the
-// export of a request before any row.
+// stops at the first error of row or bad. As Dialpad's client, it
+// refuses days that are not over in the request's zone at its time at.
+// fail, if set, fails the export of a request before any row.
 type fakeExports struct {
 	rows map[dialpad.Target][]records.Record
 	bad  map[dialpad.Target][]records.BadRow
@@ -40,6 +41,9 @@ func (f *fakeExports) ExportCallsEach(ctx context.Context, req dialpad.ExportReq
 		if err := f.fail(req); err != nil {
 			return dialpad.ExportInfo{}, err
 		}
+	}
+	if y, m, d := f.at.In(req.Zone).Date(); !req.To.Before(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+		return dialpad.ExportInfo{}, fmt.Errorf("an export ends before today; %s is not over in %s", req.To.Format(time.DateOnly), req.Zone)
 	}
 	y, m, d := req.From.Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, req.Zone)
@@ -194,7 +198,9 @@ func TestExportBackfillFailureLeavesItsDaysUnloaded(t *testing.T) {
 	}
 	going := exportRow(1, utc(2026, 2, 20, 23, 50))
 	going.Ended = time.Time{}
-	ex.rows[dept] = append(ex.rows[dept], going)
+	unplaced := exportRow(2, utc(2026, 2, 22, 9, 0))
+	unplaced.Unplaced, unplaced.Line = true, 12
+	ex.rows[dept] = append(ex.rows[dept], going, unplaced)
 	ex.bad = map[dialpad.Target][]records.BadRow{dept: {{Line: 7, CallID: 99, StartedLocal: utc(2026, 2, 21, 9, 0), Reason: "direction \"sideways\""}}}
 	r := oneResult(t, j.BackfillExport(ctx, utc(2026, 1, 8, 0, 0), utc(2026, 3, 9, 0, 0), nil, false))
 	if r.Err == nil || r.Run.Status != "failed" || !strings.Contains(r.Run.Error, "2026-01-08 to 2026-02-05") {
@@ -204,13 +210,85 @@ func TestExportBackfillFailureLeavesItsDaysUnloaded(t *testing.T) {
 	if len(loaded) != 31 || !slices.ContainsFunc(loaded, func(w dialpad.Window) bool { return w.From.Equal(utc(2026, 2, 6, 0, 0)) }) {
 		t.Errorf("loaded days %s; want the 31 of the export that succeeded, from the 6th of February", dates(loaded))
 	}
-	if st.stored() != 31 || r.Run.Legs != 31 || r.Run.Rejected != 1 {
-		t.Errorf("%d legs stored, run: %d legs, %d rejected; want 31, 31, 1 (not the leg still going)", st.stored(), r.Run.Legs, r.Run.Rejected)
+	if st.stored() != 31 || r.Run.Legs != 31 || r.Run.Rejected != 2 {
+		t.Errorf("%d legs stored, run: %d legs, %d rejected; want 31, 31, 2 (not the leg still going, nor the one whose times cannot be placed)",
+			st.stored(), r.Run.Legs, r.Run.Rejected)
 	}
-	if len(st.rejected) != 1 || st.rejected[0].CallID != 99 || !strings.Contains(st.rejected[0].Reason, "line 7") {
-		t.Errorf("rejected %+v; want call 99, naming line 7", st.rejected)
+	if len(st.rejected) != 2 || st.rejected[0].CallID != 2 || !strings.Contains(st.rejected[0].Reason, "line 12: its times cannot be put in order") ||
+		st.rejected[1].CallID != 99 || !strings.Contains(st.rejected[1].Reason, "line 7: direction") {
+		t.Errorf("rejected %+v; want call 2 (line 12, not placed) and call 99 (line 7)", st.rejected)
 	}
 	if len(der.recomputes) != 2 {
 		t.Errorf("%d recomputes, want 2 (February, March)", len(der.recomputes))
+	}
+}
+
+// Months without a leg (the target is younger than the range) are marked
+// loaded like the others, and the high-water mark moves over the days
+// loaded when the backfill starts at or before it; a day that had not
+// ended a Lookback before the export was made is not marked.
+func TestExportBackfillMarksEmptyMonthsAndMovesTheMark(t *testing.T) {
+	j, st, der, ex := exportWorld()
+	ctx := context.Background()
+	if err := st.AdvanceHighWater(ctx, dept, utc(2025, 10, 1, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	// October to February: legs from the 1st of December only.
+	r := oneResult(t, j.BackfillExport(ctx, utc(2025, 10, 1, 0, 0), utc(2026, 3, 1, 0, 0), nil, false))
+	if r.Err != nil || len(st.loaded) != 151 {
+		t.Fatalf("%v, %d days marked; want all 151 of October to February", r.Err, len(st.loaded))
+	}
+	if len(der.recomputes) != 3 {
+		t.Errorf("%d recomputes; want 3 (December to February: October and November have no legs)", len(der.recomputes))
+	}
+	if mark, _, _ := st.HighWater(ctx, dept); !mark.Equal(utc(2026, 3, 1, 0, 0)) {
+		t.Errorf("high-water mark %v; want the end of February", mark)
+	}
+	n := len(ex.askedFor())
+	if r = oneResult(t, j.BackfillExport(ctx, utc(2025, 10, 1, 0, 0), utc(2026, 3, 1, 0, 0), nil, false)); r.Err != nil || len(ex.askedFor()) != n {
+		t.Errorf("run again: %v, %d exports more; want none", r.Err, len(ex.askedFor())-n)
+	}
+
+	// An export made at 01:00 of the 9th of March, with a Lookback of 2
+	// hours: the 8th is in it but not final, the 7th is.
+	ex.at = utc(2026, 3, 9, 1, 0)
+	r = oneResult(t, j.BackfillExport(ctx, utc(2026, 3, 7, 0, 0), utc(2026, 3, 9, 0, 0), nil, false))
+	last := st.loadedWindows()[len(st.loadedWindows())-1]
+	if r.Err != nil || len(st.loaded) != 152 || !last.From.Equal(utc(2026, 3, 7, 0, 0)) {
+		t.Errorf("%v, last day marked %s of %d; want the 7th only (the 8th not final at the export)", r.Err, last.From, len(st.loaded))
+	}
+}
+
+// West of UTC, the export is asked for in UTC dates covering the zone's
+// days, and only days that ended before today's UTC date: at 15:00 of
+// the 10th of March in Chicago (21:00 UTC), the 9th ends at 06:00 UTC
+// of the 10th, so the export holds the 1st to the 8th (UTC dates of the
+// 1st to the 9th). A leg of a day beside the chunk's, in its UTC dates,
+// is left to that day.
+func TestExportBackfillWestOfUTC(t *testing.T) {
+	j, st, _, ex := exportWorld()
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Location = chicago
+	now := time.Date(2026, 3, 10, 15, 0, 0, 0, chicago)
+	j.Now, ex.at = func() time.Time { return now }, now
+	// The 28th of February at 21:00 in Chicago, in the export's first UTC
+	// date.
+	ex.rows[dept] = append(ex.rows[dept], exportRow(1, utc(2026, 3, 1, 3, 0)))
+	r := oneResult(t, j.BackfillExport(context.Background(), time.Date(2026, 3, 1, 0, 0, 0, 0, chicago), now, nil, false))
+	if got := ex.askedFor(); r.Err != nil || !slices.Equal(got, []string{"department:42 2026-03-01..2026-03-09"}) {
+		t.Fatalf("exports %q, %v; want one of the UTC dates 1st to 9th", got, r.Err)
+	}
+	loaded := st.loadedWindows()
+	if len(loaded) != 8 || !loaded[0].From.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, chicago)) ||
+		!loaded[7].To.Equal(time.Date(2026, 3, 9, 0, 0, 0, 0, chicago)) {
+		t.Errorf("days marked %s; want Chicago's 1st to 8th", dates(loaded))
+	}
+	// The legs of 10:00 UTC of the 1st to the 8th (04:00 in Chicago);
+	// not the 28th's, nor the 9th's.
+	if st.stored() != 8 || r.Run.Legs != 8 {
+		t.Errorf("%d legs stored (run: %d); want the 8 of the 1st to the 8th", st.stored(), r.Run.Legs)
 	}
 }

@@ -21,8 +21,13 @@ const unlistedMargin = 10 * time.Minute
 // when a list read of w from began on did not list them although they
 // ended well before (unlistedMargin): the list is the source of truth for
 // which legs a target has (an event does not say which target it came
-// through). It returns the days of the legs it deleted, once the deletion
-// is done. On a cluster it runs on a replica of the target's shard.
+// through). It also deletes every copy of a leg in w that an export gave:
+// the list's copy, written by the read, has what the export's had (the
+// queue and hold times are carried over), and an export's copy whose
+// start the export placed otherwise (a second, an hour) would be a row of
+// its own beside it. It returns the days of the legs it deleted, once the
+// deletion is done. On a cluster it runs on a replica of the target's
+// shard.
 func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) (days []time.Time, err error) {
 	err = s.db.OnShard(ctx, target, func(sh *db.DB) error {
 		days, err = (&Store{db: sh}).dropUnlisted(ctx, target, w, began)
@@ -34,44 +39,56 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 func (s *Store) dropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
 	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
 	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
-	rows, err := s.db.Query(ctx, `SELECT call_id, argMax(day, version) FROM calls
+	rows, err := s.db.Query(ctx, `SELECT call_id, argMax(day, version),
+			argMax(source, version) = 'event' AND max(version) < ? AS unlisted, countIf(source = 'export') > 0 AS exported
+		FROM calls
 		PREWHERE `+span+`
 		WHERE started_ms >= ? AND started_ms < ?
-			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source = 'event')
+			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source IN ('event', 'export'))
 		GROUP BY call_id
-		HAVING argMax(source, version) = 'event' AND max(version) < ?`,
-		append(append(args, w.From.UnixMilli(), w.To.UnixMilli()), append(args, db.Version(began.Add(-unlistedMargin)))...)...)
+		HAVING unlisted OR exported`,
+		append(append(append([]any{db.Version(began.Add(-unlistedMargin))}, args...), w.From.UnixMilli(), w.To.UnixMilli()), args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("find %s's legs that only events gave: %w", target, err)
+		return nil, fmt.Errorf("find %s's legs that only events or exports gave: %w", target, err)
 	}
-	var ids []string
+	var ids, exported []string
 	var days []time.Time
 	for rows.Next() {
 		var id uint64
 		var day time.Time
-		if err := rows.Scan(&id, &day); err != nil {
+		var unlisted, fromExport bool
+		if err := rows.Scan(&id, &day, &unlisted, &fromExport); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		ids = append(ids, strconv.FormatUint(id, 10))
+		if unlisted {
+			ids = append(ids, strconv.FormatUint(id, 10))
+		} else {
+			exported = append(exported, strconv.FormatUint(id, 10))
+		}
 		if !slices.ContainsFunc(days, day.Equal) {
 			days = append(days, day)
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	if err := rows.Err(); err != nil || len(ids)+len(exported) == 0 {
 		return nil, err
 	}
 	var since time.Time
 	if err := s.db.QueryRow(ctx, "SELECT now()").Scan(&since); err != nil {
 		return nil, err
 	}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), idsPerQuery)]
-		ids = ids[len(chunk):]
-		if err := s.db.Exec(ctx, `ALTER TABLE calls DELETE WHERE target_type = ? AND target_id = ? AND call_id IN (`+
-			strings.Join(chunk, ",")+`)`, target.Type, uint64(target.ID)); err != nil {
-			return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
+	for _, del := range []struct {
+		ids  []string
+		only string // which copies
+	}{{ids, ""}, {exported, " AND source = 'export'"}} {
+		for ids := del.ids; len(ids) > 0; {
+			chunk := ids[:min(len(ids), idsPerQuery)]
+			ids = ids[len(chunk):]
+			if err := s.db.Exec(ctx, `ALTER TABLE calls DELETE WHERE target_type = ? AND target_id = ? AND call_id IN (`+
+				strings.Join(chunk, ",")+`)`+del.only, target.Type, uint64(target.ID)); err != nil {
+				return nil, fmt.Errorf("delete %s's legs that the list does not have: %w", target, err)
+			}
 		}
 	}
 	if err := s.db.WaitMutations(ctx, s.db.TableName("calls"), since); err != nil {

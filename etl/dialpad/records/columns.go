@@ -28,13 +28,20 @@ type Details struct {
 	Hold         time.Duration // hold_duration
 	CSATScore    string
 	CSATComments []string // csat_transcriptions, one comment a line
+
+	// Unread are the cells of these columns that could not be read (or a
+	// time the clocks skipped), each with why: they read as empty. The
+	// leg is whole without them, and a row is not lost over one.
+	Unread []string
 }
 
 // parseDetails reads d of a row that started at started (zero when it
 // could not be placed), its local times being in loc. The optional times
 // are placed like date_connected: the earliest reading not before the
-// start, to the cell's unit.
-func parseDetails(get func(string) string, loc *time.Location, started time.Time) (d Details, unplaced bool, err error) {
+// start, to the cell's unit. A cell that cannot be read is left empty
+// and noted in d.Unread.
+func parseDetails(get func(string) string, loc *time.Location, started time.Time) (d Details) {
+	unread := func(format string, a ...any) { d.Unread = append(d.Unread, fmt.Sprintf(format, a...)) }
 	for _, f := range []struct {
 		name string
 		v    *time.Time
@@ -45,11 +52,12 @@ func parseDetails(get func(string) string, loc *time.Location, started time.Time
 		}
 		w, err := parseWall(v)
 		if err != nil {
-			return d, false, fmt.Errorf("%s %q is not a time (want 2006-01-02 15:04:05)", f.name, v)
+			unread("%s %q is not a time (want 2006-01-02 15:04:05)", f.name, v)
+			continue
 		}
 		ts := instants(w, loc)
 		if len(ts) == 0 {
-			unplaced = true // a local time the clocks skipped
+			unread("%s %q is a time the clocks skipped in %s", f.name, v, loc)
 			continue
 		}
 		*f.v = ts[len(ts)-1]
@@ -69,19 +77,23 @@ func parseDetails(get func(string) string, loc *time.Location, started time.Time
 		*f.v = strings.Clone(get(f.name))
 	}
 	if v := get("was_recorded"); v != "" {
+		var err error
 		if d.WasRecorded, err = strconv.ParseBool(v); err != nil {
-			return d, false, fmt.Errorf("was_recorded %q is neither true nor false", v)
+			unread("was_recorded %q is neither true nor false", v)
 		}
 	}
 	if v := get("mos_score"); v != "" {
 		m, err := strconv.ParseFloat(v, 64)
 		if err != nil || m < 0 || math.IsInf(m, 0) || math.IsNaN(m) {
-			return d, false, fmt.Errorf("mos_score %q is not a score", v)
+			unread("mos_score %q is not a score", v)
+		} else {
+			d.MOS = &m
 		}
-		d.MOS = &m
 	}
-	if d.Hold, _, err = parseMinutes(get("hold_duration")); err != nil {
-		return d, false, fmt.Errorf("hold_duration %q is not a number of minutes", get("hold_duration"))
+	if hold, _, err := parseMinutes(get("hold_duration")); err != nil {
+		unread("hold_duration %q is not a number of minutes", get("hold_duration"))
+	} else {
+		d.Hold = hold
 	}
 	// One comment a line; a comment's own line breaks cannot be told from
 	// the separator, so each line is a comment.
@@ -90,5 +102,5 @@ func parseDetails(get func(string) string, loc *time.Location, started time.Time
 			d.CSATComments = append(d.CSATComments, strings.Clone(c))
 		}
 	}
-	return d, unplaced, nil
+	return d
 }

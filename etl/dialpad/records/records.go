@@ -254,11 +254,7 @@ func parseRecord(get func(string) string, zone *time.Location, zones map[string]
 	if !rec.Unplaced {
 		rec.place(walls, units, minutesUnit(decimals)/2)
 	}
-	var unplaced bool
-	if rec.Details, unplaced, err = parseDetails(get, loc, rec.Started); err != nil {
-		return rec, 0, err
-	}
-	rec.Unplaced = rec.Unplaced || unplaced
+	rec.Details = parseDetails(get, loc, rec.Started)
 	return rec, decimals, nil
 }
 

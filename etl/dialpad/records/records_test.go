@@ -172,20 +172,30 @@ func TestParseRecordsCountsBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs.Rows) != 2 || recs.Rows[0].CallID != 1 || recs.Rows[1].CallID != 7 {
-		t.Fatalf("rows %+v; want calls 1 and 7", recs.Rows)
+	var ids []wire.ID
+	for _, r := range recs.Rows {
+		ids = append(ids, r.CallID)
+	}
+	if !slices.Equal(ids, []wire.ID{1, 7, 8, 9, 10, 11}) {
+		t.Fatalf("rows of calls %v; want 1 and 7, and 8 to 11 whose bad cells are optional", ids)
 	}
 	var lines []int
 	for _, b := range recs.Bad {
 		lines = append(lines, b.Line)
 	}
-	if len(lines) != 9 || lines[0] != 3 || lines[4] != 7 || lines[5] != 9 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
-		t.Errorf("bad rows %+v; want lines 3 to 7 and 9 to 12, with the call ids that could be read", recs.Bad)
+	if len(lines) != 5 || lines[0] != 3 || lines[4] != 7 || recs.Bad[1].CallID != 3 || recs.Bad[0].CallID != 0 {
+		t.Errorf("bad rows %+v; want lines 3 to 7, with the call ids that could be read", recs.Bad)
 	}
+	// A cell of the details that cannot be read leaves the row whole,
+	// the cell empty and noted.
 	for i, want := range []string{"date_rang \"soon\"", "was_recorded \"maybe\"", "mos_score \"good\"", "hold_duration \"-2\""} {
-		if b := recs.Bad[5+i]; b.CallID != wire.ID(8+i) || !strings.Contains(b.Reason, want) {
-			t.Errorf("bad row %+v; want call %d, a reason naming %s", b, 8+i, want)
+		r := recs.Rows[2+i]
+		if len(r.Unread) != 1 || !strings.Contains(r.Unread[0], want) || !r.Rang.IsZero() || r.WasRecorded || r.MOS != nil || r.Hold != 0 {
+			t.Errorf("call %d: unread %q, details %+v; want %s noted and every detail empty", r.CallID, r.Unread, r.Details, want)
 		}
+	}
+	if r := recs.Rows[1]; len(r.Unread) != 0 || r.MOS == nil || *r.MOS != 4.1 || r.Hold != 15*time.Second {
+		t.Errorf("call 7: unread %q, details %+v; want MOS 4.1 and 15 s on hold", r.Unread, r.Details)
 	}
 	if recs.Rows[0].TalkTolerance != 300*time.Millisecond {
 		t.Errorf("talk tolerance %s, want 300ms (half of 0.01 minute, the file's finest)", recs.Rows[0].TalkTolerance)
