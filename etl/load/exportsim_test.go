@@ -109,8 +109,9 @@ func TestExportBackfillGivesTheListsTables(t *testing.T) {
 		}
 	}
 	var copies, exported uint64
-	if err := got.QueryRow(ctx, `SELECT count(), (SELECT count() FROM calls WHERE source = 'export' AND `+days+`)
-		FROM calls FINAL WHERE `+days).Scan(&copies, &exported); err != nil {
+	// (An export's copy of the same key as the list's is replaced by it:
+	// FINAL does not show it, and a merge drops it.)
+	if err := got.QueryRow(ctx, `SELECT count(), countIf(source = 'export') FROM calls FINAL WHERE `+days).Scan(&copies, &exported); err != nil {
 		t.Fatal(err)
 	}
 	var listedLegs uint64
@@ -118,7 +119,7 @@ func TestExportBackfillGivesTheListsTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	if copies != listedLegs || exported != 0 {
-		t.Errorf("after the list read: %d legs (%d copies from the export); want the list's %d, no copy from the export",
+		t.Errorf("after the list read: %d legs (%d from the export); want the list's %d, none from the export",
 			copies, exported, listedLegs)
 	}
 	for _, c := range derivedTables {

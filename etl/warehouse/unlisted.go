@@ -21,11 +21,12 @@ const unlistedMargin = 10 * time.Minute
 // when a list read of w from began on did not list them although they
 // ended well before (unlistedMargin): the list is the source of truth for
 // which legs a target has (an event does not say which target it came
-// through). It also deletes every copy of a leg in w that an export gave:
-// the list's copy, written by the read, has what the export's had (the
-// queue and hold times are carried over), and an export's copy whose
-// start the export placed otherwise (a second, an hour) would be a row of
-// its own beside it. It returns the days of the legs it deleted, once the
+// through). It also deletes the copies an export gave of a leg in w that
+// no later copy of the same key replaces: a leg the list does not have,
+// or one whose start the export placed otherwise (a second, an hour),
+// which would be a row of its own beside the list's. The list's copy,
+// written by the read, has what the export's had (the queue and hold
+// times are carried over). It returns the days of the legs it deleted, once the
 // deletion is done. On a cluster it runs on a replica of the target's
 // shard.
 func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) (days []time.Time, err error) {
@@ -39,15 +40,20 @@ func (s *Store) DropUnlisted(ctx context.Context, target dialpad.Target, w dialp
 func (s *Store) dropUnlisted(ctx context.Context, target dialpad.Target, w dialpad.Window, began time.Time) ([]time.Time, error) {
 	span := `target_type = ? AND target_id = ? AND started_at >= toDateTime(?) AND started_at <= toDateTime(?)`
 	args := []any{target.Type, uint64(target.ID), w.From.Unix(), w.To.Unix()}
+	// An export's copy that a later copy of the same key replaces counts
+	// for nothing (and may be merged away at any time): only those that
+	// are the newest of their key (a call id and start) are looked for.
 	rows, err := s.db.Query(ctx, `SELECT call_id, argMax(day, version),
-			argMax(source, version) = 'event' AND max(version) < ? AS unlisted, countIf(source = 'export') > 0 AS exported
+			argMax(source, version) = 'event' AND max(version) < ? AS unlisted,
+			call_id IN (SELECT call_id FROM calls PREWHERE `+span+`
+				GROUP BY call_id, started_at HAVING argMax(source, version) = 'export') AS exported
 		FROM calls
 		PREWHERE `+span+`
 		WHERE started_ms >= ? AND started_ms < ?
 			AND call_id IN (SELECT call_id FROM calls PREWHERE `+span+` WHERE source IN ('event', 'export'))
 		GROUP BY call_id
 		HAVING unlisted OR exported`,
-		append(append(append([]any{db.Version(began.Add(-unlistedMargin))}, args...), w.From.UnixMilli(), w.To.UnixMilli()), args...)...)
+		append(append(append(append([]any{db.Version(began.Add(-unlistedMargin))}, args...), args...), w.From.UnixMilli(), w.To.UnixMilli()), args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find %s's legs that only events or exports gave: %w", target, err)
 	}

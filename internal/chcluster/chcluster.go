@@ -50,16 +50,17 @@ type Options struct {
 	Dir      string // a new temporary directory when ""
 	// UsersD is given to every node (see chserver.Options), beside
 	// profile.xml, which sets in the default profile what docs/cluster.md asks of a cluster: distributed_product_mode
-	// 'global', and on 18.16 prefer_localhost_replica 0; and ClickHouse's
-	// own 180 s for a statement ON CLUSTER to reach every node, which a
-	// machine running other tests beside the cluster can need.
+	// 'global', and on 18.16 prefer_localhost_replica 0; and 600 s for a
+	// statement ON CLUSTER to reach every node (ClickHouse's own 180 s was
+	// seen to run out on a 2-core machine running the other tests' servers
+	// beside the cluster's four).
 	UsersD map[string][]byte
 }
 
 const profile = `<yandex><profiles><default>
 <distributed_product_mode>global</distributed_product_mode>
 <prefer_localhost_replica>0</prefer_localhost_replica>
-<distributed_ddl_task_timeout>180</distributed_ddl_task_timeout>
+<distributed_ddl_task_timeout>600</distributed_ddl_task_timeout>
 </default></profiles></yandex>`
 
 // Node is one server of the cluster.
