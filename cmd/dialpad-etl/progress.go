@@ -47,7 +47,7 @@ func (p *progress) update(pr load.Progress) {
 	if pr.WindowsDone == pr.WindowsTotal || time.Since(p.lastLine) >= 5*time.Second {
 		p.lastLine = time.Now()
 		p.log.Info("backfill progress", "days_done", pr.WindowsDone, "days", pr.WindowsTotal, "legs", pr.Legs,
-			"legs_per_s", int(legsPerSecond(pr)), "eta", eta(pr).String())
+			"legs_per_s", int(legsPerSecond(pr.Legs, pr.Elapsed)), "eta", eta(pr.WindowsDone, pr.WindowsTotal, pr.Elapsed).String())
 	}
 }
 
@@ -60,29 +60,36 @@ func (p *progress) done() {
 }
 
 func bar(pr load.Progress) string {
+	return fmt.Sprintf("%s   ", daysBar(pr.WindowsDone, pr.WindowsTotal, pr.Legs, pr.Elapsed))
+}
+
+// daysBar is a bar of done days of total, with the legs, their rate and
+// the time the days left take at the pace of those done.
+func daysBar(done, total int, legs int64, elapsed time.Duration) string {
 	const width = 30
 	filled := 0
-	if pr.WindowsTotal > 0 {
-		filled = width * pr.WindowsDone / pr.WindowsTotal
+	if total > 0 {
+		filled = width * done / total
 	}
-	return fmt.Sprintf("[%s%s] %d/%d days  %d legs  %d legs/s  ETA %s   ",
+	return fmt.Sprintf("[%s%s] %d/%d days  %d legs  %d legs/s  ETA %s",
 		strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		pr.WindowsDone, pr.WindowsTotal, pr.Legs, int(legsPerSecond(pr)), eta(pr))
+		done, total, legs, int(legsPerSecond(legs, elapsed)), eta(done, total, elapsed))
 }
 
-func legsPerSecond(pr load.Progress) float64 {
-	if pr.Elapsed <= 0 {
+func legsPerSecond(legs int64, elapsed time.Duration) float64 {
+	if elapsed <= 0 {
 		return 0
 	}
-	return float64(pr.Legs) / pr.Elapsed.Seconds()
+	return float64(legs) / elapsed.Seconds()
 }
 
-func eta(pr load.Progress) time.Duration {
-	if pr.WindowsDone == 0 || pr.WindowsDone >= pr.WindowsTotal {
+// eta is the time the days left take at the pace of those done.
+func eta(done, total int, elapsed time.Duration) time.Duration {
+	if done == 0 || done >= total {
 		return 0
 	}
-	per := pr.Elapsed / time.Duration(pr.WindowsDone)
-	return (per * time.Duration(pr.WindowsTotal-pr.WindowsDone)).Round(time.Second)
+	per := elapsed / time.Duration(done)
+	return (per * time.Duration(total-done)).Round(time.Second)
 }
 
 // exportProgress shows how a backfill from exports advances, a line per
@@ -125,38 +132,16 @@ func (p *exportProgress) update(pr load.ExportProgress) {
 	if pr.Done || time.Since(p.logged[key]) >= 5*time.Second {
 		p.logged[key] = time.Now()
 		p.log.Info("backfill progress", "target", key, "days_done", pr.DaysDone, "days", pr.Days, "legs", pr.Legs,
-			"legs_per_s", int(exportRate(pr)), "eta", exportETA(pr).String(), "exports_pending", pr.ExportsPending,
+			"legs_per_s", int(legsPerSecond(pr.Legs, pr.Elapsed)), "eta", eta(pr.DaysDone, pr.Days, pr.Elapsed).String(),
+			"exports_pending", pr.ExportsPending,
 			"exports_failed", pr.Failed)
 	}
 }
 
 func exportBar(pr load.ExportProgress) string {
-	const width = 30
-	filled := 0
-	if pr.Days > 0 {
-		filled = width * pr.DaysDone / pr.Days
-	}
-	s := fmt.Sprintf("%-18s [%s%s] %d/%d days  %d legs  %d legs/s  ETA %s  %d exports pending",
-		pr.Target, strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		pr.DaysDone, pr.Days, pr.Legs, int(exportRate(pr)), exportETA(pr), pr.ExportsPending)
+	s := fmt.Sprintf("%-18s %s  %d exports pending", pr.Target, daysBar(pr.DaysDone, pr.Days, pr.Legs, pr.Elapsed), pr.ExportsPending)
 	if pr.Failed > 0 {
 		s += fmt.Sprintf("  %d failed", pr.Failed)
 	}
 	return s
-}
-
-func exportRate(pr load.ExportProgress) float64 {
-	if pr.Elapsed <= 0 {
-		return 0
-	}
-	return float64(pr.Legs) / pr.Elapsed.Seconds()
-}
-
-// exportETA is the time the days left take at the pace of those done.
-func exportETA(pr load.ExportProgress) time.Duration {
-	if pr.DaysDone == 0 || pr.DaysDone >= pr.Days {
-		return 0
-	}
-	per := pr.Elapsed / time.Duration(pr.DaysDone)
-	return (per * time.Duration(pr.Days-pr.DaysDone)).Round(time.Second)
 }
